@@ -1,0 +1,188 @@
+/**
+ * Parsers for the call-related lines of 27.007 and Quectel modules. Every parser is tolerant: it
+ * returns `null` for a line it cannot read (and the caller logs it at debug), never throws, and
+ * ignores extra trailing fields (firmware versions add some).
+ */
+
+/** Splits the parameters of an AT response (`a,"b,c",d`) into fields, keeping quoted commas. */
+export function splitFields(text: string): string[] {
+  const out: string[] = [];
+  let cur = '';
+  let quoted = false;
+  for (const ch of text) {
+    if (ch === '"') quoted = !quoted;
+    else if (ch === ',' && !quoted) {
+      out.push(cur.trim());
+      cur = '';
+    } else cur += ch;
+  }
+  out.push(cur.trim());
+  return out;
+}
+
+/** The parameters after `<prefix>`, e.g. `+CLCC: 1,0,...` → `1,0,...`. */
+function afterPrefix(line: string, prefix: string): string | null {
+  return line.startsWith(prefix) ? line.slice(prefix.length).trim() : null;
+}
+
+function int(field: string | undefined): number | null {
+  if (field === undefined || !/^-?\d+$/.test(field)) return null;
+  return Number(field);
+}
+
+/** 27.007 `+CLCC` stat values. */
+export enum ClccStat {
+  Active = 0,
+  Held = 1,
+  Dialing = 2,
+  Alerting = 3,
+  Incoming = 4,
+  Waiting = 5,
+  /** Not a CLCC value: the call is gone (ccinfo -1, ^DSCI 6, or missing from the list). */
+  Released = -1,
+}
+
+/** One observation of one call, whatever line it came from. */
+export interface CallObservation {
+  index: number;
+  /** 0 mobile originated (outbound), 1 mobile terminated (inbound). */
+  dir: 0 | 1;
+  stat: ClccStat;
+  /** 0 voice; anything else (data, fax) is not ours. */
+  mode: number;
+  number: string;
+  numberType?: number;
+  multiparty?: boolean;
+  /** Q.850 cause given with a release (^DSCI on some firmware). */
+  q850?: number;
+}
+
+const STATS = new Set([-1, 0, 1, 2, 3, 4, 5]);
+
+function observation(
+  index: number | null,
+  dir: number | null,
+  stat: number | null,
+  mode: number | null,
+  number: string | undefined,
+  numberType: number | null,
+  mpty: number | null,
+): CallObservation | null {
+  if (index === null || index < 0 || (dir !== 0 && dir !== 1) || stat === null || !STATS.has(stat)) return null;
+  const o: CallObservation = { index, dir, stat, mode: mode ?? 0, number: number ?? '' };
+  if (numberType !== null) o.numberType = numberType;
+  if (mpty !== null) o.multiparty = mpty === 1;
+  return o;
+}
+
+/** `+CLCC: <idx>,<dir>,<stat>,<mode>,<mpty>[,<number>,<type>[,<alpha>]]` */
+export function parseClcc(line: string): CallObservation | null {
+  const rest = afterPrefix(line, '+CLCC:');
+  if (rest === null) return null;
+  const f = splitFields(rest);
+  return observation(int(f[0]), int(f[1]), int(f[2]), int(f[3]), f[5], int(f[6]), int(f[4]));
+}
+
+/** Quectel `+QIND: "ccinfo",<idx>,<dir>,<state>,<mode>,<mpty>,<number>,<type>` (CLCC states, -1 released). */
+export function parseCcinfo(line: string): CallObservation | null {
+  const rest = afterPrefix(line, '+QIND:');
+  if (rest === null) return null;
+  const f = splitFields(rest);
+  if (f[0] !== 'ccinfo') return null;
+  return observation(int(f[1]), int(f[2]), int(f[3]), int(f[4]), f[6], int(f[7]), int(f[5]));
+}
+
+/** ^DSCI stat → CLCC stat. */
+const DSCI_STAT: Record<number, ClccStat> = {
+  1: ClccStat.Held,
+  2: ClccStat.Dialing,
+  3: ClccStat.Active,
+  4: ClccStat.Incoming,
+  5: ClccStat.Waiting,
+  6: ClccStat.Released,
+  7: ClccStat.Alerting,
+};
+
+/**
+ * Quectel `^DSCI: <id>,<dir>,<stat>,<type>,<number>,<num_type>[,<cause>...]`. Firmware differs in the
+ * fields after the number (a Unisoc variant adds several, with the cause among them), so the number is
+ * found as the first quoted field, and for a released call the last numeric field after the number
+ * type is read as the Q.850 cause.
+ */
+export function parseDsci(line: string): CallObservation | null {
+  const rest = afterPrefix(line, '^DSCI:');
+  if (rest === null) return null;
+  const raw = rest.split(',');
+  const f = splitFields(rest);
+  const numberAt = raw.findIndex((x) => x.trim().startsWith('"'));
+  const stat = DSCI_STAT[int(f[2]) ?? NaN];
+  if (stat === undefined) return null;
+  const o = observation(int(f[0]), int(f[1]), stat, int(f[3]), numberAt >= 0 ? f[numberAt] : '', null, null);
+  if (!o) return null;
+  if (numberAt >= 0) {
+    const typ = int(f[numberAt + 1]);
+    if (typ !== null) o.numberType = typ;
+    if (stat === ClccStat.Released) {
+      const tail = f.slice(numberAt + 2).map(int).filter((x): x is number => x !== null);
+      if (tail.length > 0) o.q850 = tail[tail.length - 1];
+    }
+  }
+  return o;
+}
+
+export interface CallerId {
+  number: string;
+  numberType?: number;
+  name?: string;
+}
+
+/** `+CLIP: <number>,<type>[,<subaddr>,<satype>[,<alpha>[,<CLI validity>]]]` */
+export function parseClip(line: string): CallerId | null {
+  const rest = afterPrefix(line, '+CLIP:');
+  return rest === null ? null : callerId(splitFields(rest), 4);
+}
+
+/** `+CCWA: <number>,<type>,<class>[,<alpha>...]` (call waiting). */
+export function parseCcwa(line: string): CallerId | null {
+  const rest = afterPrefix(line, '+CCWA:');
+  return rest === null ? null : callerId(splitFields(rest), 3);
+}
+
+function callerId(f: string[], nameAt: number): CallerId | null {
+  if (f.length < 1) return null;
+  const id: CallerId = { number: f[0] };
+  const typ = int(f[1]);
+  if (typ !== null) id.numberType = typ;
+  if (f[nameAt]) id.name = f[nameAt];
+  return id;
+}
+
+export interface CeerReport {
+  text: string;
+  q850?: number;
+}
+
+/**
+ * `+CEER: ...`: free-form by 27.007. Quectel sends `+CEER: "CC INFO",16,"Normal call clearing"` or
+ * `+CEER: "CC REJECT",17,"User busy"`; others only text. Reads the first number as the Q.850 cause.
+ */
+export function parseCeer(line: string): CeerReport | null {
+  const rest = afterPrefix(line, '+CEER:');
+  if (rest === null) return null;
+  const f = splitFields(rest);
+  const num = f.map(int).find((x): x is number => x !== null);
+  const text = f.filter((x) => int(x) === null && x !== '').join(': ');
+  return num === undefined ? { text } : { text, q850: num };
+}
+
+/** Words in a +CEER text, for modems that give no number. */
+export function q850FromText(text: string): number | undefined {
+  const t = text.toLowerCase();
+  if (t.includes('busy')) return 17;
+  if (t.includes('no answer') || t.includes('no user responding')) return 19;
+  if (t.includes('rejected')) return 21;
+  if (t.includes('unassigned') || t.includes('unallocated')) return 1;
+  if (t.includes('normal')) return 16;
+  if (t.includes('congestion') || t.includes('no circuit')) return 34;
+  return undefined;
+}

@@ -1,0 +1,100 @@
+import { EventEmitter } from 'node:events';
+import { Call } from './call/call';
+import { Cause, HangupCause } from './call/cause';
+import { LineEventName } from './call/call-state';
+
+/** Where log lines go. The Node-RED adapter passes the node's own log methods. */
+export interface Logger {
+  debug(text: string): void;
+  info(text: string): void;
+  warn(text: string): void;
+  error(text: string): void;
+}
+
+export const SILENT_LOGGER: Logger = { debug() {}, info() {}, warn() {}, error() {} };
+
+/** The line's connection state, for node status and `line-up` / `line-down`. */
+export type LineState = 'idle' | 'connecting' | 'ready' | 'error' | 'closed';
+
+export interface LineStatus {
+  state: LineState;
+  /** Short words for the status text (never a secret). */
+  text: string;
+}
+
+export interface DialOptions {
+  /** Caller-visible progress is reported through the Call's transitions. */
+  ringTimeoutMs?: number;
+}
+
+export interface HangupRequest {
+  /** What to signal to the network (AT+QHUP cause, SIP response / Reason). */
+  signal: HangupCause;
+  /** The cause recorded on the call's `ended` event (`cancelled` for a withdrawn dial, ...). */
+  endCause: Cause;
+  /** Words for people: why we hung up. */
+  text: string;
+}
+
+export interface LineEvent {
+  topic: LineEventName;
+  payload: Record<string, unknown>;
+}
+
+/**
+ * The contract between a line and the network, implemented by the AT backend (`lib/at/`) and the
+ * SIP backend (`lib/sip/`). Nodes never see a backend: they talk to {@link VoiceLine}, which owns one.
+ *
+ * Events a backend emits:
+ * - `call` (Call): a call it has just created (outbound in `dialing`; inbound in `incoming` or
+ *   `waiting`). It MUST be emitted before any transition of that call, exactly once per call.
+ * - `status` (LineStatus): every change of the connection state.
+ * - `line` (LineEvent): `line-up` when it becomes ready, `line-down` when it stops being ready
+ *   (and `registered`... for SIP).
+ *
+ * A backend:
+ * - MUST drive each Call only through `Call.transition()`, giving a reason with the raw evidence, and
+ *   MUST end every call it created (`ended` with a cause) before `stop()` resolves or when it learns
+ *   the call is gone (a modem reset, a lost port: cause `network-error`).
+ * - MUST NOT throw from an event handler or a parser because of bad bytes from the network.
+ * - MUST validate every number and digit string before anything reaches the wire.
+ * - MUST reject an operation it cannot do with a `NotSupportedError`, never ignore it silently.
+ * - MUST NOT log or emit secrets (PIN, passwords).
+ */
+export interface Backend extends EventEmitter {
+  readonly kind: 'at' | 'sip';
+
+  /**
+   * Connects and stays connected until `stop()`, reconnecting with back-off. MUST NOT reject because
+   * the device or server is missing: that is a `status` of `error` and a retry. Resolves after the
+   * first attempt, ready or not.
+   */
+  start(): Promise<void>;
+
+  /** Releases the device or socket and every timer. MUST resolve within 10 s. */
+  stop(): Promise<void>;
+
+  /** True while commands can be sent. */
+  readonly ready: boolean;
+
+  /**
+   * Places a call to an already validated number. Creates the Call (emitting `call` in `dialing`) and
+   * resolves with it once the request is on the wire. When the network refuses it (`ATD` answered
+   * `ERROR`, a SIP failure), the call ends with that cause and its evidence, so a flow always learns
+   * the outcome as an `ended` event. Rejects, creating no call, only when the line is not ready.
+   */
+  dial(number: string, options: DialOptions): Promise<Call>;
+
+  /** Answers an incoming or waiting call. */
+  answer(call: Call): Promise<void>;
+
+  /**
+   * Ends a call whatever its state: hangs up an active or held call, cancels an outgoing one, rejects
+   * an incoming one. Resolves when the network took the request; the call ends with `request.endCause`
+   * and `by: "local"` unless the network reports a different end first.
+   */
+  hangup(call: Call, request: HangupRequest): Promise<void>;
+
+  /** The calls not yet ended. */
+  calls(): Call[];
+}

@@ -1,0 +1,162 @@
+import { EventEmitter } from 'node:events';
+import { randomUUID } from 'node:crypto';
+import { CallState, TRANSITIONS, eventFor, CallEventName } from './call-state';
+import { EndInfo } from './cause';
+
+export type Direction = 'inbound' | 'outbound';
+
+export interface RemoteParty {
+  /** The number as the network gave it (or as dialled); empty when withheld. */
+  number: string;
+  uri?: string;
+  name?: string;
+}
+
+/** What `msg.call` carries: a plain, JSON-safe copy of a call at one moment. */
+export interface CallSnapshot {
+  id: string;
+  line: string;
+  direction: Direction;
+  state: CallState;
+  remote: RemoteParty;
+  startedAt: string;
+  answeredAt?: string;
+  endedAt?: string;
+  cause?: EndInfo['cause'];
+  /** The modem's own call index (AT lines), as `AT+CLCC` lists it. */
+  index?: number;
+}
+
+/** Why a transition happened: words for people and the raw protocol evidence. */
+export interface TransitionReason {
+  text: string;
+  /** Raw evidence: the URC, final result or SIP start line that caused it. */
+  evidence?: string;
+  /** Required when moving to `ended`. */
+  end?: EndInfo;
+}
+
+export interface CallTransition {
+  call: Call;
+  from: CallState | null;
+  to: CallState;
+  event: CallEventName | null;
+  reason: TransitionReason;
+}
+
+export class InvalidTransitionError extends Error {
+  constructor(
+    readonly from: CallState,
+    readonly to: CallState,
+  ) {
+    super(`a call cannot go from "${from}" to "${to}"`);
+    this.name = 'InvalidTransitionError';
+  }
+}
+
+/**
+ * One call. Its state changes only through {@link Call.transition}, which validates the change against
+ * {@link TRANSITIONS}, stamps the times, and emits one `transition` event ({@link CallTransition}).
+ *
+ * Events: `transition` (CallTransition), `ended` (EndInfo) once, after the `transition` to ended.
+ */
+export class Call extends EventEmitter {
+  readonly id: string;
+  readonly line: string;
+  readonly direction: Direction;
+  readonly remote: RemoteParty;
+  /** The backend's own handle (the modem's call index on AT lines). */
+  index?: number;
+  private _state: CallState;
+  readonly startedAt: Date;
+  answeredAt?: Date;
+  endedAt?: Date;
+  end?: EndInfo;
+  /** The reason given with the latest transition. */
+  lastReason: TransitionReason;
+
+  constructor(init: {
+    line: string;
+    direction: Direction;
+    remote: RemoteParty;
+    state: CallState;
+    reason: TransitionReason;
+    index?: number;
+    id?: string;
+    now?: Date;
+  }) {
+    super();
+    if (init.state === CallState.Ended) throw new InvalidTransitionError(CallState.Ended, CallState.Ended);
+    this.id = init.id ?? randomUUID();
+    this.line = init.line;
+    this.direction = init.direction;
+    this.remote = { ...init.remote };
+    this.index = init.index;
+    this._state = init.state;
+    this.startedAt = init.now ?? new Date();
+    this.lastReason = init.reason;
+  }
+
+  get state(): CallState {
+    return this._state;
+  }
+
+  get ended(): boolean {
+    return this._state === CallState.Ended;
+  }
+
+  /** True when the state may move to `to` now. */
+  canTransition(to: CallState): boolean {
+    return TRANSITIONS[this._state].includes(to);
+  }
+
+  /**
+   * Moves the call to `to`. Refuses (throws {@link InvalidTransitionError}) a change the state machine
+   * does not allow; a transition to the state the call is already in is a no-op and returns false.
+   */
+  transition(to: CallState, reason: TransitionReason): boolean {
+    const from = this._state;
+    if (from === to) return false;
+    if (!this.canTransition(to)) throw new InvalidTransitionError(from, to);
+    if (to === CallState.Ended && !reason.end) {
+      throw new TypeError('a transition to "ended" needs reason.end (the cause)');
+    }
+    this._state = to;
+    this.lastReason = reason;
+    const now = new Date();
+    if (to === CallState.Active && !this.answeredAt) this.answeredAt = now;
+    if (to === CallState.Ended) {
+      this.endedAt = now;
+      this.end = reason.end;
+    }
+    const t: CallTransition = { call: this, from, to, event: eventFor(from, to), reason };
+    this.emit('transition', t);
+    if (to === CallState.Ended) {
+      this.emit('ended', this.end);
+      this.removeAllListeners('transition');
+    }
+    return true;
+  }
+
+  /** Like {@link transition}, but does nothing when the change is not allowed (for tolerant parsers). */
+  tryTransition(to: CallState, reason: TransitionReason): boolean {
+    if (this._state === to || !this.canTransition(to)) return false;
+    return this.transition(to, reason);
+  }
+
+  snapshot(): CallSnapshot {
+    const s: CallSnapshot = {
+      id: this.id,
+      line: this.line,
+      direction: this.direction,
+      state: this._state,
+      remote: { ...this.remote },
+      startedAt: this.startedAt.toISOString(),
+    };
+    if (this.answeredAt) s.answeredAt = this.answeredAt.toISOString();
+    if (this.endedAt) s.endedAt = this.endedAt.toISOString();
+    if (this.end) s.cause = this.end.cause;
+    if (this.index !== undefined) s.index = this.index;
+    return s;
+  }
+}

@@ -1,0 +1,3 @@
+export * from './call-state';
+export * from './cause';
+export * from './call';

@@ -1,0 +1,411 @@
+import { EventEmitter } from 'node:events';
+import { Backend, Logger, LineStatus, SILENT_LOGGER, HangupRequest } from '../backend';
+import { Call, CallSnapshot, CallTransition } from '../call/call';
+import { CallEventName, CallState, LineEventName, eventFor, isAlerting } from '../call/call-state';
+import { EndInfo, HANGUP_CAUSES, HangupCause } from '../call/cause';
+import { CallStateError, InvalidInputError, LineNotReadyError, NotSupportedError, UnknownCallError } from '../errors';
+import { describe, validatePhoneNumber } from '../validate';
+
+/** The settings of one line (the `voice-line` config node's properties, minus secrets). */
+export interface LineConfig {
+  id: string;
+  name?: string;
+  backend: 'at' | 'sip';
+  /** AT: a device path, or `sim:<profile>` for the built-in emulator. */
+  serialPort?: string;
+  baudRate?: number;
+  /** AT: `auto` or a modem profile name. */
+  modem?: string;
+  /** Seconds before an incoming call is answered automatically; 0 = off. */
+  autoAnswer?: number;
+  /** Reject every incoming call. */
+  autoReject?: boolean;
+}
+
+/** Secrets: Node-RED credentials. Never logged, never in status or errors. */
+export interface LineCredentials {
+  pin?: string;
+  password?: string;
+}
+
+/** One message's worth of event: what `voice-events` sends and the action nodes report. */
+export interface VoiceEvent {
+  topic: CallEventName | LineEventName;
+  call?: CallSnapshot;
+  payload: Record<string, unknown>;
+}
+
+export interface DialResult {
+  answered: boolean;
+  call: Call;
+  /** Set when not answered. */
+  end?: EndInfo;
+}
+
+export type BackendFactory = (line: VoiceLine) => Backend;
+
+export interface VoiceLineOptions {
+  credentials?: LineCredentials;
+  log?: Logger;
+  /** Builds the backend; the default picks one from `config.backend`. */
+  backendFactory?: BackendFactory;
+}
+
+/** Longest ring timeout accepted from a flow, in seconds. */
+export const MAX_RING_TIMEOUT_S = 600;
+
+/**
+ * One line: the object every voice node talks to. It owns one {@link Backend}, counts the nodes that
+ * use it (the backend starts with the first and stops after the last), keeps the calls, applies the
+ * line's policies (auto-answer, auto-reject, ring timeout) and turns every call transition and line
+ * change into one {@link VoiceEvent}.
+ *
+ * Events: `event` (VoiceEvent), `status` (LineStatus).
+ */
+export class VoiceLine extends EventEmitter {
+  readonly id: string;
+  readonly config: Readonly<LineConfig>;
+  readonly credentials: Readonly<LineCredentials>;
+  readonly log: Logger;
+  private readonly factory: BackendFactory;
+  private _backend: Backend | null = null;
+  private readonly users = new Set<string>();
+  private readonly calls = new Map<string, Call>();
+  private readonly timers = new Map<string, NodeJS.Timeout[]>();
+  private _status: LineStatus = { state: 'idle', text: 'idle' };
+  private autoAnswerS: number;
+  private autoRejectOn: boolean;
+  private stopping: Promise<void> | null = null;
+
+  constructor(config: LineConfig, options: VoiceLineOptions = {}) {
+    super();
+    this.id = config.id;
+    this.config = { ...config };
+    this.credentials = { ...(options.credentials ?? {}) };
+    this.log = options.log ?? SILENT_LOGGER;
+    this.factory = options.backendFactory ?? defaultBackendFactory;
+    this.autoAnswerS = checkAutoAnswer(config.autoAnswer ?? 0);
+    this.autoRejectOn = Boolean(config.autoReject);
+  }
+
+  get status(): LineStatus {
+    return this._status;
+  }
+
+  get backend(): Backend | null {
+    return this._backend;
+  }
+
+  get userCount(): number {
+    return this.users.size;
+  }
+
+  get autoAnswer(): number {
+    return this.autoAnswerS;
+  }
+
+  get autoReject(): boolean {
+    return this.autoRejectOn;
+  }
+
+  /** Seconds before an incoming call is answered (0 = off). Applies to calls that arrive afterwards. */
+  setAutoAnswer(seconds: unknown): void {
+    this.autoAnswerS = checkAutoAnswer(seconds);
+  }
+
+  setAutoReject(on: unknown): void {
+    if (typeof on !== 'boolean') throw new InvalidInputError(`auto-reject must be true or false, got ${describe(on)}`);
+    this.autoRejectOn = on;
+  }
+
+  /** A node starts using the line: the first user connects it. */
+  acquire(userId: string): void {
+    this.users.add(userId);
+    if (this.users.size === 1 && !this._backend) void this.start();
+  }
+
+  /** A node stops using the line: after the last one, the line disconnects. */
+  async release(userId: string): Promise<void> {
+    this.users.delete(userId);
+    if (this.users.size === 0) await this.stop();
+  }
+
+  /** Connects the backend. Never rejects for a missing device: the status says what is wrong. */
+  async start(): Promise<void> {
+    if (this._backend) return;
+    if (this.stopping) await this.stopping;
+    let backend: Backend;
+    try {
+      backend = this.factory(this);
+    } catch (err) {
+      this.setStatus({ state: 'error', text: (err as Error).message });
+      return;
+    }
+    this._backend = backend;
+    backend.on('status', (s: LineStatus) => this.setStatus(s));
+    backend.on('line', (e: { topic: LineEventName; payload: Record<string, unknown> }) =>
+      this.emitEvent({ topic: e.topic, payload: e.payload }),
+    );
+    backend.on('call', (call: Call) => this.adopt(call));
+    await backend.start();
+  }
+
+  /** Disconnects: ends the calls, closes the device. Resolves within the backend's 10 s bound. */
+  async stop(): Promise<void> {
+    const backend = this._backend;
+    if (!backend) return this.stopping ?? undefined;
+    this._backend = null;
+    this.stopping = (async () => {
+      try {
+        await backend.stop();
+      } catch (err) {
+        this.log.warn(`closing the line: ${(err as Error).message}`);
+      } finally {
+        backend.removeAllListeners();
+        for (const id of [...this.timers.keys()]) this.clearTimers(id);
+        this.calls.clear();
+        this.setStatus({ state: 'closed', text: 'closed' });
+        this.stopping = null;
+      }
+    })();
+    return this.stopping;
+  }
+
+  /** The calls not yet ended, oldest first. */
+  activeCalls(): Call[] {
+    return [...this.calls.values()];
+  }
+
+  /**
+   * Dials `number` (validated here: nothing invalid reaches the backend). Resolves with the call as
+   * soon as it is placed; `ringTimeout` (seconds, 0 = none) hangs it up with cause `no-answer`
+   * when it has not been answered by then.
+   */
+  async dial(number: unknown, options: { ringTimeout?: unknown } = {}): Promise<Call> {
+    const n = validatePhoneNumber(number);
+    const ringTimeout = checkRingTimeout(options.ringTimeout ?? 0);
+    const backend = this.readyBackend();
+    const call = await backend.dial(n, { ringTimeoutMs: ringTimeout * 1000 });
+    this.adopt(call);
+    if (ringTimeout > 0 && isAlerting(call.state)) {
+      this.addTimer(call.id, ringTimeout * 1000, () => {
+        if (!isAlerting(call.state)) return;
+        this.hangupCall(call, {
+          signal: 'normal',
+          endCause: 'no-answer',
+          text: `not answered within ${ringTimeout} s`,
+        }).catch((err: Error) => this.log.warn(`ring timeout of call ${call.id}: ${err.message}`));
+      });
+    }
+    return call;
+  }
+
+  /** Dials and waits for the outcome: answered, or ended before answer (with its cause). */
+  async dialAndWait(number: unknown, options: { ringTimeout?: unknown } = {}): Promise<DialResult> {
+    const call = await this.dial(number, options);
+    return outcome(call);
+  }
+
+  /** Answers an incoming or waiting call (`ref`: a call id, a call snapshot, or nothing for "the one ringing"). */
+  async answer(ref?: unknown): Promise<Call> {
+    const call = this.resolveCall(ref, 'answer', (c) => c.state === CallState.Incoming || c.state === CallState.Waiting);
+    if (call.state !== CallState.Incoming && call.state !== CallState.Waiting) {
+      throw new CallStateError(`call ${call.id} is ${call.state}: only an incoming or waiting call can be answered`);
+    }
+    await this.readyBackend().answer(call);
+    return call;
+  }
+
+  /**
+   * Ends a call: hangs up a connected call, cancels an outgoing call, rejects an incoming one with
+   * `cause` (`normal`, `busy`, `rejected`, `unavailable`).
+   */
+  async hangup(ref?: unknown, cause: unknown = 'normal'): Promise<Call> {
+    if (!(HANGUP_CAUSES as readonly unknown[]).includes(cause)) {
+      throw new InvalidInputError(`the hangup cause must be one of ${HANGUP_CAUSES.join(', ')}, got ${describe(cause)}`);
+    }
+    const call = this.resolveCall(ref, 'hang up', () => true);
+    await this.hangupCall(call, hangupRequest(call, cause as HangupCause));
+    return call;
+  }
+
+  /**
+   * Finds the call a message names. `ref` is a call id string, an object with an `id` (a `msg.call`
+   * snapshot), or undefined: then the line's only call that `fits` (an error when there are none or
+   * several, so a flow never acts on the wrong call).
+   */
+  resolveCall(ref: unknown, action: string, fits: (call: Call) => boolean): Call {
+    if (ref === undefined || ref === null || ref === '') {
+      const candidates = this.activeCalls().filter(fits);
+      if (candidates.length === 1) return candidates[0];
+      if (candidates.length === 0) throw new UnknownCallError(`there is no call to ${action} on this line`);
+      throw new InvalidInputError(
+        `there are ${candidates.length} calls to ${action} on this line: say which in msg.call (a call id)`,
+      );
+    }
+    const id = typeof ref === 'string' ? ref : typeof ref === 'object' ? (ref as { id?: unknown }).id : undefined;
+    if (typeof id !== 'string' || id === '') {
+      throw new InvalidInputError(`msg.call must be a call id or a call object with an id, got ${describe(ref)}`);
+    }
+    const call = this.calls.get(id);
+    if (!call) throw new UnknownCallError(`call ${id} is not in progress on this line (it has ended, or never existed)`);
+    return call;
+  }
+
+  private readyBackend(): Backend {
+    const backend = this._backend;
+    if (!backend || !backend.ready) {
+      throw new LineNotReadyError(`the line is not ready (${this._status.text})`);
+    }
+    return backend;
+  }
+
+  private async hangupCall(call: Call, request: HangupRequest): Promise<void> {
+    const backend = this._backend;
+    if (!backend) throw new LineNotReadyError(`the line is not ready (${this._status.text})`);
+    await backend.hangup(call, request);
+  }
+
+  /** Takes a new call into the line's registry, announces it, and follows its transitions. */
+  private adopt(call: Call): void {
+    if (this.calls.has(call.id) || call.ended) return;
+    this.calls.set(call.id, call);
+    call.on('transition', (t: CallTransition) => this.onTransition(t));
+    const first = eventFor(null, call.state);
+    if (first) this.emitEvent({ topic: first, call: call.snapshot(), payload: initialPayload(call) });
+    if (call.direction === 'inbound') this.applyInboundPolicy(call);
+  }
+
+  private onTransition(t: CallTransition): void {
+    const { call } = t;
+    if (t.to === CallState.Ended) {
+      this.clearTimers(call.id);
+      this.calls.delete(call.id);
+    }
+    if (t.from === CallState.Waiting && t.to === CallState.Incoming) this.applyInboundPolicy(call);
+    if (!t.event) return;
+    const payload: Record<string, unknown> =
+      t.to === CallState.Ended && call.end
+        ? { ...call.end, ...(call.answeredAt ? { duration: seconds(call.answeredAt, call.endedAt ?? new Date()) } : {}) }
+        : { state: t.to, reason: t.reason.text, ...(t.reason.evidence ? { evidence: t.reason.evidence } : {}) };
+    this.emitEvent({ topic: t.event, call: call.snapshot(), payload });
+  }
+
+  private applyInboundPolicy(call: Call): void {
+    if (this.autoRejectOn) {
+      // Deferred: the `incoming` event reaches the flow before the call ends.
+      setImmediate(() => {
+        if (call.ended) return;
+        this.hangupCall(call, { signal: 'rejected', endCause: 'rejected', text: 'rejected by the line (auto-reject)' }).catch(
+          (err: Error) => this.log.warn(`auto-reject of call ${call.id}: ${err.message}`),
+        );
+      });
+      return;
+    }
+    if (this.autoAnswerS > 0 && call.state === CallState.Incoming) {
+      this.addTimer(call.id, this.autoAnswerS * 1000, () => {
+        if (call.state !== CallState.Incoming) return;
+        this.answer(call.id).catch((err: Error) => this.log.warn(`auto-answer of call ${call.id}: ${err.message}`));
+      });
+    }
+  }
+
+  private addTimer(callId: string, ms: number, fn: () => void): void {
+    const t = setTimeout(fn, ms);
+    const list = this.timers.get(callId) ?? [];
+    list.push(t);
+    this.timers.set(callId, list);
+  }
+
+  private clearTimers(callId: string): void {
+    for (const t of this.timers.get(callId) ?? []) clearTimeout(t);
+    this.timers.delete(callId);
+  }
+
+  private setStatus(s: LineStatus): void {
+    this._status = s;
+    this.emit('status', s);
+  }
+
+  private emitEvent(e: VoiceEvent): void {
+    this.emit('event', e);
+  }
+}
+
+/** Resolves when the call is answered or ends unanswered. */
+export function outcome(call: Call): Promise<DialResult> {
+  if (call.state === CallState.Active || call.state === CallState.Held) return Promise.resolve({ answered: true, call });
+  if (call.ended) return Promise.resolve({ answered: false, call, end: call.end });
+  return new Promise((resolve) => {
+    const onT = (t: CallTransition) => {
+      if (t.to === CallState.Active) {
+        call.off('transition', onT);
+        resolve({ answered: true, call });
+      } else if (t.to === CallState.Ended) {
+        call.off('transition', onT);
+        resolve({ answered: false, call, end: call.end });
+      }
+    };
+    call.on('transition', onT);
+  });
+}
+
+function hangupRequest(call: Call, cause: HangupCause): HangupRequest {
+  switch (call.state) {
+    case CallState.Incoming:
+    case CallState.Waiting:
+      return { signal: cause, endCause: cause === 'normal' ? 'rejected' : cause, text: `rejected by the flow (${cause})` };
+    case CallState.Dialing:
+    case CallState.Ringing:
+    case CallState.EarlyMedia:
+      return { signal: 'normal', endCause: 'cancelled', text: 'cancelled by the flow before answer' };
+    default:
+      return { signal: cause, endCause: 'normal', text: 'hung up by the flow' };
+  }
+}
+
+function initialPayload(call: Call): Record<string, unknown> {
+  const p: Record<string, unknown> = { number: call.remote.number };
+  if (call.remote.name) p.name = call.remote.name;
+  if (call.lastReason.evidence) p.evidence = call.lastReason.evidence;
+  return p;
+}
+
+function seconds(from: Date, to: Date): number {
+  return Math.round((to.getTime() - from.getTime()) / 100) / 10;
+}
+
+function checkAutoAnswer(value: unknown): number {
+  const n = typeof value === 'string' && value.trim() !== '' ? Number(value) : value;
+  if (typeof n !== 'number' || !Number.isFinite(n) || n < 0 || n > 3600) {
+    throw new InvalidInputError(`auto-answer must be a number of seconds from 0 (off) to 3600, got ${describe(value)}`);
+  }
+  return n;
+}
+
+function checkRingTimeout(value: unknown): number {
+  const n = typeof value === 'string' && value.trim() !== '' ? Number(value) : value;
+  if (typeof n !== 'number' || !Number.isFinite(n) || n < 0 || n > MAX_RING_TIMEOUT_S) {
+    throw new InvalidInputError(
+      `the ring timeout must be a number of seconds from 0 (none) to ${MAX_RING_TIMEOUT_S}, got ${describe(value)}`,
+    );
+  }
+  return n;
+}
+
+function defaultBackendFactory(line: VoiceLine): Backend {
+  if (line.config.backend === 'at') {
+    // Loaded lazily so that the SIP side never loads serialport, and the reverse.
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const { AtBackend } = require('../at/modem-backend') as typeof import('../at/modem-backend');
+    return new AtBackend({
+      lineId: line.id,
+      path: line.config.serialPort ?? '',
+      baudRate: line.config.baudRate ?? 115200,
+      modem: line.config.modem ?? 'auto',
+      pin: line.credentials.pin,
+      log: line.log,
+    });
+  }
+  throw new NotSupportedError(`the "${String(line.config.backend)}" backend is not available in this version: use "at"`);
+}

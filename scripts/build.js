@@ -1,0 +1,21 @@
+#!/usr/bin/env node
+// Builds the package: TypeScript to dist/ (CommonJS, so that Node-RED 4 loads it), then copies each
+// node's editor .html, its locales and the icons beside the runtime .js, where Node-RED looks for them.
+'use strict';
+const { execFileSync } = require('node:child_process');
+const fs = require('node:fs');
+const path = require('node:path');
+
+const root = path.resolve(__dirname, '..');
+const dist = path.join(root, 'dist');
+fs.rmSync(dist, { recursive: true, force: true });
+execFileSync(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', path.join(root, 'tsconfig.json')], {
+  stdio: 'inherit',
+  cwd: root,
+});
+const outNodes = path.join(dist, 'nodes');
+for (const f of fs.readdirSync(path.join(root, 'nodes'))) {
+  if (f.endsWith('.html')) fs.copyFileSync(path.join(root, 'nodes', f), path.join(outNodes, f));
+}
+fs.cpSync(path.join(root, 'nodes', 'locales'), path.join(outNodes, 'locales'), { recursive: true });
+fs.cpSync(path.join(root, 'icons'), path.join(outNodes, 'icons'), { recursive: true });

@@ -1,0 +1,28 @@
+import { strict as assert } from 'node:assert';
+import { validatePhoneNumber } from '../../lib/validate';
+import { InvalidInputError } from '../../lib/errors';
+
+describe('validatePhoneNumber', () => {
+  it('accepts digits, a leading +, * and #', () => {
+    assert.equal(validatePhoneNumber('+4930123456'), '+4930123456');
+    assert.equal(validatePhoneNumber('*21*0800#'), '*21*0800#');
+    assert.equal(validatePhoneNumber(5551234), '5551234');
+    assert.equal(validatePhoneNumber('+49 (30) 1234-56'), '+4930123456');
+  });
+
+  for (const bad of ['123;+CFUN=0', '12"3', '123\r\nATH', '123\n', 'abc', '1+2', '', '   ', '1'.repeat(41), 'ATD123', '123,4']) {
+    it(`refuses ${JSON.stringify(bad)}`, () => {
+      assert.throws(() => validatePhoneNumber(bad), InvalidInputError);
+    });
+  }
+
+  it('refuses non-strings with a clear message', () => {
+    assert.throws(() => validatePhoneNumber({ number: '1' }), /must be a string of digits, got an object/);
+    assert.throws(() => validatePhoneNumber(null), /got null/);
+    assert.throws(() => validatePhoneNumber(-5), /got number -5/);
+  });
+
+  it('shows control characters in the message instead of printing them', () => {
+    assert.throws(() => validatePhoneNumber('1\r\n2'), (err: Error) => err.message.includes('1\\r\\n2'));
+  });
+});
