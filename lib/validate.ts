@@ -19,7 +19,7 @@ export function validatePhoneNumber(value: unknown, what = 'phone number'): stri
   if (typeof value !== 'string') {
     throw new InvalidInputError(`the ${what} must be a string of digits, got ${describe(value)}`);
   }
-  const compact = value.replace(/[\s\-.()]/g, '');
+  const compact = value.replace(/[ \-.()]/g, '');
   if (compact.length === 0) throw new InvalidInputError(`the ${what} is empty`);
   if (compact.length > MAX_NUMBER_LENGTH + 1 || !NUMBER_RE.test(compact)) {
     throw new InvalidInputError(

@@ -1,0 +1,776 @@
+import { EventEmitter } from 'node:events';
+import { Duplex } from 'node:stream';
+import { Backend, DialOptions, HangupRequest, LineStatus, Logger, SILENT_LOGGER } from '../backend';
+import { Call, TransitionReason } from '../call/call';
+import { CallState, isAlerting } from '../call/call-state';
+import { Cause, EndInfo, causeFromQ850, q850ForHangup } from '../call/cause';
+import { CallStateError, CommandFailedError, LineNotReadyError } from '../errors';
+import { validatePhoneNumber } from '../validate';
+import { AtChannel, AtCommandOptions, AtError, AtResponse } from './at-channel';
+import { CallReport, ModemIdentity, ModemProfile, detectProfile, profileByName } from './modem-profile';
+import { SerialDevice, createSerialDevice } from './serial-device';
+import type { EmulatedModem } from './emulator/emulated-modem';
+import {
+  CallObservation,
+  ClccStat,
+  parseCcinfo,
+  parseCcwa,
+  parseCeer,
+  parseClcc,
+  parseClip,
+  parseDsci,
+  q850FromText,
+} from './urc-parsers';
+
+export interface AtTiming {
+  /** Configuration commands (design §4: ~300 ms). */
+  commandTimeoutMs: number;
+  /** ATD, ATA, CHUP, CCFC: up to 90 s. */
+  callCommandTimeoutMs: number;
+  /** AT+CLCC poll period while a call is up and the module reports no call state by URC. */
+  pollMs: number;
+  /** The same, as a safety net, when the module does report call state by URC. */
+  pollWithUrcMs: number;
+  /** First and longest wait between reconnect attempts. */
+  reconnectMinMs: number;
+  reconnectMaxMs: number;
+}
+
+export const DEFAULT_AT_TIMING: AtTiming = {
+  commandTimeoutMs: 300,
+  callCommandTimeoutMs: 90_000,
+  pollMs: 500,
+  pollWithUrcMs: 2000,
+  reconnectMinMs: 1000,
+  reconnectMaxMs: 30_000,
+};
+
+export interface AtBackendOptions {
+  lineId: string;
+  /** A device path, or `sim:<profile>[?demo=N]`. */
+  path: string;
+  baudRate: number;
+  /** `auto` or a profile name from MODEM_PROFILES. */
+  modem: string;
+  pin?: string;
+  log?: Logger;
+  timing?: Partial<AtTiming>;
+  /** Replaces the device made from `path` (tests). */
+  device?: SerialDevice;
+}
+
+/** The backend's bookkeeping for one call: the modem's index and what we asked of it. */
+interface CallRecord {
+  call: Call;
+  /** The modem's call index once known (never invented). */
+  index?: number;
+  /** Set when the flow asked to end the call: the end is then ours, with this cause. */
+  hangup?: HangupRequest;
+  /** Q.850 cause the modem gave with the release (^DSCI), if any. */
+  q850?: number;
+  /** The port was lost while this call was up: if it is gone after the reconnect, we cannot know why. */
+  lostContact?: boolean;
+}
+
+/** A final result code that ends a call, as a URC (27.007 §6.2 / V.250). */
+const CALL_FINALS = ['NO CARRIER', 'BUSY', 'NO ANSWER', 'NO DIALTONE'] as const;
+
+const STAT_TO_STATE: Record<number, CallState> = {
+  [ClccStat.Active]: CallState.Active,
+  [ClccStat.Held]: CallState.Held,
+  [ClccStat.Dialing]: CallState.Dialing,
+  [ClccStat.Alerting]: CallState.Ringing,
+  [ClccStat.Incoming]: CallState.Incoming,
+  [ClccStat.Waiting]: CallState.Waiting,
+};
+
+/**
+ * The AT backend: one cellular module on one serial port (design §4).
+ *
+ * Every source of call information (RING, +CRING, +CLIP, +CCWA, ^DSCI, +QIND "ccinfo", the final
+ * result URCs, and `AT+CLCC`, which is the truth) is turned into observations of the modem's calls and
+ * reconciled against one table of {@link CallRecord}s, so that a call announced three times (RING,
+ * +CLIP and ccinfo) is still one `incoming` event. `AT+CLCC` is polled only while a call is not idle.
+ */
+export class AtBackend extends EventEmitter implements Backend {
+  readonly kind = 'at' as const;
+  private readonly opts: AtBackendOptions;
+  private readonly log: Logger;
+  private readonly timing: AtTiming;
+  private device: SerialDevice | null = null;
+  private port: Duplex | null = null;
+  private channel: AtChannel | null = null;
+  private _ready = false;
+  private stopped = true;
+  private connecting: Promise<void> | null = null;
+  private reconnectTimer: NodeJS.Timeout | null = null;
+  private reconnectDelay: number;
+  private pollTimer: NodeJS.Timeout | null = null;
+  private polling: Promise<void> | null = null;
+  private readonly records = new Map<string, CallRecord>();
+  /** The latest call-ending final result seen as a URC, consumed by the next released call. */
+  private pendingFinal: { text: string; at: number } | null = null;
+  private report: CallReport = 'poll';
+  private _profile: ModemProfile | null = null;
+  private _identity: ModemIdentity | null = null;
+  private _status: LineStatus = { state: 'idle', text: 'idle' };
+
+  constructor(options: AtBackendOptions) {
+    super();
+    this.opts = options;
+    this.log = options.log ?? SILENT_LOGGER;
+    this.timing = { ...DEFAULT_AT_TIMING, ...options.timing };
+    this.reconnectDelay = this.timing.reconnectMinMs;
+  }
+
+  get ready(): boolean {
+    return this._ready;
+  }
+
+  get status(): LineStatus {
+    return this._status;
+  }
+
+  /** The module as identified at connect time. */
+  get identity(): ModemIdentity | null {
+    return this._identity;
+  }
+
+  get profile(): ModemProfile | null {
+    return this._profile;
+  }
+
+  /** How call state is being followed: `dsci`, `ccinfo` or `poll`. */
+  get callReport(): CallReport {
+    return this.report;
+  }
+
+  /** The emulated module behind a `sim:` port, or null on hardware. */
+  get emulator(): EmulatedModem | null {
+    return this.device?.emulator ?? null;
+  }
+
+  calls(): Call[] {
+    return [...this.records.values()].map((r) => r.call);
+  }
+
+  async start(): Promise<void> {
+    if (!this.stopped) return;
+    this.stopped = false;
+    try {
+      this.device = this.opts.device ?? createSerialDevice(this.opts.path, this.opts.baudRate, this.log);
+    } catch (err) {
+      this.setStatus('error', (err as Error).message);
+      return;
+    }
+    await this.connect();
+  }
+
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    this.clearReconnect();
+    this.stopPolling();
+    if (this.connecting) await this.connecting.catch(() => undefined);
+    const channel = this.channel;
+    if (channel && this._ready && this.records.size > 0) {
+      // Calls do not outlive the line: a redeploy must not leave a call up on the module unseen.
+      await channel.send('AT+CHUP', { timeoutMs: 2000 }).catch(() => undefined);
+    }
+    for (const rec of [...this.records.values()]) {
+      this.endCall(rec, { cause: 'normal', by: 'local', text: 'the line was closed' }, 'line closed');
+    }
+    await this.teardown(false);
+    this.setStatus('closed', 'closed');
+  }
+
+  // ───────────────────────────── connection ─────────────────────────────
+
+  private connect(): Promise<void> {
+    if (this.connecting) return this.connecting;
+    this.connecting = this.doConnect().finally(() => (this.connecting = null));
+    return this.connecting;
+  }
+
+  private async doConnect(): Promise<void> {
+    const device = this.device;
+    if (!device || this.stopped) return;
+    this.setStatus('connecting', 'connecting');
+    let port: Duplex;
+    try {
+      port = await device.open();
+    } catch (err) {
+      this.failAndRetry((err as Error).message);
+      return;
+    }
+    if (this.stopped) {
+      await device.close();
+      return;
+    }
+    this.port = port;
+    port.once('close', () => this.onPortClosed());
+    port.on('error', (err: Error) => this.log.warn(`serial port: ${err.message}`));
+    const channel = new AtChannel(port, { log: this.log, defaultTimeoutMs: this.timing.commandTimeoutMs });
+    this.channel = channel;
+    channel.on('unresponsive', () => this.onUnresponsive());
+    this.installUrcHandlers(channel);
+    try {
+      await this.initialise(channel);
+    } catch (err) {
+      if (this.stopped || this.channel !== channel) return;
+      await this.teardown(false);
+      this.failAndRetry(`the modem did not initialise: ${(err as Error).message}`);
+      return;
+    }
+    if (this.stopped || this.channel !== channel) return;
+    this.reconnectDelay = this.timing.reconnectMinMs;
+    await this.markReady();
+  }
+
+  private async markReady(): Promise<void> {
+    this._ready = true;
+    const who = this._identity?.model ? `${this._identity.model}` : 'modem';
+    this.setStatus('ready', `ready (${who})`);
+    this.emit('line', {
+      topic: 'line-up',
+      payload: { state: 'ready', text: this._status.text, modem: this._identity, profile: this._profile?.name, callReport: this.report },
+    });
+    // Calls that were up before a reconnect are checked against the modem's list now.
+    await this.poll();
+  }
+
+  /** The init sequence of design §4. */
+  private async initialise(ch: AtChannel): Promise<void> {
+    await this.sync(ch);
+    await ch.send('ATE0');
+    await optional(ch.send('AT+CMEE=1'));
+    this._identity = await this.identify(ch);
+    const configured = this.opts.modem && this.opts.modem !== 'auto' ? profileByName(this.opts.modem) : null;
+    if (this.opts.modem && this.opts.modem !== 'auto' && !configured) {
+      throw new Error(`unknown modem profile "${this.opts.modem}"`);
+    }
+    this._profile = configured ?? detectProfile(this._identity);
+    this.log.info(`modem ${this._identity.manufacturer} ${this._identity.model} (${this._identity.revision}): profile ${this._profile.name}`);
+    await this.unlockSim(ch);
+    await optional(ch.send('ATS0=0')); // auto-answer is a host timer (ATS0 counts rings, not seconds)
+    await optional(ch.send('AT+CLIP=1'));
+    await optional(ch.send('AT+CRC=1'));
+    await optional(ch.send('AT+CCWA=1'));
+    await optional(ch.send('AT+COLP=0'));
+    this.report = 'poll';
+    for (const r of this._profile.callReports) {
+      if (r === 'poll') break;
+      const cmd = r === 'dsci' ? 'AT^DSCI=1' : 'AT+QINDCFG="ccinfo",1,1';
+      if (await optional(ch.send(cmd))) {
+        this.report = r;
+        break;
+      }
+    }
+    this.log.debug(`call state: ${this.report === 'poll' ? 'AT+CLCC polling' : this.report + ' URCs'}`);
+  }
+
+  /** AT until OK: a module that just opened may still be booting or mid-line. */
+  private async sync(ch: AtChannel): Promise<void> {
+    let last: unknown;
+    for (let i = 0; i < 5; i++) {
+      try {
+        await ch.send('AT', { timeoutMs: 500 });
+        return;
+      } catch (err) {
+        last = err;
+        if (err instanceof AtError && (err.kind === 'closed' || err.kind === 'unresponsive')) break;
+      }
+    }
+    throw new Error(`no answer to AT (${(last as Error)?.message ?? 'no reply'})`);
+  }
+
+  private async identify(ch: AtChannel): Promise<ModemIdentity> {
+    const bare = async (cmd: string): Promise<string[]> => {
+      try {
+        return (await ch.send(cmd, { expectBare: true })).lines;
+      } catch {
+        return [];
+      }
+    };
+    const ati = await bare('ATI');
+    const cgmm = await bare('AT+CGMM');
+    const cgmr = await bare('AT+CGMR');
+    const revision = (cgmr[0] ?? ati.find((l) => /^Revision:/i.test(l)) ?? '').replace(/^(\+CGMR:|Revision:)\s*/i, '');
+    return {
+      manufacturer: ati[0] ?? '',
+      model: (cgmm[0] ?? ati[1] ?? '').replace(/^\+CGMM:\s*/i, ''),
+      revision,
+    };
+  }
+
+  private async unlockSim(ch: AtChannel): Promise<void> {
+    let state: string;
+    try {
+      const r = await ch.send('AT+CPIN?', { expect: ['+CPIN:'], timeoutMs: 5000 });
+      state = (r.lines[0] ?? '').replace('+CPIN:', '').trim();
+    } catch (err) {
+      // No SIM, or a modem without the command: calls will fail, and say why; the line still comes up.
+      this.log.warn(`SIM state unknown: ${(err as Error).message}`);
+      return;
+    }
+    if (state === 'READY') return;
+    if (state === 'SIM PIN') {
+      if (!this.opts.pin) throw new Error('the SIM needs a PIN: set it in the line\'s credentials');
+      try {
+        await ch.send(`AT+CPIN="${this.opts.pin.replace(/[^0-9]/g, '')}"`, { secret: true, timeoutMs: 5000 });
+      } catch {
+        throw new Error('the SIM refused the PIN (check it in the line\'s credentials)');
+      }
+      return;
+    }
+    throw new Error(`the SIM is locked (${state}); unlock it first`);
+  }
+
+  private failAndRetry(reason: string): void {
+    this.setStatus('error', reason);
+    if (this.stopped) return;
+    this.clearReconnect();
+    const delay = this.reconnectDelay;
+    this.reconnectDelay = Math.min(this.reconnectDelay * 2, this.timing.reconnectMaxMs);
+    this.log.debug(`reconnecting in ${delay} ms`);
+    this.reconnectTimer = setTimeout(() => {
+      this.reconnectTimer = null;
+      void this.connect();
+    }, delay);
+  }
+
+  private clearReconnect(): void {
+    if (this.reconnectTimer) clearTimeout(this.reconnectTimer);
+    this.reconnectTimer = null;
+  }
+
+  private onPortClosed(): void {
+    if (this.stopped || !this.port) return;
+    this.log.warn('the serial port closed (device unplugged?)');
+    void this.teardown(true).then(() => this.failAndRetry('the serial port closed; reconnecting'));
+  }
+
+  private onUnresponsive(): void {
+    if (this.stopped) return;
+    this.log.warn('the modem stopped answering: reopening the port');
+    void this.teardown(true).then(() => this.failAndRetry('the modem stopped answering; reopening the port'));
+  }
+
+  /** Drops the channel and the port. Calls stay in the table: the next connect resyncs them from AT+CLCC. */
+  private async teardown(lost: boolean): Promise<void> {
+    const wasReady = this._ready;
+    this._ready = false;
+    this.stopPolling();
+    const ch = this.channel;
+    this.channel = null;
+    ch?.close();
+    const port = this.port;
+    this.port = null;
+    port?.removeAllListeners('close');
+    if (lost) for (const rec of this.records.values()) rec.lostContact = true;
+    if (this.device) await this.device.close().catch(() => undefined);
+    if (wasReady) this.emit('line', { topic: 'line-down', payload: { state: lost ? 'error' : 'closed', text: lost ? 'connection lost' : 'closed' } });
+  }
+
+  private setStatus(state: LineStatus['state'], text: string): void {
+    this._status = { state, text };
+    this.emit('status', this._status);
+  }
+
+  private requireChannel(): AtChannel {
+    if (!this._ready || !this.channel) throw new LineNotReadyError(`the modem is not ready (${this._status.text})`);
+    return this.channel;
+  }
+
+  // ───────────────────────────── URCs ─────────────────────────────
+
+  private installUrcHandlers(ch: AtChannel): void {
+    const guard = (name: string, fn: (line: string) => void) => (line: string) => {
+      try {
+        fn(line);
+      } catch (err) {
+        this.log.warn(`${name}: ${(err as Error).message}`);
+      }
+    };
+    const incoming = guard('incoming', (line) => this.onIncomingIndication(line, null));
+    ch.onUrc('RING', incoming);
+    ch.onUrc('+CRING:', incoming);
+    ch.onUrc('+CLIP:', guard('+CLIP', (line) => this.onIncomingIndication(line, parseClip(line))));
+    ch.onUrc('+CCWA:', guard('+CCWA', (line) => this.onIncomingIndication(line, parseCcwa(line), true)));
+    ch.onUrc('^DSCI:', guard('^DSCI', (line) => this.onObservation(parseDsci(line), line)));
+    ch.onUrc('+QIND: "ccinfo"', guard('ccinfo', (line) => this.onObservation(parseCcinfo(line), line)));
+    for (const f of CALL_FINALS) {
+      ch.onUrc(f, guard(f, (line) => this.onCallFinal(line)));
+    }
+    ch.onUrc('RDY', guard('RDY', () => this.onModemRestart('RDY')));
+  }
+
+  /** RING, +CRING, +CLIP, +CCWA: an incoming call, perhaps already known from another URC. */
+  private onIncomingIndication(evidence: string, id: { number: string; name?: string } | null, waiting = false): void {
+    let rec = [...this.records.values()].find(
+      (r) => r.call.direction === 'inbound' && (r.call.state === CallState.Incoming || r.call.state === CallState.Waiting),
+    );
+    if (!rec) {
+      const others = this.records.size > 0;
+      rec = this.createCall('inbound', id?.number ?? '', waiting || others ? CallState.Waiting : CallState.Incoming, {
+        text: waiting || others ? 'a call is waiting' : 'an incoming call',
+        evidence,
+      }, undefined, id?.name);
+    } else if (id && id.number && !rec.call.remote.number) {
+      rec.call.remote.number = id.number;
+      if (id.name) rec.call.remote.name = id.name;
+    }
+    this.schedulePoll(0);
+  }
+
+  /** ^DSCI / ccinfo / CLCC: the modem's own view of one call. */
+  private onObservation(o: CallObservation | null, evidence: string): void {
+    if (!o) {
+      this.log.debug(`unreadable call report: ${evidence}`);
+      return;
+    }
+    if (o.mode !== 0) return; // a data or fax "call" (some modules list the PDP context): not ours
+    const rec = this.recordFor(o);
+    if (o.stat === ClccStat.Released) {
+      if (rec) {
+        if (o.q850 !== undefined) rec.q850 = o.q850;
+        void this.finishCall(rec, evidence);
+      }
+      return;
+    }
+    const state = STAT_TO_STATE[o.stat];
+    if (!rec) {
+      const dir = o.dir === 0 ? 'outbound' : 'inbound';
+      this.createCall(dir, o.number, state, { text: `reported by the modem`, evidence }, o.index);
+    } else {
+      if (o.number && !rec.call.remote.number) rec.call.remote.number = o.number;
+      this.move(rec, state, evidence);
+    }
+    this.schedulePoll();
+  }
+
+  /**
+   * The record an observation is about: by the modem's index, else the one call of that direction
+   * that has no index yet (our dial before the modem numbered it; an incoming call seen by RING).
+   */
+  private recordFor(o: CallObservation): CallRecord | undefined {
+    const all = [...this.records.values()];
+    const byIndex = all.find((r) => r.index === o.index);
+    if (byIndex) return byIndex;
+    const dir = o.dir === 0 ? 'outbound' : 'inbound';
+    const pending = all.find((r) => r.index === undefined && r.call.direction === dir);
+    if (pending) {
+      pending.index = o.index;
+      pending.call.index = o.index;
+    }
+    return pending;
+  }
+
+  private move(rec: CallRecord, state: CallState, evidence: string): void {
+    const { call } = rec;
+    if (call.state === state) return;
+    if (!call.canTransition(state)) {
+      this.log.debug(`call ${call.index ?? '?'}: ignoring ${call.state} → ${state} (${evidence})`);
+      return;
+    }
+    call.transition(state, { text: describeState(state, call), evidence });
+  }
+
+  /** NO CARRIER, BUSY, NO ANSWER, NO DIALTONE as URCs: a call ended; AT+CLCC tells which. */
+  private onCallFinal(line: string): void {
+    this.pendingFinal = { text: line, at: Date.now() };
+    this.schedulePoll(0);
+  }
+
+  /**
+   * `RDY`: the module restarted by itself (power glitch, watchdog, `AT+CFUN=1,1`). Its calls are gone
+   * and its settings (echo, URC reporting) are back to defaults: end the calls, initialise again on
+   * the same port.
+   */
+  private onModemRestart(evidence: string): void {
+    const ch = this.channel;
+    if (!ch || this.stopped) return;
+    this.log.warn(`the modem restarted (${evidence}): initialising it again`);
+    const wasReady = this._ready;
+    this._ready = false;
+    this.stopPolling();
+    for (const rec of [...this.records.values()]) {
+      this.endCall(rec, { cause: 'network-error', by: 'remote', text: 'the modem restarted' }, evidence);
+    }
+    if (wasReady) this.emit('line', { topic: 'line-down', payload: { state: 'connecting', text: 'the modem restarted' } });
+    this.setStatus('connecting', 'the modem restarted; initialising');
+    this.initialise(ch).then(
+      () => {
+        if (this.stopped || this.channel !== ch) return;
+        this.markReady();
+      },
+      (err: Error) => {
+        if (this.stopped || this.channel !== ch) return;
+        void this.teardown(true).then(() => this.failAndRetry(`the modem did not initialise after a restart: ${err.message}`));
+      },
+    );
+  }
+
+  // ───────────────────────────── AT+CLCC ─────────────────────────────
+
+  /** Polls AT+CLCC after `delayMs`, if a call is not idle (or `force`). */
+  private schedulePoll(delayMs?: number): void {
+    if (!this._ready || this.stopped) return;
+    if (this.records.size === 0 && delayMs === undefined) return;
+    const ms = delayMs ?? (this.report === 'poll' ? this.timing.pollMs : this.timing.pollWithUrcMs);
+    if (this.pollTimer) {
+      if (delayMs !== 0) return;
+      clearTimeout(this.pollTimer);
+    }
+    this.pollTimer = setTimeout(() => {
+      this.pollTimer = null;
+      void this.poll();
+    }, ms);
+  }
+
+  private stopPolling(): void {
+    if (this.pollTimer) clearTimeout(this.pollTimer);
+    this.pollTimer = null;
+  }
+
+  /** One AT+CLCC, diffed against the table. Concurrent requests share one poll. */
+  private poll(): Promise<void> {
+    if (this.polling) return this.polling;
+    this.polling = this.doPoll().finally(() => {
+      this.polling = null;
+      if (this.records.size > 0) this.schedulePoll();
+    });
+    return this.polling;
+  }
+
+  private async doPoll(): Promise<void> {
+    const ch = this.channel;
+    if (!ch || !this._ready) return;
+    let res: AtResponse;
+    try {
+      res = await ch.send('AT+CLCC', { expect: ['+CLCC:'] });
+    } catch (err) {
+      this.log.debug(`AT+CLCC: ${(err as Error).message}`);
+      return;
+    }
+    const seen = new Set<string>();
+    for (const line of res.lines) {
+      const o = parseClcc(line);
+      if (!o || o.mode !== 0) continue;
+      this.onObservation(o, line);
+      const rec = [...this.records.values()].find((r) => r.index === o.index);
+      if (rec) seen.add(rec.call.id);
+    }
+    // A call the modem no longer lists is over. A just-dialled call that the modem has not listed yet
+    // (no index) is given one poll of grace unless a final result says it failed.
+    for (const rec of [...this.records.values()]) {
+      if (seen.has(rec.call.id)) continue;
+      if (rec.index === undefined && !this.pendingFinal && !rec.hangup && Date.now() - rec.call.startedAt.getTime() < 3000) continue;
+      await this.finishCall(rec, `not listed by AT+CLCC${this.pendingFinal ? ` after ${this.pendingFinal.text}` : ''}`);
+    }
+    if (this.records.size === 0) this.pendingFinal = null;
+  }
+
+  // ───────────────────────────── ending calls ─────────────────────────────
+
+  /** The modem says the call is gone: work out why (our request, ^DSCI cause, final result, +CEER) and end it. */
+  private async finishCall(rec: CallRecord, evidence: string): Promise<void> {
+    if (rec.call.ended || !this.records.has(rec.call.id)) return;
+    // Claim it now, so that a second report of the same release does not end it twice.
+    this.records.delete(rec.call.id);
+    if (rec.hangup) {
+      this.endCall(rec, { cause: rec.hangup.endCause, by: 'local', text: rec.hangup.text }, evidence, true);
+      return;
+    }
+    const info: EndInfo = { cause: 'normal', by: 'remote' };
+    if (rec.lostContact) {
+      info.cause = 'network-error';
+      info.text = 'the call ended while the modem was unreachable';
+      this.endCall(rec, info, evidence, true);
+      return;
+    }
+    const final = this.pendingFinal && Date.now() - this.pendingFinal.at < 10_000 ? this.pendingFinal.text : undefined;
+    if (final) {
+      info.finalResult = final;
+      this.pendingFinal = null;
+    }
+    let q850 = rec.q850;
+    if (q850 === undefined && (final === undefined || final === 'NO CARRIER')) {
+      const ceer = await this.queryCeer();
+      if (ceer) {
+        info.ceer = ceer.line;
+        q850 = ceer.q850;
+      }
+    }
+    if (q850 !== undefined) info.q850 = q850;
+    info.cause = causeOf(rec.call, final, q850);
+    info.text = endText(info);
+    this.endCall(rec, info, evidence, true);
+  }
+
+  private async queryCeer(): Promise<{ line: string; q850?: number } | null> {
+    const ch = this.channel;
+    if (!ch || !this._ready) return null;
+    try {
+      const r = await ch.send('AT+CEER', { expect: ['+CEER:'] });
+      const line = r.lines[0];
+      if (!line) return null;
+      const parsed = parseCeer(line);
+      return { line, q850: parsed?.q850 ?? (parsed ? q850FromText(parsed.text) : undefined) };
+    } catch {
+      return null;
+    }
+  }
+
+  private endCall(rec: CallRecord, end: EndInfo, evidence: string, claimed = false): void {
+    if (!claimed) this.records.delete(rec.call.id);
+    if (rec.call.ended) return;
+    rec.call.transition(CallState.Ended, { text: end.text ?? `ended (${end.cause})`, evidence, end });
+  }
+
+  // ───────────────────────────── actions ─────────────────────────────
+
+  private createCall(
+    direction: 'inbound' | 'outbound',
+    number: string,
+    state: CallState,
+    reason: TransitionReason,
+    index?: number,
+    name?: string,
+  ): CallRecord {
+    const call = new Call({
+      line: this.opts.lineId,
+      direction,
+      remote: name ? { number, name } : { number },
+      state,
+      reason,
+      index,
+    });
+    const rec: CallRecord = { call, index };
+    this.records.set(call.id, rec);
+    this.emit('call', call);
+    return rec;
+  }
+
+  async dial(number: string, _options: DialOptions): Promise<Call> {
+    const n = validatePhoneNumber(number); // again: no path to the modem skips it
+    const ch = this.requireChannel();
+    const rec = this.createCall('outbound', n, CallState.Dialing, { text: `dialling ${n}`, evidence: `ATD${n};` });
+    try {
+      await ch.send(`ATD${n};`, { finals: 'dial', timeoutMs: this.timing.callCommandTimeoutMs });
+      this.schedulePoll(0);
+    } catch (err) {
+      const e = err as AtError;
+      const final = e.final;
+      const cause: Cause = final && (CALL_FINALS as readonly string[]).includes(final) ? causeOf(rec.call, final, undefined) : e.kind === 'timeout' ? 'timeout' : 'failed';
+      const end: EndInfo = { cause, by: 'remote', text: `the modem refused the call: ${final ?? e.message}` };
+      if (final) end.finalResult = final;
+      if (e.cmeCode !== undefined) end.ceer = `+CME ERROR: ${e.cmeCode}`;
+      this.endCall(rec, end, final ?? e.message);
+    }
+    return rec.call;
+  }
+
+  async answer(call: Call): Promise<void> {
+    const rec = this.recordOf(call);
+    const ch = this.requireChannel();
+    const waiting = call.state === CallState.Waiting || [...this.records.values()].some((r) => r !== rec && !isAlerting(r.call.state));
+    const cmd = waiting ? 'AT+CHLD=2' : 'ATA';
+    try {
+      await ch.send(cmd, { finals: 'dial', timeoutMs: this.timing.callCommandTimeoutMs });
+    } catch (err) {
+      throw new CommandFailedError(`the modem could not answer the call: ${(err as AtError).final ?? (err as Error).message}`, cmd);
+    }
+    if (!call.ended) call.tryTransition(CallState.Active, { text: 'answered', evidence: `${cmd} → OK` });
+    this.schedulePoll(0);
+  }
+
+  async hangup(call: Call, request: HangupRequest): Promise<void> {
+    const rec = this.recordOf(call);
+    const ch = this.requireChannel();
+    if (rec.index === undefined) await this.poll(); // learn the modem's index before choosing a command
+    if (call.ended) return;
+    const cmd = this.hangupCommand(rec, request);
+    rec.hangup = request;
+    try {
+      await ch.send(cmd, { timeoutMs: this.timing.callCommandTimeoutMs });
+    } catch (err) {
+      rec.hangup = undefined;
+      throw new CommandFailedError(`the modem could not end the call: ${(err as AtError).final ?? (err as Error).message}`, cmd);
+    }
+    // A module that reports releases by URC ends the call by itself; AT+CLCC confirms for the others.
+    this.schedulePoll(0);
+  }
+
+  private hangupCommand(rec: CallRecord, request: HangupRequest): string {
+    const others = [...this.records.values()].filter((r) => r !== rec && !r.call.ended);
+    if (this._profile?.hangupWithCause && rec.index !== undefined) {
+      return `AT+QHUP=${q850ForHangup(request.signal)},${rec.index}`;
+    }
+    if (others.length === 0) return 'AT+CHUP';
+    if (rec.index === undefined) {
+      throw new CallStateError('the modem has not numbered this call yet, and other calls are up: try again in a moment');
+    }
+    // 27.007 AT+CHLD: 1<idx> releases one active call; 0 releases held and waiting calls.
+    return rec.call.state === CallState.Waiting || rec.call.state === CallState.Held ? 'AT+CHLD=0' : `AT+CHLD=1${rec.index}`;
+  }
+
+  private recordOf(call: Call): CallRecord {
+    const rec = this.records.get(call.id);
+    if (!rec) throw new CallStateError(`call ${call.id} is not in progress on this modem`);
+    return rec;
+  }
+}
+
+/** Resolves to true when the command succeeded, false when the modem refused it. */
+async function optional(p: Promise<unknown>): Promise<boolean> {
+  try {
+    await p;
+    return true;
+  } catch (err) {
+    if (err instanceof AtError && (err.kind === 'closed' || err.kind === 'unresponsive')) throw err;
+    return false;
+  }
+}
+
+/** The cause of a call the remote side or the network ended. */
+function causeOf(call: Call, final: string | undefined, q850: number | undefined): Cause {
+  if (final === 'BUSY') return 'busy';
+  if (final === 'NO ANSWER') return 'no-answer';
+  if (final === 'NO DIALTONE') return 'network-error';
+  if (q850 !== undefined) return causeFromQ850(q850);
+  // NO CARRIER with no cause, or a silent release: normal if the call was up, else it failed.
+  return call.answeredAt ? 'normal' : 'failed';
+}
+
+function endText(info: EndInfo): string {
+  const why: Partial<Record<Cause, string>> = {
+    normal: 'the other side hung up',
+    busy: 'the number is busy',
+    'no-answer': 'no answer',
+    rejected: 'the call was rejected',
+    'not-found': 'the number does not exist',
+    unavailable: 'the other side is unavailable',
+    congestion: 'the network is congested',
+    'network-error': 'network error',
+    failed: 'the call failed',
+  };
+  return why[info.cause] ?? info.cause;
+}
+
+function describeState(state: CallState, call: Call): string {
+  switch (state) {
+    case CallState.Ringing:
+      return 'the other side is ringing';
+    case CallState.Active:
+      return call.direction === 'outbound' ? 'the other side answered' : 'answered';
+    case CallState.Held:
+      return 'on hold';
+    case CallState.Waiting:
+      return 'a call is waiting';
+    default:
+      return state;
+  }
+}
+
+export type { AtCommandOptions };

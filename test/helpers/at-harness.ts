@@ -1,0 +1,136 @@
+import { Duplex } from 'node:stream';
+import { AtBackend, AtTiming } from '../../lib/at/modem-backend';
+import { SerialDevice } from '../../lib/at/serial-device';
+import { EmulatedModem, EmulatorTiming } from '../../lib/at/emulator/emulated-modem';
+import { openSimulatedPort } from '../../lib/at/emulator/sim-port';
+import { VoiceEvent, VoiceLine } from '../../lib/line/voice-line';
+import { Logger } from '../../lib/backend';
+
+/** Fast emulator timing for tests: the far end alerts in 20 ms, answers 60 ms later. */
+export const FAST_MODEM: Partial<EmulatorTiming> = {
+  alertAfter: 20,
+  answerAfter: 60,
+  noAnswerAfter: 150,
+  ringInterval: 100,
+  commandDelay: [0, 2],
+  bootTime: 30,
+};
+
+export const FAST_BACKEND: Partial<AtTiming> = { pollMs: 40, pollWithUrcMs: 150, reconnectMinMs: 50, reconnectMaxMs: 200 };
+
+/** A log that keeps every line, to assert that secrets never appear. */
+export function memoryLog(): Logger & { lines: string[] } {
+  const lines: string[] = [];
+  const add = (level: string) => (t: string) => void lines.push(`${level} ${t}`);
+  return { lines, debug: add('debug'), info: add('info'), warn: add('warn'), error: add('error') };
+}
+
+/** A SerialDevice over the emulator with test timing; every open() is a freshly powered module. */
+export class TestSimDevice implements SerialDevice {
+  emulator: EmulatedModem | null = null;
+  opens = 0;
+  private port: Duplex | null = null;
+  constructor(
+    private readonly profile: string,
+    private readonly timing: Partial<EmulatorTiming> = FAST_MODEM,
+    private readonly pin?: string,
+  ) {}
+  async open(): Promise<Duplex> {
+    const { port, modem } = await openSimulatedPort(this.profile, { timing: this.timing, pin: this.pin });
+    this.opens++;
+    this.port = port;
+    this.emulator = modem;
+    return port;
+  }
+  close(): Promise<void> {
+    const port = this.port as (Duplex & { isOpen?: boolean; close(cb: () => void): void }) | null;
+    this.port = null;
+    return new Promise((resolve) => (port && port.isOpen ? port.close(() => resolve()) : resolve()));
+  }
+  /** Simulates pulling the USB cable: the port closes under the backend's feet. */
+  unplug(): Promise<void> {
+    return this.close();
+  }
+}
+
+export interface Harness {
+  line: VoiceLine;
+  backend: AtBackend;
+  device: TestSimDevice;
+  modem: () => EmulatedModem;
+  events: VoiceEvent[];
+  log: ReturnType<typeof memoryLog>;
+  /** The first event of `topic` (matching `pred`) not returned before, waiting for it if need be. */
+  next(topic: string, pred?: (e: VoiceEvent) => boolean, timeoutMs?: number): Promise<VoiceEvent>;
+  close(): Promise<void>;
+}
+
+export async function startLine(
+  profile: string,
+  opts: { modem?: string; pin?: string; simPin?: string; timing?: Partial<EmulatorTiming>; autoAnswer?: number } = {},
+): Promise<Harness> {
+  const device = new TestSimDevice(profile, opts.timing ?? FAST_MODEM, opts.simPin);
+  const log = memoryLog();
+  const backend = new AtBackend({
+    lineId: 'L1',
+    path: `test:${profile}`,
+    baudRate: 115200,
+    modem: opts.modem ?? 'auto',
+    pin: opts.pin,
+    log,
+    timing: FAST_BACKEND,
+    device,
+  });
+  const line = new VoiceLine({ id: 'L1', backend: 'at', autoAnswer: opts.autoAnswer }, { backendFactory: () => backend, log });
+  const events: VoiceEvent[] = [];
+  /** Events already returned by next(): each one is returned once. */
+  const consumed = new Set<number>();
+  const waiters: Array<() => void> = [];
+  line.on('event', (e: VoiceEvent) => {
+    events.push(e);
+    for (const w of [...waiters]) w();
+  });
+  const h: Harness = {
+    line,
+    backend,
+    device,
+    modem: () => {
+      if (!device.emulator) throw new Error('no emulator');
+      return device.emulator;
+    },
+    events,
+    log,
+    next(topic, pred = () => true, timeoutMs = 3000) {
+      return new Promise((resolve, reject) => {
+        const check = () => {
+          for (let i = 0; i < events.length; i++) {
+            const e = events[i];
+            if (!consumed.has(i) && e.topic === topic && pred(e)) {
+              consumed.add(i);
+              cleanup();
+              resolve(e);
+              return;
+            }
+          }
+        };
+        const timer = setTimeout(() => {
+          cleanup();
+          reject(new Error(`no "${topic}" event within ${timeoutMs} ms; got: ${events.map((e) => e.topic).join(', ')}`));
+        }, timeoutMs);
+        const cleanup = () => {
+          clearTimeout(timer);
+          const i = waiters.indexOf(check);
+          if (i >= 0) waiters.splice(i, 1);
+        };
+        waiters.push(check);
+        check();
+      });
+    },
+    close: () => line.stop(),
+  };
+  line.acquire('test');
+  await h.next('line-up');
+  return h;
+}
+
+export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
