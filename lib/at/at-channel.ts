@@ -1,0 +1,587 @@
+/**
+ * The AT command channel: one queue of commands over a modem's serial port, and the dispatch of every
+ * other line as an unsolicited result code (URC).
+ *
+ * Why this is written by hand: the AT packages on npm send a command and collect lines until `OK`,
+ * which is not enough for a 3GPP TS 27.007 voice modem. A URC (`RING`, `+CLIP:`, `^DSCI:`,
+ * `+QIND: "ccinfo"`) can arrive in the middle of a command's answer and must reach its handler, not
+ * the answer; a command must claim only its own info lines (by prefix, or bare lines for `ATI`); and
+ * after a timeout the channel has to resynchronise (`AT` → `OK`, then a quiet period) so that a late
+ * reply is never read as the next command's answer. No library does that attribution and resync, and
+ * ModemManager, oFono and chan_quectel all carry their own for the same reason.
+ *
+ * The phases of the channel:
+ *
+ * ```
+ *            send()                  final result
+ *   idle ───────────────▶ command ──────────────────▶ idle (the next command)
+ *    ▲                       │ timeout
+ *    │                       ▼
+ *    │                    resync ── no OK after resyncAttempts ──▶ unresponsive
+ *    │                       │ AT → OK                             (sends reject until close())
+ *    │                       ▼
+ *    └── resyncQuietMs ──  quiet   (each late final restarts the wait)
+ *        without a final
+ *
+ *   any phase ── close(), or the port ends ──▶ closed
+ * ```
+ */
+import { EventEmitter } from 'node:events';
+import { Logger, SILENT_LOGGER } from '../backend';
+import { describe, printable } from '../validate';
+import { DATA_PROMPT, LineFramer } from './line-framer';
+
+/** Which lines end a command: `dial` adds the call progress results of `ATD`/`ATA`. */
+export type FinalSet = 'basic' | 'dial';
+
+export interface AtCommandOptions {
+  /** Milliseconds to wait for the final result (default: the channel's `defaultTimeoutMs`). */
+  timeoutMs?: number;
+  /** The info-response prefixes this command claims, e.g. `['+CLCC:']`. */
+  expect?: readonly string[];
+  /** Also claim bare lines (`ATI`, `AT+CGMM`, `AT+CGMR` answer without a prefix). */
+  expectBare?: boolean;
+  /** `dial` adds CONNECT (success) and NO CARRIER, BUSY, NO ANSWER, NO DIALTONE (failure) as finals. */
+  finals?: FinalSet;
+  /** Log the command as `<redacted>` (and never put it in a response or an error): `AT+CPIN="1234"`. */
+  secret?: boolean;
+  /** Written, followed by Ctrl-Z, when the modem's `> ` prompt arrives. */
+  data?: string;
+}
+
+export interface AtResponse {
+  /** The command as sent (`<redacted>` for a secret one). */
+  command: string;
+  /** The info lines the command claimed, in order. */
+  lines: string[];
+  /** The final result: `OK`, or `CONNECT...` for a `dial` command. */
+  final: string;
+}
+
+/**
+ * - `error`: the modem answered with a failure final (`ERROR`, `+CME ERROR: n`, `BUSY`...).
+ * - `timeout`: no final result in time.
+ * - `closed`: the channel was closed, or its port ended, before the command finished.
+ * - `unresponsive`: the modem did not answer `AT` after a timeout; reopen the port.
+ */
+export type AtErrorKind = 'error' | 'timeout' | 'closed' | 'unresponsive';
+
+export class AtError extends Error {
+  /** The failure final result, for kind `error`. */
+  readonly final?: string;
+  /** The info lines the command had claimed before it failed. */
+  readonly lines: string[];
+  /** `n` of `+CME ERROR: n` (numeric error mode). */
+  readonly cmeCode?: number;
+
+  constructor(
+    readonly kind: AtErrorKind,
+    /** The command (`<redacted>` for a secret one). */
+    readonly command: string,
+    message: string,
+    details: { final?: string; lines?: string[] } = {},
+  ) {
+    super(message);
+    this.name = 'AtError';
+    this.final = details.final;
+    this.lines = details.lines ?? [];
+    const cme = details.final === undefined ? null : /^\+CME ERROR:\s*(\d+)\s*$/.exec(details.final);
+    if (cme) this.cmeCode = Number(cme[1]);
+  }
+}
+
+export interface AtChannelOptions {
+  log?: Logger;
+  /** Milliseconds a command waits for its final result unless it says otherwise (default 300). */
+  defaultTimeoutMs?: number;
+  /** How many `AT` probes after a timeout before the modem is unresponsive (default 3). */
+  resyncAttempts?: number;
+  /** Milliseconds each `AT` probe waits for `OK` (default 500). */
+  resyncTimeoutMs?: number;
+  /** Milliseconds without any final result before the next command is sent (default 100). */
+  resyncQuietMs?: number;
+  /** Passed to the {@link LineFramer} (default 4096). */
+  maxLineLength?: number;
+}
+
+export type UrcHandler = (line: string) => void;
+
+const REDACTED = '<redacted>';
+const MAX_TIMER_MS = 2_147_483_647;
+const CTRL_Z = '\x1a';
+const ESC = '\x1b';
+/** How much of a line the traffic log shows. */
+const LOG_WIDTH = 200;
+/** The call progress results: finals of a `dial` command, URCs otherwise. */
+const DIAL_FAILURES: ReadonlySet<string> = new Set(['NO CARRIER', 'BUSY', 'NO ANSWER', 'NO DIALTONE']);
+/** URCs without a `+XXX:` prefix, which a command that claims bare lines must still leave alone. */
+const BARE_URCS: ReadonlySet<string> = new Set(['RING', 'RDY', ...DIAL_FAILURES]);
+/** A line shaped like an info response or a URC: `+CLIP: ...`, `^DSCI: ...`. */
+const PREFIXED = /^[+^][A-Za-z0-9_]+:/;
+
+type Outcome = 'success' | 'failure';
+
+/** Whether `line` is a final result of the set, and which. */
+function finalOutcome(line: string, set: FinalSet): Outcome | undefined {
+  if (line === 'OK') return 'success';
+  if (line === 'ERROR' || line.startsWith('+CME ERROR:') || line.startsWith('+CMS ERROR:')) return 'failure';
+  if (set === 'dial') {
+    if (line === 'CONNECT' || line.startsWith('CONNECT ')) return 'success';
+    if (DIAL_FAILURES.has(line)) return 'failure';
+  }
+  return undefined;
+}
+
+interface Job {
+  readonly command: string;
+  /** What logs, responses and errors show: the command, or `<redacted>`. */
+  readonly label: string;
+  readonly timeoutMs: number;
+  readonly expect: readonly string[];
+  readonly expectBare: boolean;
+  readonly finals: FinalSet;
+  readonly data: string | undefined;
+  dataSent: boolean;
+  readonly lines: string[];
+  readonly resolve: (response: AtResponse) => void;
+  readonly reject: (error: Error) => void;
+}
+
+type State =
+  | { readonly phase: 'idle' }
+  | { readonly phase: 'command'; readonly job: Job }
+  /** Probing with `AT` after `stale` timed out. */
+  | { readonly phase: 'resync'; readonly stale: Job; readonly attempt: number }
+  /** `OK` came back: waiting until no final result arrives for `resyncQuietMs`. */
+  | { readonly phase: 'quiet'; readonly stale: Job }
+  | { readonly phase: 'unresponsive' }
+  | { readonly phase: 'closed' };
+
+interface Subscription {
+  readonly handler: UrcHandler;
+}
+
+/**
+ * One command queue over a serial port (a Duplex: serialport's `SerialPort`, `SerialPortMock`, or a
+ * test stream pair). The channel reads the port through a {@link LineFramer} and writes commands to
+ * it; it never closes the port, which belongs to its owner.
+ *
+ * Attribution: a line belongs to the command in flight only if it is a final result of its
+ * {@link FinalSet}, starts with one of its `expect` prefixes, or (with `expectBare`) is a bare line that
+ * is not a known URC. The echo of the command is dropped. Every other line is a URC: it goes to the
+ * handler registered with the longest matching prefix ({@link onUrc}), then out as `urc`.
+ *
+ * Events:
+ * - `urc` (line): every line not claimed by a command, after the handlers ran.
+ * - `unknown-urc` (line): a URC no handler's prefix matched.
+ * - `unresponsive`: resynchronising failed; every `send()` now rejects until `close()`.
+ * - `close`: the channel closed (by `close()`, or because the port ended or failed to write).
+ *
+ * The channel MUST NOT emit `error` or throw because of the bytes it reads; a URC handler that throws
+ * is logged and does not disturb the channel.
+ */
+export class AtChannel extends EventEmitter {
+  private readonly log: Logger;
+  private readonly defaultTimeoutMs: number;
+  private readonly resyncAttempts: number;
+  private readonly resyncTimeoutMs: number;
+  private readonly resyncQuietMs: number;
+  private readonly framer: LineFramer;
+  private readonly queue: Job[] = [];
+  private readonly handlers = new Map<string, Subscription[]>();
+  private state: State = { phase: 'idle' };
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly port: NodeJS.ReadWriteStream,
+    options: AtChannelOptions = {},
+  ) {
+    super();
+    if (port === null || typeof port !== 'object' || typeof port.pipe !== 'function' || typeof port.write !== 'function') {
+      throw new TypeError(`"port" must be a readable and writable stream, got ${describe(port)}`);
+    }
+    if (options === null || typeof options !== 'object') {
+      throw new TypeError(`AtChannel options must be an object, got ${describe(options)}`);
+    }
+    this.log = checkLogger(options.log);
+    this.defaultTimeoutMs = checkNumber('defaultTimeoutMs', options.defaultTimeoutMs, 300, 1);
+    this.resyncAttempts = checkNumber('resyncAttempts', options.resyncAttempts, 3, 1, true);
+    this.resyncTimeoutMs = checkNumber('resyncTimeoutMs', options.resyncTimeoutMs, 500, 1);
+    this.resyncQuietMs = checkNumber('resyncQuietMs', options.resyncQuietMs, 100, 0);
+    this.framer = new LineFramer({ maxLineLength: options.maxLineLength });
+    this.framer.on('data', this.onLine);
+    this.framer.on('end', this.onPortEnded);
+    port.on('close', this.onPortEnded);
+    port.pipe(this.framer);
+  }
+
+  /** True while a command is in flight or the channel is resynchronising. */
+  get busy(): boolean {
+    const { phase } = this.state;
+    return phase === 'command' || phase === 'resync' || phase === 'quiet';
+  }
+
+  /** How many commands wait behind the one in flight. */
+  get queueLength(): number {
+    return this.queue.length;
+  }
+
+  /**
+   * Queues a command (written as `command` + CR when its turn comes; one in flight at a time).
+   * Resolves on `OK` (or `CONNECT` for `finals: 'dial'`); rejects with an {@link AtError}, or with a
+   * `TypeError` naming the argument when the command or an option is not acceptable (nothing is sent).
+   */
+  send(command: string, options: AtCommandOptions = {}): Promise<AtResponse> {
+    return new Promise<AtResponse>((resolve, reject) => {
+      const job = makeJob(command, options, this.defaultTimeoutMs, resolve, reject);
+      if (this.state.phase === 'closed') {
+        reject(new AtError('closed', job.label, `${printable(job.label)} not sent: the AT channel is closed`));
+      } else if (this.state.phase === 'unresponsive') {
+        reject(unresponsiveError(job));
+      } else {
+        this.queue.push(job);
+        this.pump();
+      }
+    });
+  }
+
+  /**
+   * Calls `handler` with every URC that starts with `prefix`, unless a longer registered prefix also
+   * matches (then only that one's handlers run). Returns the function that unsubscribes.
+   */
+  onUrc(prefix: string, handler: UrcHandler): () => void {
+    if (typeof prefix !== 'string' || prefix === '') {
+      throw new TypeError(`"prefix" must be a non-empty string, got ${describe(prefix)}`);
+    }
+    if (typeof handler !== 'function') throw new TypeError(`"handler" must be a function, got ${describe(handler)}`);
+    const subscription: Subscription = { handler };
+    const list = this.handlers.get(prefix) ?? [];
+    list.push(subscription);
+    this.handlers.set(prefix, list);
+    return () => {
+      const current = this.handlers.get(prefix);
+      const index = current ? current.indexOf(subscription) : -1;
+      if (!current || index < 0) return;
+      current.splice(index, 1);
+      if (current.length === 0) this.handlers.delete(prefix);
+    };
+  }
+
+  /**
+   * Stops reading the port (the port itself stays open: its owner closes it) and rejects the command
+   * in flight and every queued one with kind `closed`. Calling it again does nothing.
+   */
+  close(): void {
+    this.shutdown('the AT channel was closed');
+  }
+
+  private shutdown(reason: string): void {
+    const previous = this.state;
+    if (previous.phase === 'closed') return;
+    this.enter({ phase: 'closed' });
+    this.port.unpipe(this.framer);
+    this.port.removeListener('close', this.onPortEnded);
+    this.framer.removeListener('data', this.onLine);
+    this.framer.removeListener('end', this.onPortEnded);
+    this.framer.destroy();
+    const pending = previous.phase === 'command' ? [previous.job, ...this.queue] : [...this.queue];
+    this.queue.length = 0;
+    this.log.debug(`AT channel closed: ${reason}`);
+    for (const job of pending) {
+      job.reject(new AtError('closed', job.label, `${printable(job.label)}: ${reason}`, { lines: job.lines }));
+    }
+    this.safeEmit('close');
+  }
+
+  private readonly onPortEnded = (): void => {
+    this.shutdown('the serial port closed');
+  };
+
+  /** Leaves the current phase (and its timer) for `next`. */
+  private enter(next: State): void {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    this.state = next;
+  }
+
+  /** Sends the next queued command if the channel is idle. */
+  private pump(): void {
+    if (this.state.phase !== 'idle') return;
+    const job = this.queue.shift();
+    if (!job) return;
+    this.enter({ phase: 'command', job });
+    // The timer is set before writing: a port may answer synchronously, inside write().
+    this.timer = setTimeout(() => this.onTimeout(job), job.timeoutMs);
+    this.log.debug(`→ ${printable(job.label, LOG_WIDTH)}`);
+    this.write(`${job.command}\r`);
+  }
+
+  private write(text: string): void {
+    this.port.write(text, (err?: Error | null) => {
+      if (err) this.shutdown(`writing to the serial port failed: ${err.message}`);
+    });
+  }
+
+  private readonly onLine = (line: string): void => {
+    const state = this.state;
+    switch (state.phase) {
+      case 'command':
+        this.onCommandLine(state.job, line);
+        return;
+      case 'resync':
+      case 'quiet':
+        this.onResyncLine(state, line);
+        return;
+      case 'closed':
+        return;
+      default:
+        this.onIdleLine(line);
+    }
+  };
+
+  private onCommandLine(job: Job, line: string): void {
+    if (line === job.command) {
+      this.log.debug(`← ${printable(job.label, LOG_WIDTH)} (echo, dropped)`);
+      return;
+    }
+    this.logLine(line);
+    if (line === DATA_PROMPT) {
+      this.onPrompt(job);
+      return;
+    }
+    const outcome = finalOutcome(line, job.finals);
+    if (outcome) {
+      this.finish(job, line, outcome);
+    } else if (claims(job, line) || (job.expectBare && this.isBare(line))) {
+      job.lines.push(line);
+    } else {
+      this.dispatchUrc(line);
+    }
+  }
+
+  private onIdleLine(line: string): void {
+    this.logLine(line);
+    if (line === DATA_PROMPT) {
+      this.onPrompt(undefined);
+    } else if (finalOutcome(line, 'basic')) {
+      this.log.debug(`stray ${printable(line)} with no command in flight: dropped`);
+    } else {
+      this.dispatchUrc(line);
+    }
+  }
+
+  /**
+   * While resynchronising: the echo of `AT` or of the timed-out command, and any late final result or
+   * info line of that command, are stale and dropped; everything else is still a URC (a RING is never
+   * lost). The call progress results (NO CARRIER, BUSY...) are URCs here too.
+   */
+  private onResyncLine(state: State & { phase: 'resync' | 'quiet' }, line: string): void {
+    const { stale } = state;
+    if (line === 'AT' || line === stale.command) {
+      this.log.debug(`← ${line === 'AT' ? 'AT' : printable(stale.label, LOG_WIDTH)} (echo, dropped)`);
+      return;
+    }
+    this.logLine(line);
+    if (line === DATA_PROMPT) {
+      this.onPrompt(undefined);
+    } else if (finalOutcome(line, 'dial') && !DIAL_FAILURES.has(line)) {
+      if (state.phase === 'resync' && line === 'OK') {
+        this.enterQuiet(stale);
+        return;
+      }
+      this.log.debug(`stale ${printable(line)} (late answer to ${printable(stale.label)}): dropped`);
+      // A final result arrived: the modem is still talking, so the quiet period starts again.
+      if (state.phase === 'quiet') this.enterQuiet(stale);
+    } else if (claims(stale, line) || (stale.expectBare && this.isBare(line))) {
+      this.log.debug(`stale ${printable(line)} (late answer to ${printable(stale.label)}): dropped`);
+    } else {
+      this.dispatchUrc(line);
+    }
+  }
+
+  private onPrompt(job: Job | undefined): void {
+    if (job && job.data !== undefined) {
+      if (job.dataSent) {
+        // Some modems prompt again after each line of the text: it is on its way already.
+        this.log.debug('another data prompt for the same command: ignored');
+        return;
+      }
+      job.dataSent = true;
+      this.log.debug(`→ <data: ${job.data.length} characters>`);
+      this.write(`${job.data}${CTRL_Z}`);
+      return;
+    }
+    // A modem waiting for data would take the next commands as text: cancel with ESC.
+    this.log.warn('the modem asked for data that no command has: cancelled with ESC');
+    this.write(ESC);
+  }
+
+  private finish(job: Job, final: string, outcome: Outcome): void {
+    this.enter({ phase: 'idle' });
+    if (outcome === 'success') {
+      job.resolve({ command: job.label, lines: job.lines, final });
+    } else {
+      const message = `${printable(job.label)} failed: ${printable(final)}`;
+      job.reject(new AtError('error', job.label, message, { final, lines: job.lines }));
+    }
+    this.pump();
+  }
+
+  private onTimeout(job: Job): void {
+    const message = `${printable(job.label)}: no final result within ${job.timeoutMs} ms`;
+    this.log.debug(`${message}: resynchronising`);
+    job.reject(new AtError('timeout', job.label, message, { lines: job.lines }));
+    this.resync(job, 1);
+  }
+
+  private resync(stale: Job, attempt: number): void {
+    if (attempt > this.resyncAttempts) {
+      this.becomeUnresponsive();
+      return;
+    }
+    this.enter({ phase: 'resync', stale, attempt });
+    this.timer = setTimeout(() => this.resync(stale, attempt + 1), this.resyncTimeoutMs);
+    this.log.debug(`→ AT (resync ${attempt}/${this.resyncAttempts})`);
+    this.write('AT\r');
+  }
+
+  private enterQuiet(stale: Job): void {
+    this.enter({ phase: 'quiet', stale });
+    this.timer = setTimeout(() => {
+      this.log.debug('AT channel resynchronised');
+      this.enter({ phase: 'idle' });
+      this.pump();
+    }, this.resyncQuietMs);
+  }
+
+  private becomeUnresponsive(): void {
+    this.enter({ phase: 'unresponsive' });
+    this.log.warn(`the modem did not answer AT ${this.resyncAttempts} times: it is unresponsive`);
+    const queued = this.queue.splice(0);
+    for (const job of queued) job.reject(unresponsiveError(job));
+    this.safeEmit('unresponsive');
+  }
+
+  /** A line a command with `expectBare` may claim: no known URC, no registered prefix, no `+XXX:`. */
+  private isBare(line: string): boolean {
+    return !BARE_URCS.has(line) && !PREFIXED.test(line) && this.handlerPrefix(line) === undefined;
+  }
+
+  private handlerPrefix(line: string): string | undefined {
+    let best: string | undefined;
+    for (const prefix of this.handlers.keys()) {
+      if (line.startsWith(prefix) && (best === undefined || prefix.length > best.length)) best = prefix;
+    }
+    return best;
+  }
+
+  private dispatchUrc(line: string): void {
+    const prefix = this.handlerPrefix(line);
+    const subscriptions = prefix === undefined ? [] : [...(this.handlers.get(prefix) ?? [])];
+    for (const { handler } of subscriptions) {
+      try {
+        handler(line);
+      } catch (err) {
+        this.log.warn(`the handler for "${printable(prefix ?? '')}" URCs failed on ${printable(line)}: ${errorText(err)}`);
+      }
+    }
+    if (prefix === undefined) {
+      this.log.debug(`unknown URC ${printable(line, LOG_WIDTH)}`);
+      this.safeEmit('unknown-urc', line);
+    }
+    this.safeEmit('urc', line);
+  }
+
+  /** Emits without letting a listener's exception reach the stream that delivered the line. */
+  private safeEmit(event: string, ...args: unknown[]): void {
+    try {
+      this.emit(event, ...args);
+    } catch (err) {
+      this.log.warn(`a listener of the AT channel's "${event}" event failed: ${errorText(err)}`);
+    }
+  }
+
+  private logLine(line: string): void {
+    this.log.debug(`← ${printable(line, LOG_WIDTH)}`);
+  }
+}
+
+function claims(job: Job, line: string): boolean {
+  return job.expect.some((prefix) => line.startsWith(prefix));
+}
+
+function unresponsiveError(job: Job): AtError {
+  return new AtError(
+    'unresponsive',
+    job.label,
+    `${printable(job.label)} not sent: the modem is unresponsive (reopen the port)`,
+  );
+}
+
+function errorText(err: unknown): string {
+  return err instanceof Error ? err.message : printable(String(err));
+}
+
+function makeJob(
+  command: string,
+  options: AtCommandOptions,
+  defaultTimeoutMs: number,
+  resolve: Job['resolve'],
+  reject: Job['reject'],
+): Job {
+  if (typeof command !== 'string' || command === '' || /[\r\n\x1a\x1b]/.test(command)) {
+    throw new TypeError(`"command" must be one line of text without CR, LF, Ctrl-Z or ESC, got ${describe(command)}`);
+  }
+  if (options === null || typeof options !== 'object') {
+    throw new TypeError(`AT command options must be an object, got ${describe(options)}`);
+  }
+  const expect = options.expect ?? [];
+  if (!Array.isArray(expect) || !expect.every((p) => typeof p === 'string' && p !== '')) {
+    throw new TypeError(`"expect" must be an array of non-empty strings, got ${describe(expect)}`);
+  }
+  const finals = options.finals ?? 'basic';
+  if (finals !== 'basic' && finals !== 'dial') {
+    throw new TypeError(`"finals" must be "basic" or "dial", got ${describe(finals)}`);
+  }
+  const { data } = options;
+  if (data !== undefined && (typeof data !== 'string' || /[\x1a\x1b]/.test(data))) {
+    throw new TypeError(`"data" must be text without Ctrl-Z or ESC, got ${describe(data)}`);
+  }
+  return {
+    command,
+    label: options.secret ? REDACTED : command,
+    timeoutMs: checkNumber('timeoutMs', options.timeoutMs, defaultTimeoutMs, 1),
+    expect: [...expect],
+    expectBare: options.expectBare === true,
+    finals,
+    data,
+    dataSent: false,
+    lines: [],
+    resolve,
+    reject,
+  };
+}
+
+function checkNumber(name: string, value: unknown, fallback: number, min: number, integer = false): number {
+  if (value === undefined) return fallback;
+  if (
+    typeof value !== 'number' ||
+    !Number.isFinite(value) ||
+    value < min ||
+    value > MAX_TIMER_MS ||
+    (integer && !Number.isInteger(value))
+  ) {
+    const kind = integer ? 'a whole number' : 'a number';
+    throw new TypeError(`"${name}" must be ${kind} from ${min} to ${MAX_TIMER_MS}, got ${describe(value)}`);
+  }
+  return value;
+}
+
+function checkLogger(log: Logger | undefined): Logger {
+  if (log === undefined) return SILENT_LOGGER;
+  const methods = ['debug', 'info', 'warn', 'error'] as const;
+  if (log === null || typeof log !== 'object' || !methods.every((m) => typeof log[m] === 'function')) {
+    throw new TypeError(`"log" must have debug, info, warn and error methods, got ${describe(log)}`);
+  }
+  return log;
+}

@@ -1,0 +1,3 @@
+export * from './profiles';
+export * from './emulated-modem';
+export * from './sim-port';
