@@ -39,9 +39,13 @@ export function requireSocat(ctx: Mocha.Context): void {
   ctx.skip();
 }
 
-/** Starts `socat pty,raw,echo=0,link=<a> pty,raw,echo=0,link=<b>` and resolves when both links exist. */
-export async function ptyPair(timeoutMs = 5000): Promise<PtyPair> {
-  const dir = mkdtempSync(join(tmpdir(), 'pty-pair-'));
+/**
+ * Starts `socat pty,raw,echo=0,link=<a> pty,raw,echo=0,link=<b>` and resolves when both links exist.
+ * With `dir`, the links are made there (and the folder is left in place on close), so that a test can
+ * "unplug" a device by closing the pair and "plug it back" under the same path with a new pair.
+ */
+export async function ptyPair(timeoutMs = 5000, reuseDir?: string): Promise<PtyPair> {
+  const dir = reuseDir ?? mkdtempSync(join(tmpdir(), 'pty-pair-'));
   const a = join(dir, 'a');
   const b = join(dir, 'b');
   const child = spawn('socat', ['-d', '-d', `pty,raw,echo=0,link=${a}`, `pty,raw,echo=0,link=${b}`], {
@@ -55,7 +59,10 @@ export async function ptyPair(timeoutMs = 5000): Promise<PtyPair> {
 
   const close = async (): Promise<void> => {
     await stop(child, exited);
-    rmSync(dir, { recursive: true, force: true });
+    if (reuseDir) {
+      rmSync(a, { force: true });
+      rmSync(b, { force: true });
+    } else rmSync(dir, { recursive: true, force: true });
   };
 
   const deadline = Date.now() + timeoutMs;
