@@ -2,6 +2,7 @@ import { EventEmitter } from 'node:events';
 import { Call } from './call/call';
 import { Cause, HangupCause } from './call/cause';
 import { LineEventName } from './call/call-state';
+import type { AudioCapability, ControlCapability, DtmfCapability, ForwardingCapability } from './capabilities';
 
 /** Where log lines go. The Node-RED adapter passes the node's own log methods. */
 export interface Logger {
@@ -63,6 +64,18 @@ export interface LineEvent {
  */
 export interface Backend extends EventEmitter {
   readonly kind: 'at' | 'sip';
+
+  /** What is on the other end, in words, for errors and status ("Quectel EC200U", "sip:alice@pbx"). */
+  readonly description: string;
+
+  /**
+   * Capabilities (lib/capabilities/). Absent: this backend cannot do it at all. Present, a method
+   * MUST still throw NotSupportedError (naming the module) for what this particular module lacks.
+   */
+  readonly dtmf?: DtmfCapability;
+  readonly control?: ControlCapability;
+  readonly forwarding?: ForwardingCapability;
+  readonly audio?: AudioCapability;
 
   /**
    * Connects and stays connected until `stop()`, reconnecting with back-off. MUST NOT reject because

@@ -10,6 +10,11 @@ import { AtChannel, AtCommandOptions, AtError, AtResponse } from './at-channel';
 import { CallReport, ModemIdentity, ModemProfile, detectProfile, profileByName } from './modem-profile';
 import { SerialDevice, createSerialDevice } from './serial-device';
 import type { EmulatedModem } from './emulator/emulated-modem';
+import { AtFeatureContext, AtFeatureHooks } from './at-feature';
+import { AtDtmf } from './features/dtmf';
+import { AtControl } from './features/control';
+import { AtForwarding } from './features/forwarding';
+import { AtAudio } from './features/audio';
 import {
   CallObservation,
   ClccStat,
@@ -115,12 +120,56 @@ export class AtBackend extends EventEmitter implements Backend {
   private _identity: ModemIdentity | null = null;
   private _status: LineStatus = { state: 'idle', text: 'idle' };
 
+  readonly dtmf: AtDtmf;
+  readonly control: AtControl;
+  readonly forwarding: AtForwarding;
+  readonly audio: AtAudio;
+  /** The feature modules, for their hooks (URCs, re-apply after init, cleanup). */
+  private readonly features: AtFeatureHooks[];
+
   constructor(options: AtBackendOptions) {
     super();
     this.opts = options;
     this.log = options.log ?? SILENT_LOGGER;
     this.timing = { ...DEFAULT_AT_TIMING, ...options.timing };
     this.reconnectDelay = this.timing.reconnectMinMs;
+    const ctx = this.featureContext();
+    this.dtmf = new AtDtmf(ctx);
+    this.control = new AtControl(ctx);
+    this.forwarding = new AtForwarding(ctx);
+    this.audio = new AtAudio(ctx);
+    this.features = [this.dtmf, this.control, this.forwarding, this.audio];
+  }
+
+  /** "Quectel EC200U (quectel-unisoc)", or the path before the module is identified. */
+  get description(): string {
+    const id = this._identity;
+    const who = id && (id.manufacturer || id.model) ? `${id.manufacturer} ${id.model}`.trim() : this.opts.path;
+    return this._profile ? `${who} (${this._profile.name})` : who;
+  }
+
+  private featureContext(): AtFeatureContext {
+    return {
+      log: this.log,
+      options: this.opts,
+      channel: () => this.requireChannel(),
+      profile: () => {
+        if (!this._profile) throw new LineNotReadyError(`the modem is not ready (${this._status.text})`);
+        return this._profile;
+      },
+      identity: () => this._identity,
+      describeModem: () => this.description,
+      indexOf: async (call) => {
+        const rec = this.recordOf(call);
+        if (rec.index === undefined) await this.poll();
+        if (rec.index === undefined) throw new CallStateError(`the modem has not numbered call ${call.id} yet`);
+        return rec.index;
+      },
+      calls: () => this.calls(),
+      callByIndex: (index) => [...this.records.values()].find((r) => r.index === index)?.call,
+      device: () => this.device,
+      poll: () => this.schedulePoll(0),
+    };
   }
 
   get ready(): boolean {
@@ -180,6 +229,7 @@ export class AtBackend extends EventEmitter implements Backend {
     for (const rec of [...this.records.values()]) {
       this.endCall(rec, { cause: 'normal', by: 'local', text: 'the line was closed' }, 'line closed');
     }
+    for (const f of this.features) await f.stop?.().catch((err: Error) => this.log.warn(`${f.name}, closing: ${err.message}`));
     await this.teardown(false);
     this.setStatus('closed', 'closed');
   }
@@ -229,6 +279,8 @@ export class AtBackend extends EventEmitter implements Backend {
 
   private async markReady(): Promise<void> {
     this._ready = true;
+    await this.readyFeatures();
+    if (!this._ready) return;
     const who = this._identity?.model ? `${this._identity.model}` : 'modem';
     this.setStatus('ready', `ready (${who})`);
     this.emit('line', {
@@ -361,6 +413,7 @@ export class AtBackend extends EventEmitter implements Backend {
     const wasReady = this._ready;
     this._ready = false;
     this.stopPolling();
+    this.downFeatures();
     const ch = this.channel;
     this.channel = null;
     ch?.close();
@@ -403,6 +456,30 @@ export class AtBackend extends EventEmitter implements Backend {
       ch.onUrc(f, guard(f, (line) => this.onCallFinal(line)));
     }
     ch.onUrc('RDY', guard('RDY', () => this.onModemRestart('RDY')));
+    for (const f of this.features) {
+      for (const [prefix, handler] of Object.entries(f.urcs ?? {})) ch.onUrc(prefix, guard(prefix, handler));
+    }
+  }
+
+  /** Runs every feature's onReady (probes, volatile settings); a failure is logged, not fatal. */
+  private async readyFeatures(): Promise<void> {
+    for (const f of this.features) {
+      try {
+        await f.onReady?.();
+      } catch (err) {
+        this.log.warn(`${f.name}, after initialisation: ${(err as Error).message}`);
+      }
+    }
+  }
+
+  private downFeatures(): void {
+    for (const f of this.features) {
+      try {
+        f.onDown?.();
+      } catch (err) {
+        this.log.warn(`${f.name}, line down: ${(err as Error).message}`);
+      }
+    }
   }
 
   /** RING, +CRING, +CLIP, +CCWA: an incoming call, perhaps already known from another URC. */
@@ -494,6 +571,7 @@ export class AtBackend extends EventEmitter implements Backend {
     const wasReady = this._ready;
     this._ready = false;
     this.stopPolling();
+    this.downFeatures();
     for (const rec of [...this.records.values()]) {
       this.endCall(rec, { cause: 'network-error', by: 'remote', text: 'the modem restarted' }, evidence);
     }

@@ -44,6 +44,13 @@ export interface CallTransition {
   reason: TransitionReason;
 }
 
+/** A call event that is not a state change (`dtmf`, `transfer`): reported by the backend, forwarded by the line. */
+export interface CallReport {
+  call: Call;
+  topic: Extract<CallEventName, 'dtmf' | 'transfer'>;
+  payload: Record<string, unknown>;
+}
+
 export class InvalidTransitionError extends Error {
   constructor(
     readonly from: CallState,
@@ -58,7 +65,8 @@ export class InvalidTransitionError extends Error {
  * One call. Its state changes only through {@link Call.transition}, which validates the change against
  * {@link TRANSITIONS}, stamps the times, and emits one `transition` event ({@link CallTransition}).
  *
- * Events: `transition` (CallTransition), `ended` (EndInfo) once, after the `transition` to ended.
+ * Events: `transition` (CallTransition), `ended` (EndInfo) once, after the `transition` to ended,
+ * `report` (CallReport) for events that do not change the state (a DTMF digit, transfer progress).
  */
 export class Call extends EventEmitter {
   readonly id: string;
@@ -134,6 +142,7 @@ export class Call extends EventEmitter {
     if (to === CallState.Ended) {
       this.emit('ended', this.end);
       this.removeAllListeners('transition');
+      this.removeAllListeners('report');
     }
     return true;
   }
@@ -142,6 +151,13 @@ export class Call extends EventEmitter {
   tryTransition(to: CallState, reason: TransitionReason): boolean {
     if (this._state === to || !this.canTransition(to)) return false;
     return this.transition(to, reason);
+  }
+
+  /** Announces an event that does not change the state (ignored once the call has ended). */
+  report(topic: CallReport['topic'], payload: Record<string, unknown>): void {
+    if (this.ended) return;
+    const r: CallReport = { call: this, topic, payload };
+    this.emit('report', r);
   }
 
   snapshot(): CallSnapshot {

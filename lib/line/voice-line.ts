@@ -1,6 +1,7 @@
 import { EventEmitter } from 'node:events';
 import { Backend, Logger, LineStatus, SILENT_LOGGER, HangupRequest } from '../backend';
-import { Call, CallSnapshot, CallTransition } from '../call/call';
+import { Call, CallReport, CallSnapshot, CallTransition } from '../call/call';
+import { CapabilityName } from '../capabilities';
 import { CallEventName, CallState, LineEventName, eventFor, isAlerting } from '../call/call-state';
 import { EndInfo, HANGUP_CAUSES, HangupCause } from '../call/cause';
 import { CallStateError, InvalidInputError, LineNotReadyError, NotSupportedError, UnknownCallError } from '../errors';
@@ -60,7 +61,8 @@ export const MAX_RING_TIMEOUT_S = 600;
  * line's policies (auto-answer, auto-reject, ring timeout) and turns every call transition and line
  * change into one {@link VoiceEvent}.
  *
- * Events: `event` (VoiceEvent), `status` (LineStatus).
+ * Events: `event` (VoiceEvent), `status` (LineStatus), `report` (CallReport: a dtmf digit or
+ * transfer progress, for the line's own features such as gathers).
  */
 export class VoiceLine extends EventEmitter {
   readonly id: string;
@@ -252,6 +254,17 @@ export class VoiceLine extends EventEmitter {
     return call;
   }
 
+  /**
+   * A capability of the connected backend, or a NotSupportedError that says what and where:
+   * "sending DTMF is not supported on this line (generic 27.007 modem)".
+   */
+  capability<K extends CapabilityName>(name: K, what: string): NonNullable<Backend[K]> {
+    const backend = this.readyBackend();
+    const cap = backend[name];
+    if (!cap) throw new NotSupportedError(`${what} is not supported on this line (${backend.description})`);
+    return cap as NonNullable<Backend[K]>;
+  }
+
   private readyBackend(): Backend {
     const backend = this._backend;
     if (!backend || !backend.ready) {
@@ -271,6 +284,10 @@ export class VoiceLine extends EventEmitter {
     if (this.calls.has(call.id) || call.ended) return;
     this.calls.set(call.id, call);
     call.on('transition', (t: CallTransition) => this.onTransition(t));
+    call.on('report', (r: CallReport) => {
+      this.emitEvent({ topic: r.topic, call: call.snapshot(), payload: r.payload });
+      this.emit('report', r);
+    });
     const first = eventFor(null, call.state);
     if (first) this.emitEvent({ topic: first, call: call.snapshot(), payload: initialPayload(call) });
     if (call.direction === 'inbound') this.applyInboundPolicy(call);

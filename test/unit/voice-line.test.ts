@@ -9,6 +9,7 @@ import { InvalidInputError, LineNotReadyError, UnknownCallError } from '../../li
 /** A backend that does what it is told, in memory: for the line's own logic, not for protocols. */
 class FakeBackend extends EventEmitter implements Backend {
   readonly kind = 'at' as const;
+  readonly description = 'a fake modem';
   ready = false;
   started = 0;
   stopped = 0;

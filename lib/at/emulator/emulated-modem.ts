@@ -18,6 +18,8 @@ import {
 } from './call-urcs';
 import { EMULATOR_PROFILES, EmulatorProfile, emulatorProfileNames } from './profiles';
 import { q850Text } from './q850-text';
+import { EmulatorFeature, EmulatorHost, EmulatorCommandHandler } from './emulator-feature';
+import { EMULATOR_FEATURES } from './features';
 
 /** All in milliseconds; every delay runs on `setTimeout`, so tests pass small values. */
 export interface EmulatorTiming {
@@ -262,6 +264,8 @@ export class EmulatedModem extends EventEmitter {
   private simLocked: boolean;
   private readonly registers = new Map<number, number>();
   private readonly switches: Readonly<Record<string, Switch>>;
+  private readonly features: EmulatorFeature[];
+  private readonly featureCommands = new Map<string, EmulatorCommandHandler>();
 
   private input = '';
   private readonly queue: string[] = [];
@@ -288,6 +292,26 @@ export class EmulatedModem extends EventEmitter {
     this.cmee = this.profile.cmeeDefault;
     this.simLocked = this.pin !== undefined;
     this.switches = this.createSwitches();
+    const host: EmulatorHost = {
+      modem: this,
+      profile: this.profile,
+      log: this.log,
+      ok: (info) => ok(info),
+      cme: (code) => this.cme(code),
+      error: () => ({ final: 'ERROR' }),
+      urc: (line) => this.urc(line),
+      schedule: (ms, fn) => this.schedule(ms, fn),
+      calls: () => this.callList.map((c) => this.snapshot(c)),
+    };
+    this.features = EMULATOR_FEATURES.map((make) => make(host));
+    for (const f of this.features) for (const [name, h] of Object.entries(f.commands)) this.featureCommands.set(name, h);
+  }
+
+  /** A feature module's own object (its scripting API for tests), by name. */
+  feature<T extends EmulatorFeature>(name: string): T {
+    const f = this.features.find((x) => x.name === name);
+    if (!f) throw new Error(`the emulator has no feature "${name}"`);
+    return f as T;
   }
 
   // ── host side ────────────────────────────────────────────────────────────────────────────────
@@ -341,6 +365,13 @@ export class EmulatedModem extends EventEmitter {
     this.commandTimer = null;
     this.pendingDial = null;
     this.queue.length = 0;
+    for (const f of this.features) {
+      try {
+        f.close?.();
+      } catch {
+        // a feature's cleanup never stops the module from closing
+      }
+    }
     this.emit('close');
   }
 
@@ -593,6 +624,8 @@ export class EmulatedModem extends EventEmitter {
   }
 
   private handle(cmd: AtCommand): Outcome {
+    const feature = this.featureCommands.get(cmd.name);
+    if (feature) return feature(cmd);
     const sw = this.switches[cmd.name];
     if (sw) return this.handleSwitch(cmd, sw);
     const quectelOnly = cmd.name === '+QHUP' || cmd.name === '+QINDCFG' || cmd.name === '+QTONEDET';
@@ -933,6 +966,7 @@ export class EmulatedModem extends EventEmitter {
     this.colp = false;
     this.cvhu = 0;
     this.registers.clear();
+    for (const f of this.features) f.reset?.();
   }
 
   // ── call model ──────────────────────────────────────────────────────────────────────────────

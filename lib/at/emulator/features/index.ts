@@ -1,0 +1,7 @@
+import { EmulatorFeatureFactory } from '../emulator-feature';
+
+/**
+ * The emulator's feature modules, each answering its own commands (see emulator-feature.ts). A new
+ * feature adds its factory here.
+ */
+export const EMULATOR_FEATURES: readonly EmulatorFeatureFactory[] = [];
