@@ -6,6 +6,10 @@ import { CallEventName, CallState, LineEventName, eventFor, isAlerting } from '.
 import { EndInfo, HANGUP_CAUSES, HangupCause } from '../call/cause';
 import { CallStateError, InvalidInputError, LineNotReadyError, NotSupportedError, UnknownCallError } from '../errors';
 import { describe, validatePhoneNumber } from '../validate';
+import { LineDtmf } from './line-dtmf';
+import { LineControl } from './line-control';
+import { LineForwarding } from './line-forwarding';
+import { LineAudio } from './line-audio';
 
 /** The settings of one line (the `voice-line` config node's properties, minus secrets). */
 export interface LineConfig {
@@ -78,6 +82,12 @@ export class VoiceLine extends EventEmitter {
   private autoAnswerS: number;
   private autoRejectOn: boolean;
   private stopping: Promise<void> | null = null;
+
+  /** Features beyond dial / answer / hang up, one object each (lib/line/line-*.ts). */
+  readonly dtmf: LineDtmf = new LineDtmf(this);
+  readonly control: LineControl = new LineControl(this);
+  readonly forwarding: LineForwarding = new LineForwarding(this);
+  readonly audio: LineAudio = new LineAudio(this);
 
   constructor(config: LineConfig, options: VoiceLineOptions = {}) {
     super();
