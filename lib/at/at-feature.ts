@@ -1,4 +1,4 @@
-import { Logger } from '../backend';
+import { HangupRequest, Logger } from '../backend';
 import { Call } from '../call/call';
 import { AtChannel } from './at-channel';
 import { ModemIdentity, ModemProfile } from './modem-profile';
@@ -27,6 +27,12 @@ export interface AtFeatureContext {
   device(): SerialDevice | null;
   /** Asks for an AT+CLCC now (after a command that changes calls). */
   poll(): void;
+  /**
+   * Says how a call is about to end because of a command the feature sends (a divert ends the call
+   * `redirected`, an explicit transfer `transferred`, by `local`): when the modem then releases it,
+   * the call ends with this instead of a remote cause. `null` withdraws it (the command failed).
+   */
+  expectEnd(call: Call, end: HangupRequest | null): void;
 }
 
 /** Hooks a feature module gives the backend. All optional. */

@@ -169,6 +169,10 @@ export class AtBackend extends EventEmitter implements Backend {
       callByIndex: (index) => [...this.records.values()].find((r) => r.index === index)?.call,
       device: () => this.device,
       poll: () => this.schedulePoll(0),
+      expectEnd: (call, end) => {
+        const rec = this.records.get(call.id);
+        if (rec) rec.hangup = end ?? undefined;
+      },
     };
   }
 
