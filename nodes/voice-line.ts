@@ -1,0 +1,58 @@
+import { VoiceLine, type LineConfig } from '../lib/line/voice-line';
+import { closeWithin } from './shared/close-within';
+import type { LineConfigNode } from './shared/line-session';
+import type { NodeAPI, NodeDef } from './shared/red-types';
+
+/** The `voice-line` node's properties in the flow JSON (the secrets are credentials, not here). */
+interface VoiceLineDef extends NodeDef {
+  backend?: string;
+  serialPort?: string;
+  baudRate?: string | number;
+  modem?: string;
+  autoAnswer?: string | number;
+  autoReject?: boolean;
+}
+
+const DEFAULT_BAUD_RATE = 115200;
+
+/**
+ * `voice-line`: the config node. It owns one {@link VoiceLine} (`node.line`); the nodes that use it
+ * acquire and release it, so the modem is opened by the first and closed after the last. Its PIN and
+ * password are Node-RED credentials, handed to the core and nowhere else.
+ */
+export = function register(RED: NodeAPI): void {
+  function VoiceLineNode(this: LineConfigNode, def: VoiceLineDef): void {
+    RED.nodes.createNode(this, def);
+    const node = this;
+    const config: LineConfig = {
+      id: node.id,
+      name: def.name || undefined,
+      backend: def.backend === 'sip' ? 'sip' : 'at',
+      serialPort: (def.serialPort ?? '').trim(),
+      baudRate: def.baudRate === undefined || def.baudRate === '' ? DEFAULT_BAUD_RATE : Number(def.baudRate),
+      modem: def.modem || 'auto',
+      autoAnswer: def.autoAnswer === undefined || def.autoAnswer === '' ? 0 : Number(def.autoAnswer),
+      autoReject: def.autoReject === true,
+    };
+    try {
+      node.line = new VoiceLine(config, {
+        credentials: { pin: node.credentials?.pin || undefined, password: node.credentials?.password || undefined },
+        log: {
+          debug: (m) => node.debug(m),
+          info: (m) => node.log(m),
+          warn: (m) => node.warn(m),
+          error: (m) => node.error(m),
+        },
+      });
+    } catch (err) {
+      // Bad settings (an auto-answer of -1...): the nodes using this line show why, and refuse messages.
+      node.lineError = (err as Error).message;
+      node.error(node.lineError);
+    }
+    node.on('close', (_removed, done) => closeWithin(node, () => node.line?.stop() ?? Promise.resolve(), done));
+  }
+
+  RED.nodes.registerType('voice-line', VoiceLineNode, {
+    credentials: { pin: { type: 'password' }, password: { type: 'password' } },
+  });
+};

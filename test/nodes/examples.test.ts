@@ -1,0 +1,138 @@
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import type { VoiceEvent } from '../../lib/line/voice-line';
+import { FlowNode, Inbox, NODES, emulatorOf, errorsOf, getNode, helper, lineOf, waitFor, waitReady } from './flow-helpers';
+
+/**
+ * The example flows (examples/*.json) and the `npm start` demo flow (scripts/demo-flow.json) load and
+ * do what their comments say, on the emulator. Their debug nodes are replaced by test sinks (the
+ * helper has no editor to publish to), so the test reads what they would show.
+ */
+const ROOT = findRoot(__dirname);
+const CORE = '@node-red/nodes/core';
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const CORE_NODES = ['common/20-inject.js', 'function/10-switch.js', 'function/89-delay.js', 'common/90-comment.js'].map((f) => require(`${CORE}/${f}`));
+
+function findRoot(dir: string): string {
+  for (let d = dir; d !== path.dirname(d); d = path.dirname(d)) {
+    if (fs.existsSync(path.join(d, 'examples')) && fs.existsSync(path.join(d, 'package.json'))) return d;
+  }
+  throw new Error(`no repository above ${dir}`);
+}
+
+/**
+ * A flow file as the editor would deploy it: the examples carry no tab (Import puts them on the
+ * current one), so their nodes are put on one here; debug nodes become test sinks.
+ */
+function readFlow(file: string): FlowNode[] {
+  const nodes = JSON.parse(fs.readFileSync(path.join(ROOT, file), 'utf8')) as FlowNode[];
+  const tab = nodes.find((n) => n.type === 'tab')?.id ?? 'examples-tab';
+  const placed = nodes.map((n) => (n.type === 'voice-line' || n.type === 'tab' || n.z ? n : { ...n, z: tab }));
+  if (!nodes.some((n) => n.type === 'tab')) placed.unshift({ id: tab, type: 'tab', label: file });
+  return placed.map((n) => (n.type === 'debug' ? { id: n.id, type: 'helper', name: n.name, z: n.z } : n));
+}
+
+async function load(file: string): Promise<{ flow: FlowNode[]; lineId: string; events: VoiceEvent[]; byName: (name: string) => string }> {
+  const flow = readFlow(file);
+  await helper.load([...NODES, ...CORE_NODES], flow);
+  const lineId = flow.find((n) => n.type === 'voice-line')!.id;
+  await waitReady(lineId);
+  const events: VoiceEvent[] = [];
+  lineOf(lineId).on('event', (e: VoiceEvent) => events.push(e));
+  const byName = (name: string) => {
+    const node = flow.find((n) => n.name === name);
+    assert.ok(node, `a node named "${name}" in ${file}`);
+    return node.id;
+  };
+  return { flow, lineId, events, byName };
+}
+
+function assertNoErrors(flow: FlowNode[]): void {
+  for (const n of flow) assert.deepEqual(errorsOf(n.id).map(String), [], `${n.type} ${n.id} reported no error`);
+}
+
+const ended = (events: VoiceEvent[]) => events.filter((e) => e.topic === 'ended');
+
+describe('example flows', function () {
+  afterEach(async function () {
+    await helper.unload();
+  });
+
+  it('every example and the demo flow names only known node types and a sim: line', function () {
+    const files = [...fs.readdirSync(path.join(ROOT, 'examples')).map((f) => `examples/${f}`), 'scripts/demo-flow.json'];
+    assert.ok(files.length >= 5);
+    for (const file of files) {
+      const flow = readFlow(file);
+      const lines = flow.filter((n) => n.type === 'voice-line');
+      assert.equal(lines.length, 1, `${file}: one line`);
+      assert.match(String(lines[0].serialPort), /^sim:/, `${file}: runs on the emulator`);
+      for (const n of flow.filter((n) => String(n.type).startsWith('voice-') && n.type !== 'voice-line')) {
+        assert.equal(n.line, lines[0].id, `${file}: ${n.type} uses the line`);
+      }
+    }
+  });
+
+  it('answer-incoming-calls: answers an incoming call and hangs it up 5 s later', async function () {
+    this.timeout(15000);
+    const { flow, lineId, events, byName } = await load('examples/answer-incoming-calls.json');
+    const shown = new Inbox(byName('every event'));
+    emulatorOf(lineId).incomingCall('5550100');
+    await waitFor('the call to be hung up by the flow', () => ended(events).length > 0, 9000);
+    assert.deepEqual(
+      events.map((e) => e.topic),
+      ['incoming', 'answered', 'ended'],
+    );
+    assert.equal(ended(events)[0].payload.by, 'local');
+    assert.equal(ended(events)[0].payload.cause, 'normal');
+    assert.ok(Number(ended(events)[0].payload.duration) >= 4.5, 'after the 5 s delay');
+    await waitFor('the debug node saw all three', () => shown.topics().includes('ended'));
+    assertNoErrors(flow);
+  });
+
+  it('dial-out: 5551234 answers on output 1, 555486 is busy on output 2', async function () {
+    const { flow, byName } = await load('examples/dial-out.json');
+    const answered = new Inbox(byName('answered'));
+    const notAnswered = new Inbox(byName('not answered'));
+    getNode(byName('call 555486 (busy)')).receive({});
+    const busy = await notAnswered.next('busy');
+    assert.equal(busy.payload.cause, 'busy');
+    getNode(byName('call 5551234')).receive({});
+    const ok = await answered.next('answered');
+    assert.equal(ok.call.remote.number, '5551234');
+    assertNoErrors(flow);
+  });
+
+  it('reject-with-busy: rejects an incoming call with cause busy', async function () {
+    const { flow, lineId, byName } = await load('examples/reject-with-busy.json');
+    const causes = new Inbox(byName('end cause'));
+    emulatorOf(lineId).incomingCall('5550100');
+    const end = await causes.next('ended');
+    assert.equal(end.payload.cause, 'busy');
+    assertNoErrors(flow);
+  });
+
+  it('all-events: the debug node gets the line and call events', async function () {
+    const { flow, byName } = await load('examples/all-events.json');
+    const shown = new Inbox(byName('event'));
+    getNode(byName('call 5551234')).receive({});
+    await shown.next('answered', (m) => m.topic === 'answered');
+    assert.deepEqual(shown.topics().slice(0, 2), ['dialing', 'ringing']);
+    assertNoErrors(flow);
+  });
+
+  it('the npm start demo: answers incoming calls, and dials 5551234 from the inject', async function () {
+    this.timeout(20000);
+    const { flow, lineId, events, byName } = await load('scripts/demo-flow.json');
+    const shown = new Inbox(byName('every event'));
+    const answered = new Inbox(byName('answered'));
+    emulatorOf(lineId).incomingCall('5550100');
+    await waitFor('the incoming call answered, then hung up', () => ended(events).length === 1, 9000);
+    assert.deepEqual(shown.topics(), ['incoming', 'answered', 'ended']);
+    // One call at a time: a call arriving during another is `waiting`, which the demo leaves alone.
+    getNode(byName('dial')).receive({});
+    const out = await answered.next('the dial answered');
+    assert.equal(out.call.remote.number, '5551234');
+    assertNoErrors(flow);
+  });
+});

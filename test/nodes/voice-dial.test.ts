@@ -1,0 +1,101 @@
+import assert from 'node:assert/strict';
+import { Inbox, NODES, emulatorOf, errorsOf, getNode, helper, lastStatus, lineNode, nextError, sink, sleep, voiceNode, waitFor, waitReady } from './flow-helpers';
+
+/** A line, a dial node (outputs → OK and NO), and an events node (→ EV) to watch the calls. */
+function dialFlow(dialProps: Record<string, unknown> = {}) {
+  return [
+    lineNode('L'),
+    voiceNode('D', 'voice-dial', 'L', [['OK'], ['NO']], { number: '', ringTimeout: 30, ...dialProps }),
+    voiceNode('E', 'voice-events', 'L', [['EV']], { events: ['dialing', 'ended'] }),
+    sink('OK'),
+    sink('NO'),
+    sink('EV'),
+  ];
+}
+
+describe('voice-dial', function () {
+  afterEach(async function () {
+    await helper.unload();
+  });
+
+  it('sends an answered call on output 1, keeping the rest of the message', async function () {
+    await helper.load(NODES, dialFlow());
+    const answered = new Inbox('OK');
+    const notAnswered = new Inbox('NO');
+    await waitReady('L');
+    getNode('D').receive({ payload: '555 1234', keep: 'me', topic: 'x' });
+    await waitFor('status ringing', () => lastStatus('D')?.text === 'ringing');
+    const msg = await answered.next('answered');
+    assert.equal(msg.topic, 'answered');
+    assert.equal(msg.keep, 'me');
+    assert.equal(msg.call.direction, 'outbound');
+    assert.equal(msg.call.state, 'active');
+    assert.equal(msg.call.remote.number, '5551234');
+    assert.ok(msg.call.answeredAt);
+    assert.equal(msg.payload.state, 'active');
+    assert.equal(typeof msg.payload.reason, 'string');
+    assert.deepEqual(lastStatus('D'), { fill: 'green', shape: 'ring', text: 'in call' });
+    assert.equal(notAnswered.messages.length, 0);
+    assert.deepEqual(errorsOf('D'), []);
+  });
+
+  it('sends a busy call on output 2 with the cause and the modem evidence', async function () {
+    await helper.load(NODES, dialFlow());
+    const answered = new Inbox('OK');
+    const notAnswered = new Inbox('NO');
+    await waitReady('L');
+    getNode('D').receive({ payload: { number: '555486' } });
+    const msg = await notAnswered.next('not answered');
+    assert.equal(msg.topic, 'ended');
+    assert.equal(msg.payload.cause, 'busy');
+    assert.equal(msg.payload.by, 'remote');
+    assert.ok(msg.payload.finalResult || msg.payload.q850 !== undefined || msg.payload.ceer, 'raw evidence is kept');
+    assert.equal(msg.call.state, 'ended');
+    assert.equal(msg.call.cause, 'busy');
+    assert.equal(answered.messages.length, 0);
+    await waitFor('status ready', () => lastStatus('D')?.text === 'ready');
+  });
+
+  it('gives up with cause no-answer after msg.ringTimeout', async function () {
+    await helper.load(NODES, dialFlow({ number: '555408', ringTimeout: 60 }));
+    const notAnswered = new Inbox('NO');
+    await waitReady('L');
+    const started = Date.now();
+    getNode('D').receive({ payload: 'ignored: the node has a number', ringTimeout: 1 });
+    const msg = await notAnswered.next('not answered');
+    assert.equal(msg.payload.cause, 'no-answer');
+    assert.equal(msg.payload.by, 'local');
+    assert.equal(msg.call.remote.number, '555408');
+    assert.ok(Date.now() - started < 4000, 'the 1 s timeout of the message won over the emulator\'s 5 s');
+  });
+
+  it('refuses an invalid number with the core\'s message, and nothing reaches the modem', async function () {
+    await helper.load(NODES, dialFlow());
+    const answered = new Inbox('OK');
+    const notAnswered = new Inbox('NO');
+    const events = new Inbox('EV');
+    await waitReady('L');
+    getNode('D').receive({ payload: '123;+CFUN=0' });
+    const err = await nextError('D');
+    assert.match(String(err), /^the phone number "123;\+CFUN=0" is not valid/);
+    assert.equal((err as Error & { code?: string }).code, 'EINVAL');
+    await sleep(200);
+    const modem = emulatorOf('L');
+    assert.deepEqual(modem.commands.filter((c) => /^ATD/i.test(c) || /CFUN=0/i.test(c)), []);
+    assert.equal(answered.messages.length + notAnswered.messages.length + events.messages.length, 0);
+  });
+
+  it('fails a message without a number', async function () {
+    await helper.load(NODES, dialFlow());
+    await waitReady('L');
+    getNode('D').receive({ payload: true });
+    assert.match(String(await nextError('D')), /^no number to dial/);
+  });
+
+  it('fails a message while it has no line', async function () {
+    await helper.load(NODES, [voiceNode('D', 'voice-dial', '', [['OK'], ['NO']], { number: '5551234', ringTimeout: 30 }), sink('OK'), sink('NO')]);
+    assert.deepEqual(lastStatus('D'), { fill: 'red', shape: 'ring', text: 'error: no line configured' });
+    getNode('D').receive({});
+    assert.match(String(await nextError('D')), /^no line configured/);
+  });
+});
