@@ -33,6 +33,7 @@ export function validatePhoneNumber(value: unknown, what = 'phone number'): stri
 /** A short, safe description of a value for an error message (never the whole value). */
 export function describe(value: unknown): string {
   if (value === null) return 'null';
+  if (value === undefined) return 'nothing';
   if (Array.isArray(value)) return 'an array';
   if (Buffer.isBuffer(value)) return 'a Buffer';
   return typeof value === 'object' ? 'an object' : `${typeof value} ${printable(String(value))}`;

@@ -43,21 +43,24 @@ export const TRANSITIONS: Readonly<Record<CallState, readonly CallState[]>> = {
 };
 
 /** Events of the public contract (msg.topic of call messages). */
-export type CallEventName =
-  | 'incoming'
-  | 'dialing'
-  | 'ringing'
-  | 'early-media'
-  | 'answered'
-  | 'held'
-  | 'resumed'
-  | 'waiting'
-  | 'dtmf'
-  | 'transfer'
-  | 'ended';
+export const CALL_EVENT_NAMES = [
+  'incoming',
+  'dialing',
+  'ringing',
+  'early-media',
+  'answered',
+  'held',
+  'resumed',
+  'waiting',
+  'dtmf',
+  'transfer',
+  'ended',
+] as const;
+export type CallEventName = (typeof CALL_EVENT_NAMES)[number];
 
 /** Line events of the public contract. */
-export type LineEventName = 'line-up' | 'line-down' | 'registered' | 'unregistered' | 'registration-failed';
+export const LINE_EVENT_NAMES = ['line-up', 'line-down', 'registered', 'unregistered', 'registration-failed'] as const;
+export type LineEventName = (typeof LINE_EVENT_NAMES)[number];
 
 /**
  * The event a transition announces. `null`: the transition is silent (a waiting call that becomes a

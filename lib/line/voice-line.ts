@@ -21,8 +21,8 @@ export interface LineConfig {
   baudRate?: number;
   /** AT: `auto` or a modem profile name. */
   modem?: string;
-  /** Seconds before an incoming call is answered automatically; 0 = off. */
-  autoAnswer?: number;
+  /** Seconds before an incoming call is answered automatically; 0 = off (a numeric string is accepted). */
+  autoAnswer?: number | string;
   /** Reject every incoming call. */
   autoReject?: boolean;
 }
@@ -315,6 +315,7 @@ export class VoiceLine extends EventEmitter {
       t.to === CallState.Ended && call.end
         ? { ...call.end, ...(call.answeredAt ? { duration: seconds(call.answeredAt, call.endedAt ?? new Date()) } : {}) }
         : { state: t.to, reason: t.reason.text, ...(t.reason.evidence ? { evidence: t.reason.evidence } : {}) };
+    if (t.reason.callInfo) payload.callInfo = { ...t.reason.callInfo };
     this.emitEvent({ topic: t.event, call: call.snapshot(), payload });
   }
 
@@ -395,6 +396,7 @@ function initialPayload(call: Call): Record<string, unknown> {
   const p: Record<string, unknown> = { number: call.remote.number };
   if (call.remote.name) p.name = call.remote.name;
   if (call.lastReason.evidence) p.evidence = call.lastReason.evidence;
+  if (call.lastReason.callInfo) p.callInfo = { ...call.lastReason.callInfo };
   return p;
 }
 
