@@ -20,6 +20,8 @@ export interface SimPathOptions {
   profile: string;
   /** `?demo=<seconds>`: the emulator places an incoming call every N seconds. */
   demoEverySeconds?: number;
+  /** `&digits=<keys>` (URL-encoded, `#` as %23): the demo caller presses them after the answer. */
+  demoDigits?: string;
 }
 
 /** Reads `sim:<profile>[?demo=<seconds>]`; null when the path is not a `sim:` path. */
@@ -36,8 +38,19 @@ export function parseSimOptions(path: string): SimPathOptions | null {
       const n = Number(v);
       if (!Number.isFinite(n) || n < 1) throw new InvalidInputError(`"demo" in the serial port "${path}" must be a number of seconds ≥ 1`);
       opts.demoEverySeconds = n;
+    } else if (k === 'digits') {
+      let keys = '';
+      try {
+        keys = decodeURIComponent(v ?? '');
+      } catch {
+        // not valid percent-encoding: refused below
+      }
+      if (!/^[0-9*#A-D]{1,64}$/i.test(keys)) {
+        throw new InvalidInputError(`"digits" in the serial port "${path}" must be 1 to 64 DTMF keys (0-9 * # A-D; write # as %23)`);
+      }
+      opts.demoDigits = keys.toUpperCase();
     } else {
-      throw new InvalidInputError(`unknown option "${k}" in the serial port "${path}" (known: demo)`);
+      throw new InvalidInputError(`unknown option "${k}" in the serial port "${path}" (known: demo, digits)`);
     }
   }
   return opts;
@@ -100,7 +113,9 @@ class SimDevice implements SerialDevice {
     const { port, modem } = await openSimulatedPort(this.sim.profile, { baudRate: this.baudRate, log: this.log });
     this.port = port;
     this.emulator = modem;
-    if (this.sim.demoEverySeconds) modem.startDemo({ incomingEveryMs: this.sim.demoEverySeconds * 1000 });
+    if (this.sim.demoEverySeconds) {
+      modem.startDemo({ incomingEveryMs: this.sim.demoEverySeconds * 1000, digits: this.sim.demoDigits });
+    }
     return port;
   }
 

@@ -1,9 +1,62 @@
+import type { Call } from '../call/call';
+import { CallState } from '../call/call-state';
+import { DEFAULT_DTMF_DURATION_MS, checkDtmfDigits, checkDtmfDuration } from '../capabilities/dtmf';
+import { CallStateError } from '../errors';
+import { Gather, checkGatherOptions } from './gather';
 import type { VoiceLine } from './voice-line';
 
 /**
- * The line's DTMF: send digits, and collect them (per-digit events and gathers). Validates what a flow gives, resolves the call, and calls the backend's
- * `dtmf` capability (`line.capability('dtmf', ...)`).
+ * The line's DTMF: send digits, and collect them (gathers; per-digit `dtmf` events come from the
+ * line itself). Validates what a flow gives before anything else, resolves the call, and calls the
+ * backend's `dtmf` capability (`line.capability('dtmf', ...)`).
  */
 export class LineDtmf {
+  /** The running gather of each call: a newer one replaces it. */
+  private readonly gathers = new Map<string, Gather>();
+
   constructor(readonly line: VoiceLine) {}
+
+  /**
+   * Sends `digits` (0-9 * # A-D, 1 to 64) into a connected call, each tone lasting
+   * `options.durationMs` (100 to 1000, default 100). `ref`: a call id, a call snapshot, or nothing
+   * for the line's only connected call. Resolves with the call when the modem or peer took them all.
+   */
+  async send(ref: unknown, digits: unknown, options: { durationMs?: unknown } = {}): Promise<Call> {
+    const checked = checkDtmfDigits(digits);
+    const durationMs = checkDtmfDuration(options.durationMs ?? DEFAULT_DTMF_DURATION_MS);
+    const call = this.connectedCall(ref, 'send DTMF to');
+    await this.line.capability('dtmf', 'sending DTMF').send(call, checked, { durationMs });
+    return call;
+  }
+
+  /**
+   * Starts collecting digits on a connected call (options: see `checkGatherOptions`, all optional).
+   * Resolves once the line listens for digits, with the {@link Gather}: its `result` says what was
+   * collected and why it ended. A gather already running on the call ends `cancelled`.
+   */
+  async collect(ref: unknown, options: unknown = {}): Promise<Gather> {
+    const checked = checkGatherOptions(options);
+    const call = this.connectedCall(ref, 'collect DTMF on');
+    await this.line.capability('dtmf', 'collecting DTMF digits').enableDetection(call);
+    this.gathers.get(call.id)?.cancel();
+    const gather = new Gather(call, this.line, checked);
+    this.gathers.set(call.id, gather);
+    void gather.result.then(() => {
+      if (this.gathers.get(call.id) === gather) this.gathers.delete(call.id);
+    });
+    return gather;
+  }
+
+  /** The gather running on a call, if any. */
+  gatherOf(call: Call): Gather | undefined {
+    return this.gathers.get(call.id);
+  }
+
+  private connectedCall(ref: unknown, action: string): Call {
+    const call = this.line.resolveCall(ref, action, (c) => c.state === CallState.Active);
+    if (call.state !== CallState.Active) {
+      throw new CallStateError(`call ${call.id} is ${call.state}: DTMF works only on a connected (active) call`);
+    }
+    return call;
+  }
 }

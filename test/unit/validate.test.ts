@@ -26,3 +26,18 @@ describe('validatePhoneNumber', () => {
     assert.throws(() => validatePhoneNumber('1\r\n2'), (err: Error) => err.message.includes('1\\r\\n2'));
   });
 });
+
+describe('sim: port options', () => {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { parseSimOptions } = require('../../lib/at/serial-device') as typeof import('../../lib/at/serial-device');
+  it('reads the profile, the demo period and the demo digits', () => {
+    assert.deepEqual(parseSimOptions('sim:ec600n?demo=20&digits=123%23'), { profile: 'ec600n', demoEverySeconds: 20, demoDigits: '123#' });
+    assert.equal(parseSimOptions('/dev/ttyUSB2'), null);
+  });
+  it('refuses what it does not know, naming it', () => {
+    assert.throws(() => parseSimOptions('sim:nokia'), /names no emulated module/);
+    assert.throws(() => parseSimOptions('sim:ec600n?demo=0'), /"demo"/);
+    assert.throws(() => parseSimOptions('sim:ec600n?demo=5&digits=12;3'), /"digits"/);
+    assert.throws(() => parseSimOptions('sim:ec600n?speed=9'), /unknown option "speed"/);
+  });
+});

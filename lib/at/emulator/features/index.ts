@@ -1,7 +1,8 @@
 import { EmulatorFeatureFactory } from '../emulator-feature';
+import { dtmfFeature } from './dtmf';
 
 /**
  * The emulator's feature modules, each answering its own commands (see emulator-feature.ts). A new
  * feature adds its factory here.
  */
-export const EMULATOR_FEATURES: readonly EmulatorFeatureFactory[] = [];
+export const EMULATOR_FEATURES: readonly EmulatorFeatureFactory[] = [dtmfFeature];
