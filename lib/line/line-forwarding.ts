@@ -1,9 +1,107 @@
-import type { VoiceLine } from './voice-line';
+import { Call } from '../call/call';
+import { CallState, isAlerting } from '../call/call-state';
+import { ForwardRequest, ForwardRule, checkForwardRequest } from '../capabilities';
+import { CallStateError, CommandFailedError, InvalidInputError } from '../errors';
+import { validatePhoneNumber } from '../validate';
+import { outcome, type VoiceLine } from './voice-line';
+
+/** What a forwarding request did: the request as sent, and for a query the network's rules. */
+export interface ForwardResult extends ForwardRequest {
+  rules?: ForwardRule[];
+}
+
+/** A call sent elsewhere: `to` is the number (as validated), `other` the call it was joined with (attended transfer). */
+export interface Forwarded {
+  call: Call;
+  to: string;
+  other?: Call;
+}
+
+/** Seconds a blind transfer lets the target ring before it gives up (and takes the call off hold). */
+export const DEFAULT_TRANSFER_RING_TIMEOUT_S = 30;
 
 /**
- * The line's forwarding: network forwarding rules, divert, blind and attended transfer. Validates what a flow gives, resolves the call, and calls the backend's
- * `forwarding` capability (`line.capability('forwarding', ...)`).
+ * The line's forwarding: network forwarding rules, divert, blind and attended transfer. Validates what
+ * a flow gives (before anything reaches the backend), resolves the calls, and calls the backend's
+ * `forwarding` capability (`line.capability('forwarding', ...)`), which says when the line cannot.
  */
 export class LineForwarding {
   constructor(readonly line: VoiceLine) {}
+
+  /**
+   * Network call forwarding, as voiceCall.setFw: `reason` unconditional, busy, no-reply, not-reachable
+   * (or all, all-conditional), `mode` disable, enable, query, register, erase. `register` needs the
+   * number; `time` (5–30 s) is the no-reply time. A query's result carries the network's rules.
+   */
+  async setRule(reason: unknown, mode: unknown, number?: unknown, options: { time?: unknown } = {}): Promise<ForwardResult> {
+    const request = checkForwardRequest({ reason, mode, number, time: options.time });
+    const rules = await this.line.capability('forwarding', 'call forwarding').setRule(request);
+    return request.mode === 'query' ? { ...request, rules } : request;
+  }
+
+  /** Diverts a ringing call (`ref`: a call id or snapshot; none: the line's only ringing call) to `number`. */
+  async divert(ref: unknown, number: unknown): Promise<Forwarded> {
+    const n = validatePhoneNumber(number, 'divert number');
+    const ringing = (c: Call) => c.direction === 'inbound' && isAlerting(c.state);
+    const call = this.line.resolveCall(ref, 'divert', ringing);
+    const cap = this.line.capability('forwarding', 'diverting a call');
+    await cap.divert(call, n);
+    return { call, to: n };
+  }
+
+  /**
+   * Blind transfer of a connected call to `number`. Where the network has no such request (AT), the
+   * line consults: it dials the number (the network puts the call on hold), and once the number answers
+   * joins the two calls; when it does not answer within `ringTimeout` seconds, the call is taken off hold
+   * again and this rejects with the reason.
+   */
+  async transfer(ref: unknown, number: unknown, options: { ringTimeout?: unknown } = {}): Promise<Forwarded> {
+    const n = validatePhoneNumber(number, 'transfer number');
+    const call = this.line.resolveCall(ref, 'transfer', (c) => c.state === CallState.Active);
+    if (call.state !== CallState.Active) {
+      throw new CallStateError(`call ${call.id} is ${call.state}: only a connected (active) call can be transferred to a number`);
+    }
+    const cap = this.line.capability('forwarding', 'transferring a call');
+    if (cap.transfer) {
+      await cap.transfer(call, n);
+      return { call, to: n };
+    }
+    const consult = await this.line.dial(n, { ringTimeout: options.ringTimeout ?? DEFAULT_TRANSFER_RING_TIMEOUT_S });
+    const result = await outcome(consult);
+    if (call.ended) {
+      if (!consult.ended) await this.line.hangup(consult).catch(() => undefined);
+      throw new CallStateError(`call ${call.id} ended (${call.end?.cause}) while ${n} was being called: nothing was transferred`);
+    }
+    if (!result.answered) {
+      const back = await this.takeOffHold(call);
+      throw new CommandFailedError(`the transfer to ${n} failed: ${n} did not answer (${result.end?.cause ?? 'ended'}); ${back}`, result.end?.finalResult);
+    }
+    await cap.transferToCall(call, consult);
+    return { call, to: n, other: consult };
+  }
+
+  /** Attended transfer: joins the call `ref` with the call `otherRef` (both on this line) and leaves both. */
+  async transferToCall(ref: unknown, otherRef: unknown): Promise<Forwarded> {
+    if (otherRef === undefined || otherRef === null || otherRef === '') {
+      throw new InvalidInputError('say which call to transfer to: the other call\'s id in msg.target');
+    }
+    const other = this.line.resolveCall(otherRef, 'transfer to', () => true);
+    const connected = (c: Call) => c !== other && (c.state === CallState.Active || c.state === CallState.Held);
+    const call = this.line.resolveCall(ref, 'transfer', connected);
+    const cap = this.line.capability('forwarding', 'transferring a call');
+    await cap.transferToCall(call, other);
+    return { call, to: other.remote.number, other };
+  }
+
+  /** After a failed consultation: the call goes back to the caller. Says in words what became of it. */
+  private async takeOffHold(call: Call): Promise<string> {
+    if (call.state !== CallState.Held) return `call ${call.id} is ${call.state}`;
+    try {
+      await this.line.capability('control', 'resuming a held call').resume(call);
+      return `call ${call.id} was taken off hold`;
+    } catch (err) {
+      this.line.log.warn(`taking call ${call.id} off hold after a failed transfer: ${(err as Error).message}`);
+      return `call ${call.id} is still on hold (${(err as Error).message})`;
+    }
+  }
 }

@@ -302,6 +302,7 @@ export class EmulatedModem extends EventEmitter {
       urc: (line) => this.urc(line),
       schedule: (ms, fn) => this.schedule(ms, fn),
       calls: () => this.callList.map((c) => this.snapshot(c)),
+      endCall: (idx, q850, by) => this.endCall(this.findCall(idx, () => true), q850, by),
     };
     this.features = EMULATOR_FEATURES.map((make) => make(host));
     for (const f of this.features) for (const [name, h] of Object.entries(f.commands)) this.featureCommands.set(name, h);
@@ -624,8 +625,9 @@ export class EmulatedModem extends EventEmitter {
   }
 
   private handle(cmd: AtCommand): Outcome {
-    const feature = this.featureCommands.get(cmd.name);
-    if (feature) return feature(cmd);
+    // A feature that extends only part of a built-in command (AT+CHLD=4) returns undefined for the rest.
+    const byFeature = this.featureCommands.get(cmd.name)?.(cmd);
+    if (byFeature) return byFeature;
     const sw = this.switches[cmd.name];
     if (sw) return this.handleSwitch(cmd, sw);
     const quectelOnly = cmd.name === '+QHUP' || cmd.name === '+QINDCFG' || cmd.name === '+QTONEDET';
@@ -882,7 +884,7 @@ export class EmulatedModem extends EventEmitter {
     return { final: 'OK', after: () => this.endCall(call, cause, 'local') };
   }
 
-  /** AT+CHLD=0, 1, 1<idx>, 2, 2<idx> (3GPP TS 27.007 §7.13); 3 and 4 (conference, transfer) are not offered. */
+  /** AT+CHLD=0, 1, 1<idx>, 2, 2<idx> (3GPP TS 27.007 §7.13); 3 (conference) is not offered, 4 (transfer) is features/forwarding.ts. */
   private chld(cmd: AtCommand): Outcome {
     if (cmd.kind === 'test') return ok(['+CHLD: (0,1,1x,2,2x)']);
     if (cmd.kind !== 'set') return { final: 'ERROR' };

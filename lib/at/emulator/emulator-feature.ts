@@ -29,9 +29,15 @@ export interface EmulatorHost {
   schedule(ms: number, fn: () => void): NodeJS.Timeout;
   /** Calls not ended, in index order. */
   calls(): EmulatedCallInfo[];
+  /**
+   * Ends call `idx` as the module does: the state URC with the Q.850 cause, and when `by` is `remote`
+   * the final result code (`NO CARRIER`...). A waiting call left alone starts ringing.
+   */
+  endCall(idx: number, q850: number, by: 'local' | 'remote'): void;
 }
 
-export type EmulatorCommandHandler = (cmd: AtCommand) => EmulatorReply;
+/** `undefined`: not this feature's (a form of a built-in command it does not extend): the module answers as usual. */
+export type EmulatorCommandHandler = (cmd: AtCommand) => EmulatorReply | undefined;
 
 export interface EmulatorFeature {
   /** Its name, for `modem.feature(name)`. */

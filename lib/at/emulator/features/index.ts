@@ -1,8 +1,9 @@
 import { EmulatorFeatureFactory } from '../emulator-feature';
 import { dtmfFeature } from './dtmf';
+import { forwardingFeature } from './forwarding';
 
 /**
  * The emulator's feature modules, each answering its own commands (see emulator-feature.ts). A new
  * feature adds its factory here.
  */
-export const EMULATOR_FEATURES: readonly EmulatorFeatureFactory[] = [dtmfFeature];
+export const EMULATOR_FEATURES: readonly EmulatorFeatureFactory[] = [dtmfFeature, forwardingFeature];
