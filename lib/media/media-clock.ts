@@ -1,0 +1,174 @@
+import { checkInt, checkNumber, checkOptions } from './check-option';
+
+export interface MediaClockOptions {
+  /** The tick period, ms (default 20: one G.711 packet). */
+  periodMs?: number;
+  /** A tick this many ms after its due time counts as late (default 5). */
+  lateThresholdMs?: number;
+  /**
+   * After the event loop was blocked, at most this many overdue ticks are delivered at once
+   * (default 5); older ones are skipped (and counted), so a long stall does not end in a burst.
+   */
+  maxCatchUp?: number;
+  /** Called when a subscriber throws (default: a process warning). The clock keeps running. */
+  onError?: (err: unknown) => void;
+}
+
+export interface MediaClockStats {
+  running: boolean;
+  subscribers: number;
+  /** Ticks delivered since the statistics were reset. */
+  ticks: number;
+  /** Ticks delivered more than `lateThresholdMs` after their due time. */
+  late: number;
+  /** Ticks never delivered because the event loop was blocked for longer than `maxCatchUp` ticks. */
+  skipped: number;
+  /** Subscriber calls that threw. */
+  errors: number;
+  /** How late ticks were delivered (the send jitter), ms. */
+  lateness: { p50Ms: number; p99Ms: number; maxMs: number };
+}
+
+type Subscriber = (tick: number) => void;
+
+/** Lateness histogram: 0.1 ms buckets up to 100 ms, and one bucket for everything later. */
+const BUCKET_MS = 0.1;
+const BUCKETS = 1000;
+
+/**
+ * ONE periodic clock for all the media of the process (every call's RTP sending, playback and
+ * recording), so that N calls cost one timer, not N.
+ *
+ * Tick k is due at `start + k·period`, measured with `process.hrtime` (monotonic): every wake-up is
+ * scheduled against that absolute target, never as "another 20 ms from now", so timer lateness does
+ * not add up into drift: after an hour tick 180000 is still due at exactly one hour.
+ * Subscribers get the tick's number (periods since the clock started), so a subscriber that sees a
+ * jump knows how many periods passed.
+ *
+ * The clock starts with its first subscriber and stops after its last one unsubscribes.
+ */
+export class MediaClock {
+  readonly periodMs: number;
+  private readonly periodNs: bigint;
+  private readonly lateNs: bigint;
+  private readonly maxCatchUp: number;
+  private readonly onError: (err: unknown) => void;
+  private readonly subscribers = new Set<{ fn: Subscriber }>();
+  private timer: NodeJS.Timeout | null = null;
+  private startNs = 0n;
+  private nextTick = 0;
+  /** Changes on every start and stop, so that a timer callback from an earlier run stops at once. */
+  private run = 0;
+  private readonly histogram = new Uint32Array(BUCKETS + 1);
+  private counts = { ticks: 0, late: 0, skipped: 0, errors: 0, maxNs: 0n };
+
+  constructor(options?: MediaClockOptions) {
+    const o = checkOptions('MediaClock', options);
+    this.periodMs = checkInt('periodMs', o.periodMs ?? 20, 5, 1000);
+    this.periodNs = BigInt(this.periodMs) * 1_000_000n;
+    this.lateNs = BigInt(Math.round(checkNumber('lateThresholdMs', o.lateThresholdMs ?? 5, 0, 1000) * 1e6));
+    this.maxCatchUp = checkInt('maxCatchUp', o.maxCatchUp ?? 5, 1, 100);
+    if (o.onError !== undefined && typeof o.onError !== 'function') throw new TypeError('"onError" must be a function');
+    this.onError =
+      o.onError ?? ((err) => process.emitWarning(`a media clock subscriber threw: ${String(err)}`, 'MediaClockWarning'));
+  }
+
+  /** Calls `fn` on every tick until the returned function is called. */
+  subscribe(fn: Subscriber): () => void {
+    if (typeof fn !== 'function') throw new TypeError('"fn" must be a function');
+    const entry = { fn };
+    this.subscribers.add(entry);
+    if (!this.timer) this.start();
+    return () => {
+      if (this.subscribers.delete(entry) && this.subscribers.size === 0) this.stop();
+    };
+  }
+
+  stats(): MediaClockStats {
+    return {
+      running: this.timer !== null,
+      subscribers: this.subscribers.size,
+      ticks: this.counts.ticks,
+      late: this.counts.late,
+      skipped: this.counts.skipped,
+      errors: this.counts.errors,
+      lateness: {
+        p50Ms: this.percentile(0.5),
+        p99Ms: this.percentile(0.99),
+        maxMs: Number(this.counts.maxNs) / 1e6,
+      },
+    };
+  }
+
+  resetStats(): void {
+    this.histogram.fill(0);
+    this.counts = { ticks: 0, late: 0, skipped: 0, errors: 0, maxNs: 0n };
+  }
+
+  private start(): void {
+    this.run++;
+    this.startNs = process.hrtime.bigint();
+    this.nextTick = 0;
+    this.arm();
+  }
+
+  private stop(): void {
+    this.run++;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+  }
+
+  /** Sets the timer for the next tick's absolute due time. */
+  private arm(): void {
+    const due = this.startNs + BigInt(this.nextTick) * this.periodNs;
+    const waitMs = Number(due - process.hrtime.bigint()) / 1e6;
+    this.timer = setTimeout(this.onTimer, Math.max(0, Math.ceil(waitMs - 0.5)));
+  }
+
+  private readonly onTimer = (): void => {
+    const run = this.run;
+    const now = process.hrtime.bigint();
+    // Ticks due up to half a millisecond from now are delivered now (timers have 1 ms granularity).
+    const dueCount = Number((now - this.startNs + 500_000n) / this.periodNs) + 1 - this.nextTick;
+    if (dueCount > this.maxCatchUp) {
+      this.counts.skipped += dueCount - this.maxCatchUp;
+      this.nextTick += dueCount - this.maxCatchUp;
+    }
+    for (let i = 0; i < Math.min(dueCount, this.maxCatchUp) && run === this.run; i++) {
+      const tick = this.nextTick++;
+      this.record(now - (this.startNs + BigInt(tick) * this.periodNs));
+      for (const entry of [...this.subscribers]) {
+        if (!this.subscribers.has(entry)) continue;
+        try {
+          entry.fn(tick);
+        } catch (err) {
+          this.counts.errors++;
+          this.onError(err);
+        }
+      }
+    }
+    if (run === this.run) this.arm();
+  };
+
+  private record(latenessNs: bigint): void {
+    const ns = latenessNs > 0n ? latenessNs : 0n;
+    this.counts.ticks++;
+    if (ns > this.lateNs) this.counts.late++;
+    if (ns > this.counts.maxNs) this.counts.maxNs = ns;
+    this.histogram[Math.min(BUCKETS, Math.floor(Number(ns) / 1e6 / BUCKET_MS))]++;
+  }
+
+  private percentile(p: number): number {
+    const total = this.counts.ticks;
+    if (total === 0) return 0;
+    let seen = 0;
+    for (let b = 0; b <= BUCKETS; b++) {
+      seen += this.histogram[b];
+      if (seen >= p * total) return Math.round((b + 1) * BUCKET_MS * 10) / 10;
+    }
+    return BUCKETS * BUCKET_MS;
+  }
+}
+
+/** The clock all calls share. */
+export const sharedMediaClock = new MediaClock();

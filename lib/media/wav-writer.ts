@@ -1,0 +1,162 @@
+import { promises as fsp } from 'node:fs';
+import { checkInt, checkOneOf, checkOptions } from './check-option';
+import { int16ToPcm16le } from './g711';
+import { MAX_WAV_DATA_BYTES, WAV_HEADER_SIZE, wavHeader } from './wav-header';
+
+export interface WavWriterOptions {
+  /** Samples per second (default 8000). */
+  sampleRate?: number;
+  /** 1 (default) or 2; with 2, samples are interleaved left, right. */
+  channels?: 1 | 2;
+  /**
+   * How much audio, in ms, is gathered in memory before it is written (default 500, 20–1000). Each
+   * write is followed by a header update, so this is also how much a crash can lose at most.
+   */
+  flushMs?: number;
+}
+
+/** What a finished recording is. */
+export interface WavRecording {
+  path: string;
+  /** The file's size: header and samples. */
+  bytes: number;
+  durationMs: number;
+}
+
+/**
+ * Writes a 16-bit PCM WAV file as a stream, for call recordings that may last hours.
+ *
+ * The file starts with a 44-byte header; samples are appended as they come, gathered into writes
+ * of `flushMs` of audio (500 ms by default), and after every such write the header's RIFF and data
+ * sizes are rewritten to cover what is on disk. So, if the process dies, the file on disk is a
+ * valid WAV that holds everything but at most the last `flushMs` (≤ 1 s) of audio. `close()` writes
+ * the rest and the final sizes.
+ *
+ * Writing never throws: a failed write (disk full, file removed) stops the recording and `close()`
+ * rejects with that error. Writes after `close()` are ignored.
+ */
+export class WavWriter {
+  readonly path: string;
+  readonly sampleRate: number;
+  readonly channels: 1 | 2;
+  private readonly flushBytes: number;
+  private readonly blockAlign: number;
+  private pending: Buffer[] = [];
+  private pendingBytes = 0;
+  /** Bytes of samples on disk (and in the header, once the chain has run). */
+  private written = 0;
+  /** Bytes of samples accepted: written, being written, or pending. */
+  private accepted = 0;
+  private chain: Promise<void> = Promise.resolve();
+  private failure: Error | null = null;
+  private closing: Promise<WavRecording> | null = null;
+
+  private constructor(
+    private readonly file: fsp.FileHandle,
+    path: string,
+    sampleRate: number,
+    channels: 1 | 2,
+    flushMs: number,
+  ) {
+    this.path = path;
+    this.sampleRate = sampleRate;
+    this.channels = channels;
+    this.blockAlign = channels * 2;
+    this.flushBytes = Math.max(this.blockAlign, Math.round((sampleRate * flushMs) / 1000) * this.blockAlign);
+  }
+
+  /** Creates (or truncates) the file and writes an empty header. */
+  static async open(path: string, options?: WavWriterOptions): Promise<WavWriter> {
+    if (typeof path !== 'string' || path === '') throw new TypeError('"path" must be a file path');
+    const o = checkOptions('WavWriter', options);
+    const sampleRate = checkInt('sampleRate', o.sampleRate ?? 8000, 8000, 48000);
+    const channels = checkOneOf('channels', o.channels ?? 1, [1, 2] as const);
+    const flushMs = checkInt('flushMs', o.flushMs ?? 500, 20, 1000);
+    const file = await fsp.open(path, 'w');
+    try {
+      await file.write(wavHeader(sampleRate, channels, 0), 0, WAV_HEADER_SIZE, 0);
+    } catch (err) {
+      await file.close().catch(() => undefined);
+      throw err;
+    }
+    return new WavWriter(file, path, sampleRate, channels, flushMs);
+  }
+
+  /** The audio accepted so far, in ms (written or about to be). */
+  get durationMs(): number {
+    return this.toMs(this.accepted);
+  }
+
+  /** The write error that stopped the recording, if any. */
+  get error(): Error | null {
+    return this.failure;
+  }
+
+  /**
+   * Appends samples: an `Int16Array`, or a Buffer of 16-bit little-endian PCM (copied, so the
+   * caller may reuse it). With 2 channels, interleaved.
+   */
+  write(samples: Int16Array | Buffer): void {
+    if (this.closing || this.failure) return;
+    const bytes = samples instanceof Int16Array ? int16ToPcm16le(samples) : Buffer.from(samples);
+    const room = MAX_WAV_DATA_BYTES - this.accepted;
+    const kept = bytes.length > room ? bytes.subarray(0, room - (room % this.blockAlign)) : bytes;
+    if (kept.length === 0) return;
+    this.pending.push(kept);
+    this.pendingBytes += kept.length;
+    this.accepted += kept.length;
+    if (this.pendingBytes >= this.flushBytes) this.writePending();
+  }
+
+  /** Resolves when every write started so far has reached the file (pending audio stays pending). */
+  settled(): Promise<void> {
+    return this.chain;
+  }
+
+  /** Writes what is pending now and updates the header. */
+  flush(): Promise<void> {
+    if (this.pendingBytes > 0) this.writePending();
+    return this.chain;
+  }
+
+  /** Writes the rest, the final header, and closes the file. Idempotent. */
+  close(): Promise<WavRecording> {
+    if (!this.closing) this.closing = this.finish();
+    return this.closing;
+  }
+
+  private async finish(): Promise<WavRecording> {
+    if (this.pendingBytes > 0) this.writePending();
+    await this.chain;
+    await this.file.close().catch((err: Error) => {
+      this.failure ??= err;
+    });
+    if (this.failure) throw this.failure;
+    return { path: this.path, bytes: WAV_HEADER_SIZE + this.written, durationMs: this.toMs(this.written) };
+  }
+
+  /** Queues one write of the whole frames pending, then the header that covers them. */
+  private writePending(): void {
+    const all = this.pending.length === 1 ? this.pending[0] : Buffer.concat(this.pending, this.pendingBytes);
+    const whole = all.length - (all.length % this.blockAlign);
+    const data = all.subarray(0, whole);
+    const rest = all.subarray(whole);
+    this.pending = rest.length > 0 ? [rest] : [];
+    this.pendingBytes = rest.length;
+    if (data.length === 0) return;
+    this.chain = this.chain.then(async () => {
+      if (this.failure) return;
+      try {
+        await this.file.write(data, 0, data.length, WAV_HEADER_SIZE + this.written);
+        this.written += data.length;
+        await this.file.write(wavHeader(this.sampleRate, this.channels, this.written), 0, WAV_HEADER_SIZE, 0);
+      } catch (err) {
+        this.failure = err instanceof Error ? err : new Error(String(err));
+      }
+    });
+  }
+
+  private toMs(bytes: number): number {
+    return Math.round((bytes / (this.sampleRate * this.blockAlign)) * 1000);
+  }
+}
