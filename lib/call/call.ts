@@ -27,6 +27,24 @@ export interface CallSnapshot {
   index?: number;
 }
 
+/**
+ * The network's own description of a call, as it reported it with a transition: the fields of
+ * QuecPython voiceCall's VoLTE callbacks and of 27.007 `+CLCC`. Events carry it as `payload.callInfo`.
+ */
+export interface CallInfo {
+  /** The network's (AT: the module's `+CLCC`) index of the call. */
+  index?: number;
+  direction: Direction;
+  status: 'dialing' | 'alerting' | 'incoming' | 'waiting' | 'active' | 'held' | 'released';
+  /** Only voice calls are followed (data and fax calls are filtered out). */
+  type: 'voice';
+  /** Part of a multiparty (conference) call; absent when the report does not say. */
+  multiparty?: boolean;
+  number: string;
+  /** Type of number (3GPP TS 24.008): 129 national / unknown, 145 international; when reported. */
+  numberType?: number;
+}
+
 /** Why a transition happened: words for people and the raw protocol evidence. */
 export interface TransitionReason {
   text: string;
@@ -34,6 +52,8 @@ export interface TransitionReason {
   evidence?: string;
   /** Required when moving to `ended`. */
   end?: EndInfo;
+  /** The network's description of the call at this transition, when the backend has one. */
+  callInfo?: CallInfo;
 }
 
 export interface CallTransition {
