@@ -29,7 +29,7 @@
 import { EventEmitter } from 'node:events';
 import { Logger, SILENT_LOGGER } from '../backend';
 import { describe, printable } from '../validate';
-import { DATA_PROMPT, LineFramer } from './line-framer';
+import { DATA_PROMPT, LineFramer, MAX_BINARY_LENGTH } from './line-framer';
 
 /** Which lines end a command: `dial` adds the call progress results of `ATD`/`ATA`. */
 export type FinalSet = 'basic' | 'dial';
@@ -47,6 +47,13 @@ export interface AtCommandOptions {
   secret?: boolean;
   /** Written, followed by Ctrl-Z, when the modem's `> ` prompt arrives. */
   data?: string;
+  /**
+   * The command answers `CONNECT` (or `CONNECT <n>`), then raw bytes, then its info lines and final
+   * result (`AT+QFDWL`, `AT+QFREAD`). The bytes come back as {@link AtResponse.data}, read exactly:
+   * `<n>` of them, else `length` (give it when the module's `CONNECT` carries no length). The
+   * `CONNECT` line itself is claimed as an info line.
+   */
+  binary?: { length?: number };
 }
 
 export interface AtResponse {
@@ -56,6 +63,8 @@ export interface AtResponse {
   lines: string[];
   /** The final result: `OK`, or `CONNECT...` for a `dial` command. */
   final: string;
+  /** A `binary` command's raw bytes (absent when the module sent none). */
+  data?: Buffer;
 }
 
 /**
@@ -142,6 +151,10 @@ interface Job {
   readonly finals: FinalSet;
   readonly data: string | undefined;
   dataSent: boolean;
+  /** For a `binary` command: the length to read after a bare `CONNECT` (null: not a binary command). */
+  readonly binary: { length?: number } | null;
+  /** The binary block received. */
+  received?: Buffer;
   readonly lines: string[];
   readonly resolve: (response: AtResponse) => void;
   readonly reject: (error: Error) => void;
@@ -174,6 +187,8 @@ interface Subscription {
  * Events:
  * - `urc` (line): every line not claimed by a command, after the handlers ran.
  * - `unknown-urc` (line): a URC no handler's prefix matched.
+ * - `resync`: a command timed out and the channel starts probing with `AT` (once per episode).
+ * - `resynced`: the probing got its `OK` and the quiet period passed; commands flow again.
  * - `unresponsive`: resynchronising failed; every `send()` now rejects until `close()`.
  * - `close`: the channel closed (by `close()`, or because the port ended or failed to write).
  *
@@ -301,6 +316,8 @@ export class AtChannel extends EventEmitter {
   private enter(next: State): void {
     clearTimeout(this.timer);
     this.timer = undefined;
+    // Whatever binary block was expected, it belonged to the command that is over now.
+    this.framer.cancelBinary();
     this.state = next;
   }
 
@@ -312,6 +329,8 @@ export class AtChannel extends EventEmitter {
     this.enter({ phase: 'command', job });
     // The timer is set before writing: a port may answer synchronously, inside write().
     this.timer = setTimeout(() => this.onTimeout(job), job.timeoutMs);
+    // Armed before writing too: the bytes after CONNECT often come in the same chunk as the line.
+    if (job.binary) this.framer.expectBinary(job.binary.length);
     this.log.debug(`→ ${printable(job.label, LOG_WIDTH)}`);
     this.write(`${job.command}\r`);
   }
@@ -322,8 +341,12 @@ export class AtChannel extends EventEmitter {
     });
   }
 
-  private readonly onLine = (line: string): void => {
+  private readonly onLine = (line: string | Buffer): void => {
     const state = this.state;
+    if (typeof line !== 'string') {
+      this.onBinary(state, line);
+      return;
+    }
     switch (state.phase) {
       case 'command':
         this.onCommandLine(state.job, line);
@@ -339,6 +362,16 @@ export class AtChannel extends EventEmitter {
     }
   };
 
+  /** A binary block from the framer: the data of the binary command in flight. */
+  private onBinary(state: State, block: Buffer): void {
+    if (state.phase === 'command' && state.job.binary && state.job.received === undefined) {
+      state.job.received = block;
+      this.log.debug(`← <binary: ${block.length} bytes>`);
+      return;
+    }
+    this.log.debug(`a binary block of ${block.length} bytes no command is waiting for: dropped`);
+  }
+
   private onCommandLine(job: Job, line: string): void {
     if (line === job.command) {
       this.log.debug(`← ${printable(job.label, LOG_WIDTH)} (echo, dropped)`);
@@ -352,7 +385,7 @@ export class AtChannel extends EventEmitter {
     const outcome = finalOutcome(line, job.finals);
     if (outcome) {
       this.finish(job, line, outcome);
-    } else if (claims(job, line) || (job.expectBare && this.isBare(line))) {
+    } else if (claims(job, line) || (job.expectBare && this.isBare(line)) || (job.binary !== null && isConnect(line))) {
       job.lines.push(line);
     } else {
       this.dispatchUrc(line);
@@ -419,7 +452,7 @@ export class AtChannel extends EventEmitter {
   private finish(job: Job, final: string, outcome: Outcome): void {
     this.enter({ phase: 'idle' });
     if (outcome === 'success') {
-      job.resolve({ command: job.label, lines: job.lines, final });
+      job.resolve(job.received ? { command: job.label, lines: job.lines, final, data: job.received } : { command: job.label, lines: job.lines, final });
     } else {
       const message = `${printable(job.label)} failed: ${printable(final)}`;
       job.reject(new AtError('error', job.label, message, { final, lines: job.lines }));
@@ -431,6 +464,7 @@ export class AtChannel extends EventEmitter {
     const message = `${printable(job.label)}: no final result within ${job.timeoutMs} ms`;
     this.log.debug(`${message}: resynchronising`);
     job.reject(new AtError('timeout', job.label, message, { lines: job.lines }));
+    this.safeEmit('resync');
     this.resync(job, 1);
   }
 
@@ -450,6 +484,7 @@ export class AtChannel extends EventEmitter {
     this.timer = setTimeout(() => {
       this.log.debug('AT channel resynchronised');
       this.enter({ phase: 'idle' });
+      this.safeEmit('resynced');
       this.pump();
     }, this.resyncQuietMs);
   }
@@ -506,6 +541,10 @@ export class AtChannel extends EventEmitter {
   }
 }
 
+function isConnect(line: string): boolean {
+  return line === 'CONNECT' || line.startsWith('CONNECT ');
+}
+
 function claims(job: Job, line: string): boolean {
   return job.expect.some((prefix) => line.startsWith(prefix));
 }
@@ -547,6 +586,7 @@ function makeJob(
   if (data !== undefined && (typeof data !== 'string' || /[\x1a\x1b]/.test(data))) {
     throw new TypeError(`"data" must be text without Ctrl-Z or ESC, got ${describe(data)}`);
   }
+  const binary = checkBinary(options.binary);
   return {
     command,
     label: options.secret ? REDACTED : command,
@@ -556,10 +596,23 @@ function makeJob(
     finals,
     data,
     dataSent: false,
+    binary,
     lines: [],
     resolve,
     reject,
   };
+}
+
+function checkBinary(binary: AtCommandOptions['binary']): { length?: number } | null {
+  if (binary === undefined) return null;
+  if (binary === null || typeof binary !== 'object') {
+    throw new TypeError(`"binary" must be an object ({ length }), got ${describe(binary)}`);
+  }
+  const { length } = binary;
+  if (length !== undefined && (!Number.isSafeInteger(length) || length < 0 || length > MAX_BINARY_LENGTH)) {
+    throw new TypeError(`"binary.length" must be a whole number from 0 to ${MAX_BINARY_LENGTH}, got ${describe(length)}`);
+  }
+  return length === undefined ? {} : { length };
 }
 
 function checkNumber(name: string, value: unknown, fallback: number, min: number, integer = false): number {

@@ -1,9 +1,357 @@
-import type { VoiceLine } from './voice-line';
+import { isAbsolute, join } from 'node:path';
+import type { Call, CallReport } from '../call/call';
+import { CallState } from '../call/call-state';
+import {
+  AUDIO_DIRECTIONS,
+  AudioCapability,
+  AudioDirection,
+  PlaybackResult,
+  RECORDING_FORMATS,
+  Recording,
+  RecordingFormat,
+  RecordingOptions,
+  RecordingResult,
+} from '../capabilities/audio';
+import { CallStateError, InvalidInputError } from '../errors';
+import { MAX_CHUNK_MS, MIN_CHUNK_MS } from '../media/audio-chunker';
+import { pcm16leToInt16 } from '../media/g711';
+import { beep, dtmfSequence, ringback, silence } from '../media/tone-generator';
+import { WavFormatError } from '../media/wav-format-error';
+import { decodeWav, readWavFile } from '../media/wav-reader';
+import { describe, printable } from '../validate';
+import type { VoiceEvent, VoiceLine } from './voice-line';
+
+/** `file`: record into a file; `stream`: chunks as messages; `both`. */
+export type RecordMode = 'file' | 'stream' | 'both';
+export const RECORD_MODES: readonly RecordMode[] = ['file', 'stream', 'both'];
+
+/** A recording as a flow asks for it (node settings and msg), unchecked. */
+export interface RecordRequest {
+  mode?: unknown;
+  format?: unknown;
+  /** `rx`, `tx`, `both` (`mix` is read as `both`). */
+  direction?: unknown;
+  /** Stream chunk length, ms. */
+  chunkMs?: unknown;
+  /** An absolute folder (the file is named for the call) or file path ending in `.wav` / `.amr`. */
+  path?: unknown;
+  deleteOnModule?: unknown;
+}
+
+/** A checked request, before it is applied to a call. */
+export interface RecordSettings {
+  mode: RecordMode;
+  format: RecordingFormat;
+  direction: AudioDirection;
+  chunkMs: number;
+  /** The file, or the folder to name one in (`folder: true`). */
+  path?: { value: string; folder: boolean };
+  deleteOnModule: boolean;
+}
+
+export const DEFAULT_CHUNK_MS = 100;
+/** The longest audio one play request may hold (8 kHz 16-bit: 9.6 MB). */
+export const MAX_PLAY_MS = 600_000;
+
+/** What became of one play request. */
+export interface PlayOutcome extends PlaybackResult {
+  /** The digit that stopped it (barge-in). */
+  digit?: string;
+  /** It never started: the queue was cleared (`stop`) or the call ended first. */
+  skipped?: boolean;
+}
+
+export interface PlayRequest {
+  /**
+   * A Buffer (a WAV file's bytes, or raw 16-bit little-endian PCM at 8 kHz mono), an Int16Array, a
+   * WAV file path, or a tone: `beep[:ms]`, `ringback[:ms]`, `silence:ms`, `dtmf:<digits>`.
+   */
+  source: unknown;
+  /** Stop when the far end presses a DTMF key. */
+  bargeIn?: unknown;
+}
+
+interface QueuedPlay {
+  pcm: Int16Array;
+  bargeIn: boolean;
+  resolve(outcome: PlayOutcome): void;
+  reject(err: Error): void;
+}
+
+interface PlayQueue {
+  items: QueuedPlay[];
+  /** The playback running now, and how to stop it. */
+  current: { stop(): void } | null;
+}
 
 /**
- * The line's call audio: record to a file and/or stream, play files, buffers and tones. Validates what a flow gives, resolves the call, and calls the backend's
- * `audio` capability (`line.capability('audio', ...)`).
+ * The line's call audio: record to a file and/or stream, play files, buffers and tones. Validates
+ * what a flow gives before anything else, resolves the call, and calls the backend's `audio`
+ * capability (`line.capability('audio', ...)`). Playback is queued per call: requests play one after
+ * the other; `stopPlaying` stops the one playing and drops the rest.
  */
 export class LineAudio {
+  private readonly queues = new Map<string, PlayQueue>();
+  private readonly recordings = new Map<string, Set<Recording>>();
+
   constructor(readonly line: VoiceLine) {}
+
+  /** Checks a flow's recording settings (no call needed): InvalidInputError naming what is wrong. */
+  checkRecording(input: RecordRequest): RecordSettings {
+    if (input === null || typeof input !== 'object') throw new InvalidInputError(`the recording settings must be an object, got ${describe(input)}`);
+    const mode = oneOf('the recording mode', input.mode ?? 'file', RECORD_MODES);
+    const format = oneOf('the recording format', typeof input.format === 'string' ? input.format.toLowerCase() : (input.format ?? 'wav'), RECORDING_FORMATS);
+    const dir = typeof input.direction === 'string' ? input.direction.toLowerCase() : (input.direction ?? 'rx');
+    const direction = oneOf('the recording direction', dir === 'mix' ? 'both' : dir, AUDIO_DIRECTIONS);
+    const chunkMs = wholeNumber('the chunk length (ms)', input.chunkMs ?? DEFAULT_CHUNK_MS, MIN_CHUNK_MS, MAX_CHUNK_MS);
+    const deleteOnModule = input.deleteOnModule ?? false;
+    if (typeof deleteOnModule !== 'boolean') throw new InvalidInputError(`"delete on the module" must be true or false, got ${describe(deleteOnModule)}`);
+    const settings: RecordSettings = { mode, format, direction, chunkMs, deleteOnModule };
+    if (mode !== 'stream') settings.path = checkPath(input.path, format);
+    return settings;
+  }
+
+  /** The recording options for `call`: the local file is named for the call when a folder was given. */
+  optionsFor(settings: RecordSettings, call: Call, at = new Date()): RecordingOptions {
+    const options: RecordingOptions = { format: settings.format, direction: settings.direction, deleteOnModule: settings.deleteOnModule };
+    if (settings.mode !== 'file') options.streamChunkMs = settings.chunkMs;
+    if (settings.path) options.file = settings.path.folder ? join(settings.path.value, recordingFileName(call, settings.format, at)) : settings.path.value;
+    return options;
+  }
+
+  /**
+   * Starts recording a connected call (`ref`: a call id, a call snapshot, or nothing for the line's
+   * only connected call). Resolves once it records, with the {@link Recording}: its `chunk` events
+   * carry the stream, `end` the result (when the call ends or {@link stopRecording}).
+   */
+  async record(ref: unknown, input: RecordRequest): Promise<Recording> {
+    const settings = this.checkRecording(input);
+    const call = this.connectedCall(ref, 'record');
+    return this.start(call, settings);
+  }
+
+  /** Stops the recordings of a call; resolves with their results (a failed one rejects). */
+  async stopRecording(ref?: unknown): Promise<RecordingResult[]> {
+    const call = this.line.resolveCall(ref, 'stop recording', (c) => (this.recordings.get(c.id)?.size ?? 0) > 0);
+    return Promise.all([...(this.recordings.get(call.id) ?? [])].map((r) => r.stop()));
+  }
+
+  /**
+   * Records every call of the line once it is answered, with `input`'s settings, until the returned
+   * function is called. `started` gets each recording (to listen to it), `failed` each call that
+   * could not be recorded.
+   */
+  autoRecord(input: RecordRequest, started: (rec: Recording) => void, failed: (err: Error, call: Call) => void): () => void {
+    const settings = this.checkRecording(input);
+    const onEvent = (e: VoiceEvent): void => {
+      if (e.topic !== 'answered' || !e.call) return;
+      let call: Call;
+      try {
+        call = this.line.resolveCall(e.call.id, 'record', () => true);
+      } catch {
+        return; // ended meanwhile
+      }
+      this.start(call, settings).then(started, (err: Error) => failed(err, call));
+    };
+    this.line.on('event', onEvent);
+    return () => void this.line.off('event', onEvent);
+  }
+
+  /**
+   * Plays audio into a connected call, after what is queued for it already. Resolves when this request
+   * has played (or was stopped, interrupted by a digit, or dropped), with the call and the outcome.
+   */
+  async play(ref: unknown, request: PlayRequest): Promise<{ call: Call; outcome: PlayOutcome }> {
+    const bargeIn = request.bargeIn ?? false;
+    if (typeof bargeIn !== 'boolean') throw new InvalidInputError(`barge-in must be true or false, got ${describe(bargeIn)}`);
+    const pcm = await decodeSource(request.source);
+    const call = this.connectedCall(ref, 'play audio into');
+    const capability = this.line.capability('audio', 'playing audio');
+    if (bargeIn) await this.line.capability('dtmf', 'stopping playback on a DTMF key (barge-in)').enableDetection(call);
+    const outcome = await new Promise<PlayOutcome>((resolve, reject) => {
+      const queue = this.queues.get(call.id) ?? { items: [], current: null };
+      this.queues.set(call.id, queue);
+      queue.items.push({ pcm, bargeIn, resolve, reject });
+      if (!queue.current) this.playNext(call, queue, capability);
+    });
+    return { call, outcome };
+  }
+
+  /** Stops what plays into a call and drops what is queued; resolves with how many requests that ended. */
+  stopPlaying(ref?: unknown): number {
+    const call = this.line.resolveCall(ref, 'stop playing', (c) => this.queues.has(c.id));
+    const queue = this.queues.get(call.id);
+    if (!queue) return 0;
+    const dropped = queue.items.splice(0);
+    for (const item of dropped) item.resolve({ playedMs: 0, stopped: true, skipped: true });
+    queue.current?.stop();
+    return dropped.length + (queue.current ? 1 : 0);
+  }
+
+  private async start(call: Call, settings: RecordSettings): Promise<Recording> {
+    const rec = await this.line.capability('audio', 'recording calls').record(call, this.optionsFor(settings, call));
+    const set = this.recordings.get(call.id) ?? new Set<Recording>();
+    set.add(rec);
+    this.recordings.set(call.id, set);
+    const forget = (): void => {
+      set.delete(rec);
+      if (set.size === 0 && this.recordings.get(call.id) === set) this.recordings.delete(call.id);
+    };
+    rec.once('end', forget);
+    rec.once('error', forget);
+    return rec;
+  }
+
+  private playNext(call: Call, queue: PlayQueue, capability: AudioCapability): void {
+    const item = queue.items.shift();
+    if (!item) {
+      queue.current = null;
+      if (this.queues.get(call.id) === queue) this.queues.delete(call.id);
+      return;
+    }
+    if (call.state !== CallState.Active) {
+      item.resolve({ playedMs: 0, stopped: true, skipped: true });
+      this.playNext(call, queue, capability);
+      return;
+    }
+    let digit: string | undefined;
+    let stopRequested = false;
+    let stopNow: (() => void) | null = null;
+    queue.current = {
+      stop: () => {
+        stopRequested = true;
+        stopNow?.();
+      },
+    };
+    const onReport = (r: CallReport): void => {
+      if (r.call !== call || r.topic !== 'dtmf' || digit !== undefined) return;
+      digit = String(r.payload.digit ?? '');
+      queue.current?.stop();
+    };
+    if (item.bargeIn) this.line.on('report', onReport);
+    const done = (): void => {
+      this.line.off('report', onReport);
+      this.playNext(call, queue, capability);
+    };
+    capability.play(call, item.pcm).then(
+      (playback) => {
+        stopNow = () => void playback.stop().catch(() => undefined);
+        if (stopRequested) stopNow();
+        playback.once('end', (r: PlaybackResult) => {
+          item.resolve(digit !== undefined ? { ...r, stopped: true, digit } : r);
+          done();
+        });
+        playback.once('error', (err: Error) => {
+          item.reject(err);
+          done();
+        });
+      },
+      (err: Error) => {
+        item.reject(err);
+        done();
+      },
+    );
+  }
+
+  private connectedCall(ref: unknown, action: string): Call {
+    const call = this.line.resolveCall(ref, action, (c) => c.state === CallState.Active);
+    if (call.state !== CallState.Active) {
+      throw new CallStateError(`call ${call.id} is ${call.state}: only a connected (active) call can be recorded or played into`);
+    }
+    return call;
+  }
+}
+
+/** `20261122-171005_5550100_1a2b3c4d.wav`: the start (UTC), the other party, the call id's first part. */
+export function recordingFileName(call: Call, format: RecordingFormat, at = new Date()): string {
+  const stamp = at.toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
+  const who = call.remote.number.replace(/[^0-9+]/g, '') || 'unknown';
+  return `${stamp}_${who}_${call.id.slice(0, 8)}.${format}`;
+}
+
+/** Decodes what a flow wants played into 8 kHz mono samples. */
+export async function decodeSource(source: unknown): Promise<Int16Array> {
+  let pcm: Int16Array;
+  if (source instanceof Int16Array) pcm = source;
+  else if (Buffer.isBuffer(source)) pcm = decodeBuffer(source);
+  else if (typeof source === 'string' && source.trim() !== '') pcm = toneOrNull(source.trim()) ?? (await readWav(source.trim()));
+  else {
+    throw new InvalidInputError(
+      `the audio to play must be a Buffer (WAV or 16-bit PCM), a WAV file path or a tone name (beep, ringback, silence:ms, dtmf:digits), got ${describe(source)}`,
+    );
+  }
+  if (pcm.length === 0) throw new InvalidInputError('the audio to play is empty');
+  if (pcm.length > (MAX_PLAY_MS * 8000) / 1000) throw new InvalidInputError(`the audio to play is longer than ${MAX_PLAY_MS / 60000} minutes`);
+  return pcm;
+}
+
+function decodeBuffer(buf: Buffer): Int16Array {
+  if (buf.length >= 4 && buf.toString('latin1', 0, 4) === 'RIFF') {
+    try {
+      return decodeWav(buf);
+    } catch (err) {
+      throw new InvalidInputError(`msg.payload: ${(err as Error).message}`);
+    }
+  }
+  if (buf.length % 2 !== 0) {
+    throw new InvalidInputError(`msg.payload holds ${buf.length} bytes: raw 16-bit PCM has an even number of bytes (or send a WAV file)`);
+  }
+  return pcm16leToInt16(buf);
+}
+
+/** `beep`, `beep:300`, `ringback`, `ringback:5000`, `silence:500`, `dtmf:123#`; null for anything else. */
+function toneOrNull(spec: string): Int16Array | null {
+  const dtmf = /^dtmf:([0-9*#A-D]{1,64})$/i.exec(spec);
+  if (dtmf) return dtmfSequence(dtmf[1].toUpperCase(), 100, 100);
+  const m = /^(beep|ringback|silence)(?::(\d{1,6}))?$/i.exec(spec);
+  if (!m) return null;
+  const ms = m[2] === undefined ? undefined : Number(m[2]);
+  if (ms !== undefined && (ms < 20 || ms > MAX_PLAY_MS)) throw new InvalidInputError(`the tone "${printable(spec)}" must last 20 to ${MAX_PLAY_MS} ms`);
+  switch (m[1].toLowerCase()) {
+    case 'beep':
+      return beep(ms ?? 500);
+    case 'ringback':
+      return ringback(ms ?? 5000);
+    default:
+      if (ms === undefined) throw new InvalidInputError('silence needs a length: silence:<ms>');
+      return silence(ms);
+  }
+}
+
+async function readWav(path: string): Promise<Int16Array> {
+  if (!/\.wav$/i.test(path)) {
+    throw new InvalidInputError(`"${printable(path)}" is neither a tone (beep, ringback, silence:ms, dtmf:digits) nor a .wav file`);
+  }
+  try {
+    return await readWavFile(path);
+  } catch (err) {
+    const why = err instanceof WavFormatError ? err.message : ((err as NodeJS.ErrnoException).code ?? (err as Error).message);
+    throw new InvalidInputError(`cannot play ${printable(path)}: ${why}`);
+  }
+}
+
+function checkPath(value: unknown, format: RecordingFormat): { value: string; folder: boolean } {
+  if (typeof value !== 'string' || value.trim() === '') {
+    throw new InvalidInputError('recording to a file needs a folder or a file path (absolute) on this machine');
+  }
+  const path = value.trim();
+  if (!isAbsolute(path) || /\0/.test(path)) throw new InvalidInputError(`the recording path must be absolute, got "${printable(path)}"`);
+  const ext = /\.(wav|amr)$/i.exec(path)?.[1]?.toLowerCase();
+  if (ext && ext !== format) throw new InvalidInputError(`the file "${printable(path)}" ends in .${ext} but the format is ${format}`);
+  return { value: path, folder: ext === undefined };
+}
+
+function oneOf<T extends string>(what: string, value: unknown, allowed: readonly T[]): T {
+  if (!(allowed as readonly unknown[]).includes(value)) {
+    throw new InvalidInputError(`${what} must be one of ${allowed.join(', ')}, got ${describe(value)}`);
+  }
+  return value as T;
+}
+
+function wholeNumber(what: string, value: unknown, min: number, max: number): number {
+  const n = typeof value === 'string' && value.trim() !== '' ? Number(value) : value;
+  if (typeof n !== 'number' || !Number.isInteger(n) || n < min || n > max) {
+    throw new InvalidInputError(`${what} must be a whole number from ${min} to ${max}, got ${describe(value)}`);
+  }
+  return n;
 }

@@ -1,4 +1,5 @@
 import { EmulatorFeatureFactory } from '../emulator-feature';
+import { audioFeature } from './audio';
 import { dtmfFeature } from './dtmf';
 import { controlFeature } from './control';
 import { forwardingFeature } from './forwarding';
@@ -7,4 +8,4 @@ import { forwardingFeature } from './forwarding';
  * The emulator's feature modules, each answering its own commands (see emulator-feature.ts). A new
  * feature adds its factory here.
  */
-export const EMULATOR_FEATURES: readonly EmulatorFeatureFactory[] = [dtmfFeature, controlFeature, forwardingFeature];
+export const EMULATOR_FEATURES: readonly EmulatorFeatureFactory[] = [dtmfFeature, controlFeature, forwardingFeature, audioFeature];
