@@ -7,6 +7,7 @@ import type { NodeAPI, NodeDef } from './shared/red-types';
 interface VoiceLineDef extends NodeDef {
   backend?: string;
   serialPort?: string;
+  pcmPort?: string;
   baudRate?: string | number;
   modem?: string;
   autoAnswer?: string | number;
@@ -29,6 +30,7 @@ export = function register(RED: NodeAPI): void {
       name: def.name || undefined,
       backend: def.backend === 'sip' ? 'sip' : 'at',
       serialPort: (def.serialPort ?? '').trim(),
+      pcmPort: (def.pcmPort ?? '').trim() || undefined,
       baudRate: def.baudRate === undefined || def.baudRate === '' ? DEFAULT_BAUD_RATE : Number(def.baudRate),
       modem: def.modem || 'auto',
       autoAnswer: def.autoAnswer === undefined || def.autoAnswer === '' ? 0 : Number(def.autoAnswer),

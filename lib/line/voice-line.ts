@@ -18,6 +18,8 @@ export interface LineConfig {
   backend: 'at' | 'sip';
   /** AT: a device path, or `sim:<profile>` for the built-in emulator. */
   serialPort?: string;
+  /** AT: the module's PCM audio port (a second USB serial port, `AT+QPCMV`), for streaming and playback. */
+  pcmPort?: string;
   baudRate?: number;
   /** AT: `auto` or a modem profile name. */
   modem?: string;
@@ -430,6 +432,7 @@ function defaultBackendFactory(line: VoiceLine): Backend {
     return new AtBackend({
       lineId: line.id,
       path: line.config.serialPort ?? '',
+      pcmPort: line.config.pcmPort,
       baudRate: line.config.baudRate ?? 115200,
       modem: line.config.modem ?? 'auto',
       pin: line.credentials.pin,
