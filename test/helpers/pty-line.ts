@@ -1,48 +1,148 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { SerialPort } from 'serialport';
-import { EmulatedModem } from '../../lib/at/emulator';
+import { EmulatedModem, EmulatorTiming } from '../../lib/at/emulator';
+import { LineStatus } from '../../lib/backend';
 import { VoiceEvent, VoiceLine } from '../../lib/line/voice-line';
 import { FAST_MODEM, memoryLog } from './at-harness';
-import { PtyPair, ptyPair } from './pty-pair';
+import { closeAfterEach } from './close-after-each';
+import { PtyPair, ptyPair, requireSocat } from './pty-pair';
+
+export interface PtyLineOptions {
+  /** The emulated module's profile: ec600n, ec200u, ec25, generic. */
+  profile: string;
+  /** The module's timing; default FAST_MODEM. */
+  timing?: Partial<EmulatorTiming>;
+  /** The folder of the pty links, left in place on close; default a temporary folder, removed on close. */
+  reuseDir?: string;
+}
 
 /** A line through the REAL serialport binding: one end of a socat pty pair, the emulated module on the other. */
 export interface PtyLine {
   line: VoiceLine;
   modem: EmulatedModem;
-  pair: PtyPair;
+  /** The pty pair plugged in now (a new one after each plug(), under the same paths). */
+  readonly pair: PtyPair;
   /** Every event of the line since it was opened. */
   events: VoiceEvent[];
+  /** Every status of the line since it was opened. */
+  statuses: LineStatus[];
+  /**
+   * The first event of `topic` (matching `pred`) not returned before, already seen or still to come:
+   * each event is returned once, so two waits for the same topic get two events.
+   */
+  next(topic: string, pred?: (e: VoiceEvent) => boolean, timeoutMs?: number): Promise<VoiceEvent>;
+  /** Pulls the cable: the module's port and the pty pair close under the line's feet (the module keeps its calls). */
+  unplug(): Promise<void>;
+  /**
+   * Plugs the same module back in: a new pty pair under the same paths, so the line finds its device
+   * again. Resolves with that path (side a).
+   */
+  plug(): Promise<string>;
   /** Releases the line, closes the module and its port, stops socat. */
   close(): Promise<void>;
 }
 
-/** Opens a line on a new pty pair with a `profile` module (test timing) and resolves once it is up. */
-export async function openPtyLine(profile: string): Promise<PtyLine> {
-  const pair = await ptyPair();
-  const modemPort = await new Promise<SerialPort>((resolve, reject) => {
-    const p = new SerialPort({ path: pair.b, baudRate: 115200 }, (err) => (err ? reject(err) : resolve(p)));
+/**
+ * For a describe block whose tests run on pty lines: skips them, saying why, when socat is missing
+ * (a failure under CI=true: requireSocat), and closes every line a test opened after it, also when
+ * the test failed half-way. Returns the function that opens a line.
+ */
+export function ptyLines(): (opts: PtyLineOptions) => Promise<PtyLine> {
+  before(function () {
+    requireSocat(this);
   });
-  const modem = new EmulatedModem(profile, { timing: FAST_MODEM });
-  modem.attach(modemPort);
-  const line = new VoiceLine({ id: 'pty', backend: 'at', serialPort: pair.a, baudRate: 115200, modem: 'auto' }, { log: memoryLog() });
+  const track = closeAfterEach();
+  return async (opts) => track(await openPtyLine(opts));
+}
+
+/** Opens a line on a new pty pair with the emulated module and resolves once it is up. */
+export async function openPtyLine(opts: PtyLineOptions): Promise<PtyLine> {
+  const dir = opts.reuseDir ?? mkdtempSync(join(tmpdir(), 'pty-line-'));
+  const modem = new EmulatedModem(opts.profile, { timing: opts.timing ?? FAST_MODEM });
+  let pair: PtyPair | null = null;
+  let modemPort: SerialPort | null = null;
+  let detach: (() => void) | null = null;
+
+  const unplug = async (): Promise<void> => {
+    const [port, p] = [modemPort, pair];
+    [modemPort, pair] = [null, null];
+    detach?.();
+    detach = null;
+    await new Promise<void>((resolve) => (port?.isOpen ? port.close(() => resolve()) : resolve()));
+    await p?.close();
+  };
+  const plug = async (): Promise<string> => {
+    if (pair) throw new Error('the module is plugged in already');
+    const { a, b } = (pair = await ptyPair(5000, dir));
+    modemPort = await new Promise<SerialPort>((resolve, reject) => {
+      const p = new SerialPort({ path: b, baudRate: 115200 }, (err) => (err ? reject(err) : resolve(p)));
+    });
+    detach = modem.attach(modemPort);
+    return a;
+  };
+
   const events: VoiceEvent[] = [];
-  const up = new Promise<void>((resolve) =>
-    line.on('event', (e: VoiceEvent) => {
-      events.push(e);
-      if (e.topic === 'line-up') resolve();
-    }),
-  );
+  const statuses: LineStatus[] = [];
+  /** Indexes of the events next() returned. */
+  const consumed = new Set<number>();
+  const waiters = new Set<() => void>();
+  const next = (topic: string, pred: (e: VoiceEvent) => boolean = () => true, timeoutMs = 8000): Promise<VoiceEvent> =>
+    new Promise((resolve, reject) => {
+      const check = (): void => {
+        const i = events.findIndex((e, n) => !consumed.has(n) && e.topic === topic && pred(e));
+        if (i < 0) return;
+        consumed.add(i);
+        done();
+        resolve(events[i]);
+      };
+      const timer = setTimeout(() => {
+        done();
+        reject(new Error(`no "${topic}" event within ${timeoutMs} ms; got: ${events.map((e) => e.topic).join(', ')}`));
+      }, timeoutMs);
+      const done = (): void => {
+        clearTimeout(timer);
+        waiters.delete(check);
+      };
+      waiters.add(check);
+      check();
+    });
+
+  let line: VoiceLine | undefined;
+  const close = async (): Promise<void> => {
+    await line?.release('test');
+    modem.close();
+    await unplug();
+    if (!opts.reuseDir) rmSync(dir, { recursive: true, force: true });
+  };
+  /** A line that did not come up leaves nothing behind. */
+  const fail = async (err: Error): Promise<never> => {
+    await close();
+    throw err;
+  };
+
+  const path = await plug().catch(fail);
+  line = new VoiceLine({ id: 'pty', backend: 'at', serialPort: path, baudRate: 115200, modem: 'auto' }, { log: memoryLog() });
+  line.on('status', (s: LineStatus) => statuses.push(s));
+  line.on('event', (e: VoiceEvent) => {
+    events.push(e);
+    for (const w of [...waiters]) w();
+  });
   line.acquire('test');
-  await up;
+  await next('line-up').catch(fail);
   return {
     line,
     modem,
-    pair,
-    events,
-    async close() {
-      await line.release('test');
-      modem.close();
-      await new Promise<void>((resolve) => (modemPort.isOpen ? modemPort.close(() => resolve()) : resolve()));
-      await pair.close();
+    get pair() {
+      if (!pair) throw new Error('the module is unplugged');
+      return pair;
     },
+    events,
+    statuses,
+    next,
+    unplug,
+    plug,
+    close,
   };
 }

@@ -1,6 +1,5 @@
 import { strict as assert } from 'node:assert';
-import { requireSocat } from '../helpers/pty-pair';
-import { PtyLine, openPtyLine } from '../helpers/pty-line';
+import { ptyLines } from '../helpers/pty-line';
 
 /**
  * Forwarding through the REAL serialport native binding: the line opens one end of a socat pty pair as
@@ -8,19 +7,10 @@ import { PtyLine, openPtyLine } from '../helpers/pty-line';
  */
 describe('forwarding over a real serial port (socat pty)', function () {
   this.timeout(20000);
-  let pty: PtyLine | null = null;
-
-  before(function () {
-    requireSocat(this);
-  });
-
-  afterEach(async () => {
-    await pty?.close();
-    pty = null;
-  });
+  const open = ptyLines();
 
   it('forwarding query: register unconditional to +4930123, query it active, erase, query none', async () => {
-    pty = await openPtyLine('ec200u');
+    const pty = await open({ profile: 'ec200u' });
     const forwarding = pty.line.forwarding;
     assert.deepEqual(await forwarding.setRule('unconditional', 'register', '+4930123'), {
       reason: 'unconditional',
@@ -39,22 +29,14 @@ describe('forwarding over a real serial port (socat pty)', function () {
   });
 
   it('divert over the pty: the ringing call ends redirected', async () => {
-    pty = await openPtyLine('ec600n');
+    const pty = await open({ profile: 'ec600n' });
     pty.modem.incomingCall('5550100');
-    const { line, events } = pty;
-    await waitUntil(() => line.activeCalls().length === 1);
+    const { line, next } = pty;
+    await next('incoming');
+    assert.equal(line.activeCalls().length, 1);
     await line.forwarding.divert(undefined, '5551234');
-    await waitUntil(() => events.some((e) => e.topic === 'ended'));
-    const end = events.find((e) => e.topic === 'ended')!;
+    const end = await next('ended');
     assert.equal(end.payload.cause, 'redirected');
     assert.ok(pty.modem.commands.includes('AT+CTFR="5551234",129'));
   });
 });
-
-async function waitUntil(check: () => boolean, ms = 5000): Promise<void> {
-  const until = Date.now() + ms;
-  while (!check()) {
-    if (Date.now() > until) assert.fail('timed out');
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}

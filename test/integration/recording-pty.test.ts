@@ -2,14 +2,10 @@ import { strict as assert } from 'node:assert';
 import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { SerialPort } from 'serialport';
-import { EmulatedModem } from '../../lib/at/emulator';
 import type { EmulatorAudio } from '../../lib/at/emulator/features/audio';
-import { VoiceEvent, VoiceLine } from '../../lib/line/voice-line';
 import { decodeWav, parseWav } from '../../lib/media/wav-reader';
-import { FAST_MODEM, memoryLog } from '../helpers/at-harness';
 import { recordingResult } from '../helpers/audio-harness';
-import { PtyPair, ptyPair, requireSocat } from '../helpers/pty-pair';
+import { PtyLine, ptyLines } from '../helpers/pty-line';
 
 /**
  * A recording downloaded from the module through the REAL serialport binding: the line opens one end
@@ -18,68 +14,30 @@ import { PtyPair, ptyPair, requireSocat } from '../helpers/pty-pair';
  */
 describe('recording downloaded from the module (socat pty)', function () {
   this.timeout(30000);
-  let pair: PtyPair | null = null;
-  let modemPort: SerialPort | null = null;
-  let modem: EmulatedModem;
-  let line: VoiceLine | null = null;
+  const open = ptyLines();
+  let pty: PtyLine;
   let dir: string;
-
-  before(function () {
-    requireSocat(this);
-  });
-
-  function next(topic: string, timeoutMs = 8000): Promise<VoiceEvent> {
-    return new Promise((resolve, reject) => {
-      const t = setTimeout(() => reject(new Error(`no ${topic} within ${timeoutMs} ms`)), timeoutMs);
-      const check = (e: VoiceEvent) => {
-        if (e.topic !== topic) return;
-        clearTimeout(t);
-        line!.off('event', check);
-        resolve(e);
-      };
-      line!.on('event', check);
-    });
-  }
 
   beforeEach(async () => {
     dir = mkdtempSync(join(tmpdir(), 'voice-rec-pty-'));
-    modem = new EmulatedModem('ec25', { timing: FAST_MODEM });
-    pair = await ptyPair(5000);
-    modemPort = await new Promise<SerialPort>((resolve, reject) => {
-      const p = new SerialPort({ path: pair!.b, baudRate: 115200 }, (err) => (err ? reject(err) : resolve(p)));
-    });
-    modem.attach(modemPort);
-    line = new VoiceLine({ id: 'pty', backend: 'at', serialPort: pair.a, baudRate: 115200, modem: 'auto' }, { log: memoryLog() });
-    const up = next('line-up');
-    line.acquire('test');
-    await up;
+    pty = await open({ profile: 'ec25' });
   });
 
-  afterEach(async () => {
-    await line?.release('test');
-    line = null;
-    modem.close();
-    const p = modemPort;
-    modemPort = null;
-    await new Promise<void>((resolve) => (p?.isOpen ? p.close(() => resolve()) : resolve()));
-    await pair?.close();
-    pair = null;
-    rmSync(dir, { recursive: true, force: true });
-  });
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
   it('answers, records WAV, the far end hangs up, and the file lands here with the right duration', async () => {
-    const incoming = next('incoming');
-    modem.incomingCall('+4930123456');
+    const incoming = pty.next('incoming');
+    pty.modem.incomingCall('+4930123456');
     const inc = await incoming;
-    const answered = next('answered');
-    await line!.answer(inc.call!.id);
+    const answered = pty.next('answered');
+    await pty.line.answer(inc.call!.id);
     await answered;
 
-    const rec = await line!.audio.record(inc.call!.id, { mode: 'file', format: 'wav', direction: 'rx', path: dir, deleteOnModule: true });
+    const rec = await pty.line.audio.record(inc.call!.id, { mode: 'file', format: 'wav', direction: 'rx', path: dir, deleteOnModule: true });
     const result = recordingResult(rec);
     await new Promise((r) => setTimeout(r, 1500));
-    const ended = next('ended');
-    modem.remoteHangup();
+    const ended = pty.next('ended');
+    pty.modem.remoteHangup();
     await ended;
     const r = await result;
 
@@ -95,8 +53,8 @@ describe('recording downloaded from the module (socat pty)', function () {
     // The far end's 1 kHz tone, intact: every byte of the binary transfer arrived unchanged.
     const samples = decodeWav(file);
     assert.equal(samples[2], Math.round(32767 * 10 ** (-10 / 20)));
-    assert.equal(modem.feature<EmulatorAudio>('audio').files.size, 0, 'deleted on the module');
-    const sent = modem.commands.filter((c) => /^AT\+(QAUDRD|QF)/.test(c)).map((c) => c.replace(/"[^"]+"/, '"F"'));
+    assert.equal(pty.modem.feature<EmulatorAudio>('audio').files.size, 0, 'deleted on the module');
+    const sent = pty.modem.commands.filter((c) => /^AT\+(QAUDRD|QF)/.test(c)).map((c) => c.replace(/"[^"]+"/, '"F"'));
     assert.deepEqual(sent, ['AT+QAUDRD=?', 'AT+QAUDRD=1,"F",13,1', 'AT+QAUDRD=0', 'AT+QFLST="F"', 'AT+QFDWL="F"', 'AT+QFDEL="F"']);
   });
 });

@@ -691,8 +691,6 @@ export class EmulatedModem extends EventEmitter {
         const q850 = this.lastEnd?.q850 ?? 0;
         return ok([`+CEER: "CC INFO",${q850},"${q850Text(q850)}"`]);
       }
-      case '+VTS':
-        return this.vts(cmd);
       default:
         return { final: 'ERROR' };
     }
@@ -943,15 +941,6 @@ export class EmulatedModem extends EventEmitter {
         };
       }
     }
-  }
-
-  private vts(cmd: AtCommand): Outcome {
-    if (cmd.kind === 'test') return ok(['+VTS: (0-9,*,#,A,B,C,D)']);
-    if (cmd.kind !== 'set') return { final: 'ERROR' };
-    const digits = cmd.args[0] ?? '';
-    if (digits === '' || !DTMF_RE.test(digits)) return this.cme(50);
-    if (!this.has(ClccStat.Active)) return this.cme(3);
-    return ok();
   }
 
   private cme(code: number): Reply {
