@@ -1,0 +1,21 @@
+import { VoiceError } from '../errors';
+
+/** Why an SDP could not be used. */
+export type SdpProblem = 'malformed' | 'no-audio' | 'declined' | 'address' | 'no-common-codec';
+
+/**
+ * The remote SDP cannot be used for a call's audio: unreadable, no RTP/AVP audio stream, the audio
+ * declined (port 0), an address we cannot send to, or no codec in common. The message says which,
+ * for people. The SIP layer answers an offer it cannot use with {@link statusCode} 488 (Not
+ * Acceptable Here), and ends a call whose answer it cannot use.
+ */
+export class SdpNegotiationError extends VoiceError {
+  readonly statusCode = 488;
+
+  constructor(
+    message: string,
+    readonly problem: SdpProblem,
+  ) {
+    super(message, 'ESDP');
+  }
+}
