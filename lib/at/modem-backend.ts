@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events';
 import { Duplex } from 'node:stream';
 import { Backend, DialOptions, HangupRequest, LineStatus, Logger, SILENT_LOGGER } from '../backend';
-import { Call, TransitionReason } from '../call/call';
+import { Call, CallInfo, TransitionReason } from '../call/call';
 import { CallState, isAlerting } from '../call/call-state';
 import { Cause, EndInfo, causeFromQ850, q850ForHangup } from '../call/cause';
 import { CallStateError, CommandFailedError, LineNotReadyError } from '../errors';
@@ -39,6 +39,12 @@ export interface AtTiming {
   /** First and longest wait between reconnect attempts. */
   reconnectMinMs: number;
   reconnectMaxMs: number;
+  /** After a timeout: how long each `AT` probe of the channel's resync waits for `OK`. */
+  resyncTimeoutMs: number;
+  /** After the resync's `OK`: how long the channel waits without any final result (a late reply). */
+  resyncQuietMs: number;
+  /** After `AT+CFUN=1,1` (option `resetOnHang`): the longest wait for the module's `RDY`. */
+  restartWaitMs: number;
 }
 
 export const DEFAULT_AT_TIMING: AtTiming = {
@@ -48,6 +54,9 @@ export const DEFAULT_AT_TIMING: AtTiming = {
   pollWithUrcMs: 2000,
   reconnectMinMs: 1000,
   reconnectMaxMs: 30_000,
+  resyncTimeoutMs: 500,
+  resyncQuietMs: 100,
+  restartWaitMs: 20_000,
 };
 
 export interface AtBackendOptions {
@@ -62,6 +71,17 @@ export interface AtBackendOptions {
   timing?: Partial<AtTiming>;
   /** Replaces the device made from `path` (tests). */
   device?: SerialDevice;
+  /**
+   * The module's second serial port that carries call audio as PCM (`AT+QPCMV=1,0`, EC2x/EG2x: its
+   * NMEA port, e.g. /dev/ttyUSB1), for streaming and playback. Not needed for `sim:` ports (the
+   * emulator brings its own) nor for recording into the module's file system.
+   */
+  pcmPort?: string;
+  /**
+   * A module still silent after the port was reopened gets `AT+CFUN=1,1` (a full restart), once per
+   * hang, before the line keeps retrying. Off by default: a restart drops every call on the module.
+   */
+  resetOnHang?: boolean;
 }
 
 /** The backend's bookkeeping for one call: the modem's index and what we asked of it. */
@@ -75,7 +95,17 @@ interface CallRecord {
   q850?: number;
   /** The port was lost while this call was up: if it is gone after the reconnect, we cannot know why. */
   lostContact?: boolean;
+  /**
+   * The {@link AtBackend.seq} of the latest URC about this call (or its creation). An AT+CLCC answer
+   * sent before it is older news: it neither moves nor ends the call.
+   */
+  touched?: number;
+  /** The modem's latest report of the call (^DSCI, ccinfo, +CLCC), for the events' `payload.callInfo`. */
+  info?: CallInfo;
 }
+
+/** The module answered nothing at all, not even `AT` (as opposed to refusing a command). */
+class ModemSilentError extends Error {}
 
 /** A final result code that ends a call, as a URC (27.007 §6.2 / V.250). */
 const CALL_FINALS = ['NO CARRIER', 'BUSY', 'NO ANSWER', 'NO DIALTONE'] as const;
@@ -119,6 +149,21 @@ export class AtBackend extends EventEmitter implements Backend {
   private _profile: ModemProfile | null = null;
   private _identity: ModemIdentity | null = null;
   private _status: LineStatus = { state: 'idle', text: 'idle' };
+  /** Connection attempts that failed since the line was last ready (for the status: "attempt 3"). */
+  private failures = 0;
+  /** `AT+CFUN=1,1` was tried in this hang (option `resetOnHang`): once per hang, not per attempt. */
+  private restartTried = false;
+  /** `RDY` came while an initialisation was running: run it again once it is done. */
+  private reinitRequested = false;
+  /** Hang-ups waiting for the line to come back (see {@link whenReady}). */
+  private readyWaiters: Array<{ resolve: () => void; reject: (err: Error) => void }> = [];
+  /**
+   * Counts URC observations. Every URC about a call (and every release by URC) is stamped with it, so
+   * that a poll can tell which of its lines are older than what a URC already said (see doPoll).
+   */
+  private seq = 0;
+  /** Modem indexes released by a URC, with the {@link seq} of that release. */
+  private readonly releasedAt = new Map<number, number>();
 
   readonly dtmf: AtDtmf;
   readonly control: AtControl;
@@ -227,13 +272,15 @@ export class AtBackend extends EventEmitter implements Backend {
     if (this.connecting) await this.connecting.catch(() => undefined);
     const channel = this.channel;
     if (channel && this._ready && this.records.size > 0) {
-      // Calls do not outlive the line: a redeploy must not leave a call up on the module unseen.
-      await channel.send('AT+CHUP', { timeoutMs: 2000 }).catch(() => undefined);
+      // Calls do not outlive the line: a redeploy must not leave a call up on the module unseen. The
+      // wait is bounded: AT+CHUP may queue behind a call command (ATD, up to 90 s), and stop() must end.
+      await Promise.race([channel.send('AT+CHUP', { timeoutMs: 2000 }).catch(() => undefined), delay(2500)]);
     }
     for (const rec of [...this.records.values()]) {
       this.endCall(rec, { cause: 'normal', by: 'local', text: 'the line was closed' }, 'line closed');
     }
     for (const f of this.features) await f.stop?.().catch((err: Error) => this.log.warn(`${f.name}, closing: ${err.message}`));
+    for (const w of this.readyWaiters.splice(0)) w.reject(new LineNotReadyError('the line was closed'));
     await this.teardown(false);
     this.setStatus('closed', 'closed');
   }
@@ -246,10 +293,18 @@ export class AtBackend extends EventEmitter implements Backend {
     return this.connecting;
   }
 
+  /**
+   * One connection attempt: open the port, initialise the module (restarting a silent one when
+   * `resetOnHang` is on), come up. The port object is the attempt's identity: once it is no longer
+   * `this.port` (closed, torn down, stopped), the attempt gives up without touching the line.
+   */
   private async doConnect(): Promise<void> {
     const device = this.device;
     if (!device || this.stopped) return;
-    this.setStatus('connecting', 'connecting');
+    // A reopen after a hang keeps the words of the step that asked for it ("reopening the port").
+    if (this._status.state !== 'connecting') {
+      this.setStatus('connecting', this.failures > 0 ? `reconnecting (attempt ${this.failures + 1})` : 'connecting');
+    }
     let port: Duplex;
     try {
       port = await device.open();
@@ -262,37 +317,116 @@ export class AtBackend extends EventEmitter implements Backend {
       return;
     }
     this.port = port;
-    port.once('close', () => this.onPortClosed());
+    port.once('close', () => this.onPortClosed(port));
     port.on('error', (err: Error) => this.log.warn(`serial port: ${err.message}`));
-    const channel = new AtChannel(port, { log: this.log, defaultTimeoutMs: this.timing.commandTimeoutMs });
-    this.channel = channel;
-    channel.on('unresponsive', () => this.onUnresponsive());
-    this.installUrcHandlers(channel);
     try {
-      await this.initialise(channel);
+      await this.initialiseOrRestart(port, this.openChannel(port));
     } catch (err) {
-      if (this.stopped || this.channel !== channel) return;
+      if (this.stopped || this.port !== port) return;
       await this.teardown(false);
-      this.failAndRetry(`the modem did not initialise: ${(err as Error).message}`);
+      this.failAndRetry(err instanceof ModemSilentError ? 'modem not answering' : `the modem did not initialise: ${(err as Error).message}`);
       return;
     }
-    if (this.stopped || this.channel !== channel) return;
-    this.reconnectDelay = this.timing.reconnectMinMs;
+    if (this.stopped || this.port !== port) return;
     await this.markReady();
+  }
+
+  /** A channel on `port`, wired to the backend (URC handlers, resync and hang reports). */
+  private openChannel(port: Duplex): AtChannel {
+    const channel = new AtChannel(port, {
+      log: this.log,
+      defaultTimeoutMs: this.timing.commandTimeoutMs,
+      resyncTimeoutMs: this.timing.resyncTimeoutMs,
+      resyncQuietMs: this.timing.resyncQuietMs,
+    });
+    this.channel = channel;
+    channel.on('unresponsive', () => this.onUnresponsive(channel));
+    channel.on('resync', () => this.onResync(channel));
+    channel.on('resynced', () => this.onResynced(channel));
+    this.installUrcHandlers(channel);
+    return channel;
+  }
+
+  /**
+   * Initialises the module on `channel`. A module that answers nothing, with `resetOnHang`, is sent
+   * `AT+CFUN=1,1` once per hang: written straight to the port (the channel has given up on the
+   * module), then a fresh channel waits for its `RDY` and initialises it.
+   */
+  private async initialiseOrRestart(port: Duplex, channel: AtChannel): Promise<void> {
+    try {
+      await this.initialiseFully(channel);
+      return;
+    } catch (err) {
+      if (!(err instanceof ModemSilentError) || !this.opts.resetOnHang || this.restartTried || this.port !== port) throw err;
+    }
+    this.restartTried = true;
+    this.log.warn('the modem answers nothing: restarting it with AT+CFUN=1,1');
+    this.setStatus('connecting', 'the modem is still silent: restarting it (AT+CFUN=1,1)');
+    channel.close();
+    const fresh = this.openChannel(port);
+    const booted = waitForUrc(fresh, 'RDY', this.timing.restartWaitMs);
+    port.write('AT+CFUN=1,1\r');
+    await booted; // RDY, or the longest boot time: either way, try again
+    if (this.stopped || this.port !== port) throw new Error('stopped while the modem restarted');
+    await this.initialiseFully(fresh);
+  }
+
+  /** {@link initialise}, again as long as the module restarted (`RDY`) in the middle of it. */
+  private async initialiseFully(channel: AtChannel): Promise<void> {
+    for (let round = 0; ; round++) {
+      this.reinitRequested = false;
+      await this.initialise(channel);
+      if (!this.reinitRequested || this.stopped || round >= 3) return;
+      this.log.info('the modem restarted during its initialisation: initialising it again');
+    }
   }
 
   private async markReady(): Promise<void> {
     this._ready = true;
+    this.failures = 0;
+    this.restartTried = false;
+    this.reconnectDelay = this.timing.reconnectMinMs;
     await this.readyFeatures();
     if (!this._ready) return;
-    const who = this._identity?.model ? `${this._identity.model}` : 'modem';
-    this.setStatus('ready', `ready (${who})`);
+    this.setStatus('ready', this.readyText());
     this.emit('line', {
       topic: 'line-up',
       payload: { state: 'ready', text: this._status.text, modem: this._identity, profile: this._profile?.name, callReport: this.report },
     });
     // Calls that were up before a reconnect are checked against the modem's list now.
     await this.poll();
+    // Hang-ups asked for while the line was down go out now (the poll told which calls survived).
+    if (this._ready) for (const w of this.readyWaiters.splice(0)) w.resolve();
+  }
+
+  private readyText(): string {
+    return `ready (${this._identity?.model || 'modem'})`;
+  }
+
+  /**
+   * Resolves when the line is ready again (after a reconnect, and after its AT+CLCC), or rejects with a
+   * LineNotReadyError after `timeoutMs` or when the line stops.
+   */
+  private whenReady(timeoutMs: number): Promise<void> {
+    if (this._ready) return Promise.resolve();
+    if (this.stopped) return Promise.reject(new LineNotReadyError(`the modem is not ready (${this._status.text})`));
+    return new Promise<void>((resolve, reject) => {
+      const waiter = {
+        resolve: () => {
+          clearTimeout(timer);
+          resolve();
+        },
+        reject: (err: Error) => {
+          clearTimeout(timer);
+          reject(err);
+        },
+      };
+      const timer = setTimeout(() => {
+        this.readyWaiters = this.readyWaiters.filter((w) => w !== waiter);
+        reject(new LineNotReadyError(`the modem did not come back in ${Math.round(timeoutMs / 1000)} s (${this._status.text})`));
+      }, timeoutMs);
+      this.readyWaiters.push(waiter);
+    });
   }
 
   /** The init sequence of design §4. */
@@ -330,32 +464,45 @@ export class AtBackend extends EventEmitter implements Backend {
     let last: unknown;
     for (let i = 0; i < 5; i++) {
       try {
-        await ch.send('AT', { timeoutMs: 500 });
+        await ch.send('AT', { timeoutMs: this.timing.resyncTimeoutMs });
         return;
       } catch (err) {
         last = err;
-        if (err instanceof AtError && (err.kind === 'closed' || err.kind === 'unresponsive')) break;
+        // The channel's own resync probes with AT too: when they all go unanswered, it is a hang.
+        if (err instanceof AtError && err.kind === 'unresponsive') throw new ModemSilentError('no answer to AT');
+        if (err instanceof AtError && err.kind === 'closed') break;
       }
     }
     throw new Error(`no answer to AT (${(last as Error)?.message ?? 'no reply'})`);
   }
 
+  /**
+   * `ATI`, `AT+CGMM`, `AT+CGMR`. Quectel answers with bare lines (`Quectel` / `EC200U` /
+   * `Revision: EC200UCNAAR02A01M08`); other firmware prefixes and quotes them (`+CGMR: "..."`) or
+   * labels the lines of `ATI` (`Manufacturer: ...`, `Model: ...`). A command the module refuses
+   * leaves its part to the others.
+   */
   private async identify(ch: AtChannel): Promise<ModemIdentity> {
-    const bare = async (cmd: string): Promise<string[]> => {
+    const ask = async (cmd: string, prefix?: string): Promise<string[]> => {
       try {
-        return (await ch.send(cmd, { expectBare: true })).lines;
+        const { lines } = await ch.send(cmd, { expectBare: true, expect: prefix ? [prefix] : [] });
+        return lines.map((l) => unquote(prefix && l.startsWith(prefix) ? l.slice(prefix.length) : l)).filter((l) => l !== '');
       } catch {
         return [];
       }
     };
-    const ati = await bare('ATI');
-    const cgmm = await bare('AT+CGMM');
-    const cgmr = await bare('AT+CGMR');
-    const revision = (cgmr[0] ?? ati.find((l) => /^Revision:/i.test(l)) ?? '').replace(/^(\+CGMR:|Revision:)\s*/i, '');
+    const ati = await ask('ATI');
+    const cgmm = await ask('AT+CGMM', '+CGMM:');
+    const cgmr = await ask('AT+CGMR', '+CGMR:');
+    const labelled = (label: RegExp): string | undefined => {
+      const line = ati.find((l) => label.test(l));
+      return line === undefined ? undefined : unquote(line.replace(label, ''));
+    };
+    const plain = ati.filter((l) => !/^[A-Za-z][A-Za-z ]*:/.test(l));
     return {
-      manufacturer: ati[0] ?? '',
-      model: (cgmm[0] ?? ati[1] ?? '').replace(/^\+CGMM:\s*/i, ''),
-      revision,
+      manufacturer: labelled(/^Manufacturer:/i) ?? plain[0] ?? '',
+      model: cgmm[0] ?? labelled(/^Model:/i) ?? plain[1] ?? '',
+      revision: (cgmr[0] ?? labelled(/^Revision:/i) ?? '').replace(/^Revision:\s*/i, ''),
     };
   }
 
@@ -382,17 +529,31 @@ export class AtBackend extends EventEmitter implements Backend {
     throw new Error(`the SIM is locked (${state}); unlock it first`);
   }
 
+  /** A red status with the reason (and the attempt, from the second on), and a retry with back-off. */
   private failAndRetry(reason: string): void {
-    this.setStatus('error', reason);
+    this.failures++;
+    this.setStatus('error', this.failures > 1 ? `${reason} (attempt ${this.failures})` : reason);
     if (this.stopped) return;
-    this.clearReconnect();
     const delay = this.reconnectDelay;
     this.reconnectDelay = Math.min(this.reconnectDelay * 2, this.timing.reconnectMaxMs);
     this.log.debug(`reconnecting in ${delay} ms`);
+    this.reconnectIn(delay);
+  }
+
+  /**
+   * Connects again after `delayMs`. An attempt still finishing (its port already torn down) is waited
+   * for, so that the new attempt is never swallowed by the old one.
+   */
+  private reconnectIn(delayMs: number): void {
+    this.clearReconnect();
     this.reconnectTimer = setTimeout(() => {
       this.reconnectTimer = null;
-      void this.connect();
-    }, delay);
+      const run = (): void => {
+        if (!this.stopped && !this.port) void this.connect();
+      };
+      if (this.connecting) void this.connecting.then(run);
+      else run();
+    }, delayMs);
   }
 
   private clearReconnect(): void {
@@ -400,20 +561,41 @@ export class AtBackend extends EventEmitter implements Backend {
     this.reconnectTimer = null;
   }
 
-  private onPortClosed(): void {
-    if (this.stopped || !this.port) return;
+  private onPortClosed(port: Duplex): void {
+    if (this.stopped || this.port !== port) return;
     this.log.warn('the serial port closed (device unplugged?)');
+    // The status first: a flow that reacts to line-down finds the line red, with the reason.
+    this.setStatus('error', 'the serial port closed; reconnecting');
     void this.teardown(true).then(() => this.failAndRetry('the serial port closed; reconnecting'));
   }
 
-  private onUnresponsive(): void {
-    if (this.stopped) return;
+  /**
+   * The escalation of a hung modem, step 2 (step 1 is the channel's resync): its resync got no `OK`,
+   * so the port is closed and opened again at once. Still silent after that: `AT+CFUN=1,1` when
+   * `resetOnHang` is on (see {@link initialiseOrRestart}), then retries with back-off, each one a red
+   * "modem not answering (attempt n)". During an initialisation the attempt itself fails instead.
+   */
+  private onUnresponsive(channel: AtChannel): void {
+    if (this.stopped || this.channel !== channel || !this._ready) return;
     this.log.warn('the modem stopped answering: reopening the port');
-    void this.teardown(true).then(() => this.failAndRetry('the modem stopped answering; reopening the port'));
+    this.setStatus('connecting', 'the modem is not answering: reopening the port');
+    void this.teardown(true, 'the modem is not answering').then(() => this.reconnectIn(0));
+  }
+
+  /** Step 1 of a hang: a command timed out and the channel probes with `AT`. */
+  private onResync(channel: AtChannel): void {
+    if (this.stopped || this.channel !== channel || !this._ready) return;
+    this.log.warn('no answer from the modem: resynchronising');
+    this.setStatus('connecting', 'no answer from the modem: resyncing');
+  }
+
+  private onResynced(channel: AtChannel): void {
+    if (this.stopped || this.channel !== channel || !this._ready || this._status.state === 'ready') return;
+    this.setStatus('ready', this.readyText());
   }
 
   /** Drops the channel and the port. Calls stay in the table: the next connect resyncs them from AT+CLCC. */
-  private async teardown(lost: boolean): Promise<void> {
+  private async teardown(lost: boolean, why?: string): Promise<void> {
     const wasReady = this._ready;
     this._ready = false;
     this.stopPolling();
@@ -426,7 +608,9 @@ export class AtBackend extends EventEmitter implements Backend {
     port?.removeAllListeners('close');
     if (lost) for (const rec of this.records.values()) rec.lostContact = true;
     if (this.device) await this.device.close().catch(() => undefined);
-    if (wasReady) this.emit('line', { topic: 'line-down', payload: { state: lost ? 'error' : 'closed', text: lost ? 'connection lost' : 'closed' } });
+    if (wasReady) {
+      this.emit('line', { topic: 'line-down', payload: { state: lost ? 'error' : 'closed', text: why ?? (lost ? 'connection lost' : 'closed') } });
+    }
   }
 
   private setStatus(state: LineStatus['state'], text: string): void {
@@ -501,17 +685,26 @@ export class AtBackend extends EventEmitter implements Backend {
       rec.call.remote.number = id.number;
       if (id.name) rec.call.remote.name = id.name;
     }
+    rec.touched = ++this.seq;
     this.schedulePoll(0);
   }
 
-  /** ^DSCI / ccinfo / CLCC: the modem's own view of one call. */
-  private onObservation(o: CallObservation | null, evidence: string): void {
+  /** ^DSCI / ccinfo (URCs) or +CLCC (`fromPoll`): the modem's own view of one call. */
+  private onObservation(o: CallObservation | null, evidence: string, fromPoll = false): void {
     if (!o) {
       this.log.debug(`unreadable call report: ${evidence}`);
       return;
     }
     if (o.mode !== 0) return; // a data or fax "call" (some modules list the PDP context): not ours
     const rec = this.recordFor(o);
+    if (!fromPoll) {
+      if (rec) rec.touched = ++this.seq;
+      if (o.stat === ClccStat.Released) this.releasedAt.set(o.index, ++this.seq);
+    }
+    // The modem speaks of the call now: whatever happened while the port was away, it is known.
+    if (rec) rec.lostContact = false;
+    const info = callInfoOf(o);
+    if (rec) rec.info = info;
     if (o.stat === ClccStat.Released) {
       if (rec) {
         if (o.q850 !== undefined) rec.q850 = o.q850;
@@ -522,7 +715,7 @@ export class AtBackend extends EventEmitter implements Backend {
     const state = STAT_TO_STATE[o.stat];
     if (!rec) {
       const dir = o.dir === 0 ? 'outbound' : 'inbound';
-      this.createCall(dir, o.number, state, { text: `reported by the modem`, evidence }, o.index);
+      this.createCall(dir, o.number, state, { text: `reported by the modem`, evidence, callInfo: info }, o.index).info = info;
     } else {
       if (o.number && !rec.call.remote.number) rec.call.remote.number = o.number;
       this.move(rec, state, evidence);
@@ -536,9 +729,14 @@ export class AtBackend extends EventEmitter implements Backend {
    */
   private recordFor(o: CallObservation): CallRecord | undefined {
     const all = [...this.records.values()];
-    const byIndex = all.find((r) => r.index === o.index);
-    if (byIndex) return byIndex;
     const dir = o.dir === 0 ? 'outbound' : 'inbound';
+    const byIndex = all.find((r) => r.index === o.index);
+    if (byIndex && (byIndex.call.direction === dir || o.stat === ClccStat.Released)) return byIndex;
+    if (byIndex) {
+      // The modem reuses a freed index: a call of the other direction under ours means that ours is
+      // gone and its release was never seen (it ended while the port was away).
+      void this.finishCall(byIndex, `index ${o.index} now belongs to another call`);
+    }
     const pending = all.find((r) => r.index === undefined && r.call.direction === dir);
     if (pending) {
       pending.index = o.index;
@@ -554,7 +752,7 @@ export class AtBackend extends EventEmitter implements Backend {
       this.log.debug(`call ${call.index ?? '?'}: ignoring ${call.state} → ${state} (${evidence})`);
       return;
     }
-    call.transition(state, { text: describeState(state, call), evidence });
+    call.transition(state, { text: describeState(state, call), evidence, ...(rec.info ? { callInfo: rec.info } : {}) });
   }
 
   /** NO CARRIER, BUSY, NO ANSWER, NO DIALTONE as URCs: a call ended; AT+CLCC tells which. */
@@ -571,6 +769,12 @@ export class AtBackend extends EventEmitter implements Backend {
   private onModemRestart(evidence: string): void {
     const ch = this.channel;
     if (!ch || this.stopped) return;
+    if (!this._ready) {
+      // An initialisation is running (a connect, or an earlier RDY): two on one channel would
+      // interleave their commands and bring the line up twice. It starts over once it is done.
+      this.reinitRequested = true;
+      return;
+    }
     this.log.warn(`the modem restarted (${evidence}): initialising it again`);
     const wasReady = this._ready;
     this._ready = false;
@@ -581,7 +785,7 @@ export class AtBackend extends EventEmitter implements Backend {
     }
     if (wasReady) this.emit('line', { topic: 'line-down', payload: { state: 'connecting', text: 'the modem restarted' } });
     this.setStatus('connecting', 'the modem restarted; initialising');
-    this.initialise(ch).then(
+    this.initialiseFully(ch).then(
       () => {
         if (this.stopped || this.channel !== ch) return;
         this.markReady();
@@ -629,6 +833,12 @@ export class AtBackend extends EventEmitter implements Backend {
     const ch = this.channel;
     if (!ch || !this._ready) return;
     let res: AtResponse;
+    // The answer is read a little after the modem wrote it: a URC right behind its OK is handled
+    // first. What a URC said after `mark` is newer than this list, which must not undo it (end a call
+    // just announced, revive one just released, move a call back to an older state).
+    const mark = this.seq;
+    const newer = (index: number): boolean =>
+      (this.releasedAt.get(index) ?? -1) > mark || [...this.records.values()].some((r) => r.index === index && (r.touched ?? -1) > mark);
     try {
       res = await ch.send('AT+CLCC', { expect: ['+CLCC:'] });
     } catch (err) {
@@ -639,14 +849,15 @@ export class AtBackend extends EventEmitter implements Backend {
     for (const line of res.lines) {
       const o = parseClcc(line);
       if (!o || o.mode !== 0) continue;
-      this.onObservation(o, line);
+      if (!newer(o.index)) this.onObservation(o, line, true);
       const rec = [...this.records.values()].find((r) => r.index === o.index);
       if (rec) seen.add(rec.call.id);
     }
+    for (const [index, at] of this.releasedAt) if (at <= mark) this.releasedAt.delete(index);
     // A call the modem no longer lists is over. A just-dialled call that the modem has not listed yet
     // (no index) is given one poll of grace unless a final result says it failed.
     for (const rec of [...this.records.values()]) {
-      if (seen.has(rec.call.id)) continue;
+      if (seen.has(rec.call.id) || (rec.touched ?? -1) > mark) continue;
       if (rec.index === undefined && !this.pendingFinal && !rec.hangup && Date.now() - rec.call.startedAt.getTime() < 3000) continue;
       await this.finishCall(rec, `not listed by AT+CLCC${this.pendingFinal ? ` after ${this.pendingFinal.text}` : ''}`);
     }
@@ -661,6 +872,9 @@ export class AtBackend extends EventEmitter implements Backend {
     // Claim it now, so that a second report of the same release does not end it twice.
     this.records.delete(rec.call.id);
     if (rec.hangup) {
+      // A NO CARRIER some modules print after our own release (divert, transfer) belongs to this call:
+      // consume it, or it would be taken as the cause of the next call that ends.
+      this.pendingFinal = null;
       this.endCall(rec, { cause: rec.hangup.endCause, by: 'local', text: rec.hangup.text }, evidence, true);
       return;
     }
@@ -671,7 +885,7 @@ export class AtBackend extends EventEmitter implements Backend {
       this.endCall(rec, info, evidence, true);
       return;
     }
-    const final = this.pendingFinal && Date.now() - this.pendingFinal.at < 10_000 ? this.pendingFinal.text : undefined;
+    let final = this.pendingFinal && Date.now() - this.pendingFinal.at < 3000 ? this.pendingFinal.text : undefined;
     if (final) {
       info.finalResult = final;
       this.pendingFinal = null;
@@ -682,6 +896,12 @@ export class AtBackend extends EventEmitter implements Backend {
       if (ceer) {
         info.ceer = ceer.line;
         q850 = ceer.q850;
+      }
+      // Modules send the final result after the state URC (ASR: `^DSCI: 1,0,6,...` then `BUSY`): one
+      // that came while +CEER was asked belongs to this release, not to the next call's.
+      if (final === undefined && this.pendingFinal) {
+        final = info.finalResult = this.pendingFinal.text;
+        this.pendingFinal = null;
       }
     }
     if (q850 !== undefined) info.q850 = q850;
@@ -707,7 +927,8 @@ export class AtBackend extends EventEmitter implements Backend {
   private endCall(rec: CallRecord, end: EndInfo, evidence: string, claimed = false): void {
     if (!claimed) this.records.delete(rec.call.id);
     if (rec.call.ended) return;
-    rec.call.transition(CallState.Ended, { text: end.text ?? `ended (${end.cause})`, evidence, end });
+    const callInfo = infoAs(rec, 'released');
+    rec.call.transition(CallState.Ended, { text: end.text ?? `ended (${end.cause})`, evidence, end, ...(callInfo ? { callInfo } : {}) });
   }
 
   // ───────────────────────────── actions ─────────────────────────────
@@ -728,7 +949,7 @@ export class AtBackend extends EventEmitter implements Backend {
       reason,
       index,
     });
-    const rec: CallRecord = { call, index };
+    const rec: CallRecord = { call, index, touched: ++this.seq };
     this.records.set(call.id, rec);
     this.emit('call', call);
     return rec;
@@ -763,12 +984,19 @@ export class AtBackend extends EventEmitter implements Backend {
     } catch (err) {
       throw new CommandFailedError(`the modem could not answer the call: ${(err as AtError).final ?? (err as Error).message}`, cmd);
     }
-    if (!call.ended) call.tryTransition(CallState.Active, { text: 'answered', evidence: `${cmd} → OK` });
+    const callInfo = infoAs(rec, 'active'); // the OK is the modem's word that the call is active
+    if (!call.ended) call.tryTransition(CallState.Active, { text: 'answered', evidence: `${cmd} → OK`, ...(callInfo ? { callInfo } : {}) });
     this.schedulePoll(0);
   }
 
   async hangup(call: Call, request: HangupRequest): Promise<void> {
     const rec = this.recordOf(call);
+    if (!this._ready && !this.stopped) {
+      // The port is away (unplugged, a hang being escalated): the request is not lost, it goes out
+      // once the line is back, unless the reconnect's AT+CLCC shows the call is gone already.
+      await this.whenReady(this.timing.callCommandTimeoutMs);
+      if (call.ended) return;
+    }
     const ch = this.requireChannel();
     if (rec.index === undefined) await this.poll(); // learn the modem's index before choosing a command
     if (call.ended) return;
@@ -804,6 +1032,35 @@ export class AtBackend extends EventEmitter implements Backend {
   }
 }
 
+function delay(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms).unref());
+}
+
+/** `"EC200U"` → `EC200U` (and trims). */
+function unquote(text: string): string {
+  const t = text.trim();
+  return t.length >= 2 && t.startsWith('"') && t.endsWith('"') ? t.slice(1, -1).trim() : t;
+}
+
+/** Resolves when `channel` passes the URC `line` on, or after `timeoutMs` (to true, or false). */
+function waitForUrc(channel: AtChannel, line: string, timeoutMs: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const done = (seen: boolean): void => {
+      clearTimeout(timer);
+      channel.off('urc', onUrc);
+      channel.off('close', onClose);
+      resolve(seen);
+    };
+    const onUrc = (l: string): void => {
+      if (l === line) done(true);
+    };
+    const onClose = (): void => done(false);
+    const timer = setTimeout(() => done(false), timeoutMs);
+    channel.on('urc', onUrc);
+    channel.on('close', onClose);
+  });
+}
+
 /** Resolves to true when the command succeeded, false when the modem refused it. */
 async function optional(p: Promise<unknown>): Promise<boolean> {
   try {
@@ -813,6 +1070,29 @@ async function optional(p: Promise<unknown>): Promise<boolean> {
     if (err instanceof AtError && (err.kind === 'closed' || err.kind === 'unresponsive')) throw err;
     return false;
   }
+}
+
+const STATUS_OF_STAT: Record<number, CallInfo['status']> = {
+  [ClccStat.Active]: 'active',
+  [ClccStat.Held]: 'held',
+  [ClccStat.Dialing]: 'dialing',
+  [ClccStat.Alerting]: 'alerting',
+  [ClccStat.Incoming]: 'incoming',
+  [ClccStat.Waiting]: 'waiting',
+  [ClccStat.Released]: 'released',
+};
+
+/** An observation as the backend-neutral CallInfo of the events (QuecPython voiceCall's VoLTE fields). */
+function callInfoOf(o: CallObservation): CallInfo {
+  const info: CallInfo = { index: o.index, direction: o.dir === 0 ? 'outbound' : 'inbound', status: STATUS_OF_STAT[o.stat], type: 'voice', number: o.number };
+  if (o.multiparty !== undefined) info.multiparty = o.multiparty;
+  if (o.numberType !== undefined) info.numberType = o.numberType;
+  return info;
+}
+
+/** The modem's latest report of a call with the status a command's result or a release establishes. */
+function infoAs(rec: CallRecord, status: CallInfo['status']): CallInfo | undefined {
+  return rec.info && { ...rec.info, status };
 }
 
 /** The cause of a call the remote side or the network ended. */

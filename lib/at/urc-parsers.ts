@@ -104,27 +104,38 @@ const DSCI_STAT: Record<number, ClccStat> = {
 };
 
 /**
- * Quectel `^DSCI: <id>,<dir>,<stat>,<type>,<number>,<num_type>[,<cause>...]`. Firmware differs in the
- * fields after the number (a Unisoc variant adds several, with the cause among them), so the number is
- * found as the first quoted field, and for a released call the last numeric field after the number
- * type is read as the Q.850 cause.
+ * Quectel `^DSCI:`. Firmware differs in the fields around the number, quoted or not:
+ * - ASR (EC200N/EC600N manual): `^DSCI: <id>,<dir>,<stat>,<type>,<number>,<num_type>[,<tone_info>]`,
+ *   e.g. `^DSCI: 1,0,2,0,10086,129,0`;
+ * - Unisoc/Spreadtrum RIL: `^DSCI: <id>,<dir>,<stat>,<type>,<mpty>,<number>,<num_type>,[<bs>],[<cause>],...`,
+ *   e.g. `^DSCI: 1,0,6,0,0,"13611112222",129,,17,128,"",255` (the Q.850 cause is the 9th field).
+ * The number is the first quoted field, else the field at its layout's place (the Unisoc layout is
+ * told by an `<mpty>` of 0/1 before it and a number type after it). For a released call in the first
+ * layout, the last number after `<num_type>` is read as the Q.850 cause, unless it is 0 (no Q.850
+ * cause is 0: it is the ASR `<tone_info>`).
  */
 export function parseDsci(line: string): CallObservation | null {
   const rest = afterPrefix(line, '^DSCI:');
   if (rest === null) return null;
   const raw = rest.split(',');
   const f = splitFields(rest);
-  const numberAt = raw.findIndex((x) => x.trim().startsWith('"'));
   const stat = DSCI_STAT[int(f[2]) ?? NaN];
   if (stat === undefined) return null;
+  const isNumberType = (x: string | undefined): boolean => {
+    const n = int(x);
+    return n !== null && n >= 128 && n <= 255;
+  };
+  const quoted = raw.findIndex((x) => x.trim().startsWith('"'));
+  const unisoc = (int(f[4]) === 0 || int(f[4]) === 1) && isNumberType(f[6]);
+  const numberAt = quoted >= 0 ? quoted : unisoc ? 5 : f.length > 4 ? 4 : -1;
   const o = observation(int(f[0]), int(f[1]), stat, int(f[3]), numberAt >= 0 ? f[numberAt] : '', null, null);
   if (!o) return null;
   if (numberAt >= 0) {
     const typ = int(f[numberAt + 1]);
     if (typ !== null) o.numberType = typ;
     if (stat === ClccStat.Released) {
-      const tail = f.slice(numberAt + 2).map(int).filter((x): x is number => x !== null);
-      if (tail.length > 0) o.q850 = tail[tail.length - 1];
+      const cause = unisoc && numberAt === 5 ? int(f[8]) : f.slice(numberAt + 2).map(int).filter((x): x is number => x !== null).pop();
+      if (cause !== null && cause !== undefined && cause > 0) o.q850 = cause;
     }
   }
   return o;
