@@ -45,6 +45,11 @@ export interface AtTiming {
   resyncQuietMs: number;
   /** After `AT+CFUN=1,1` (option `resetOnHang`): the longest wait for the module's `RDY`. */
   restartWaitMs: number;
+  /**
+   * A bare `RING` / `+CRING` waits this long for the `+CLIP` (or call report) that names the caller
+   * before the call is announced without a number: modules send RING first, CLIP right after.
+   */
+  ringClipWaitMs: number;
 }
 
 export const DEFAULT_AT_TIMING: AtTiming = {
@@ -57,6 +62,7 @@ export const DEFAULT_AT_TIMING: AtTiming = {
   resyncTimeoutMs: 500,
   resyncQuietMs: 100,
   restartWaitMs: 20_000,
+  ringClipWaitMs: 400,
 };
 
 export interface AtBackendOptions {
@@ -141,6 +147,8 @@ export class AtBackend extends EventEmitter implements Backend {
   private reconnectTimer: NodeJS.Timeout | null = null;
   private reconnectDelay: number;
   private pollTimer: NodeJS.Timeout | null = null;
+  /** A bare RING waiting for the caller's number (see AtTiming.ringClipWaitMs). */
+  private ringWait: NodeJS.Timeout | null = null;
   private polling: Promise<void> | null = null;
   private readonly records = new Map<string, CallRecord>();
   /** The latest call-ending final result seen as a URC, consumed by the next released call. */
@@ -595,10 +603,16 @@ export class AtBackend extends EventEmitter implements Backend {
   }
 
   /** Drops the channel and the port. Calls stay in the table: the next connect resyncs them from AT+CLCC. */
+  private clearRingWait(): void {
+    if (this.ringWait) clearTimeout(this.ringWait);
+    this.ringWait = null;
+  }
+
   private async teardown(lost: boolean, why?: string): Promise<void> {
     const wasReady = this._ready;
     this._ready = false;
     this.stopPolling();
+    this.clearRingWait();
     this.downFeatures();
     const ch = this.channel;
     this.channel = null;
@@ -671,10 +685,28 @@ export class AtBackend extends EventEmitter implements Backend {
   }
 
   /** RING, +CRING, +CLIP, +CCWA: an incoming call, perhaps already known from another URC. */
-  private onIncomingIndication(evidence: string, id: { number: string; name?: string } | null, waiting = false): void {
+  private onIncomingIndication(
+    evidence: string,
+    id: { number: string; name?: string } | null,
+    waiting = false,
+    waited = false,
+  ): void {
     let rec = [...this.records.values()].find(
       (r) => r.call.direction === 'inbound' && (r.call.state === CallState.Incoming || r.call.state === CallState.Waiting),
     );
+    if (!rec && !id && !waited) {
+      // A bare RING says nothing of the caller: give the +CLIP (or ^DSCI / ccinfo / AT+CLCC) that
+      // follows it a moment, so that the flow's `incoming` event carries the number.
+      if (!this.ringWait) {
+        this.ringWait = setTimeout(() => {
+          this.ringWait = null;
+          if (this.stopped || !this._ready) return;
+          this.onIncomingIndication(evidence, null, waiting, true);
+        }, this.timing.ringClipWaitMs);
+      }
+      this.schedulePoll(0);
+      return;
+    }
     if (!rec) {
       const others = this.records.size > 0;
       rec = this.createCall('inbound', id?.number ?? '', waiting || others ? CallState.Waiting : CallState.Incoming, {
@@ -950,6 +982,7 @@ export class AtBackend extends EventEmitter implements Backend {
       index,
     });
     const rec: CallRecord = { call, index, touched: ++this.seq };
+    if (direction === 'inbound') this.clearRingWait();
     this.records.set(call.id, rec);
     this.emit('call', call);
     return rec;
