@@ -12,6 +12,7 @@ interface VoiceLineDef extends NodeDef {
   modem?: string;
   autoAnswer?: string | number;
   autoReject?: boolean;
+  resetOnHang?: boolean;
 }
 
 const DEFAULT_BAUD_RATE = 115200;
@@ -35,6 +36,7 @@ export = function register(RED: NodeAPI): void {
       modem: def.modem || 'auto',
       autoAnswer: def.autoAnswer === undefined || def.autoAnswer === '' ? 0 : Number(def.autoAnswer),
       autoReject: def.autoReject === true,
+      resetOnHang: def.resetOnHang === true,
     };
     try {
       node.line = new VoiceLine(config, {

@@ -27,6 +27,8 @@ export interface LineConfig {
   autoAnswer?: number | string;
   /** Reject every incoming call. */
   autoReject?: boolean;
+  /** AT: restart a module that stays silent after the port was reopened (`AT+CFUN=1,1`). */
+  resetOnHang?: boolean;
 }
 
 /** Secrets: Node-RED credentials. Never logged, never in status or errors. */
@@ -433,6 +435,7 @@ function defaultBackendFactory(line: VoiceLine): Backend {
       lineId: line.id,
       path: line.config.serialPort ?? '',
       pcmPort: line.config.pcmPort,
+      resetOnHang: line.config.resetOnHang,
       baudRate: line.config.baudRate ?? 115200,
       modem: line.config.modem ?? 'auto',
       pin: line.credentials.pin,

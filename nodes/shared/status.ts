@@ -30,9 +30,15 @@ const LOOK: Readonly<Record<StatusWord, Required<Pick<NodeStatus, 'fill' | 'shap
 /** Longest error detail shown under a node (the full text is in the log). */
 const MAX_DETAIL = 48;
 
-/** The status for a word; `detail` is shown after `error: ` (and ignored for the other words). */
+/**
+ * The status for a word. `detail` is shown after `error: `, and instead of the word while connecting
+ * (so that each recovery step shows: "no answer from the modem: resyncing", "reopening the port");
+ * the other words ignore it.
+ */
 export function statusOf(word: StatusWord, detail?: string): NodeStatus {
-  const text = word === 'error' ? `error: ${printable(detail || 'unknown', MAX_DETAIL)}` : word;
+  let text: string = word;
+  if (word === 'error') text = `error: ${printable(detail || 'unknown', MAX_DETAIL)}`;
+  else if (word === 'connecting' && detail) text = printable(detail, MAX_DETAIL);
   return { ...LOOK[word], text };
 }
 
