@@ -1,0 +1,133 @@
+import { Core, SessionState } from 'sip.js';
+import type { Invitation, Session, SessionDescriptionHandlerFactory } from 'sip.js';
+import { Logger, SILENT_LOGGER } from '../backend';
+import { checkOneOf, checkOptions } from '../media/check-option';
+import { DEFAULT_TELEPHONE_EVENT_PT } from '../media/dtmf-sender';
+import { checkIpv4, G711_CODECS, G711Codec } from './media-params';
+import { RtpDescriptionHandler, RtpHandlerConfig, SIP_DTMF_MODES, SipDtmfMode } from './rtp-description-handler';
+import { RtpPortAllocator } from './rtp-port-allocator';
+import type { MediaTickSource } from './rtp-session';
+import { LocalSdp } from './sdp';
+
+export interface RtpDescriptionHandlerFactoryOptions {
+  /** The line's RTP port range. */
+  allocator: RtpPortAllocator;
+  /**
+   * The IPv4 address advertised in SDP: where the remote party sends RTP (the line's SIP address).
+   * Default: the allocator's address, which must then not be `0.0.0.0`.
+   */
+  address?: string;
+  /** Codecs in order of preference (default PCMU, PCMA). */
+  codecs?: readonly G711Codec[];
+  /**
+   * `rfc4733` (default): telephone-event offered, keys sent and received as RTP events. `inband`:
+   * no telephone-event; keys sent as tones and detected in the audio. `info`: neither (the SIP layer
+   * sends and receives SIP INFO).
+   */
+  dtmfMode?: SipDtmfMode;
+  /** The telephone-event payload type we offer (96–127, default 101). */
+  telephoneEventPt?: number;
+  /** Default: the process's shared media clock (tests pass one they tick by hand). */
+  clock?: MediaTickSource;
+  log?: Logger;
+}
+
+/**
+ * The SessionDescriptionHandlers of one line: every call leg gets an {@link RtpDescriptionHandler}
+ * with ports from the line's range, the line's address, codecs and DTMF mode.
+ *
+ * ```ts
+ * const media = new RtpDescriptionHandlerFactory({ allocator, address, codecs, dtmfMode });
+ * new UserAgent({ ..., sessionDescriptionHandlerFactory: media.sessionDescriptionHandlerFactory });
+ * // incoming INVITE: check media before accepting (sip.js itself would answer 480, see prepare())
+ * await media.prepare(invitation)  // rejects: SdpNegotiationError → 488, RtpPortsExhaustedError → 503
+ * ```
+ */
+export class RtpDescriptionHandlerFactory {
+  /** What sip.js's `UserAgentOptions.sessionDescriptionHandlerFactory` takes. */
+  readonly sessionDescriptionHandlerFactory: SessionDescriptionHandlerFactory;
+  private readonly config: RtpHandlerConfig;
+  /** Handlers made by prepare(), waiting for sip.js to ask for their session's. */
+  private readonly prepared = new WeakMap<Session, RtpDescriptionHandler>();
+  private readonly live = new Set<RtpDescriptionHandler>();
+
+  constructor(options: RtpDescriptionHandlerFactoryOptions) {
+    const o = checkOptions('RtpDescriptionHandlerFactory', options);
+    if (!(o.allocator instanceof RtpPortAllocator)) throw new TypeError('"allocator" must be the line\'s RtpPortAllocator');
+    const address = o.address ?? o.allocator.address;
+    if (address === '0.0.0.0') {
+      throw new TypeError(
+        '"address" must be given when the RTP ports are bound to every interface (0.0.0.0): it is the address the remote party sends RTP to',
+      );
+    }
+    this.config = {
+      allocator: o.allocator,
+      address: checkIpv4('address', address),
+      codecs: o.codecs ?? G711_CODECS,
+      dtmfMode: checkOneOf('dtmfMode', o.dtmfMode ?? 'rfc4733', SIP_DTMF_MODES),
+      telephoneEventPt: o.telephoneEventPt ?? DEFAULT_TELEPHONE_EVENT_PT,
+      clock: o.clock,
+      log: o.log ?? SILENT_LOGGER,
+    };
+    // Codecs and payload type are LocalSdp's to check (with its messages): now, not at the first call.
+    new LocalSdp({ address: this.config.address, port: o.allocator.rtpPortMin, codecs: this.config.codecs, telephoneEventPt: this.config.telephoneEventPt });
+    this.sessionDescriptionHandlerFactory = (session) => this.create(session);
+  }
+
+  /** Handlers not closed yet (each holds, or is about to hold, a port pair). */
+  get openHandlers(): number {
+    return this.live.size;
+  }
+
+  /** The handler for a sip.js session: the one prepare() made for it, else a new one. */
+  create(session?: Session): RtpDescriptionHandler {
+    const ready = session && this.prepared.get(session);
+    if (ready) {
+      this.prepared.delete(session);
+      if (!ready.closed) return ready;
+    }
+    const handler = new RtpDescriptionHandler(this.config);
+    this.live.add(handler);
+    handler.once('closed', () => this.live.delete(handler));
+    return handler;
+  }
+
+  /**
+   * Gets an incoming call's media ready before it is answered (or sent a 183): binds the ports and,
+   * when the INVITE has an offer, makes our answer. Rejects with SdpNegotiationError (`statusCode`
+   * 488) or RtpPortsExhaustedError (answer 503): reject the invitation with that code. Without this
+   * step sip.js answers any handler failure during `accept()` with 480 (invitation.js
+   * handleResponseError), which tells the caller the wrong thing.
+   *
+   * sip.js then gets this handler for the invitation; it is closed when the invitation ends, also if
+   * it is never answered.
+   */
+  async prepare(invitation: Invitation): Promise<RtpDescriptionHandler> {
+    const handler = this.create();
+    this.prepared.set(invitation, handler);
+    const onState = (state: SessionState): void => {
+      if (state !== SessionState.Terminated) return;
+      invitation.stateChange.removeListener(onState);
+      void handler.close();
+    };
+    invitation.stateChange.addListener(onState);
+    try {
+      const body = Core.getBody(invitation.request);
+      if (body && body.contentDisposition === 'session' && handler.hasDescription(body.contentType)) {
+        await handler.setDescription(body.content);
+      } else {
+        await handler.open();
+      }
+      return handler;
+    } catch (err) {
+      this.prepared.delete(invitation);
+      await handler.close();
+      throw err;
+    }
+  }
+
+  /** Closes every handler of the line (the line is closing). */
+  async closeAll(): Promise<void> {
+    await Promise.all([...this.live].map((h) => h.close()));
+  }
+}
