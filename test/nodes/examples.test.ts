@@ -117,7 +117,9 @@ describe('example flows', function () {
     const shown = new Inbox(byName('event'));
     getNode(byName('call 5551234')).receive({});
     await shown.next('answered', (m) => m.topic === 'answered');
-    assert.deepEqual(shown.topics().slice(0, 2), ['dialing', 'ringing']);
+    // The line's own `line-up` may reach the debug node before or after the inbox opens: call events only.
+    const callTopics = shown.topics().filter((t: string) => !t.startsWith('line-'));
+    assert.deepEqual(callTopics.slice(0, 2), ['dialing', 'ringing']);
     assertNoErrors(flow);
   });
 
@@ -128,7 +130,7 @@ describe('example flows', function () {
     const answered = new Inbox(byName('answered'));
     emulatorOf(lineId).incomingCall('5550100');
     await waitFor('the incoming call answered, then hung up', () => ended(events).length === 1, 9000);
-    assert.deepEqual(shown.topics(), ['incoming', 'answered', 'ended']);
+    assert.deepEqual(shown.topics().filter((t: string) => !t.startsWith('line-')), ['incoming', 'answered', 'ended']);
     // One call at a time: a call arriving during another is `waiting`, which the demo leaves alone.
     getNode(byName('dial')).receive({});
     const out = await answered.next('the dial answered');
