@@ -45,6 +45,19 @@ describe('AT backend over a real serial port (socat pty)', function () {
     assert.ok(pty.modem.commands.includes('ATD555486;'));
   });
 
+  it('reports no-answer when the network gives up, and when our ring timeout fires first', async () => {
+    const network = await pty.line.dialAndWait('555408');
+    assert.equal(network.answered, false);
+    assert.equal(network.end?.cause, 'no-answer');
+    assert.equal(network.end?.by, 'remote');
+    pty.modem.setDialBehaviour('ring', '5557777');
+    const ours = await pty.line.dialAndWait('5557777', { ringTimeout: 0.3 });
+    assert.equal(ours.answered, false);
+    assert.equal(ours.end?.cause, 'no-answer');
+    assert.equal(ours.end?.by, 'local');
+    assert.equal(pty.modem.calls.length, 0, 'the module has no call left');
+  });
+
   it('goes red when the device disappears, and comes back with the call still up', async () => {
     const r = await pty.line.dialAndWait('5551234');
     assert.equal(r.answered, true);
