@@ -13,6 +13,22 @@ interface VoiceLineDef extends NodeDef {
   autoAnswer?: string | number;
   autoReject?: boolean;
   resetOnHang?: boolean;
+  server?: string;
+  transport?: string;
+  username?: string;
+  domain?: string;
+  register?: boolean;
+  localPort?: string | number;
+  rtpPortMin?: string | number;
+  rtpPortMax?: string | number;
+  displayName?: string;
+}
+
+const SIP_TRANSPORTS = ['udp', 'tcp', 'tls', 'ws', 'wss'] as const;
+
+/** A number property of the flow JSON (the editor stores strings), or undefined when empty. */
+function optionalNumber(value: string | number | undefined): number | undefined {
+  return value === undefined || value === '' ? undefined : Number(value);
 }
 
 const DEFAULT_BAUD_RATE = 115200;
@@ -38,6 +54,19 @@ export = function register(RED: NodeAPI): void {
       autoReject: def.autoReject === true,
       resetOnHang: def.resetOnHang === true,
     };
+    if (config.backend === 'sip') {
+      Object.assign(config, {
+        server: (def.server ?? '').trim(),
+        transport: SIP_TRANSPORTS.find((t) => t === def.transport) ?? 'udp',
+        username: (def.username ?? '').trim(),
+        domain: (def.domain ?? '').trim() || undefined,
+        register: def.register !== false,
+        localPort: optionalNumber(def.localPort),
+        rtpPortMin: optionalNumber(def.rtpPortMin),
+        rtpPortMax: optionalNumber(def.rtpPortMax),
+        displayName: (def.displayName ?? '').trim() || undefined,
+      } satisfies Partial<LineConfig>);
+    }
     try {
       node.line = new VoiceLine(config, {
         credentials: { pin: node.credentials?.pin || undefined, password: node.credentials?.password || undefined },

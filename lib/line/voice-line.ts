@@ -29,6 +29,27 @@ export interface LineConfig {
   autoReject?: boolean;
   /** AT: restart a module that stays silent after the port was reopened (`AT+CFUN=1,1`). */
   resetOnHang?: boolean;
+  /** SIP: the registrar / PBX / trunk, `host[:port]` (the password is a credential). */
+  server?: string;
+  /** SIP: `udp` (default), `tcp`, `tls`, `ws`, `wss`. */
+  transport?: 'udp' | 'tcp' | 'tls' | 'ws' | 'wss';
+  /** SIP: the account's user name (also the caller ID sent). */
+  username?: string;
+  /** SIP: the account's domain (default: the server's host). */
+  domain?: string;
+  /** SIP: register the account (default true); false = trunk mode. */
+  register?: boolean;
+  /** SIP: local SIP port (0 = any). */
+  localPort?: number;
+  /** SIP: local address for SIP and RTP (default: the one routed towards the server). */
+  localAddress?: string;
+  /** SIP: RTP port range. */
+  rtpPortMin?: number;
+  rtpPortMax?: number;
+  /** SIP: From display name. */
+  displayName?: string;
+  /** SIP: calls at once; beyond it an INVITE is answered 486 (0 = no limit). */
+  maxCalls?: number;
 }
 
 /** Secrets: Node-RED credentials. Never logged, never in status or errors. */
@@ -442,5 +463,26 @@ function defaultBackendFactory(line: VoiceLine): Backend {
       log: line.log,
     });
   }
-  throw new NotSupportedError(`the "${String(line.config.backend)}" backend is not available in this version: use "at"`);
+  if (line.config.backend === 'sip') {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const { SipBackend } = require('../sip/sip-backend') as typeof import('../sip/sip-backend');
+    const c = line.config;
+    return new SipBackend({
+      lineId: line.id,
+      server: c.server ?? '',
+      transport: c.transport,
+      username: c.username ?? '',
+      password: line.credentials.password,
+      domain: c.domain || undefined,
+      register: c.register,
+      localPort: c.localPort,
+      localAddress: c.localAddress || undefined,
+      rtpPortMin: c.rtpPortMin,
+      rtpPortMax: c.rtpPortMax,
+      displayName: c.displayName || undefined,
+      maxCalls: c.maxCalls,
+      log: line.log,
+    });
+  }
+  throw new NotSupportedError(`the "${String(line.config.backend)}" backend is not available in this version: use "at" or "sip"`);
 }

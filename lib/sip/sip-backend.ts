@@ -1,0 +1,475 @@
+import { EventEmitter } from 'node:events';
+import { Invitation, Inviter, SessionState, URI, UserAgent } from 'sip.js';
+import type { Session, UserAgentDelegate } from 'sip.js';
+import type { IncomingRequestMessage, IncomingResponse, IncomingResponseMessage } from 'sip.js/lib/core';
+import { Backend, DialOptions, HangupRequest, LineStatus, Logger, SILENT_LOGGER } from '../backend';
+import { Call, TransitionReason } from '../call/call';
+import { CallState, isAlerting } from '../call/call-state';
+import { EndInfo, q850ForHangup } from '../call/cause';
+import { CallStateError, InvalidInputError, LineNotReadyError } from '../errors';
+import { validatePhoneNumber } from '../validate';
+import { G711Codec } from './media-params';
+import { RtpDescriptionHandlerFactory } from './rtp-description-handler-factory';
+import { RtpPortAllocator } from './rtp-port-allocator';
+import { RtpPortsExhaustedError } from './rtp-ports-exhausted-error';
+import { SdpNegotiationError } from './sdp-negotiation-error';
+import { endFromRequest, endFromResponse, rejectCodeFor } from './sip-cause';
+import { reportDtmf, SipDtmf } from './sip-dtmf';
+import { SipAgentState, SipAgentStateChange, SipUserAgent, SipUserAgentOptions } from './sip-user-agent';
+import { defaultSipPort, localAddressFor, parseHostPort, resolveHost } from './transport-address';
+
+/**
+ * The account and its connection are {@link SipUserAgent}'s options (server, transport, username,
+ * password, domain, register: false for trunk mode, localPort, localAddress, displayName, ...); the rest
+ * is the backend's.
+ */
+export interface SipBackendOptions extends Omit<SipUserAgentOptions, 'sip' | 'log'> {
+  lineId: string;
+  /** RTP port range (default 10000–20000). */
+  rtpPortMin?: number;
+  rtpPortMax?: number;
+  codecs?: readonly G711Codec[];
+  /** Calls at once (in and out); an INVITE beyond it is answered 486. 0 = no limit (default). */
+  maxCalls?: number;
+  log?: Logger;
+}
+
+/** One call's SIP side. */
+interface CallRecord {
+  call: Call;
+  session: Session;
+  /** How the call ends, once something (our hangup, their BYE/CANCEL, a final response) has said so. */
+  end?: EndInfo;
+}
+
+const DEFAULT_RTP_MIN = 10000;
+const DEFAULT_RTP_MAX = 20000;
+
+/**
+ * The SIP backend: a {@link SipUserAgent} (connection, registration, recovery) and sip.js sessions, one
+ * per {@link Call}, with our RTP media ({@link RtpDescriptionHandlerFactory}). See docs/sip-backend.md.
+ *
+ * Every call ends through one path: whatever learns how it ends (our hangup, the peer's BYE or CANCEL,
+ * a final response) records an {@link EndInfo} on its record, first one wins; when sip.js's session
+ * reaches Terminated the call ends with it. (sip.js moves the session to Terminated before it hands
+ * a final response to the request delegate, so the ending waits one turn of the event loop.)
+ */
+export class SipBackend extends EventEmitter implements Backend {
+  readonly kind = 'sip' as const;
+  /** DTMF through the call's media (lib/sip/sip-dtmf.ts). Hold, mute, forwarding and audio: not yet (absent). */
+  readonly dtmf = new SipDtmf({ sessionOf: (call) => this.records.get(call.id)?.session, description: () => this.description });
+  private readonly opts: SipBackendOptions;
+  private readonly log: Logger;
+  private agent: SipUserAgent | null = null;
+  private media: RtpDescriptionHandlerFactory | null = null;
+  private readonly records = new Map<string, CallRecord>();
+  private _status: LineStatus = { state: 'idle', text: 'idle' };
+  private wasReady = false;
+  private stopped = false;
+  private retryTimer: NodeJS.Timeout | undefined;
+  /** The server's (and proxy's) IP addresses: in trunk mode, the only sources of calls. */
+  private trusted = new Set<string>();
+  /** Trunk mode: initial requests whose Request-URI user was rewritten to ours, with the original Request-URI. */
+  private readonly dialled = new WeakMap<IncomingRequestMessage, URI>();
+  private readonly hooked = new WeakSet<UserAgent>();
+
+  constructor(options: SipBackendOptions) {
+    super();
+    this.opts = { ...options };
+    this.log = options.log ?? SILENT_LOGGER;
+    // Settings are checked now, so that the line shows what is wrong instead of a failed start().
+    if (!options.server) throw new InvalidInputError('the "sip" backend is not available without a server: set the line\'s SIP server (host[:port])');
+    parseHostPort(options.server, defaultSipPort(options.transport ?? 'udp'), 'server');
+    if (!options.username) throw new InvalidInputError('the "sip" backend is not available without a user name: set the account (in trunk mode, the number this line is)');
+    const max = options.maxCalls ?? 0;
+    if (!Number.isInteger(max) || max < 0) throw new InvalidInputError(`the maximum number of calls must be a whole number, 0 for no limit, got ${String(max)}`);
+  }
+
+  get description(): string {
+    return this.agent?.description ?? `sip:${this.opts.username}@${this.opts.domain || this.opts.server}`;
+  }
+
+  get ready(): boolean {
+    return !!this.agent?.ready;
+  }
+
+  get status(): LineStatus {
+    return this._status;
+  }
+
+  calls(): Call[] {
+    return [...this.records.values()].map((r) => r.call);
+  }
+
+  async start(): Promise<void> {
+    if (this.agent || this.stopped) return;
+    this.setStatus('connecting', `connecting to ${this.opts.server}`);
+    let local: { sip: string; rtp: string };
+    try {
+      local = await this.localAddresses();
+    } catch (err) {
+      // A server name that does not resolve yet is a state, not a failure of start(): try again later.
+      this.setStatus('error', `cannot resolve ${this.opts.server}: ${(err as Error).message}`);
+      this.retryTimer = setTimeout(() => void this.start(), this.opts.retryMinMs ?? 5000);
+      return;
+    }
+    if (this.stopped) return;
+    let agent: SipUserAgent;
+    try {
+      agent = this.build(local);
+    } catch (err) {
+      // A setting the user agent or the RTP range refuses (a TypeError naming it): shown, not thrown.
+      this.setStatus('error', (err as Error).message);
+      return;
+    }
+    this.agent = agent;
+    agent.on('state', (s: SipAgentStateChange) => this.onAgentState(s));
+    agent.on('registered', (p: Record<string, unknown>) => this.emit('line', { topic: 'registered', payload: { ...p } }));
+    agent.on('unregistered', (p: Record<string, unknown>) => this.emit('line', { topic: 'unregistered', payload: { ...p } }));
+    agent.on('registration-failed', (p: Record<string, unknown>) => this.emit('line', { topic: 'registration-failed', payload: { ...p } }));
+    await agent.start();
+  }
+
+  /** The media factory and the user agent, from the settings (throws a TypeError naming a bad one). */
+  private build(local: { sip: string; rtp: string }): SipUserAgent {
+    const allocator = new RtpPortAllocator({
+      rtpPortMin: this.opts.rtpPortMin ?? DEFAULT_RTP_MIN,
+      rtpPortMax: this.opts.rtpPortMax ?? DEFAULT_RTP_MAX,
+      address: local.rtp,
+    });
+    this.media = new RtpDescriptionHandlerFactory({ allocator, address: local.sip, codecs: this.opts.codecs, log: this.log });
+    const delegate: UserAgentDelegate = { onInvite: (invitation) => this.onInvite(invitation) };
+    const { lineId: _lineId, rtpPortMin: _min, rtpPortMax: _max, codecs: _codecs, maxCalls: _maxCalls, ...account } = this.opts;
+    return new SipUserAgent({
+      ...account,
+      log: this.log,
+      sip: {
+        delegate,
+        sessionDescriptionHandlerFactory: this.media.sessionDescriptionHandlerFactory,
+        // We refuse first (trunk source 403, call limit 486, media 488/503), then ring ourselves.
+        sendInitialProvisionalResponse: false,
+      },
+    });
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.retryTimer);
+    const agent = this.agent;
+    // Calls first (sip.js's own stop() would end them one by one, each waiting for its exchange).
+    const ending = [...this.records.values()].map((rec) =>
+      this.hangup(rec.call, { signal: 'unavailable', endCause: 'normal', text: 'the line closed' }).catch(() => undefined),
+    );
+    await withTimeout(Promise.all(ending), 3000);
+    for (const rec of [...this.records.values()]) this.finish(rec, { cause: 'normal', by: 'local', text: 'the line closed' });
+    if (agent) await agent.stop();
+    await this.media?.closeAll();
+    this.agent = null;
+    this.setStatus('closed', 'closed');
+  }
+
+  async dial(number: string, _options: DialOptions): Promise<Call> {
+    const n = validatePhoneNumber(number);
+    const agent = this.agent;
+    if (!agent || !agent.ready) throw new LineNotReadyError(`the line is not ready (${this._status.text})`);
+    const max = this.opts.maxCalls ?? 0;
+    if (max > 0 && this.records.size >= max) {
+      throw new CallStateError(`this line already has ${this.records.size} calls, its maximum: hang one up first`);
+    }
+    const ua = agent.userAgent;
+    const host = this.targetHost();
+    const target = UserAgent.makeURI(`sip:${n}@${host}`);
+    if (!target) throw new InvalidInputError(`the number "${n}" does not make a SIP address with ${host}`);
+    const inviter = new Inviter(ua, target, {
+      earlyMedia: true,
+      params: this.opts.displayName ? { fromDisplayName: this.opts.displayName } : undefined,
+    });
+    const call = new Call({
+      line: this.opts.lineId,
+      direction: 'outbound',
+      remote: { number: n, uri: target.toString() },
+      state: CallState.Dialing,
+      reason: { text: `calling ${target.toString()}`, evidence: `INVITE ${target.toString()}` },
+    });
+    const rec: CallRecord = { call, session: inviter };
+    this.track(rec);
+    this.emit('call', call);
+    inviter
+      .invite({
+        requestDelegate: {
+          onProgress: (r) => this.onProgress(rec, r),
+          onAccept: (r) => this.settle(rec, CallState.Active, { text: 'answered', evidence: startLine(r.message) }),
+          onRedirect: (r) => this.onFinal(rec, r.message),
+          onReject: (r) => this.onFinal(rec, r.message),
+        },
+      })
+      .catch((err: Error) => {
+        // The INVITE could not be built or sent (no media ports...): the call ends with why.
+        const cause = err instanceof RtpPortsExhaustedError ? 'congestion' : 'failed';
+        this.conclude(rec, { cause, by: 'local', text: `the call could not be placed: ${err.message}` });
+        this.finish(rec);
+      });
+    return call;
+  }
+
+  async answer(call: Call): Promise<void> {
+    const rec = this.recordOf(call);
+    if (!(rec.session instanceof Invitation) || (call.state !== CallState.Incoming && call.state !== CallState.Waiting)) {
+      throw new CallStateError(`call ${call.id} is ${call.state}: only an incoming or waiting call can be answered`);
+    }
+    await rec.session.accept();
+  }
+
+  async hangup(call: Call, request: HangupRequest): Promise<void> {
+    const rec = this.records.get(call.id);
+    if (!rec || call.ended) return;
+    const session = rec.session;
+    const local: EndInfo = { cause: request.endCause, by: 'local', text: request.text };
+    if (session.state === SessionState.Established) {
+      const q850 = q850ForHangup(request.signal);
+      this.conclude(rec, { ...local, q850 });
+      await session.bye({ requestOptions: { extraHeaders: [`Reason: Q.850;cause=${q850}`] } });
+      return;
+    }
+    if (session instanceof Invitation) {
+      if (session.state !== SessionState.Initial && session.state !== SessionState.Establishing) return;
+      const statusCode = rejectCodeFor(request.signal);
+      this.conclude(rec, { ...local, sipCode: statusCode });
+      await session.reject({ statusCode });
+      return;
+    }
+    if (session instanceof Inviter) {
+      this.conclude(rec, local);
+      // cancel() rejects outside Initial/Establishing (docs/sip-sdh.md): a call that just ended needs nothing.
+      if (session.state === SessionState.Initial || session.state === SessionState.Establishing) await session.cancel();
+    }
+  }
+
+  // ───────────────────────────── incoming calls ─────────────────────────────
+
+  private onInvite(invitation: Invitation): void {
+    const request = invitation.request;
+    const refuse = (statusCode: number, why: string): void => {
+      this.log.info(`sip: refused a call from ${request.from.uri.toString()} with ${statusCode}: ${why}`);
+      invitation.reject({ statusCode }).catch(() => undefined);
+    };
+    if (this.opts.register === false && !this.fromTrustedSource(request)) {
+      refuse(403, `trunk mode takes calls from ${this.opts.server} only, this came from ${receivedFrom(request) ?? request.via.host}`);
+      return;
+    }
+    const max = this.opts.maxCalls ?? 0;
+    if (max > 0 && this.records.size >= max) {
+      refuse(486, `the line has ${this.records.size} calls, its maximum`);
+      return;
+    }
+    const media = this.media as RtpDescriptionHandlerFactory;
+    const identity = invitation.remoteIdentity;
+    const busy = this.records.size > 0;
+    const ruri = this.dialled.get(request) ?? request.ruri;
+    const call = new Call({
+      line: this.opts.lineId,
+      direction: 'inbound',
+      remote: { number: identity.uri.user ?? '', uri: identity.uri.toString(), ...(identity.displayName ? { name: identity.displayName } : {}) },
+      state: busy ? CallState.Waiting : CallState.Incoming,
+      reason: { text: `call from ${identity.uri.toString()}${ruri?.user ? ` to ${ruri.user}` : ''}`, evidence: `INVITE ${ruri?.toString()}` },
+    });
+    const rec: CallRecord = { call, session: invitation };
+    invitation.delegate = {
+      ...invitation.delegate,
+      onCancel: (cancel) => this.conclude(rec, endFromRequest('CANCEL', cancel.request.getHeader('reason'), 'cancelled')),
+    };
+    // The media first: a caller we cannot take gets the precise refusal (488 / 503), not a ring.
+    media.prepare(invitation).then(
+      () => {
+        if (invitation.state !== SessionState.Initial) return;
+        this.track(rec);
+        this.emit('call', call);
+        invitation.progress().catch((err: Error) => this.log.debug(`sip: 180 for call ${call.id}: ${err.message}`));
+      },
+      (err: unknown) => {
+        const statusCode = err instanceof SdpNegotiationError ? err.statusCode : err instanceof RtpPortsExhaustedError ? 503 : 500;
+        refuse(statusCode, (err as Error).message);
+      },
+    );
+  }
+
+  /** Trunk mode: the INVITE came from the server's (or proxy's) address. Over TCP/TLS/WS it came over our one connection to it. */
+  private fromTrustedSource(request: IncomingRequestMessage): boolean {
+    const received = receivedFrom(request);
+    if (received === undefined) return (this.opts.transport ?? 'udp') !== 'udp';
+    return this.trusted.has(received);
+  }
+
+  // ───────────────────────────── call progress ─────────────────────────────
+
+  private onProgress(rec: CallRecord, response: IncomingResponse): void {
+    const message = response.message;
+    const code = message.statusCode ?? 0;
+    const reason = { text: code === 183 ? 'session progress' : 'ringing', evidence: startLine(message) };
+    if (code === 183 && message.body) this.settle(rec, CallState.EarlyMedia, { ...reason, text: 'early media' });
+    else if (code >= 180) this.settle(rec, CallState.Ringing, reason);
+  }
+
+  private onFinal(rec: CallRecord, message: IncomingResponseMessage): void {
+    const statusCode = message.statusCode ?? 0;
+    const mine = rec.end?.by === 'local';
+    const end = endFromResponse(
+      { statusCode, reasonPhrase: message.reasonPhrase, reason: message.getHeader('reason'), synthetic: !message.hasHeader('via') },
+      mine ? 'local' : 'remote',
+      mine && rec.end?.cause === 'no-answer',
+    );
+    if (statusCode >= 300 && statusCode < 400) {
+      const contact = message.getHeader('contact');
+      if (contact) end.text = `${end.text} (to ${contact})`;
+    }
+    // After our CANCEL the 487 (or a late 480) is the evidence of our ending, not a new cause.
+    if (rec.end) rec.end = { ...end, ...rec.end, sipCode: statusCode, ...(end.reason ? { reason: end.reason } : {}) };
+    else rec.end = end;
+  }
+
+  private settle(rec: CallRecord, to: CallState, reason: TransitionReason): void {
+    if (rec.call.ended) return;
+    rec.call.tryTransition(to, reason);
+  }
+
+  /** Records how the call ends (first one wins). */
+  private conclude(rec: CallRecord, end: EndInfo): void {
+    if (!rec.end) rec.end = end;
+  }
+
+  private track(rec: CallRecord): void {
+    this.records.set(rec.call.id, rec);
+    const session = rec.session;
+    session.delegate = {
+      ...session.delegate,
+      onBye: (bye) => {
+        this.conclude(rec, endFromRequest('BYE', bye.request.getHeader('reason'), 'normal'));
+        bye.accept().catch(() => undefined);
+      },
+    };
+    session.stateChange.addListener((state) => {
+      if (state === SessionState.Established) {
+        this.settle(rec, CallState.Active, { text: 'answered' });
+        // The media exists once the session is established (sip.js asked the handler for it).
+        reportDtmf(rec.call, session);
+      } else if (state === SessionState.Terminated) {
+        // sip.js calls the request delegate's onReject right after this: let it record the response.
+        setImmediate(() => this.finish(rec));
+      }
+    });
+  }
+
+  /** Ends the call with what was recorded (or `fallback`), once. */
+  private finish(rec: CallRecord, fallback?: EndInfo): void {
+    if (this.records.get(rec.call.id) !== rec) return;
+    this.records.delete(rec.call.id);
+    const end: EndInfo = rec.end ??
+      fallback ?? {
+        cause: isAlerting(rec.call.state) ? (rec.call.direction === 'inbound' ? 'no-answer' : 'failed') : 'normal',
+        by: isAlerting(rec.call.state) ? 'local' : 'remote',
+        text: isAlerting(rec.call.state) ? 'the call was not answered in time' : 'the SIP session ended',
+      };
+    if (!rec.call.ended) {
+      rec.call.transition(CallState.Ended, { text: end.text ?? `ended (${end.cause})`, ...(end.sipCode ? { evidence: `SIP ${end.sipCode}` } : {}), end });
+    }
+    // Call waiting: a waiting call is a plain incoming one once nothing else is in progress.
+    const others = [...this.records.values()];
+    if (others.length > 0 && others.every((r) => r.call.state === CallState.Waiting)) {
+      const next = others[0];
+      next.call.tryTransition(CallState.Incoming, { text: 'the other call ended' });
+    }
+  }
+
+  private recordOf(call: Call): CallRecord {
+    const rec = this.records.get(call.id);
+    if (!rec) throw new CallStateError(`call ${call.id} is not in progress on this line`);
+    return rec;
+  }
+
+  // ───────────────────────────── the line ─────────────────────────────
+
+  private onAgentState(s: SipAgentStateChange): void {
+    if (s.state === SipAgentState.Ready) {
+      this.hookTrunkRequests();
+      this.wasReady = true;
+      this.setStatus('ready', s.text);
+      this.emit('line', { topic: 'line-up', payload: { state: 'ready', text: s.text, aor: this.agent?.aor } });
+      return;
+    }
+    const wasReady = this.wasReady;
+    this.wasReady = false;
+    if (s.state === SipAgentState.Stopping || s.state === SipAgentState.Stopped) {
+      if (wasReady) this.emit('line', { topic: 'line-down', payload: { state: 'closed', text: s.text } });
+      return;
+    }
+    this.setStatus(s.state === SipAgentState.Retrying ? 'error' : 'connecting', s.text);
+    if (wasReady) this.emit('line', { topic: 'line-down', payload: { state: this._status.state, text: s.text } });
+  }
+
+  /**
+   * Trunk mode: a trunk sends `INVITE sip:<the DID dialled>@us`, and sip.js answers 404 to any
+   * Request-URI whose user is not ours (user-agent-core.js:395-416, docs/sip.md §5). Out-of-dialog
+   * requests get our user name in their Request-URI before sip.js's core checks it; the user dialled
+   * is kept (the call's `incoming` reason) and the INVITE's evidence keeps the original URI text.
+   * Installed when the agent is first ready: before that no request can reach the user agent.
+   */
+  private hookTrunkRequests(): void {
+    if (this.opts.register !== false || !this.agent) return;
+    const ua = this.agent.userAgent;
+    if (this.hooked.has(ua)) return;
+    this.hooked.add(ua);
+    const core = ua.userAgentCore;
+    const receive = core.receiveIncomingRequestFromTransport.bind(core);
+    const user = this.opts.username;
+    core.receiveIncomingRequestFromTransport = (message: IncomingRequestMessage) => {
+      if (!message.toTag && message.ruri && message.ruri.scheme === 'sip' && message.ruri.user !== user) {
+        this.dialled.set(message, message.ruri);
+        const ruri = message.ruri.clone();
+        ruri.user = user;
+        message.ruri = ruri;
+      }
+      receive(message);
+    };
+  }
+
+  /** The address we put in Via/Contact/SDP, and the one RTP binds to; fills the trusted sources. */
+  private async localAddresses(): Promise<{ sip: string; rtp: string }> {
+    const transport = this.opts.transport ?? 'udp';
+    const server = parseHostPort(this.opts.server, defaultSipPort(transport), 'server');
+    const hops = [server];
+    if (this.opts.outboundProxy) hops.push(parseHostPort(this.opts.outboundProxy, defaultSipPort(transport), 'outboundProxy'));
+    const resolved = await Promise.all(hops.map((h) => resolveHost(h.host)));
+    this.trusted = new Set(resolved.map((r) => r.address));
+    if (this.opts.localAddress) return { sip: this.opts.localAddress, rtp: this.opts.localAddress };
+    const last = hops.length - 1;
+    return { sip: await localAddressFor(resolved[last], hops[last].port), rtp: '0.0.0.0' };
+  }
+
+  private targetHost(): string {
+    const domain = this.opts.domain;
+    if (domain) return domain;
+    return this.opts.server;
+  }
+
+  private setStatus(state: LineStatus['state'], text: string): void {
+    this._status = { state, text };
+    this.emit('status', this._status);
+  }
+}
+
+/** The source address our UDP transport stamped on the top Via (`received=`), if any. */
+function receivedFrom(request: IncomingRequestMessage): string | undefined {
+  const m = /;\s*received\s*=\s*([^;,\s]+)/i.exec(request.getHeader('via') ?? '');
+  return m ? m[1].replace(/^\[|\]$/g, '') : undefined;
+}
+
+function startLine(message: IncomingResponseMessage): string {
+  return `SIP/2.0 ${message.statusCode ?? ''} ${message.reasonPhrase ?? ''}`.trim();
+}
+
+function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T | undefined> {
+  let timer: NodeJS.Timeout | undefined;
+  return Promise.race([promise, new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), ms)))]).finally(() =>
+    clearTimeout(timer),
+  );
+}
