@@ -156,7 +156,7 @@ describe('VoiceLine', () => {
     assert.equal(line.autoAnswer, 5);
   });
 
-  it('shows a clear status for a backend it does not have', async () => {
+  it('shows a clear status, not a crash, for a SIP line with no server', async () => {
     const line = new VoiceLine({ id: 'S', backend: 'sip' });
     await line.start();
     assert.equal(line.status.state, 'error');
