@@ -113,6 +113,9 @@ interface CallRecord {
 /** The module answered nothing at all, not even `AT` (as opposed to refusing a command). */
 class ModemSilentError extends Error {}
 
+/** How long after a release its final result (BUSY, NO ANSWER...) may still arrive and be its own. */
+const RELEASE_FINAL_WINDOW_MS = 1000;
+
 /** A final result code that ends a call, as a URC (27.007 §6.2 / V.250). */
 const CALL_FINALS = ['NO CARRIER', 'BUSY', 'NO ANSWER', 'NO DIALTONE'] as const;
 
@@ -153,6 +156,8 @@ export class AtBackend extends EventEmitter implements Backend {
   private readonly records = new Map<string, CallRecord>();
   /** The latest call-ending final result seen as a URC, consumed by the next released call. */
   private pendingFinal: { text: string; at: number } | null = null;
+  /** When a call was last released by a call-state URC with no final result yet (see onCallFinal). */
+  private releasedWithoutFinal: number | null = null;
   private report: CallReport = 'poll';
   private _profile: ModemProfile | null = null;
   private _identity: ModemIdentity | null = null;
@@ -789,6 +794,14 @@ export class AtBackend extends EventEmitter implements Backend {
 
   /** NO CARRIER, BUSY, NO ANSWER, NO DIALTONE as URCs: a call ended; AT+CLCC tells which. */
   private onCallFinal(line: string): void {
+    const released = this.releasedWithoutFinal;
+    if (released !== null && Date.now() - released < RELEASE_FINAL_WINDOW_MS) {
+      // ASR modules print BUSY / NO ANSWER / NO CARRIER just after the ^DSCI release that already
+      // ended the call: it is that call's, and must not end a call placed in the meantime.
+      this.releasedWithoutFinal = null;
+      this.log.debug(`${line}: the final result of the call released just before`);
+      return;
+    }
     this.pendingFinal = { text: line, at: Date.now() };
     this.schedulePoll(0);
   }
@@ -890,8 +903,9 @@ export class AtBackend extends EventEmitter implements Backend {
     // (no index) is given one poll of grace unless a final result says it failed.
     for (const rec of [...this.records.values()]) {
       if (seen.has(rec.call.id) || (rec.touched ?? -1) > mark) continue;
-      if (rec.index === undefined && !this.pendingFinal && !rec.hangup && Date.now() - rec.call.startedAt.getTime() < 3000) continue;
-      await this.finishCall(rec, `not listed by AT+CLCC${this.pendingFinal ? ` after ${this.pendingFinal.text}` : ''}`);
+      const final = this.finalFor(rec);
+      if (rec.index === undefined && !final && !rec.hangup && Date.now() - rec.call.startedAt.getTime() < 3000) continue;
+      await this.finishCall(rec, `not listed by AT+CLCC${final ? ` after ${final}` : ''}`);
     }
     if (this.records.size === 0) this.pendingFinal = null;
   }
@@ -907,6 +921,7 @@ export class AtBackend extends EventEmitter implements Backend {
       // A NO CARRIER some modules print after our own release (divert, transfer) belongs to this call:
       // consume it, or it would be taken as the cause of the next call that ends.
       this.pendingFinal = null;
+      this.releasedWithoutFinal = Date.now();
       this.endCall(rec, { cause: rec.hangup.endCause, by: 'local', text: rec.hangup.text }, evidence, true);
       return;
     }
@@ -917,7 +932,7 @@ export class AtBackend extends EventEmitter implements Backend {
       this.endCall(rec, info, evidence, true);
       return;
     }
-    let final = this.pendingFinal && Date.now() - this.pendingFinal.at < 3000 ? this.pendingFinal.text : undefined;
+    let final = this.finalFor(rec);
     if (final) {
       info.finalResult = final;
       this.pendingFinal = null;
@@ -931,15 +946,28 @@ export class AtBackend extends EventEmitter implements Backend {
       }
       // Modules send the final result after the state URC (ASR: `^DSCI: 1,0,6,...` then `BUSY`): one
       // that came while +CEER was asked belongs to this release, not to the next call's.
-      if (final === undefined && this.pendingFinal) {
-        final = info.finalResult = this.pendingFinal.text;
+      const late = this.finalFor(rec);
+      if (final === undefined && late) {
+        final = info.finalResult = late;
         this.pendingFinal = null;
       }
     }
     if (q850 !== undefined) info.q850 = q850;
+    this.releasedWithoutFinal = final === undefined ? Date.now() : null;
     info.cause = causeOf(rec.call, final, q850);
     info.text = endText(info);
     this.endCall(rec, info, evidence, true);
+  }
+
+  /**
+   * The call-ending final result (NO CARRIER, BUSY...) that may be about this call: a recent one that
+   * arrived after the call began. One from before (the NO ANSWER an ASR module prints after the
+   * previous call's ^DSCI release) is never about a call placed since.
+   */
+  private finalFor(rec: CallRecord): string | undefined {
+    const f = this.pendingFinal;
+    if (!f || f.at < rec.call.startedAt.getTime() || Date.now() - f.at >= 3000) return undefined;
+    return f.text;
   }
 
   private async queryCeer(): Promise<{ line: string; q850?: number } | null> {

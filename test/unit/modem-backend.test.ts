@@ -96,6 +96,25 @@ describe('AT backend on the emulator', function () {
     });
   }
 
+  it('never takes the previous call\'s late final result (NO ANSWER after ^DSCI) for a call dialled at once', async () => {
+    const hh: Harness = await startLine('ec600n');
+    h = hh;
+    hh.modem().setDialBehaviour('ring', '5557777');
+    for (let i = 0; i < 3; i++) {
+      // The emulator sends ^DSCI: ...,6,...,19 then NO ANSWER; the next call is dialled as soon as the
+      // first has ended, so NO ANSWER reaches the line while the new call is not listed yet.
+      const line = hh.line;
+      const first = await line.dialAndWait('555408');
+      assert.equal(first.end?.cause, 'no-answer');
+      const second = await line.dial('5557777');
+      await sleep(300); // several AT+CLCC polls
+      assert.equal(second.ended, false, `the new call is still ringing, not ${JSON.stringify(second.end)}`);
+      await line.hangup(second.id);
+      const ended = await hh.next('ended', (e) => e.call?.id === second.id);
+      assert.equal(ended.payload.by, 'local');
+    }
+  });
+
   it('never sends an invalid number to the modem', async () => {
     h = await startLine('ec600n');
     for (const bad of ['123;+CFUN=0', '"', '12\r\n34']) {
