@@ -9,11 +9,14 @@ import { EndInfo, q850ForHangup } from '../call/cause';
 import { CallStateError, InvalidInputError, LineNotReadyError } from '../errors';
 import { validatePhoneNumber } from '../validate';
 import { G711Codec } from './media-params';
+import { RtpDescriptionHandler } from './rtp-description-handler';
 import { RtpDescriptionHandlerFactory } from './rtp-description-handler-factory';
 import { RtpPortAllocator } from './rtp-port-allocator';
 import { RtpPortsExhaustedError } from './rtp-ports-exhausted-error';
+import type { RtpSession } from './rtp-session';
 import { SdpNegotiationError } from './sdp-negotiation-error';
 import { endFromRequest, endFromResponse, rejectCodeFor } from './sip-cause';
+import { SipControl } from './sip-control';
 import { reportDtmf, SipDtmf } from './sip-dtmf';
 import { SipAgentState, SipAgentStateChange, SipUserAgent, SipUserAgentOptions } from './sip-user-agent';
 import { defaultSipPort, localAddressFor, parseHostPort, resolveHost } from './transport-address';
@@ -56,8 +59,15 @@ const DEFAULT_RTP_MAX = 20000;
  */
 export class SipBackend extends EventEmitter implements Backend {
   readonly kind = 'sip' as const;
-  /** DTMF through the call's media (lib/sip/sip-dtmf.ts). Hold, mute, forwarding and audio: not yet (absent). */
+  /** DTMF through the call's media (lib/sip/sip-dtmf.ts). Forwarding and audio: not yet (absent). */
   readonly dtmf = new SipDtmf({ sessionOf: (call) => this.records.get(call.id)?.session, description: () => this.description });
+  /** Hold / resume / swap by re-INVITE, the other side's hold, mute (lib/sip/sip-control.ts). */
+  readonly control = new SipControl({
+    sessionOf: (call) => this.records.get(call.id)?.session,
+    calls: () => this.calls(),
+    answer: (call) => this.answer(call),
+    description: () => this.description,
+  });
   private readonly opts: SipBackendOptions;
   private readonly log: Logger;
   private agent: SipUserAgent | null = null;
@@ -99,6 +109,12 @@ export class SipBackend extends EventEmitter implements Backend {
 
   calls(): Call[] {
     return [...this.records.values()].map((r) => r.call);
+  }
+
+  /** A call's RTP session (audio, stats) once its media exists; `undefined` before, or for a call not of this line. */
+  rtpOf(call: Call): RtpSession | undefined {
+    const session = this.records.get(call.id)?.session;
+    return (session && RtpDescriptionHandler.of(session)?.session) ?? undefined;
   }
 
   async start(): Promise<void> {
@@ -340,6 +356,7 @@ export class SipBackend extends EventEmitter implements Backend {
   private track(rec: CallRecord): void {
     this.records.set(rec.call.id, rec);
     const session = rec.session;
+    this.control.attach(rec.call, session);
     session.delegate = {
       ...session.delegate,
       onBye: (bye) => {

@@ -1,0 +1,293 @@
+import { SessionState } from 'sip.js';
+import type { Session } from 'sip.js';
+import type { IncomingResponse } from 'sip.js/lib/core';
+import { Call } from '../call/call';
+import { CallState } from '../call/call-state';
+import { AudioChannel, ControlCapability } from '../capabilities/control';
+import { CallStateError, CommandFailedError, NotSupportedError } from '../errors';
+import { RtpDescriptionHandler, RtpDescriptionHandlerOptions } from './rtp-description-handler';
+import type { RtpSession } from './rtp-session';
+
+/** What SIP call control needs of the backend. */
+export interface SipControlContext {
+  sessionOf(call: Call): Session | undefined;
+  /** The line's calls in progress. */
+  calls(): Call[];
+  /** Answers an incoming or waiting call (swap with a waiting call). */
+  answer(call: Call): Promise<void>;
+  description(): string;
+}
+
+/** Who holds a call: we (our re-INVITE was answered), the other side (its SDP stopped wanting our audio), or both. */
+interface HoldState {
+  local: boolean;
+  remote: boolean;
+}
+
+/** How long swap waits for a waiting call it answered to be connected. */
+const ANSWER_WAIT_MS = 32_000;
+
+/**
+ * Call control on a SIP line (docs/sip-backend.md, "Call control"):
+ * - hold / resume: a re-INVITE with sip.js's `hold` option (our SDP `sendonly`) / with `{}` (sip.js
+ *   keeps the previous options when given none, docs/sip-sdh.md); the call changes state when the
+ *   re-INVITE is answered 2xx, and the method resolves after that.
+ * - the other side's hold (its re-INVITE `sendonly` / `inactive`): the media handler's `held` /
+ *   `resumed`, the call's `held` / `resumed` with "held by the other side".
+ * A call is `held` while either side holds it: one state, so each change is one event.
+ * - mute: the RTP sessions stop sending audio (all calls, and calls that start while muted).
+ * - volume and audio channel: a SIP line has no loudspeaker: NotSupportedError.
+ */
+export class SipControl implements ControlCapability {
+  private readonly holds = new WeakMap<Call, HoldState>();
+  private readonly media = new Map<Call, RtpSession>();
+  private muted = false;
+  /** One re-INVITE of the line at a time (swap is two in a row; sip.js refuses a second one per session anyway). */
+  private queue: Promise<unknown> = Promise.resolve();
+
+  constructor(private readonly ctx: SipControlContext) {}
+
+  /**
+   * Follows a call's media from when it exists: the other side's hold, and our mute. The backend calls
+   * it for every call it tracks; sip.js makes an Inviter's handler during `invite()`, so it is looked
+   * for again at each session state change.
+   */
+  attach(call: Call, session: Session): void {
+    this.holds.set(call, { local: false, remote: false });
+    let handler: RtpDescriptionHandler | undefined;
+    const find = (): void => {
+      if (handler || call.ended) return;
+      handler = RtpDescriptionHandler.of(session);
+      if (!handler) return;
+      const h = handler;
+      h.on('held', () => this.remote(call, true, h));
+      h.on('resumed', () => this.remote(call, false, h));
+      const withMedia = (rtp: RtpSession): void => {
+        if (call.ended) return;
+        this.media.set(call, rtp);
+        if (this.muted) rtp.mute();
+      };
+      if (handler.session) withMedia(handler.session);
+      else handler.once('session', withMedia);
+    };
+    find();
+    session.stateChange.addListener((state) => {
+      if (state === SessionState.Terminated) this.media.delete(call);
+      else find();
+    });
+  }
+
+  hold(call: Call): Promise<void> {
+    return this.oneAtATime(() => this.doHold(call));
+  }
+
+  resume(call: Call): Promise<void> {
+    return this.oneAtATime(() => this.doResume(call));
+  }
+
+  swap(): Promise<{ active: Call; held: Call }> {
+    return this.oneAtATime(async () => {
+      const live = this.ctx.calls().filter((c) => !c.ended);
+      const active = live.filter((c) => c.state === CallState.Active);
+      const others = live.filter((c) => c.state === CallState.Held || c.state === CallState.Waiting);
+      if (active.length !== 1 || others.length !== 1) {
+        const shape = live.length === 0 ? 'no calls' : live.map((c) => c.state).join(', ');
+        throw new CallStateError(`swap needs one active call and one held or waiting call; this line has ${shape}`);
+      }
+      const [wasActive] = active;
+      const [next] = others;
+      if (next.state === CallState.Held) this.checkResumable(next);
+      await this.doHold(wasActive, true);
+      if (next.state === CallState.Waiting) await this.answerAndWait(next);
+      else await this.reInvite(next, false);
+      return { active: next, held: wasActive };
+    });
+  }
+
+  async setMute(on: boolean): Promise<void> {
+    this.muted = on;
+    for (const rtp of this.media.values()) {
+      if (on) rtp.mute();
+      else rtp.unmute();
+    }
+  }
+
+  async getMute(): Promise<boolean> {
+    return this.muted;
+  }
+
+  setVolume(_level: number): Promise<void> {
+    return this.unsupported('setting the volume');
+  }
+
+  getVolume(): Promise<number> {
+    return this.unsupported('reading the volume');
+  }
+
+  setChannel(_channel: AudioChannel): Promise<void> {
+    return this.unsupported('choosing the audio channel');
+  }
+
+  getChannel(): Promise<AudioChannel | null> {
+    return this.unsupported('reading the audio channel');
+  }
+
+  // ── inside ────────────────────────────────────────────────────────────────────────────────────
+
+  private async doHold(call: Call, swapping = false): Promise<void> {
+    if (call.state !== CallState.Active) {
+      throw new CallStateError(`call ${call.id} is ${call.state}: only an active call can be put on hold`);
+    }
+    // The contract's shape (one held call at a time, nothing waiting): swap does both steps itself.
+    const other = swapping ? undefined : this.others(call).find((c) => c.state === CallState.Held || c.state === CallState.Waiting);
+    if (other?.state === CallState.Held) {
+      throw new CallStateError(`call ${other.id} is already on hold: use swap to change over`);
+    }
+    if (other) {
+      throw new CallStateError(`call ${other.id} is waiting: use swap to hold call ${call.id} and answer it, or answer or reject it first`);
+    }
+    await this.reInvite(call, true);
+  }
+
+  private async doResume(call: Call): Promise<void> {
+    this.checkResumable(call);
+    const other = this.others(call).find((c) => c.state === CallState.Active || c.state === CallState.Waiting);
+    if (other?.state === CallState.Active) {
+      throw new CallStateError(`call ${other.id} is active: use swap to hold it and resume call ${call.id}`);
+    }
+    if (other) {
+      throw new CallStateError(`call ${other.id} is waiting: answer or reject it first`);
+    }
+    await this.reInvite(call, false);
+  }
+
+  private checkResumable(call: Call): void {
+    if (call.state !== CallState.Held) {
+      throw new CallStateError(`call ${call.id} is ${call.state}: only a held call can be resumed`);
+    }
+    if (!this.holds.get(call)?.local) {
+      throw new CallStateError(`call ${call.id} is held by the other side: only they can take it back`);
+    }
+  }
+
+  /**
+   * Sends the re-INVITE (hold: our SDP `sendonly`; resume: `{}`, see the class comment) and settles
+   * when it is answered: 2xx → the call's new state, before this resolves; anything else → rejected,
+   * the call as it was (sip.js rolled the offer back).
+   */
+  private reInvite(call: Call, hold: boolean): Promise<void> {
+    const session = this.ctx.sessionOf(call);
+    if (!session || session.state !== SessionState.Established) {
+      return Promise.reject(new CallStateError(`call ${call.id} has no established SIP session to ${hold ? 'hold' : 'resume'}`));
+    }
+    const what = hold ? 'hold' : 'resume';
+    return new Promise<void>((resolve, reject) => {
+      const onState = (state: SessionState): void => {
+        if (state !== SessionState.Terminated) return;
+        session.stateChange.removeListener(onState);
+        reject(new CallStateError(`call ${call.id} ended before the ${what} was answered`));
+      };
+      session.stateChange.addListener(onState);
+      const settle = (fn: () => void): void => {
+        session.stateChange.removeListener(onState);
+        fn();
+      };
+      session
+        .invite({
+          sessionDescriptionHandlerOptions: (hold ? { hold: true } : {}) as RtpDescriptionHandlerOptions,
+          requestDelegate: {
+            onAccept: (response: IncomingResponse) =>
+              settle(() => {
+                // sip.js calls onAccept also after it gave up on an unusable answer (ACK + BYE).
+                if (session.state === SessionState.Terminated || call.ended) {
+                  reject(new CallStateError(`call ${call.id} ended: the answer to the ${what} could not be used`));
+                  return;
+                }
+                this.local(call, hold, startLine(response));
+                resolve();
+              }),
+            onReject: (response: IncomingResponse) =>
+              settle(() => reject(new CommandFailedError(`the other side refused the ${what}: ${startLine(response)}`, startLine(response)))),
+          },
+        })
+        .catch((err: Error) =>
+          // Not sent: a re-INVITE of ours still pending (RequestPendingError), the session ended.
+          settle(() => reject(new CallStateError(`call ${call.id} cannot be put on ${what} now: ${err.message}`))),
+        );
+    });
+  }
+
+  /** Our hold changed (the re-INVITE answered 2xx). */
+  private local(call: Call, on: boolean, evidence: string): void {
+    const h = this.holdOf(call);
+    h.local = on;
+    this.follow(call, h, { text: on ? 'on hold' : 'resumed', evidence });
+  }
+
+  /** The other side's SDP stopped (or started again) wanting our audio. */
+  private remote(call: Call, on: boolean, handler: RtpDescriptionHandler): void {
+    const h = this.holdOf(call);
+    if (h.remote === on) return;
+    h.remote = on;
+    const evidence = `our media is now ${handler.negotiated?.direction ?? 'unknown'}`;
+    this.follow(call, h, { text: on ? 'held by the other side' : 'resumed by the other side', evidence });
+  }
+
+  /** Held while either side holds: a connected call moves only when that changes. */
+  private follow(call: Call, h: HoldState, reason: { text: string; evidence: string }): void {
+    if (call.ended) return;
+    const held = h.local || h.remote;
+    if (held && call.state === CallState.Active) call.transition(CallState.Held, reason);
+    else if (!held && call.state === CallState.Held) call.transition(CallState.Active, reason);
+  }
+
+  private holdOf(call: Call): HoldState {
+    let h = this.holds.get(call);
+    if (!h) this.holds.set(call, (h = { local: false, remote: false }));
+    return h;
+  }
+
+  private async answerAndWait(call: Call): Promise<void> {
+    let done!: (err?: Error) => void;
+    const connected = new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => done(new CallStateError(`call ${call.id} was answered but not connected within ${ANSWER_WAIT_MS / 1000} s`)), ANSWER_WAIT_MS);
+      const onTransition = (): void => {
+        if (call.state === CallState.Active) done();
+        else if (call.ended) done(new CallStateError(`call ${call.id} ended while it was being answered`));
+      };
+      done = (err?: Error): void => {
+        clearTimeout(timer);
+        call.off('transition', onTransition);
+        if (err) reject(err);
+        else resolve();
+      };
+      call.on('transition', onTransition);
+    });
+    connected.catch(() => undefined);
+    try {
+      await this.ctx.answer(call);
+    } catch (err) {
+      done(err as Error);
+    }
+    await connected;
+  }
+
+  private others(call: Call): Call[] {
+    return this.ctx.calls().filter((c) => c !== call && !c.ended);
+  }
+
+  private oneAtATime<T>(work: () => Promise<T>): Promise<T> {
+    const run = this.queue.then(work, work);
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+
+  private unsupported<T>(what: string): Promise<T> {
+    return Promise.reject(new NotSupportedError(`${what} is not supported on a SIP line (${this.ctx.description()}): the call audio is the flow's, set its level there`));
+  }
+}
+
+function startLine(response: IncomingResponse): string {
+  const m = response.message;
+  return `SIP/2.0 ${m.statusCode ?? ''} ${m.reasonPhrase ?? ''}`.trim();
+}

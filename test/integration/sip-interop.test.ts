@@ -1,0 +1,210 @@
+/**
+ * Interop: a VoiceLine with the SIP backend against real peers on 127.0.0.1 (design §6): SIPp as
+ * UAS and UAC, baresip driven over ctrl_tcp, Kamailio as registrar + proxy. Each test asserts what
+ * reached the other side (SIPp's own verdict on its scenario, baresip's events), not only our events.
+ * Every peer and line is stopped in afterEach, also when the test failed.
+ */
+import assert from 'node:assert/strict';
+import { randomInt } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { LineConfig, VoiceEvent, VoiceLine } from '../../lib/line/voice-line';
+import { memoryLog } from '../helpers/at-harness';
+import { Baresip, Kamailio, LOOPBACK, Sipp, pickPorts, requirePeer, waitFor } from '../helpers/sip-peers';
+
+const WAIT_MS = 20_000;
+
+/** Events of one line, with a wait for the next one of a topic (also one that came already). */
+class Events {
+  readonly seen: VoiceEvent[] = [];
+  private taken = new Map<string, number>();
+  constructor(line: VoiceLine) {
+    line.on('event', (e: VoiceEvent) => this.seen.push(e));
+  }
+  /** The first event of `topic` not returned before. */
+  async next(topic: string, timeoutMs = WAIT_MS): Promise<VoiceEvent> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const from = this.taken.get(topic) ?? 0;
+      const i = this.seen.findIndex((e, k) => k >= from && e.topic === topic);
+      if (i >= 0) {
+        this.taken.set(topic, i + 1);
+        return this.seen[i];
+      }
+      if (Date.now() > deadline) throw new Error(`no "${topic}" within ${timeoutMs} ms; seen: ${this.seen.map((e) => e.topic).join(', ')}`);
+      await new Promise((r) => setTimeout(r, 10));
+    }
+  }
+}
+
+/** A SIPp scenario answering every INVITE 486 Busy Here, then taking the ACK. */
+const BUSY_UAS = `<?xml version="1.0" encoding="ISO-8859-1" ?>
+<scenario name="busy uas">
+  <recv request="INVITE" />
+  <send>
+    <![CDATA[
+SIP/2.0 486 Busy Here
+[last_Via:]
+[last_From:]
+[last_To:];tag=[pid]SIPpTag01[call_number]
+[last_Call-ID:]
+[last_CSeq:]
+Content-Length: 0
+
+    ]]>
+  </send>
+  <recv request="ACK" />
+</scenario>
+`;
+
+describe('SIP interop with real peers on 127.0.0.1 (integration)', function () {
+  this.timeout(90_000);
+  const log = memoryLog();
+  const stops: Array<() => Promise<void>> = [];
+  const diagnostics: Array<() => string> = [];
+
+  afterEach(async function () {
+    if (this.currentTest?.state === 'failed') {
+      // eslint-disable-next-line no-console
+      console.log([...log.lines.slice(-80), ...diagnostics.map((d) => d().slice(-3000))].join('\n'));
+    }
+    log.lines.length = 0;
+    diagnostics.length = 0;
+    for (const stop of stops.splice(0).reverse()) await stop().catch(() => undefined);
+  });
+
+  /** A started SIP line on a picked port with its own RTP range; stopped after the test. */
+  async function startLine(config: Partial<LineConfig>, password?: string): Promise<{ line: VoiceLine; events: Events; port: number }> {
+    const port = await pickPorts(1);
+    const rtp = 40000 + 32 * randomInt(0, 300);
+    const line = new VoiceLine(
+      { id: 'interop', backend: 'sip', transport: 'udp', username: '1001', register: false, localPort: port, localAddress: LOOPBACK, rtpPortMin: rtp, rtpPortMax: rtp + 15, ...config },
+      { log, credentials: password ? { password } : {} },
+    );
+    const events = new Events(line);
+    stops.push(() => line.stop());
+    await line.start();
+    await waitFor(`line ready (${line.status.text})`, () => line.backend?.ready === true, WAIT_MS);
+    return { line, events, port };
+  }
+
+  function track<T extends { stop(): Promise<void> }>(peer: T, output: () => string): T {
+    stops.push(() => peer.stop());
+    diagnostics.push(output);
+    return peer;
+  }
+
+  describe('SIPp', () => {
+    before(function () {
+      requirePeer(this, 'sipp');
+    });
+
+    it('outbound to a SIPp UAS: answered by its 200; our hang-up reaches it as a BYE (SIPp counts one successful call)', async () => {
+      const media = await pickPorts(2);
+      const uas = await Sipp.start({ scenario: 'uas', calls: 1, extraArgs: ['-mp', String(media)] });
+      track(uas, () => uas.process.text());
+      const { line, events } = await startLine({ server: uas.address });
+      const call = await line.dial('2000');
+      await events.next('answered');
+      await line.hangup(call.id);
+      const ended = await events.next('ended');
+      assert.deepEqual([ended.payload.cause, ended.payload.by], ['normal', 'local']);
+      // The UAS scenario only completes once the BYE came and was answered: exit code 0.
+      assert.equal(await uas.exitCode(), 0, uas.process.text().slice(-2000));
+    });
+
+    it('outbound to a SIPp UAS answering 486: our call ends busy with sipCode 486, and SIPp got our ACK', async () => {
+      const dir = mkdtempSync(join(tmpdir(), 'sipp-busy-'));
+      stops.push(async () => rmSync(dir, { recursive: true, force: true }));
+      writeFileSync(join(dir, 'busy.xml'), BUSY_UAS);
+      const uas = await Sipp.start({ scenario: join(dir, 'busy.xml'), calls: 1 });
+      track(uas, () => uas.process.text());
+      const { line } = await startLine({ server: uas.address });
+      const result = await line.dialAndWait('2000');
+      assert.deepEqual([result.end?.cause, result.end?.sipCode, result.end?.by], ['busy', 486, 'remote']);
+      assert.equal(await uas.exitCode(), 0, uas.process.text().slice(-2000));
+    });
+
+    it('inbound from a SIPp UAC: incoming, we answer, SIPp hangs up: ended normal by remote (SIPp counts one successful call)', async () => {
+      const sippPort = await pickPorts(1);
+      const media = await pickPorts(2);
+      const { line, events, port } = await startLine({ server: `${LOOPBACK}:${sippPort}` });
+      const uac = await Sipp.start({ scenario: 'uac', port: sippPort, remote: `${LOOPBACK}:${port}`, calls: 1, extraArgs: ['-s', '1001', '-d', '1000', '-mp', String(media)] });
+      track(uac, () => uac.process.text());
+      const incoming = await events.next('incoming');
+      assert.equal(incoming.call?.remote.number, 'sipp');
+      await line.answer(incoming.call?.id);
+      await events.next('answered');
+      const ended = await events.next('ended');
+      assert.deepEqual([ended.payload.cause, ended.payload.by], ['normal', 'remote']);
+      assert.equal(await uac.exitCode(), 0, uac.process.text().slice(-2000));
+    });
+  });
+
+  describe('baresip', () => {
+    before(function () {
+      requirePeer(this, 'baresip');
+    });
+
+    it('outbound to baresip (auto-answer): answered; our DTMF 42 arrives at baresip (RFC 4733); we hang up and baresip sees the call closed', async () => {
+      // Our dial takes phone numbers: baresip's account is a number.
+      const b = await Baresip.start({ account: `<sip:2000@${LOOPBACK}>;regint=0`, autoAnswer: true });
+      track(b, () => b.process.text());
+      const { line, events } = await startLine({ server: b.address });
+      const call = await line.dial('2000');
+      await events.next('answered');
+      await b.nextEvent('CALL_ESTABLISHED');
+      await line.dtmf.send(call.id, '42');
+      const digits = [(await b.nextEvent('CALL_DTMF_START')).param, (await b.nextEvent('CALL_DTMF_START')).param];
+      assert.deepEqual(digits, ['4', '2']);
+      await line.hangup(call.id);
+      const ended = await events.next('ended');
+      assert.deepEqual([ended.payload.cause, ended.payload.by], ['normal', 'local']);
+      await b.nextEvent('CALL_CLOSED');
+    });
+
+    it('inbound from baresip: we answer; baresip sends 123# (RFC 4733): the gather gives 123 (finish key); baresip hangs up: ended normal by remote', async () => {
+      const b = await Baresip.start({ account: `<sip:bob@${LOOPBACK}>;regint=0` });
+      track(b, () => b.process.text());
+      const { line, events, port } = await startLine({ server: b.address });
+      assert.equal((await b.command('dial', `sip:1001@${LOOPBACK}:${port}`)).ok, true);
+      const incoming = await events.next('incoming');
+      assert.equal(incoming.call?.remote.number, 'bob');
+      await line.answer(incoming.call?.id);
+      await events.next('answered');
+      await b.nextEvent('CALL_ESTABLISHED');
+      const gather = await line.dtmf.collect(incoming.call?.id, { maxDigits: 10, finishKey: '#' });
+      assert.equal((await b.command('sndcode', '123#')).ok, true);
+      assert.deepEqual(await gather.result, { digits: '123', reason: 'finish-key' });
+      assert.equal((await b.command('hangup')).ok, true);
+      const ended = await events.next('ended');
+      assert.deepEqual([ended.payload.cause, ended.payload.by], ['normal', 'remote']);
+    });
+  });
+
+  describe('through Kamailio (registrar + proxy)', () => {
+    before(function () {
+      requirePeer(this, 'kamailio', 'kamcmd', 'baresip');
+    });
+
+    it('our line and baresip register; baresip calls our AOR through Kamailio: incoming at our line, answered, baresip hangs up', async () => {
+      const k = await Kamailio.start({ users: { alice: 'alice-pw', bob: 'bob-pw' } });
+      track(k, () => k.log());
+      const { line, events } = await startLine({ server: k.address, username: 'alice', register: true }, 'alice-pw');
+      await events.next('registered');
+      const b = await Baresip.start({ account: `<sip:bob@${k.address}>;auth_pass=bob-pw;regint=60` });
+      track(b, () => b.process.text());
+      await waitFor('both registered at Kamailio', async () => (await k.contacts('alice')).length === 1 && (await k.contacts('bob')).length === 1, WAIT_MS);
+      assert.equal((await b.command('dial', `sip:alice@${k.address}`)).ok, true);
+      const incoming = await events.next('incoming');
+      assert.equal(incoming.call?.remote.number, 'bob');
+      await line.answer(incoming.call?.id);
+      await events.next('answered');
+      await b.nextEvent('CALL_ESTABLISHED');
+      assert.equal((await b.command('hangup')).ok, true);
+      const ended = await events.next('ended');
+      assert.deepEqual([ended.payload.cause, ended.payload.by], ['normal', 'remote']);
+    });
+  });
+});
