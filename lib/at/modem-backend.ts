@@ -794,16 +794,25 @@ export class AtBackend extends EventEmitter implements Backend {
 
   /** NO CARRIER, BUSY, NO ANSWER, NO DIALTONE as URCs: a call ended; AT+CLCC tells which. */
   private onCallFinal(line: string): void {
-    const released = this.releasedWithoutFinal;
-    if (released !== null && Date.now() - released < RELEASE_FINAL_WINDOW_MS) {
-      // ASR modules print BUSY / NO ANSWER / NO CARRIER just after the ^DSCI release that already
-      // ended the call: it is that call's, and must not end a call placed in the meantime.
-      this.releasedWithoutFinal = null;
+    if (this.isPreviousCallsFinal(line)) {
       this.log.debug(`${line}: the final result of the call released just before`);
       return;
     }
     this.pendingFinal = { text: line, at: Date.now() };
     this.schedulePoll(0);
+  }
+
+  /**
+   * ASR modules print BUSY / NO ANSWER / NO CARRIER just after the ^DSCI release that already ended
+   * the call: such a final is that call's (consumed here, once), and must not end a call placed in
+   * the meantime.
+   */
+  private isPreviousCallsFinal(final: string): boolean {
+    const released = this.releasedWithoutFinal;
+    if (released === null || Date.now() - released >= RELEASE_FINAL_WINDOW_MS) return false;
+    if (!(CALL_FINALS as readonly string[]).includes(final)) return false;
+    this.releasedWithoutFinal = null;
+    return true;
   }
 
   /**
@@ -1026,6 +1035,14 @@ export class AtBackend extends EventEmitter implements Backend {
     } catch (err) {
       const e = err as AtError;
       const final = e.final;
+      if (final && this.isPreviousCallsFinal(final)) {
+        // The BUSY / NO ANSWER an ASR module prints after the previous call's ^DSCI release reached
+        // the channel while ATD was in flight: it is that call's. This call goes on; AT+CLCC and the
+        // call-state URCs follow it (and end it, if the module really refused it).
+        this.log.debug(`ATD${n};: ${final} belongs to the call released just before`);
+        this.schedulePoll(0);
+        return rec.call;
+      }
       const cause: Cause = final && (CALL_FINALS as readonly string[]).includes(final) ? causeOf(rec.call, final, undefined) : e.kind === 'timeout' ? 'timeout' : 'failed';
       const end: EndInfo = { cause, by: 'remote', text: `the modem refused the call: ${final ?? e.message}` };
       if (final) end.finalResult = final;

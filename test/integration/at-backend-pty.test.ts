@@ -54,7 +54,7 @@ describe('AT backend over a real serial port (socat pty)', function () {
     const ours = await pty.line.dialAndWait('5557777', { ringTimeout: 0.3 });
     assert.equal(ours.answered, false);
     assert.equal(ours.end?.cause, 'no-answer');
-    assert.equal(ours.end?.by, 'local');
+    assert.equal(ours.end?.by, 'local', JSON.stringify(ours.end));
     assert.equal(pty.modem.calls.length, 0, 'the module has no call left');
   });
 
