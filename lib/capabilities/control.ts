@@ -1,4 +1,6 @@
 import { Call } from '../call/call';
+import { CallState } from '../call/call-state';
+import { CallStateError } from '../errors';
 
 /** Audio channel of a module (QuecPython voiceCall.setChannel: 0 handset, 1 headset, 2 speaker). */
 export type AudioChannel = 'handset' | 'headset' | 'speaker';
@@ -47,4 +49,19 @@ export interface ControlCapability {
   setChannel(channel: AudioChannel): Promise<void>;
   /** The module's audio channel; `null` when it is in a mode outside the three (e.g. audio processing off). */
   getChannel(): Promise<AudioChannel | null>;
+}
+
+/**
+ * The two calls a swap works on, the same rule on every backend: exactly one active call and one held
+ * or waiting call. Throws CallStateError naming what the line has otherwise.
+ */
+export function swapPair(calls: readonly Call[]): { active: Call; next: Call } {
+  const live = calls.filter((c) => !c.ended);
+  const active = live.filter((c) => c.state === CallState.Active);
+  const others = live.filter((c) => c.state === CallState.Held || c.state === CallState.Waiting);
+  if (active.length !== 1 || others.length !== 1) {
+    const shape = live.length === 0 ? 'no calls' : live.map((c) => c.state).join(', ');
+    throw new CallStateError(`swap needs one active call and one held or waiting call; this line has ${shape}`);
+  }
+  return { active: active[0], next: others[0] };
 }

@@ -3,7 +3,7 @@ import type { Session } from 'sip.js';
 import type { IncomingResponse } from 'sip.js/lib/core';
 import { Call } from '../call/call';
 import { CallState } from '../call/call-state';
-import { AudioChannel, ControlCapability } from '../capabilities/control';
+import { AudioChannel, ControlCapability, swapPair } from '../capabilities/control';
 import { CallStateError, CommandFailedError, NotSupportedError } from '../errors';
 import { RtpDescriptionHandler, RtpDescriptionHandlerOptions } from './rtp-description-handler';
 import type { RtpSession } from './rtp-session';
@@ -87,15 +87,7 @@ export class SipControl implements ControlCapability {
 
   swap(): Promise<{ active: Call; held: Call }> {
     return this.oneAtATime(async () => {
-      const live = this.ctx.calls().filter((c) => !c.ended);
-      const active = live.filter((c) => c.state === CallState.Active);
-      const others = live.filter((c) => c.state === CallState.Held || c.state === CallState.Waiting);
-      if (active.length !== 1 || others.length !== 1) {
-        const shape = live.length === 0 ? 'no calls' : live.map((c) => c.state).join(', ');
-        throw new CallStateError(`swap needs one active call and one held or waiting call; this line has ${shape}`);
-      }
-      const [wasActive] = active;
-      const [next] = others;
+      const { active: wasActive, next } = swapPair(this.ctx.calls());
       if (next.state === CallState.Held) this.checkResumable(next);
       await this.doHold(wasActive, true);
       if (next.state === CallState.Waiting) await this.answerAndWait(next);

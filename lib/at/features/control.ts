@@ -1,6 +1,6 @@
 import { Call } from '../../call/call';
 import { CallState } from '../../call/call-state';
-import { AudioChannel, ControlCapability, MAX_VOLUME } from '../../capabilities';
+import { AudioChannel, ControlCapability, MAX_VOLUME, swapPair } from '../../capabilities';
 import { CallStateError, CommandFailedError, NotSupportedError } from '../../errors';
 import { AtCommandOptions, AtError } from '../at-channel';
 import { AtFeatureContext, AtFeatureHooks } from '../at-feature';
@@ -194,15 +194,7 @@ export class AtControl implements ControlCapability, AtFeatureHooks {
   }
 
   private async doSwap(): Promise<{ active: Call; held: Call }> {
-    const live = this.ctx.calls().filter((c) => !c.ended);
-    const active = live.filter((c) => c.state === CallState.Active);
-    const others = live.filter((c) => c.state === CallState.Held || c.state === CallState.Waiting);
-    if (active.length !== 1 || others.length !== 1) {
-      const shape = live.length === 0 ? 'no calls' : live.map((c) => c.state).join(', ');
-      throw new CallStateError(`swap needs one active call and one held or waiting call; this line has ${shape}`);
-    }
-    const [wasActive] = active;
-    const [next] = others;
+    const { active: wasActive, next } = swapPair(this.ctx.calls());
     await this.chld2([
       [wasActive, CallState.Held],
       [next, CallState.Active],
