@@ -5,6 +5,7 @@ import { EmulatedModem, EmulatorTiming } from '../../lib/at/emulator/emulated-mo
 import { openSimulatedPort } from '../../lib/at/emulator/sim-port';
 import { VoiceEvent, VoiceLine } from '../../lib/line/voice-line';
 import { Logger } from '../../lib/backend';
+import { EventLog } from './event-log';
 
 /** Fast emulator timing for tests: the far end alerts in 20 ms, answers 60 ms later. */
 export const FAST_MODEM: Partial<EmulatorTiming> = {
@@ -82,14 +83,7 @@ export async function startLine(
     device,
   });
   const line = new VoiceLine({ id: 'L1', backend: 'at', autoAnswer: opts.autoAnswer }, { backendFactory: () => backend, log });
-  const events: VoiceEvent[] = [];
-  /** Events already returned by next(): each one is returned once. */
-  const consumed = new Set<number>();
-  const waiters: Array<() => void> = [];
-  line.on('event', (e: VoiceEvent) => {
-    events.push(e);
-    for (const w of [...waiters]) w();
-  });
+  const log_ = new EventLog(line, 3000);
   const h: Harness = {
     line,
     backend,
@@ -98,34 +92,9 @@ export async function startLine(
       if (!device.emulator) throw new Error('no emulator');
       return device.emulator;
     },
-    events,
+    events: log_.events,
     log,
-    next(topic, pred = () => true, timeoutMs = 3000) {
-      return new Promise((resolve, reject) => {
-        const check = () => {
-          for (let i = 0; i < events.length; i++) {
-            const e = events[i];
-            if (!consumed.has(i) && e.topic === topic && pred(e)) {
-              consumed.add(i);
-              cleanup();
-              resolve(e);
-              return;
-            }
-          }
-        };
-        const timer = setTimeout(() => {
-          cleanup();
-          reject(new Error(`no "${topic}" event within ${timeoutMs} ms; got: ${events.map((e) => e.topic).join(', ')}`));
-        }, timeoutMs);
-        const cleanup = () => {
-          clearTimeout(timer);
-          const i = waiters.indexOf(check);
-          if (i >= 0) waiters.splice(i, 1);
-        };
-        waiters.push(check);
-        check();
-      });
-    },
+    next: (topic, pred, timeoutMs) => log_.next(topic, pred, timeoutMs),
     close: () => line.stop(),
   };
   line.acquire('test');

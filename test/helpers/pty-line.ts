@@ -7,6 +7,7 @@ import { LineStatus } from '../../lib/backend';
 import { VoiceEvent, VoiceLine } from '../../lib/line/voice-line';
 import { FAST_MODEM, memoryLog } from './at-harness';
 import { closeAfterEach } from './close-after-each';
+import { EventLog } from './event-log';
 import { PtyPair, ptyPair, requireSocat } from './pty-pair';
 
 export interface PtyLineOptions {
@@ -83,31 +84,10 @@ export async function openPtyLine(opts: PtyLineOptions): Promise<PtyLine> {
     return a;
   };
 
-  const events: VoiceEvent[] = [];
   const statuses: LineStatus[] = [];
-  /** Indexes of the events next() returned. */
-  const consumed = new Set<number>();
-  const waiters = new Set<() => void>();
-  const next = (topic: string, pred: (e: VoiceEvent) => boolean = () => true, timeoutMs = 8000): Promise<VoiceEvent> =>
-    new Promise((resolve, reject) => {
-      const check = (): void => {
-        const i = events.findIndex((e, n) => !consumed.has(n) && e.topic === topic && pred(e));
-        if (i < 0) return;
-        consumed.add(i);
-        done();
-        resolve(events[i]);
-      };
-      const timer = setTimeout(() => {
-        done();
-        reject(new Error(`no "${topic}" event within ${timeoutMs} ms; got: ${events.map((e) => e.topic).join(', ')}`));
-      }, timeoutMs);
-      const done = (): void => {
-        clearTimeout(timer);
-        waiters.delete(check);
-      };
-      waiters.add(check);
-      check();
-    });
+  let log: EventLog | undefined;
+  const next = (topic: string, pred?: (e: VoiceEvent) => boolean, timeoutMs?: number): Promise<VoiceEvent> =>
+    log!.next(topic, pred, timeoutMs);
 
   let line: VoiceLine | undefined;
   const close = async (): Promise<void> => {
@@ -125,10 +105,7 @@ export async function openPtyLine(opts: PtyLineOptions): Promise<PtyLine> {
   const path = await plug().catch(fail);
   line = new VoiceLine({ id: 'pty', backend: 'at', serialPort: path, baudRate: 115200, modem: 'auto' }, { log: memoryLog() });
   line.on('status', (s: LineStatus) => statuses.push(s));
-  line.on('event', (e: VoiceEvent) => {
-    events.push(e);
-    for (const w of [...waiters]) w();
-  });
+  log = new EventLog(line, 8000);
   line.acquire('test');
   await next('line-up').catch(fail);
   return {
@@ -138,7 +115,7 @@ export async function openPtyLine(opts: PtyLineOptions): Promise<PtyLine> {
       if (!pair) throw new Error('the module is unplugged');
       return pair;
     },
-    events,
+    events: log.events,
     statuses,
     next,
     unplug,

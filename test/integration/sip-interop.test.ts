@@ -12,31 +12,9 @@ import { join } from 'node:path';
 import { LineConfig, VoiceEvent, VoiceLine } from '../../lib/line/voice-line';
 import { memoryLog } from '../helpers/at-harness';
 import { Baresip, Kamailio, LOOPBACK, Sipp, pickPorts, requirePeer, waitFor } from '../helpers/sip-peers';
+import { EventLog } from '../helpers/event-log';
 
 const WAIT_MS = 20_000;
-
-/** Events of one line, with a wait for the next one of a topic (also one that came already). */
-class Events {
-  readonly seen: VoiceEvent[] = [];
-  private taken = new Map<string, number>();
-  constructor(line: VoiceLine) {
-    line.on('event', (e: VoiceEvent) => this.seen.push(e));
-  }
-  /** The first event of `topic` not returned before. */
-  async next(topic: string, timeoutMs = WAIT_MS): Promise<VoiceEvent> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const from = this.taken.get(topic) ?? 0;
-      const i = this.seen.findIndex((e, k) => k >= from && e.topic === topic);
-      if (i >= 0) {
-        this.taken.set(topic, i + 1);
-        return this.seen[i];
-      }
-      if (Date.now() > deadline) throw new Error(`no "${topic}" within ${timeoutMs} ms; seen: ${this.seen.map((e) => e.topic).join(', ')}`);
-      await new Promise((r) => setTimeout(r, 10));
-    }
-  }
-}
 
 /** A SIPp scenario answering every INVITE 486 Busy Here, then taking the ACK. */
 const BUSY_UAS = `<?xml version="1.0" encoding="ISO-8859-1" ?>
@@ -75,14 +53,14 @@ describe('SIP interop with real peers on 127.0.0.1 (integration)', function () {
   });
 
   /** A started SIP line on a picked port with its own RTP range; stopped after the test. */
-  async function startLine(config: Partial<LineConfig>, password?: string): Promise<{ line: VoiceLine; events: Events; port: number }> {
+  async function startLine(config: Partial<LineConfig>, password?: string): Promise<{ line: VoiceLine; events: EventLog; port: number }> {
     const port = await pickPorts(1);
     const rtp = 40000 + 32 * randomInt(0, 300);
     const line = new VoiceLine(
       { id: 'interop', backend: 'sip', transport: 'udp', username: '1001', register: false, localPort: port, localAddress: LOOPBACK, rtpPortMin: rtp, rtpPortMax: rtp + 15, ...config },
       { log, credentials: password ? { password } : {} },
     );
-    const events = new Events(line);
+    const events = new EventLog(line, WAIT_MS);
     stops.push(() => line.stop());
     await line.start();
     await waitFor(`line ready (${line.status.text})`, () => line.backend?.ready === true, WAIT_MS);
