@@ -16,8 +16,9 @@ import { RtpPortsExhaustedError } from './rtp-ports-exhausted-error';
 import type { RtpSession } from './rtp-session';
 import { SdpNegotiationError } from './sdp-negotiation-error';
 import { endFromRequest, endFromResponse, rejectCodeFor } from './sip-cause';
+import type { SipCallContext, SipCallFeature } from './sip-call-context';
 import { SipControl } from './sip-control';
-import { reportDtmf, SipDtmf } from './sip-dtmf';
+import { SipDtmf } from './sip-dtmf';
 import { SipAgentState, SipAgentStateChange, SipUserAgent, SipUserAgentOptions } from './sip-user-agent';
 import { defaultSipPort, localAddressFor, parseHostPort, resolveHost } from './transport-address';
 
@@ -59,15 +60,12 @@ const DEFAULT_RTP_MAX = 20000;
  */
 export class SipBackend extends EventEmitter implements Backend {
   readonly kind = 'sip' as const;
-  /** DTMF through the call's media (lib/sip/sip-dtmf.ts). Forwarding and audio: not yet (absent). */
-  readonly dtmf = new SipDtmf({ sessionOf: (call) => this.records.get(call.id)?.session, description: () => this.description });
+  /** DTMF: RFC 4733, SIP INFO or in-band (lib/sip/sip-dtmf.ts). */
+  readonly dtmf: SipDtmf;
   /** Hold / resume / swap by re-INVITE, the other side's hold, mute (lib/sip/sip-control.ts). */
-  readonly control = new SipControl({
-    sessionOf: (call) => this.records.get(call.id)?.session,
-    calls: () => this.calls(),
-    answer: (call) => this.answer(call),
-    description: () => this.description,
-  });
+  readonly control: SipControl;
+  /** What the call features may use of the backend (lib/sip/sip-call-context.ts). */
+  private readonly ctx: SipCallContext;
   private readonly opts: SipBackendOptions;
   private readonly log: Logger;
   private agent: SipUserAgent | null = null;
@@ -93,6 +91,28 @@ export class SipBackend extends EventEmitter implements Backend {
     if (!options.username) throw new InvalidInputError('the "sip" backend is not available without a user name: set the account (in trunk mode, the number this line is)');
     const max = options.maxCalls ?? 0;
     if (!Number.isInteger(max) || max < 0) throw new InvalidInputError(`the maximum number of calls must be a whole number, 0 for no limit, got ${String(max)}`);
+    this.ctx = {
+      sessionOf: (call) => this.records.get(call.id)?.session,
+      rtpOf: (call) => this.rtpOf(call),
+      calls: () => this.calls(),
+      answer: (call) => this.answer(call),
+      dial: (number, dialOptions) => this.dial(number, dialOptions),
+      hangup: (call, request) => this.hangup(call, request),
+      conclude: (call, end) => {
+        const rec = this.records.get(call.id);
+        if (rec) this.conclude(rec, end);
+      },
+      userAgent: () => this.agent?.userAgent,
+      description: () => this.description,
+      log: this.log,
+    };
+    this.dtmf = new SipDtmf(this.ctx);
+    this.control = new SipControl(this.ctx);
+  }
+
+  /** The call features, each told of every call (lib/sip/sip-call-context.ts). */
+  private features(): SipCallFeature[] {
+    return [this.dtmf, this.control];
   }
 
   get description(): string {
@@ -172,6 +192,7 @@ export class SipBackend extends EventEmitter implements Backend {
     this.stopped = true;
     clearTimeout(this.retryTimer);
     const agent = this.agent;
+    await Promise.all(this.features().map((f) => f.stop?.().catch(() => undefined)));
     // Calls first (sip.js's own stop() would end them one by one, each waiting for its exchange).
     const ending = [...this.records.values()].map((rec) =>
       this.hangup(rec.call, { signal: 'unavailable', endCause: 'normal', text: 'the line closed' }).catch(() => undefined),
@@ -298,6 +319,7 @@ export class SipBackend extends EventEmitter implements Backend {
     media.prepare(invitation).then(
       () => {
         if (invitation.state !== SessionState.Initial) return;
+        for (const feature of this.features()) feature.incoming?.(call, invitation);
         this.track(rec);
         this.emit('call', call);
         invitation.progress().catch((err: Error) => this.log.debug(`sip: 180 for call ${call.id}: ${err.message}`));
@@ -356,7 +378,7 @@ export class SipBackend extends EventEmitter implements Backend {
   private track(rec: CallRecord): void {
     this.records.set(rec.call.id, rec);
     const session = rec.session;
-    this.control.attach(rec.call, session);
+    for (const feature of this.features()) feature.attach?.(rec.call, session);
     session.delegate = {
       ...session.delegate,
       onBye: (bye) => {
@@ -367,8 +389,6 @@ export class SipBackend extends EventEmitter implements Backend {
     session.stateChange.addListener((state) => {
       if (state === SessionState.Established) {
         this.settle(rec, CallState.Active, { text: 'answered' });
-        // The media exists once the session is established (sip.js asked the handler for it).
-        reportDtmf(rec.call, session);
       } else if (state === SessionState.Terminated) {
         // sip.js calls the request delegate's onReject right after this: let it record the response.
         setImmediate(() => this.finish(rec));

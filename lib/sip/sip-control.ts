@@ -7,16 +7,10 @@ import { AudioChannel, ControlCapability, swapPair } from '../capabilities/contr
 import { CallStateError, CommandFailedError, NotSupportedError } from '../errors';
 import { RtpDescriptionHandler, RtpDescriptionHandlerOptions } from './rtp-description-handler';
 import type { RtpSession } from './rtp-session';
+import type { SipCallContext, SipCallFeature } from './sip-call-context';
 
 /** What SIP call control needs of the backend. */
-export interface SipControlContext {
-  sessionOf(call: Call): Session | undefined;
-  /** The line's calls in progress. */
-  calls(): Call[];
-  /** Answers an incoming or waiting call (swap with a waiting call). */
-  answer(call: Call): Promise<void>;
-  description(): string;
-}
+export type SipControlContext = Pick<SipCallContext, 'sessionOf' | 'calls' | 'answer' | 'description'>;
 
 /** Who holds a call: we (our re-INVITE was answered), the other side (its SDP stopped wanting our audio), or both. */
 interface HoldState {
@@ -38,7 +32,7 @@ const ANSWER_WAIT_MS = 32_000;
  * - mute: the RTP sessions stop sending audio (all calls, and calls that start while muted).
  * - volume and audio channel: a SIP line has no loudspeaker: NotSupportedError.
  */
-export class SipControl implements ControlCapability {
+export class SipControl implements ControlCapability, SipCallFeature {
   private readonly holds = new WeakMap<Call, HoldState>();
   private readonly media = new Map<Call, RtpSession>();
   private muted = false;

@@ -1,3 +1,4 @@
+import { SessionState } from 'sip.js';
 import type { Session } from 'sip.js';
 import { Call } from '../call/call';
 import { CallState } from '../call/call-state';
@@ -5,20 +6,28 @@ import { checkDtmfDigits, DtmfCapability, isDtmfSymbol } from '../capabilities/d
 import { CallStateError, NotSupportedError } from '../errors';
 import { RtpDescriptionHandler } from './rtp-description-handler';
 import type { RtpSession } from './rtp-session';
+import type { SipCallContext, SipCallFeature } from './sip-call-context';
 
 /** What the SIP DTMF feature needs of the backend: the sip.js session of a call. */
-export interface SipDtmfContext {
-  sessionOf(call: Call): Session | undefined;
-  description(): string;
-}
+export type SipDtmfContext = Pick<SipCallContext, 'sessionOf' | 'description'>;
 
 /**
  * DTMF on a SIP line, through the call's media (RtpDescriptionHandler): RFC 4733 events by default,
  * in-band tones in `inband` mode. SIP INFO is not implemented yet: sending in that mode is a
  * NotSupportedError (from the handler). Received keys are reported by {@link reportDtmf}.
  */
-export class SipDtmf implements DtmfCapability {
+export class SipDtmf implements DtmfCapability, SipCallFeature {
   constructor(private readonly ctx: SipDtmfContext) {}
+
+  /** Reports the peer's keys from when the call is connected (sip.js made the media by then). */
+  attach(call: Call, session: Session): void {
+    const onState = (state: SessionState): void => {
+      if (state !== SessionState.Established) return;
+      session.stateChange.removeListener(onState);
+      reportDtmf(call, session);
+    };
+    session.stateChange.addListener(onState);
+  }
 
   async send(call: Call, digits: string, options: { durationMs: number }): Promise<void> {
     const checked = checkDtmfDigits(digits);
