@@ -9,7 +9,7 @@ import { EndInfo, q850ForHangup } from '../call/cause';
 import { CallStateError, InvalidInputError, LineNotReadyError } from '../errors';
 import { validatePhoneNumber } from '../validate';
 import { G711Codec } from './media-params';
-import { RtpDescriptionHandler } from './rtp-description-handler';
+import { RtpDescriptionHandler, SipDtmfMode } from './rtp-description-handler';
 import { RtpDescriptionHandlerFactory } from './rtp-description-handler-factory';
 import { RtpPortAllocator } from './rtp-port-allocator';
 import { RtpPortsExhaustedError } from './rtp-ports-exhausted-error';
@@ -17,8 +17,10 @@ import type { RtpSession } from './rtp-session';
 import { SdpNegotiationError } from './sdp-negotiation-error';
 import { endFromRequest, endFromResponse, rejectCodeFor } from './sip-cause';
 import type { SipCallContext, SipCallFeature } from './sip-call-context';
+import { SipAudio } from './sip-audio';
 import { SipControl } from './sip-control';
 import { SipDtmf } from './sip-dtmf';
+import { IncomingReferPolicy, SipForwarding } from './sip-forwarding';
 import { SipAgentState, SipAgentStateChange, SipUserAgent, SipUserAgentOptions } from './sip-user-agent';
 import { defaultSipPort, localAddressFor, parseHostPort, resolveHost } from './transport-address';
 
@@ -33,8 +35,12 @@ export interface SipBackendOptions extends Omit<SipUserAgentOptions, 'sip' | 'lo
   rtpPortMin?: number;
   rtpPortMax?: number;
   codecs?: readonly G711Codec[];
+  /** How DTMF is sent (and which way is offered): RFC 4733 events (default), SIP INFO, or in-band tones. */
+  dtmfMode?: SipDtmfMode;
   /** Calls at once (in and out); an INVITE beyond it is answered 486. 0 = no limit (default). */
   maxCalls?: number;
+  /** A REFER from the other side: `follow` it (call the target, end this call `transferred`) or `refuse` it (default). */
+  incomingRefer?: IncomingReferPolicy;
   log?: Logger;
 }
 
@@ -64,6 +70,10 @@ export class SipBackend extends EventEmitter implements Backend {
   readonly dtmf: SipDtmf;
   /** Hold / resume / swap by re-INVITE, the other side's hold, mute (lib/sip/sip-control.ts). */
   readonly control: SipControl;
+  /** Redirect (302), transfer (REFER), incoming REFER; network rules are refused (lib/sip/sip-forwarding.ts). */
+  readonly forwarding: SipForwarding;
+  /** Recording and playback on the call's RTP session (lib/sip/sip-audio.ts). */
+  readonly audio: SipAudio;
   /** What the call features may use of the backend (lib/sip/sip-call-context.ts). */
   private readonly ctx: SipCallContext;
   private readonly opts: SipBackendOptions;
@@ -108,11 +118,13 @@ export class SipBackend extends EventEmitter implements Backend {
     };
     this.dtmf = new SipDtmf(this.ctx);
     this.control = new SipControl(this.ctx);
+    this.forwarding = new SipForwarding(this.ctx, { incomingRefer: options.incomingRefer });
+    this.audio = new SipAudio(this.ctx);
   }
 
   /** The call features, each told of every call (lib/sip/sip-call-context.ts). */
   private features(): SipCallFeature[] {
-    return [this.dtmf, this.control];
+    return [this.dtmf, this.control, this.forwarding, this.audio];
   }
 
   get description(): string {
@@ -173,9 +185,9 @@ export class SipBackend extends EventEmitter implements Backend {
       rtpPortMax: this.opts.rtpPortMax ?? DEFAULT_RTP_MAX,
       address: local.rtp,
     });
-    this.media = new RtpDescriptionHandlerFactory({ allocator, address: local.sip, codecs: this.opts.codecs, log: this.log });
+    this.media = new RtpDescriptionHandlerFactory({ allocator, address: local.sip, codecs: this.opts.codecs, dtmfMode: this.opts.dtmfMode, log: this.log });
     const delegate: UserAgentDelegate = { onInvite: (invitation) => this.onInvite(invitation) };
-    const { lineId: _lineId, rtpPortMin: _min, rtpPortMax: _max, codecs: _codecs, maxCalls: _maxCalls, ...account } = this.opts;
+    const { lineId: _lineId, rtpPortMin: _min, rtpPortMax: _max, codecs: _codecs, dtmfMode: _dtmf, maxCalls: _maxCalls, incomingRefer: _refer, ...account } = this.opts;
     return new SipUserAgent({
       ...account,
       log: this.log,

@@ -40,6 +40,8 @@ export interface SipCallContext {
  * Replaces, say), `stop` when the line stops, before the calls are hung up.
  */
 export interface SipCallFeature {
+  /** The capability it is (`dtmf`, `control`, `forwarding`, `audio`), for logs. */
+  readonly name: string;
   attach?(call: Call, session: Session): void;
   incoming?(call: Call, invitation: Invitation): void;
   stop?(): Promise<void>;

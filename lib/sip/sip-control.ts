@@ -33,6 +33,7 @@ const ANSWER_WAIT_MS = 32_000;
  * - volume and audio channel: a SIP line has no loudspeaker: NotSupportedError.
  */
 export class SipControl implements ControlCapability, SipCallFeature {
+  readonly name = 'control';
   private readonly holds = new WeakMap<Call, HoldState>();
   private readonly media = new Map<Call, RtpSession>();
   private muted = false;

@@ -17,6 +17,7 @@ export type SipDtmfContext = Pick<SipCallContext, 'sessionOf' | 'description'>;
  * NotSupportedError (from the handler). Received keys are reported by {@link reportDtmf}.
  */
 export class SipDtmf implements DtmfCapability, SipCallFeature {
+  readonly name = 'dtmf';
   constructor(private readonly ctx: SipDtmfContext) {}
 
   /** Reports the peer's keys from when the call is connected (sip.js made the media by then). */

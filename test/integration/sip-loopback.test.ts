@@ -247,10 +247,10 @@ describe('SIP backend: two voice lines calling each other on 127.0.0.1 (integrat
     await assert.rejects(a.dtmf.send(call.id, '12;x'), /0-9/);
   });
 
-  it('capabilities the SIP line does not have yet say so (NotSupportedError naming the line)', async function () {
-    assert.throws(
-      () => a.capability('forwarding', 'setting a forwarding rule'),
-      (err: Error) => err instanceof NotSupportedError && /setting a forwarding rule is not supported on this line \(sip:1001@127\.0\.0\.1/.test(err.message),
+  it('network forwarding rules say they are not supported on a SIP line (NotSupportedError naming the line)', async function () {
+    await assert.rejects(
+      a.forwarding.setRule('busy', 'enable', '2002'),
+      (err: Error) => err instanceof NotSupportedError && /network forwarding rules are not supported on a SIP line \(sip:1001@127\.0\.0\.1/.test(err.message),
     );
   });
 
