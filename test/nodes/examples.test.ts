@@ -130,6 +130,25 @@ describe('example flows', function () {
     assertNoErrors(flow);
   });
 
+  it('sip-two-line-loopback: 1001 calls 2002 over SIP on 127.0.0.1, 2002 answers and hangs up 5 s later', async function () {
+    this.timeout(40000);
+    const { flow, lineId, events, byName } = await load('examples/sip-two-line-loopback.json');
+    const callee = flow.filter((n) => n.type === 'voice-line').find((n) => n.id !== lineId)!.id;
+    await waitReady(callee);
+    const calleeEvents: VoiceEvent[] = [];
+    lineOf(callee).on('event', (e: VoiceEvent) => calleeEvents.push(e));
+    const shownA = new Inbox(byName('line 1001'));
+    getNode(byName('call 2002')).receive({ payload: '2002' });
+    // voice-dial's output 1 (answered) goes to the same debug node as the line's events.
+    await shownA.next('the dial answered', (m) => m.topic === 'answered' && m.call?.remote?.number === '2002');
+    await waitFor('2002 to hang up after its 5 s delay', () => ended(events).length === 1, 20000);
+    assert.deepEqual(events.map((e) => e.topic), ['dialing', 'ringing', 'answered', 'ended']);
+    assert.deepEqual([ended(events)[0].payload.cause, ended(events)[0].payload.by], ['normal', 'remote']);
+    assert.deepEqual(calleeEvents.map((e) => e.topic), ['incoming', 'answered', 'ended']);
+    assert.equal(ended(calleeEvents)[0].payload.by, 'local');
+    assertNoErrors(flow);
+  });
+
   it('the npm start demo: answers incoming calls, and dials 5551234 from the inject', async function () {
     this.timeout(40000);
     const { flow, lineId, events, byName } = await load('scripts/demo-flow.json');
