@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { VoiceEvent } from '../../lib/line/voice-line';
+import voiceForward = require('../../nodes/voice-forward');
 import { FlowNode, Inbox, NODES, emulatorOf, errorsOf, getNode, helper, lineOf, waitFor, waitReady } from './flow-helpers';
 
 /**
@@ -12,7 +13,7 @@ import { FlowNode, Inbox, NODES, emulatorOf, errorsOf, getNode, helper, lineOf, 
 const ROOT = findRoot(__dirname);
 const CORE = '@node-red/nodes/core';
 // eslint-disable-next-line @typescript-eslint/no-require-imports
-const CORE_NODES = ['common/20-inject.js', 'function/10-switch.js', 'function/89-delay.js', 'common/90-comment.js'].map((f) => require(`${CORE}/${f}`));
+const CORE_NODES = ['common/20-inject.js', 'function/10-switch.js', 'function/15-change.js', 'function/89-delay.js', 'common/90-comment.js'].map((f) => require(`${CORE}/${f}`));
 
 function findRoot(dir: string): string {
   for (let d = dir; d !== path.dirname(d); d = path.dirname(d)) {
@@ -35,7 +36,7 @@ function readFlow(file: string): FlowNode[] {
 
 async function load(file: string): Promise<{ flow: FlowNode[]; lineId: string; events: VoiceEvent[]; byName: (name: string) => string }> {
   const flow = readFlow(file);
-  await helper.load([...NODES, ...CORE_NODES], flow);
+  await helper.load([...NODES, voiceForward, ...CORE_NODES], flow);
   const lineId = flow.find((n) => n.type === 'voice-line')!.id;
   await waitReady(lineId);
   const events: VoiceEvent[] = [];
@@ -146,6 +147,21 @@ describe('example flows', function () {
     assert.deepEqual([ended(events)[0].payload.cause, ended(events)[0].payload.by], ['normal', 'remote']);
     assert.deepEqual(calleeEvents.map((e) => e.topic), ['incoming', 'answered', 'ended']);
     assert.equal(ended(calleeEvents)[0].payload.by, 'local');
+    assertNoErrors(flow);
+  });
+
+  it('click-to-call: calls 5551234, then 5557777, and connects them; both calls end transferred', async function () {
+    this.timeout(30000);
+    const { flow, events, byName } = await load('examples/click-to-call.json');
+    const connected = new Inbox(byName('connected'));
+    getNode(byName('connect 5551234 with 5557777')).receive({ payload: '5551234', second: '5557777' });
+    const out = await connected.next('the two parties connected', () => true, 20000);
+    assert.equal(out.call.remote.number, '5551234');
+    assert.equal(out.payload.to, '5557777');
+    await waitFor('both calls to end', () => ended(events).length === 2, 10000);
+    assert.deepEqual(ended(events).map((e) => [e.call?.remote.number, e.payload.cause]).sort(), [['5551234', 'transferred'], ['5557777', 'transferred']]);
+    const dialled = events.filter((e) => e.topic === 'dialing').map((e) => e.call?.remote.number);
+    assert.deepEqual(dialled, ['5551234', '5557777'], 'the first party is called first, then the second');
     assertNoErrors(flow);
   });
 
