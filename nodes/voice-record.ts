@@ -13,6 +13,7 @@ interface VoiceRecordDef extends NodeDef {
   /** `file`, `stream` or `both`. */
   mode?: string;
   format?: string;
+  /** `rx`, `tx`, `both` (mixed) or `stereo` (one leg per channel: left rx, right tx). */
   direction?: string;
   chunkMs?: string | number;
   /** The folder for the files (named for each call); empty: `<userDir>/voice-recordings`. */
@@ -72,7 +73,7 @@ export = function register(RED: NodeAPI): void {
       }
       const request: RecordRequest = {
         ...configured,
-        ...pick(msg, ['mode', 'format', 'direction', 'chunkMs', 'deleteOnModule']),
+        ...pick(msg, ['mode', 'format', 'direction', 'channels', 'chunkMs', 'deleteOnModule']),
         ...(msg.path !== undefined ? { path: msg.path } : {}),
       };
       const rec = await line.audio.record(msg.call, request);

@@ -14,6 +14,9 @@ export const AUDIO_DIRECTIONS: readonly AudioDirection[] = ['rx', 'tx', 'both'];
 export type RecordingFormat = 'wav' | 'amr';
 export const RECORDING_FORMATS: readonly RecordingFormat[] = ['wav', 'amr'];
 
+/** Mono, or one leg per channel (stereo). */
+export type RecordingChannels = 1 | 2;
+
 
 /** What to record. Already validated by the line (lib/line/line-audio.ts). */
 export interface RecordingOptions {
@@ -22,6 +25,12 @@ export interface RecordingOptions {
   /** The file's format. */
   format: RecordingFormat;
   direction: AudioDirection;
+  /**
+   * 2: one leg per channel, left `rx` (the remote party), right `tx` (what we send), interleaved,
+   * in the file and in the stream; only with direction `both` (lib/line/line-audio.ts takes the
+   * word `stereo` for it). Absent or 1: mono.
+   */
+  channels?: RecordingChannels;
   /** Stream the audio as chunks of this many ms (20–1000, lib/media MIN_CHUNK_MS..MAX_CHUNK_MS). Absent: no stream. */
   streamChunkMs?: number;
   /** Where the module records into its own flash: delete the file there once it is downloaded. */
@@ -37,6 +46,8 @@ export interface RecordingResult {
   durationMs: number;
   format: RecordingFormat;
   direction: AudioDirection;
+  /** 1, or 2 for one leg per channel (left rx, right tx). */
+  channels: RecordingChannels;
   /** Stream chunks sent (0 without a stream). */
   chunks: number;
   /** Where the recording was made, when not on this machine: the module's file name. */
@@ -88,8 +99,11 @@ export interface Playback extends EventEmitter {
  * - MUST throw NotSupportedError, naming the module, for what the line cannot do (a format, a
  *   direction, streaming, playback), before anything is sent to the network.
  * - MUST refuse (CallStateError) a call that is not connected.
- * - MUST deliver stream chunks as 16-bit little-endian PCM at 8 kHz mono, with no file header, each
- *   `streamChunkMs` long (the last one may be shorter), `seq` counting from 0.
+ * - MUST deliver stream chunks as 16-bit little-endian PCM at 8 kHz, mono (or interleaved left rx,
+ *   right tx with `channels: 2`), with no file header, each `streamChunkMs` long (the last one may be
+ *   shorter), `seq` counting from 0.
+ * - MUST refuse `channels: 2` (NotSupportedError naming the module) where it cannot keep the legs
+ *   apart; a recording that keeps both legs MUST keep them aligned for the whole call.
  */
 export interface AudioCapability {
   record(call: Call, options: RecordingOptions): Promise<Recording>;

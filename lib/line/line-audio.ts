@@ -8,6 +8,7 @@ import {
   PlaybackResult,
   RECORDING_FORMATS,
   Recording,
+  RecordingChannels,
   RecordingFormat,
   RecordingOptions,
   RecordingResult,
@@ -29,8 +30,13 @@ export const RECORD_MODES: readonly RecordMode[] = ['file', 'stream', 'both'];
 export interface RecordRequest {
   mode?: unknown;
   format?: unknown;
-  /** `rx`, `tx`, `both` (`mix` is read as `both`). */
+  /**
+   * `rx`, `tx`, `both` (`mix` is read as `both`), or `stereo`: both, one leg per channel (left rx,
+   * right tx), the same as `both` with `channels: 2`.
+   */
   direction?: unknown;
+  /** 1 (default) or 2 (one leg per channel: needs direction `both`, or say `stereo`). */
+  channels?: unknown;
   /** Stream chunk length, ms. */
   chunkMs?: unknown;
   /** An absolute folder (the file is named for the call) or file path ending in `.wav` / `.amr`. */
@@ -43,6 +49,7 @@ export interface RecordSettings {
   mode: RecordMode;
   format: RecordingFormat;
   direction: AudioDirection;
+  channels: RecordingChannels;
   chunkMs: number;
   /** The file, or the folder to name one in (`folder: true`). */
   path?: { value: string; folder: boolean };
@@ -102,11 +109,13 @@ export class LineAudio {
     const mode = oneOf('the recording mode', input.mode ?? 'file', RECORD_MODES);
     const format = oneOf('the recording format', typeof input.format === 'string' ? input.format.toLowerCase() : (input.format ?? 'wav'), RECORDING_FORMATS);
     const dir = typeof input.direction === 'string' ? input.direction.toLowerCase() : (input.direction ?? 'rx');
-    const direction = oneOf('the recording direction', dir === 'mix' ? 'both' : dir, AUDIO_DIRECTIONS);
+    const stereo = dir === 'stereo';
+    const direction = oneOf('the recording direction', dir === 'mix' || stereo ? 'both' : dir, AUDIO_DIRECTIONS, ['stereo']);
+    const channels = checkChannels(input.channels, stereo, direction);
     const chunkMs = wholeNumber('the chunk length (ms)', input.chunkMs ?? DEFAULT_CHUNK_MS, MIN_CHUNK_MS, MAX_CHUNK_MS);
     const deleteOnModule = input.deleteOnModule ?? false;
     if (typeof deleteOnModule !== 'boolean') throw new InvalidInputError(`"delete on the module" must be true or false, got ${describe(deleteOnModule)}`);
-    const settings: RecordSettings = { mode, format, direction, chunkMs, deleteOnModule };
+    const settings: RecordSettings = { mode, format, direction, channels, chunkMs, deleteOnModule };
     if (mode !== 'stream') settings.path = checkPath(input.path, format);
     return settings;
   }
@@ -114,6 +123,7 @@ export class LineAudio {
   /** The recording options for `call`: the local file is named for the call when a folder was given. */
   optionsFor(settings: RecordSettings, call: Call, at = new Date()): RecordingOptions {
     const options: RecordingOptions = { format: settings.format, direction: settings.direction, deleteOnModule: settings.deleteOnModule };
+    if (settings.channels === 2) options.channels = 2;
     if (settings.mode !== 'file') options.streamChunkMs = settings.chunkMs;
     if (settings.path) options.file = settings.path.folder ? join(settings.path.value, recordingFileName(call, settings.format, at)) : settings.path.value;
     return options;
@@ -341,11 +351,23 @@ function checkPath(value: unknown, format: RecordingFormat): { value: string; fo
   return { value: path, folder: ext === undefined };
 }
 
-function oneOf<T extends string>(what: string, value: unknown, allowed: readonly T[]): T {
+function oneOf<T extends string>(what: string, value: unknown, allowed: readonly T[], alsoAllowed: readonly string[] = []): T {
   if (!(allowed as readonly unknown[]).includes(value)) {
-    throw new InvalidInputError(`${what} must be one of ${allowed.join(', ')}, got ${describe(value)}`);
+    throw new InvalidInputError(`${what} must be one of ${[...allowed, ...alsoAllowed].join(', ')}, got ${describe(value)}`);
   }
   return value as T;
+}
+
+/** `channels` 1 or 2 (numbers or their strings); 2 only with both legs: `stereo` says 2 by itself. */
+function checkChannels(value: unknown, stereo: boolean, direction: AudioDirection): RecordingChannels {
+  const n = typeof value === 'string' && value.trim() !== '' ? Number(value) : value;
+  if (n !== undefined && n !== 1 && n !== 2) throw new InvalidInputError(`the recording channels must be 1 or 2, got ${describe(value)}`);
+  if (stereo && n === 1) throw new InvalidInputError('a stereo recording has 2 channels (one leg each), but channels 1 was asked');
+  const channels: RecordingChannels = stereo ? 2 : ((n as RecordingChannels | undefined) ?? 1);
+  if (channels === 2 && direction !== 'both') {
+    throw new InvalidInputError(`2 channels hold one leg each (left rx, right tx): the direction must be both (or stereo), got ${direction}`);
+  }
+  return channels;
 }
 
 function wholeNumber(what: string, value: unknown, min: number, max: number): number {

@@ -18,3 +18,6 @@ export * from './wav-format-error';
 export * from './wav-header';
 export * from './wav-reader';
 export * from './wav-writer';
+export * from './audio-outcome';
+export * from './call-legs';
+export * from './rx-playout';

@@ -3,9 +3,13 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { EmulatorAudio } from '../../lib/at/emulator/features/audio';
+import { randomInt } from 'node:crypto';
+import { pcm16leToInt16 } from '../../lib/media/g711';
 import { parseWav } from '../../lib/media/wav-reader';
+import { dominantHz, loudMs } from '../helpers/audio-spectrum';
+import { pickPorts } from '../helpers/sip-peers';
 import { AUDIO_NODES, answeredCall, loadExample } from './audio-flow-helpers';
-import { Inbox, emulatorOf, errorsOf, getNode, helper, lineNode, lineOf, nextError, sink, sleep, voiceNode, waitFor } from './flow-helpers';
+import { Inbox, emulatorOf, errorsOf, getNode, helper, lineNode, lineOf, nextError, sink, sleep, voiceNode, waitFor, waitReady } from './flow-helpers';
 
 describe('voice-record', function () {
   this.timeout(20000);
@@ -86,6 +90,60 @@ describe('voice-record', function () {
       'streaming call audio is not supported on this line (Quectel EC200U (quectel-unisoc)): the module has no PCM port (AT+QPCMV)',
     );
     assert.equal((err as Error & { code?: string }).code, 'ENOTSUP');
+  });
+
+  it('stereo (the node\'s direction) on an EC25 fails the message: the module records mono only', async function () {
+    await helper.load(AUDIO_NODES, flow({ mode: 'stream', direction: 'stereo' }));
+    const id = await answeredCall('L');
+    getNode('R').receive({ call: id });
+    const err = await nextError('R');
+    assert.equal(
+      String(err),
+      'recording one leg per channel (stereo) is not supported on this line (Quectel EC25 (quectel-ec2x)): the module records mono only',
+    );
+    assert.equal((err as Error & { code?: string }).code, 'ENOTSUP');
+  });
+
+  it('on two SIP lines: voice-play on A plays a beep, voice-record on B streams it in stereo (left A, right B), the result says 2 channels', async function () {
+    const base = await pickPorts(2);
+    const rtp = 30000 + 32 * randomInt(0, 300);
+    const sipLine = (id: string, username: string, port: number, peer: number, rtpMin: number) => ({
+      id, type: 'voice-line', name: `line ${username}`, backend: 'sip', server: `127.0.0.1:${peer}`, transport: 'udp',
+      username, domain: '', register: false, localPort: port, rtpPortMin: rtpMin, rtpPortMax: rtpMin + 15, autoAnswer: 0, autoReject: false,
+    });
+    await helper.load(AUDIO_NODES, [
+      sipLine('A', '1001', base, base + 1, rtp),
+      sipLine('B', '2002', base + 1, base, rtp + 16),
+      voiceNode('R', 'voice-record', 'B', [['OUT']], { mode: 'stream', direction: 'stereo', chunkMs: 100 }),
+      voiceNode('P', 'voice-play', 'A', [['PLAYED']]),
+      sink('OUT'),
+      sink('PLAYED'),
+    ]);
+    await Promise.all([waitReady('A'), waitReady('B')]);
+    const out = new Inbox('OUT');
+    const played = new Inbox('PLAYED');
+    const callA = await lineOf('A').dial('2002');
+    await waitFor('the incoming call', () => lineOf('B').activeCalls().length === 1);
+    const callB = await lineOf('B').answer();
+    await waitFor('answered', () => callA.state === 'active');
+    getNode('R').receive({ call: callB.id });
+    getNode('P').receive({ call: callA.id, payload: 'beep:500' });
+    const done = await played.next('the beep played', () => true, 15000);
+    assert.deepEqual(done.payload, { playedMs: 500, stopped: false });
+    getNode('R').receive({ call: callB.id, stop: true });
+    const result = await out.next('the result', (m) => m.topic === 'recording', 15000);
+    assert.deepEqual([result.payload.direction, result.payload.channels, result.payload.endedBy], ['both', 2, 'stop']);
+    const chunks = out.messages.filter((m) => m.topic === 'audio');
+    assert.equal(result.payload.chunks, chunks.length);
+    assert.deepEqual(chunks[0].audio, { format: 'pcm16le', sampleRate: 8000, channels: 2, direction: 'both', seq: 0, timestamp: 0 });
+    assert.ok(chunks.slice(0, -1).every((m) => m.payload.length === 3200), '100 ms of 2 channels');
+    const pcm = pcm16leToInt16(Buffer.concat(chunks.map((m) => m.payload)));
+    const left = pcm.filter((_, i) => i % 2 === 0);
+    const right = pcm.filter((_, i) => i % 2 === 1);
+    assert.equal(dominantHz(left), 1000, 'A\'s beep on the left');
+    assert.ok(loudMs(right) === 0, 'B sent nothing: the right channel is silent');
+    assert.deepEqual([...errorsOf('R'), ...errorsOf('P')], []);
+    await lineOf('A').hangup(callA.id);
   });
 
   it('bad message settings fail the message before anything reaches the module', async function () {

@@ -7,7 +7,6 @@
 import { EventEmitter } from 'node:events';
 import { Duplex, Transform, TransformCallback } from 'node:stream';
 import { pcm16leToInt16, int16ToPcm16le } from '../../media/g711';
-import { clamp16 } from '../../media/pcm-convert';
 import { AtError } from '../at-channel';
 import { AtFeatureContext } from '../at-feature';
 
@@ -246,11 +245,5 @@ export class PcmSession extends EventEmitter {
   }
 }
 
-/** A stream's samples for `direction`: the downlink, the uplink, or both mixed (clipped). */
-export function pick(direction: 'rx' | 'tx' | 'both', rx: Int16Array, tx: Int16Array): Int16Array {
-  if (direction === 'rx') return rx;
-  if (direction === 'tx') return tx;
-  const out = new Int16Array(rx.length);
-  for (let i = 0; i < rx.length; i++) out[i] = clamp16(rx[i] + tx[i]);
-  return out;
-}
+/** Moved to lib/media/call-legs.ts (one mechanism for both backends); re-exported for the AT code and its tests. */
+export { pick } from '../../media/call-legs';

@@ -26,6 +26,7 @@ import type {
 } from '../../capabilities';
 import { CallStateError, CommandFailedError, NotSupportedError } from '../../errors';
 import { AudioChunk, AudioChunker } from '../../media/audio-chunker';
+import { settle } from '../../media/audio-outcome';
 import { sharedMediaClock } from '../../media/media-clock';
 import { AtError } from '../at-channel';
 import { AtFeatureContext, AtFeatureHooks } from '../at-feature';
@@ -112,6 +113,7 @@ export class AtAudio implements AudioCapability, AtFeatureHooks {
 
   async record(call: Call, options: RecordingOptions): Promise<Recording> {
     requireConnected(call, 'recorded');
+    if (options.channels === 2) throw this.unsupported('recording one leg per channel (stereo)', 'the module records mono only');
     const wantsFile = options.file !== undefined;
     const wantsStream = options.streamChunkMs !== undefined;
     let format: number | undefined;
@@ -237,20 +239,6 @@ function requireConnected(call: Call, what: string): void {
   }
 }
 
-/**
- * Runs `work` once and reports its outcome as exactly one `end` or `error` event. An `error` nobody
- * listens to is not thrown: it is the rejection of `stop()`.
- */
-function settle<T>(emitter: EventEmitter, work: Promise<T>): Promise<T> {
-  work.then(
-    (result) => emitter.emit('end', result),
-    (err: Error) => {
-      if (emitter.listenerCount('error') > 0) emitter.emit('error', err);
-    },
-  );
-  return work;
-}
-
 interface RecordingParts {
   ctx: AtFeatureContext;
   files: ModuleFiles;
@@ -360,6 +348,7 @@ class AtRecording extends EventEmitter implements Recording {
       durationMs: Math.round(this.streamedSamples / 8),
       format: this.options.format,
       direction: this.options.direction,
+      channels: 1,
       chunks: this.chunks,
       endedBy: this.endedBy,
     };

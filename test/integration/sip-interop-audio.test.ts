@@ -1,0 +1,149 @@
+/**
+ * Call audio against baresip on 127.0.0.1 (design §6): baresip plays a tone file as its microphone
+ * and we record it; we play a tone and baresip's own recording (its sndfile module) has it.
+ */
+import assert from 'node:assert/strict';
+import { randomInt } from 'node:crypto';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { AudioChunk } from '../../lib/capabilities/audio';
+import { LineConfig, VoiceLine } from '../../lib/line/voice-line';
+import { pcm16leToInt16 } from '../../lib/media/g711';
+import { memoryLog } from '../helpers/at-harness';
+import { recordingResult } from '../helpers/audio-harness';
+import { dominantHz, loudMs, readChannels, toneWav } from '../helpers/audio-spectrum';
+import { EventLog } from '../helpers/event-log';
+import { Baresip, LOOPBACK, pickPorts, requirePeer, waitFor } from '../helpers/sip-peers';
+
+const WAIT_MS = 20_000;
+
+describe('SIP call audio with baresip on 127.0.0.1 (integration)', function () {
+  this.timeout(90_000);
+  const log = memoryLog();
+  const stops: Array<() => Promise<void>> = [];
+  const diagnostics: Array<() => string> = [];
+  let dir: string;
+
+  before(function () {
+    requirePeer(this, 'baresip');
+  });
+
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'sip-interop-audio-'));
+  });
+
+  afterEach(async function () {
+    if (this.currentTest?.state === 'failed') {
+      // eslint-disable-next-line no-console
+      console.log([...log.lines.slice(-80), ...diagnostics.map((d) => d().slice(-3000))].join('\n'));
+    }
+    log.lines.length = 0;
+    diagnostics.length = 0;
+    for (const stop of stops.splice(0).reverse()) await stop().catch(() => undefined);
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  async function startLine(config: Partial<LineConfig>): Promise<{ line: VoiceLine; events: EventLog; port: number }> {
+    const port = await pickPorts(1);
+    const rtp = 40000 + 32 * randomInt(0, 300);
+    const line = new VoiceLine(
+      { id: 'interop-audio', backend: 'sip', transport: 'udp', username: '1001', register: false, localPort: port, localAddress: LOOPBACK, rtpPortMin: rtp, rtpPortMax: rtp + 15, ...config },
+      { log },
+    );
+    const events = new EventLog(line, WAIT_MS);
+    stops.push(() => line.stop());
+    await line.start();
+    await waitFor(`line ready (${line.status.text})`, () => line.backend?.ready === true, WAIT_MS);
+    return { line, events, port };
+  }
+
+  async function startBaresip(options: Parameters<typeof Baresip.start>[0]): Promise<Baresip> {
+    const b = await Baresip.start(options);
+    stops.push(() => b.stop());
+    diagnostics.push(() => b.process.text());
+    return b;
+  }
+
+  it('inbound from baresip playing a 700 Hz tone: we answer and record it (700 Hz); baresip hangs up: the recording ends call-ended, the call normal by remote', async function () {
+    const source = join(dir, 'tone-700.wav');
+    writeFileSync(source, toneWav(700, 20_000));
+    const b = await startBaresip({ account: `<sip:bob@${LOOPBACK}>;regint=0`, audioSource: source });
+    const { line, events, port } = await startLine({ server: b.address });
+    assert.equal((await b.command('dial', `sip:1001@${LOOPBACK}:${port}`)).ok, true);
+    const incoming = await events.next('incoming');
+    await line.answer(incoming.call?.id);
+    await events.next('answered');
+    await b.nextEvent('CALL_ESTABLISHED');
+    const file = join(dir, 'from-baresip.wav');
+    const rec = await line.audio.record(incoming.call?.id, { mode: 'both', direction: 'rx', path: file, chunkMs: 100 });
+    const result = recordingResult(rec);
+    const chunks: AudioChunk[] = [];
+    await new Promise<void>((resolve) => {
+      rec.on('chunk', (c: AudioChunk) => {
+        chunks.push(c);
+        if (chunks.length === 20) resolve();
+      });
+    });
+    assert.equal((await b.command('hangup')).ok, true);
+    const ended = await events.next('ended');
+    assert.deepEqual([ended.payload.cause, ended.payload.by], ['normal', 'remote']);
+    const r = await result;
+    assert.deepEqual([r.endedBy, r.path, r.channels], ['call-ended', file, 1]);
+    const { mono } = readChannels(file);
+    assert.ok(mono.length >= 20 * 800, `at least the 2 s streamed (${mono.length} samples)`);
+    assert.equal(dominantHz(mono), 700);
+    assert.ok(loudMs(mono) >= 1500, `baresip's tone all along, got ${loudMs(mono)} ms`);
+    assert.deepEqual(pcm16leToInt16(Buffer.concat(chunks.map((c) => c.payload))), mono, 'the stream is the file\'s samples');
+  });
+
+  it('outbound to baresip (auto-answer): we play a 1200 Hz WAV: baresip\'s recording of the call has it (1200 Hz), ours in stereo has baresip\'s 440 Hz left and our 1200 Hz right; we hang up', async function () {
+    const recordDir = join(dir, 'baresip-rec');
+    const source = join(dir, 'tone-1200.wav');
+    writeFileSync(source, toneWav(1200, 1500));
+    mkdirSync(recordDir);
+    const b = await startBaresip({ account: `<sip:2000@${LOOPBACK}>;regint=0`, autoAnswer: true, recordDir });
+    const { line, events } = await startLine({ server: b.address });
+    const call = await line.dial('2000');
+    await events.next('answered');
+    await b.nextEvent('CALL_ESTABLISHED');
+    // Our own stereo recording meanwhile: left baresip's microphone (ausine, 440 Hz), right our tone.
+    const stereo = join(dir, 'ours-stereo.wav');
+    const rec = await line.audio.record(call.id, { direction: 'stereo', path: stereo });
+    const result = recordingResult(rec);
+    const { outcome } = await line.audio.play(call.id, { source });
+    assert.deepEqual(outcome, { playedMs: 1500, stopped: false });
+    await line.hangup(call.id);
+    await events.next('ended');
+    assert.deepEqual([(await result).endedBy, (await result).channels], ['call-ended', 2]);
+    const ours = readChannels(stereo);
+    assert.equal(ours.info.channels, 2);
+    assert.equal(dominantHz(ours.left), 440, 'left: baresip');
+    assert.equal(dominantHz(ours.right), 1200, 'right: what we played');
+    await b.nextEvent('CALL_CLOSED');
+    // sndfile writes one file per direction: `dump-<time>-dec.wav` is what it received and decoded
+    // (`-enc.wav` its own microphone, here ausine's 440 Hz). Its header is complete once the call closed.
+    let received: Int16Array | null = null;
+    let rate = 0;
+    await waitFor(
+      'baresip\'s recording of what it received (-dec.wav)',
+      () => {
+        const name = readdirSync(recordDir).find((n) => n.endsWith('-dec.wav'));
+        if (!name) return false;
+        try {
+          const { info, mono } = readChannels(join(recordDir, name));
+          if (mono.length < info.sampleRate) return false;
+          rate = info.sampleRate;
+          received = mono;
+          return true;
+        } catch {
+          return false; // its header is not written yet
+        }
+      },
+      WAIT_MS,
+    );
+    assert.equal(dominantHz(received!, 10, rate), 1200);
+    const loud = loudMs(received!, 1000, rate);
+    assert.ok(loud >= 1400 && loud <= 1600, `our 1.5 s tone, got ${loud} ms`);
+  });
+});
