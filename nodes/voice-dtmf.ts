@@ -53,7 +53,7 @@ export = function register(RED: NodeAPI): void {
       }
       const options = { ...configured, ...overrides(msg.gather) };
       const result = await activity.during('collecting…', async () => {
-        const gather = await line.dtmf.collect(msg.call, options);
+        const gather = await line.dtmf.collect(msg.call, options, bargedIn(msg));
         activity.follow(gather.call);
         gathers.add(gather);
         try {
@@ -71,6 +71,15 @@ export = function register(RED: NodeAPI): void {
 
   RED.nodes.registerType('voice-dtmf', VoiceDtmfNode);
 };
+
+/**
+ * The key that stopped a prompt, when the message comes from voice-play (`topic: "played"`,
+ * `payload.digit`): the caller's first answer, so the gather counts it.
+ */
+function bargedIn(msg: NodeMessage): string {
+  const payload = msg.payload as { digit?: unknown } | undefined;
+  return msg.topic === 'played' && payload && typeof payload.digit === 'string' ? payload.digit : '';
+}
 
 /** The digits a message asks to send: `msg.payload` (a string or a number). */
 function digitsIn(msg: NodeMessage): unknown {

@@ -19,7 +19,9 @@ import { describe, printable } from '../validate';
  *   at any point: the call ends ──► call-ended;  cancel() or a newer gather ──► cancelled
  * ```
  *
- * Digits pressed before the gather started are not counted (there is no buffer of earlier digits).
+ * Digits pressed before the gather started are not counted (there is no buffer of earlier digits),
+ * except the ones handed to it as `pressed`: the key that stopped a prompt (voice-play's barge-in)
+ * is the caller's first answer, and a flow that wires the prompt into the gather passes it on.
  */
 export type GatherEndReason = 'max-digits' | 'finish-key' | 'first-digit-timeout' | 'inter-digit-timeout' | 'call-ended' | 'cancelled';
 
@@ -131,6 +133,7 @@ export class Gather {
     private readonly source: ReportSource,
     readonly options: Readonly<GatherOptions>,
     private readonly clock: GatherClock = REAL_CLOCK,
+    pressed = '',
   ) {
     this.result = new Promise((resolve) => (this.resolve = resolve));
     if (call.ended) {
@@ -140,6 +143,7 @@ export class Gather {
     source.on('report', this.onReport);
     call.once('ended', this.onEnded);
     this.arm(options.firstDigitTimeoutMs, 'first-digit-timeout');
+    for (const digit of pressed) this.press(digit);
   }
 
   /** True until the gather has ended. */
@@ -153,9 +157,12 @@ export class Gather {
   }
 
   private take(r: CallReport): void {
-    if (r.call !== this.call || r.topic !== 'dtmf' || !this.active) return;
-    const digit = r.payload.digit;
-    if (!isDtmfSymbol(digit)) return; // the backend contract says this cannot happen; never count it
+    if (r.call !== this.call || r.topic !== 'dtmf') return;
+    this.press(r.payload.digit);
+  }
+
+  private press(digit: unknown): void {
+    if (!this.active || !isDtmfSymbol(digit)) return; // the backend contract says a bad digit cannot come; never count it
     if (digit === this.options.finishKey) {
       this.finish('finish-key');
       return;

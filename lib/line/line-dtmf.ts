@@ -32,14 +32,16 @@ export class LineDtmf {
   /**
    * Starts collecting digits on a connected call (options: see `checkGatherOptions`, all optional).
    * Resolves once the line listens for digits, with the {@link Gather}: its `result` says what was
-   * collected and why it ended. A gather already running on the call ends `cancelled`.
+   * collected and why it ended. A gather already running on the call ends `cancelled`. `pressed`:
+   * keys the caller pressed already (the one that stopped a prompt), counted first.
    */
-  async collect(ref: unknown, options: unknown = {}): Promise<Gather> {
+  async collect(ref: unknown, options: unknown = {}, pressed: unknown = ''): Promise<Gather> {
     const checked = checkGatherOptions(options);
+    const first = pressed === '' || pressed === undefined || pressed === null ? '' : checkDtmfDigits(pressed);
     const call = this.connectedCall(ref, 'collect DTMF on');
     await this.line.capability('dtmf', 'collecting DTMF digits').enableDetection(call);
     this.gathers.get(call.id)?.cancel();
-    const gather = new Gather(call, this.line, checked);
+    const gather = new Gather(call, this.line, checked, undefined, first);
     this.gathers.set(call.id, gather);
     void gather.result.then(() => {
       if (this.gathers.get(call.id) === gather) this.gathers.delete(call.id);

@@ -1,8 +1,14 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import type { VoiceEvent } from '../../lib/line/voice-line';
 import voiceForward = require('../../nodes/voice-forward');
+import voiceDtmf = require('../../nodes/voice-dtmf');
+import voicePlay = require('../../nodes/voice-play');
+import voiceRecord = require('../../nodes/voice-record');
+import { readWavFile } from '../../lib/media/wav-reader';
+import { dominantHz } from '../helpers/audio-spectrum';
 import { FlowNode, Inbox, NODES, emulatorOf, errorsOf, getNode, helper, lineOf, waitFor, waitReady } from './flow-helpers';
 
 /**
@@ -34,9 +40,12 @@ function readFlow(file: string): FlowNode[] {
   return placed.map((n) => (n.type === 'debug' ? { id: n.id, type: 'helper', name: n.name, z: n.z } : n));
 }
 
-async function load(file: string): Promise<{ flow: FlowNode[]; lineId: string; events: VoiceEvent[]; byName: (name: string) => string }> {
-  const flow = readFlow(file);
-  await helper.load([...NODES, voiceForward, ...CORE_NODES], flow);
+async function load(
+  file: string,
+  adapt: (flow: FlowNode[]) => FlowNode[] = (f) => f,
+): Promise<{ flow: FlowNode[]; lineId: string; events: VoiceEvent[]; byName: (name: string) => string }> {
+  const flow = adapt(readFlow(file));
+  await helper.load([...NODES, voiceForward, voiceDtmf, voicePlay, voiceRecord, ...CORE_NODES], flow);
   const lineId = flow.find((n) => n.type === 'voice-line')!.id;
   await waitReady(lineId);
   const events: VoiceEvent[] = [];
@@ -163,6 +172,30 @@ describe('example flows', function () {
     const dialled = events.filter((e) => e.topic === 'dialing').map((e) => e.call?.remote.number);
     assert.deepEqual(dialled, ['5551234', '5557777'], 'the first party is called first, then the second');
     assertNoErrors(flow);
+  });
+
+  it('ivr: answers, the caller\'s 1 stops the prompt and picks voicemail, the message is recorded (its 1 kHz tone), the IVR hangs up', async function () {
+    this.timeout(40000);
+    const folder = fs.mkdtempSync(path.join(os.tmpdir(), 'ivr-example-'));
+    // Where the voicemail goes is the deployment's choice (the example leaves it to <userDir>): a temporary folder here.
+    const { flow, lineId, events, byName } = await load('examples/ivr.json', (f) => f.map((n) => (n.type === 'voice-record' ? { ...n, folder } : n)));
+    const caller = flow.filter((n) => n.type === 'voice-line').find((n) => n.id !== lineId)!.id;
+    await waitReady(caller);
+    const saved = new Inbox(byName('voicemail saved'));
+    getNode(byName('call the IVR')).receive({ payload: '1001' });
+    const message = await saved.next('the voicemail recorded', () => true, 30000);
+    assert.equal(message.topic, 'recording');
+    assert.equal(path.dirname(message.payload.path), folder);
+    assert.equal(message.payload.endedBy, 'call-ended');
+    assert.ok(message.payload.durationMs >= 3000 && message.payload.durationMs <= 6500, `about 5 s recorded, got ${message.payload.durationMs} ms`);
+    const audio = await readWavFile(message.payload.path);
+    assert.ok(Math.abs(dominantHz(audio) - 1000) <= 20, `the caller's 1 kHz message is in the file, got ${dominantHz(audio)} Hz`);
+    const topics = events.map((e) => e.topic);
+    assert.deepEqual(topics.filter((t) => t !== 'dtmf'), ['incoming', 'answered', 'ended']);
+    assert.deepEqual(events.filter((e) => e.topic === 'dtmf').map((e) => e.payload.digit), ['1']);
+    assert.deepEqual([ended(events)[0].payload.cause, ended(events)[0].payload.by], ['normal', 'local']);
+    assertNoErrors(flow);
+    fs.rmSync(folder, { recursive: true, force: true });
   });
 
   it('the npm start demo: answers incoming calls, and dials 5551234 from the inject', async function () {

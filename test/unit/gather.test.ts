@@ -56,7 +56,7 @@ function setup(options: Partial<GatherOptions> = {}) {
   const press = (digits: string) => {
     for (const digit of digits) call.report('dtmf', { digit, source: 'test' });
   };
-  const start = () => new Gather(call, source, { ...GATHER_DEFAULTS, ...options }, clock);
+  const start = (pressed = '') => new Gather(call, source, { ...GATHER_DEFAULTS, ...options }, clock, pressed);
   return { source, call, clock, press, start };
 }
 
@@ -129,6 +129,19 @@ describe('Gather', () => {
     const g = start();
     press('1#');
     assert.deepEqual(await settled(g), { digits: '1', reason: 'finish-key' });
+  });
+
+  it('counts the keys pressed before it started that it is given (a prompt\'s barge-in key) first', async () => {
+    const one = setup({ maxDigits: 1, finishKey: null });
+    assert.deepEqual(await settled(one.start('2')), { digits: '2', reason: 'max-digits' });
+    const more = setup({ maxDigits: 3, finishKey: '#', interDigitTimeoutMs: 3000 });
+    const g = more.start('4');
+    assert.equal(g.active, true, 'one of three digits: still collecting');
+    more.clock.advance(2999);
+    more.press('5#');
+    assert.deepEqual(await settled(g), { digits: '45', reason: 'finish-key' });
+    const finish = setup({ finishKey: '#' });
+    assert.deepEqual(await settled(finish.start('#')), { digits: '', reason: 'finish-key' });
   });
 
   it('ends with first-digit-timeout when nothing comes in time', async () => {
