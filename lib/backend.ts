@@ -23,9 +23,21 @@ export interface LineStatus {
   text: string;
 }
 
+/**
+ * How to place one call. Everything but the ring timeout is SIP's: {@link VoiceLine} validates it, and
+ * refuses it with a NotSupportedError on a line whose backend cannot send it (a mobile network shows
+ * the SIM's own number), so a backend MAY assume what it gets here is valid; the SIP backend checks
+ * again anyway before anything reaches a header.
+ */
 export interface DialOptions {
   /** Caller-visible progress is reported through the Call's transitions. */
   ringTimeoutMs?: number;
+  /** SIP: the From user of this call (the caller ID), instead of the account's user name. */
+  callerId?: string;
+  /** SIP: the From display name of this call, instead of the line's display name. */
+  callerName?: string;
+  /** SIP: extra headers for the INVITE, `{ "X-Ticket": "4711" }` (rules: lib/validate.ts validateSipHeaders). */
+  headers?: Readonly<Record<string, string>>;
 }
 
 export interface HangupRequest {

@@ -48,3 +48,94 @@ export function printable(text: string, max = 60): string {
   });
   return shown.length > max ? `${shown.slice(0, max)}…` : shown;
 }
+
+/**
+ * A SIP user part we put in a From URI (a caller ID): letters, digits and RFC 3261's unreserved and
+ * user-unreserved marks, 1 to 64 characters. `;`, `?`, `/`, `@`, `:`, `%`, spaces and control
+ * characters are refused, so that a caller ID can never add URI parameters, headers or a second line.
+ */
+const SIP_USER_RE = /^[A-Za-z0-9\-_.!~*'()&=+$,]{1,64}$/;
+
+/** Returns the caller ID (From user) to send, or throws {@link InvalidInputError}. A whole number is taken as digits. */
+export function validateSipUser(value: unknown, what = 'caller ID'): string {
+  if (typeof value === 'number' && Number.isSafeInteger(value) && value >= 0) value = String(value);
+  if (typeof value !== 'string') throw new InvalidInputError(`the ${what} must be a string, got ${describe(value)}`);
+  const text = value.trim();
+  if (text === '') throw new InvalidInputError(`the ${what} is empty`);
+  if (!SIP_USER_RE.test(text)) {
+    throw new InvalidInputError(
+      `the ${what} "${printable(value)}" is not valid: use letters, digits, + and - _ . ! ~ * ' ( ) & = $ , (at most 64 characters)`,
+    );
+  }
+  return text;
+}
+
+export const MAX_DISPLAY_NAME_LENGTH = 100;
+
+/**
+ * Returns a display name (the From name people see), or throws {@link InvalidInputError}. sip.js writes
+ * it between double quotes without escaping (name-addr-header.js), so a quote or backslash would end
+ * the quoted string early: they are refused, as are control characters (CR/LF could start a header).
+ */
+export function validateDisplayName(value: unknown, what = 'display name'): string {
+  if (typeof value !== 'string') throw new InvalidInputError(`the ${what} must be a string, got ${describe(value)}`);
+  const text = value.trim();
+  if (/[\x00-\x1f\x7f"\\]/.test(text) || text.length > MAX_DISPLAY_NAME_LENGTH) {
+    throw new InvalidInputError(
+      `the ${what} "${printable(value)}" is not valid: at most ${MAX_DISPLAY_NAME_LENGTH} characters, no quotes, backslashes or line breaks`,
+    );
+  }
+  return text;
+}
+
+/** An RFC 3261 token: what a header name is made of. */
+const TOKEN_RE = /^[A-Za-z0-9\-.!%*_+`'~]+$/;
+
+/**
+ * Headers a flow may not set on a call: those that make the request what it is (sip.js and the
+ * transaction layer write them, and a second copy would break the dialog or the message framing),
+ * and the credentials sip.js computes. Compact forms (RFC 3261 §7.3.3) included.
+ */
+export const RESERVED_SIP_HEADERS: readonly string[] = [
+  'from', 'f', 'to', 't', 'call-id', 'i', 'cseq', 'via', 'v', 'contact', 'm', 'content-length', 'l',
+  'max-forwards', 'content-type', 'c', 'route', 'record-route', 'authorization', 'proxy-authorization',
+];
+
+export const MAX_EXTRA_HEADERS = 20;
+export const MAX_HEADER_VALUE_LENGTH = 1000;
+
+/**
+ * Extra SIP headers from a flow (`{ "X-Ticket": "4711" }`) → `Name: value` lines for the request, or
+ * {@link InvalidInputError} naming the header. A name must be a token and not one of
+ * {@link RESERVED_SIP_HEADERS}; a value is a string or a number, without CR, LF or any other control
+ * character but tab (no header injection), at most {@link MAX_HEADER_VALUE_LENGTH} characters.
+ */
+export function validateSipHeaders(value: unknown, what = 'SIP headers'): string[] {
+  if (value === null || typeof value !== 'object' || Array.isArray(value) || Buffer.isBuffer(value)) {
+    throw new InvalidInputError(`the ${what} must be an object of header names and values, such as { "X-Ticket": "4711" }, got ${describe(value)}`);
+  }
+  const entries = Object.entries(value as Record<string, unknown>);
+  if (entries.length > MAX_EXTRA_HEADERS) throw new InvalidInputError(`the ${what} are too many: ${entries.length}, at most ${MAX_EXTRA_HEADERS}`);
+  const seen = new Set<string>();
+  return entries.map(([name, raw]) => {
+    if (!TOKEN_RE.test(name)) {
+      throw new InvalidInputError(`the header name "${printable(name)}" in the ${what} is not valid: use letters, digits and - . ! % * _ + \` ' ~`);
+    }
+    const lower = name.toLowerCase();
+    if (RESERVED_SIP_HEADERS.includes(lower)) {
+      throw new InvalidInputError(`the header "${name}" cannot be set from a flow: the line writes it itself`);
+    }
+    if (seen.has(lower)) throw new InvalidInputError(`the header "${name}" is given twice in the ${what}`);
+    seen.add(lower);
+    if (typeof raw === 'number' && Number.isFinite(raw)) raw = String(raw);
+    if (typeof raw !== 'string') throw new InvalidInputError(`the value of header "${name}" must be a string, got ${describe(raw)}`);
+    const text = raw.trim();
+    if (/[\x00-\x08\x0a-\x1f\x7f]/.test(text)) {
+      throw new InvalidInputError(`the value of header "${name}" contains a line break or a control character: "${printable(raw)}"`);
+    }
+    if (text.length > MAX_HEADER_VALUE_LENGTH) {
+      throw new InvalidInputError(`the value of header "${name}" is too long: ${text.length} characters, at most ${MAX_HEADER_VALUE_LENGTH}`);
+    }
+    return `${name}: ${text}`;
+  });
+}

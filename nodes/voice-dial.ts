@@ -11,6 +11,10 @@ interface VoiceDialDef extends NodeDef {
   number?: string;
   /** Seconds to let it ring before giving up (0: no limit of ours). */
   ringTimeout?: string | number;
+  /** SIP: the caller ID (From user) of the calls it places; empty: the account's user name. */
+  callerId?: string;
+  /** SIP: the caller name (From display name); empty: the line's display name. */
+  callerName?: string;
 }
 
 /**
@@ -31,8 +35,12 @@ export = function register(RED: NodeAPI): void {
         throw new FlowError('no number to dial: set one in the node, or send it in msg.payload', 'EINVAL');
       }
       const ringTimeout = msg.ringTimeout ?? (def.ringTimeout || 0);
+      // The line validates these (and refuses them on an AT line); `msg.sipHeaders`, not `msg.headers`,
+      // which an HTTP request node leaves on its messages (the HTTP response's headers).
+      const callerId = msg.callerId ?? ((def.callerId ?? '').trim() || undefined);
+      const callerName = msg.callerName ?? ((def.callerName ?? '').trim() || undefined);
       // dialAndWait in two halves, so that the status follows the call while it rings.
-      const call = await line.dial(number, { ringTimeout });
+      const call = await line.dial(number, { ringTimeout, callerId, callerName, headers: msg.sipHeaders });
       session.follow(call);
       const result = await outcome(call);
       msg.call = result.call.snapshot();

@@ -22,6 +22,14 @@ interface VoiceLineDef extends NodeDef {
   rtpPortMin?: string | number;
   rtpPortMax?: string | number;
   displayName?: string;
+  outboundProxy?: string;
+  /** `"PCMU,PCMA"`, `"PCMA,PCMU"`, `"PCMU"` or `"PCMA"`. */
+  codecs?: string;
+  dtmfMode?: string;
+  maxCalls?: string | number;
+  incomingRefer?: string;
+  tlsVerify?: boolean;
+  tlsCa?: string;
 }
 
 const SIP_TRANSPORTS = ['udp', 'tcp', 'tls', 'ws', 'wss'] as const;
@@ -65,6 +73,14 @@ export = function register(RED: NodeAPI): void {
         rtpPortMin: optionalNumber(def.rtpPortMin),
         rtpPortMax: optionalNumber(def.rtpPortMax),
         displayName: (def.displayName ?? '').trim() || undefined,
+        outboundProxy: (def.outboundProxy ?? '').trim() || undefined,
+        codecs: (def.codecs ?? '').trim() || undefined,
+        // Passed as written: the core refuses a value it does not know, naming the setting.
+        dtmfMode: (def.dtmfMode || undefined) as LineConfig['dtmfMode'],
+        maxCalls: optionalNumber(def.maxCalls),
+        incomingRefer: (def.incomingRefer || undefined) as LineConfig['incomingRefer'],
+        tlsVerify: def.tlsVerify !== false,
+        tlsCa: (def.tlsCa ?? '').trim() || undefined,
       } satisfies Partial<LineConfig>);
     }
     try {

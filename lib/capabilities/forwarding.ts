@@ -1,6 +1,6 @@
 import { Call } from '../call/call';
 import { InvalidInputError } from '../errors';
-import { describe, validatePhoneNumber } from '../validate';
+import { describe, printable, validatePhoneNumber } from '../validate';
 
 /**
  * Why the network forwards a call (3GPP TS 22.082; `AT+CCFC` `<reason>` 0–5, voiceCall.setFw's 0–3).
@@ -78,6 +78,71 @@ export function checkForwardRequest(input: { reason?: unknown; mode?: unknown; n
 }
 
 /**
+ * A SIP address as a divert / transfer target: `sip:` or `sips:`, a user, `@`, a host (name, IPv4 or
+ * `[IPv6]`), an optional port and `;params`. No spaces, no control characters (CR/LF would start a new
+ * header), no `<`, `>`, `"` or `,` (they would close or split the `Contact` / `Refer-To` it goes into),
+ * no `?headers` (a target cannot smuggle `Replaces` or any other header into the request). The SIP
+ * backend parses it again with sip.js before it is sent.
+ */
+const SIP_TARGET_RE = /^sips?:[A-Za-z0-9\-_.!~*'()&=+$;/%]+@(?:[A-Za-z0-9\-.]+|\[[0-9A-Fa-f:.]+\])(?::[0-9]{1,5})?(?:;[A-Za-z0-9\-_.!~*'()%=+$]+)*$/;
+
+/** Longest SIP address accepted as a target (a header value, not a document). */
+export const MAX_SIP_TARGET_LENGTH = 256;
+
+/** True for a target written as a SIP address (`sip:...`, `sips:...`) rather than a number. */
+export function isSipTarget(target: string): boolean {
+  return /^sips?:/i.test(target);
+}
+
+/**
+ * Where to divert or transfer to: a phone number (validated as for dialling: digits, `*`, `#`, a
+ * leading `+`), or, for SIP lines, a SIP address `sip:user@host[:port][;params]` (checked strictly, see
+ * above). Which lines accept an address is the line's decision (lib/line/line-forwarding.ts); this only
+ * says whether the text is acceptable at all. Throws {@link InvalidInputError}.
+ */
+export function checkForwardTarget(value: unknown, what: string): string {
+  if (typeof value === 'string' && isSipTarget(value.trim())) {
+    const uri = value.trim();
+    if (uri.length > MAX_SIP_TARGET_LENGTH || !SIP_TARGET_RE.test(uri)) {
+      throw new InvalidInputError(
+        `the ${what} "${printable(value)}" is not a valid SIP address: write sip:user@host[:port], without spaces, quotes, <, > or ?headers`,
+      );
+    }
+    return uri;
+  }
+  return validatePhoneNumber(value, what);
+}
+
+/**
+ * What a `transfer` event carries (`call.report('transfer', payload)`): one report per step of a
+ * transfer, on the call being transferred. SIP lines report them (REFER and its NOTIFYs); the `ended`
+ * event that follows a successful transfer has cause `transferred`.
+ */
+export interface TransferReport {
+  /** `blind`: to a number or address; `attended`: to another call of the line (REFER with Replaces). */
+  method: 'blind' | 'attended';
+  /** `transferor`: we asked (our REFER); `transferee`: the other side asked us (their REFER). */
+  role: 'transferor' | 'transferee';
+  /** The target as given (number or SIP address), or the other call's remote number (attended). */
+  to: string;
+  /** Attended: the other call's id. */
+  target?: string;
+  /**
+   * `accepted`: the REFER was accepted (202); `progress`: the target is being called (a 1xx sipfrag,
+   * `sipCode` says which: 100 trying, 180 ringing); `succeeded`: the target answered (2xx sipfrag);
+   * `failed`: refused, the target did not answer, or no final word in time; `refused`: (transferee)
+   * we refused the other side's REFER.
+   */
+  status: 'accepted' | 'progress' | 'succeeded' | 'failed' | 'refused';
+  /** The SIP code of this step: the REFER's response, or the status line of the NOTIFY's sipfrag. */
+  sipCode?: number;
+  /** In words, for people. */
+  text: string;
+  /** Raw evidence: `SIP/2.0 202 Accepted`, the sipfrag's status line. */
+  evidence?: string;
+}
+
+/**
  * Forwarding: network call-forwarding rules, diverting an incoming call, transferring a connected one.
  *
  * Calls a method ends end with the cause of the contract and `by: "local"`: `redirected` for a divert,
@@ -91,13 +156,20 @@ export interface ForwardingCapability {
    * inactive rule when nothing is forwarded); the other modes resolve with `[]` once the network accepted.
    */
   setRule(request: ForwardRequest): Promise<ForwardRule[]>;
-  /** Sends an incoming (ringing or waiting) call to `number` before answering it; it ends `redirected`. */
+  /**
+   * Sends an incoming (ringing or waiting) call to `number` before answering it; it ends `redirected`.
+   * `number` comes from {@link checkForwardTarget}: a SIP line also takes a SIP address; a backend
+   * that cannot use an address MUST refuse it with InvalidInputError.
+   */
   divert(call: Call, number: string): Promise<void>;
   /**
    * Blind transfer of a connected call to a number, when the network does it in one request (SIP
    * REFER). A backend whose network has none leaves it out (AT: explicit call transfer joins two calls
    * of ours): the line then consults, i.e. dials the number (which holds the call) and, once it
    * answers, joins the two with {@link transferToCall}.
+   * It MUST resolve only once the transfer succeeded (SIP: the final 2xx NOTIFY), the call then ending
+   * `transferred`; when it fails it MUST reject and leave the call connected. Progress on the way goes
+   * out as `transfer` reports ({@link TransferReport}).
    */
   transfer?(call: Call, number: string): Promise<void>;
   /**

@@ -1,8 +1,7 @@
 import { Call } from '../call/call';
 import { CallState, isAlerting } from '../call/call-state';
-import { ForwardRequest, ForwardRule, checkForwardRequest } from '../capabilities';
+import { ForwardRequest, ForwardRule, checkForwardRequest, checkForwardTarget, isSipTarget } from '../capabilities';
 import { CallStateError, CommandFailedError, InvalidInputError } from '../errors';
-import { validatePhoneNumber } from '../validate';
 import { outcome, type VoiceLine } from './voice-line';
 
 /** What a forwarding request did: the request as sent, and for a query the network's rules. */
@@ -39,9 +38,12 @@ export class LineForwarding {
     return request.mode === 'query' ? { ...request, rules } : request;
   }
 
-  /** Diverts a ringing call (`ref`: a call id or snapshot; none: the line's only ringing call) to `number`. */
+  /**
+   * Diverts a ringing call (`ref`: a call id or snapshot; none: the line's only ringing call) to
+   * `number` (on a SIP line also a SIP address, `sip:user@host`).
+   */
   async divert(ref: unknown, number: unknown): Promise<Forwarded> {
-    const n = validatePhoneNumber(number, 'divert number');
+    const n = this.target(number, 'divert number');
     const ringing = (c: Call) => c.direction === 'inbound' && isAlerting(c.state);
     const call = this.line.resolveCall(ref, 'divert', ringing);
     const cap = this.line.capability('forwarding', 'diverting a call');
@@ -56,7 +58,7 @@ export class LineForwarding {
    * again and this rejects with the reason.
    */
   async transfer(ref: unknown, number: unknown, options: { ringTimeout?: unknown } = {}): Promise<Forwarded> {
-    const n = validatePhoneNumber(number, 'transfer number');
+    const n = this.target(number, 'transfer number');
     const call = this.line.resolveCall(ref, 'transfer', (c) => c.state === CallState.Active);
     if (call.state !== CallState.Active) {
       throw new CallStateError(`call ${call.id} is ${call.state}: only a connected (active) call can be transferred to a number`);
@@ -91,6 +93,18 @@ export class LineForwarding {
     const cap = this.line.capability('forwarding', 'transferring a call');
     await cap.transferToCall(call, other);
     return { call, to: other.remote.number, other };
+  }
+
+  /**
+   * A divert / transfer target: a number, or on a SIP line a SIP address (the other backends dial
+   * numbers only: an address is refused here, before anything is sent).
+   */
+  private target(value: unknown, what: string): string {
+    const target = checkForwardTarget(value, what);
+    if (isSipTarget(target) && this.line.backend?.kind !== 'sip') {
+      throw new InvalidInputError(`the ${what} is a SIP address, which only a SIP line can use: give a phone number`);
+    }
+    return target;
   }
 
   /** After a failed consultation: the call goes back to the caller. Says in words what became of it. */

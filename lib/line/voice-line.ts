@@ -1,11 +1,15 @@
 import { EventEmitter } from 'node:events';
+import { readFileSync } from 'node:fs';
 import { Backend, Logger, LineStatus, SILENT_LOGGER, HangupRequest } from '../backend';
 import { Call, CallReport, CallSnapshot, CallTransition } from '../call/call';
 import { CapabilityName } from '../capabilities';
 import { CallEventName, CallState, LineEventName, eventFor, isAlerting } from '../call/call-state';
 import { EndInfo, HANGUP_CAUSES, HangupCause } from '../call/cause';
 import { CallStateError, InvalidInputError, LineNotReadyError, NotSupportedError, UnknownCallError } from '../errors';
-import { describe, validatePhoneNumber } from '../validate';
+import { describe, printable, validateDisplayName, validatePhoneNumber, validateSipHeaders, validateSipUser } from '../validate';
+import type { DialOptions } from '../backend';
+import type { SipDtmfMode } from '../sip/rtp-description-handler';
+import type { IncomingReferPolicy } from '../sip/sip-forwarding';
 import { LineDtmf } from './line-dtmf';
 import { LineControl } from './line-control';
 import { LineForwarding } from './line-forwarding';
@@ -50,6 +54,33 @@ export interface LineConfig {
   displayName?: string;
   /** SIP: calls at once; beyond it an INVITE is answered 486 (0 = no limit). */
   maxCalls?: number;
+  /** SIP: `host[:port]` every request is sent to instead of the server (the registrar stays the server). */
+  outboundProxy?: string;
+  /** SIP: the codecs offered and accepted, in order of preference: `"PCMU,PCMA"` or `['PCMA']` (default PCMU, PCMA). */
+  codecs?: string | readonly string[];
+  /** SIP: how DTMF is sent: `rfc4733` (default), `info` (SIP INFO) or `inband` (tones in the audio). */
+  dtmfMode?: SipDtmfMode;
+  /** SIP: a REFER from the other side: `refuse` it (default) or `follow` it. */
+  incomingRefer?: IncomingReferPolicy;
+  /** SIP over TLS / WSS: check the server's certificate (default true). */
+  tlsVerify?: boolean;
+  /** SIP over TLS / WSS: a PEM file of the CA certificates to trust instead of the system's, read when the line starts. */
+  tlsCa?: string;
+}
+
+/**
+ * What a flow may ask of one dial (raw values, validated by {@link VoiceLine.dial}). `callerId`,
+ * `callerName` and `headers` are SIP's; empty or absent means the line's own.
+ */
+export interface DialRequest {
+  /** Seconds to let it ring (0 = no limit of ours). */
+  ringTimeout?: unknown;
+  /** The From user (caller ID) of this call. */
+  callerId?: unknown;
+  /** The From display name of this call. */
+  callerName?: unknown;
+  /** Extra INVITE headers, `{ "X-Ticket": "4711" }`. */
+  headers?: unknown;
 }
 
 /** Secrets: Node-RED credentials. Never logged, never in status or errors. */
@@ -218,11 +249,20 @@ export class VoiceLine extends EventEmitter {
    * soon as it is placed; `ringTimeout` (seconds, 0 = none) hangs it up with cause `no-answer`
    * when it has not been answered by then.
    */
-  async dial(number: unknown, options: { ringTimeout?: unknown } = {}): Promise<Call> {
+  async dial(number: unknown, options: DialRequest = {}): Promise<Call> {
     const n = validatePhoneNumber(number);
     const ringTimeout = checkRingTimeout(options.ringTimeout ?? 0);
+    const sip = sipDialOptions(options);
     const backend = this.readyBackend();
-    const call = await backend.dial(n, { ringTimeoutMs: ringTimeout * 1000 });
+    const asked = Object.keys(sip);
+    if (asked.length > 0 && backend.kind !== 'sip') {
+      // Refused rather than ignored: a flow that sets a caller ID expects it to be seen.
+      throw new NotSupportedError(
+        `${asked.map((k) => SIP_DIAL_OPTION_WORDS[k as keyof typeof SIP_DIAL_OPTION_WORDS]).join(' and ')} cannot be set on this line ` +
+          `(${backend.description}): a mobile network shows the SIM's own number; leave them empty on an AT line`,
+      );
+    }
+    const call = await backend.dial(n, { ringTimeoutMs: ringTimeout * 1000, ...sip });
     this.adopt(call);
     if (ringTimeout > 0 && isAlerting(call.state)) {
       this.addTimer(call.id, ringTimeout * 1000, () => {
@@ -238,7 +278,7 @@ export class VoiceLine extends EventEmitter {
   }
 
   /** Dials and waits for the outcome: answered, or ended before answer (with its cause). */
-  async dialAndWait(number: unknown, options: { ringTimeout?: unknown } = {}): Promise<DialResult> {
+  async dialAndWait(number: unknown, options: DialRequest = {}): Promise<DialResult> {
     const call = await this.dial(number, options);
     return outcome(call);
   }
@@ -447,6 +487,46 @@ function checkRingTimeout(value: unknown): number {
   return n;
 }
 
+const SIP_DIAL_OPTION_WORDS = { callerId: 'a caller ID', callerName: 'a caller name', headers: 'SIP headers' } as const;
+
+/** The SIP parts of a dial request, validated; empty values (`''`, `{}`, null) mean "the line's own". */
+function sipDialOptions(request: DialRequest): Pick<DialOptions, 'callerId' | 'callerName' | 'headers'> {
+  const given = (v: unknown): boolean => v !== undefined && v !== null && v !== '';
+  const out: Pick<DialOptions, 'callerId' | 'callerName' | 'headers'> = {};
+  if (given(request.callerId)) out.callerId = validateSipUser(request.callerId, 'caller ID');
+  if (given(request.callerName)) out.callerName = validateDisplayName(request.callerName, 'caller name');
+  if (given(request.headers)) {
+    validateSipHeaders(request.headers);
+    const headers = request.headers as Record<string, unknown>;
+    if (Object.keys(headers).length > 0) out.headers = Object.fromEntries(Object.entries(headers).map(([k, v]) => [k, String(v).trim()]));
+  }
+  return out;
+}
+
+/**
+ * TLS settings of a SIP line: certificate checking (on unless `tlsVerify` is false) and the CA file,
+ * read now (the line is starting), so that a path that does not work is the line's error status, in
+ * words. Only for TLS and WSS: a CA path on a UDP line is left alone.
+ */
+function tlsOptions(c: Readonly<LineConfig>): { ca?: Buffer; rejectUnauthorized: boolean } | undefined {
+  if (c.transport !== 'tls' && c.transport !== 'wss') return undefined;
+  const rejectUnauthorized = c.tlsVerify !== false;
+  const path = (c.tlsCa ?? '').trim();
+  if (!path) return { rejectUnauthorized };
+  let ca: Buffer;
+  try {
+    ca = readFileSync(path);
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    const why = e.code === 'ENOENT' ? 'there is no such file' : e.code === 'EACCES' ? 'permission denied' : e.code === 'EISDIR' ? 'it is a folder' : e.message;
+    throw new InvalidInputError(`the TLS CA file "${printable(path, 200)}" cannot be read: ${why}`);
+  }
+  if (!ca.includes('-----BEGIN CERTIFICATE-----')) {
+    throw new InvalidInputError(`the TLS CA file "${printable(path, 200)}" holds no PEM certificate (-----BEGIN CERTIFICATE-----)`);
+  }
+  return { ca, rejectUnauthorized };
+}
+
 function defaultBackendFactory(line: VoiceLine): Backend {
   if (line.config.backend === 'at') {
     // Loaded lazily so that the SIP side never loads serialport, and the reverse.
@@ -465,7 +545,7 @@ function defaultBackendFactory(line: VoiceLine): Backend {
   }
   if (line.config.backend === 'sip') {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const { SipBackend } = require('../sip/sip-backend') as typeof import('../sip/sip-backend');
+    const { SipBackend, parseCodecs } = require('../sip/sip-backend') as typeof import('../sip/sip-backend');
     const c = line.config;
     return new SipBackend({
       lineId: line.id,
@@ -481,6 +561,11 @@ function defaultBackendFactory(line: VoiceLine): Backend {
       rtpPortMax: c.rtpPortMax,
       displayName: c.displayName || undefined,
       maxCalls: c.maxCalls,
+      outboundProxy: c.outboundProxy || undefined,
+      codecs: c.codecs === undefined || c.codecs === '' ? undefined : parseCodecs(c.codecs),
+      dtmfMode: c.dtmfMode,
+      incomingRefer: c.incomingRefer,
+      tls: tlsOptions(c),
       log: line.log,
     });
   }

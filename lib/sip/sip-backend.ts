@@ -7,9 +7,9 @@ import { Call, TransitionReason } from '../call/call';
 import { CallState, isAlerting } from '../call/call-state';
 import { EndInfo, q850ForHangup } from '../call/cause';
 import { CallStateError, InvalidInputError, LineNotReadyError } from '../errors';
-import { validatePhoneNumber } from '../validate';
-import { G711Codec } from './media-params';
-import { RtpDescriptionHandler, SipDtmfMode } from './rtp-description-handler';
+import { describe, printable, validateDisplayName, validatePhoneNumber, validateSipHeaders, validateSipUser } from '../validate';
+import { G711_CODECS, G711Codec } from './media-params';
+import { RtpDescriptionHandler, SIP_DTMF_MODES, SipDtmfMode } from './rtp-description-handler';
 import { RtpDescriptionHandlerFactory } from './rtp-description-handler-factory';
 import { RtpPortAllocator } from './rtp-port-allocator';
 import { RtpPortsExhaustedError } from './rtp-ports-exhausted-error';
@@ -20,7 +20,7 @@ import type { SipCallContext, SipCallFeature } from './sip-call-context';
 import { SipAudio } from './sip-audio';
 import { SipControl } from './sip-control';
 import { SipDtmf } from './sip-dtmf';
-import { IncomingReferPolicy, SipForwarding } from './sip-forwarding';
+import { INCOMING_REFER_POLICIES, IncomingReferPolicy, SipForwarding } from './sip-forwarding';
 import { SipAgentState, SipAgentStateChange, SipUserAgent, SipUserAgentOptions } from './sip-user-agent';
 import { defaultSipPort, localAddressFor, parseHostPort, resolveHost } from './transport-address';
 
@@ -101,6 +101,8 @@ export class SipBackend extends EventEmitter implements Backend {
     if (!options.username) throw new InvalidInputError('the "sip" backend is not available without a user name: set the account (in trunk mode, the number this line is)');
     const max = options.maxCalls ?? 0;
     if (!Number.isInteger(max) || max < 0) throw new InvalidInputError(`the maximum number of calls must be a whole number, 0 for no limit, got ${String(max)}`);
+    checkLineSettings(options);
+    if (options.codecs !== undefined) this.opts.codecs = parseCodecs(options.codecs);
     this.ctx = {
       sessionOf: (call) => this.records.get(call.id)?.session,
       rtpOf: (call) => this.rtpOf(call),
@@ -118,7 +120,7 @@ export class SipBackend extends EventEmitter implements Backend {
     };
     this.dtmf = new SipDtmf(this.ctx);
     this.control = new SipControl(this.ctx);
-    this.forwarding = new SipForwarding(this.ctx, { incomingRefer: options.incomingRefer });
+    this.forwarding = new SipForwarding(this.ctx, { incomingRefer: options.incomingRefer, targetHost: () => this.targetHost() });
     this.audio = new SipAudio(this.ctx);
   }
 
@@ -217,7 +219,7 @@ export class SipBackend extends EventEmitter implements Backend {
     this.setStatus('closed', 'closed');
   }
 
-  async dial(number: string, _options: DialOptions): Promise<Call> {
+  async dial(number: string, options: DialOptions = {}): Promise<Call> {
     const n = validatePhoneNumber(number);
     const agent = this.agent;
     if (!agent || !agent.ready) throw new LineNotReadyError(`the line is not ready (${this._status.text})`);
@@ -229,9 +231,18 @@ export class SipBackend extends EventEmitter implements Backend {
     const host = this.targetHost();
     const target = UserAgent.makeURI(`sip:${n}@${host}`);
     if (!target) throw new InvalidInputError(`the number "${n}" does not make a SIP address with ${host}`);
+    // Checked again here (VoiceLine did): nothing unchecked reaches a header, whoever calls dial().
+    const fromName = options.callerName !== undefined ? validateDisplayName(options.callerName, 'caller name') : this.opts.displayName;
+    let fromUri: URI | undefined;
+    if (options.callerId !== undefined) {
+      fromUri = ua.configuration.uri.clone();
+      fromUri.user = validateSipUser(options.callerId, 'caller ID');
+    }
+    const extraHeaders = options.headers ? validateSipHeaders(options.headers) : [];
     const inviter = new Inviter(ua, target, {
       earlyMedia: true,
-      params: this.opts.displayName ? { fromDisplayName: this.opts.displayName } : undefined,
+      extraHeaders,
+      params: fromName || fromUri ? { ...(fromName ? { fromDisplayName: fromName } : {}), ...(fromUri ? { fromUri } : {}) } : undefined,
     });
     const call = new Call({
       line: this.opts.lineId,
@@ -503,6 +514,49 @@ export class SipBackend extends EventEmitter implements Backend {
   private setStatus(state: LineStatus['state'], text: string): void {
     this._status = { state, text };
     this.emit('status', this._status);
+  }
+}
+
+/**
+ * The codecs setting of a line: `"PCMU,PCMA"` (commas or spaces, any case) or `['PCMA']` → the codecs
+ * in order of preference. At least one, each once. Throws InvalidInputError naming the setting.
+ */
+export function parseCodecs(value: unknown): G711Codec[] {
+  const names = typeof value === 'string' ? value.split(/[\s,]+/).filter(Boolean) : Array.isArray(value) ? value : undefined;
+  const hint = `list ${G711_CODECS.join(' and/or ')} in order of preference, such as "PCMU,PCMA"`;
+  if (!names || names.length === 0) throw new InvalidInputError(`the codecs setting must ${hint}, got ${typeof value === 'string' ? 'nothing' : describe(value)}`);
+  const codecs: G711Codec[] = [];
+  for (const name of names) {
+    const codec = typeof name === 'string' ? G711_CODECS.find((c) => c === name.toUpperCase()) : undefined;
+    if (!codec) throw new InvalidInputError(`the codecs setting names "${printable(String(name))}", which this line cannot use: ${hint}`);
+    if (codecs.includes(codec)) throw new InvalidInputError(`the codecs setting names ${codec} twice: ${hint}`);
+    codecs.push(codec);
+  }
+  return codecs;
+}
+
+/**
+ * The SIP line's own settings (the account's are SipUserAgent's, the RTP range the allocator's, all
+ * checked when the line starts): each refusal names the setting as the editor shows it.
+ */
+function checkLineSettings(o: SipBackendOptions): void {
+  if (o.codecs !== undefined) parseCodecs(o.codecs);
+  if (o.dtmfMode !== undefined && !SIP_DTMF_MODES.includes(o.dtmfMode)) {
+    throw new InvalidInputError(`the DTMF mode must be one of ${SIP_DTMF_MODES.join(', ')}, got ${describe(o.dtmfMode)}`);
+  }
+  if (o.incomingRefer !== undefined && !INCOMING_REFER_POLICIES.includes(o.incomingRefer)) {
+    throw new InvalidInputError(`the incoming REFER setting must be one of ${INCOMING_REFER_POLICIES.join(', ')}, got ${describe(o.incomingRefer)}`);
+  }
+  if (o.displayName !== undefined) validateDisplayName(o.displayName, 'display name');
+  if (o.outboundProxy !== undefined) {
+    try {
+      parseHostPort(o.outboundProxy, defaultSipPort(o.transport ?? 'udp'), 'outboundProxy');
+    } catch (err) {
+      throw new InvalidInputError(`the outbound proxy must be host[:port], such as proxy.example.com:5060: ${(err as Error).message}`);
+    }
+  }
+  if (o.tls !== undefined && o.tls.rejectUnauthorized !== undefined && typeof o.tls.rejectUnauthorized !== 'boolean') {
+    throw new InvalidInputError(`the TLS certificate check must be on or off (true or false), got ${describe(o.tls.rejectUnauthorized)}`);
   }
 }
 

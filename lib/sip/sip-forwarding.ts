@@ -1,7 +1,14 @@
+import { Grammar, Invitation, SessionState, URI, UserAgent } from 'sip.js';
+import type { Notification, Referral, Session } from 'sip.js';
+import type { IncomingResponse } from 'sip.js/lib/core';
 import type { Call } from '../call/call';
-import type { ForwardingCapability, ForwardRequest, ForwardRule } from '../capabilities/forwarding';
-import { NotSupportedError } from '../errors';
+import { CallState } from '../call/call-state';
+import type { ForwardingCapability, ForwardRequest, ForwardRule, TransferReport } from '../capabilities/forwarding';
+import { isSipTarget } from '../capabilities/forwarding';
+import { CallStateError, CommandFailedError, InvalidInputError, NotSupportedError } from '../errors';
+import { printable, validatePhoneNumber } from '../validate';
 import type { SipCallContext, SipCallFeature } from './sip-call-context';
+import { isReferEvent, readReferNotify, sendReferNotify } from './sip-refer-notify';
 
 /** What to do with a REFER the other side sends (it asks us to call someone and leave this call). */
 export type IncomingReferPolicy = 'follow' | 'refuse';
@@ -10,18 +17,108 @@ export const INCOMING_REFER_POLICIES: readonly IncomingReferPolicy[] = ['follow'
 export interface SipForwardingOptions {
   /** Default `refuse`. */
   incomingRefer?: IncomingReferPolicy;
+  /**
+   * The host[:port] a number is made a SIP address with (`sip:<number>@<host>`): the backend passes
+   * the one its dial uses (the domain, else the server). Without it: the host (and port) of the
+   * line's address of record.
+   */
+  targetHost?: () => string;
 }
 
 /**
- * Forwarding on a SIP line. Network forwarding rules are the mobile network's (`AT+CCFC`): a SIP line
- * has none. (Being built: redirect by 302, transfer by REFER.)
+ * How long a transfer waits for the transferee's final NOTIFY after its 202: 64 × T1, the longest a
+ * SIP transaction lives (RFC 3261 timer B). A target still ringing then is given up on: the transfer
+ * rejects and the call stays connected (a flow can hang it up; BYE-ing a call whose transfer may still
+ * work would drop the caller).
+ */
+export const TRANSFER_NOTIFY_TIMEOUT_MS = 32_000;
+
+/**
+ * After a transfer of ours succeeded elsewhere (we followed their REFER; the target of an attended
+ * transfer replaced the other call), the other side ends the old dialog itself (RFC 5589 §6-7). If it
+ * has not within this time, we send the BYE.
+ */
+const OLD_DIALOG_GRACE_MS = 4000;
+
+/** Response to a REFER we refuse (policy `refuse`, or one we cannot follow): 603 Decline (RFC 3261 §21.6.2, "does not wish to"). */
+const REFUSE_CODE = 603;
+
+/** One transfer of ours in progress (a REFER sent, waiting for its outcome). */
+interface PendingTransfer {
+  call: Call;
+  session: Session;
+  report: Omit<TransferReport, 'status' | 'text' | 'sipCode' | 'evidence'>;
+  /** Words for the target in messages: `3003`, `sip:bob@pbx`, `call <id> (2002)`. */
+  what: string;
+  resolve(): void;
+  reject(err: Error): void;
+  timer?: NodeJS.Timeout;
+  done: boolean;
+  /** The other call of an attended transfer: it ends `transferred` too. */
+  other?: Call;
+  /** Stops following the session. */
+  cleanup(): void;
+}
+
+/**
+ * Forwarding on a SIP line (docs/forwarding.md, "SIP lines"):
+ * - divert: a ringing call is answered `302 Moved Temporarily`, `Contact: <target>`; it ends
+ *   `redirected`, `by: "local"`, sipCode 302.
+ * - blind transfer: `REFER` with `Refer-To: <target>`; the NOTIFYs' sipfrag become `transfer` reports;
+ *   the final 2xx NOTIFY → we BYE and the call ends `transferred`; a refused REFER, a final non-2xx
+ *   NOTIFY or no final NOTIFY within {@link TRANSFER_NOTIFY_TIMEOUT_MS} → the method rejects with a
+ *   CommandFailedError naming the code and the call stays connected (design §5: BYE only after the
+ *   final NOTIFY, or the late NOTIFY gets a 481).
+ * - attended transfer: `REFER` to one call with `Refer-To: <the other's remote target?Replaces=...>`
+ *   (sip.js builds it from the other Session); success ends both calls `transferred`.
+ * - incoming REFER: `refuse` (default) → 603, the call goes on; `follow` → 202, we call the target as
+ *   a new call of the line, NOTIFY its progress, and the original call ends `transferred`,
+ *   `by: "remote"`, once the target answered.
+ * - incoming INVITE with `Replaces` matching a connected call of ours: the new call is answered at
+ *   once, and the old one ends `replaced` (BYE).
+ * Network forwarding rules (`AT+CCFC`) are the mobile network's: a SIP line has none.
  */
 export class SipForwarding implements ForwardingCapability, SipCallFeature {
   readonly name = 'forwarding';
+  private readonly pending = new Set<PendingTransfer>();
+  private readonly timers = new Set<NodeJS.Timeout>();
+  private stopped = false;
+
   constructor(
     private readonly ctx: SipCallContext,
     readonly options: SipForwardingOptions = {},
   ) {}
+
+  /** Takes the other side's REFERs (sip.js would follow them by itself without a delegate). */
+  attach(call: Call, session: Session): void {
+    session.delegate = {
+      ...session.delegate,
+      onRefer: (referral: Referral) => this.onRefer(call, session, referral),
+    };
+  }
+
+  /** An INVITE with `Replaces` naming a connected call of ours: this call takes its place. */
+  incoming(call: Call, invitation: Invitation): void {
+    const old = this.replaced(invitation);
+    if (!old) return;
+    this.ctx.log.info(`sip: call ${call.id} replaces call ${old.id} (INVITE with Replaces)`);
+    invitation.stateChange.addListener((state) => {
+      if (state !== SessionState.Established || old.ended) return;
+      this.endOld(old, { cause: 'replaced', by: 'remote', text: `replaced by call ${call.id} (INVITE with Replaces)` }, 0);
+    });
+    // The backend reports the call and sends 180 right after this hook: answer after that.
+    setImmediate(() => {
+      if (call.ended || this.stopped) return;
+      this.ctx.answer(call).catch((err: Error) => this.ctx.log.warn(`sip: answering call ${call.id}, which replaces call ${old.id}: ${err.message}`));
+    });
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    for (const t of this.timers) clearTimeout(t);
+    this.timers.clear();
+    for (const p of [...this.pending]) this.settle(p, new CallStateError(`the line closed before the transfer of call ${p.call.id} to ${p.what} was done`));
+  }
 
   async setRule(_request: ForwardRequest): Promise<ForwardRule[]> {
     throw new NotSupportedError(
@@ -29,15 +126,301 @@ export class SipForwarding implements ForwardingCapability, SipCallFeature {
     );
   }
 
-  async divert(_call: Call, _number: string): Promise<void> {
-    throw this.notYet('diverting a call');
+  // ───────────────────────────── divert: 302 ─────────────────────────────
+
+  async divert(call: Call, number: string): Promise<void> {
+    const target = this.targetUri(number, 'divert number');
+    const session = this.ctx.sessionOf(call);
+    if (
+      call.direction !== 'inbound' ||
+      (call.state !== CallState.Incoming && call.state !== CallState.Waiting) ||
+      !(session instanceof Invitation) ||
+      session.state !== SessionState.Initial
+    ) {
+      throw new CallStateError(`call ${call.id} is ${call.state}: only a ringing (incoming or waiting) call can be diverted`);
+    }
+    const contact = target.toString();
+    this.ctx.conclude(call, { cause: 'redirected', by: 'local', sipCode: 302, text: `redirected to ${contact}` });
+    // Invitation.reject sends a 3xx as a redirect, with our Contact header as given.
+    await session.reject({ statusCode: 302, reasonPhrase: 'Moved Temporarily', extraHeaders: [`Contact: <${contact}>`] });
   }
 
-  async transferToCall(_call: Call, _other: Call): Promise<void> {
-    throw this.notYet('transferring a call');
+  // ───────────────────────────── transfers we make: REFER ─────────────────────────────
+
+  async transfer(call: Call, number: string): Promise<void> {
+    const target = this.targetUri(number, 'transfer number');
+    const session = this.established(call, 'transferred');
+    const to = isSipTarget(number) ? target.toString() : number;
+    await this.refer(call, session, target, { method: 'blind', role: 'transferor', to }, to);
   }
 
-  private notYet(what: string): NotSupportedError {
-    return new NotSupportedError(`${what} is not supported on a SIP line (${this.ctx.description()}) in this version`);
+  async transferToCall(call: Call, other: Call): Promise<void> {
+    if (call === other) throw new InvalidInputError('a call cannot be transferred to itself: name the other call');
+    const session = this.established(call, 'transferred');
+    const otherSession = this.established(other, 'transferred to');
+    const to = other.remote.number || other.remote.uri || 'the other call';
+    await this.refer(call, session, otherSession, { method: 'attended', role: 'transferor', to, target: other.id }, `call ${other.id} (${to})`, other);
   }
+
+  /**
+   * Sends the REFER and settles with the transfer's outcome: resolves after the final 2xx NOTIFY (the
+   * BYE sent, the call ending `transferred`), rejects with the code otherwise (the call as it was).
+   */
+  private refer(call: Call, session: Session, referTo: URI | Session, report: PendingTransfer['report'], what: string, other?: Call): Promise<void> {
+    if ([...this.pending].some((p) => p.call === call)) {
+      return Promise.reject(new CallStateError(`call ${call.id} is already being transferred: wait for that transfer's outcome`));
+    }
+    return new Promise<void>((resolve, reject) => {
+      const onState = (state: SessionState): void => {
+        if (state !== SessionState.Terminated) return;
+        this.settle(p, new CallStateError(`call ${call.id} ended before the transfer to ${what} was done`));
+      };
+      const p: PendingTransfer = { call, session, report, what, resolve, reject, done: false, other, cleanup: () => session.stateChange.removeListener(onState) };
+      this.pending.add(p);
+      session.stateChange.addListener(onState);
+      session
+        .refer(referTo, {
+          requestDelegate: {
+            onAccept: (response: IncomingResponse) => this.referAccepted(p, response),
+            onReject: (response: IncomingResponse) => {
+              const line = startLine(response);
+              this.report(p, 'failed', `the other side refused the transfer to ${what}`, line, response.message.statusCode);
+              this.settle(p, new CommandFailedError(`the transfer to ${what} failed: the other side refused it (${line}); call ${call.id} is still connected`, line));
+            },
+          },
+          onNotify: (notification: Notification) => this.onReferNotify(p, notification),
+        })
+        .catch((err: Error) => this.settle(p, new CallStateError(`call ${call.id} cannot be transferred now: ${err.message}`)));
+    });
+  }
+
+  private referAccepted(p: PendingTransfer, response: IncomingResponse): void {
+    if (p.done) return;
+    const line = startLine(response);
+    this.report(p, 'accepted', `the other side accepted the transfer to ${p.what}`, line, response.message.statusCode);
+    p.timer = this.later(TRANSFER_NOTIFY_TIMEOUT_MS, () => {
+      const text = `the transfer to ${p.what} failed: no final word (NOTIFY) from the other side within ${TRANSFER_NOTIFY_TIMEOUT_MS / 1000} s; call ${p.call.id} is still connected`;
+      this.report(p, 'failed', text);
+      this.settle(p, new CommandFailedError(text, line));
+    });
+  }
+
+  /** A NOTIFY of our REFER's subscription: progress, or the outcome. */
+  private onReferNotify(p: PendingTransfer, notification: Notification): void {
+    const message = notification.request;
+    notification.accept().catch(() => undefined);
+    if (p.done || !isReferEvent(message)) return;
+    const n = readReferNotify(message);
+    if (n.code !== undefined && n.code < 200) {
+      this.report(p, 'progress', n.code === 100 ? `calling ${p.what}` : `${p.what} is ringing`, n.statusLine, n.code);
+      if (!n.terminated) return;
+    }
+    if (n.code !== undefined && n.code >= 200 && n.code < 300) {
+      this.succeeded(p, n.statusLine as string, n.code);
+      return;
+    }
+    if (n.code !== undefined && n.code >= 300) {
+      const text = `the transfer to ${p.what} failed: ${p.what} answered ${n.statusLine}; call ${p.call.id} is still connected`;
+      this.report(p, 'failed', text, n.statusLine, n.code);
+      this.settle(p, new CommandFailedError(text, n.statusLine));
+      return;
+    }
+    if (n.terminated) {
+      const text = `the transfer to ${p.what} failed: the other side ended the transfer's subscription without a final answer${n.statusLine ? ` (last: ${n.statusLine})` : ''}; call ${p.call.id} is still connected`;
+      this.report(p, 'failed', text, n.statusLine, n.code);
+      this.settle(p, new CommandFailedError(text, n.statusLine ?? 'NOTIFY Subscription-State: terminated'));
+    }
+  }
+
+  /** The final 2xx NOTIFY: the call (and the other, attended) end `transferred`; our BYE goes now. */
+  private succeeded(p: PendingTransfer, statusLine: string, code: number): void {
+    const { call, other } = p;
+    this.report(p, 'succeeded', `${p.what} answered: the transfer succeeded`, statusLine, code);
+    const end = (to: string) => ({ cause: 'transferred' as const, by: 'local' as const, text: `transferred to ${to} (${statusLine})` });
+    this.ctx.conclude(call, end(p.what));
+    if (other) this.endOld(other, end(call.remote.number || 'the other call'), OLD_DIALOG_GRACE_MS);
+    // Settled first: our own BYE ends the session, which is not a failure of the transfer.
+    this.settle(p);
+    this.ctx
+      .hangup(call, { signal: 'normal', endCause: 'transferred', text: `transferred to ${p.what}` })
+      .catch((err: Error) => this.ctx.log.warn(`sip: BYE after the transfer of call ${call.id}: ${err.message}`));
+  }
+
+  private settle(p: PendingTransfer, err?: Error): void {
+    if (p.done) return;
+    p.done = true;
+    this.pending.delete(p);
+    p.cleanup();
+    if (p.timer) this.clear(p.timer);
+    if (err) p.reject(err);
+    else p.resolve();
+  }
+
+  private report(p: PendingTransfer, status: TransferReport['status'], text: string, evidence?: string, sipCode?: number): void {
+    const payload: TransferReport = { ...p.report, status, text, ...(sipCode !== undefined ? { sipCode } : {}), ...(evidence ? { evidence } : {}) };
+    p.call.report('transfer', { ...payload });
+  }
+
+  // ───────────────────────────── transfers asked of us: their REFER ─────────────────────────────
+
+  private onRefer(call: Call, session: Session, referral: Referral): void {
+    const request = referral.request;
+    let referTo: URI;
+    try {
+      referTo = referral.referTo.uri;
+    } catch {
+      referral.reject({ statusCode: 400, reasonPhrase: 'Bad Refer-To' }).catch(() => undefined);
+      this.ctx.log.info(`sip: refused a REFER on call ${call.id}: its Refer-To could not be read`);
+      return;
+    }
+    const shown = printable(`${referTo.scheme}:${referTo.user ?? ''}@${referTo.host}`, 120);
+    const replaces = referTo.getHeader('replaces') !== undefined;
+    const base = { method: replaces ? ('attended' as const) : ('blind' as const), role: 'transferee' as const, to: shown };
+    const refuse = (why: string): void => {
+      referral.reject({ statusCode: REFUSE_CODE }).catch(() => undefined);
+      this.ctx.log.info(`sip: refused a REFER to ${shown} on call ${call.id} with ${REFUSE_CODE}: ${why}`);
+      call.report('transfer', { ...base, status: 'refused', sipCode: REFUSE_CODE, text: `the other side asked to transfer this call to ${shown}: refused (${why})`, evidence: `REFER ${request.ruri?.toString() ?? ''}`.trim() });
+    };
+    if ((this.options.incomingRefer ?? 'refuse') !== 'follow') return refuse('the line refuses transfers (incomingRefer: refuse)');
+    if (call.state !== CallState.Active && call.state !== CallState.Held) return refuse(`the call is ${call.state}`);
+    // The new call is a call of the line (ctx.dial), which dials numbers: an attended transfer (Replaces)
+    // or a target that is not a number cannot be followed in this version.
+    if (replaces) return refuse('an attended transfer (Refer-To with Replaces) cannot be followed by this line');
+    let number: string;
+    try {
+      number = validatePhoneNumber(referTo.user ?? '', 'transfer target');
+    } catch {
+      return refuse('the target is not a phone number');
+    }
+    void this.follow(call, session, referral, number, base);
+  }
+
+  /**
+   * Follows a REFER: 202, NOTIFY 100, a new call of the line to the target; its 180 and its outcome
+   * are NOTIFYed; once it is answered, this call ends `transferred`, `by: "remote"` (the referrer
+   * sends the BYE; we do after {@link OLD_DIALOG_GRACE_MS} if it does not).
+   */
+  private async follow(call: Call, session: Session, referral: Referral, number: string, base: Omit<TransferReport, 'status' | 'text'>): Promise<void> {
+    await referral.accept({ statusCode: 202 }).catch(() => undefined);
+    const say = (status: TransferReport['status'], text: string, sipCode?: number): void =>
+      call.report('transfer', { ...base, status, text, ...(sipCode !== undefined ? { sipCode } : {}) });
+    say('accepted', `the other side transfers this call to ${number}: calling it`, 202);
+    void sendReferNotify(session, 100, false);
+    let target: Call;
+    try {
+      target = await this.ctx.dial(number, {});
+    } catch (err) {
+      void sendReferNotify(session, 503, true);
+      say('failed', `calling ${number} for the transfer failed: ${(err as Error).message}`, 503);
+      return;
+    }
+    let rang = false;
+    const onTransition = (): void => {
+      if (!rang && (target.state === CallState.Ringing || target.state === CallState.EarlyMedia)) {
+        rang = true;
+        void sendReferNotify(session, 180, false);
+        say('progress', `${number} is ringing`, 180);
+      } else if (target.state === CallState.Active) {
+        target.off('transition', onTransition);
+        void sendReferNotify(session, 200, true);
+        say('succeeded', `${number} answered (call ${target.id}): the transfer succeeded`, 200);
+        this.endOld(call, { cause: 'transferred', by: 'remote', text: `transferred by the other side to ${number} (call ${target.id})` }, OLD_DIALOG_GRACE_MS);
+      } else if (target.ended) {
+        const code = target.end?.sipCode ?? 487;
+        void sendReferNotify(session, code, true);
+        say('failed', `${number} did not answer (${target.end?.cause ?? 'ended'}): the transfer failed`, code);
+      }
+    };
+    target.on('transition', onTransition);
+    onTransition();
+  }
+
+  // ───────────────────────────── inside ─────────────────────────────
+
+  /**
+   * Ends a call another call took over: its end is recorded now; the other side normally sends the BYE
+   * itself (it ends the old dialog), else we do after `graceMs`.
+   */
+  private endOld(call: Call, end: { cause: 'transferred' | 'replaced'; by: 'local' | 'remote'; text: string }, graceMs: number): void {
+    this.ctx.conclude(call, end);
+    const bye = (): void => {
+      if (call.ended) return;
+      this.ctx.hangup(call, { signal: 'normal', endCause: end.cause, text: end.text }).catch((err: Error) => this.ctx.log.warn(`sip: BYE of call ${call.id}: ${err.message}`));
+    };
+    if (graceMs <= 0) bye();
+    else this.later(graceMs, bye);
+  }
+
+  /** The connected call of ours that an INVITE's `Replaces` names (RFC 3891 §3), if any. */
+  private replaced(invitation: Invitation): Call | undefined {
+    const header = invitation.request.getHeader('replaces');
+    if (!header) return undefined;
+    const r = Grammar.parse(header, 'Replaces') as { call_id?: string; replaces_to_tag?: string; replaces_from_tag?: string; early_only?: boolean } | -1;
+    if (r === -1 || typeof r.call_id !== 'string') {
+      this.ctx.log.info('sip: an INVITE with an unreadable Replaces header is taken as a new call');
+      return undefined;
+    }
+    for (const call of this.ctx.calls()) {
+      const dialog = this.ctx.sessionOf(call)?.dialog;
+      if (!dialog || dialog.callId !== r.call_id || dialog.localTag !== r.replaces_to_tag || dialog.remoteTag !== r.replaces_from_tag) continue;
+      if (call.state === CallState.Active || call.state === CallState.Held) return call;
+      this.ctx.log.info(`sip: an INVITE with Replaces names call ${call.id}, which is ${call.state}: taken as a new call`);
+      return undefined;
+    }
+    this.ctx.log.info('sip: an INVITE with Replaces names no call of this line: taken as a new call');
+    return undefined;
+  }
+
+  private established(call: Call, what: string): Session {
+    const session = this.ctx.sessionOf(call);
+    if ((call.state !== CallState.Active && call.state !== CallState.Held) || !session || session.state !== SessionState.Established) {
+      throw new CallStateError(`call ${call.id} is ${call.state}: only a connected call can be ${what}`);
+    }
+    return session;
+  }
+
+  /** The SIP address of a target: a SIP address as given (parsed again by sip.js), a number `sip:<n>@<host>`. */
+  private targetUri(target: string, what: string): URI {
+    let text: string;
+    if (isSipTarget(target)) {
+      text = target;
+    } else {
+      const n = validatePhoneNumber(target, what);
+      const host = this.options.targetHost?.() ?? this.aorHost();
+      text = `sip:${n}@${host}`;
+    }
+    // The text was checked (checkForwardTarget: no spaces, <, >, quotes, commas or ?headers); sip.js's
+    // grammar must read it too, or it is not sent.
+    const uri = /[\s<>"?,]/.test(text) ? undefined : UserAgent.makeURI(text);
+    if (!uri) {
+      throw new InvalidInputError(`the ${what} "${printable(target)}" does not make a SIP address`);
+    }
+    return uri;
+  }
+
+  /** The host[:port] of the line's address of record (the domain, else the server's host). */
+  private aorHost(): string {
+    const aor = this.ctx.userAgent()?.configuration.uri;
+    if (!aor) throw new CallStateError(`the line (${this.ctx.description()}) is not connected`);
+    return aor.port ? `${aor.host}:${aor.port}` : aor.host;
+  }
+
+  private later(ms: number, fn: () => void): NodeJS.Timeout {
+    const t = setTimeout(() => {
+      this.timers.delete(t);
+      fn();
+    }, ms);
+    this.timers.add(t);
+    return t;
+  }
+
+  private clear(t: NodeJS.Timeout): void {
+    clearTimeout(t);
+    this.timers.delete(t);
+  }
+}
+
+function startLine(response: IncomingResponse): string {
+  const m = response.message;
+  return `SIP/2.0 ${m.statusCode ?? ''} ${m.reasonPhrase ?? ''}`.trim();
 }

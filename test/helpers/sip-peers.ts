@@ -12,7 +12,7 @@
 import { ChildProcess, execFile, spawn, spawnSync } from 'node:child_process';
 import { createSocket } from 'node:dgram';
 import { EventEmitter } from 'node:events';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, Socket, connect as netConnect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -413,6 +413,11 @@ export interface SippOptions {
   /** Stop after this many calls. */
   calls?: number;
   extraArgs?: string[];
+  /**
+   * Files written into SIPp's working folder before it starts (name → content): what a scenario
+   * names by a relative path, such as a pcap for `<exec play_pcap_audio="dtmf.pcap"/>`.
+   */
+  files?: Record<string, Buffer | string>;
 }
 
 /** SIPp on loopback, UDP. */
@@ -430,6 +435,7 @@ export class Sipp {
     if (options.remote) args.push(options.remote);
     // SIPp writes its error trace (-trace_err) into its working folder.
     const dir = mkdtempSync(join(tmpdir(), 'sipp-'));
+    for (const [name, content] of Object.entries(options.files ?? {})) writeFileSync(join(dir, name), content);
     const proc = new PeerProcess('sipp', 'sipp', args, dir);
     const sipp = new Sipp(port, proc, dir);
     // SIPp has bound its port when we can no longer bind it.
@@ -455,6 +461,22 @@ export class Sipp {
     await this.process.stop();
     rmSync(this.dir, { recursive: true, force: true });
   }
+}
+
+/**
+ * The path of a SIPp scenario kept in test/fixtures/sipp/. The build compiles TypeScript only, so a
+ * compiled test looks beside its own tree first (a build that copied the fixtures), then in the
+ * repository above dist/, then in the folder the tests run from (the repository, for npm test / mocha).
+ */
+export function sippScenario(name: string): string {
+  const places = [
+    join(__dirname, '..', 'fixtures', 'sipp'),
+    join(__dirname, '..', '..', '..', 'test', 'fixtures', 'sipp'),
+    join(process.cwd(), 'test', 'fixtures', 'sipp'),
+  ];
+  const found = places.map((dir) => join(dir, name)).find((path) => existsSync(path));
+  if (!found) throw new Error(`SIPp scenario ${name} not found in ${places.join(', ')}`);
+  return found;
 }
 
 // ───────────────────────────── baresip ─────────────────────────────

@@ -12,6 +12,7 @@ import { LineConfig, VoiceEvent, VoiceLine } from '../../lib/line/voice-line';
 import { LineNotReadyError, NotSupportedError } from '../../lib/errors';
 import { memoryLog } from '../helpers/at-harness';
 import { pickPorts } from '../helpers/sip-peers';
+import type { SipBackend } from '../../lib/sip/sip-backend';
 
 const HOST = '127.0.0.1';
 const WAIT_MS = 15_000;
@@ -378,5 +379,170 @@ describe('SIP two-line loopback as a Node-RED flow (the example of docs/sip-back
     assert.equal(flows.lineOf('A').credentials.password, 'not-used-secret', 'the line got the password credential');
     const logged = JSON.stringify(flows.helper.log().args);
     assert.equal(logged.includes('not-used-secret'), false, 'no log line shows the password');
+  });
+});
+
+describe('SIP line settings and dial options, two lines on 127.0.0.1 (integration)', function () {
+  this.timeout(60_000);
+  const log = memoryLog();
+  const lines: VoiceLine[] = [];
+
+  afterEach(async function () {
+    if (this.currentTest?.state === 'failed') console.log(log.lines.slice(-60).join('\n'));
+    log.lines.length = 0;
+    await Promise.all(lines.splice(0).map((l) => l.stop()));
+  });
+
+  /** A and B calling each other, with extra settings for each; both started and ready. */
+  async function pair(extraA: Partial<LineConfig> = {}, extraB: Partial<LineConfig> = {}): Promise<{ a: VoiceLine; b: VoiceLine; evA: Events; evB: Events; base: number }> {
+    const base = await pickPorts(3);
+    const rtp = 30000 + 32 * randomInt(0, 300);
+    const a = sipLine('line-a', '1001', base, base + 1, rtp, log, { displayName: 'Line A', ...extraA });
+    const b = sipLine('line-b', '2002', base + 1, base, rtp + 16, log, extraB);
+    lines.push(a, b);
+    const evA = new Events(a);
+    const evB = new Events(b);
+    await Promise.all([a.start(), b.start()]);
+    await Promise.all([ready(a), ready(b)]);
+    return { a, b, evA, evB, base };
+  }
+
+  function rtpOf(line: VoiceLine, callId: string | undefined) {
+    const call = line.activeCalls().find((c) => c.id === callId);
+    assert.ok(call, `call ${callId} in progress on ${line.id}`);
+    const rtp = (line.backend as SipBackend).rtpOf(call);
+    assert.ok(rtp, 'the call has media');
+    return rtp;
+  }
+
+  it('the caller ID and caller name of one dial are what B sees (From user and display name), instead of the line\'s', async function () {
+    const { a, evA, evB } = await pair();
+    const call = await a.dial('2002', { callerId: '+4930123456', callerName: 'Support Desk' });
+    const incoming = await evB.next('incoming');
+    assert.equal(incoming.call?.remote.number, '+4930123456');
+    assert.equal(incoming.call?.remote.name, 'Support Desk');
+    await a.hangup(call.id);
+    await evA.next('ended');
+    // The next dial without them is the line's own again.
+    await a.dial('2002');
+    const second = await evB.next('incoming');
+    assert.deepEqual([second.call?.remote.number, second.call?.remote.name], ['1001', 'Line A']);
+  });
+
+  it('codecs: A offers PCMA only and B takes PCMU and PCMA: the call\'s audio is PCMA on both sides', async function () {
+    const { a, b, evA, evB } = await pair({ codecs: 'PCMA' });
+    const call = await a.dial('2002');
+    const incoming = await evB.next('incoming');
+    await b.answer(incoming.call?.id);
+    await Promise.all([evA.next('answered'), evB.next('answered')]);
+    assert.equal(rtpOf(a, call.id).media.codec, 'PCMA');
+    assert.equal(rtpOf(b, incoming.call?.id).media.codec, 'PCMA');
+  });
+
+  it('codecs: A PCMA only, B PCMU only: B refuses the call 488 before it rings, A ends incompatible', async function () {
+    const { a, evB } = await pair({ codecs: 'PCMA' }, { codecs: ['PCMU'] });
+    const result = await a.dialAndWait('2002');
+    assert.deepEqual([result.end?.cause, result.end?.sipCode], ['incompatible', 488]);
+    assert.equal(evB.topics().includes('incoming'), false, 'B never offered the call to its flow');
+  });
+
+  it('outbound proxy: A\'s server is a port where nothing listens, its outbound proxy is B: the INVITE goes to B, B answers', async function () {
+    const base = await pickPorts(3);
+    const rtp = 30000 + 32 * randomInt(0, 300);
+    // A sends everything to B (the proxy); B takes calls from its server, which is A.
+    const a = sipLine('line-a', '1001', base, base + 2, rtp, log, { outboundProxy: `${HOST}:${base + 1}` });
+    const b = sipLine('line-b', '2002', base + 1, base, rtp + 16, log);
+    lines.push(a, b);
+    const evA = new Events(a);
+    const evB = new Events(b);
+    await Promise.all([a.start(), b.start()]);
+    await Promise.all([ready(a), ready(b)]);
+    await a.dial('2002');
+    const incoming = await evB.next('incoming');
+    await b.answer(incoming.call?.id);
+    await Promise.all([evA.next('answered'), evB.next('answered')]);
+  });
+
+  it('incoming REFER and maximum calls reach the backend as set', async function () {
+    const { a, b } = await pair({ incomingRefer: 'follow', maxCalls: 1 });
+    assert.equal((a.backend as SipBackend).forwarding.options.incomingRefer, 'follow');
+    assert.equal((b.backend as SipBackend).forwarding.options.incomingRefer, undefined, 'B: the default (refuse)');
+    await a.dial('2002');
+    await assert.rejects(a.dial('2002'), /this line already has 1 calls, its maximum/);
+  });
+});
+
+describe('SIP voice-dial as a Node-RED flow: caller ID, headers, ring timeout', function () {
+  this.timeout(60_000);
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const flows = require('../nodes/flow-helpers') as typeof import('../nodes/flow-helpers');
+
+  afterEach(async function () {
+    if (this.currentTest?.state === 'failed') {
+      // eslint-disable-next-line no-console
+      console.log(JSON.stringify({ errors: flows.errorsOf('dial').map(String), log: flows.helper.log().args.slice(-60) }, null, 1));
+    }
+    await flows.helper.unload();
+  });
+
+  function flow(base: number, rtp: number, dialProps: Record<string, unknown>) {
+    const line = (id: string, username: string, port: number, peer: number, rtpMin: number) => ({
+      id, type: 'voice-line', name: `line ${username}`, backend: 'sip', server: `127.0.0.1:${peer}`, transport: 'udp',
+      username, register: false, localPort: port, rtpPortMin: rtpMin, rtpPortMax: rtpMin + 15, displayName: `Line ${username}`,
+    });
+    return [
+      line('A', '1001', base, base + 1, rtp),
+      line('B', '2002', base + 1, base, rtp + 16),
+      flows.voiceNode('dial', 'voice-dial', 'A', [['answered'], ['failed']], { number: '2002', ringTimeout: 30, ...dialProps }),
+      flows.voiceNode('evB', 'voice-events', 'B', [['eventsB']], { events: ['incoming', 'ended'] }),
+      flows.sink('answered'), flows.sink('failed'), flows.sink('eventsB'),
+    ];
+  }
+
+  it('msg.callerId / msg.callerName win over the node\'s settings; B sees them; msg.ringTimeout 3 s cancels: output 2 no-answer, B ended cancelled', async function () {
+    const base = await pickPorts(2);
+    await flows.helper.load(flows.NODES, flow(base, 30000 + 32 * randomInt(0, 300), { callerId: '555000', callerName: 'Node Setting' }));
+    await Promise.all([flows.waitReady('A'), flows.waitReady('B')]);
+    const failed = new flows.Inbox('failed');
+    const eventsB = new flows.Inbox('eventsB');
+    // 3 s: long enough for B to announce the call before A gives up, even on a loaded machine.
+    flows.getNode('dial').receive({ payload: 'go', callerId: '+4930123456', callerName: 'Support Desk', sipHeaders: { 'X-Ticket': '4711' }, ringTimeout: 3 });
+    const incoming = await eventsB.next('incoming at B', (m) => m.topic === 'incoming', WAIT_MS);
+    assert.deepEqual([incoming.call.remote.number, incoming.call.remote.name], ['+4930123456', 'Support Desk']);
+    const msg = await failed.next('not answered', () => true, WAIT_MS);
+    assert.deepEqual([msg.payload.cause, msg.payload.by, msg.payload.sipCode], ['no-answer', 'local', 487]);
+    const ended = await eventsB.next('ended at B', (m) => m.topic === 'ended', WAIT_MS);
+    assert.deepEqual([ended.payload.cause, ended.payload.by], ['cancelled', 'remote']);
+    assert.deepEqual(flows.errorsOf('dial'), []);
+  });
+
+  it('the node\'s caller ID and name are used when the message has none', async function () {
+    const base = await pickPorts(2);
+    await flows.helper.load(flows.NODES, flow(base, 30000 + 32 * randomInt(0, 300), { callerId: '555000', callerName: 'Node Setting' }));
+    await Promise.all([flows.waitReady('A'), flows.waitReady('B')]);
+    const eventsB = new flows.Inbox('eventsB');
+    const failed = new flows.Inbox('failed');
+    flows.getNode('dial').receive({ payload: 'go' });
+    const incoming = await eventsB.next('incoming at B', (m) => m.topic === 'incoming', WAIT_MS);
+    assert.deepEqual([incoming.call.remote.number, incoming.call.remote.name], ['555000', 'Node Setting']);
+    await flows.lineOf('B').hangup(incoming.call.id, 'busy');
+    const msg = await failed.next('not answered', () => true, WAIT_MS);
+    assert.deepEqual([msg.payload.cause, msg.payload.sipCode], ['busy', 486]);
+  });
+
+  it('a bad msg.sipHeaders or msg.callerId fails the message (EINVAL) and nothing reaches B', async function () {
+    const base = await pickPorts(2);
+    await flows.helper.load(flows.NODES, flow(base, 30000 + 32 * randomInt(0, 300), {}));
+    await Promise.all([flows.waitReady('A'), flows.waitReady('B')]);
+    const eventsB = new flows.Inbox('eventsB');
+    flows.getNode('dial').receive({ payload: 'go', sipHeaders: { 'Call-ID': 'mine' } });
+    const err = await flows.nextError('dial');
+    assert.equal(String(err), 'the header "Call-ID" cannot be set from a flow: the line writes it itself');
+    assert.equal((err as Error & { code?: string }).code, 'EINVAL');
+    flows.getNode('dial').receive({ payload: 'go', callerId: '1001\r\nX: y' });
+    await flows.waitFor('a second error', () => flows.errorsOf('dial').length === 2);
+    assert.match(String(flows.errorsOf('dial')[1]), /^the caller ID "1001\\r\\nX: y" is not valid/);
+    await new Promise((r) => setTimeout(r, 300));
+    assert.deepEqual(eventsB.messages, []);
   });
 });

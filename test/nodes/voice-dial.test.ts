@@ -85,6 +85,49 @@ describe('voice-dial', function () {
     assert.equal(answered.messages.length + notAnswered.messages.length + events.messages.length, 0);
   });
 
+  it('refuses a caller ID, caller name or SIP headers on an AT line (ENOTSUP, saying why), and dials nothing', async function () {
+    await helper.load(NODES, dialFlow());
+    await waitReady('L');
+    getNode('D').receive({ payload: '5551234', callerId: '4930123456' });
+    const err = await nextError('D');
+    assert.match(String(err), /^a caller ID cannot be set on this line \(.*\): a mobile network shows the SIM's own number; leave them empty on an AT line$/);
+    assert.equal((err as Error & { code?: string }).code, 'ENOTSUP');
+    getNode('D').receive({ payload: '5551234', sipHeaders: { 'X-Ticket': '1' } });
+    await waitFor('a second error', () => errorsOf('D').length === 2);
+    assert.match(String(errorsOf('D')[1]), /^SIP headers cannot be set on this line/);
+    await sleep(200);
+    assert.deepEqual(emulatorOf('L').commands.filter((c) => /^ATD/i.test(c)), []);
+  });
+
+  it('refuses an invalid caller ID, caller name or header with the core\'s message (EINVAL), before anything else', async function () {
+    await helper.load(NODES, dialFlow());
+    await waitReady('L');
+    const cases: Array<[Record<string, unknown>, RegExp]> = [
+      [{ callerId: '1001@evil' }, /^the caller ID "1001@evil" is not valid/],
+      [{ callerName: 'Desk"\r\nX: 1' }, /^the caller name "Desk"\\r\\nX: 1" is not valid: at most 100 characters, no quotes/],
+      [{ sipHeaders: { Via: 'SIP/2.0/UDP evil' } }, /^the header "Via" cannot be set from a flow: the line writes it itself$/],
+      [{ sipHeaders: { 'X-A': 'a\nb' } }, /^the value of header "X-A" contains a line break/],
+      [{ sipHeaders: 'X-A: 1' }, /^the SIP headers must be an object of header names and values/],
+    ];
+    for (const [i, [props, message]] of cases.entries()) {
+      getNode('D').receive({ payload: '5551234', ...props });
+      await waitFor(`error ${i + 1}`, () => errorsOf('D').length === i + 1);
+      const err = errorsOf('D')[i] as Error & { code?: string };
+      assert.match(String(err), message);
+      assert.equal(err.code, 'EINVAL');
+    }
+    assert.deepEqual(emulatorOf('L').commands.filter((c) => /^ATD/i.test(c)), []);
+  });
+
+  it('dials on an AT line when the caller ID and name are left empty in the node', async function () {
+    await helper.load(NODES, dialFlow({ callerId: '', callerName: '' }));
+    const answered = new Inbox('OK');
+    await waitReady('L');
+    getNode('D').receive({ payload: '5551234' });
+    await answered.next('answered');
+    assert.deepEqual(errorsOf('D'), []);
+  });
+
   it('fails a message without a number', async function () {
     await helper.load(NODES, dialFlow());
     await waitReady('L');

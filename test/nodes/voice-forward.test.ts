@@ -81,6 +81,19 @@ describe('voice-forward', function () {
     assert.deepEqual(forwardingCommands('L'), ['AT+CTFR="+4930123",145']);
   });
 
+  it('divert: a SIP address on a modem line is refused with why, nothing is sent, the call keeps ringing', async () => {
+    await load({ mode: 'divert', number: '' });
+    emulatorOf('L').incomingCall('5550100');
+    await waitFor('the call', () => lineOf('L').activeCalls().length === 1);
+    getNode('F').receive({ payload: 'sip:alice@pbx.example.com' });
+    assert.match(String(await nextError('F')), /SIP address, which only a SIP line can use/);
+    getNode('F').receive({ payload: 'sip:alice@pbx\r\nX: 1' });
+    await waitFor('a second error', () => errorsOf('F').length === 2);
+    assert.match(String(errorsOf('F')[1]), /not a valid SIP address/);
+    assert.deepEqual(forwardingCommands('L'), []);
+    assert.equal(lineOf('L').activeCalls()[0].state, 'incoming');
+  });
+
   it('transfer: attended with msg.target joins the two calls; both end transferred', async () => {
     const { out, ended } = await load({ mode: 'transfer', number: '' });
     const line = lineOf('L');

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
-import { Inbox, NODES, emulatorOf, getNode, nextError, statusesOf, helper, lineNode, lineOf, sink, voiceNode, waitFor, waitReady } from './flow-helpers';
+import { FlowNode, Inbox, NODES, emulatorOf, getNode, lastStatus, nextError, statusesOf, helper, lineNode, lineOf, sink, voiceNode, waitFor, waitReady } from './flow-helpers';
+import { pickPorts } from '../helpers/sip-peers';
 
 const PIN = '8642';
 
@@ -80,6 +81,77 @@ describe('voice-line (config node)', function () {
     emulatorOf('L').incomingCall('5550100');
     await inbox.next('the new node sends', (m) => m.topic === 'incoming');
   });
+});
+
+describe('voice-line (config node), SIP settings', function () {
+  const PASSWORD = 'sip-Secret-9931';
+
+  afterEach(async function () {
+    await helper.unload();
+  });
+
+  /** A SIP line in trunk mode over UDP (ready without a server answering) on a picked port. */
+  async function sipLine(props: Record<string, unknown> = {}): Promise<FlowNode> {
+    const port = await pickPorts(2);
+    return {
+      id: 'L', type: 'voice-line', name: 'sip line', backend: 'sip', server: `127.0.0.1:${port + 1}`, transport: 'udp', username: '1001',
+      register: false, localPort: port, rtpPortMin: 41000, rtpPortMax: 41015, autoAnswer: 0, autoReject: false, ...props,
+    };
+  }
+
+  it('hands every SIP setting to the core as typed values, and the password only as a credential', async function () {
+    const flow = [
+      await sipLine({
+        displayName: 'Front Desk', outboundProxy: ' 127.0.0.1:5099 ', codecs: 'PCMA,PCMU', dtmfMode: 'info', maxCalls: '3', incomingRefer: 'follow', tlsVerify: false, tlsCa: '',
+      }),
+      voiceNode('E', 'voice-events', 'L', [['H']]),
+      sink('H'),
+    ];
+    await helper.load(NODES, flow, { L: { password: PASSWORD } });
+    await waitReady('L');
+    const line = lineOf('L');
+    const c = line.config;
+    assert.deepEqual(
+      [c.backend, c.displayName, c.outboundProxy, c.codecs, c.dtmfMode, c.maxCalls, c.incomingRefer, c.tlsVerify, c.tlsCa],
+      ['sip', 'Front Desk', '127.0.0.1:5099', 'PCMA,PCMU', 'info', 3, 'follow', false, undefined],
+    );
+    assert.equal(line.credentials.password, PASSWORD, 'the core got the password');
+    assert.equal(JSON.stringify(c).includes(PASSWORD), false, 'the line settings carry no password');
+    assert.equal(JSON.stringify(helper._redNodes.getFlows().flows).includes(PASSWORD), false, 'the flow JSON carries no password');
+    assert.equal(statusesOf('E').some((s) => (s.text ?? '').includes(PASSWORD)), false, 'no status shows the password');
+    const logged = JSON.stringify(helper.log().args);
+    assert.equal(logged.includes(PASSWORD), false, 'no log line shows the password');
+  });
+
+  it('a flow saved before these settings existed gets the defaults: certificate checked, the rest the core\'s', async function () {
+    await helper.load(NODES, [await sipLine(), voiceNode('E', 'voice-events', 'L', [['H']]), sink('H')]);
+    await waitReady('L');
+    const c = lineOf('L').config;
+    assert.deepEqual([c.outboundProxy, c.codecs, c.dtmfMode, c.maxCalls, c.incomingRefer, c.tlsVerify, c.tlsCa], [undefined, undefined, undefined, undefined, undefined, true, undefined]);
+  });
+
+  const refused: Array<[string, Record<string, unknown>, RegExp]> = [
+    ['codecs', { codecs: 'PCMU,G729' }, /^the codecs setting names "G729", which this line cannot use/],
+    ['DTMF mode', { dtmfMode: 'tones' }, /^the DTMF mode must be one of rfc4733, info, inband, got string tones$/],
+    ['maximum calls', { maxCalls: '-2' }, /^the maximum number of calls must be a whole number, 0 for no limit, got -2$/],
+    ['incoming REFER', { incomingRefer: 'accept' }, /^the incoming REFER setting must be one of follow, refuse/],
+    ['outbound proxy', { outboundProxy: 'not a host' }, /^the outbound proxy must be host\[:port\]/],
+    ['TLS CA file', { transport: 'tls', tlsCa: '/nonexistent/voice-ca.pem' }, /^the TLS CA file "\/nonexistent\/voice-ca\.pem" cannot be read: there is no such file$/],
+  ];
+  for (const [what, props, reason] of refused) {
+    it(`shows a bad ${what} as the error of the nodes that use the line, and fails their messages naming it`, async function () {
+      await helper.load(NODES, [await sipLine(props), voiceNode('D', 'voice-dial', 'L', [[], []], { number: '2002', ringTimeout: 30 })], { L: { password: PASSWORD } });
+      const line = lineOf('L');
+      await waitFor('an error status', () => line.status.state === 'error' && lastStatus('D')?.fill === 'red');
+      assert.match(line.status.text, reason);
+      // The node shows the start of it (statuses are short); the failed message carries all of it.
+      assert.ok((lastStatus('D')?.text ?? '').startsWith(`error: ${line.status.text.slice(0, 30)}`), lastStatus('D')?.text);
+      getNode('D').receive({ payload: 'go' });
+      const err = await nextError('D');
+      assert.equal(String(err), `the line is not ready (${line.status.text})`);
+      assert.equal(String(err).includes(PASSWORD), false);
+    });
+  }
 });
 
 function replaceErrors(_key: string, value: unknown): unknown {
