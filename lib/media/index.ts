@@ -21,3 +21,4 @@ export * from './wav-writer';
 export * from './audio-outcome';
 export * from './call-legs';
 export * from './rx-playout';
+export * from './dtmf-merge';

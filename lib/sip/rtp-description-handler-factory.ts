@@ -20,9 +20,10 @@ export interface RtpDescriptionHandlerFactoryOptions {
   /** Codecs in order of preference (default PCMU, PCMA). */
   codecs?: readonly G711Codec[];
   /**
-   * `rfc4733` (default): telephone-event offered, keys sent and received as RTP events. `inband`:
-   * no telephone-event; keys sent as tones and detected in the audio. `info`: neither (the SIP layer
-   * sends and receives SIP INFO).
+   * How the line SENDS keys: `rfc4733` (default) as RTP events, `inband` as tones in the audio,
+   * `info` as SIP INFO (the SIP layer sends them, lib/sip/sip-dtmf.ts). In every mode telephone-event
+   * is offered and RFC 4733 keys are received (SIP INFO too, by the SIP layer); `inband` also detects
+   * tones in the received audio.
    */
   dtmfMode?: SipDtmfMode;
   /** The telephone-event payload type we offer (96–127, default 101). */

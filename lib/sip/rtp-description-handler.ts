@@ -24,7 +24,11 @@ import { LocalSdp, NegotiatedMedia, parseRemoteSdp, RemoteSdp } from './sdp';
  * handlers synchronously, binding is not) and given back by `close()`.
  */
 
-/** How a line sends and receives DTMF (the SIP layer sends SIP INFO itself). */
+/**
+ * How a line SENDS DTMF: RFC 4733 events, SIP INFO (sent by the SIP layer, lib/sip/sip-dtmf.ts), or
+ * tones in the audio. Whatever the mode, RFC 4733 and INFO keys are received; `inband` also detects
+ * tones in the received audio.
+ */
 export type SipDtmfMode = 'rfc4733' | 'info' | 'inband';
 export const SIP_DTMF_MODES: readonly SipDtmfMode[] = ['rfc4733', 'info', 'inband'];
 
@@ -35,7 +39,7 @@ export interface RtpHandlerConfig {
   address: string;
   codecs: readonly G711Codec[];
   dtmfMode: SipDtmfMode;
-  /** The telephone-event payload type we offer (RFC 4733 mode only). */
+  /** The telephone-event payload type we offer (in every mode: RFC 4733 keys are always received). */
   telephoneEventPt: number;
   clock?: MediaTickSource;
   log: Logger;
@@ -276,9 +280,10 @@ export class RtpDescriptionHandler extends EventEmitter<RtpDescriptionHandlerEve
           address: c.address,
           port: ports.rtpPort,
           codecs: c.codecs,
-          // Only RFC 4733 mode offers telephone-event: otherwise the peer would send its keys as RTP
-          // events instead of the INFO or tones the line listens for.
-          telephoneEventPt: c.dtmfMode === 'rfc4733' ? c.telephoneEventPt : null,
+          // telephone-event is offered (and accepted) in every mode: the line receives RFC 4733 keys
+          // whatever it sends (the mode only picks how WE send), so a peer that prefers events can use
+          // them; one that sends INFO or tones still does (docs/dtmf.md, "SIP lines").
+          telephoneEventPt: c.telephoneEventPt,
         });
         this.rtp = session;
         if (!this.closing) this.emit('session', session);
