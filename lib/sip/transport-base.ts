@@ -21,13 +21,15 @@
  * - the transport never reconnects by itself: losing the network is reported, recovering is the user
  *   agent's job (lib/sip/sip-user-agent.ts).
  *
- * Bytes from the network never make it throw: a message that sip.js cannot take is logged and dropped.
+ * Bytes from the network never make it throw: a message that sip.js cannot take is logged and dropped;
+ * a request with a header sip.js cannot parse is answered 400 (transport-bad-request.ts).
  */
 import type { EventEmitter } from 'node:events';
 import { EmitterImpl, StateTransitionError, TransportState } from 'sip.js';
 import type { Emitter, Transport } from 'sip.js';
 import { Logger, SILENT_LOGGER } from '../backend';
 import { HostPort } from './transport-address';
+import { badRequestFor } from './transport-bad-request';
 import { redactForLog } from './transport-message';
 
 /** Options shared by the UDP, TCP and TLS transports (passed as sip.js `transportOptions`). */
@@ -193,6 +195,13 @@ export abstract class NodeTransport implements Transport {
       return;
     }
     if (this.options.traceSip) this.log.debug(`sip receive (${this.protocol}) from ${from}:\n${redactForLog(text)}`);
+    // A request sip.js would drop without a word (a header it cannot parse) is answered 400 here.
+    const badRequest = badRequestFor(text);
+    if (badRequest) {
+      this.log.debug(`sip: a request from ${from} has a header that cannot be parsed: answered 400`);
+      this.write(badRequest).catch((err) => this.log.debug(`sip transport: 400 to ${from} not sent: ${asError(err).message}`));
+      return;
+    }
     try {
       this.onMessage?.(text);
     } catch (err) {
