@@ -285,7 +285,9 @@ export class SipUserAgent extends EventEmitter {
     const retryInMs = authFailed ? Math.max(this.config.retryMaxMs, this.nextDelay(outcome.retryAfter)) : this.nextDelay(outcome.retryAfter);
     this.emit('registration-failed', { code: outcome.code, reason: outcome.phrase, text, authFailed, retryInMs });
     if (wasRegistered) this.emit('unregistered', { reason: `registration refresh failed: ${text}`, code: outcome.code });
-    this.scheduleRetry(`registration failed: ${text}`, retryInMs);
+    // The state text is the status under every node of the line, cut to its first 48 characters
+    // (nodes/shared/status.ts): what the user must fix comes first, or "password" is never seen.
+    this.scheduleRetry(`${authFailed ? 'username or password refused' : 'registration failed'}: ${text}`, retryInMs);
   }
 
   private becomeReady(text: string): void {
