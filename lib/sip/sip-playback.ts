@@ -1,9 +1,7 @@
-import { EventEmitter } from 'node:events';
 import type { Logger } from '../backend';
-import { Call, CallTransition } from '../call/call';
-import { CallState } from '../call/call-state';
+import type { Call } from '../call/call';
 import type { Playback, PlaybackResult } from '../capabilities/audio';
-import { settle } from '../media/audio-outcome';
+import { CallAudioBase } from '../capabilities/call-audio-base';
 import type { QueuedAudio } from './rtp-session';
 
 /**
@@ -11,19 +9,21 @@ import type { QueuedAudio } from './rtp-session';
  * the shared media clock (real time, no timer of our own). Ends (`end`, once) when the last sample
  * left, on stop(), when the call ends, or when the media closes (the RtpSession resolves the queued
  * audio as stopped then). While the call is on hold or muted the samples are consumed, not sent.
+ *
+ * How it ends once is shared with the AT playback (lib/capabilities/call-audio-base.ts); here every
+ * ending waits for the queue, which alone knows what was played and whether it was cut short, so
+ * `why` carries nothing and whatever ends it stops the queue first.
  */
-export class SipPlayback extends EventEmitter implements Playback {
-  private outcome: Promise<PlaybackResult> | null = null;
-
+export class SipPlayback extends CallAudioBase<PlaybackResult, void> implements Playback {
   constructor(
-    readonly call: Call,
+    call: Call,
     private readonly queued: QueuedAudio,
     private readonly log: Logger,
     private readonly onSettled: (p: SipPlayback) => void,
   ) {
-    super();
-    call.on('transition', this.onTransition);
-    void queued.done.then(() => this.finish());
+    super(call);
+    this.watchCall();
+    void queued.done.then(() => this.end());
     if (call.ended) queued.stop();
   }
 
@@ -33,19 +33,28 @@ export class SipPlayback extends EventEmitter implements Playback {
     return this.finish();
   }
 
-  private readonly onTransition = (t: CallTransition): void => {
-    if (t.to === CallState.Ended) this.queued.stop();
-  };
+  /** Ends it with `err`: the queue is stopped, so that the ending has what was played. */
+  override fail(err: Error): void {
+    this.queued.stop();
+    super.fail(err);
+  }
 
-  private finish(): Promise<PlaybackResult> {
-    if (!this.outcome) {
-      this.call.off('transition', this.onTransition);
-      const work = this.queued.done.then((r) => {
-        this.log.debug(`played ${r.playedMs} ms into call ${this.call.id}${r.stopped ? ' (stopped)' : ''}`);
-        return r;
-      });
-      this.outcome = settle(this, work.finally(() => this.onSettled(this)));
-    }
-    return this.outcome;
+  protected callEnded(): void {
+    this.queued.stop();
+  }
+
+  protected failedWhy(): void {
+    return undefined;
+  }
+
+  protected settled(): void {
+    this.onSettled(this);
+  }
+
+  protected async run(): Promise<PlaybackResult> {
+    const r = await this.queued.done;
+    this.log.debug(`played ${r.playedMs} ms into call ${this.call.id}${r.stopped ? ' (stopped)' : ''}`);
+    if (this.failure) throw this.failure;
+    return r;
   }
 }

@@ -1,13 +1,11 @@
-import { EventEmitter } from 'node:events';
 import { promises as fsp } from 'node:fs';
 import { dirname } from 'node:path';
 import type { Logger } from '../backend';
-import { Call, CallTransition } from '../call/call';
-import { CallState } from '../call/call-state';
-import type { Recording, RecordingOptions, RecordingResult } from '../capabilities/audio';
+import type { Call } from '../call/call';
+import type { RecordingOptions, RecordingResult } from '../capabilities/audio';
+import { RecordingBase, RecordingEndedBy } from '../capabilities/recording-base';
 import { CommandFailedError } from '../errors';
-import { AudioChunk, AudioChunker } from '../media/audio-chunker';
-import { settle } from '../media/audio-outcome';
+import { AudioChunker } from '../media/audio-chunker';
 import { LegLayout, legFrame } from '../media/call-legs';
 import { RxPlayout } from '../media/rx-playout';
 import { WavWriter } from '../media/wav-writer';
@@ -33,26 +31,23 @@ export interface SipRecordingParts {
  *
  * It ends when the flow stops it, the call ends (`endedBy: 'call-ended'`), the line stops, or the file
  * cannot be written (`error`). Nothing is emitted after `end` / `error`; nothing it does on a tick throws.
+ * How it ends once and reports it is shared with the AT recording (lib/capabilities/recording-base.ts).
  */
-export class SipRecording extends EventEmitter implements Recording {
+export class SipRecording extends RecordingBase {
   private readonly layout: LegLayout;
   /** Received audio waiting for its tick; null when the recording keeps only the sent leg. */
   private readonly playout: RxPlayout | null;
   private readonly chunker: AudioChunker | null;
   private writer: WavWriter | null = null;
   private frames = 0;
-  private chunks = 0;
   private listening = false;
-  private outcome: Promise<RecordingResult> | null = null;
-  private failure: Error | null = null;
-  private endedBy: RecordingResult['endedBy'] = 'stop';
 
   constructor(
-    readonly call: Call,
-    readonly options: Readonly<RecordingOptions>,
+    call: Call,
+    options: Readonly<RecordingOptions>,
     private readonly parts: SipRecordingParts,
   ) {
-    super();
+    super(call, options);
     this.layout = { direction: options.direction, channels: options.channels ?? 1 };
     this.playout = options.direction === 'tx' ? null : new RxPlayout();
     this.chunker =
@@ -72,27 +67,13 @@ export class SipRecording extends EventEmitter implements Recording {
       }
     }
     const { rtp } = this.parts;
-    this.call.on('transition', this.onTransition);
+    this.watchCall();
     if (this.playout) rtp.on('audio', this.onAudio);
     rtp.on('tx', this.onTick);
     this.listening = true;
     this.parts.log.debug(`recording call ${this.call.id} (${this.describe()})`);
-    if (this.call.ended || rtp.closed) void this.finish('call-ended').catch(() => undefined);
+    if (this.call.ended || rtp.closed) this.end('call-ended');
   }
-
-  stop(): Promise<RecordingResult> {
-    return this.finish('stop');
-  }
-
-  /** Ends the recording with `err`. */
-  fail(err: Error): void {
-    this.failure ??= err;
-    void this.finish('stop').catch(() => undefined);
-  }
-
-  private readonly onTransition = (t: CallTransition): void => {
-    if (t.to === CallState.Ended) void this.finish('call-ended').catch(() => undefined);
-  };
 
   private readonly onAudio = (samples: Int16Array): void => {
     this.playout?.push(samples);
@@ -100,7 +81,7 @@ export class SipRecording extends EventEmitter implements Recording {
 
   /** One tick of the media clock: one frame of each leg. Never throws into the clock: a failure ends the recording. */
   private readonly onTick = (tx: Int16Array): void => {
-    if (this.outcome) return;
+    if (this.ending) return;
     try {
       const rx = this.playout ? this.playout.take() : tx;
       const frame = legFrame(this.layout, rx, tx);
@@ -115,20 +96,11 @@ export class SipRecording extends EventEmitter implements Recording {
     }
   };
 
-  private emitChunk(chunk: AudioChunk): void {
-    this.chunks++;
-    this.emit('chunk', chunk);
+  protected settled(): void {
+    this.parts.onSettled(this);
   }
 
-  private finish(endedBy: RecordingResult['endedBy']): Promise<RecordingResult> {
-    if (!this.outcome) {
-      this.endedBy = endedBy;
-      this.outcome = settle(this, this.run().finally(() => this.parts.onSettled(this)));
-    }
-    return this.outcome;
-  }
-
-  private async run(): Promise<RecordingResult> {
+  protected async run(endedBy: RecordingEndedBy): Promise<RecordingResult> {
     this.unlisten();
     const last = this.chunker?.flush();
     if (last) this.emitChunk(last);
@@ -139,7 +111,7 @@ export class SipRecording extends EventEmitter implements Recording {
       direction: this.options.direction,
       channels: this.layout.channels,
       chunks: this.chunks,
-      endedBy: this.endedBy,
+      endedBy,
     };
     if (this.writer) {
       let file;
@@ -156,7 +128,7 @@ export class SipRecording extends EventEmitter implements Recording {
     }
     const s = this.playout?.stats();
     this.parts.log.debug(
-      `recording of call ${this.call.id} ended (${this.endedBy}): ${result.durationMs} ms` +
+      `recording of call ${this.call.id} ended (${endedBy}): ${result.durationMs} ms` +
         (s ? `, received leg: ${s.silentFrames} silent frames, ${s.underruns} underruns, ${s.dropped} samples dropped` : ''),
     );
     if (this.failure) throw this.failure;
@@ -164,7 +136,6 @@ export class SipRecording extends EventEmitter implements Recording {
   }
 
   private unlisten(): void {
-    this.call.off('transition', this.onTransition);
     if (!this.listening) return;
     this.listening = false;
     this.parts.rtp.off('audio', this.onAudio);

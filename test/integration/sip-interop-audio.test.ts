@@ -3,26 +3,21 @@
  * and we record it; we play a tone and baresip's own recording (its sndfile module) has it.
  */
 import assert from 'node:assert/strict';
-import { randomInt } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { AudioChunk } from '../../lib/capabilities/audio';
-import { LineConfig, VoiceLine } from '../../lib/line/voice-line';
 import { pcm16leToInt16 } from '../../lib/media/g711';
-import { memoryLog } from '../helpers/at-harness';
 import { recordingResult } from '../helpers/audio-harness';
 import { dominantHz, loudMs, readChannels, toneWav } from '../helpers/audio-spectrum';
-import { EventLog } from '../helpers/event-log';
-import { Baresip, LOOPBACK, pickPorts, requirePeer, waitFor } from '../helpers/sip-peers';
+import { interopHarness } from '../helpers/interop-harness';
+import { LOOPBACK, requirePeer, waitFor } from '../helpers/sip-peers';
 
 const WAIT_MS = 20_000;
 
 describe('SIP call audio with baresip on 127.0.0.1 (integration)', function () {
   this.timeout(90_000);
-  const log = memoryLog();
-  const stops: Array<() => Promise<void>> = [];
-  const diagnostics: Array<() => string> = [];
+  const { startLine, startBaresip } = interopHarness('interop-audio');
   let dir: string;
 
   before(function () {
@@ -33,37 +28,9 @@ describe('SIP call audio with baresip on 127.0.0.1 (integration)', function () {
     dir = mkdtempSync(join(tmpdir(), 'sip-interop-audio-'));
   });
 
-  afterEach(async function () {
-    if (this.currentTest?.state === 'failed') {
-      // eslint-disable-next-line no-console
-      console.log([...log.lines.slice(-80), ...diagnostics.map((d) => d().slice(-3000))].join('\n'));
-    }
-    log.lines.length = 0;
-    diagnostics.length = 0;
-    for (const stop of stops.splice(0).reverse()) await stop().catch(() => undefined);
+  afterEach(() => {
     rmSync(dir, { recursive: true, force: true });
   });
-
-  async function startLine(config: Partial<LineConfig>): Promise<{ line: VoiceLine; events: EventLog; port: number }> {
-    const port = await pickPorts(1);
-    const rtp = 40000 + 32 * randomInt(0, 300);
-    const line = new VoiceLine(
-      { id: 'interop-audio', backend: 'sip', transport: 'udp', username: '1001', register: false, localPort: port, localAddress: LOOPBACK, rtpPortMin: rtp, rtpPortMax: rtp + 15, ...config },
-      { log },
-    );
-    const events = new EventLog(line, WAIT_MS);
-    stops.push(() => line.stop());
-    await line.start();
-    await waitFor(`line ready (${line.status.text})`, () => line.backend?.ready === true, WAIT_MS);
-    return { line, events, port };
-  }
-
-  async function startBaresip(options: Parameters<typeof Baresip.start>[0]): Promise<Baresip> {
-    const b = await Baresip.start(options);
-    stops.push(() => b.stop());
-    diagnostics.push(() => b.process.text());
-    return b;
-  }
 
   it('inbound from baresip playing a 700 Hz tone: we answer and record it (700 Hz); baresip hangs up: the recording ends call-ended, the call normal by remote', async function () {
     const source = join(dir, 'tone-700.wav');

@@ -15,57 +15,17 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer as createTlsServer, Server as TlsServer, TLSSocket } from 'node:tls';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { LineConfig, VoiceLine } from '../../lib/line/voice-line';
-import { memoryLog } from '../helpers/at-harness';
-import { EventLog } from '../helpers/event-log';
+import { interopHarness } from '../helpers/interop-harness';
 import { Baresip, LOOPBACK, Sipp, pickPorts, requirePeer, selfSignedCertificate, sippScenario, waitFor } from '../helpers/sip-peers';
 
 const WAIT_MS = 20_000;
 
 describe('SIP calls with real peers: failures, early media, caller ID, hold, TLS (integration)', function () {
   this.timeout(90_000);
-  const log = memoryLog();
-  const stops: Array<() => Promise<void>> = [];
-  const diagnostics: Array<() => string> = [];
-
-  afterEach(async function () {
-    if (this.currentTest?.state === 'failed') {
-      // eslint-disable-next-line no-console
-      console.log([...log.lines.slice(-80), ...diagnostics.map((d) => d().slice(-3000))].join('\n'));
-    }
-    log.lines.length = 0;
-    diagnostics.length = 0;
-    for (const stop of stops.splice(0).reverse()) await stop().catch(() => undefined);
-  });
-
-  /** A SIP line (trunk mode unless told otherwise) on a picked port with its own RTP range; stopped after the test. */
-  function makeLine(config: Partial<LineConfig>, port: number, password?: string): { line: VoiceLine; events: EventLog } {
-    const rtp = 40000 + 32 * randomInt(0, 300);
-    const line = new VoiceLine(
-      { id: 'interop-calls', backend: 'sip', transport: 'udp', username: '1001', register: false, localPort: port, localAddress: LOOPBACK, rtpPortMin: rtp, rtpPortMax: rtp + 15, ...config },
-      { log, credentials: password ? { password } : {} },
-    );
-    const events = new EventLog(line, WAIT_MS);
-    stops.push(() => line.stop());
-    return { line, events };
-  }
-
-  async function startLine(config: Partial<LineConfig>): Promise<{ line: VoiceLine; events: EventLog }> {
-    const made = makeLine(config, await pickPorts(1));
-    await made.line.start();
-    await waitFor(`line ready (${made.line.status.text})`, () => made.line.backend?.ready === true, WAIT_MS);
-    return made;
-  }
-
-  function track<T extends { stop(): Promise<void> }>(peer: T, output: () => string): T {
-    stops.push(() => peer.stop());
-    diagnostics.push(output);
-    return peer;
-  }
+  const { makeLine, startLine, startBaresip, startSipp, defer } = interopHarness('interop-calls');
 
   async function sipp(scenario: string, extraArgs: string[] = []): Promise<Sipp> {
-    const peer = await Sipp.start({ scenario: sippScenario(scenario), calls: 1, extraArgs });
-    return track(peer, () => peer.process.text());
+    return startSipp({ scenario: sippScenario(scenario), calls: 1, extraArgs });
   }
 
   describe('SIPp', () => {
@@ -215,8 +175,7 @@ describe('SIP calls with real peers: failures, early media, caller ID, hold, TLS
     }
 
     it('hold and resume as baresip sees them: its audio goes recvonly (our a=sendonly) on hold, sendrecv again on resume', async () => {
-      const b = await Baresip.start({ account: `<sip:2000@${LOOPBACK}>;regint=0`, autoAnswer: true });
-      track(b, () => b.process.text());
+      const b = await startBaresip({ account: `<sip:2000@${LOOPBACK}>;regint=0`, autoAnswer: true });
       const { line, events } = await startLine({ server: b.address });
       const call = await line.dial('2000');
       await events.next('answered');
@@ -259,14 +218,13 @@ describe('SIP calls with real peers: failures, early media, caller ID, hold, TLS
 
     async function registrar(): Promise<TlsRegistrar> {
       const r = await TlsRegistrar.listen(cert, key);
-      stops.push(() => r.close());
-      diagnostics.push(() => r.received.join('\n---\n'));
+      defer(() => r.close(), () => r.received.join('\n---\n'));
       return r;
     }
 
     it('with the CA file, the line connects over TLS and registers (the registrar got our REGISTER)', async () => {
       const r = await registrar();
-      const { line, events } = makeLine({ server: r.address, transport: 'tls', username: 'alice', register: true, tlsCa: caFile }, 0, 'tls-Secret-7');
+      const { line, events } = makeLine({ server: r.address, transport: 'tls', username: 'alice', register: true, tlsCa: caFile }, 0, { password: 'tls-Secret-7' });
       await line.start();
       const registered = await events.next('registered');
       assert.equal(registered.payload.aor, 'sip:alice@127.0.0.1');
@@ -276,7 +234,7 @@ describe('SIP calls with real peers: failures, early media, caller ID, hold, TLS
 
     it('without the CA file, the line says the server certificate is not trusted, and sends nothing', async () => {
       const r = await registrar();
-      const { line, events } = makeLine({ server: r.address, transport: 'tls', username: 'alice', register: true }, 0, 'tls-Secret-7');
+      const { line, events } = makeLine({ server: r.address, transport: 'tls', username: 'alice', register: true }, 0, { password: 'tls-Secret-7' });
       // The line retries (and says "connecting" again): keep the first error it shows.
       const error = new Promise<string>((resolve) => line.on('status', (s: { state: string; text: string }) => s.state === 'error' && resolve(s.text)));
       await line.start();

@@ -11,13 +11,12 @@
  * Each test asserts what reached SIPp (its exit code) as well as what the line reported.
  */
 import assert from 'node:assert/strict';
-import { randomInt } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { Session } from 'sip.js';
 import type { IncomingResponse } from 'sip.js/lib/core';
 import { Call } from '../../lib/call/call';
 import { CommandFailedError } from '../../lib/errors';
-import { LineConfig, VoiceLine } from '../../lib/line/voice-line';
+import type { VoiceLine } from '../../lib/line/voice-line';
 import { DtmfSender } from '../../lib/media/dtmf-sender';
 import { encodeUlaw, PT_PCMU } from '../../lib/media/g711';
 import { serializeRtp } from '../../lib/media/rtp-packet';
@@ -25,10 +24,10 @@ import { concat, dtmfSequence, silence } from '../../lib/media/tone-generator';
 import type { SipDtmfMode } from '../../lib/sip/rtp-description-handler';
 import { SipBackend } from '../../lib/sip/sip-backend';
 import type { SipCallContext } from '../../lib/sip/sip-call-context';
-import { memoryLog } from '../helpers/at-harness';
-import { EventLog } from '../helpers/event-log';
+import type { EventLog } from '../helpers/event-log';
+import { InteropLine, interopHarness } from '../helpers/interop-harness';
 import { PcapDatagram, readPcapPayloads, writePcap } from '../helpers/pcap-writer';
-import { LOOPBACK, Sipp, pickPorts, requirePeer, sippScenario, waitFor } from '../helpers/sip-peers';
+import { LOOPBACK, pickPorts, requirePeer, sippScenario, waitFor } from '../helpers/sip-peers';
 
 const WAIT_MS = 20_000;
 const NO_TIMEOUTS = { firstDigitTimeoutMs: 0, interDigitTimeoutMs: 0 };
@@ -112,46 +111,16 @@ function go(line: VoiceLine, call: Call): Promise<number> {
 
 describe('SIP DTMF interop with SIPp on 127.0.0.1: SIP INFO both ways, in-band from a pcap (integration)', function () {
   this.timeout(90_000);
-  const log = memoryLog();
-  const stops: Array<() => Promise<void>> = [];
-  const diagnostics: Array<() => string> = [];
+  const h = interopHarness('dtmf-interop');
+  const sipp = h.startSipp;
 
   before(function () {
     requirePeer(this, 'sipp');
   });
 
-  afterEach(async function () {
-    if (this.currentTest?.state === 'failed') {
-      // eslint-disable-next-line no-console
-      console.log([...log.lines.slice(-80), ...diagnostics.map((d) => d().slice(-3000))].join('\n'));
-    }
-    log.lines.length = 0;
-    diagnostics.length = 0;
-    for (const stop of stops.splice(0).reverse()) await stop().catch(() => undefined);
-  });
-
   /** A started SIP line (trunk mode, `server` its only peer) in a DTMF mode; stopped after the test. */
-  async function startLine(server: string, dtmfMode: SipDtmfMode): Promise<{ line: VoiceLine; events: EventLog; port: number }> {
-    const port = await pickPorts(1);
-    const rtp = 40000 + 32 * randomInt(0, 300);
-    const config: LineConfig = { id: 'dtmf-interop', backend: 'sip', server, transport: 'udp', username: '1001', register: false, localPort: port, localAddress: LOOPBACK, rtpPortMin: rtp, rtpPortMax: rtp + 15 };
-    const line = new VoiceLine(config, {
-      log,
-      backendFactory: (l) =>
-        new SipBackend({ lineId: l.id, server, transport: 'udp', username: '1001', register: false, localPort: port, localAddress: LOOPBACK, rtpPortMin: rtp, rtpPortMax: rtp + 15, dtmfMode, log: l.log }),
-    });
-    const events = new EventLog(line, WAIT_MS);
-    stops.push(() => line.stop());
-    await line.start();
-    await waitFor(`line ready (${line.status.text})`, () => line.backend?.ready === true, WAIT_MS);
-    return { line, events, port };
-  }
-
-  async function sipp(options: Parameters<typeof Sipp.start>[0]): Promise<Sipp> {
-    const peer = await Sipp.start(options);
-    stops.push(() => peer.stop());
-    diagnostics.push(() => peer.process.text());
-    return peer;
+  function startLine(server: string, dtmfMode: SipDtmfMode): Promise<InteropLine> {
+    return h.startLine({ server, dtmfMode });
   }
 
   /** The dtmf events of a line so far, as [digit, source]. */

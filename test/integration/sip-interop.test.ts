@@ -5,14 +5,11 @@
  * Every peer and line is stopped in afterEach, also when the test failed.
  */
 import assert from 'node:assert/strict';
-import { randomInt } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { LineConfig, VoiceEvent, VoiceLine } from '../../lib/line/voice-line';
-import { memoryLog } from '../helpers/at-harness';
-import { Baresip, Kamailio, LOOPBACK, Sipp, pickPorts, requirePeer, waitFor } from '../helpers/sip-peers';
-import { EventLog } from '../helpers/event-log';
+import { interopHarness } from '../helpers/interop-harness';
+import { Kamailio, LOOPBACK, pickPorts, requirePeer, waitFor } from '../helpers/sip-peers';
 
 const WAIT_MS = 20_000;
 
@@ -38,40 +35,7 @@ Content-Length: 0
 
 describe('SIP interop with real peers on 127.0.0.1 (integration)', function () {
   this.timeout(90_000);
-  const log = memoryLog();
-  const stops: Array<() => Promise<void>> = [];
-  const diagnostics: Array<() => string> = [];
-
-  afterEach(async function () {
-    if (this.currentTest?.state === 'failed') {
-      // eslint-disable-next-line no-console
-      console.log([...log.lines.slice(-80), ...diagnostics.map((d) => d().slice(-3000))].join('\n'));
-    }
-    log.lines.length = 0;
-    diagnostics.length = 0;
-    for (const stop of stops.splice(0).reverse()) await stop().catch(() => undefined);
-  });
-
-  /** A started SIP line on a picked port with its own RTP range; stopped after the test. */
-  async function startLine(config: Partial<LineConfig>, password?: string): Promise<{ line: VoiceLine; events: EventLog; port: number }> {
-    const port = await pickPorts(1);
-    const rtp = 40000 + 32 * randomInt(0, 300);
-    const line = new VoiceLine(
-      { id: 'interop', backend: 'sip', transport: 'udp', username: '1001', register: false, localPort: port, localAddress: LOOPBACK, rtpPortMin: rtp, rtpPortMax: rtp + 15, ...config },
-      { log, credentials: password ? { password } : {} },
-    );
-    const events = new EventLog(line, WAIT_MS);
-    stops.push(() => line.stop());
-    await line.start();
-    await waitFor(`line ready (${line.status.text})`, () => line.backend?.ready === true, WAIT_MS);
-    return { line, events, port };
-  }
-
-  function track<T extends { stop(): Promise<void> }>(peer: T, output: () => string): T {
-    stops.push(() => peer.stop());
-    diagnostics.push(output);
-    return peer;
-  }
+  const { startLine, track, defer, startSipp, startBaresip } = interopHarness('interop');
 
   describe('SIPp', () => {
     before(function () {
@@ -80,8 +44,7 @@ describe('SIP interop with real peers on 127.0.0.1 (integration)', function () {
 
     it('outbound to a SIPp UAS: answered by its 200; our hang-up reaches it as a BYE (SIPp counts one successful call)', async () => {
       const media = await pickPorts(2);
-      const uas = await Sipp.start({ scenario: 'uas', calls: 1, extraArgs: ['-mp', String(media)] });
-      track(uas, () => uas.process.text());
+      const uas = await startSipp({ scenario: 'uas', calls: 1, extraArgs: ['-mp', String(media)] });
       const { line, events } = await startLine({ server: uas.address });
       const call = await line.dial('2000');
       await events.next('answered');
@@ -94,10 +57,9 @@ describe('SIP interop with real peers on 127.0.0.1 (integration)', function () {
 
     it('outbound to a SIPp UAS answering 486: our call ends busy with sipCode 486, and SIPp got our ACK', async () => {
       const dir = mkdtempSync(join(tmpdir(), 'sipp-busy-'));
-      stops.push(async () => rmSync(dir, { recursive: true, force: true }));
+      defer(() => rmSync(dir, { recursive: true, force: true }));
       writeFileSync(join(dir, 'busy.xml'), BUSY_UAS);
-      const uas = await Sipp.start({ scenario: join(dir, 'busy.xml'), calls: 1 });
-      track(uas, () => uas.process.text());
+      const uas = await startSipp({ scenario: join(dir, 'busy.xml'), calls: 1 });
       const { line } = await startLine({ server: uas.address });
       const result = await line.dialAndWait('2000');
       assert.deepEqual([result.end?.cause, result.end?.sipCode, result.end?.by], ['busy', 486, 'remote']);
@@ -108,8 +70,7 @@ describe('SIP interop with real peers on 127.0.0.1 (integration)', function () {
       const sippPort = await pickPorts(1);
       const media = await pickPorts(2);
       const { line, events, port } = await startLine({ server: `${LOOPBACK}:${sippPort}` });
-      const uac = await Sipp.start({ scenario: 'uac', port: sippPort, remote: `${LOOPBACK}:${port}`, calls: 1, extraArgs: ['-s', '1001', '-d', '1000', '-mp', String(media)] });
-      track(uac, () => uac.process.text());
+      const uac = await startSipp({ scenario: 'uac', port: sippPort, remote: `${LOOPBACK}:${port}`, calls: 1, extraArgs: ['-s', '1001', '-d', '1000', '-mp', String(media)] });
       const incoming = await events.next('incoming');
       assert.equal(incoming.call?.remote.number, 'sipp');
       await line.answer(incoming.call?.id);
@@ -127,8 +88,7 @@ describe('SIP interop with real peers on 127.0.0.1 (integration)', function () {
 
     it('outbound to baresip (auto-answer): answered; our DTMF 42 arrives at baresip (RFC 4733); we hang up and baresip sees the call closed', async () => {
       // Our dial takes phone numbers: baresip's account is a number.
-      const b = await Baresip.start({ account: `<sip:2000@${LOOPBACK}>;regint=0`, autoAnswer: true });
-      track(b, () => b.process.text());
+      const b = await startBaresip({ account: `<sip:2000@${LOOPBACK}>;regint=0`, autoAnswer: true });
       const { line, events } = await startLine({ server: b.address });
       const call = await line.dial('2000');
       await events.next('answered');
@@ -143,8 +103,7 @@ describe('SIP interop with real peers on 127.0.0.1 (integration)', function () {
     });
 
     it('inbound from baresip: we answer; baresip sends 123# (RFC 4733): the gather gives 123 (finish key); baresip hangs up: ended normal by remote', async () => {
-      const b = await Baresip.start({ account: `<sip:bob@${LOOPBACK}>;regint=0` });
-      track(b, () => b.process.text());
+      const b = await startBaresip({ account: `<sip:bob@${LOOPBACK}>;regint=0` });
       const { line, events, port } = await startLine({ server: b.address });
       assert.equal((await b.command('dial', `sip:1001@${LOOPBACK}:${port}`)).ok, true);
       const incoming = await events.next('incoming');
@@ -169,10 +128,9 @@ describe('SIP interop with real peers on 127.0.0.1 (integration)', function () {
     it('our line and baresip register; baresip calls our AOR through Kamailio: incoming at our line, answered, baresip hangs up', async () => {
       const k = await Kamailio.start({ users: { alice: 'alice-pw', bob: 'bob-pw' } });
       track(k, () => k.log());
-      const { line, events } = await startLine({ server: k.address, username: 'alice', register: true }, 'alice-pw');
+      const { line, events } = await startLine({ server: k.address, username: 'alice', register: true }, { password: 'alice-pw' });
       await events.next('registered');
-      const b = await Baresip.start({ account: `<sip:bob@${k.address}>;auth_pass=bob-pw;regint=60` });
-      track(b, () => b.process.text());
+      const b = await startBaresip({ account: `<sip:bob@${k.address}>;auth_pass=bob-pw;regint=60` });
       await waitFor('both registered at Kamailio', async () => (await k.contacts('alice')).length === 1 && (await k.contacts('bob')).length === 1, WAIT_MS);
       assert.equal((await b.command('dial', `sip:alice@${k.address}`)).ok, true);
       const incoming = await events.next('incoming');

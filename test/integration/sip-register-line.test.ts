@@ -15,10 +15,10 @@
 import assert from 'node:assert/strict';
 import { randomInt } from 'node:crypto';
 import { LineConfig, VoiceEvent, VoiceLine } from '../../lib/line/voice-line';
-import { memoryLog } from '../helpers/at-harness';
 import { EventLog } from '../helpers/event-log';
-import { Baresip, Kamailio, LOOPBACK, requirePeer, waitFor } from '../helpers/sip-peers';
-import { FlowNode, Inbox, Msg, NODES, errorsOf, getNode, helper, lineOf, sink, statusesOf, voiceNode } from '../nodes/flow-helpers';
+import { interopHarness } from '../helpers/interop-harness';
+import { Kamailio, LOOPBACK, requirePeer, waitFor } from '../helpers/sip-peers';
+import { FlowNode, Inbox, Msg, NODES, errorsOf, helper, lineOf, sink, statusesOf, voiceNode } from '../nodes/flow-helpers';
 
 const PASSWORD = 'alice-Secret-42';
 const WRONG = 'not-Alices-pw-77';
@@ -43,8 +43,9 @@ function replaceErrors(_key: string, value: unknown): unknown {
 describe('SIP registration through a VoiceLine and a Node-RED flow, against Kamailio (integration)', function () {
   this.timeout(120_000);
   let kamailio: Kamailio;
-  const log = memoryLog();
-  const stops: Array<() => Promise<void>> = [];
+  const { log, defer, startBaresip } = interopHarness('reg-line', { output: () => kamailio?.log() ?? '', logLines: 60 });
+  /** What each VoiceLine of the test said (events, status texts): checked for the passwords once it is stopped. */
+  const said: Array<{ events: EventLog; statuses: string[] }> = [];
 
   before(async function () {
     requirePeer(this, 'kamailio', 'kamcmd', 'baresip');
@@ -55,20 +56,22 @@ describe('SIP registration through a VoiceLine and a Node-RED flow, against Kama
     await kamailio?.stop();
   });
 
+  // After the harness's afterEach: the lines are stopped, the log still holds what they said.
   afterEach(async function () {
-    if (this.currentTest?.state === 'failed') {
-      // eslint-disable-next-line no-console
-      console.log([...log.lines.slice(-60), kamailio?.log().slice(-3000)].join('\n'));
-    }
-    for (const stop of stops.splice(0).reverse()) await stop().catch(() => undefined);
-    log.lines.length = 0;
     if (kamailio && !kamailio.running) await kamailio.restart();
+    const lines = said.splice(0);
+    if (lines.length === 0) return;
+    // Nothing a line said carries a password: events, status texts, log lines.
+    for (const { events, statuses } of lines) {
+      assert.deepEqual(leaks(events.events.map((e) => JSON.stringify(e))), [], 'an event carries a password');
+      assert.deepEqual(leaks(statuses), [], 'a status text carries a password');
+    }
+    assert.deepEqual(leaks(log.lines), [], 'a log line carries a password');
   });
 
   /** Baresip registered to Kamailio as bob calls alice (our line): resolves once it is established, then hangs up. */
   async function callFromBob(answer: (event: VoiceEvent | Msg) => Promise<void>, incoming: () => Promise<VoiceEvent | Msg>): Promise<void> {
-    const b = await Baresip.start({ account: `<sip:bob@${kamailio.address}>;auth_pass=${BOB_PASSWORD};regint=60` });
-    stops.push(() => b.stop());
+    const b = await startBaresip({ account: `<sip:bob@${kamailio.address}>;auth_pass=${BOB_PASSWORD};regint=60` });
     await waitFor('bob registered at Kamailio', async () => (await kamailio.contacts('bob')).length === 1, WAIT_MS);
     assert.equal((await b.command('dial', `sip:alice@${kamailio.address}`)).ok, true);
     const event = await incoming();
@@ -89,13 +92,8 @@ describe('SIP registration through a VoiceLine and a Node-RED flow, against Kama
       const events = new EventLog(line, WAIT_MS);
       const statuses: string[] = [];
       line.on('status', (s: { text: string }) => statuses.push(s.text));
-      stops.push(async () => {
-        await line.stop();
-        // Nothing the line said carries a password: events, status texts, log lines.
-        assert.deepEqual(leaks(events.events.map((e) => JSON.stringify(e))), [], 'an event carries a password');
-        assert.deepEqual(leaks(statuses), [], 'a status text carries a password');
-        assert.deepEqual(leaks(log.lines), [], 'a log line carries a password');
-      });
+      defer(() => line.stop());
+      said.push({ events, statuses });
       await line.start();
       return { line, events };
     }
@@ -122,7 +120,7 @@ describe('SIP registration through a VoiceLine and a Node-RED flow, against Kama
       assert.match(line.status.text, /^username or password refused/);
       assert.ok(!events.topics().includes('registered'));
       assert.deepEqual(await kamailio.contacts('alice'), []);
-      // The log said what happened (so that the leak check below looked at something).
+      // The log said what happened (so that the leak check after the test looks at something).
       assert.ok(log.lines.some((l) => /username or password refused/.test(l)), log.lines.join('\n'));
     });
 

@@ -9,10 +9,9 @@
  * What each family can do is in its profile (`recording`, `pcmStream`, lib/at/modem-profile.ts), and
  * the `AT+QAUDRD=?` / `AT+QPCMV=?` probes after every initialisation have the last word.
  */
-import { EventEmitter } from 'node:events';
 import { promises as fsp } from 'node:fs';
 import { dirname } from 'node:path';
-import { Call, CallTransition } from '../../call/call';
+import type { Call } from '../../call/call';
 import { CallState } from '../../call/call-state';
 import type {
   AudioCapability,
@@ -24,9 +23,10 @@ import type {
   RecordingOptions,
   RecordingResult,
 } from '../../capabilities';
+import { CallAudioBase } from '../../capabilities/call-audio-base';
+import { RecordingBase, RecordingEndedBy } from '../../capabilities/recording-base';
 import { CallStateError, CommandFailedError, NotSupportedError } from '../../errors';
-import { AudioChunk, AudioChunker } from '../../media/audio-chunker';
-import { settle } from '../../media/audio-outcome';
+import { AudioChunker } from '../../media/audio-chunker';
 import { sharedMediaClock } from '../../media/media-clock';
 import { AtError } from '../at-channel';
 import { AtFeatureContext, AtFeatureHooks } from '../at-feature';
@@ -253,27 +253,23 @@ interface RecordingParts {
  * One recording: into the module's flash (downloaded when it ends), a PCM stream of chunks, or both.
  * It ends when the flow stops it or the call ends, whichever comes first.
  */
-class AtRecording extends EventEmitter implements Recording {
+class AtRecording extends RecordingBase {
   private readonly startedAt = Date.now();
   private chunker: AudioChunker | null = null;
   private untap: (() => void) | null = null;
-  private chunks = 0;
   private streamedSamples = 0;
-  private outcome: Promise<RecordingResult> | null = null;
-  private failure: Error | null = null;
-  private endedBy: RecordingResult['endedBy'] = 'stop';
 
   constructor(
-    readonly call: Call,
-    readonly options: Readonly<RecordingOptions>,
+    call: Call,
+    options: Readonly<RecordingOptions>,
     private readonly parts: RecordingParts,
   ) {
-    super();
+    super(call, options);
   }
 
   async start(): Promise<void> {
     const { ctx, pcm, module } = this.parts;
-    this.call.on('transition', this.onTransition);
+    this.watchCall();
     try {
       if (this.options.streamChunkMs !== undefined) {
         this.chunker = new AudioChunker({ chunkMs: this.options.streamChunkMs, direction: this.options.direction });
@@ -291,28 +287,14 @@ class AtRecording extends EventEmitter implements Recording {
         ctx.log.debug(`recording call ${this.call.index ?? '?'} into ${module.file}`);
       }
     } catch (err) {
-      this.call.off('transition', this.onTransition);
+      this.unwatchCall();
       this.untap?.();
       await pcm.release(this);
       this.parts.onSettled(this);
       throw err;
     }
-    if (this.call.ended) void this.finish('call-ended');
+    if (this.call.ended) this.end('call-ended');
   }
-
-  stop(): Promise<RecordingResult> {
-    return this.finish('stop');
-  }
-
-  /** Ends the recording with `err` (the module stopped it, the PCM port was lost, the line closed). */
-  fail(err: Error): void {
-    this.failure ??= err;
-    void this.finish('stop').catch(() => undefined);
-  }
-
-  private readonly onTransition = (t: CallTransition): void => {
-    if (t.to === CallState.Ended) void this.finish('call-ended').catch(() => undefined);
-  };
 
   private readonly onPcm = (rx: Int16Array, tx: Int16Array): void => {
     const samples = pick(this.options.direction, rx, tx);
@@ -320,22 +302,12 @@ class AtRecording extends EventEmitter implements Recording {
     for (const chunk of this.chunker!.push(samples)) this.emitChunk(chunk);
   };
 
-  private emitChunk(chunk: AudioChunk): void {
-    this.chunks++;
-    this.emit('chunk', chunk);
+  protected settled(): void {
+    this.parts.onSettled(this);
   }
 
-  private finish(endedBy: RecordingResult['endedBy']): Promise<RecordingResult> {
-    if (!this.outcome) {
-      this.endedBy = endedBy;
-      this.outcome = settle(this, this.run().finally(() => this.parts.onSettled(this)));
-    }
-    return this.outcome;
-  }
-
-  private async run(): Promise<RecordingResult> {
+  protected async run(endedBy: RecordingEndedBy): Promise<RecordingResult> {
     const { ctx, pcm, module } = this.parts;
-    this.call.off('transition', this.onTransition);
     if (this.untap) {
       this.untap();
       this.untap = null;
@@ -350,7 +322,7 @@ class AtRecording extends EventEmitter implements Recording {
       direction: this.options.direction,
       channels: 1,
       chunks: this.chunks,
-      endedBy: this.endedBy,
+      endedBy,
     };
     if (module) {
       result.moduleFile = module.file;
@@ -395,35 +367,36 @@ async function writeWhole(path: string, data: Buffer): Promise<void> {
   }
 }
 
-/** Samples played into a call over the PCM port, paced by the shared media clock. */
-class AtPlayback extends EventEmitter implements Playback {
+/**
+ * Samples played into a call over the PCM port, paced by the shared media clock. How it ends once
+ * (`stopped`: cut short by stop(), the call's end or a failure) is lib/capabilities/call-audio-base.ts.
+ */
+class AtPlayback extends CallAudioBase<PlaybackResult, boolean> implements Playback {
   private readonly pacer: PcmPacer;
-  private outcome: Promise<PlaybackResult> | null = null;
-  private failure: Error | null = null;
 
   constructor(
-    readonly call: Call,
+    call: Call,
     pcm: Int16Array,
     private readonly session: PcmSession,
     clock: TickClock,
     private readonly ctx: AtFeatureContext,
     private readonly onSettled: (p: AtPlayback) => void,
   ) {
-    super();
+    super(call);
     this.pacer = new PcmPacer(pcm, (samples) => session.write(samples), clock);
-    this.pacer.once('done', () => void this.finish(false).catch(() => undefined));
+    this.pacer.once('done', () => this.end(false));
   }
 
   async start(): Promise<void> {
-    this.call.on('transition', this.onTransition);
+    this.watchCall();
     try {
       await this.session.acquire(this);
     } catch (err) {
-      this.call.off('transition', this.onTransition);
+      this.unwatchCall();
       this.onSettled(this);
       throw err;
     }
-    if (this.call.ended) void this.finish(true).catch(() => undefined);
+    if (this.call.ended) this.end(true);
     else this.pacer.start();
   }
 
@@ -431,23 +404,20 @@ class AtPlayback extends EventEmitter implements Playback {
     return this.finish(true);
   }
 
-  fail(err: Error): void {
-    this.failure ??= err;
-    void this.finish(true).catch(() => undefined);
+  protected settled(): void {
+    this.onSettled(this);
   }
 
-  private readonly onTransition = (t: CallTransition): void => {
-    if (t.to === CallState.Ended) void this.finish(true).catch(() => undefined);
-  };
-
-  private finish(stopped: boolean): Promise<PlaybackResult> {
-    if (!this.outcome) this.outcome = settle(this, this.run(stopped).finally(() => this.onSettled(this)));
-    return this.outcome;
+  protected callEnded(): void {
+    this.end(true);
   }
 
-  private async run(stopped: boolean): Promise<PlaybackResult> {
+  protected failedWhy(): boolean {
+    return true;
+  }
+
+  protected async run(stopped: boolean): Promise<PlaybackResult> {
     this.pacer.stop();
-    this.call.off('transition', this.onTransition);
     await this.session.release(this);
     this.ctx.log.debug(`played ${this.pacer.playedMs} ms into call ${this.call.index ?? '?'}${stopped ? ' (stopped)' : ''}`);
     if (this.failure) throw this.failure;
