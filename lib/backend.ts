@@ -38,6 +38,23 @@ export interface DialOptions {
   callerName?: string;
   /** SIP: extra headers for the INVITE, `{ "X-Ticket": "4711" }` (rules: lib/validate.ts validateSipHeaders). */
   headers?: Readonly<Record<string, string>>;
+  /**
+   * SIP, the backend's own: this call follows a REFER of the other side (RFC 3515), and these headers
+   * come from it, not from a flow. `replaces`: the Refer-To's `Replaces` (RFC 3891, an attended
+   * transfer: the target swaps this call for its call with the referrer); `referredBy`: the REFER's
+   * `Referred-By` (RFC 3892). They are headers {@link headers} may not carry (a flow replacing someone
+   * else's call is a hole), so they have their own field, which VoiceLine.dial never fills: only the SIP
+   * backend's REFER handling sets it. The SIP backend still checks both values before they reach a header.
+   */
+  referral?: DialReferral;
+}
+
+/** What a call placed to follow a REFER carries from it (see {@link DialOptions.referral}). */
+export interface DialReferral {
+  /** The `Replaces` header value: `call-id;to-tag=...;from-tag=...`. */
+  replaces?: string;
+  /** The `Referred-By` header value, as the REFER had it. */
+  referredBy?: string;
 }
 
 export interface HangupRequest {
@@ -103,7 +120,7 @@ export interface Backend extends EventEmitter {
   readonly ready: boolean;
 
   /**
-   * Places a call to an already validated number. Creates the Call (emitting `call` in `dialing`) and
+   * Places a call to an already validated number (on a SIP line also a SIP address, `sip:user@host`). Creates the Call (emitting `call` in `dialing`) and
    * resolves with it once the request is on the wire. When the network refuses it (`ATD` answered
    * `ERROR`, a SIP failure), the call ends with that cause and its evidence, so a flow always learns
    * the outcome as an `ended` event. Rejects, creating no call, only when the line is not ready.

@@ -30,6 +30,43 @@ export function validatePhoneNumber(value: unknown, what = 'phone number'): stri
   return compact;
 }
 
+/**
+ * A SIP address as a call target (dial, divert, transfer): `sip:` or `sips:`, a user, `@`, a host (name,
+ * IPv4 or `[IPv6]`), an optional port and `;params`. No spaces, no control characters (CR/LF would
+ * start a new header), no `<`, `>`, `"` or `,` (they would close or split the Request-URI, `Contact` or
+ * `Refer-To` it goes into), no `?headers` (a target cannot smuggle `Replaces` or any other header into
+ * the request). The SIP backend parses it again with sip.js before it is sent.
+ */
+const SIP_TARGET_RE = /^sips?:[A-Za-z0-9\-_.!~*'()&=+$;/%]+@(?:[A-Za-z0-9\-.]+|\[[0-9A-Fa-f:.]+\])(?::[0-9]{1,5})?(?:;[A-Za-z0-9\-_.!~*'()%=+$]+)*$/i;
+
+/** Longest SIP address accepted as a target (a header value, not a document). */
+export const MAX_SIP_TARGET_LENGTH = 256;
+
+/** True for a target written as a SIP address (`sip:...`, `sips:...`) rather than a number. */
+export function isSipTarget(target: unknown): boolean {
+  return typeof target === 'string' && /^sips?:/i.test(target.trim());
+}
+
+/**
+ * Whom to call, divert or transfer to: a phone number ({@link validatePhoneNumber}), or a SIP address
+ * `sip:user@host[:port][;params]` (checked strictly, see above). Which lines accept an address is the
+ * line's decision (a SIP line does, an AT line refuses it); this only says whether the text is acceptable
+ * at all, and returns it (the number compacted, the address trimmed). Throws {@link InvalidInputError}.
+ * One check for `voice-dial` and `voice-forward`.
+ */
+export function validateCallTarget(value: unknown, what = 'phone number'): string {
+  if (isSipTarget(value)) {
+    const uri = (value as string).trim();
+    if (uri.length > MAX_SIP_TARGET_LENGTH || !SIP_TARGET_RE.test(uri)) {
+      throw new InvalidInputError(
+        `the ${what} "${printable(value as string)}" is not a valid SIP address: write sip:user@host[:port], without spaces, quotes, <, > or ?headers`,
+      );
+    }
+    return uri;
+  }
+  return validatePhoneNumber(value, what);
+}
+
 /** A short, safe description of a value for an error message (never the whole value). */
 export function describe(value: unknown): string {
   if (value === null) return 'null';
@@ -94,11 +131,15 @@ const TOKEN_RE = /^[A-Za-z0-9\-.!%*_+`'~]+$/;
 /**
  * Headers a flow may not set on a call: those that make the request what it is (sip.js and the
  * transaction layer write them, and a second copy would break the dialog or the message framing),
- * and the credentials sip.js computes. Compact forms (RFC 3261 §7.3.3) included.
+ * the credentials sip.js computes, and those the line writes when it follows a REFER: `Replaces`
+ * (RFC 3891: an INVITE with it takes over someone's call) and `Referred-By` (RFC 3892, compact `b`),
+ * which come from the other side's REFER (DialOptions.referral), never from a flow. Compact forms
+ * (RFC 3261 §7.3.3) included.
  */
 export const RESERVED_SIP_HEADERS: readonly string[] = [
   'from', 'f', 'to', 't', 'call-id', 'i', 'cseq', 'via', 'v', 'contact', 'm', 'content-length', 'l',
   'max-forwards', 'content-type', 'c', 'route', 'record-route', 'authorization', 'proxy-authorization',
+  'replaces', 'referred-by', 'b',
 ];
 
 export const MAX_EXTRA_HEADERS = 20;
@@ -127,15 +168,25 @@ export function validateSipHeaders(value: unknown, what = 'SIP headers'): string
     }
     if (seen.has(lower)) throw new InvalidInputError(`the header "${name}" is given twice in the ${what}`);
     seen.add(lower);
-    if (typeof raw === 'number' && Number.isFinite(raw)) raw = String(raw);
-    if (typeof raw !== 'string') throw new InvalidInputError(`the value of header "${name}" must be a string, got ${describe(raw)}`);
-    const text = raw.trim();
-    if (/[\x00-\x08\x0a-\x1f\x7f]/.test(text)) {
-      throw new InvalidInputError(`the value of header "${name}" contains a line break or a control character: "${printable(raw)}"`);
-    }
-    if (text.length > MAX_HEADER_VALUE_LENGTH) {
-      throw new InvalidInputError(`the value of header "${name}" is too long: ${text.length} characters, at most ${MAX_HEADER_VALUE_LENGTH}`);
-    }
-    return `${name}: ${text}`;
+    return `${name}: ${validateSipHeaderValue(name, raw)}`;
   });
+}
+
+/**
+ * One header value (a flow's, or one the line copies from a request it received): a string or a
+ * number, without CR, LF or any other control character but tab (no header injection), at most
+ * {@link MAX_HEADER_VALUE_LENGTH} characters. Returns it trimmed, or throws {@link InvalidInputError}
+ * naming the header.
+ */
+export function validateSipHeaderValue(name: string, raw: unknown): string {
+  if (typeof raw === 'number' && Number.isFinite(raw)) raw = String(raw);
+  if (typeof raw !== 'string') throw new InvalidInputError(`the value of header "${name}" must be a string, got ${describe(raw)}`);
+  const text = raw.trim();
+  if (/[\x00-\x08\x0a-\x1f\x7f]/.test(text)) {
+    throw new InvalidInputError(`the value of header "${name}" contains a line break or a control character: "${printable(raw)}"`);
+  }
+  if (text.length > MAX_HEADER_VALUE_LENGTH) {
+    throw new InvalidInputError(`the value of header "${name}" is too long: ${text.length} characters, at most ${MAX_HEADER_VALUE_LENGTH}`);
+  }
+  return text;
 }

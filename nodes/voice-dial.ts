@@ -7,7 +7,7 @@ import type { NodeAPI, NodeDef, Node } from './shared/red-types';
 
 interface VoiceDialDef extends NodeDef {
   line?: string;
-  /** The number to dial; empty: take it from the message. */
+  /** The number (on a SIP line also a SIP address) to dial; empty: take it from the message. */
   number?: string;
   /** Seconds to let it ring before giving up (0: no limit of ours). */
   ringTimeout?: string | number;

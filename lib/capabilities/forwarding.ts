@@ -1,6 +1,6 @@
 import { Call } from '../call/call';
 import { InvalidInputError } from '../errors';
-import { describe, printable, validatePhoneNumber } from '../validate';
+import { describe, isSipTarget, MAX_SIP_TARGET_LENGTH, validateCallTarget, validatePhoneNumber } from '../validate';
 
 /**
  * Why the network forwards a call (3GPP TS 22.082; `AT+CCFC` `<reason>` 0–5, voiceCall.setFw's 0–3).
@@ -78,40 +78,15 @@ export function checkForwardRequest(input: { reason?: unknown; mode?: unknown; n
 }
 
 /**
- * A SIP address as a divert / transfer target: `sip:` or `sips:`, a user, `@`, a host (name, IPv4 or
- * `[IPv6]`), an optional port and `;params`. No spaces, no control characters (CR/LF would start a new
- * header), no `<`, `>`, `"` or `,` (they would close or split the `Contact` / `Refer-To` it goes into),
- * no `?headers` (a target cannot smuggle `Replaces` or any other header into the request). The SIP
- * backend parses it again with sip.js before it is sent.
- */
-const SIP_TARGET_RE = /^sips?:[A-Za-z0-9\-_.!~*'()&=+$;/%]+@(?:[A-Za-z0-9\-.]+|\[[0-9A-Fa-f:.]+\])(?::[0-9]{1,5})?(?:;[A-Za-z0-9\-_.!~*'()%=+$]+)*$/;
-
-/** Longest SIP address accepted as a target (a header value, not a document). */
-export const MAX_SIP_TARGET_LENGTH = 256;
-
-/** True for a target written as a SIP address (`sip:...`, `sips:...`) rather than a number. */
-export function isSipTarget(target: string): boolean {
-  return /^sips?:/i.test(target);
-}
-
-/**
- * Where to divert or transfer to: a phone number (validated as for dialling: digits, `*`, `#`, a
- * leading `+`), or, for SIP lines, a SIP address `sip:user@host[:port][;params]` (checked strictly, see
- * above). Which lines accept an address is the line's decision (lib/line/line-forwarding.ts); this only
- * says whether the text is acceptable at all. Throws {@link InvalidInputError}.
+ * Where to divert or transfer to: a phone number, or (SIP lines) a SIP address. The check is dialling's
+ * ({@link validateCallTarget} in lib/validate.ts, one rule for dial and forward); kept under this name
+ * for the forwarding contract's users.
  */
 export function checkForwardTarget(value: unknown, what: string): string {
-  if (typeof value === 'string' && isSipTarget(value.trim())) {
-    const uri = value.trim();
-    if (uri.length > MAX_SIP_TARGET_LENGTH || !SIP_TARGET_RE.test(uri)) {
-      throw new InvalidInputError(
-        `the ${what} "${printable(value)}" is not a valid SIP address: write sip:user@host[:port], without spaces, quotes, <, > or ?headers`,
-      );
-    }
-    return uri;
-  }
-  return validatePhoneNumber(value, what);
+  return validateCallTarget(value, what);
 }
+
+export { isSipTarget, MAX_SIP_TARGET_LENGTH };
 
 /**
  * What a `transfer` event carries (`call.report('transfer', payload)`): one report per step of a

@@ -1,6 +1,6 @@
 import { Call } from '../call/call';
 import { CallState, isAlerting } from '../call/call-state';
-import { ForwardRequest, ForwardRule, checkForwardRequest, checkForwardTarget, isSipTarget } from '../capabilities';
+import { ForwardRequest, ForwardRule, checkForwardRequest } from '../capabilities';
 import { CallStateError, CommandFailedError, InvalidInputError } from '../errors';
 import { outcome, type VoiceLine } from './voice-line';
 
@@ -95,16 +95,9 @@ export class LineForwarding {
     return { call, to: other.remote.number, other };
   }
 
-  /**
-   * A divert / transfer target: a number, or on a SIP line a SIP address (the other backends dial
-   * numbers only: an address is refused here, before anything is sent).
-   */
+  /** A divert / transfer target: a number, or on a SIP line a SIP address (the line's rule, as for dialling). */
   private target(value: unknown, what: string): string {
-    const target = checkForwardTarget(value, what);
-    if (isSipTarget(target) && this.line.backend?.kind !== 'sip') {
-      throw new InvalidInputError(`the ${what} is a SIP address, which only a SIP line can use: give a phone number`);
-    }
-    return target;
+    return this.line.callTarget(value, what);
   }
 
   /** After a failed consultation: the call goes back to the caller. Says in words what became of it. */

@@ -6,7 +6,7 @@ import { CapabilityName } from '../capabilities';
 import { CallEventName, CallState, LineEventName, eventFor, isAlerting } from '../call/call-state';
 import { EndInfo, HANGUP_CAUSES, HangupCause } from '../call/cause';
 import { CallStateError, InvalidInputError, LineNotReadyError, NotSupportedError, UnknownCallError } from '../errors';
-import { describe, printable, validateDisplayName, validatePhoneNumber, validateSipHeaders, validateSipUser } from '../validate';
+import { describe, isSipTarget, printable, validateCallTarget, validateDisplayName, validateSipHeaders, validateSipUser } from '../validate';
 import type { DialOptions } from '../backend';
 import type { SipDtmfMode } from '../sip/rtp-description-handler';
 import type { IncomingReferPolicy } from '../sip/sip-forwarding';
@@ -245,12 +245,25 @@ export class VoiceLine extends EventEmitter {
   }
 
   /**
+   * Whom a call goes to (dial, divert, transfer): a phone number, or on a SIP line a SIP address
+   * (`sip:user@host[:port]`, lib/validate.ts validateCallTarget). Other lines dial numbers only: an
+   * address is an InvalidInputError that says so, before anything is sent.
+   */
+  callTarget(value: unknown, what: string): string {
+    const target = validateCallTarget(value, what);
+    if (isSipTarget(target) && (this.backend?.kind ?? this.config.backend) !== 'sip') {
+      throw new InvalidInputError(`the ${what} is a SIP address, which only a SIP line can use: give a phone number (${printable(target)})`);
+    }
+    return target;
+  }
+
+  /**
    * Dials `number` (validated here: nothing invalid reaches the backend). Resolves with the call as
    * soon as it is placed; `ringTimeout` (seconds, 0 = none) hangs it up with cause `no-answer`
    * when it has not been answered by then.
    */
   async dial(number: unknown, options: DialRequest = {}): Promise<Call> {
-    const n = validatePhoneNumber(number);
+    const n = this.callTarget(number, 'phone number');
     const ringTimeout = checkRingTimeout(options.ringTimeout ?? 0);
     const sip = sipDialOptions(options);
     const backend = this.readyBackend();

@@ -1,13 +1,13 @@
 import { EventEmitter } from 'node:events';
-import { Invitation, Inviter, SessionState, URI, UserAgent } from 'sip.js';
+import { Grammar, Invitation, Inviter, SessionState, URI, UserAgent } from 'sip.js';
 import type { Session, UserAgentDelegate } from 'sip.js';
 import type { IncomingRequestMessage, IncomingResponse, IncomingResponseMessage } from 'sip.js/lib/core';
-import { Backend, DialOptions, HangupRequest, LineStatus, Logger, SILENT_LOGGER } from '../backend';
+import { Backend, DialOptions, DialReferral, HangupRequest, LineStatus, Logger, SILENT_LOGGER } from '../backend';
 import { Call, TransitionReason } from '../call/call';
 import { CallState, isAlerting } from '../call/call-state';
 import { EndInfo, q850ForHangup } from '../call/cause';
 import { CallStateError, InvalidInputError, LineNotReadyError } from '../errors';
-import { describe, printable, validateDisplayName, validatePhoneNumber, validateSipHeaders, validateSipUser } from '../validate';
+import { describe, isSipTarget, printable, validateCallTarget, validateDisplayName, validateSipHeaders, validateSipHeaderValue, validateSipUser } from '../validate';
 import { G711_CODECS, G711Codec } from './media-params';
 import { RtpDescriptionHandler, SIP_DTMF_MODES, SipDtmfMode } from './rtp-description-handler';
 import { RtpDescriptionHandlerFactory } from './rtp-description-handler-factory';
@@ -41,6 +41,11 @@ export interface SipBackendOptions extends Omit<SipUserAgentOptions, 'sip' | 'lo
   maxCalls?: number;
   /** A REFER from the other side: `follow` it (call the target, end this call `transferred`) or `refuse` it (default). */
   incomingRefer?: IncomingReferPolicy;
+  /**
+   * How long a transfer of ours waits for the final NOTIFY after the 202 (ms; default 32 s,
+   * lib/sip/sip-forwarding.ts). Not a line setting (the editor has none): for tests and embedders.
+   */
+  transferNotifyTimeoutMs?: number;
   log?: Logger;
 }
 
@@ -120,7 +125,11 @@ export class SipBackend extends EventEmitter implements Backend {
     };
     this.dtmf = new SipDtmf(this.ctx);
     this.control = new SipControl(this.ctx);
-    this.forwarding = new SipForwarding(this.ctx, { incomingRefer: options.incomingRefer, targetHost: () => this.targetHost() });
+    this.forwarding = new SipForwarding(this.ctx, {
+      incomingRefer: options.incomingRefer,
+      targetHost: () => this.targetHost(),
+      transferNotifyTimeoutMs: options.transferNotifyTimeoutMs,
+    });
     this.audio = new SipAudio(this.ctx);
   }
 
@@ -189,7 +198,7 @@ export class SipBackend extends EventEmitter implements Backend {
     });
     this.media = new RtpDescriptionHandlerFactory({ allocator, address: local.sip, codecs: this.opts.codecs, dtmfMode: this.opts.dtmfMode, log: this.log });
     const delegate: UserAgentDelegate = { onInvite: (invitation) => this.onInvite(invitation) };
-    const { lineId: _lineId, rtpPortMin: _min, rtpPortMax: _max, codecs: _codecs, dtmfMode: _dtmf, maxCalls: _maxCalls, incomingRefer: _refer, ...account } = this.opts;
+    const { lineId: _lineId, rtpPortMin: _min, rtpPortMax: _max, codecs: _codecs, dtmfMode: _dtmf, maxCalls: _maxCalls, incomingRefer: _refer, transferNotifyTimeoutMs: _notify, ...account } = this.opts;
     return new SipUserAgent({
       ...account,
       log: this.log,
@@ -219,8 +228,13 @@ export class SipBackend extends EventEmitter implements Backend {
     this.setStatus('closed', 'closed');
   }
 
+  /**
+   * Places a call to a number (`sip:<number>@<domain, else server>`) or to a SIP address, which is the
+   * Request-URI as given (the request still goes to the server / outbound proxy: the transport sends
+   * everything there). The call's remote number is the address's user part.
+   */
   async dial(number: string, options: DialOptions = {}): Promise<Call> {
-    const n = validatePhoneNumber(number);
+    const n = validateCallTarget(number);
     const agent = this.agent;
     if (!agent || !agent.ready) throw new LineNotReadyError(`the line is not ready (${this._status.text})`);
     const max = this.opts.maxCalls ?? 0;
@@ -229,8 +243,12 @@ export class SipBackend extends EventEmitter implements Backend {
     }
     const ua = agent.userAgent;
     const host = this.targetHost();
-    const target = UserAgent.makeURI(`sip:${n}@${host}`);
-    if (!target) throw new InvalidInputError(`the number "${n}" does not make a SIP address with ${host}`);
+    const address = isSipTarget(n);
+    // An address was checked (validateCallTarget: no spaces, <, >, quotes or ?headers); sip.js's grammar must read it too.
+    const target = UserAgent.makeURI(address ? n : `sip:${n}@${host}`);
+    if (!target) {
+      throw new InvalidInputError(address ? `the SIP address "${printable(n)}" cannot be read as a SIP URI` : `the number "${n}" does not make a SIP address with ${host}`);
+    }
     // Checked again here (VoiceLine did): nothing unchecked reaches a header, whoever calls dial().
     const fromName = options.callerName !== undefined ? validateDisplayName(options.callerName, 'caller name') : this.opts.displayName;
     let fromUri: URI | undefined;
@@ -238,7 +256,7 @@ export class SipBackend extends EventEmitter implements Backend {
       fromUri = ua.configuration.uri.clone();
       fromUri.user = validateSipUser(options.callerId, 'caller ID');
     }
-    const extraHeaders = options.headers ? validateSipHeaders(options.headers) : [];
+    const extraHeaders = [...(options.headers ? validateSipHeaders(options.headers) : []), ...referralHeaders(options.referral)];
     const inviter = new Inviter(ua, target, {
       earlyMedia: true,
       extraHeaders,
@@ -247,7 +265,7 @@ export class SipBackend extends EventEmitter implements Backend {
     const call = new Call({
       line: this.opts.lineId,
       direction: 'outbound',
-      remote: { number: n, uri: target.toString() },
+      remote: { number: address ? (target.user ?? '') : n, uri: target.toString() },
       state: CallState.Dialing,
       reason: { text: `calling ${target.toString()}`, evidence: `INVITE ${target.toString()}` },
     });
@@ -342,7 +360,13 @@ export class SipBackend extends EventEmitter implements Backend {
     media.prepare(invitation).then(
       () => {
         if (invitation.state !== SessionState.Initial) return;
-        for (const feature of this.features()) feature.incoming?.(call, invitation);
+        for (const feature of this.features()) {
+          const refusal = feature.incoming?.(call, invitation);
+          if (refusal) {
+            refuse(refusal.refuse, `${feature.name}: ${refusal.why}`);
+            return;
+          }
+        }
         this.track(rec);
         this.emit('call', call);
         invitation.progress().catch((err: Error) => this.log.debug(`sip: 180 for call ${call.id}: ${err.message}`));
@@ -547,6 +571,10 @@ function checkLineSettings(o: SipBackendOptions): void {
   if (o.incomingRefer !== undefined && !INCOMING_REFER_POLICIES.includes(o.incomingRefer)) {
     throw new InvalidInputError(`the incoming REFER setting must be one of ${INCOMING_REFER_POLICIES.join(', ')}, got ${describe(o.incomingRefer)}`);
   }
+  const notifyMs = o.transferNotifyTimeoutMs;
+  if (notifyMs !== undefined && (typeof notifyMs !== 'number' || !Number.isFinite(notifyMs) || notifyMs <= 0)) {
+    throw new InvalidInputError(`the transfer NOTIFY timeout must be a number of milliseconds above 0, got ${describe(notifyMs)}`);
+  }
   if (o.displayName !== undefined) validateDisplayName(o.displayName, 'display name');
   if (o.outboundProxy !== undefined) {
     try {
@@ -558,6 +586,27 @@ function checkLineSettings(o: SipBackendOptions): void {
   if (o.tls !== undefined && o.tls.rejectUnauthorized !== undefined && typeof o.tls.rejectUnauthorized !== 'boolean') {
     throw new InvalidInputError(`the TLS certificate check must be on or off (true or false), got ${describe(o.tls.rejectUnauthorized)}`);
   }
+}
+
+/**
+ * The headers of a call that follows a REFER (DialOptions.referral): `Replaces` and `Referred-By`, as
+ * the REFER gave them. They came from the network: each is checked as any header value (no CR/LF,
+ * bounded) and must read as what it is (sip.js's grammar), or the dial is refused before anything is sent.
+ */
+function referralHeaders(referral: DialReferral | undefined): string[] {
+  if (!referral) return [];
+  const headers: string[] = [];
+  if (referral.replaces !== undefined) {
+    const value = validateSipHeaderValue('Replaces', referral.replaces);
+    if (Grammar.parse(value, 'Replaces') === -1) throw new InvalidInputError(`the Replaces header "${printable(value)}" cannot be read (RFC 3891: call-id;to-tag=...;from-tag=...)`);
+    headers.push(`Replaces: ${value}`);
+  }
+  if (referral.referredBy !== undefined) {
+    const value = validateSipHeaderValue('Referred-By', referral.referredBy);
+    if (Grammar.parse(value, 'Name_Addr_Header') === -1) throw new InvalidInputError(`the Referred-By header "${printable(value)}" cannot be read (RFC 3892: <sip:...>)`);
+    headers.push(`Referred-By: ${value}`);
+  }
+  return headers;
 }
 
 /** The source address our UDP transport stamped on the top Via (`received=`), if any. */

@@ -35,14 +35,26 @@ export interface SipCallContext {
 }
 
 /**
+ * What an `incoming` hook returns to refuse the INVITE: the backend answers it `refuse` (a final
+ * status, 4xx–6xx) and the call is never tracked nor reported (RFC 3891 §3: an INVITE whose Replaces
+ * names no dialog of ours gets 481). `why` goes to the log.
+ */
+export interface SipIncomingRefusal {
+  refuse: number;
+  why: string;
+}
+
+/**
  * A SIP call feature. `attach` is called for every call the backend tracks (outbound once placed,
  * inbound once it rings), `incoming` for an inbound call before it is reported (an INVITE with
- * Replaces, say), `stop` when the line stops, before the calls are hung up.
+ * Replaces, say): it MAY return a {@link SipIncomingRefusal}, and then no later feature sees the call
+ * and `attach` is not called for it; a feature that returns one MUST NOT have acted on the call.
+ * `stop` when the line stops, before the calls are hung up.
  */
 export interface SipCallFeature {
   /** The capability it is (`dtmf`, `control`, `forwarding`, `audio`), for logs. */
   readonly name: string;
   attach?(call: Call, session: Session): void;
-  incoming?(call: Call, invitation: Invitation): void;
+  incoming?(call: Call, invitation: Invitation): SipIncomingRefusal | void;
   stop?(): Promise<void>;
 }

@@ -4,10 +4,10 @@ import type { IncomingResponse } from 'sip.js/lib/core';
 import type { Call } from '../call/call';
 import { CallState } from '../call/call-state';
 import type { ForwardingCapability, ForwardRequest, ForwardRule, TransferReport } from '../capabilities/forwarding';
-import { isSipTarget } from '../capabilities/forwarding';
 import { CallStateError, CommandFailedError, InvalidInputError, NotSupportedError } from '../errors';
-import { printable, validatePhoneNumber } from '../validate';
-import type { SipCallContext, SipCallFeature } from './sip-call-context';
+import type { DialReferral } from '../backend';
+import { isSipTarget, printable, validateCallTarget, validatePhoneNumber } from '../validate';
+import type { SipCallContext, SipCallFeature, SipIncomingRefusal } from './sip-call-context';
 import { isReferEvent, readReferNotify, sendReferNotify } from './sip-refer-notify';
 
 /** What to do with a REFER the other side sends (it asks us to call someone and leave this call). */
@@ -23,6 +23,12 @@ export interface SipForwardingOptions {
    * line's address of record.
    */
   targetHost?: () => string;
+  /**
+   * How long a transfer of ours waits for the final NOTIFY after the REFER's 202, in ms (default
+   * {@link TRANSFER_NOTIFY_TIMEOUT_MS}). An option of the backend, not a line setting: 64 × T1 is what
+   * SIP gives a transaction; tests shorten it.
+   */
+  transferNotifyTimeoutMs?: number;
 }
 
 /**
@@ -53,6 +59,8 @@ interface PendingTransfer {
   resolve(): void;
   reject(err: Error): void;
   timer?: NodeJS.Timeout;
+  /** The REFER got its 202. */
+  accepted: boolean;
   done: boolean;
   /** The other call of an attended transfer: it ends `transferred` too. */
   other?: Call;
@@ -71,11 +79,13 @@ interface PendingTransfer {
  *   final NOTIFY, or the late NOTIFY gets a 481).
  * - attended transfer: `REFER` to one call with `Refer-To: <the other's remote target?Replaces=...>`
  *   (sip.js builds it from the other Session); success ends both calls `transferred`.
- * - incoming REFER: `refuse` (default) → 603, the call goes on; `follow` → 202, we call the target as
- *   a new call of the line, NOTIFY its progress, and the original call ends `transferred`,
- *   `by: "remote"`, once the target answered.
+ * - incoming REFER: `refuse` (default) → 603, the call goes on; `follow` → 202, we call the Refer-To
+ *   address (host included) as a new call of the line, with the REFER's `Referred-By` and the
+ *   Refer-To's `Replaces` (an attended transfer), NOTIFY its progress, and the original call ends
+ *   `transferred`, `by: "remote"`, once the target answered.
  * - incoming INVITE with `Replaces` matching a connected call of ours: the new call is answered at
- *   once, and the old one ends `replaced` (BYE).
+ *   once, and the old one ends `replaced` (BYE); one that matches no connected call is refused 481
+ *   (RFC 3891 §3), never rung as a new call.
  * Network forwarding rules (`AT+CCFC`) are the mobile network's: a SIP line has none.
  */
 export class SipForwarding implements ForwardingCapability, SipCallFeature {
@@ -97,10 +107,15 @@ export class SipForwarding implements ForwardingCapability, SipCallFeature {
     };
   }
 
-  /** An INVITE with `Replaces` naming a connected call of ours: this call takes its place. */
-  incoming(call: Call, invitation: Invitation): void {
-    const old = this.replaced(invitation);
-    if (!old) return;
+  /**
+   * An INVITE with `Replaces` naming a connected call of ours: this call takes its place. One whose
+   * Replaces names nothing we can replace is refused (RFC 3891 §3), before it is reported.
+   */
+  incoming(call: Call, invitation: Invitation): SipIncomingRefusal | void {
+    const found = this.replaced(invitation);
+    if (!found) return;
+    if ('refuse' in found) return found;
+    const old = found;
     this.ctx.log.info(`sip: call ${call.id} replaces call ${old.id} (INVITE with Replaces)`);
     invitation.stateChange.addListener((state) => {
       if (state !== SessionState.Established || old.ended) return;
@@ -175,9 +190,10 @@ export class SipForwarding implements ForwardingCapability, SipCallFeature {
         if (state !== SessionState.Terminated) return;
         this.settle(p, new CallStateError(`call ${call.id} ended before the transfer to ${what} was done`));
       };
-      const p: PendingTransfer = { call, session, report, what, resolve, reject, done: false, other, cleanup: () => session.stateChange.removeListener(onState) };
+      const p: PendingTransfer = { call, session, report, what, resolve, reject, accepted: false, done: false, other, cleanup: () => session.stateChange.removeListener(onState) };
       this.pending.add(p);
       session.stateChange.addListener(onState);
+      if (other) this.watchReplaced(p, other);
       session
         .refer(referTo, {
           requestDelegate: {
@@ -196,13 +212,39 @@ export class SipForwarding implements ForwardingCapability, SipCallFeature {
 
   private referAccepted(p: PendingTransfer, response: IncomingResponse): void {
     if (p.done) return;
+    p.accepted = true;
     const line = startLine(response);
     this.report(p, 'accepted', `the other side accepted the transfer to ${p.what}`, line, response.message.statusCode);
-    p.timer = this.later(TRANSFER_NOTIFY_TIMEOUT_MS, () => {
-      const text = `the transfer to ${p.what} failed: no final word (NOTIFY) from the other side within ${TRANSFER_NOTIFY_TIMEOUT_MS / 1000} s; call ${p.call.id} is still connected`;
+    const timeoutMs = this.options.transferNotifyTimeoutMs ?? TRANSFER_NOTIFY_TIMEOUT_MS;
+    p.timer = this.later(timeoutMs, () => {
+      const text = `the transfer to ${p.what} failed: no final word (NOTIFY) from the other side within ${timeoutMs / 1000} s; call ${p.call.id} is still connected`;
       this.report(p, 'failed', text);
       this.settle(p, new CommandFailedError(text, line));
     });
+  }
+
+  /**
+   * Attended transfer: the target replaces its call with us by the transferee's (INVITE with Replaces)
+   * and then BYEs it (RFC 5589 §7), usually before the transferee's final NOTIFY reaches us (it sends
+   * the BYE the moment it answers; the NOTIFY waits for the transferee to see that answer). A BYE on
+   * the other call once the REFER was accepted is that replacement: the other call ends `transferred`,
+   * `by: "remote"`, not `normal`. (If the target hung up for another reason in that moment, the transfer
+   * itself still fails on its own NOTIFY; only the other call's cause would say `transferred`.)
+   */
+  private watchReplaced(p: PendingTransfer, other: Call): void {
+    const otherSession = this.ctx.sessionOf(other);
+    if (!otherSession) return;
+    const previous = otherSession.delegate?.onBye;
+    otherSession.delegate = {
+      ...otherSession.delegate,
+      onBye: (bye) => {
+        if (p.accepted && !p.done) {
+          this.ctx.conclude(other, { cause: 'transferred', by: 'remote', text: `replaced at the other side by call ${p.call.id} (${p.call.remote.number || 'the transferee'}), which this line transferred there` });
+        }
+        if (previous) previous(bye);
+        else bye.accept().catch(() => undefined);
+      },
+    };
   }
 
   /** A NOTIFY of our REFER's subscription: progress, or the outcome. */
@@ -238,7 +280,9 @@ export class SipForwarding implements ForwardingCapability, SipCallFeature {
     this.report(p, 'succeeded', `${p.what} answered: the transfer succeeded`, statusLine, code);
     const end = (to: string) => ({ cause: 'transferred' as const, by: 'local' as const, text: `transferred to ${to} (${statusLine})` });
     this.ctx.conclude(call, end(p.what));
-    if (other) this.endOld(other, end(call.remote.number || 'the other call'), OLD_DIALOG_GRACE_MS);
+    // The other call is the target's to end (it BYEs the dialog the transferee replaced): `by: "remote"`,
+    // as when its BYE came before this NOTIFY (watchReplaced); we BYE it after the grace time if not.
+    if (other) this.endOld(other, { ...end(call.remote.number || 'the other call'), by: 'remote' }, OLD_DIALOG_GRACE_MS);
     // Settled first: our own BYE ends the session, which is not a failure of the transfer.
     this.settle(p);
     this.ctx
@@ -273,9 +317,9 @@ export class SipForwarding implements ForwardingCapability, SipCallFeature {
       this.ctx.log.info(`sip: refused a REFER on call ${call.id}: its Refer-To could not be read`);
       return;
     }
-    const shown = printable(`${referTo.scheme}:${referTo.user ?? ''}@${referTo.host}`, 120);
-    const replaces = referTo.getHeader('replaces') !== undefined;
-    const base = { method: replaces ? ('attended' as const) : ('blind' as const), role: 'transferee' as const, to: shown };
+    const shown = printable(`${referTo.scheme}:${referTo.user ?? ''}@${referTo.host}${referTo.port ? `:${referTo.port}` : ''}`, 120);
+    const replacesParam = referTo.getHeader('replaces');
+    const base = { method: replacesParam !== undefined ? ('attended' as const) : ('blind' as const), role: 'transferee' as const, to: shown };
     const refuse = (why: string): void => {
       referral.reject({ statusCode: REFUSE_CODE }).catch(() => undefined);
       this.ctx.log.info(`sip: refused a REFER to ${shown} on call ${call.id} with ${REFUSE_CODE}: ${why}`);
@@ -283,35 +327,50 @@ export class SipForwarding implements ForwardingCapability, SipCallFeature {
     };
     if ((this.options.incomingRefer ?? 'refuse') !== 'follow') return refuse('the line refuses transfers (incomingRefer: refuse)');
     if (call.state !== CallState.Active && call.state !== CallState.Held) return refuse(`the call is ${call.state}`);
-    // The new call is a call of the line (ctx.dial), which dials numbers: an attended transfer (Replaces)
-    // or a target that is not a number cannot be followed in this version.
-    if (replaces) return refuse('an attended transfer (Refer-To with Replaces) cannot be followed by this line');
-    let number: string;
+    // The Refer-To as an address to dial (host and parameters kept, its ?headers taken apart): checked
+    // as any dialled SIP address (validateCallTarget), then by SipBackend.dial again.
+    const address = referTo.clone();
+    address.clearHeaders();
+    let target: string;
     try {
-      number = validatePhoneNumber(referTo.user ?? '', 'transfer target');
+      target = validateCallTarget(address.toString(), 'transfer target');
     } catch {
-      return refuse('the target is not a phone number');
+      return refuse('the target is not a SIP address this line can call (sip:user@host)');
     }
-    void this.follow(call, session, referral, number, base);
+    const dialReferral: DialReferral = {};
+    if (replacesParam !== undefined) {
+      // The only header of the Refer-To we put on the INVITE (RFC 3891 §3: its value is percent-encoded in the URI).
+      if (replacesParam.length !== 1) return refuse('the Refer-To has more than one Replaces');
+      try {
+        dialReferral.replaces = decodeURIComponent(replacesParam[0]);
+      } catch {
+        return refuse('the Refer-To\'s Replaces cannot be decoded');
+      }
+    }
+    const referredBy = request.getHeader('referred-by');
+    if (referredBy) dialReferral.referredBy = referredBy;
+    void this.follow(call, session, referral, target, dialReferral, base);
   }
 
   /**
-   * Follows a REFER: 202, NOTIFY 100, a new call of the line to the target; its 180 and its outcome
+   * Follows a REFER: 202, NOTIFY 100, a new call of the line to the target (with `Replaces` and
+   * `Referred-By` when the REFER gave them); its 180 and its outcome
    * are NOTIFYed; once it is answered, this call ends `transferred`, `by: "remote"` (the referrer
    * sends the BYE; we do after {@link OLD_DIALOG_GRACE_MS} if it does not).
    */
-  private async follow(call: Call, session: Session, referral: Referral, number: string, base: Omit<TransferReport, 'status' | 'text'>): Promise<void> {
+  private async follow(call: Call, session: Session, referral: Referral, to: string, dialReferral: DialReferral, base: Omit<TransferReport, 'status' | 'text'>): Promise<void> {
     await referral.accept({ statusCode: 202 }).catch(() => undefined);
     const say = (status: TransferReport['status'], text: string, sipCode?: number): void =>
       call.report('transfer', { ...base, status, text, ...(sipCode !== undefined ? { sipCode } : {}) });
-    say('accepted', `the other side transfers this call to ${number}: calling it`, 202);
+    say('accepted', `the other side transfers this call to ${to}: calling it`, 202);
     void sendReferNotify(session, 100, false);
+    // A bad Referred-By or Replaces (from the network) makes dial throw: a failed transfer, NOTIFYed below.
     let target: Call;
     try {
-      target = await this.ctx.dial(number, {});
+      target = await this.ctx.dial(to, Object.keys(dialReferral).length > 0 ? { referral: dialReferral } : {});
     } catch (err) {
       void sendReferNotify(session, 503, true);
-      say('failed', `calling ${number} for the transfer failed: ${(err as Error).message}`, 503);
+      say('failed', `calling ${to} for the transfer failed: ${(err as Error).message}`, 503);
       return;
     }
     let rang = false;
@@ -319,16 +378,16 @@ export class SipForwarding implements ForwardingCapability, SipCallFeature {
       if (!rang && (target.state === CallState.Ringing || target.state === CallState.EarlyMedia)) {
         rang = true;
         void sendReferNotify(session, 180, false);
-        say('progress', `${number} is ringing`, 180);
+        say('progress', `${to} is ringing`, 180);
       } else if (target.state === CallState.Active) {
         target.off('transition', onTransition);
         void sendReferNotify(session, 200, true);
-        say('succeeded', `${number} answered (call ${target.id}): the transfer succeeded`, 200);
-        this.endOld(call, { cause: 'transferred', by: 'remote', text: `transferred by the other side to ${number} (call ${target.id})` }, OLD_DIALOG_GRACE_MS);
+        say('succeeded', `${to} answered (call ${target.id}): the transfer succeeded`, 200);
+        this.endOld(call, { cause: 'transferred', by: 'remote', text: `transferred by the other side to ${to} (call ${target.id})` }, OLD_DIALOG_GRACE_MS);
       } else if (target.ended) {
         const code = target.end?.sipCode ?? 487;
         void sendReferNotify(session, code, true);
-        say('failed', `${number} did not answer (${target.end?.cause ?? 'ended'}): the transfer failed`, code);
+        say('failed', `${to} did not answer (${target.end?.cause ?? 'ended'}): the transfer failed`, code);
       }
     };
     target.on('transition', onTransition);
@@ -351,24 +410,26 @@ export class SipForwarding implements ForwardingCapability, SipCallFeature {
     else this.later(graceMs, bye);
   }
 
-  /** The connected call of ours that an INVITE's `Replaces` names (RFC 3891 §3), if any. */
-  private replaced(invitation: Invitation): Call | undefined {
+  /**
+   * The connected call of ours that an INVITE's `Replaces` names (RFC 3891 §3); a refusal when it has
+   * a Replaces we cannot honour: unreadable (400), naming no dialog of ours or one not connected (481),
+   * `early-only` naming a connected one (486); undefined without Replaces.
+   */
+  private replaced(invitation: Invitation): Call | SipIncomingRefusal | undefined {
     const header = invitation.request.getHeader('replaces');
-    if (!header) return undefined;
+    if (header === undefined) return undefined;
     const r = Grammar.parse(header, 'Replaces') as { call_id?: string; replaces_to_tag?: string; replaces_from_tag?: string; early_only?: boolean } | -1;
-    if (r === -1 || typeof r.call_id !== 'string') {
-      this.ctx.log.info('sip: an INVITE with an unreadable Replaces header is taken as a new call');
-      return undefined;
-    }
+    if (r === -1 || typeof r.call_id !== 'string') return { refuse: 400, why: 'the INVITE\'s Replaces header cannot be read' };
     for (const call of this.ctx.calls()) {
       const dialog = this.ctx.sessionOf(call)?.dialog;
       if (!dialog || dialog.callId !== r.call_id || dialog.localTag !== r.replaces_to_tag || dialog.remoteTag !== r.replaces_from_tag) continue;
-      if (call.state === CallState.Active || call.state === CallState.Held) return call;
-      this.ctx.log.info(`sip: an INVITE with Replaces names call ${call.id}, which is ${call.state}: taken as a new call`);
-      return undefined;
+      if (call.state !== CallState.Active && call.state !== CallState.Held) {
+        return { refuse: 481, why: `the INVITE's Replaces names call ${call.id}, which is ${call.state}: only a connected call is replaced` };
+      }
+      if (r.early_only) return { refuse: 486, why: `the INVITE's Replaces names call ${call.id} with early-only, and it is connected` };
+      return call;
     }
-    this.ctx.log.info('sip: an INVITE with Replaces names no call of this line: taken as a new call');
-    return undefined;
+    return { refuse: 481, why: 'the INVITE\'s Replaces names no call of this line' };
   }
 
   private established(call: Call, what: string): Session {

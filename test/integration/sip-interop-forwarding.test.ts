@@ -9,6 +9,7 @@ import { randomInt } from 'node:crypto';
 import { CommandFailedError } from '../../lib/errors';
 import { CallState } from '../../lib/call/call-state';
 import { LineConfig, VoiceLine } from '../../lib/line/voice-line';
+import { SipBackend, SipBackendOptions } from '../../lib/sip/sip-backend';
 import { memoryLog } from '../helpers/at-harness';
 import { EventLog } from '../helpers/event-log';
 import { Baresip, LOOPBACK, Sipp, pickPorts, requirePeer, sippScenario, waitFor } from '../helpers/sip-peers';
@@ -31,13 +32,28 @@ describe('SIP forwarding interop with SIPp and baresip on 127.0.0.1 (integration
     for (const stop of stops.splice(0).reverse()) await stop().catch(() => undefined);
   });
 
-  async function startLine(config: Partial<LineConfig>): Promise<{ line: VoiceLine; events: EventLog; port: number }> {
+  /** A trunk-mode line 1001; `backend`: SipBackend options beyond the line's settings (made by a backend factory). */
+  async function startLine(config: Partial<LineConfig>, backend?: Partial<SipBackendOptions>): Promise<{ line: VoiceLine; events: EventLog; port: number }> {
     const port = await pickPorts(1);
     const rtp = 40000 + 32 * randomInt(0, 300);
-    const line = new VoiceLine(
-      { id: 'fwd-interop', backend: 'sip', transport: 'udp', username: '1001', register: false, localPort: port, localAddress: LOOPBACK, rtpPortMin: rtp, rtpPortMax: rtp + 15, ...config },
-      { log },
-    );
+    const settings: LineConfig = { id: 'fwd-interop', backend: 'sip', transport: 'udp', username: '1001', register: false, localPort: port, localAddress: LOOPBACK, rtpPortMin: rtp, rtpPortMax: rtp + 15, ...config };
+    const backendFactory = backend
+      ? (l: VoiceLine) =>
+          new SipBackend({
+            lineId: l.id,
+            server: settings.server ?? '',
+            transport: 'udp',
+            username: settings.username ?? '',
+            register: false,
+            localPort: port,
+            localAddress: LOOPBACK,
+            rtpPortMin: rtp,
+            rtpPortMax: rtp + 15,
+            log,
+            ...backend,
+          })
+      : undefined;
+    const line = new VoiceLine(settings, { log, ...(backendFactory ? { backendFactory } : {}) });
     const events = new EventLog(line, WAIT_MS);
     stops.push(() => line.stop());
     await line.start();
@@ -93,6 +109,51 @@ describe('SIP forwarding interop with SIPp and baresip on 127.0.0.1 (integration
       await line.hangup(call.id);
       assert.deepEqual((await events.next('ended')).payload.cause, 'normal');
       assert.equal(await uas.exitCode(), 0, uas.process.text().slice(-2000));
+    });
+  });
+
+  describe('the transfer NOTIFY timeout (transferNotifyTimeoutMs: 2 s)', () => {
+    before(function () {
+      requirePeer(this, 'sipp');
+    });
+
+    it('SIPp accepts the REFER (202) and never NOTIFYs: the transfer rejects after the timeout saying so, the call stays connected; our hang-up reaches SIPp (exit 0)', async () => {
+      const uas = await sippUas('refer-no-notify-uas.xml');
+      const { line, events } = await startLine({ server: uas.address }, { transferNotifyTimeoutMs: 2000 });
+      const call = await line.dial('2000');
+      await events.next('answered');
+      await assert.rejects(
+        line.forwarding.transfer(call.id, '3003'),
+        (err: Error) => err instanceof CommandFailedError && /no final word \(NOTIFY\) from the other side within 2 s/.test(err.message) && /still connected/.test(err.message),
+      );
+      assert.equal(call.state, CallState.Active);
+      const steps = events.events.filter((e) => e.topic === 'transfer').map((e) => [e.payload.status, e.payload.sipCode]);
+      assert.deepEqual(steps, [
+        ['accepted', 202],
+        ['failed', undefined],
+      ]);
+      assert.equal(events.events.some((e) => e.topic === 'ended'), false, 'the call did not end');
+      await line.hangup(call.id);
+      assert.deepEqual((await events.next('ended')).payload.cause, 'normal');
+      assert.equal(await uas.exitCode(), 0, uas.process.text().slice(-2000));
+    });
+  });
+
+  describe('an INVITE with Replaces that names no call of the line (RFC 3891 §3)', () => {
+    before(function () {
+      requirePeer(this, 'sipp');
+    });
+
+    it('is answered 481 and never rings (SIPp requires the 481: exit 0); the line reports no call', async () => {
+      const sippPort = await pickPorts(1);
+      const { line, events, port } = await startLine({ server: `${LOOPBACK}:${sippPort}` });
+      const media = await pickPorts(2);
+      const uac = await Sipp.start({ scenario: sippScenario('uac-replaces-unknown.xml'), port: sippPort, calls: 1, remote: `${LOOPBACK}:${port}`, extraArgs: ['-mp', String(media)] });
+      track(uac, () => uac.process.text());
+      assert.equal(await uac.exitCode(), 0, uac.process.text().slice(-2000));
+      assert.deepEqual(events.events.filter((e) => e.call !== undefined).map((e) => e.topic), [], 'no call event');
+      assert.equal(line.activeCalls().length, 0);
+      assert.ok(log.lines.some((l) => /refused a call .* with 481: forwarding: the INVITE's Replaces names no call of this line/.test(l)), log.lines.join('\n'));
     });
   });
 

@@ -99,7 +99,7 @@ describe('voice-dial', function () {
     assert.deepEqual(emulatorOf('L').commands.filter((c) => /^ATD/i.test(c)), []);
   });
 
-  it('refuses an invalid caller ID, caller name or header with the core\'s message (EINVAL), before anything else', async function () {
+  it('refuses an invalid caller ID, caller name or header, and a SIP address on an AT line, with the core\'s message (EINVAL), before anything else', async function () {
     await helper.load(NODES, dialFlow());
     await waitReady('L');
     const cases: Array<[Record<string, unknown>, RegExp]> = [
@@ -108,6 +108,12 @@ describe('voice-dial', function () {
       [{ sipHeaders: { Via: 'SIP/2.0/UDP evil' } }, /^the header "Via" cannot be set from a flow: the line writes it itself$/],
       [{ sipHeaders: { 'X-A': 'a\nb' } }, /^the value of header "X-A" contains a line break/],
       [{ sipHeaders: 'X-A: 1' }, /^the SIP headers must be an object of header names and values/],
+      // Only the line writes Replaces / Referred-By (when it follows a REFER): a flow taking over a call is refused.
+      [{ sipHeaders: { Replaces: 'abc@host;to-tag=1;from-tag=2' } }, /^the header "Replaces" cannot be set from a flow: the line writes it itself$/],
+      [{ sipHeaders: { 'Referred-By': '<sip:boss@pbx>' } }, /^the header "Referred-By" cannot be set from a flow/],
+      // A SIP address is a valid target, but not on an AT line.
+      [{ payload: 'sip:alice@pbx.example.com' }, /^the phone number is a SIP address, which only a SIP line can use: give a phone number/],
+      [{ payload: 'sip:alice@pbx.example.com\r\nX: 1' }, /^the phone number "sip:alice@pbx\.example\.com\\r\\nX: 1" is not a valid SIP address/],
     ];
     for (const [i, [props, message]] of cases.entries()) {
       getNode('D').receive({ payload: '5551234', ...props });

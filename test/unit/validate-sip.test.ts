@@ -7,7 +7,7 @@ import { strict as assert } from 'node:assert';
 import { InvalidInputError, NotSupportedError } from '../../lib/errors';
 import { VoiceLine } from '../../lib/line/voice-line';
 import { parseCodecs, SipBackend, SipBackendOptions } from '../../lib/sip/sip-backend';
-import { MAX_EXTRA_HEADERS, validateDisplayName, validateSipHeaders, validateSipUser } from '../../lib/validate';
+import { MAX_EXTRA_HEADERS, MAX_SIP_TARGET_LENGTH, isSipTarget, validateCallTarget, validateDisplayName, validateSipHeaders, validateSipUser } from '../../lib/validate';
 import { startLine } from '../helpers/at-harness';
 
 describe('validateSipUser (caller ID)', () => {
@@ -68,7 +68,8 @@ describe('validateSipHeaders (extra headers)', () => {
   });
 
   it('refuses the headers the line writes itself, in any case and in compact form', () => {
-    for (const name of ['From', 'to', 'Call-ID', 'CSeq', 'VIA', 'Contact', 'Content-Length', 'Max-Forwards', 'Content-Type', 'f', 'i', 'l', 'm', 'v', 'Route', 'Proxy-Authorization']) {
+    // Replaces / Referred-By (b): only the line sets them, when it follows a REFER (DialOptions.referral).
+    for (const name of ['From', 'to', 'Call-ID', 'CSeq', 'VIA', 'Contact', 'Content-Length', 'Max-Forwards', 'Content-Type', 'f', 'i', 'l', 'm', 'v', 'Route', 'Proxy-Authorization', 'Replaces', 'referred-by', 'b']) {
       assert.throws(() => validateSipHeaders({ [name]: 'x' }), new RegExp(`^InvalidInputError: the header "${name}" cannot be set from a flow: the line writes it itself$`));
     }
   });
@@ -113,6 +114,7 @@ describe('SIP line settings (SipBackend refuses them at start, naming the settin
       [{ outboundProxy: 'proxy.example.com:99999' }, /^the outbound proxy must be host\[:port\]/],
       [{ maxCalls: -1 }, /^the maximum number of calls must be a whole number/],
       [{ tls: { rejectUnauthorized: 'yes' as never } }, /^the TLS certificate check must be on or off/],
+      [{ transferNotifyTimeoutMs: 0 }, /^the transfer NOTIFY timeout must be a number of milliseconds above 0, got number 0$/],
     ];
     for (const [settings, message] of refused) {
       assert.throws(() => new SipBackend({ ...base, ...settings }), (err: Error) => err instanceof InvalidInputError && message.test(err.message), JSON.stringify(settings));
@@ -140,6 +142,52 @@ describe('SIP dial options on an AT line', () => {
       const call = await line.dial('5551234', { callerId: '', callerName: '', headers: {} });
       assert.equal(call.remote.number, '5551234');
       assert.equal(h.modem().commands.filter((c) => /^ATD/.test(c)).length, 1);
+    } finally {
+      await h.close();
+    }
+  });
+});
+
+describe('validateCallTarget (whom to dial, divert or transfer to: a number or a SIP address)', () => {
+  it('a number is compacted as for dialling; a SIP address is kept as written (trimmed)', () => {
+    assert.equal(validateCallTarget('+49 (30) 1234-56'), '+4930123456');
+    assert.equal(validateCallTarget(5551234), '5551234');
+    for (const uri of ['sip:alice@pbx.example.com', 'sips:2002@192.0.2.7:5061', 'sip:bob@[2001:db8::1]:5060;transport=tcp', 'SIP:3003@127.0.0.1;user=phone']) {
+      assert.equal(validateCallTarget(` ${uri} `), uri);
+      assert.equal(isSipTarget(uri), true);
+    }
+    assert.equal(isSipTarget('5551234'), false);
+    assert.equal(isSipTarget(42), false);
+  });
+
+  const bad = [
+    'sip:bob@127.0.0.1\r\nX-Evil: 1',
+    'sip:bob@127.0.0.1>;x',
+    'sip:bob@127.0.0.1?Replaces=abc%3Bto-tag%3D1',
+    'sip:@host',
+    'sip:host.example.com',
+    'sip:a b@host',
+    'sip:"bob"@host',
+    'sip:bob@host,sip:eve@host',
+    `sip:${'a'.repeat(MAX_SIP_TARGET_LENGTH)}@host`,
+  ];
+  for (const value of bad) {
+    it(`refuses ${JSON.stringify(value.slice(0, 50))}, saying how to write an address (and never printing a line break)`, () => {
+      assert.throws(
+        () => validateCallTarget(value, 'phone number'),
+        (err: Error) => err instanceof InvalidInputError && /is not a valid SIP address: write sip:user@host\[:port\]/.test(err.message) && !/[\r\n]/.test(err.message),
+      );
+    });
+  }
+
+  it('a SIP address on an AT line is refused by VoiceLine.dial (InvalidInputError saying only a SIP line can), and nothing is dialled', async () => {
+    const h = await startLine('ec600n');
+    try {
+      await assert.rejects(
+        h.line.dial('sip:alice@pbx.example.com'),
+        (err: Error) => err instanceof InvalidInputError && /^the phone number is a SIP address, which only a SIP line can use: give a phone number/.test(err.message),
+      );
+      assert.equal(h.modem().commands.filter((c) => /^ATD/.test(c)).length, 0);
     } finally {
       await h.close();
     }
