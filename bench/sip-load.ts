@@ -1,0 +1,690 @@
+/**
+ * bench/sip-load: how many calls a Node-RED flow on a SIP `voice-line` carries, and how fast it takes
+ * them, with SIPp placing the calls (docs/benchmarks.md, "SIP load", says what each figure means).
+ *
+ * The flow, in a real Node-RED runtime in this process (embedded API, the package's nodes from the
+ * build): `voice-events` (incoming, waiting) → `voice-answer` → `delay` (hold) → `voice-hangup`, and
+ * with `--record` also `voice-answer` → `voice-record` (to a WAV file per call). The line is in trunk
+ * mode (`register: false`) with SIPp's address as its server.
+ *
+ * SIPp (UAC, a scenario of bench/sip-load/scenarios.ts) offers G.711 with the media address of the
+ * bench's RTP peer (bench/sip-load/rtp-peer.ts, a child process): the peer plays SIPp's g711a.pcap
+ * audio to each call and times each of our RTP packets (loss, send jitter at the receiver).
+ *
+ * Two searches, stepping up until a step fails or the time budget is spent:
+ * - concurrency: N calls at once (SIPp `-l N`), 2N calls in all, each held `--hold` s (longer when
+ *   filling N slots in 0.8 × hold would need more than `--ramp-cps` calls per second);
+ * - setup rate: R calls per second for `--rate-secs` s, each held 1 s.
+ * The same loads against `sipp -sn uas -rtp_echo` (SIPp as the callee, the peer's streams echoed)
+ * as the reference, at the last passing and first failing step of each search (`--reference-all`:
+ * at every step).
+ *
+ * Run: `node dist/bench/sip-load.js [--quick] [--record [rx|tx|both]] [--levels 50,100,...]
+ * [--rates 20,50,...] [--hold S] [--rate-secs S] [--budget S] [--no-reference] [--reference-all]
+ * [--ramp-cps R] [--max-jitter-ms MS] [--cpu-prof-level N]`.
+ */
+import { fork, ChildProcess } from 'node:child_process';
+import { mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Session } from 'node:inspector';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
+import type { VoiceEvent, VoiceLine } from '../lib/line/voice-line';
+import type { SipBackend } from '../lib/sip/sip-backend';
+import type { RtpSession } from '../lib/sip/rtp-session';
+import { sharedMediaClock } from '../lib/media/media-clock';
+import { LOOPBACK, PeerProcess, havePeer, pickPorts, waitFor } from '../test/helpers/sip-peers';
+import { NodeRedHost } from './sip-load/node-red-host';
+import { openFilesLimit, procSample, ProcSample } from './sip-load/proc-stat';
+import type { PeerReport } from './sip-load/rtp-peer';
+import { parseSippCounts, uacScenario } from './sip-load/scenarios';
+
+// ───────────────────────────── options ─────────────────────────────
+
+const argv = process.argv.slice(2);
+const flag = (name: string): boolean => argv.includes(`--${name}`);
+const value = (name: string): string | undefined => {
+  const i = argv.indexOf(`--${name}`);
+  return i >= 0 && argv[i + 1] !== undefined && !argv[i + 1].startsWith('--') ? argv[i + 1] : undefined;
+};
+const numbers = (name: string, fallback: number[]): number[] => {
+  const v = value(name);
+  if (v === undefined) return fallback;
+  const list = v.split(',').map(Number);
+  if (list.some((n) => !Number.isInteger(n) || n <= 0)) throw new TypeError(`--${name} must be whole numbers, comma-separated`);
+  return list;
+};
+const number = (name: string, fallback: number): number => {
+  const v = value(name);
+  const n = v === undefined ? fallback : Number(v);
+  if (!Number.isFinite(n) || n <= 0) throw new TypeError(`--${name} must be a positive number`);
+  return n;
+};
+
+const QUICK = flag('quick');
+const RECORD = flag('record') ? (['rx', 'tx', 'both'].includes(value('record') ?? '') ? (value('record') as string) : 'both') : null;
+const LEVELS = numbers('levels', QUICK ? [50, 200] : [50, 100, 200, 300, 500, 700, 1000]);
+const RATES = numbers('rates', QUICK ? [20, 50] : [20, 50, 100, 150, 200, 300]);
+const HOLD_S = number('hold', QUICK ? 5 : 10);
+const RATE_SECS = number('rate-secs', QUICK ? 5 : 8);
+/** The concurrency search sets calls up at most this fast (it holds them longer instead). */
+const RAMP_CPS = number('ramp-cps', 40);
+const BUDGET_S = number('budget', QUICK ? 100 : 540);
+const REFERENCE = !flag('no-reference');
+const REFERENCE_ALL = flag('reference-all');
+const CPU_PROF_LEVEL = value('cpu-prof-level') === undefined ? null : number('cpu-prof-level', 1);
+const PCAP = '/usr/share/sip-tester/g711a.pcap';
+/** The line's RTP range: room for 5000 calls. */
+const RTP_MIN = 30000;
+const RTP_MAX = 39999;
+
+/** Pass criteria of a step (the issue's). */
+const MAX_LOSS = 0.001;
+/** `--max-jitter-ms`: on a shared machine the scheduler's noise alone can exceed 5 ms (see the reference rows). */
+const MAX_JITTER_P99_MS = number('max-jitter-ms', 5);
+
+const started = Date.now();
+const elapsedS = (): number => (Date.now() - started) / 1000;
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const log = (text: string): void => {
+  process.stderr.write(`[${elapsedS().toFixed(0).padStart(4)} s] ${text}\n`);
+};
+
+/** Temp folders of the run, removed at exit whatever happens (also on Ctrl-C). */
+const tempDirs = new Set<string>();
+function tempDir(prefix: string): string {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  tempDirs.add(dir);
+  return dir;
+}
+function removeTempDir(dir: string): void {
+  rmSync(dir, { recursive: true, force: true });
+  tempDirs.delete(dir);
+}
+process.on('exit', () => {
+  for (const dir of tempDirs) rmSync(dir, { recursive: true, force: true });
+});
+// Ctrl-C or a kill: exit through process.exit, so that the exit hooks run (test/helpers/sip-peers.ts
+// kills every SIPp it started, whose process groups a terminal's signal does not reach).
+for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, () => process.exit(130));
+
+setFlagsFromString('--expose-gc');
+const gc = runInNewContext('gc') as () => void;
+
+// ───────────────────────────── results ─────────────────────────────
+
+type Search = 'concurrency' | 'rate';
+
+interface StepResult {
+  search: Search;
+  who: 'flow' | 'sipp-uas';
+  /** Calls at once (concurrency) or calls per second (rate). */
+  target: number;
+  calls: number;
+  succeeded: number;
+  failed: number;
+  failures: string[];
+  /** Most calls in progress at once (ours: the line's; reference: the target). */
+  peak: number;
+  /** Calls per second achieved from the first to the last call set up (rate search). */
+  achievedCps: number | null;
+  /** Our packets the receiver missed, and the peer's packets we missed (fractions), null if not measured. */
+  lossOut: number | null;
+  lossIn: number | null;
+  jitter: PeerReport['jitter'] | null;
+  /** Our media clock's tick lateness p99 (ms): the send jitter as the sender sees it. */
+  clockP99Ms: number | null;
+  clockSkipped: number | null;
+  /** CPU of the callee process (user + sys) / wall over the full-load window, as % of one core. */
+  cpuPct: number;
+  /** CPU over the whole step / call-seconds carried: % of one core per call in progress. */
+  cpuPerCallPct: number;
+  /** CPU ms per call over the whole step (set up, media, tear down). */
+  cpuMsPerCall: number;
+  /** (RSS at full load − RSS before) / calls in progress, KiB; heap the same (ours only). */
+  rssPerCallKb: number;
+  heapPerCallKb: number | null;
+  recordings: string | null;
+  /** The RTP peer's own CPU over the step, % of a core (it must not be the bottleneck). */
+  peerCpuPct: number;
+  load: string;
+  wallS: number;
+  pass: boolean;
+}
+
+const results: StepResult[] = [];
+
+// ───────────────────────────── the RTP peer ─────────────────────────────
+
+class RtpPeer {
+  private waiters: Array<(m: Record<string, unknown>) => boolean> = [];
+  private constructor(
+    readonly child: ChildProcess,
+    readonly port: number,
+  ) {
+    child.on('message', (m: Record<string, unknown>) => {
+      this.waiters = this.waiters.filter((w) => !w(m));
+    });
+  }
+
+  static async start(): Promise<RtpPeer> {
+    const port = await pickPorts(1);
+    const child = fork(join(__dirname, 'sip-load', 'rtp-peer.js'), [String(port), PCAP], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    const ready = await new Promise<{ ready: number; recvBuffer: number }>((resolve, reject) => {
+      child.once('message', (m: { ready?: number; recvBuffer: number }) => (m.ready ? resolve(m as { ready: number; recvBuffer: number }) : reject(new Error('the RTP peer did not start'))));
+      child.once('exit', (code) => reject(new Error(`the RTP peer exited (${code})`)));
+    });
+    log(`RTP peer on port ${ready.ready}, receive buffer ${(ready.recvBuffer / 1024).toFixed(0)} KiB (what the kernel granted of 8 MiB; net.core.rmem_max caps it)`);
+    return new RtpPeer(child, ready.ready);
+  }
+
+  private ask<T>(message: object, key: string): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`the RTP peer did not answer ${JSON.stringify(message)}`)), 10_000);
+      this.waiters.push((m) => {
+        if (!(key in m)) return false;
+        clearTimeout(timer);
+        resolve(m[key] as T);
+        return true;
+      });
+      this.child.send(message);
+    });
+  }
+
+  report(): Promise<PeerReport> {
+    return this.ask({ cmd: 'report' }, 'report');
+  }
+
+  originate(port: number, streams: number): Promise<number> {
+    return this.ask({ cmd: 'originate', address: LOOPBACK, port, streams }, 'originating');
+  }
+
+  stopOriginate(): Promise<boolean> {
+    return this.ask({ cmd: 'stop-originate' }, 'stopped');
+  }
+
+  stop(): void {
+    if (this.child.connected) this.child.disconnect();
+    this.child.kill();
+  }
+}
+
+// ───────────────────────────── the flow ─────────────────────────────
+
+function flow(linePort: number, sippPort: number, holdMs: number, recordDir: string | null): object[] {
+  // Ids unlike any property value: Node-RED takes a property equal to a node id for a reference.
+  const z = 'bench-tab';
+  return [
+    { id: z, type: 'tab', label: 'sip-load' },
+    {
+      id: 'bench-line', type: 'voice-line', z, name: 'bench', backend: 'sip', server: `${LOOPBACK}:${sippPort}`, transport: 'udp', username: '1001',
+      domain: '', register: false, localPort: linePort, rtpPortMin: RTP_MIN, rtpPortMax: RTP_MAX, displayName: 'bench', autoAnswer: 0, autoReject: false,
+    },
+    { id: 'bench-events', type: 'voice-events', z, line: 'bench-line', events: ['incoming', 'waiting'], wires: [['bench-answer']] },
+    { id: 'bench-answer', type: 'voice-answer', z, line: 'bench-line', wires: [recordDir ? ['bench-hold', 'bench-record'] : ['bench-hold']] },
+    {
+      id: 'bench-hold', type: 'delay', z, pauseType: 'delay', timeout: String(holdMs), timeoutUnits: 'milliseconds', rate: '1', nbRateUnits: '1',
+      rateUnits: 'second', randomFirst: '1', randomLast: '5', randomUnits: 'seconds', drop: false, allowrate: false, outputs: 1, wires: [['bench-hangup']],
+    },
+    { id: 'bench-hangup', type: 'voice-hangup', z, line: 'bench-line', mode: 'hangup', wires: [[]] },
+    ...(recordDir
+      ? [{ id: 'bench-record', type: 'voice-record', z, line: 'bench-line', mode: 'file', format: 'wav', direction: RECORD, folder: recordDir, autoRecord: false, wires: [[]] }]
+      : []),
+  ];
+}
+
+/** Everything a step needs to know of the calls on our line. */
+class CallTracker {
+  offered = 0;
+  answered = 0;
+  ok = 0;
+  readonly failures: string[] = [];
+  readonly nodeErrors: string[] = [];
+  callSeconds = 0;
+  firstOfferMs: number | null = null;
+  lastOfferMs: number | null = null;
+  rxReceived = 0;
+  rxLost = 0;
+  private readonly sessions = new Map<string, RtpSession>();
+
+  constructor(private readonly line: VoiceLine) {}
+
+  readonly onEvent = (e: VoiceEvent): void => {
+    const id = e.call?.id;
+    if (!id) return;
+    if (e.topic === 'incoming' || e.topic === 'waiting') {
+      if (e.topic === 'incoming' && this.sessions.has(id)) return; // a waiting call that became incoming
+      this.offered++;
+      this.firstOfferMs ??= Date.now();
+      this.lastOfferMs = Date.now();
+    } else if (e.topic === 'answered') {
+      this.answered++;
+      const call = this.line.activeCalls().find((c) => c.id === id);
+      const rtp = call ? (this.line.backend as unknown as SipBackend).rtpOf(call) : undefined;
+      if (rtp) this.sessions.set(id, rtp);
+    } else if (e.topic === 'ended') {
+      const p = e.payload as { cause?: string; by?: string; sipCode?: number; duration?: number };
+      if (p.cause === 'normal' && p.by === 'local' && e.call?.answeredAt) this.ok++;
+      else this.failures.push(`${p.cause} by ${p.by}${p.sipCode ? ` (${p.sipCode})` : ''}${e.call?.answeredAt ? '' : ', not answered'}`);
+      if (typeof p.duration === 'number') this.callSeconds += p.duration;
+      const rtp = this.sessions.get(id);
+      this.sessions.delete(id);
+      if (rtp) {
+        const s = rtp.stats();
+        this.rxReceived += s.packetsReceived;
+        this.rxLost += s.lost;
+      }
+    }
+  };
+}
+
+// ───────────────────────────── one step ─────────────────────────────
+
+interface StepPlan {
+  search: Search;
+  target: number;
+  /** SIPp: rate (calls/s), limit (calls at once), total calls, hold (ms). */
+  rate: number;
+  limit: number;
+  calls: number;
+  holdMs: number;
+}
+
+function plan(search: Search, target: number): StepPlan {
+  if (search === 'concurrency') {
+    // Fill the N slots in 0.8 × hold, keep them full (SIPp -l) until 2N calls were placed. The
+    // calls are held longer when that would take more than RAMP_CPS calls per second, so that this
+    // search measures carrying calls, not setting them up (the rate search does that).
+    const holdS = Math.max(HOLD_S, (1.25 * target) / RAMP_CPS);
+    return { search, target, rate: Math.ceil((1.25 * target) / holdS), limit: target, calls: 2 * target, holdMs: Math.round(holdS * 1000) };
+  }
+  return { search, target, rate: target, limit: target * 10, calls: Math.round(target * RATE_SECS), holdMs: 1000 };
+}
+
+function sippArgs(p: StepPlan, scenarioFile: string, sippPort: number, peerPort: number, remote: string): string[] {
+  const expectedS = p.calls / p.rate + p.holdMs / 1000;
+  return [
+    '-sf', scenarioFile, '-i', LOOPBACK, '-p', String(sippPort), '-r', String(p.rate), '-rp', '1000', '-l', String(p.limit), '-m', String(p.calls),
+    '-s', '1001', '-set', 'peerport', String(peerPort), '-nostdin', '-timeout', `${Math.ceil(expectedS * 3 + 60)}s`, '-max_socket', '100',
+    remote,
+  ];
+}
+
+function writeScenario(dir: string, p: StepPlan, calleeHangsUp: boolean): string {
+  const file = join(dir, calleeHangsUp ? 'uac-bye-from-callee.xml' : 'uac-bye-from-caller.xml');
+  writeFileSync(file, uacScenario({ calleeHangsUp, holdMs: p.holdMs, byeTimeoutMs: p.holdMs + 30_000 }));
+  return file;
+}
+
+const loadText = (): string => loadavg().map((l) => l.toFixed(1)).join(' ');
+
+interface Sample {
+  t: number;
+  active: number;
+  cpu: NodeJS.CpuUsage;
+  rss: number;
+  heap: number;
+  other: ProcSample | null;
+}
+
+/** The samples taken while the load was full: ours ≥ 90 % of the target at once (concurrency), else all. */
+function fullLoadWindow(samples: Sample[], p: StepPlan): [Sample, Sample] | null {
+  if (p.search === 'rate') return samples.length >= 2 ? [samples[0], samples[samples.length - 1]] : null;
+  const full = samples.filter((s) => s.active >= 0.9 * p.target);
+  return full.length >= 2 ? [full[0], full[full.length - 1]] : null;
+}
+
+async function runFlowStep(host: NodeRedHost, peer: RtpPeer, p: StepPlan, profile: boolean): Promise<{ result: StepResult; window: [number, number] | null }> {
+  const dir = tempDir('bench-sip-load-');
+  const recordDir = RECORD ? join(dir, 'recordings') : null;
+  const base = await pickPorts(2);
+  const [linePort, sippPort] = [base, base + 1];
+  let sipp: PeerProcess | undefined;
+  let tracker: CallTracker | undefined;
+  let line: VoiceLine | undefined;
+  let inspector: Session | undefined;
+  try {
+    await host.deploy(flow(linePort, sippPort, p.holdMs, recordDir));
+    // The deploy resolves before the nodes start.
+    await waitFor('the flow started', () => Boolean(host.node('bench-line')?.line), 15_000);
+    line = host.node('bench-line').line as VoiceLine;
+    await waitFor(`line ready (${line.status.text})`, () => line?.status.state === 'ready', 15_000);
+    const t = new CallTracker(line);
+    tracker = t;
+    line.on('event', t.onEvent);
+    for (const id of ['bench-events', 'bench-answer', 'bench-hold', 'bench-hangup', 'bench-record']) {
+      const node = host.node(id);
+      if (!node) continue;
+      const original = node.error.bind(node);
+      node.error = (err: unknown, msg?: unknown) => {
+        t.nodeErrors.push(`${id}: ${err instanceof Error ? err.message : String(err)}`);
+        original(err, msg);
+      };
+    }
+    gc();
+    await sleep(200);
+    const before = { rss: process.memoryUsage().rss, heap: process.memoryUsage().heapUsed };
+    sharedMediaClock.resetStats();
+    await peer.report(); // starts the peer's counts over
+    if (profile) {
+      inspector = new Session();
+      inspector.connect();
+      await post(inspector, 'Profiler.enable');
+      await post(inspector, 'Profiler.start');
+    }
+    const scenario = writeScenario(dir, p, true);
+    const cpu0 = process.cpuUsage();
+    const t0 = Date.now();
+    sipp = new PeerProcess('sipp', 'sipp', sippArgs(p, scenario, sippPort, peer.port, `${LOOPBACK}:${linePort}`), dir);
+    const samples: Sample[] = [];
+    let peak = 0;
+    const running = sipp;
+    while (running.running) {
+      const m = process.memoryUsage();
+      const active = line.activeCalls().length;
+      peak = Math.max(peak, active);
+      samples.push({ t: Date.now() - t0, active, cpu: process.cpuUsage(cpu0), rss: m.rss, heap: m.heapUsed, other: null });
+      await sleep(250);
+    }
+    const exit = await sipp.exited;
+    await waitFor('every call of the line ended', () => line?.activeCalls().length === 0, 15_000).catch(() => undefined);
+    const cpuAll = process.cpuUsage(cpu0);
+    const wallMs = Date.now() - t0;
+    if (inspector) {
+      const { profile: prof } = (await post(inspector, 'Profiler.stop')) as { profile: unknown };
+      const file = join(process.cwd(), `sip-load-${p.search}-${p.target}.cpuprofile`);
+      writeFileSync(file, JSON.stringify(prof));
+      log(`CPU profile written to ${file} (open it in Chrome DevTools, Performance)`);
+    }
+    const report = await peer.report();
+    const clock = sharedMediaClock.stats();
+    const counts = parseSippCounts(sipp.text());
+    const failures = [...t.failures, ...t.nodeErrors];
+    if (!counts) failures.push(`SIPp printed no statistics (exit ${exit.code}): ${sipp.text().slice(-500)}`);
+    else if (counts.failed > 0) failures.push(`SIPp counted ${counts.failed} failed calls`);
+    if (t.offered < p.calls) failures.push(`${p.calls - t.offered} calls never reached the flow`);
+    let recordings: string | null = null;
+    if (recordDir) {
+      const files = safeList(recordDir);
+      const sizes = files.map((f) => statSync(join(recordDir, f)).size);
+      const minBytes = Math.min(...sizes);
+      // 16-bit 8 kHz mono (`both` is the two directions mixed), from the answer to the hang-up; the
+      // recording starts once voice-answer's message reached voice-record, so a little later.
+      const expectedBytes = (p.holdMs / 1000) * 8000 * 2 * 0.5;
+      recordings = `${files.length} files, smallest ${(minBytes / 1024).toFixed(0)} KiB`;
+      if (files.length < t.answered) failures.push(`${t.answered - files.length} answered calls have no recording`);
+      else if (minBytes < expectedBytes) failures.push(`a recording is shorter than expected (${minBytes} bytes < ${expectedBytes.toFixed(0)})`);
+    }
+    const window = fullLoadWindow(samples, p);
+    const full = window ? samples.filter((s) => s.t >= window[0].t && s.t <= window[1].t) : [];
+    const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? 0;
+    const atFull = full.length ? median(full.map((s) => s.active)) : peak;
+    const cpuMs = (u: NodeJS.CpuUsage): number => (u.user + u.system) / 1000;
+    const cpuPct = window ? (100 * (cpuMs(window[1].cpu) - cpuMs(window[0].cpu))) / Math.max(1, window[1].t - window[0].t) : (100 * cpuMs(cpuAll)) / wallMs;
+    const lossOut = report.expected ? report.lost / report.expected : null;
+    const lossIn = t.rxReceived + t.rxLost ? t.rxLost / (t.rxReceived + t.rxLost) : null;
+    const result: StepResult = {
+      search: p.search,
+      who: 'flow',
+      target: p.target,
+      calls: p.calls,
+      succeeded: t.ok,
+      failed: Math.max(p.calls - t.ok, counts?.failed ?? 0),
+      failures,
+      peak,
+      achievedCps: p.search === 'rate' && t.firstOfferMs && t.lastOfferMs && t.lastOfferMs > t.firstOfferMs ? ((t.offered - 1) * 1000) / (t.lastOfferMs - t.firstOfferMs) : null,
+      lossOut,
+      lossIn,
+      jitter: report.jitter,
+      clockP99Ms: clock.lateness.p99Ms,
+      clockSkipped: clock.skipped,
+      cpuPct,
+      cpuPerCallPct: t.callSeconds ? (100 * cpuMs(cpuAll)) / (t.callSeconds * 1000) : 0,
+      cpuMsPerCall: cpuMs(cpuAll) / Math.max(1, t.offered),
+      rssPerCallKb: full.length ? (median(full.map((s) => s.rss)) - before.rss) / 1024 / Math.max(1, atFull) : 0,
+      heapPerCallKb: full.length ? (median(full.map((s) => s.heap)) - before.heap) / 1024 / Math.max(1, atFull) : null,
+      recordings,
+      peerCpuPct: (100 * report.cpuMs) / Math.max(1, report.wallMs),
+      load: loadText(),
+      wallS: wallMs / 1000,
+      pass: false,
+    };
+    const misses = thresholdMisses(result);
+    if (t.ok < p.calls && failures.length === 0) misses.push(`${p.calls - t.ok} calls did not end by our hang-up`);
+    if (p.search === 'rate' && p.calls >= 2 && (result.achievedCps ?? 0) < 0.95 * p.target) misses.push(`only ${result.achievedCps?.toFixed(1) ?? 0} cps achieved`);
+    if (p.search === 'concurrency' && peak < p.target) misses.push(`only ${peak} calls at once`);
+    result.failures.push(...misses);
+    result.pass = result.failures.length === 0;
+    return { result, window: window ? [window[0].t, window[1].t] : null };
+  } finally {
+    if (line && tracker) line.off('event', tracker.onEvent);
+    inspector?.disconnect();
+    await sipp?.stop();
+    await host.deploy([]);
+    removeTempDir(dir);
+  }
+}
+
+/** The same calls against `sipp -sn uas -rtp_echo`, the peer's streams echoed by it. */
+async function runReferenceStep(peer: RtpPeer, p: StepPlan, window: [number, number] | null): Promise<StepResult> {
+  const dir = tempDir('bench-sip-load-ref-');
+  const base = await pickPorts(4);
+  const [uasPort, uacPort, echoPort] = [base, base + 1, base + 2];
+  let uas: PeerProcess | undefined;
+  let uac: PeerProcess | undefined;
+  const streams = p.search === 'concurrency' ? p.target : Math.round((p.rate * p.holdMs) / 1000);
+  try {
+    uas = new PeerProcess('sipp-uas', 'sipp', ['-sn', 'uas', '-rtp_echo', '-i', LOOPBACK, '-p', String(uasPort), '-mp', String(echoPort), '-rtp_buffsize', String(8 << 20), '-nostdin'], dir);
+    const u = uas;
+    await waitFor('the SIPp UAS is up', () => (procSample(u.pid)?.rss ?? 0) > 0, 10_000, () => u.running);
+    await sleep(300);
+    const before = procSample(uas.pid);
+    await peer.report();
+    const scenario = writeScenario(dir, p, false);
+    const t0 = Date.now();
+    uac = new PeerProcess('sipp-uac', 'sipp', sippArgs(p, scenario, uacPort, peer.port, `${LOOPBACK}:${uasPort}`), dir);
+    let originating = false;
+    const samples: Array<{ t: number; s: ProcSample | null }> = [];
+    while (uac.running) {
+      const t = Date.now() - t0;
+      // The echoed streams run while the calls would be up (from the first call to the last one's end).
+      if (!originating && t > 200) {
+        await peer.originate(echoPort, streams);
+        originating = true;
+      }
+      samples.push({ t, s: procSample(uas.pid) });
+      await sleep(250);
+    }
+    await uac.exited;
+    if (originating) await peer.stopOriginate();
+    const wallMs = Date.now() - t0;
+    const after = procSample(uas.pid);
+    const report = await peer.report();
+    const counts = parseSippCounts(uac.text());
+    const failures: string[] = [];
+    if (!counts) failures.push(`SIPp (UAC) printed no statistics: ${uac.text().slice(-300)}`);
+    else if (counts.failed > 0) failures.push(`SIPp counted ${counts.failed} failed calls`);
+    const inWindow = window ? samples.filter((x) => x.t >= window[0] && x.t <= window[1] && x.s) : [];
+    const first = inWindow[0]?.s;
+    const last = inWindow[inWindow.length - 1]?.s;
+    const cpuPct = first && last && window ? (100 * (last.cpuMs - first.cpuMs)) / Math.max(1, inWindow[inWindow.length - 1].t - inWindow[0].t) : 0;
+    const peakRss = Math.max(...samples.map((x) => x.s?.rss ?? 0));
+    const callSeconds = (p.calls * p.holdMs) / 1000;
+    const totalCpu = (after?.cpuMs ?? 0) - (before?.cpuMs ?? 0);
+    const lossOut = report.expected ? report.lost / report.expected : null;
+    const result: StepResult = {
+      search: p.search,
+      who: 'sipp-uas',
+      target: p.target,
+      calls: p.calls,
+      succeeded: counts?.successful ?? 0,
+      failed: counts?.failed ?? p.calls,
+      failures,
+      peak: p.search === 'concurrency' ? p.target : streams,
+      achievedCps: null,
+      lossOut,
+      lossIn: null,
+      jitter: report.jitter,
+      clockP99Ms: null,
+      clockSkipped: null,
+      cpuPct,
+      cpuPerCallPct: (100 * totalCpu) / (callSeconds * 1000),
+      cpuMsPerCall: totalCpu / p.calls,
+      rssPerCallKb: before ? (peakRss - before.rss) / 1024 / Math.max(1, p.search === 'concurrency' ? p.target : streams) : 0,
+      heapPerCallKb: null,
+      recordings: null,
+      peerCpuPct: (100 * report.cpuMs) / Math.max(1, report.wallMs),
+      load: loadText(),
+      wallS: wallMs / 1000,
+      pass: false,
+    };
+    if (result.succeeded < p.calls && failures.length === 0) failures.push(`${p.calls - result.succeeded} calls did not succeed`);
+    failures.push(...thresholdMisses(result));
+    result.pass = failures.length === 0;
+    return result;
+  } finally {
+    await uac?.stop();
+    await uas?.stop();
+    removeTempDir(dir);
+  }
+}
+
+/** The media criteria a step missed, each as a reason. */
+function thresholdMisses(r: StepResult): string[] {
+  const misses: string[] = [];
+  if (r.lossOut === null) misses.push('none of our RTP reached the peer');
+  else if (r.lossOut >= MAX_LOSS) misses.push(`RTP loss ${r.who === 'flow' ? 'ours' : 'echoed'}→peer ${pct(r.lossOut)}`);
+  if (r.lossIn !== null && r.lossIn >= MAX_LOSS) misses.push(`RTP loss peer→ours ${pct(r.lossIn)}`);
+  if (r.who === 'flow' && r.lossIn === null) misses.push('none of the peer\'s RTP reached us');
+  if (r.jitter && r.jitter.p99Ms >= MAX_JITTER_P99_MS) misses.push(`send jitter p99 ${r.jitter.p99Ms} ms`);
+  return misses;
+}
+
+function post(session: Session, method: string): Promise<unknown> {
+  return new Promise((resolve, reject) => session.post(method, (err, res) => (err ? reject(err) : resolve(res))));
+}
+
+function safeList(dir: string): string[] {
+  try {
+    return readdirSync(dir).filter((f) => f.endsWith('.wav'));
+  } catch {
+    return [];
+  }
+}
+
+// ───────────────────────────── the searches ─────────────────────────────
+
+async function search(host: NodeRedHost, peer: RtpPeer, kind: Search, targets: number[], budgetEndS: number): Promise<void> {
+  let lastPass: { p: StepPlan; window: [number, number] | null } | null = null;
+  let firstFail: { p: StepPlan; window: [number, number] | null } | null = null;
+  for (const target of targets) {
+    const p = plan(kind, target);
+    const expectedS = p.calls / p.rate + p.holdMs / 1000 + 5;
+    if (elapsedS() + expectedS * (REFERENCE ? 2 : 1) > budgetEndS) {
+      log(`${kind} ${target}: skipped (time budget)`);
+      break;
+    }
+    log(`${kind} ${target}: ${p.calls} calls, SIPp -r ${p.rate} -l ${p.limit}, hold ${p.holdMs} ms (load ${loadText()})`);
+    const { result, window } = await runFlowStep(host, peer, p, CPU_PROF_LEVEL === target);
+    results.push(result);
+    log(`  flow: ${result.pass ? 'pass' : 'FAIL'} ${summary(result)}`);
+    if (REFERENCE_ALL && REFERENCE) await reference(peer, p, window);
+    if (result.pass) lastPass = { p, window };
+    else {
+      firstFail = { p, window };
+      break;
+    }
+  }
+  if (REFERENCE && !REFERENCE_ALL) {
+    for (const step of [lastPass, firstFail]) {
+      if (step && elapsedS() + step.p.calls / step.p.rate + step.p.holdMs / 1000 + 5 <= budgetEndS + 20) await reference(peer, step.p, step.window);
+    }
+  }
+}
+
+async function reference(peer: RtpPeer, p: StepPlan, window: [number, number] | null): Promise<void> {
+  log(`  reference (sipp -sn uas -rtp_echo) at ${p.search} ${p.target}`);
+  const r = await runReferenceStep(peer, p, window);
+  results.push(r);
+  log(`  sipp-uas: ${r.pass ? 'pass' : 'FAIL'} ${summary(r)}`);
+}
+
+function summary(r: StepResult): string {
+  const f = r.failures.length ? ` — ${[...new Set(r.failures)].slice(0, 4).join('; ')}` : '';
+  return `${r.succeeded}/${r.calls} ok, peak ${r.peak}, jitter p99 ${r.jitter?.p99Ms ?? '—'} ms, loss out ${pct(r.lossOut)} in ${pct(r.lossIn)}, CPU ${r.cpuPct.toFixed(0)} % (RTP peer ${r.peerCpuPct.toFixed(0)} %)${f}`;
+}
+
+const pct = (x: number | null): string => (x === null ? '—' : `${(100 * x).toFixed(3)} %`);
+
+function table(): string {
+  const head = '| search | callee | target | calls ok / placed | peak at once | setup rate achieved | loss ours→peer | loss peer→ours | send jitter p50 / p99 / max (ms) | clock lateness p99 (ms) | CPU at full load (% of a core) | CPU per call in progress (% of a core) | CPU per call (ms) | RSS per call (KiB) | heap per call (KiB) | recordings | load avg | pass |';
+  const rows = results.map((r) =>
+    [
+      r.search,
+      r.who,
+      r.search === 'rate' ? `${r.target} cps` : String(r.target),
+      `${r.succeeded} / ${r.calls}`,
+      String(r.peak),
+      r.achievedCps === null ? '—' : `${r.achievedCps.toFixed(1)} cps`,
+      pct(r.lossOut),
+      pct(r.lossIn),
+      r.jitter ? `${r.jitter.p50Ms} / ${r.jitter.p99Ms} / ${r.jitter.maxMs}` : '—',
+      r.clockP99Ms === null ? '—' : `${r.clockP99Ms}${r.clockSkipped ? ` (${r.clockSkipped} skipped)` : ''}`,
+      r.cpuPct.toFixed(0),
+      r.cpuPerCallPct.toFixed(3),
+      r.cpuMsPerCall.toFixed(1),
+      r.rssPerCallKb.toFixed(0),
+      r.heapPerCallKb === null ? '—' : r.heapPerCallKb.toFixed(0),
+      r.recordings ?? '—',
+      r.load,
+      r.pass ? 'yes' : 'NO',
+    ].join(' | '),
+  );
+  return [head, `|${'---|'.repeat(18)}`, ...rows.map((r) => `| ${r} |`)].join('\n');
+}
+
+function verdict(): string {
+  const best = (kind: Search, who: StepResult['who']) =>
+    results.filter((r) => r.search === kind && r.who === who && r.pass).reduce<number | null>((m, r) => Math.max(m ?? 0, r.target), null);
+  const lines = [
+    `Criteria of a passing step: every call answered and ended by our hang-up, SIPp counting no failure, RTP loss under ${100 * MAX_LOSS} % each way, send jitter p99 under ${MAX_JITTER_P99_MS} ms (and, for a rate, 95 % of it achieved)`,
+    `Most concurrent calls carried (flow${RECORD ? `, recording ${RECORD}` : ', no recording'}): ${best('concurrency', 'flow') ?? 'none of the steps'} (target 500)`,
+    `Highest setup rate sustained (flow): ${best('rate', 'flow') ?? 'none of the steps'} cps (target 100)`,
+  ];
+  for (const r of results.filter((x) => !x.pass)) lines.push(`  ${r.who} ${r.search} ${r.target} failed: ${[...new Set(r.failures)].slice(0, 5).join('; ')}`);
+  return lines.join('\n');
+}
+
+async function main(): Promise<void> {
+  if (!havePeer('sipp')) {
+    console.error('bench/sip-load needs SIPp (apt-get install sip-tester)');
+    process.exit(2);
+  }
+  const fds = openFilesLimit();
+  const need = 4 * Math.max(...LEVELS) + 1000;
+  if (fds !== null && fds < need) log(`warning: ulimit -n is ${fds}; ${Math.max(...LEVELS)} calls need about ${need} (raise it with ulimit -n)`);
+  log(`bench:sip — ${cpus().length} cores, ${cpus()[0]?.model}, Node ${process.version}; levels ${LEVELS.join(',')}; rates ${RATES.join(',')}; hold ${HOLD_S} s; record ${RECORD ?? 'off'}; load ${loadText()}`);
+  const peer = await RtpPeer.start();
+  const host = await NodeRedHost.start(join(__dirname, '..', 'nodes'));
+  const cleanup = (): void => peer.stop();
+  process.on('exit', cleanup);
+  try {
+    // The concurrency search gets about two thirds of the budget, the rate search the rest.
+    await search(host, peer, 'concurrency', LEVELS, BUDGET_S * 0.68);
+    await search(host, peer, 'rate', RATES, BUDGET_S);
+  } finally {
+    await host.stop().catch(() => undefined);
+    peer.stop();
+  }
+  console.log(`\nbench:sip — ${cpus().length} × ${cpus()[0]?.model}, Node ${process.version}, ${new Date().toISOString().slice(0, 10)}, load average at the end ${loadText()}, ${elapsedS().toFixed(0)} s\n`);
+  console.log(table());
+  console.log(`\n${verdict()}`);
+  process.exit(0);
+}
+
+main().catch((err: Error) => {
+  console.error(err.stack ?? err.message);
+  if (results.length) console.log(table());
+  process.exit(1);
+});
