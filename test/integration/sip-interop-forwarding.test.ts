@@ -5,72 +5,20 @@
  * What is asserted is what reached the other side, and what our flow saw.
  */
 import assert from 'node:assert/strict';
-import { randomInt } from 'node:crypto';
 import { CommandFailedError } from '../../lib/errors';
 import { CallState } from '../../lib/call/call-state';
-import { LineConfig, VoiceLine } from '../../lib/line/voice-line';
-import { SipBackend, SipBackendOptions } from '../../lib/sip/sip-backend';
-import { memoryLog } from '../helpers/at-harness';
-import { EventLog } from '../helpers/event-log';
-import { Baresip, LOOPBACK, Sipp, pickPorts, requirePeer, sippScenario, waitFor } from '../helpers/sip-peers';
+import { interopHarness } from '../helpers/interop-harness';
+import { LOOPBACK, Sipp, pickPorts, requirePeer, sippScenario, waitFor } from '../helpers/sip-peers';
 
 const WAIT_MS = 20_000;
 
 describe('SIP forwarding interop with SIPp and baresip on 127.0.0.1 (integration)', function () {
   this.timeout(90_000);
-  const log = memoryLog();
-  const stops: Array<() => Promise<void>> = [];
-  const diagnostics: Array<() => string> = [];
-
-  afterEach(async function () {
-    if (this.currentTest?.state === 'failed') {
-      // eslint-disable-next-line no-console
-      console.log([...log.lines.slice(-60), ...diagnostics.map((d) => d().slice(-3000))].join('\n'));
-    }
-    log.lines.length = 0;
-    diagnostics.length = 0;
-    for (const stop of stops.splice(0).reverse()) await stop().catch(() => undefined);
-  });
-
-  /** A trunk-mode line 1001; `backend`: SipBackend options beyond the line's settings (made by a backend factory). */
-  async function startLine(config: Partial<LineConfig>, backend?: Partial<SipBackendOptions>): Promise<{ line: VoiceLine; events: EventLog; port: number }> {
-    const port = await pickPorts(1);
-    const rtp = 40000 + 32 * randomInt(0, 300);
-    const settings: LineConfig = { id: 'fwd-interop', backend: 'sip', transport: 'udp', username: '1001', register: false, localPort: port, localAddress: LOOPBACK, rtpPortMin: rtp, rtpPortMax: rtp + 15, ...config };
-    const backendFactory = backend
-      ? (l: VoiceLine) =>
-          new SipBackend({
-            lineId: l.id,
-            server: settings.server ?? '',
-            transport: 'udp',
-            username: settings.username ?? '',
-            register: false,
-            localPort: port,
-            localAddress: LOOPBACK,
-            rtpPortMin: rtp,
-            rtpPortMax: rtp + 15,
-            log,
-            ...backend,
-          })
-      : undefined;
-    const line = new VoiceLine(settings, { log, ...(backendFactory ? { backendFactory } : {}) });
-    const events = new EventLog(line, WAIT_MS);
-    stops.push(() => line.stop());
-    await line.start();
-    await waitFor(`line ready (${line.status.text})`, () => line.backend?.ready === true, WAIT_MS);
-    return { line, events, port };
-  }
-
-  function track<T extends { stop(): Promise<void> }>(peer: T, output: () => string): T {
-    stops.push(() => peer.stop());
-    diagnostics.push(output);
-    return peer;
-  }
+  const { log, startLine, startSipp, startBaresip } = interopHarness('fwd-interop', { logLines: 60 });
 
   async function sippUas(scenario: string): Promise<Sipp> {
     const media = await pickPorts(2);
-    const uas = await Sipp.start({ scenario: /\.xml$/.test(scenario) ? sippScenario(scenario) : scenario, calls: 1, extraArgs: ['-mp', String(media)] });
-    return track(uas, () => uas.process.text());
+    return startSipp({ scenario: /\.xml$/.test(scenario) ? sippScenario(scenario) : scenario, calls: 1, extraArgs: ['-mp', String(media)] });
   }
 
   describe('blind transfer (REFER) to a SIPp transferee', () => {
@@ -119,7 +67,7 @@ describe('SIP forwarding interop with SIPp and baresip on 127.0.0.1 (integration
 
     it('SIPp accepts the REFER (202) and never NOTIFYs: the transfer rejects after the timeout saying so, the call stays connected; our hang-up reaches SIPp (exit 0)', async () => {
       const uas = await sippUas('refer-no-notify-uas.xml');
-      const { line, events } = await startLine({ server: uas.address }, { transferNotifyTimeoutMs: 2000 });
+      const { line, events } = await startLine({ server: uas.address }, { backend: { transferNotifyTimeoutMs: 2000 } });
       const call = await line.dial('2000');
       await events.next('answered');
       await assert.rejects(
@@ -148,8 +96,7 @@ describe('SIP forwarding interop with SIPp and baresip on 127.0.0.1 (integration
       const sippPort = await pickPorts(1);
       const { line, events, port } = await startLine({ server: `${LOOPBACK}:${sippPort}` });
       const media = await pickPorts(2);
-      const uac = await Sipp.start({ scenario: sippScenario('uac-replaces-unknown.xml'), port: sippPort, calls: 1, remote: `${LOOPBACK}:${port}`, extraArgs: ['-mp', String(media)] });
-      track(uac, () => uac.process.text());
+      const uac = await startSipp({ scenario: sippScenario('uac-replaces-unknown.xml'), port: sippPort, calls: 1, remote: `${LOOPBACK}:${port}`, extraArgs: ['-mp', String(media)] });
       assert.equal(await uac.exitCode(), 0, uac.process.text().slice(-2000));
       assert.deepEqual(events.events.filter((e) => e.call !== undefined).map((e) => e.topic), [], 'no call event');
       assert.equal(line.activeCalls().length, 0);
@@ -164,8 +111,7 @@ describe('SIP forwarding interop with SIPp and baresip on 127.0.0.1 (integration
 
     it('baresip calls the line, the line redirects it to a SIPp UAS: baresip follows the 302, SIPp gets the INVITE, the call there is answered and ended (SIPp exits 0)', async () => {
       const target = await sippUas('uas');
-      const bare: Baresip = await Baresip.start({ account: `<sip:bob@${LOOPBACK}>;regint=0` });
-      track(bare, () => bare.process.text());
+      const bare = await startBaresip({ account: `<sip:bob@${LOOPBACK}>;regint=0` });
       const { line, events, port } = await startLine({ server: bare.address });
       const dialled = await bare.command('dial', `sip:1001@${LOOPBACK}:${port}`);
       assert.ok(dialled.ok, dialled.data);
