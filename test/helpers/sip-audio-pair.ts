@@ -7,7 +7,8 @@ import type { Call } from '../../lib/call/call';
 import { LineConfig, VoiceLine } from '../../lib/line/voice-line';
 import { memoryLog } from './at-harness';
 import { EventLog } from './event-log';
-import { LOOPBACK, pickPorts, waitFor } from './sip-peers';
+import { pickPorts, waitFor } from './sip-peers';
+import { sipLine } from './sip-line';
 
 export const WAIT_MS = 20_000;
 
@@ -18,13 +19,6 @@ export interface SipAudioPair {
   evB: EventLog;
   log: ReturnType<typeof memoryLog>;
   stop(): Promise<void>;
-}
-
-function sipLine(id: string, username: string, port: number, peerPort: number, rtpBase: number, log: ReturnType<typeof memoryLog>, extra: Partial<LineConfig>): VoiceLine {
-  return new VoiceLine(
-    { id, backend: 'sip', server: `${LOOPBACK}:${peerPort}`, transport: 'udp', username, register: false, localPort: port, localAddress: LOOPBACK, rtpPortMin: rtpBase, rtpPortMax: rtpBase + 15, ...extra },
-    { log },
-  );
 }
 
 /** Lines A (1001) and B (2002), started and ready. */

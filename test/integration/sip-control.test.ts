@@ -12,18 +12,11 @@ import { VoiceEvent, VoiceLine } from '../../lib/line/voice-line';
 import type { SipBackend } from '../../lib/sip/sip-backend';
 import { memoryLog } from '../helpers/at-harness';
 import { pickPorts } from '../helpers/sip-peers';
+import { sipLine } from '../helpers/sip-line';
 
-const HOST = '127.0.0.1';
 const WAIT_MS = 15_000;
 /** A quiet media stream is silent for this long (a sending one sends 50 packets a second). */
 const QUIET_MS = 1000;
-
-function sipLine(id: string, username: string, port: number, peerPort: number, rtpMin: number, log: ReturnType<typeof memoryLog>): VoiceLine {
-  return new VoiceLine(
-    { id, backend: 'sip', server: `${HOST}:${peerPort}`, transport: 'udp', username, register: false, localPort: port, localAddress: HOST, rtpPortMin: rtpMin, rtpPortMax: rtpMin + 15 },
-    { log },
-  );
-}
 
 /** Resolves with the line's next event of `topic` (for `call`, when given), from now on. */
 function nextEvent(line: VoiceLine, topic: string, call?: Call): Promise<VoiceEvent> {

@@ -10,55 +10,19 @@ import type { Session } from 'sip.js';
 import type { IncomingResponse } from 'sip.js/lib/core';
 import { Call } from '../../lib/call/call';
 import { CallState } from '../../lib/call/call-state';
-import { LineConfig, VoiceEvent, VoiceLine } from '../../lib/line/voice-line';
+import { VoiceEvent, VoiceLine } from '../../lib/line/voice-line';
 import type { SipDtmfMode } from '../../lib/sip/rtp-description-handler';
 import { RtpDescriptionHandler } from '../../lib/sip/rtp-description-handler';
 import { SipBackend } from '../../lib/sip/sip-backend';
 import type { SipCallContext } from '../../lib/sip/sip-call-context';
 import { memoryLog } from '../helpers/at-harness';
 import { EventLog } from '../helpers/event-log';
-import { LOOPBACK, pickPorts, waitFor } from '../helpers/sip-peers';
+import { pickPorts, waitFor } from '../helpers/sip-peers';
+import { sipLine } from '../helpers/sip-line';
 
 const WAIT_MS = 20_000;
 /** Gathers end by their finish key or max digits here, never by a timer (no timing is asserted). */
 const NO_TIMEOUTS = { firstDigitTimeoutMs: 0, interDigitTimeoutMs: 0 };
-
-/**
- * A SIP line in trunk mode with the other line as its server and the given DTMF mode. The backend is
- * built here (VoiceLineOptions.backendFactory) so that the mode reaches SipBackendOptions whether or
- * not LineConfig carries it yet.
- */
-function sipLine(id: string, username: string, port: number, peerPort: number, rtpBase: number, dtmfMode: SipDtmfMode, log: ReturnType<typeof memoryLog>): VoiceLine {
-  const config: LineConfig = {
-    id,
-    backend: 'sip',
-    server: `${LOOPBACK}:${peerPort}`,
-    transport: 'udp',
-    username,
-    register: false,
-    localPort: port,
-    localAddress: LOOPBACK,
-    rtpPortMin: rtpBase,
-    rtpPortMax: rtpBase + 15,
-  };
-  return new VoiceLine(config, {
-    log,
-    backendFactory: (line) =>
-      new SipBackend({
-        lineId: line.id,
-        server: config.server as string,
-        transport: 'udp',
-        username,
-        register: false,
-        localPort: port,
-        localAddress: LOOPBACK,
-        rtpPortMin: rtpBase,
-        rtpPortMax: rtpBase + 15,
-        dtmfMode,
-        log: line.log,
-      }),
-  });
-}
 
 /** The sip.js session of a call (test-only peek into the backend, to send a hand-made INFO). */
 function sessionOf(line: VoiceLine, call: Call): Session {
@@ -94,8 +58,8 @@ describe('SIP DTMF modes: two voice lines on 127.0.0.1, SIP INFO / in-band / RFC
   async function connected(modeA: SipDtmfMode, modeB: SipDtmfMode) {
     const base = await pickPorts(2);
     const rtp = 30000 + 32 * randomInt(0, 300);
-    const a = sipLine('line-a', '1001', base, base + 1, rtp, modeA, log);
-    const b = sipLine('line-b', '2002', base + 1, base, rtp + 16, modeB, log);
+    const a = sipLine('line-a', '1001', base, base + 1, rtp, log, { dtmfMode: modeA });
+    const b = sipLine('line-b', '2002', base + 1, base, rtp + 16, log, { dtmfMode: modeB });
     lines = [a, b];
     const evA = new EventLog(a, WAIT_MS);
     const evB = new EventLog(b, WAIT_MS);

@@ -12,28 +12,10 @@ import { CommandFailedError, InvalidInputError } from '../../lib/errors';
 import { LineConfig, VoiceEvent, VoiceLine } from '../../lib/line/voice-line';
 import { memoryLog } from '../helpers/at-harness';
 import { EventLog } from '../helpers/event-log';
-import { LOOPBACK, pickPorts, waitFor } from '../helpers/sip-peers';
+import { pickPorts, waitFor } from '../helpers/sip-peers';
+import { sipLine } from '../helpers/sip-line';
 
 const WAIT_MS = 20_000;
-
-function sipLine(id: string, username: string, port: number, peerPort: number, rtpBase: number, log: ReturnType<typeof memoryLog>, extra: Partial<LineConfig> = {}): VoiceLine {
-  return new VoiceLine(
-    {
-      id,
-      backend: 'sip',
-      server: `${LOOPBACK}:${peerPort}`,
-      transport: 'udp',
-      username,
-      register: false,
-      localPort: port,
-      localAddress: LOOPBACK,
-      rtpPortMin: rtpBase,
-      rtpPortMax: rtpBase + 15,
-      ...extra,
-    },
-    { log },
-  );
-}
 
 /** The `transfer` events' statuses (and sipfrag codes) of one call, in order. */
 function transferSteps(events: EventLog, callId: string | undefined): string[] {

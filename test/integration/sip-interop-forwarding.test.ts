@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { CommandFailedError } from '../../lib/errors';
 import { CallState } from '../../lib/call/call-state';
 import { interopHarness } from '../helpers/interop-harness';
-import { LOOPBACK, Sipp, pickPorts, requirePeer, sippScenario, waitFor } from '../helpers/sip-peers';
+import { LOOPBACK, Sipp, pickPorts, requirePeer, sippScenario } from '../helpers/sip-peers';
 
 const WAIT_MS = 20_000;
 

@@ -13,6 +13,7 @@ import { LineNotReadyError, NotSupportedError } from '../../lib/errors';
 import { memoryLog } from '../helpers/at-harness';
 import { pickPorts } from '../helpers/sip-peers';
 import type { SipBackend } from '../../lib/sip/sip-backend';
+import { sipLine } from '../helpers/sip-line';
 
 const HOST = '127.0.0.1';
 const WAIT_MS = 15_000;
@@ -40,25 +41,6 @@ class Events {
   topics(): string[] {
     return this.seen.map((e) => e.topic);
   }
-}
-
-function sipLine(id: string, username: string, port: number, peerPort: number, rtpBase: number, log: ReturnType<typeof memoryLog>, extra: Partial<LineConfig> = {}): VoiceLine {
-  return new VoiceLine(
-    {
-      id,
-      backend: 'sip',
-      server: `${HOST}:${peerPort}`,
-      transport: 'udp',
-      username,
-      register: false,
-      localPort: port,
-      localAddress: HOST,
-      rtpPortMin: rtpBase,
-      rtpPortMax: rtpBase + 15,
-      ...extra,
-    },
-    { log },
-  );
 }
 
 async function ready(line: VoiceLine): Promise<void> {

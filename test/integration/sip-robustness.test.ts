@@ -16,7 +16,7 @@ import { createServer, Server, Socket as TcpSocket } from 'node:net';
 import type { Call } from '../../lib/call/call';
 import { CallState } from '../../lib/call/call-state';
 import { CommandFailedError } from '../../lib/errors';
-import { LineConfig, VoiceLine } from '../../lib/line/voice-line';
+import { VoiceLine } from '../../lib/line/voice-line';
 import { serializeRtp } from '../../lib/media/rtp-packet';
 import type { RtpSession } from '../../lib/sip/rtp-session';
 import type { SipBackend } from '../../lib/sip/sip-backend';
@@ -24,15 +24,9 @@ import { memoryLog } from '../helpers/at-harness';
 import { EventLog } from '../helpers/event-log';
 import { buildRequest, buildResponse, parseRawSip, RawSipMessage, RawSipRelay, RequestParts, sdpOffer, tagOf, token } from '../helpers/raw-sip';
 import { LOOPBACK, pickPorts, waitFor } from '../helpers/sip-peers';
+import { sipLine } from '../helpers/sip-line';
 
 const WAIT_MS = 15_000;
-
-function sipLine(id: string, username: string, port: number, server: string, rtpBase: number, log: ReturnType<typeof memoryLog>, extra: Partial<LineConfig> = {}): VoiceLine {
-  return new VoiceLine(
-    { id, backend: 'sip', server, transport: 'udp', username, register: false, localPort: port, localAddress: LOOPBACK, rtpPortMin: rtpBase, rtpPortMax: rtpBase + 15, ...extra },
-    { log },
-  );
-}
 
 /** Resolves with the datagram socket bound on 127.0.0.1 (a random port). */
 async function udpSocket(): Promise<Socket> {
