@@ -36,8 +36,10 @@ import { URI, UserAgent, UserAgentState } from 'sip.js';
 import type { UserAgentOptions } from 'sip.js';
 import type { IncomingResponse } from 'sip.js/lib/core';
 import { Logger, SILENT_LOGGER } from '../backend';
+import { installFastGrammar } from './sip-grammar';
 import { SipRegistration, RegistrationOutcome } from './sip-registration';
 import { defaultSipPort, formatHostPort, HostPort, localAddressFor, parseHostPort, parsePort, resolveHost, SIP_TRANSPORTS, SipTransportName } from './transport-address';
+import { isSipJsParseDrop } from './transport-bad-request';
 import { NodeTransport, NodeTransportOptions } from './transport-base';
 import { RetransmitTimers } from './transport-retransmit';
 import { TcpTransport } from './transport-tcp';
@@ -417,8 +419,14 @@ export class SipUserAgent extends EventEmitter {
       logLevel: options.traceSip ? 'debug' : 'warn',
       // sip.js calls its own failures (a transport error, a timeout) "error"; for the line they are
       // warnings, reported through the states and events above.
-      logConnector: (level, category, _label, content) => (level === 'error' ? log.warn : log.debug)(`sip.js ${category}: ${content}`),
+      // The drop of a message sip.js cannot parse is passed on to the transport, which answers 400
+      // when it is a request (transport-bad-request.ts says why and how).
+      logConnector: (level, category, _label, content) => {
+        if (isSipJsParseDrop(category, content)) (ua.transport as NodeTransport).unparsable();
+        (level === 'error' ? log.warn : log.debug)(`sip.js ${category}: ${content}`);
+      },
     });
+    if (!FAST_GRAMMAR.installed) log.debug(FAST_GRAMMAR.reason);
     ua.transport.stateChange.addListener((state) => {
       if (this.ua !== ua || state !== 'Disconnected') return;
       const cause = (ua.transport as NodeTransport).lastError;
@@ -474,6 +482,9 @@ export class SipUserAgent extends EventEmitter {
 }
 
 // ───────────────────────────── helpers ─────────────────────────────
+
+/** sip.js's grammar with its bytecode table decoded once, not at every header parse (lib/sip/sip-grammar.ts). */
+const FAST_GRAMMAR = installFastGrammar();
 
 // sip.js types the constructor's options as `any` (UserAgentOptions.transportConstructor).
 // eslint-disable-next-line @typescript-eslint/no-explicit-any

@@ -22,7 +22,8 @@
  *   agent's job (lib/sip/sip-user-agent.ts).
  *
  * Bytes from the network never make it throw: a message that sip.js cannot take is logged and dropped;
- * a request with a header sip.js cannot parse is answered 400 (transport-bad-request.ts).
+ * a request with a header sip.js cannot parse is answered 400 once sip.js says it dropped it
+ * ({@link NodeTransport.unparsable}, transport-bad-request.ts).
  */
 import type { EventEmitter } from 'node:events';
 import { EmitterImpl, StateTransitionError, TransportState } from 'sip.js';
@@ -73,6 +74,8 @@ export abstract class NodeTransport implements Transport {
   private closing: Promise<void> = Promise.resolve();
   private disposed = false;
   private _lastError: Error | undefined;
+  /** The message being handed to sip.js (it parses it synchronously, inside `onMessage`). */
+  private delivering: { text: string; unparsable: boolean } | undefined;
 
   /**
    * @param _logger sip.js passes its own logger; ours comes in `options.log` so that every line of the
@@ -195,19 +198,34 @@ export abstract class NodeTransport implements Transport {
       return;
     }
     if (this.options.traceSip) this.log.debug(`sip receive (${this.protocol}) from ${from}:\n${redactForLog(text)}`);
-    // A request sip.js would drop without a word (a header it cannot parse) is answered 400 here.
-    const badRequest = badRequestFor(text);
-    if (badRequest) {
-      this.log.debug(`sip: a request from ${from} has a header that cannot be parsed: answered 400`);
-      this.write(badRequest).catch((err) => this.log.debug(`sip transport: 400 to ${from} not sent: ${asError(err).message}`));
-      return;
-    }
+    const delivery = { text, unparsable: false };
+    const outer = this.delivering;
+    this.delivering = delivery;
     try {
       this.onMessage?.(text);
     } catch (err) {
       // sip.js throws on some malformed messages (a bad status code, a Replaces it cannot parse...).
       this.log.warn(`sip: dropped a message from ${from} that could not be handled: ${asError(err).message}`);
+    } finally {
+      this.delivering = outer;
     }
+    if (!delivery.unparsable || this._state !== TransportState.Connected) return;
+    // A request sip.js dropped without a word (a header it cannot parse) is answered 400 here.
+    const badRequest = badRequestFor(text);
+    if (badRequest) {
+      this.log.debug(`sip: a request from ${from} has a header that cannot be parsed: answered 400`);
+      this.write(badRequest).catch((err) => this.log.debug(`sip transport: 400 to ${from} not sent: ${asError(err).message}`));
+    }
+  }
+
+  /**
+   * sip.js says it could not parse the message being delivered and dropped it (its user agent's log
+   * line: lib/sip/sip-user-agent.ts watches for it). When `onMessage` returns, the transport answers
+   * that message 400 if it is a request that can be answered (transport-bad-request.ts). Called at
+   * any other time: nothing happens. Never throws.
+   */
+  unparsable(): void {
+    if (this.delivering) this.delivering.unparsable = true;
   }
 
   /** A subclass calls this when the connection ended without being asked to. */
