@@ -10,6 +10,7 @@
  */
 import type { IncomingMessage } from 'node:http';
 import WebSocket from 'ws';
+import { explainCertificateError } from './certificate-error';
 import { asError, closeWithin, LocalEndpoint, NodeTransport, NodeTransportOptions } from './transport-base';
 import type { TlsTransportOptions } from './transport-tls';
 
@@ -72,7 +73,7 @@ export class WsTransport extends NodeTransport {
       socket.removeAllListeners();
       socket.on('error', () => undefined);
       socket.terminate();
-      throw new Error(`cannot connect ${this.protocol} to ${this.url}: ${asError(err).message}`);
+      throw new Error(`cannot connect ${this.protocol} to ${this.url}: ${explainCertificateError(asError(err)).message}`);
     }
     socket.removeAllListeners('error');
     socket.removeAllListeners('close');
