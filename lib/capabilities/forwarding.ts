@@ -1,6 +1,6 @@
 import { Call } from '../call/call';
 import { InvalidInputError } from '../errors';
-import { describe, isSipTarget, MAX_SIP_TARGET_LENGTH, validateCallTarget, validatePhoneNumber } from '../validate';
+import { describe, validatePhoneNumber } from '../validate';
 
 /**
  * Why the network forwards a call (3GPP TS 22.082; `AT+CCFC` `<reason>` 0–5, voiceCall.setFw's 0–3).
@@ -78,17 +78,6 @@ export function checkForwardRequest(input: { reason?: unknown; mode?: unknown; n
 }
 
 /**
- * Where to divert or transfer to: a phone number, or (SIP lines) a SIP address. The check is dialling's
- * ({@link validateCallTarget} in lib/validate.ts, one rule for dial and forward); kept under this name
- * for the forwarding contract's users.
- */
-export function checkForwardTarget(value: unknown, what: string): string {
-  return validateCallTarget(value, what);
-}
-
-export { isSipTarget, MAX_SIP_TARGET_LENGTH };
-
-/**
  * What a `transfer` event carries (`call.report('transfer', payload)`): one report per step of a
  * transfer, on the call being transferred. SIP lines report them (REFER and its NOTIFYs); the `ended`
  * event that follows a successful transfer has cause `transferred`.
@@ -133,7 +122,7 @@ export interface ForwardingCapability {
   setRule(request: ForwardRequest): Promise<ForwardRule[]>;
   /**
    * Sends an incoming (ringing or waiting) call to `number` before answering it; it ends `redirected`.
-   * `number` comes from {@link checkForwardTarget}: a SIP line also takes a SIP address; a backend
+   * `number` comes from `validateCallTarget` (lib/validate.ts): a SIP line also takes a SIP address; a backend
    * that cannot use an address MUST refuse it with InvalidInputError.
    */
   divert(call: Call, number: string): Promise<void>;

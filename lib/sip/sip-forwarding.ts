@@ -450,7 +450,7 @@ export class SipForwarding implements ForwardingCapability, SipCallFeature {
       const host = this.options.targetHost?.() ?? this.aorHost();
       text = `sip:${n}@${host}`;
     }
-    // The text was checked (checkForwardTarget: no spaces, <, >, quotes, commas or ?headers); sip.js's
+    // The text was checked (validateCallTarget: no spaces, <, >, quotes, commas or ?headers); sip.js's
     // grammar must read it too, or it is not sent.
     const uri = /[\s<>"?,]/.test(text) ? undefined : UserAgent.makeURI(text);
     if (!uri) {
