@@ -206,6 +206,8 @@ describe('example flows', function () {
     emulatorOf(lineId).incomingCall('5550100');
     // The demo hangs up 5 s after the answer; a loaded machine needs headroom beyond that.
     await waitFor('the incoming call answered, then hung up', () => ended(events).length === 1, 20000);
+    // The line's event and the debug node's copy of it are not the same moment: wait for the copy.
+    await shown.next('the debug node to show the end', (m) => m.topic === 'ended');
     assert.deepEqual(shown.topics().filter((t: string) => !t.startsWith('line-')), ['incoming', 'answered', 'ended']);
     // One call at a time: a call arriving during another is `waiting`, which the demo leaves alone.
     getNode(byName('dial')).receive({});
