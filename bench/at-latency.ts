@@ -22,6 +22,7 @@ import { haveSocat, ptyPair, PtyPair } from '../test/helpers/pty-pair';
 import voiceLine = require('../nodes/voice-line');
 import voiceEvents = require('../nodes/voice-events');
 import voiceDial = require('../nodes/voice-dial');
+import { chooseNodeRed } from '../scripts/node-red-runtime';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const helper = require('node-red-node-test-helper');
@@ -142,7 +143,7 @@ async function withPackage(): Promise<{ urc: number[]; dial: number[] }> {
     timing: { alertAfter: 20, answerAfter: 20, noAnswerAfter: 200, ringInterval: 3000, commandDelay: 0, bootTime: 30 },
   });
   const detach = modem.attach(modemPort);
-  helper.init(require.resolve('node-red'));
+  helper.init(chooseNodeRed().main);
   await new Promise<void>((resolve) => helper.startServer(resolve));
   const flow = [
     { id: 'L', type: 'voice-line', name: 'bench', backend: 'at', serialPort: pair.a, baudRate: 115200, modem: 'auto', autoAnswer: 0, autoReject: false },

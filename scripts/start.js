@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// `npm start`: Node-RED 4 on http://127.0.0.1:1880 with this package's nodes, and a demo flow on the
+// `npm start`: Node-RED (5 where this Node.js allows it, else 4.1: dist/scripts/node-red-runtime.js) on http://127.0.0.1:1880 with this package's nodes, and a demo flow on the
 // built-in modem emulator deployed at the first start (written to .node-red-demo/flows.json when that
 // file is absent; delete it to get the demo back). Run after `npm run build` (npm start does both).
 'use strict';
@@ -20,7 +20,9 @@ if (!fs.existsSync(flowFile)) {
   console.log(`voice demo: wrote the demo flow to ${path.relative(root, flowFile)}`);
 }
 
+const runtime = require('../dist/scripts/node-red-runtime.js').chooseNodeRed();
+console.log(`voice demo: Node-RED ${runtime.major} (${runtime.reason})`);
 console.log(`voice demo: the editor will be at http://${settings.uiHost}:${settings.uiPort}/`);
 // Node-RED's own launcher, in this process, with the demo settings.
-process.argv = [process.argv[0], require.resolve('node-red/red.js'), '--settings', path.join(__dirname, 'demo-settings.js')];
-require('node-red/red.js');
+process.argv = [process.argv[0], runtime.launcher, '--settings', path.join(__dirname, 'demo-settings.js')];
+require(runtime.launcher);

@@ -11,6 +11,7 @@ import { createServer } from 'node:http';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { chooseNodeRed } from '../../scripts/node-red-runtime';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type Any = any;
@@ -24,7 +25,7 @@ export class NodeRedHost {
   /** Starts a runtime whose user folder is a fresh temp folder (removed by stop()). */
   static async start(nodesDir: string): Promise<NodeRedHost> {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const RED = require('node-red');
+    const RED = require(chooseNodeRed().main);
     const userDir = mkdtempSync(join(tmpdir(), 'bench-sip-red-'));
     process.once('exit', () => rmSync(userDir, { recursive: true, force: true }));
     RED.init(createServer(), {

@@ -10,10 +10,11 @@ import voiceEvents = require('../../nodes/voice-events');
 import voiceDial = require('../../nodes/voice-dial');
 import voiceAnswer = require('../../nodes/voice-answer');
 import voiceHangup = require('../../nodes/voice-hangup');
+import { chooseNodeRed } from '../../scripts/node-red-runtime';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 export const helper = require('node-red-node-test-helper');
-helper.init(require.resolve('node-red'));
+helper.init(chooseNodeRed().main);
 
 export const NODES = [voiceLine, voiceEvents, voiceDial, voiceAnswer, voiceHangup];
 
