@@ -1,5 +1,6 @@
 import { VoiceLine, type LineConfig } from '../lib/line/voice-line';
 import { closeWithin } from './shared/close-within';
+import { lineDirectory, registerEditorApi } from './shared/editor-api';
 import type { LineConfigNode } from './shared/line-session';
 import type { NodeAPI, NodeDef } from './shared/red-types';
 
@@ -98,8 +99,14 @@ export = function register(RED: NodeAPI): void {
       node.lineError = (err as Error).message;
       node.error(node.lineError);
     }
-    node.on('close', (_removed, done) => closeWithin(node, () => node.line?.stop() ?? Promise.resolve(), done));
+    lineDirectory.add(node.id, def.name || config.serialPort || config.server || node.id, node.line ?? null, node.lineError);
+    node.on('close', (_removed, done) => {
+      lineDirectory.remove(node.id);
+      closeWithin(node, () => node.line?.stop() ?? Promise.resolve(), done);
+    });
   }
+
+  registerEditorApi(RED);
 
   RED.nodes.registerType('voice-line', VoiceLineNode, {
     credentials: { pin: { type: 'password' }, password: { type: 'password' } },

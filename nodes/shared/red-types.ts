@@ -63,4 +63,23 @@ export interface NodeAPI {
   util: {
     cloneMessage<T>(msg: T): T;
   };
+  /** The editor's HTTP API (absent when the editor is disabled). */
+  httpAdmin?: AdminApp;
+  auth?: { needsPermission(permission: string): AdminHandler };
+  /** Messages to the editors (the calls sidebar). */
+  comms?: { publish(topic: string, data: unknown, retain: boolean): void };
+}
+
+/** The parts of an express request and response the admin endpoints use. */
+export interface AdminRequest {
+  params: Record<string, string>;
+}
+export interface AdminResponse {
+  json(body: unknown): void;
+  status(code: number): AdminResponse;
+}
+export type AdminHandler = (req: AdminRequest, res: AdminResponse, next: () => void) => void;
+export interface AdminApp {
+  get(path: string, ...handlers: AdminHandler[]): void;
+  post(path: string, ...handlers: AdminHandler[]): void;
 }
