@@ -3,14 +3,16 @@ import { NodeActivity } from './shared/activity';
 import { FlowError } from './shared/flow-error';
 import { LineSession } from './shared/line-session';
 import { onInput } from './shared/on-input';
+import { evaluateSetting, typedSetting } from './shared/typed-setting';
 import type { NodeAPI, NodeDef, NodeMessage, Node } from './shared/red-types';
 
 interface VoiceDtmfDef extends NodeDef {
   line?: string;
   /** `send` or `collect`. */
   mode?: string;
-  /** send: the digits; empty: from msg.payload. */
+  /** send: the digits, or where to read them (a typed input: `digitsType` str / msg / flow / global / env). */
   digits?: string;
+  digitsType?: string;
   /** send: tone length in ms (100 to 1000). */
   duration?: string | number;
   /** collect: the gather settings as the editor keeps them (timeouts in seconds). */
@@ -33,6 +35,7 @@ export = function register(RED: NodeAPI): void {
     const activity = new NodeActivity(node, session);
     const collecting = def.mode === 'collect';
     const configured = collecting ? gatherSettings(def) : {};
+    const digitsFrom = typedSetting(def.digits, def.digitsType);
     /** Gathers this node started and that still run: cancelled when the node closes. */
     const gathers = new Set<Gather>();
     node.on('close', (_removed, done) => {
@@ -42,7 +45,7 @@ export = function register(RED: NodeAPI): void {
 
     onInput(node, session, async (msg, line, send) => {
       if (!collecting) {
-        const digits = (def.digits ?? '').trim() || digitsIn(msg);
+        const digits = await evaluateSetting(RED, node, digitsFrom, msg, 'digits to send');
         const call = await activity.during('sending…', () =>
           line.dtmf.send(msg.call, digits, { durationMs: msg.duration ?? (def.duration || undefined) }),
         );
@@ -79,15 +82,6 @@ export = function register(RED: NodeAPI): void {
 function bargedIn(msg: NodeMessage): string {
   const payload = msg.payload as { digit?: unknown } | undefined;
   return msg.topic === 'played' && payload && typeof payload.digit === 'string' ? payload.digit : '';
-}
-
-/** The digits a message asks to send: `msg.payload` (a string or a number). */
-function digitsIn(msg: NodeMessage): unknown {
-  const p = msg.payload;
-  if (p === undefined || p === null || p === '') {
-    throw new FlowError('no digits to send: set them in the node, or send them in msg.payload', 'EINVAL');
-  }
-  return p;
 }
 
 /** The node's gather settings as gather options (seconds to ms); empty fields keep the defaults. */

@@ -62,6 +62,8 @@ export interface NodeAPI {
   };
   util: {
     cloneMessage<T>(msg: T): T;
+    /** A typed-input property's value for a message (str, msg, flow, global, env...). */
+    evaluateNodeProperty(value: string, type: string, node: Node, msg: NodeMessage, callback: (err: Error | null, value?: unknown) => void): void;
   };
   /** The editor's HTTP API (absent when the editor is disabled). */
   httpAdmin?: AdminApp;
