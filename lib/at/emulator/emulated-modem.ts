@@ -55,6 +55,10 @@ export interface EmulatedModemOptions {
   seed?: number;
 }
 
+/** Why an incoming call has no number (its `+CLIP` / `+CCWA` CLI validity). */
+export type EmulatedWithheld = 'withheld' | 'unavailable' | 'payphone' | 'other';
+const CLI_VALIDITY: Readonly<Record<EmulatedWithheld, number>> = { withheld: 1, unavailable: 2, payphone: 3, other: 4 };
+
 /** What the far end does with a call we dial. */
 export type DialBehaviour = 'answer' | 'busy' | 'no-answer' | 'reject' | 'not-found' | 'ring';
 export const DIAL_BEHAVIOURS: readonly DialBehaviour[] = ['answer', 'busy', 'no-answer', 'reject', 'not-found', 'ring'];
@@ -408,15 +412,19 @@ export class EmulatedModem extends EventEmitter {
    * A call comes in from `number` (`''` for a withheld caller). It is `incoming` and rings, or `waiting`
    * when the module already has a call. Returns the module's call index.
    */
-  incomingCall(number: string, opts: { name?: string } = {}): number {
+  incomingCall(number: string, opts: { name?: string; withheld?: EmulatedWithheld } = {}): number {
     const caller = number === '' ? '' : validatePhoneNumber(number, 'caller number');
+    if (opts.withheld !== undefined && (caller !== '' || !Object.hasOwn(CLI_VALIDITY, opts.withheld))) {
+      throw new InvalidInputError(`withheld is one of ${Object.keys(CLI_VALIDITY).join(', ')}, for a caller without a number ('')`);
+    }
     if (opts.name !== undefined && (typeof opts.name !== 'string' || /["\r\n]/.test(opts.name))) {
       throw new InvalidInputError('the caller name must be a string without quotes or line breaks');
     }
     this.requireNetwork();
     if (this.callList.length >= MAX_CALLS) throw new CallStateError('the emulated module has no free call index');
     const waiting = this.callList.length > 0;
-    const call = this.addCall(1, waiting ? ClccStat.Waiting : ClccStat.Incoming, caller, opts.name);
+    const validity = caller === '' ? CLI_VALIDITY[opts.withheld ?? 'withheld'] : 0;
+    const call = this.addCall(1, waiting ? ClccStat.Waiting : ClccStat.Incoming, caller, opts.name, validity);
     if (!waiting) this.startRinging(call);
     else if (this.ccwa) this.urc(ccwaLine(call));
     return call.idx;
@@ -962,7 +970,7 @@ export class EmulatedModem extends EventEmitter {
 
   // ── call model ──────────────────────────────────────────────────────────────────────────────
 
-  private addCall(dir: 0 | 1, stat: ClccStat, number: string, name?: string): CallRecord {
+  private addCall(dir: 0 | 1, stat: ClccStat, number: string, name?: string, cliValidity = 0): CallRecord {
     const used = new Set(this.callList.map((c) => c.idx));
     if (this.profile.phantomDataCallIndex !== undefined) used.add(this.profile.phantomDataCallIndex);
     let idx = 1;
@@ -975,6 +983,7 @@ export class EmulatedModem extends EventEmitter {
       number,
       numberType: numberTypeOf(number),
       name,
+      cliValidity,
       rings: 0,
       timers: new Set(),
     };
