@@ -101,7 +101,9 @@ export function fromModuleLevel(moduleLevel: number, range: LevelRange): number 
  * "places all active calls on hold and accepts the other (held or waiting) call"); so each method
  * first checks that the calls are in the one shape where it means what was asked, and then waits
  * for the module to report the new states: the `held` / `resumed` / `answered` events come from the
- * backend's reconciliation of `^DSCI` / ccinfo / `AT+CLCC`, once each, never from here.
+ * backend's reconciliation of `^DSCI` / ccinfo / `AT+CLCC`, once each, never from here. The other
+ * side's hold (`+CSSU`, after `AT+CSSN=1,1`) is followed by {@link OtherSideHold}: a call is `held`
+ * while either side holds it, and each event says whose hold changed (`heldBy`).
  *
  * What the module supports is probed with `=?` after every initialisation and remembered until the
  * line goes down (a reconnect may find another module).
