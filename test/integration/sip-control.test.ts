@@ -209,6 +209,6 @@ describe('SIP voice-control on the two-line loopback (integration)', function ()
     await assert.rejects(a.control.getVolume(), NotSupportedError);
     await assert.rejects(a.control.setChannel('speaker'), NotSupportedError);
     const settings = await a.control.settings();
-    assert.deepEqual(settings, { autoAnswer: 0, autoReject: false, muted: false });
+    assert.deepEqual(settings, { autoAnswer: 0, autoReject: false, muted: false, dtmfDetection: true });
   });
 });
