@@ -48,11 +48,16 @@ export function numberTypeOf(number: string): number {
   return number.startsWith('+') ? 145 : 129;
 }
 
-/** `^DSCI: 1,0,2,0,"10086",129`; with the Q.850 cause of an ended call: `^DSCI: 1,0,6,0,"10086",129,17`. */
-export function dsciLine(call: CallLine, endedWithQ850?: number): string {
+/**
+ * `^DSCI: 1,0,2,0,"10086",129`; with the Q.850 cause of an ended call: `^DSCI: 1,0,6,0,"10086",129,17`;
+ * with `toneInfo` (ASR's `<tone_info>`: 0 the host plays the tones, 1 it does not) on the other
+ * states: `^DSCI: 1,0,7,0,"10086",129,1`.
+ */
+export function dsciLine(call: CallLine, endedWithQ850?: number, toneInfo?: 0 | 1): string {
   const stat = endedWithQ850 === undefined ? DSCI_STAT[call.stat] : DSCI_END;
   const base = `^DSCI: ${call.idx},${call.dir},${stat},0,"${call.number}",${call.numberType}`;
-  return endedWithQ850 === undefined ? base : `${base},${endedWithQ850}`;
+  if (endedWithQ850 !== undefined) return `${base},${endedWithQ850}`;
+  return toneInfo === undefined ? base : `${base},${toneInfo}`;
 }
 
 /** `+QIND: "ccinfo",1,0,2,0,0,"10086",129`; an ended call has state -1. */

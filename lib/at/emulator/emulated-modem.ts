@@ -245,6 +245,11 @@ export class EmulatedModem extends EventEmitter {
   readonly profile: EmulatorProfile;
   /** Every command line the host sent, in order (the last 10000), also those a silent module ignored. */
   readonly commands: string[] = [];
+  /**
+   * The `<tone_info>` its `^DSCI` lines carry (ASR firmware: 0 the host plays the call's tones, 1 it
+   * does not, they are in-band), or undefined for lines without it (the default).
+   */
+  dsciToneInfo: 0 | 1 | undefined = undefined;
 
   private readonly timing: EmulatorTiming;
   private readonly log: Logger;
@@ -1070,7 +1075,7 @@ export class EmulatedModem extends EventEmitter {
   }
 
   private reportState(call: CallRecord, endedWithQ850?: number): void {
-    if (this.dsci) this.urc(dsciLine(call, endedWithQ850));
+    if (this.dsci) this.urc(dsciLine(call, endedWithQ850, this.dsciToneInfo));
     if (this.ccinfo) this.urc(ccinfoLine(call, endedWithQ850 !== undefined));
   }
 
