@@ -71,6 +71,15 @@ export class OtherSideHold {
   }
 
   private async onNotification(line: string): Promise<void> {
+    try {
+      await this.handle(line);
+    } catch (err) {
+      // A URC never throws into the channel, nor leaves a rejected promise behind.
+      this.ctx.log.warn(`control: ${printable(line)}: ${(err as Error).message}`);
+    }
+  }
+
+  private async handle(line: string): Promise<void> {
     const n = parseSsNotification(line);
     if (!n) {
       this.ctx.log.debug(`control: ignoring "${printable(line)}" (not a supplementary service notification)`);
