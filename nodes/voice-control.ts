@@ -32,6 +32,7 @@ const ACTIONS: Readonly<Record<string, Action>> = {
   'set-channel': async (line, _msg, value) => ({ payload: await line.control.setChannel(value()) }),
   'set-auto-answer': (line, _msg, value) => ({ payload: line.control.setAutoAnswer(value()) }),
   'set-auto-reject': (line, _msg, value) => ({ payload: line.control.setAutoReject(value()) }),
+  'set-dtmf-detection': async (line, _msg, value) => ({ payload: await line.dtmf.setDetection(value()) }),
   'get-settings': async (line) => ({ payload: await line.control.settings() }),
 };
 
@@ -50,8 +51,8 @@ interface VoiceControlDef extends NodeDef {
 }
 
 /**
- * `voice-control`: hold / resume / swap calls, mute, volume, audio channel, auto-answer and
- * auto-reject at run time, and reading them back. `msg.action` overrides the node's action;
+ * `voice-control`: hold / resume / swap calls, mute, volume, audio channel, auto-answer,
+ * auto-reject and DTMF detection at run time, and reading them back. `msg.action` overrides the node's action;
  * `msg.payload` (a string, number or boolean) overrides its value. Sends the message on with
  * `msg.payload` the result and, for the call actions, `msg.call` the call.
  */

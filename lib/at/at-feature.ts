@@ -27,6 +27,8 @@ export interface AtFeatureContext {
   device(): SerialDevice | null;
   /** Asks for an AT+CLCC now (after a command that changes calls). */
   poll(): void;
+  /** An AT+CLCC now, resolving once the call table follows it (a failed poll resolves too). */
+  refresh(): Promise<void>;
   /**
    * Says how a call is about to end because of a command the feature sends (a divert ends the call
    * `redirected`, an explicit transfer `transferred`, by `local`): when the modem then releases it,

@@ -17,6 +17,7 @@ import { AtForwarding } from './features/forwarding';
 import { AtAudio } from './features/audio';
 import {
   CallObservation,
+  CallerId,
   ClccStat,
   parseCcinfo,
   parseCcwa,
@@ -227,6 +228,7 @@ export class AtBackend extends EventEmitter implements Backend {
       callByIndex: (index) => [...this.records.values()].find((r) => r.index === index)?.call,
       device: () => this.device,
       poll: () => this.schedulePoll(0),
+      refresh: () => this.poll(),
       expectEnd: (call, end) => {
         const rec = this.records.get(call.id);
         if (rec) rec.hangup = end ?? undefined;
@@ -692,7 +694,7 @@ export class AtBackend extends EventEmitter implements Backend {
   /** RING, +CRING, +CLIP, +CCWA: an incoming call, perhaps already known from another URC. */
   private onIncomingIndication(
     evidence: string,
-    id: { number: string; name?: string } | null,
+    id: CallerId | null,
     waiting = false,
     waited = false,
   ): void {
@@ -717,11 +719,12 @@ export class AtBackend extends EventEmitter implements Backend {
       rec = this.createCall('inbound', id?.number ?? '', waiting || others ? CallState.Waiting : CallState.Incoming, {
         text: waiting || others ? 'a call is waiting' : 'an incoming call',
         evidence,
-      }, undefined, id?.name);
+      }, undefined, id);
     } else if (id && id.number && !rec.call.remote.number) {
       rec.call.remote.number = id.number;
       if (id.name) rec.call.remote.name = id.name;
     }
+    if (id?.withheld && !rec.call.remote.withheld) Object.assign(rec.call.remote, { withheld: true, withheldReason: id.withheld });
     rec.touched = ++this.seq;
     this.schedulePoll(0);
   }
@@ -741,6 +744,7 @@ export class AtBackend extends EventEmitter implements Backend {
     // The modem speaks of the call now: whatever happened while the port was away, it is known.
     if (rec) rec.lostContact = false;
     const info = callInfoOf(o);
+    if (rec?.info?.inbandTones !== undefined && info.inbandTones === undefined) info.inbandTones = rec.info.inbandTones;
     if (rec) rec.info = info;
     if (o.stat === ClccStat.Released) {
       if (rec) {
@@ -750,6 +754,11 @@ export class AtBackend extends EventEmitter implements Backend {
       return;
     }
     const state = STAT_TO_STATE[o.stat];
+    if (!rec && o.dir === 1 && o.number === '' && isAlerting(state)) {
+      // A caller without a number: the +CLIP / +CCWA that says why (withheld...) follows, as after a bare RING.
+      this.onIncomingIndication(evidence, null, state === CallState.Waiting);
+      return;
+    }
     if (!rec) {
       const dir = o.dir === 0 ? 'outbound' : 'inbound';
       this.createCall(dir, o.number, state, { text: `reported by the modem`, evidence, callInfo: info }, o.index).info = info;
@@ -782,14 +791,15 @@ export class AtBackend extends EventEmitter implements Backend {
     return pending;
   }
 
-  private move(rec: CallRecord, state: CallState, evidence: string): void {
+  private move(rec: CallRecord, reported: CallState, evidence: string): void {
     const { call } = rec;
+    const { state, heldBy } = this.control.follow(call, reported); // the other side's hold (+CSSU) too
     if (call.state === state) return;
     if (!call.canTransition(state)) {
       this.log.debug(`call ${call.index ?? '?'}: ignoring ${call.state} → ${state} (${evidence})`);
       return;
     }
-    call.transition(state, { text: describeState(state, call), evidence, ...(rec.info ? { callInfo: rec.info } : {}) });
+    call.transition(state, { text: describeState(state, call), evidence, ...(heldBy ? { heldBy } : {}), ...(rec.info ? { callInfo: rec.info } : {}) });
   }
 
   /** NO CARRIER, BUSY, NO ANSWER, NO DIALTONE as URCs: a call ended; AT+CLCC tells which. */
@@ -1008,12 +1018,12 @@ export class AtBackend extends EventEmitter implements Backend {
     state: CallState,
     reason: TransitionReason,
     index?: number,
-    name?: string,
+    caller?: Pick<CallerId, 'name' | 'withheld'> | null,
   ): CallRecord {
     const call = new Call({
       line: this.opts.lineId,
       direction,
-      remote: name ? { number, name } : { number },
+      remote: { number, ...(caller?.name ? { name: caller.name } : {}), ...(caller?.withheld ? { withheld: true, withheldReason: caller.withheld } : {}) },
       state,
       reason,
       index,
@@ -1165,6 +1175,7 @@ function callInfoOf(o: CallObservation): CallInfo {
   const info: CallInfo = { index: o.index, direction: o.dir === 0 ? 'outbound' : 'inbound', status: STATUS_OF_STAT[o.stat], type: 'voice', number: o.number };
   if (o.multiparty !== undefined) info.multiparty = o.multiparty;
   if (o.numberType !== undefined) info.numberType = o.numberType;
+  if (o.inbandTones !== undefined) info.inbandTones = o.inbandTones;
   return info;
 }
 

@@ -1,3 +1,5 @@
+import type { WithheldReason } from '../call/call';
+
 /**
  * Parsers for the call-related lines of 27.007 and Quectel modules. Every parser is tolerant: it
  * returns `null` for a line it cannot read (and the caller logs it at debug), never throws, and
@@ -55,6 +57,8 @@ export interface CallObservation {
   multiparty?: boolean;
   /** Q.850 cause given with a release (^DSCI on some firmware). */
   q850?: number;
+  /** ^DSCI `<tone_info>` (ASR): true when 1 (the module plays no tones: they are in-band), false when 0. */
+  inbandTones?: boolean;
 }
 
 const STATS = new Set([-1, 0, 1, 2, 3, 4, 5]);
@@ -133,6 +137,10 @@ export function parseDsci(line: string): CallObservation | null {
   if (numberAt >= 0) {
     const typ = int(f[numberAt + 1]);
     if (typ !== null) o.numberType = typ;
+    // ASR's `<tone_info>` (EC200N/EC600N manual, AT^DSCI: 0 the host plays the prompt tones, 1 it
+    // does not), after <num_type>. On a release that place may hold the cause instead: not read there.
+    const tone = unisoc ? null : int(f[numberAt + 2]);
+    if (stat !== ClccStat.Released && (tone === 0 || tone === 1)) o.inbandTones = tone === 1;
     if (stat === ClccStat.Released) {
       const cause = unisoc && numberAt === 5 ? int(f[8]) : f.slice(numberAt + 2).map(int).filter((x): x is number => x !== null).pop();
       if (cause !== null && cause !== undefined && cause > 0) o.q850 = cause;
@@ -145,27 +153,110 @@ export interface CallerId {
   number: string;
   numberType?: number;
   name?: string;
+  /** Why the number is not shown, when it is not (see {@link withheldReasonOf}). */
+  withheld?: WithheldReason;
 }
 
 /** `+CLIP: <number>,<type>[,<subaddr>,<satype>[,<alpha>[,<CLI validity>]]]` */
 export function parseClip(line: string): CallerId | null {
   const rest = afterPrefix(line, '+CLIP:');
-  return rest === null ? null : callerId(splitFields(rest), 4);
+  return rest === null ? null : callerId(splitFields(rest), 4, 5);
 }
 
-/** `+CCWA: <number>,<type>,<class>[,<alpha>...]` (call waiting). */
+/** `+CCWA: <number>,<type>,<class>[,<alpha>][,<CLI validity>[,<subaddr>,<satype>[,<priority>]]]` (call waiting). */
 export function parseCcwa(line: string): CallerId | null {
   const rest = afterPrefix(line, '+CCWA:');
-  return rest === null ? null : callerId(splitFields(rest), 3);
+  return rest === null ? null : callerId(splitFields(rest), 3, 4);
 }
 
-function callerId(f: string[], nameAt: number): CallerId | null {
+/**
+ * 27.007 `<CLI validity>`: 0 valid; 1 withheld by the originator; 2 not available (interworking,
+ * limits of the originating network); 3 the caller is a payphone; 4 not available for other reasons.
+ */
+const CLI_VALIDITY: Readonly<Record<number, WithheldReason | null>> = {
+  0: null,
+  1: 'withheld',
+  2: 'unavailable',
+  3: 'payphone',
+  4: 'unavailable',
+};
+
+/**
+ * Why a caller id shows no number: its `<CLI validity>` when given (an unknown value is read as
+ * `unavailable`); without one, an empty number is `unavailable` (the network gave none). Null: shown.
+ */
+export function withheldReasonOf(number: string, validity: string | undefined): WithheldReason | null {
+  const v = int(validity);
+  if (v !== null) return v in CLI_VALIDITY ? CLI_VALIDITY[v] : 'unavailable';
+  return number === '' ? 'unavailable' : null;
+}
+
+function callerId(f: string[], nameAt: number, validityAt: number): CallerId | null {
   if (f.length < 1) return null;
   const id: CallerId = { number: f[0] };
   const typ = int(f[1]);
   if (typ !== null) id.numberType = typ;
   if (f[nameAt]) id.name = f[nameAt];
+  const withheld = withheldReasonOf(f[0], f[validityAt]);
+  if (withheld) id.withheld = withheld;
   return id;
+}
+
+/**
+ * Supplementary service notifications (27.007 §7.17, after `AT+CSSN=1,1`):
+ * `+CSSI: <code1>[,<index>]` while our call is set up, `+CSSU: <code2>[,<index>[,<number>,<type>...]]`
+ * during a call. `<index>` is a closed user group's, not a call's: neither names the call.
+ */
+export interface SsNotification {
+  /** `+CSSI` (mobile originated, during set-up) or `+CSSU` (unsolicited, during a call). */
+  kind: 'cssi' | 'cssu';
+  code: number;
+  /** The code in words (27.007), or "code <n>" for one it does not list. */
+  text: string;
+}
+
+const CSSI_TEXT: Readonly<Record<number, string>> = {
+  0: 'unconditional call forwarding is active',
+  1: 'some conditional call forwarding is active',
+  2: 'the call has been forwarded',
+  3: 'the call is waiting',
+  4: 'this is a closed user group call',
+  5: 'outgoing calls are barred',
+  6: 'incoming calls are barred',
+  7: 'the CLIR suppression was rejected',
+  8: 'the call has been deflected',
+};
+
+/** `+CSSU` codes; 2 and 3 are the other side's hold. */
+export const CSSU_HELD = 2;
+export const CSSU_RETRIEVED = 3;
+const CSSU_TEXT: Readonly<Record<number, string>> = {
+  0: 'this is a forwarded call',
+  1: 'this is a closed user group call',
+  [CSSU_HELD]: 'the other side put the call on hold',
+  [CSSU_RETRIEVED]: 'the other side took the call back',
+  4: 'the call joined a multiparty call',
+  5: 'the held call was released',
+  6: 'a forward check message was received',
+  7: 'the call is being connected (explicit call transfer, alerting)',
+  8: 'the call is connected (explicit call transfer)',
+  9: 'this is a deflected call',
+  10: 'an additional incoming call was forwarded',
+};
+
+/** `+CSSI: <code1>...` or `+CSSU: <code2>...`; null for anything else. */
+export function parseSsNotification(line: string): SsNotification | null {
+  for (const [prefix, kind, words] of [
+    ['+CSSI:', 'cssi', CSSI_TEXT],
+    ['+CSSU:', 'cssu', CSSU_TEXT],
+  ] as const) {
+    const rest = afterPrefix(line, prefix);
+    if (rest === null) continue;
+    const code = int(splitFields(rest)[0]);
+    if (code === null || code < 0) return null;
+    return { kind, code, text: words[code] ?? `code ${code}` };
+  }
+  return null;
 }
 
 export interface CeerReport {

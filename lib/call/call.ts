@@ -5,11 +5,22 @@ import { EndInfo } from './cause';
 
 export type Direction = 'inbound' | 'outbound';
 
+/**
+ * Why the caller's number is not shown (27.007 `<CLI validity>` of `+CLIP` / `+CCWA`; SIP `Privacy`,
+ * an anonymous From): `withheld` by the caller (CLI validity 1, `Privacy: id`), `unavailable` (2: the
+ * network could not deliver it, or 4: other reasons), `payphone` (3: the caller is a payphone).
+ */
+export type WithheldReason = 'withheld' | 'unavailable' | 'payphone';
+
 export interface RemoteParty {
   /** The number as the network gave it (or as dialled); empty when withheld. */
   number: string;
   uri?: string;
   name?: string;
+  /** Set (true) when the caller's number is withheld or not available; absent otherwise. */
+  withheld?: boolean;
+  /** Why, with `withheld`. */
+  withheldReason?: WithheldReason;
 }
 
 /** What `msg.call` carries: a plain, JSON-safe copy of a call at one moment. */
@@ -43,6 +54,12 @@ export interface CallInfo {
   number: string;
   /** Type of number (3GPP TS 24.008): 129 national / unknown, 145 international; when reported. */
   numberType?: number;
+  /**
+   * `^DSCI`'s `<tone_info>` (ASR firmware): `true` when the module does not play the call's tones
+   * itself (1: they come from the network, in the call's audio), `false` when it does (0). Absent
+   * when the report has no such field.
+   */
+  inbandTones?: boolean;
 }
 
 /** Why a transition happened: words for people and the raw protocol evidence. */
@@ -54,6 +71,11 @@ export interface TransitionReason {
   end?: EndInfo;
   /** The network's description of the call at this transition, when the backend has one. */
   callInfo?: CallInfo;
+  /**
+   * With a move to or from `held`: whose hold changed, ours (`local`: our hold / resume) or the other
+   * side's (`remote`: it put us on hold, or took us back). Events carry it as `payload.heldBy`.
+   */
+  heldBy?: 'local' | 'remote';
 }
 
 export interface CallTransition {

@@ -25,6 +25,24 @@ export interface DtmfCapability {
    * when the line cannot detect DTMF. Digits pressed before it resolves may be lost.
    */
   enableDetection(call: Call): Promise<void>;
+  /**
+   * Switches the reporting of the keys the far end presses on or off, for the whole line (QuecPython
+   * `voiceCall.dtmfDetEnable`; AT: `AT+QTONEDET=<1|0>`). While off, the backend MUST NOT report a
+   * key and {@link enableDetection} MUST throw CallStateError; the choice MUST hold across a module
+   * restart and a reconnect (re-applied) until it is changed again. MUST throw NotSupportedError
+   * (naming the module) when the line cannot detect DTMF at all.
+   */
+  setDetection(on: boolean): Promise<void>;
+  /**
+   * True unless {@link setDetection} switched detection off (the line's choice, not the module's
+   * state); null when the line cannot detect DTMF at all.
+   */
+  readonly detection: boolean | null;
+}
+
+/** The error of a gather while detection is switched off (both backends say the same). */
+export function detectionOffMessage(line: string): string {
+  return `DTMF detection is switched off on this line (${line}): switch it on first (voice-control, set-dtmf-detection true)`;
 }
 
 /** The sixteen DTMF symbols (ITU-T Q.23), in keypad order. */

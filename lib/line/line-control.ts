@@ -15,6 +15,8 @@ export interface ControlSettings {
   muted?: boolean;
   /** `null`: the module is in an audio mode outside handset / headset / speaker. */
   channel?: AudioChannel | null;
+  /** Whether the keys the far end presses are detected (`set-dtmf-detection`); absent when the line cannot detect DTMF. */
+  dtmfDetection?: boolean;
 }
 
 /**
@@ -89,6 +91,8 @@ export class LineControl {
    */
   async settings(): Promise<ControlSettings> {
     const out: ControlSettings = { autoAnswer: this.line.autoAnswer, autoReject: this.line.autoReject };
+    const detection = unlessNotReady(() => this.line.capability('dtmf', 'detecting DTMF').detection);
+    if (detection !== undefined && detection !== null) out.dtmfDetection = detection;
     let cap: ControlCapability;
     try {
       cap = this.capability('reading the audio settings');
@@ -107,6 +111,15 @@ export class LineControl {
 
   private capability(what: string): ControlCapability {
     return this.line.capability('control', what);
+  }
+}
+
+function unlessNotReady<T>(read: () => T): T | undefined {
+  try {
+    return read();
+  } catch (err) {
+    if (err instanceof NotSupportedError || err instanceof LineNotReadyError) return undefined;
+    throw err;
   }
 }
 

@@ -1,7 +1,8 @@
 import type { Call } from '../call/call';
 import { CallState } from '../call/call-state';
 import { DEFAULT_DTMF_DURATION_MS, checkDtmfDigits, checkDtmfDuration } from '../capabilities/dtmf';
-import { CallStateError } from '../errors';
+import { CallStateError, InvalidInputError } from '../errors';
+import { describe } from '../validate';
 import { Gather, checkGatherOptions } from './gather';
 import type { VoiceLine } from './voice-line';
 
@@ -47,6 +48,18 @@ export class LineDtmf {
       if (this.gathers.get(call.id) === gather) this.gathers.delete(call.id);
     });
     return gather;
+  }
+
+  /**
+   * Switches the detection of the keys the far end presses on or off for the whole line (`true` /
+   * `false`, or `"true"` / `"false"` from an editor field). Off: no `dtmf` events, gathers refused.
+   * Kept across module restarts and reconnects, until the next deploy (which starts with it on).
+   */
+  async setDetection(on: unknown): Promise<boolean> {
+    const value = on === 'true' ? true : on === 'false' ? false : on;
+    if (typeof value !== 'boolean') throw new InvalidInputError(`DTMF detection must be true or false, got ${describe(on)}`);
+    await this.line.capability('dtmf', 'switching DTMF detection').setDetection(value);
+    return value;
   }
 
   /** The gather running on a call, if any. */

@@ -394,6 +394,7 @@ export class VoiceLine extends EventEmitter {
         ? { ...call.end, ...(call.answeredAt ? { duration: seconds(call.answeredAt, call.endedAt ?? new Date()) } : {}) }
         : { state: t.to, reason: t.reason.text, ...(t.reason.evidence ? { evidence: t.reason.evidence } : {}) };
     if (t.reason.callInfo) payload.callInfo = { ...t.reason.callInfo };
+    if (t.reason.heldBy) payload.heldBy = t.reason.heldBy;
     this.emitEvent({ topic: t.event, call: call.snapshot(), payload });
   }
 

@@ -14,6 +14,7 @@ import { RtpDescriptionHandlerFactory } from './rtp-description-handler-factory'
 import { RtpPortAllocator } from './rtp-port-allocator';
 import { RtpPortsExhaustedError } from './rtp-ports-exhausted-error';
 import type { RtpSession } from './rtp-session';
+import { callerOf } from './sip-caller-id';
 import { SdpNegotiationError } from './sdp-negotiation-error';
 import { endFromRequest, endFromResponse, rejectCodeFor } from './sip-cause';
 import type { SipCallContext, SipCallFeature } from './sip-call-context';
@@ -347,7 +348,7 @@ export class SipBackend extends EventEmitter implements Backend {
     const call = new Call({
       line: this.opts.lineId,
       direction: 'inbound',
-      remote: { number: identity.uri.user ?? '', uri: identity.uri.toString(), ...(identity.displayName ? { name: identity.displayName } : {}) },
+      remote: callerOf(request),
       state: busy ? CallState.Waiting : CallState.Incoming,
       reason: { text: `call from ${identity.uri.toString()}${ruri?.user ? ` to ${ruri.user}` : ''}`, evidence: `INVITE ${ruri?.toString()}` },
     });

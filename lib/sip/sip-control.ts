@@ -28,7 +28,8 @@ const ANSWER_WAIT_MS = 32_000;
  *   re-INVITE is answered 2xx, and the method resolves after that.
  * - the other side's hold (its re-INVITE `sendonly` / `inactive`): the media handler's `held` /
  *   `resumed`, the call's `held` / `resumed` with "held by the other side".
- * A call is `held` while either side holds it: one state, so each change is one event.
+ * A call is `held` while either side holds it: one state, so each change is one event, whose
+ * `heldBy` (`local` / `remote`) says whose hold changed.
  * - mute: the RTP sessions stop sending audio (all calls, and calls that start while muted).
  * - volume and audio channel: a SIP line has no loudspeaker: NotSupportedError.
  */
@@ -208,7 +209,7 @@ export class SipControl implements ControlCapability, SipCallFeature {
   private local(call: Call, on: boolean, evidence: string): void {
     const h = this.holdOf(call);
     h.local = on;
-    this.follow(call, h, { text: on ? 'on hold' : 'resumed', evidence });
+    this.follow(call, h, { text: on ? 'on hold' : 'resumed', evidence, heldBy: 'local' });
   }
 
   /** The other side's SDP stopped (or started again) wanting our audio. */
@@ -217,11 +218,11 @@ export class SipControl implements ControlCapability, SipCallFeature {
     if (h.remote === on) return;
     h.remote = on;
     const evidence = `our media is now ${handler.negotiated?.direction ?? 'unknown'}`;
-    this.follow(call, h, { text: on ? 'held by the other side' : 'resumed by the other side', evidence });
+    this.follow(call, h, { text: on ? 'held by the other side' : 'resumed by the other side', evidence, heldBy: 'remote' });
   }
 
   /** Held while either side holds: a connected call moves only when that changes. */
-  private follow(call: Call, h: HoldState, reason: { text: string; evidence: string }): void {
+  private follow(call: Call, h: HoldState, reason: { text: string; evidence: string; heldBy: 'local' | 'remote' }): void {
     if (call.ended) return;
     const held = h.local || h.remote;
     if (held && call.state === CallState.Active) call.transition(CallState.Held, reason);

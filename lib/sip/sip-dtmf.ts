@@ -3,7 +3,7 @@ import type { Info, Session } from 'sip.js';
 import type { IncomingResponse } from 'sip.js/lib/core';
 import { Call } from '../call/call';
 import { CallState } from '../call/call-state';
-import { checkDtmfDigits, checkDtmfDuration, DtmfCapability, isDtmfSymbol } from '../capabilities/dtmf';
+import { checkDtmfDigits, checkDtmfDuration, detectionOffMessage, DtmfCapability, isDtmfSymbol } from '../capabilities/dtmf';
 import { CallStateError, CommandFailedError, NotSupportedError } from '../errors';
 import { DtmfMerge } from '../media/dtmf-merge';
 import { printable } from '../validate';
@@ -39,6 +39,8 @@ export class SipDtmf implements DtmfCapability, SipCallFeature {
   readonly name = 'dtmf';
   /** The INFO send in progress on each call: two sends run one after the other, never interleaved. */
   private readonly infoSends = new WeakMap<Call, Promise<void>>();
+  /** The flow's choice (setDetection): received keys are reported unless it switched them off. */
+  private reporting = true;
 
   constructor(private readonly ctx: SipDtmfContext) {}
 
@@ -47,7 +49,7 @@ export class SipDtmf implements DtmfCapability, SipCallFeature {
    * delegate once the session is established), the media's keys from when the call is connected.
    */
   attach(call: Call, session: Session): void {
-    const report = keyReporter(call, this.ctx);
+    const report = keyReporter(call, this.ctx, () => this.reporting);
     session.delegate = { ...session.delegate, onInfo: (info: Info) => this.onInfo(call, info, report) };
     const onState = (state: SessionState): void => {
       if (state !== SessionState.Established) return;
@@ -79,7 +81,21 @@ export class SipDtmf implements DtmfCapability, SipCallFeature {
 
   /** The media reports every key it receives (RFC 4733 always; tones in `inband` mode), INFO is always read: nothing to switch on. */
   async enableDetection(call: Call): Promise<void> {
+    if (!this.reporting) throw new CallStateError(detectionOffMessage(this.ctx.description()));
     this.handlerOf(call);
+  }
+
+  get detection(): boolean {
+    return this.reporting;
+  }
+
+  /**
+   * Stops (or resumes) reporting the keys that arrive, on every call of the line. Nothing changes on
+   * the wire: telephone-event is still offered and INFO still answered 200, the keys are dropped
+   * here, so that the other side sees no difference and switching back on needs no re-INVITE.
+   */
+  async setDetection(on: boolean): Promise<void> {
+    this.reporting = on;
   }
 
   // ── SIP INFO ──────────────────────────────────────────────────────────────────────────────────
@@ -171,10 +187,14 @@ type KeyReporter = (digit: string, source: SipDtmfSource, durationMs?: number) =
  * The one place a call's received keys are reported: only while the call is connected (the DTMF
  * contract), only DTMF symbols, each press once whatever number of ways it came ({@link DtmfMerge}).
  */
-function keyReporter(call: Call, ctx: SipDtmfContext): KeyReporter {
+function keyReporter(call: Call, ctx: SipDtmfContext, reporting: () => boolean): KeyReporter {
   const merge = new DtmfMerge();
   return (digit, source, durationMs) => {
     if (call.state !== CallState.Active && call.state !== CallState.Held) return;
+    if (!reporting()) {
+      ctx.log.debug(`sip dtmf: call ${call.id}: key ${digit} (${source}) while detection is switched off: not reported`);
+      return;
+    }
     if (!isDtmfSymbol(digit)) return;
     if (!merge.accept({ digit, source, durationMs })) {
       ctx.log.debug(`sip dtmf: call ${call.id}: key ${digit} also came as ${source}: reported once`);

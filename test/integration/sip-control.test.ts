@@ -114,8 +114,10 @@ describe('SIP voice-control on the two-line loopback (integration)', function ()
     assert.equal(callA.state, CallState.Held, 'held once hold() resolved');
     assert.equal(heldA.length, 1);
     assert.match(String(heldA[0].payload.evidence), /^SIP\/2\.0 200/);
+    assert.equal(heldA[0].payload.heldBy, 'local');
     const remote = await bHeld;
     assert.equal(remote.payload.reason, 'held by the other side');
+    assert.equal(remote.payload.heldBy, 'remote');
     assert.equal(callB.state, CallState.Held);
     // We hold with sendonly: B (recvonly) sends nothing; we may still send (music on hold).
     await quiet(a, callA);
@@ -125,7 +127,10 @@ describe('SIP voice-control on the two-line loopback (integration)', function ()
     const bResumed = nextEvent(b, 'resumed');
     await a.control.resume(callA.id);
     assert.equal(callA.state, CallState.Active);
-    assert.equal((await bResumed).payload.reason, 'resumed by the other side');
+    assert.equal(resumedA[0].payload.heldBy, 'local');
+    const bBack = await bResumed;
+    assert.equal(bBack.payload.reason, 'resumed by the other side');
+    assert.equal(bBack.payload.heldBy, 'remote');
     assert.equal(callB.state, CallState.Active);
     await Promise.all([flowing(a, callA), flowing(b, callB)]);
     assert.deepEqual([heldA.length, heldB.length, resumedA.length], [1, 1, 1], 'each change is one event');
@@ -209,6 +214,6 @@ describe('SIP voice-control on the two-line loopback (integration)', function ()
     await assert.rejects(a.control.getVolume(), NotSupportedError);
     await assert.rejects(a.control.setChannel('speaker'), NotSupportedError);
     const settings = await a.control.settings();
-    assert.deepEqual(settings, { autoAnswer: 0, autoReject: false, muted: false });
+    assert.deepEqual(settings, { autoAnswer: 0, autoReject: false, muted: false, dtmfDetection: true });
   });
 });

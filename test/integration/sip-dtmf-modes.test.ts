@@ -10,6 +10,7 @@ import type { Session } from 'sip.js';
 import type { IncomingResponse } from 'sip.js/lib/core';
 import { Call } from '../../lib/call/call';
 import { CallState } from '../../lib/call/call-state';
+import { CallStateError } from '../../lib/errors';
 import { VoiceEvent, VoiceLine } from '../../lib/line/voice-line';
 import type { SipDtmfMode } from '../../lib/sip/rtp-description-handler';
 import { RtpDescriptionHandler } from '../../lib/sip/rtp-description-handler';
@@ -97,6 +98,21 @@ describe('SIP DTMF modes: two voice lines on 127.0.0.1, SIP INFO / in-band / RFC
     // Nothing went through the media: the RTP sessions counted no DTMF.
     assert.equal(a.backend && (a.backend as SipBackend).rtpOf(callA)?.stats().dtmfSent, 0);
     assert.equal(evA.events.filter((e) => e.topic === 'dtmf').length + evB.events.filter((e) => e.topic === 'dtmf').length, 8, 'no key twice');
+  });
+
+  it('detection switched off on B: RFC 4733 and INFO keys are not reported and a gather is refused; on again, they are', async function () {
+    const { a, b, evB, callA, callB } = await connected('rfc4733', 'rfc4733');
+    assert.equal(await b.dtmf.setDetection('false'), false);
+    assert.equal((await b.control.settings()).dtmfDetection, false);
+    await assert.rejects(b.dtmf.collect(callB.id, { maxDigits: 1, ...NO_TIMEOUTS }), (err: Error) => err instanceof CallStateError && /DTMF detection is switched off on this line/.test(err.message));
+    await a.dtmf.send(callA.id, '12', { durationMs: 100 });
+    assert.equal((await rawInfo(sessionOf(a, callA), 'application/dtmf-relay', 'Signal=5\r\nDuration=100\r\n')).code, 200, 'INFO still answered 200');
+    await new Promise((r) => setTimeout(r, 300));
+    assert.equal(evB.events.filter((e) => e.topic === 'dtmf').length, 0, 'no key reported while off');
+    await b.dtmf.setDetection(true);
+    const gather = await b.dtmf.collect(callB.id, { maxDigits: 2, finishKey: null, ...NO_TIMEOUTS });
+    await a.dtmf.send(callA.id, '34', { durationMs: 100 });
+    assert.deepEqual(await gather.result, { digits: '34', reason: 'max-digits' });
   });
 
   it('two sends at once in INFO mode go one after the other: the keys never interleave', async function () {

@@ -106,7 +106,7 @@ describe('voice-control', function () {
     }
     getNode('C').receive({});
     const settings = await out.next('settings', (m) => m.action === 'get-settings');
-    assert.deepEqual(settings.payload, { autoAnswer: 5, autoReject: true, volume: 6, muted: true, channel: 'speaker' });
+    assert.deepEqual(settings.payload, { autoAnswer: 5, autoReject: true, volume: 6, muted: true, channel: 'speaker', dtmfDetection: true });
     assert.ok(commands().includes('AT+CMUT=1'));
     assert.ok(commands().includes('AT+QAUDCH=2'));
     assert.equal(lineOf('L').autoAnswer, 5);
@@ -119,7 +119,7 @@ describe('voice-control', function () {
     await waitReady('L');
     const before = commands().length;
     const cases: Array<[Record<string, unknown>, RegExp]> = [
-      [{ action: 'explode' }, /^the action must be one of hold, resume, swap, mute, unmute, set-volume, get-volume, set-channel, set-auto-answer, set-auto-reject, get-settings, got string explode$/],
+      [{ action: 'explode' }, /^the action must be one of hold, resume, swap, mute, unmute, set-volume, get-volume, set-channel, set-auto-answer, set-auto-reject, set-dtmf-detection, get-settings, got string explode$/],
       [{ payload: 12 }, /^the volume must be a whole number from 0 to 11, got number 12$/],
       [{ payload: '3;+CFUN=0' }, /^the volume must be a whole number from 0 to 11/],
       [{}, /^set-volume needs a value: set one in the node, or send it in msg.payload$/],
@@ -225,7 +225,7 @@ describe('voice-control', function () {
       assert.equal(await press('speaker', 'set-channel'), 'speaker');
       assert.equal(commands.at(-1), 'AT+QAUDMOD=2');
       assert.equal(await press('auto-answer after 3 s', 'set-auto-answer'), 3);
-      assert.deepEqual(await press('settings', 'get-settings'), { autoAnswer: 3, autoReject: false, volume: 8, muted: true, channel: 'speaker' });
+      assert.deepEqual(await press('settings', 'get-settings'), { autoAnswer: 3, autoReject: false, volume: 8, muted: true, channel: 'speaker', dtmfDetection: true });
       noErrors(flow);
     });
   });

@@ -26,6 +26,8 @@ export interface CallLine {
   readonly number: string;
   readonly numberType: number;
   readonly name?: string;
+  /** 27.007 `<CLI validity>` of `+CLIP` / `+CCWA`: 0 shown, 1 withheld, 2 not available, 3 payphone, 4 other. */
+  readonly cliValidity: number;
 }
 
 /** `^DSCI` `<stat>` for each CLCC stat: 1 hold, 2 dialing, 3 connected, 4 incoming, 5 waiting, 7 alerting. */
@@ -46,11 +48,16 @@ export function numberTypeOf(number: string): number {
   return number.startsWith('+') ? 145 : 129;
 }
 
-/** `^DSCI: 1,0,2,0,"10086",129`; with the Q.850 cause of an ended call: `^DSCI: 1,0,6,0,"10086",129,17`. */
-export function dsciLine(call: CallLine, endedWithQ850?: number): string {
+/**
+ * `^DSCI: 1,0,2,0,"10086",129`; with the Q.850 cause of an ended call: `^DSCI: 1,0,6,0,"10086",129,17`;
+ * with `toneInfo` (ASR's `<tone_info>`: 0 the host plays the tones, 1 it does not) on the other
+ * states: `^DSCI: 1,0,7,0,"10086",129,1`.
+ */
+export function dsciLine(call: CallLine, endedWithQ850?: number, toneInfo?: 0 | 1): string {
   const stat = endedWithQ850 === undefined ? DSCI_STAT[call.stat] : DSCI_END;
   const base = `^DSCI: ${call.idx},${call.dir},${stat},0,"${call.number}",${call.numberType}`;
-  return endedWithQ850 === undefined ? base : `${base},${endedWithQ850}`;
+  if (endedWithQ850 !== undefined) return `${base},${endedWithQ850}`;
+  return toneInfo === undefined ? base : `${base},${toneInfo}`;
 }
 
 /** `+QIND: "ccinfo",1,0,2,0,0,"10086",129`; an ended call has state -1. */
@@ -70,19 +77,28 @@ export function phantomClccLine(idx: number): string {
 }
 
 /**
- * Caller id. Quectel: `+CLIP: "10086",129,"",0,"",0`; 3GPP: `+CLIP: "10086",129,,,,0`. A withheld caller
- * has an empty number, type 128 and CLI validity 1.
+ * Caller id. Quectel: `+CLIP: "10086",129,"",0,"",0`; 3GPP: `+CLIP: "10086",129,,,,0`. A caller without
+ * a number has an empty number, type 128 and its CLI validity (1 withheld, by default).
  */
 export function clipLine(profile: EmulatorProfile, call: CallLine): string {
-  const validity = call.number === '' ? 1 : 0;
+  const validity = call.cliValidity;
   const head = `+CLIP: "${call.number}",${call.numberType}`;
   if (profile.clipStyle === 'quectel') return `${head},"",0,"${call.name ?? ''}",${validity}`;
   return `${head},,,${call.name === undefined ? '' : `"${call.name}"`},${validity}`;
 }
 
-/** Call waiting: `+CCWA: "10086",129,1` (class 1, voice). */
+/**
+ * Call waiting: `+CCWA: "10086",129,1` (class 1, voice); a caller without a number adds an empty
+ * `<alpha>` and its CLI validity: `+CCWA: "",128,1,,1`.
+ */
 export function ccwaLine(call: CallLine): string {
-  return `+CCWA: "${call.number}",${call.numberType},1`;
+  const head = `+CCWA: "${call.number}",${call.numberType},1`;
+  return call.cliValidity === 0 ? head : `${head},,${call.cliValidity}`;
+}
+
+/** `+CSSU: <code2>` (27.007 §7.17): 2 the other side holds the call, 3 it took it back. */
+export function cssuLine(code: number): string {
+  return `+CSSU: ${code}`;
 }
 
 /** The ASCII code a `+QTONEDET` URC carries for a DTMF digit: 49 for `1`, 42 for `*`, 35 for `#`. */

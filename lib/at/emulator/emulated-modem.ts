@@ -55,6 +55,10 @@ export interface EmulatedModemOptions {
   seed?: number;
 }
 
+/** Why an incoming call has no number (its `+CLIP` / `+CCWA` CLI validity). */
+export type EmulatedWithheld = 'withheld' | 'unavailable' | 'payphone' | 'other';
+const CLI_VALIDITY: Readonly<Record<EmulatedWithheld, number>> = { withheld: 1, unavailable: 2, payphone: 3, other: 4 };
+
 /** What the far end does with a call we dial. */
 export type DialBehaviour = 'answer' | 'busy' | 'no-answer' | 'reject' | 'not-found' | 'ring';
 export const DIAL_BEHAVIOURS: readonly DialBehaviour[] = ['answer', 'busy', 'no-answer', 'reject', 'not-found', 'ring'];
@@ -241,6 +245,11 @@ export class EmulatedModem extends EventEmitter {
   readonly profile: EmulatorProfile;
   /** Every command line the host sent, in order (the last 10000), also those a silent module ignored. */
   readonly commands: string[] = [];
+  /**
+   * The `<tone_info>` its `^DSCI` lines carry (ASR firmware: 0 the host plays the call's tones, 1 it
+   * does not, they are in-band), or undefined for lines without it (the default).
+   */
+  dsciToneInfo: 0 | 1 | undefined = undefined;
 
   private readonly timing: EmulatorTiming;
   private readonly log: Logger;
@@ -408,15 +417,19 @@ export class EmulatedModem extends EventEmitter {
    * A call comes in from `number` (`''` for a withheld caller). It is `incoming` and rings, or `waiting`
    * when the module already has a call. Returns the module's call index.
    */
-  incomingCall(number: string, opts: { name?: string } = {}): number {
+  incomingCall(number: string, opts: { name?: string; withheld?: EmulatedWithheld } = {}): number {
     const caller = number === '' ? '' : validatePhoneNumber(number, 'caller number');
+    if (opts.withheld !== undefined && (caller !== '' || !Object.hasOwn(CLI_VALIDITY, opts.withheld))) {
+      throw new InvalidInputError(`withheld is one of ${Object.keys(CLI_VALIDITY).join(', ')}, for a caller without a number ('')`);
+    }
     if (opts.name !== undefined && (typeof opts.name !== 'string' || /["\r\n]/.test(opts.name))) {
       throw new InvalidInputError('the caller name must be a string without quotes or line breaks');
     }
     this.requireNetwork();
     if (this.callList.length >= MAX_CALLS) throw new CallStateError('the emulated module has no free call index');
     const waiting = this.callList.length > 0;
-    const call = this.addCall(1, waiting ? ClccStat.Waiting : ClccStat.Incoming, caller, opts.name);
+    const validity = caller === '' ? CLI_VALIDITY[opts.withheld ?? 'withheld'] : 0;
+    const call = this.addCall(1, waiting ? ClccStat.Waiting : ClccStat.Incoming, caller, opts.name, validity);
     if (!waiting) this.startRinging(call);
     else if (this.ccwa) this.urc(ccwaLine(call));
     return call.idx;
@@ -962,7 +975,7 @@ export class EmulatedModem extends EventEmitter {
 
   // ── call model ──────────────────────────────────────────────────────────────────────────────
 
-  private addCall(dir: 0 | 1, stat: ClccStat, number: string, name?: string): CallRecord {
+  private addCall(dir: 0 | 1, stat: ClccStat, number: string, name?: string, cliValidity = 0): CallRecord {
     const used = new Set(this.callList.map((c) => c.idx));
     if (this.profile.phantomDataCallIndex !== undefined) used.add(this.profile.phantomDataCallIndex);
     let idx = 1;
@@ -975,6 +988,7 @@ export class EmulatedModem extends EventEmitter {
       number,
       numberType: numberTypeOf(number),
       name,
+      cliValidity,
       rings: 0,
       timers: new Set(),
     };
@@ -1061,7 +1075,7 @@ export class EmulatedModem extends EventEmitter {
   }
 
   private reportState(call: CallRecord, endedWithQ850?: number): void {
-    if (this.dsci) this.urc(dsciLine(call, endedWithQ850));
+    if (this.dsci) this.urc(dsciLine(call, endedWithQ850, this.dsciToneInfo));
     if (this.ccinfo) this.urc(ccinfoLine(call, endedWithQ850 !== undefined));
   }
 

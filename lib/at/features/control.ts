@@ -5,6 +5,7 @@ import { CallStateError, CommandFailedError, NotSupportedError } from '../../err
 import { AtCommandOptions, AtError } from '../at-channel';
 import { AtFeatureContext, AtFeatureHooks } from '../at-feature';
 import { ModemProfile } from '../modem-profile';
+import { HoldView, OtherSideHold } from './other-side-hold';
 
 /**
  * `AT+CHLD` and the other supplementary service commands wait for the network, like `ATD` and `ATA`
@@ -100,13 +101,18 @@ export function fromModuleLevel(moduleLevel: number, range: LevelRange): number 
  * "places all active calls on hold and accepts the other (held or waiting) call"); so each method
  * first checks that the calls are in the one shape where it means what was asked, and then waits
  * for the module to report the new states: the `held` / `resumed` / `answered` events come from the
- * backend's reconciliation of `^DSCI` / ccinfo / `AT+CLCC`, once each, never from here.
+ * backend's reconciliation of `^DSCI` / ccinfo / `AT+CLCC`, once each, never from here. The other
+ * side's hold (`+CSSU`, after `AT+CSSN=1,1`) is followed by {@link OtherSideHold}: a call is `held`
+ * while either side holds it, and each event says whose hold changed (`heldBy`).
  *
  * What the module supports is probed with `=?` after every initialisation and remembered until the
  * line goes down (a reconnect may find another module).
  */
 export class AtControl implements ControlCapability, AtFeatureHooks {
   readonly name = 'control';
+  /** The other side's hold, from `+CSSU` (lib/at/features/other-side-hold.ts). */
+  private readonly otherSide: OtherSideHold;
+  readonly urcs: Readonly<Record<string, (line: string) => void>>;
   /** `=?` answers since the line came up: the values, or null when the module refused the command. */
   private readonly probed = new Map<Setting, number[] | null>();
   /** The mute the flow asked for: the module forgets it on restart, so it is applied again. */
@@ -119,12 +125,22 @@ export class AtControl implements ControlCapability, AtFeatureHooks {
    */
   private chldQueue: Promise<unknown> = Promise.resolve();
 
-  constructor(private readonly ctx: AtFeatureContext) {}
+  constructor(private readonly ctx: AtFeatureContext) {
+    this.otherSide = new OtherSideHold(ctx);
+    this.urcs = this.otherSide.urcs;
+  }
 
   // ───────────────────────────── lifecycle ─────────────────────────────
 
   async onReady(): Promise<void> {
     this.probed.clear();
+    // The other side's hold comes as +CSSU (27.007 §7.17: `AT+CSSN=<n>,<m>`, +CSSI on, +CSSU on);
+    // volatile, so sent after every initialisation. A module without it still works, without them.
+    try {
+      await this.ctx.channel().send('AT+CSSN=1,1');
+    } catch (err) {
+      this.ctx.log.info(`control: the modem refused AT+CSSN=1,1 (${(err as AtError).final ?? (err as Error).message}): the other side's hold will not be seen`);
+    }
     for (const setting of ['volume', 'mute', 'channel'] as const) {
       try {
         await this.probe(setting);
@@ -151,6 +167,15 @@ export class AtControl implements ControlCapability, AtFeatureHooks {
 
   resume(call: Call): Promise<void> {
     return this.oneAtATime(() => this.doResume(call));
+  }
+
+  /**
+   * The state a call takes for the state the module reported (its own view: our hold only), and
+   * whose hold changed: the backend asks this for every report, so that a call the other side holds
+   * stays `held` while the module lists it active.
+   */
+  follow(call: Call, reported: CallState): HoldView {
+    return this.otherSide.follow(call, reported);
   }
 
   swap(): Promise<{ active: Call; held: Call }> {
@@ -183,6 +208,10 @@ export class AtControl implements ControlCapability, AtFeatureHooks {
     if (call.state !== CallState.Held) {
       throw new CallStateError(`call ${call.id} is ${call.state}: only a held call can be resumed`);
     }
+    const remote = this.otherSide.heldByRemote(call);
+    if (remote && !this.otherSide.heldLocally(call)) {
+      throw new CallStateError(`call ${call.id} is held by the other side: only they can take it back`);
+    }
     const other = this.others(call).find((c) => c.state === CallState.Active || c.state === CallState.Waiting);
     if (other?.state === CallState.Active) {
       throw new CallStateError(`call ${other.id} is active: use swap to hold it and resume call ${call.id}`);
@@ -190,7 +219,8 @@ export class AtControl implements ControlCapability, AtFeatureHooks {
     if (other) {
       throw new CallStateError(`call ${other.id} is waiting, and resuming now would answer it instead: answer or reject it first`);
     }
-    await this.chld2([[call, CallState.Active]]);
+    // Held by both sides: ours ends, the call stays held until the other side takes it back.
+    await this.chld2([[call, remote ? CallState.Held : CallState.Active]]);
   }
 
   private async doSwap(): Promise<{ active: Call; held: Call }> {

@@ -1,6 +1,6 @@
 import { Call } from '../../call/call';
 import { CallState } from '../../call/call-state';
-import { DtmfCapability, checkDtmfDigits, checkDtmfDuration, isDtmfSymbol } from '../../capabilities';
+import { DtmfCapability, checkDtmfDigits, checkDtmfDuration, detectionOffMessage, isDtmfSymbol } from '../../capabilities';
 import { CallStateError, CommandFailedError, NotSupportedError } from '../../errors';
 import { printable } from '../../validate';
 import { AtError } from '../at-channel';
@@ -45,6 +45,8 @@ export class AtDtmf implements DtmfCapability, AtFeatureHooks {
   private vtsSyntax: VtsSyntax | null = null;
   /** `AT+QTONEDET=1` was accepted since the last initialisation. */
   private detecting = false;
+  /** The flow's choice (setDetection): on unless switched off; applied after every initialisation. */
+  private wanted = true;
   /** Sends run one after another: the digits of two requests never interleave. */
   private queue: Promise<unknown> = Promise.resolve();
 
@@ -60,15 +62,20 @@ export class AtDtmf implements DtmfCapability, AtFeatureHooks {
     return this.detecting;
   }
 
+  get detection(): boolean | null {
+    return this.ctx.profile().toneDetection ? this.wanted : null;
+  }
+
   async onReady(): Promise<void> {
     this.detecting = false;
     this.vtsSyntax = await this.probeSyntax();
     this.ctx.log.debug(`DTMF: sending with ${this.vtsSyntax === 'string' ? 'AT+VTS="<digits>",<duration>' : this.vtsSyntax === 'per-digit' ? 'AT+VTD and one AT+VTS per digit' : 'nothing (AT+VTS refused)'}`);
     // Switched on for the whole session rather than per call: the module keeps it until it restarts,
-    // and a digit pressed right after the answer is not lost to a command still on its way.
+    // and a digit pressed right after the answer is not lost to a command still on its way. Switched
+    // off by the flow, it is sent off too: a reconnect without a restart finds the module as it was.
     if (this.ctx.profile().toneDetection) {
       try {
-        await this.switchDetectionOn();
+        await this.applyDetection();
       } catch (err) {
         this.ctx.log.warn(`DTMF detection: ${(err as Error).message}`);
       }
@@ -89,10 +96,28 @@ export class AtDtmf implements DtmfCapability, AtFeatureHooks {
   }
 
   async enableDetection(_call: Call): Promise<void> {
+    this.requireToneDetection();
+    if (!this.wanted) throw new CallStateError(detectionOffMessage(this.ctx.describeModem()));
+    if (!this.detecting) await this.applyDetection();
+  }
+
+  /** `AT+QTONEDET=<1|0>` now, and again after every initialisation (the setting is volatile). */
+  async setDetection(on: boolean): Promise<void> {
+    this.requireToneDetection();
+    const was = this.wanted;
+    this.wanted = on;
+    try {
+      await this.applyDetection();
+    } catch (err) {
+      this.wanted = was;
+      throw err;
+    }
+  }
+
+  private requireToneDetection(): void {
     if (!this.ctx.profile().toneDetection) {
       throw new NotSupportedError(`collecting DTMF digits is not supported on this line (${this.ctx.describeModem()})`);
     }
-    if (!this.detecting) await this.switchDetectionOn();
   }
 
   private async sendNow(call: Call, digits: string, tenths: number): Promise<void> {
@@ -150,14 +175,19 @@ export class AtDtmf implements DtmfCapability, AtFeatureHooks {
     return hint === 'string' && takesDuration ? 'string' : 'per-digit';
   }
 
-  private async switchDetectionOn(): Promise<void> {
-    await this.command('AT+QTONEDET=1', BASE_TIMEOUT_MS);
-    this.detecting = true;
+  private async applyDetection(): Promise<void> {
+    const on = this.wanted;
+    await this.command(`AT+QTONEDET=${on ? 1 : 0}`, BASE_TIMEOUT_MS);
+    this.detecting = on;
   }
 
   /** `+QTONEDET: <code>` → a `dtmf` report on the connected call. Anything else is logged and dropped. */
   private onTone(line: string): void {
     const digit = parseToneDetection(line);
+    if (!this.wanted) {
+      this.ctx.log.debug(`DTMF: "${printable(line)}" while detection is switched off: ignored`);
+      return;
+    }
     if (digit === null) {
       this.ctx.log.debug(`DTMF: ignoring "${printable(line)}" (not a DTMF key)`);
       return;

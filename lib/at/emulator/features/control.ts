@@ -1,4 +1,6 @@
+import { CallStateError } from '../../../errors';
 import { AtCommand } from '../at-command';
+import { cssuLine } from '../call-urcs';
 import { EmulatorFeature, EmulatorFeatureFactory, EmulatorHost, EmulatorReply } from '../emulator-feature';
 
 /** How one family's audio commands behave. */
@@ -38,6 +40,18 @@ export interface EmulatorAudioControl extends EmulatorFeature {
   /** The `AT+QAUDMOD` / `AT+QAUDCH` value; null on a module without the command. */
   readonly channel: number | null;
   readonly channelCommand: '+QAUDMOD' | '+QAUDCH' | null;
+  /** `AT+CSSN=<n>,<m>` (volatile): `+CSSI` and `+CSSU` presentation. */
+  readonly cssn: { readonly cssi: boolean; readonly cssu: boolean };
+  /** False: the module answers `ERROR` to `AT+CSSN` (as one without it would). Default true. */
+  cssnSupported: boolean;
+  /**
+   * The far end of connected call `idx` (default: the only connected one) puts it on hold: `+CSSU: 2`
+   * when the host asked for `+CSSU`. The module's own lists (`AT+CLCC`) still show the call active,
+   * as on a real network: only the notification tells.
+   */
+  remoteHold(idx?: number): void;
+  /** The far end takes the call back: `+CSSU: 3`. */
+  remoteResume(idx?: number): void;
 }
 
 /**
@@ -78,12 +92,45 @@ export const controlFeature: EmulatorFeatureFactory = (host: EmulatorHost): Emul
     commands[model.channel.command] = setting(model.channel.command, model.channel.values, () => channel ?? 0, (v) => (channel = v));
   }
 
+  let cssi = false;
+  let cssu = false;
+  let cssnSupported = true;
+  /** `AT+CSSN=<n>[,<m>]`, `AT+CSSN?`, `AT+CSSN=?` (27.007 §7.17). */
+  commands['+CSSN'] = (cmd: AtCommand): EmulatorReply => {
+    if (!cssnSupported) return host.error();
+    if (cmd.kind === 'test') return host.ok(['+CSSN: (0,1),(0,1)']);
+    if (cmd.kind === 'read') return host.ok([`+CSSN: ${cssi ? 1 : 0},${cssu ? 1 : 0}`]);
+    if (cmd.kind !== 'set' || cmd.args.length > 2 || !cmd.args.every((a) => a === '0' || a === '1')) return host.cme(50);
+    const [n, m] = cmd.args;
+    return { final: 'OK', after: () => ((cssi = n === '1'), m !== undefined && (cssu = m === '1')) };
+  };
+  const notify = (idx: number | undefined, code: number): void => {
+    const connected = host.calls().filter((c) => (c.state === 'active' || c.state === 'held') && (idx === undefined || c.idx === idx));
+    if (connected.length !== 1) {
+      throw new CallStateError(idx === undefined ? `the emulated module has ${connected.length} connected calls: name one` : `the emulated module has no connected call ${idx}`);
+    }
+    if (cssu) host.urc(cssuLine(code));
+  };
+
   return {
     name: 'control',
     commands,
     reset() {
       muted = false;
+      cssi = false;
+      cssu = false;
     },
+    get cssn() {
+      return { cssi, cssu };
+    },
+    get cssnSupported() {
+      return cssnSupported;
+    },
+    set cssnSupported(on: boolean) {
+      cssnSupported = on;
+    },
+    remoteHold: (idx) => notify(idx, 2),
+    remoteResume: (idx) => notify(idx, 3),
     get muted() {
       return muted;
     },
