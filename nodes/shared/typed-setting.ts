@@ -38,7 +38,9 @@ export function evaluateSetting(RED: NodeAPI, node: Node, s: TypedSetting, msg: 
   return new Promise((resolve, reject) => {
     try {
       RED.util.evaluateNodeProperty(s.value, s.type, node, msg, (err, value) => {
-        if (err) reject(new FlowError(`cannot read the ${what} from ${describeSetting(s)}: ${err.message}`, 'EINVAL'));
+        // msg.a.b where msg.a is missing: as empty as msg.b missing (not a raw TypeError).
+        if (err && s.type !== 'msg') reject(new FlowError(`cannot read the ${what} from ${describeSetting(s)}: ${err.message}`, 'EINVAL'));
+        else if (err) reject(new FlowError(`no ${what}: ${describeSetting(s)} is empty`, 'EINVAL'));
         else if (value === undefined || value === null || value === '') reject(new FlowError(`no ${what}: ${describeSetting(s)} is empty`, 'EINVAL'));
         else resolve(value);
       });

@@ -59,6 +59,35 @@ describe('voice-dtmf', function () {
       assert.deepEqual(vts('L'), ['AT+VTD=5', 'AT+VTS=9', 'AT+VTS=*']);
     });
 
+    it('takes the digits from where its typed input says: another msg property, global context, an environment variable', async function () {
+      process.env.VOICE_TEST_DTMF = '7#';
+      try {
+        await helper.load(WITH_DTMF, [
+          lineNode('L'),
+          voiceNode('M', 'voice-dtmf', 'L', [['OUT']], { mode: 'send', digits: 'keys.pin', digitsType: 'msg' }),
+          voiceNode('F', 'voice-dtmf', 'L', [['OUT']], { mode: 'send', digits: 'extension', digitsType: 'global' }),
+          voiceNode('E', 'voice-dtmf', 'L', [['OUT']], { mode: 'send', digits: 'VOICE_TEST_DTMF', digitsType: 'env' }),
+          sink('OUT'),
+        ]);
+        const out = new Inbox('OUT');
+        await waitReady('L');
+        const r = await lineOf('L').dialAndWait('5551234');
+        getNode('M').receive({ call: r.call.id, payload: 'not these', keys: { pin: '12' } });
+        await waitFor('M sent', () => out.messages.length === 1);
+        (getNode('F') as unknown as { context(): { global: { set(k: string, v: unknown): void } } }).context().global.set('extension', '34');
+        getNode('F').receive({ call: r.call.id });
+        await waitFor('F sent', () => out.messages.length === 2);
+        getNode('E').receive({ call: r.call.id });
+        await waitFor('E sent', () => out.messages.length === 3);
+        assert.deepEqual(vts('L'), ['AT+VTS="12",1', 'AT+VTS="34",1', 'AT+VTS="7#",1']);
+        // Empty where it looks: the error says where.
+        getNode('M').receive({ call: r.call.id, payload: '5' });
+        assert.equal(String(await nextError('M')), 'no digits to send: msg.keys.pin is empty');
+      } finally {
+        delete process.env.VOICE_TEST_DTMF;
+      }
+    });
+
     it('refuses bad digits with done(err): nothing reaches the modem', async function () {
       await helper.load(WITH_DTMF, [lineNode('L'), voiceNode('D', 'voice-dtmf', 'L', [['OUT']], { mode: 'send', digits: '' }), sink('OUT')]);
       const out = new Inbox('OUT');
