@@ -6,7 +6,7 @@
  * which is not enough for a 3GPP TS 27.007 voice modem. A URC (`RING`, `+CLIP:`, `^DSCI:`,
  * `+QIND: "ccinfo"`) can arrive in the middle of a command's answer and must reach its handler, not
  * the answer; a command must claim only its own info lines (by prefix, or bare lines for `ATI`); and
- * after a timeout the channel has to resynchronise (`AT` → `OK`, then a quiet period) so that a late
+ * after a timeout the channel has to resynchronise (`AT` → a final result, then a quiet period) so that a late
  * reply is never read as the next command's answer. No library does that attribution and resync, and
  * ModemManager, oFono and chan_quectel all carry their own for the same reason.
  *
@@ -17,8 +17,8 @@
  *   idle ───────────────▶ command ──────────────────▶ idle (the next command)
  *    ▲                       │ timeout
  *    │                       ▼
- *    │                    resync ── no OK after resyncAttempts ──▶ unresponsive
- *    │                       │ AT → OK                             (sends reject until close())
+ *    │                    resync ── no answer after resyncAttempts ──▶ unresponsive
+ *    │                       │ AT → OK or ERROR                        (sends reject until close())
  *    │                       ▼
  *    └── resyncQuietMs ──  quiet   (each late final restarts the wait)
  *        without a final
@@ -418,7 +418,10 @@ export class AtChannel extends EventEmitter {
     if (line === DATA_PROMPT) {
       this.onPrompt(undefined);
     } else if (finalOutcome(line, 'dial') && !DIAL_FAILURES.has(line)) {
-      if (state.phase === 'resync' && line === 'OK') {
+      // Any final result proves the modem is talking: some answer a bare AT with ERROR (oFono's
+      // phonesim; modules at boot or with a SIM error). Were it the stale command's late final
+      // instead, the quiet period drops the AT's own answer that follows.
+      if (state.phase === 'resync') {
         this.enterQuiet(stale);
         return;
       }

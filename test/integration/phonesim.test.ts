@@ -8,7 +8,8 @@ import { FlowNode, Inbox, Msg, NODES, errorsOf, getNode, helper, lineNode, sink,
 /**
  * The package's nodes against oFono's phonesim with its default profile (`default.xml`, as shipped),
  * through socat's pty and the real `serialport` binding: a modem we did not write. Runs when `PHONESIM`
- * names the binary (docs/at-interop.md); skipped with the reason otherwise, also on CI.
+ * names the binary (docs/at-interop.md); skipped with the reason otherwise, also on CI. A failed test
+ * prints the wire (`PHONESIM_WIRE=1`: every test).
  *
  * phonesim's own numbers (its src/callmanager.cpp), which the cases below use:
  * - `6789`: answered after 1 s, without ringing first;
@@ -60,7 +61,7 @@ describe('AT line against oFono phonesim (default profile, socat pty, real seria
 
   afterEach(async function () {
     await helper.unload();
-    if (this.currentTest?.state === 'failed' && sim) {
+    if (sim && (this.currentTest?.state === 'failed' || process.env.PHONESIM_WIRE)) {
       // eslint-disable-next-line no-console
       console.log(`      the wire (> to phonesim, < from it):\n${sim.transcript().replace(/^/gm, '        ')}`);
     }
