@@ -6,7 +6,7 @@
  * which is not enough for a 3GPP TS 27.007 voice modem. A URC (`RING`, `+CLIP:`, `^DSCI:`,
  * `+QIND: "ccinfo"`) can arrive in the middle of a command's answer and must reach its handler, not
  * the answer; a command must claim only its own info lines (by prefix, or bare lines for `ATI`); and
- * after a timeout the channel has to resynchronise (`AT` → a final result, then a quiet period) so that a late
+ * after a timeout the channel has to resynchronise (`AT` → `OK`, then a quiet period) so that a late
  * reply is never read as the next command's answer. No library does that attribution and resync, and
  * ModemManager, oFono and chan_quectel all carry their own for the same reason.
  *
@@ -17,8 +17,8 @@
  *   idle ───────────────▶ command ──────────────────▶ idle (the next command)
  *    ▲                       │ timeout
  *    │                       ▼
- *    │                    resync ── no answer after resyncAttempts ──▶ unresponsive
- *    │                       │ AT → OK or ERROR                        (sends reject until close())
+ *    │                    resync ── no answer after resyncAttempts ─▶ unresponsive
+ *    │                       │ AT → OK (or ERROR)                  (sends reject until close())
  *    │                       ▼
  *    └── resyncQuietMs ──  quiet   (each late final restarts the wait)
  *        without a final
@@ -406,7 +406,9 @@ export class AtChannel extends EventEmitter {
   /**
    * While resynchronising: the echo of `AT` or of the timed-out command, and any late final result or
    * info line of that command, are stale and dropped; everything else is still a URC (a RING is never
-   * lost). The call progress results (NO CARRIER, BUSY...) are URCs here too.
+   * lost). The call progress results (NO CARRIER, BUSY...) are URCs here too. The probe's answer may be
+   * `ERROR` (oFono's phonesim, a module half way through its boot): the module is talking either way,
+   * and the quiet period that follows absorbs a late final of the stale command whichever came first.
    */
   private onResyncLine(state: State & { phase: 'resync' | 'quiet' }, line: string): void {
     const { stale } = state;
@@ -418,10 +420,7 @@ export class AtChannel extends EventEmitter {
     if (line === DATA_PROMPT) {
       this.onPrompt(undefined);
     } else if (finalOutcome(line, 'dial') && !DIAL_FAILURES.has(line)) {
-      // Any final result proves the modem is talking: some answer a bare AT with ERROR (oFono's
-      // phonesim; modules at boot or with a SIM error). Were it the stale command's late final
-      // instead, the quiet period drops the AT's own answer that follows.
-      if (state.phase === 'resync') {
+      if (state.phase === 'resync' && finalOutcome(line, 'basic')) {
         this.enterQuiet(stale);
         return;
       }
