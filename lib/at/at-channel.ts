@@ -17,8 +17,8 @@
  *   idle ───────────────▶ command ──────────────────▶ idle (the next command)
  *    ▲                       │ timeout
  *    │                       ▼
- *    │                    resync ── no answer after resyncAttempts ─▶ unresponsive
- *    │                       │ AT → OK (or ERROR)                  (sends reject until close())
+ *    │                    resync ── no OK after resyncAttempts ──▶ unresponsive
+ *    │                       │ AT → OK                             (sends reject until close())
  *    │                       ▼
  *    └── resyncQuietMs ──  quiet   (each late final restarts the wait)
  *        without a final
@@ -406,9 +406,7 @@ export class AtChannel extends EventEmitter {
   /**
    * While resynchronising: the echo of `AT` or of the timed-out command, and any late final result or
    * info line of that command, are stale and dropped; everything else is still a URC (a RING is never
-   * lost). The call progress results (NO CARRIER, BUSY...) are URCs here too. The probe's answer may be
-   * `ERROR` (oFono's phonesim, a module half way through its boot): the module is talking either way,
-   * and the quiet period that follows absorbs a late final of the stale command whichever came first.
+   * lost). The call progress results (NO CARRIER, BUSY...) are URCs here too.
    */
   private onResyncLine(state: State & { phase: 'resync' | 'quiet' }, line: string): void {
     const { stale } = state;
@@ -420,7 +418,7 @@ export class AtChannel extends EventEmitter {
     if (line === DATA_PROMPT) {
       this.onPrompt(undefined);
     } else if (finalOutcome(line, 'dial') && !DIAL_FAILURES.has(line)) {
-      if (state.phase === 'resync' && finalOutcome(line, 'basic')) {
+      if (state.phase === 'resync' && line === 'OK') {
         this.enterQuiet(stale);
         return;
       }
