@@ -5,7 +5,7 @@
  * skip with the reason (also under CI=true): the one peer where a missing program is not a failure.
  *
  * `PHONESIM` names the binary; `PHONESIM_XML` the profile, by default the `default.xml` next to the
- * binary (phonesim's build leaves both in its `src/` folder).
+ * binary (both sit in phonesim's `src/` folder).
  */
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
