@@ -79,7 +79,9 @@ export const MODEM_PROFILES: Readonly<Record<string, ModemProfile>> = {
     name: 'quectel-ec2x',
     description: 'Quectel EC2x / EG2x (Qualcomm)',
     audioChannel: 'qaudmod',
-    callReports: ['ccinfo', 'poll'],
+    // ^DSCI when a firmware refuses ccinfo: EC25 firmware prints it after AT^DSCI=1, numbered as the
+    // ASR manual (asterisk-chan-quectel drives EC20/EC25 calls by ^DSCI 2, 7, 3 and 6).
+    callReports: ['ccinfo', 'dsci', 'poll'],
     hangupWithCause: true,
     dtmfSend: 'string',
     toneDetection: true,
