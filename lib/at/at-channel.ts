@@ -173,6 +173,9 @@ type Outcome = 'success' | 'failure';
 function finalOutcome(line: string, set: FinalSet): Outcome | undefined {
   if (line === 'OK') return 'success';
   if (line === 'ERROR' || line.startsWith('+CME ERROR:') || line.startsWith('+CMS ERROR:')) return 'failure';
+  // Huawei firmware (E1750, gammu#94) answers a command it lacks with this instead of ERROR;
+  // ModemManager's parser (mm-serial-parsers.c) takes it as a failure too.
+  if (line === 'COMMAND NOT SUPPORT') return 'failure';
   if (set === 'dial') {
     if (line === 'CONNECT' || line.startsWith('CONNECT ')) return 'success';
     if (DIAL_FAILURES.has(line)) return 'failure';
