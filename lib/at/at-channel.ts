@@ -164,8 +164,12 @@ const LOG_WIDTH = 200;
 const DIAL_FAILURES: ReadonlySet<string> = new Set(['NO CARRIER', 'BUSY', 'NO ANSWER', 'NO DIALTONE']);
 /** URCs without a `+XXX:` prefix, which a command that claims bare lines must still leave alone. */
 const BARE_URCS: ReadonlySet<string> = new Set(['RING', 'RDY', ...DIAL_FAILURES]);
-/** A line shaped like an info response or a URC: `+CLIP: ...`, `^DSCI: ...`. */
-const PREFIXED = /^[+^][A-Za-z0-9_]+:/;
+/**
+ * A line shaped like an info response or a URC: `+CLIP: ...`, `^DSCI: ...`, and the vendor prefixes
+ * `*` (Marvell: `*RADIOPOWER: 1`, gammu#841), `$`, `%` (Nordic `%XCONNSTAT:`) and `#` (Telit `#SRING:`).
+ * A command that claims bare lines (`ATI`, `AT+CGMM`) never takes one of these for its answer.
+ */
+const PREFIXED = /^[+^*$%#][A-Za-z0-9_]+:/;
 
 type Outcome = 'success' | 'failure';
 

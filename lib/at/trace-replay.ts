@@ -355,6 +355,10 @@ class TraceReplayer {
       await up;
       this.phase = 'script';
       const profile = this.backend.profile?.name;
+      const model = this.backend.identity?.model;
+      if (this.trace.identity.model && model !== this.trace.identity.model) {
+        throw new TraceMismatchError(`${this.trace.name}: the line read the module's model as "${model ?? ''}", the trace says @model ${this.trace.identity.model}`);
+      }
       if (this.trace.profile && profile !== this.trace.profile) {
         throw new TraceMismatchError(
           `${this.trace.name}: the module (${this.backend.description}) was taken for profile "${profile}", the trace says @profile ${this.trace.profile}`,
