@@ -80,7 +80,7 @@ export class AtError extends Error {
   readonly final?: string;
   /** The info lines the command had claimed before it failed. */
   readonly lines: string[];
-  /** `n` of `+CME ERROR: n` (numeric error mode). */
+  /** The 27.007 code of a `+CME ERROR:` final, numeric (`+CME ERROR: 3`) or verbose (`operation not allowed`). */
   readonly cmeCode?: number;
 
   constructor(
@@ -94,9 +94,48 @@ export class AtError extends Error {
     this.name = 'AtError';
     this.final = details.final;
     this.lines = details.lines ?? [];
-    const cme = details.final === undefined ? null : /^\+CME ERROR:\s*(\d+)\s*$/.exec(details.final);
-    if (cme) this.cmeCode = Number(cme[1]);
+    const code = details.final === undefined ? undefined : cmeErrorCode(details.final);
+    if (code !== undefined) this.cmeCode = code;
   }
+}
+
+/**
+ * The verbose texts of 3GPP TS 27.007 §9.2.1 (`AT+CMEE=2`) for the codes a line acts on, lower case.
+ * Written out here because no maintained npm package carries the 27.007 table; only the general
+ * errors are listed, the rest of a verbose answer keeps its text in `final`.
+ */
+const CME_TEXTS: ReadonlyMap<string, number> = new Map([
+  ['phone failure', 0],
+  ['no connection to phone', 1],
+  ['operation not allowed', 3],
+  ['operation not supported', 4],
+  ['sim not inserted', 10],
+  ['sim pin required', 11],
+  ['sim puk required', 12],
+  ['sim failure', 13],
+  ['sim busy', 14],
+  ['sim wrong', 15],
+  ['incorrect password', 16],
+  ['memory full', 20],
+  ['invalid index', 21],
+  ['not found', 22],
+  ['memory failure', 23],
+  ['no network service', 30],
+  ['network timeout', 31],
+  ['network not allowed - emergency calls only', 32],
+  ['unknown', 100],
+]);
+
+/**
+ * The 27.007 error code of a `+CME ERROR:` final result, in either form a module prints it:
+ * numeric (`+CME ERROR: 30`, `AT+CMEE=1`) or verbose (`+CME ERROR: no network service`,
+ * `AT+CMEE=2`, or a module that ignores `AT+CMEE=1`). `undefined` for any other line or text.
+ */
+export function cmeErrorCode(final: string): number | undefined {
+  const m = /^\+CME ERROR:\s*(.*?)\s*$/i.exec(final);
+  if (!m) return undefined;
+  if (/^\d+$/.test(m[1])) return Number(m[1]);
+  return CME_TEXTS.get(m[1].toLowerCase().replace(/\s+/g, ' '));
 }
 
 export interface AtChannelOptions {
@@ -125,8 +164,12 @@ const LOG_WIDTH = 200;
 const DIAL_FAILURES: ReadonlySet<string> = new Set(['NO CARRIER', 'BUSY', 'NO ANSWER', 'NO DIALTONE']);
 /** URCs without a `+XXX:` prefix, which a command that claims bare lines must still leave alone. */
 const BARE_URCS: ReadonlySet<string> = new Set(['RING', 'RDY', ...DIAL_FAILURES]);
-/** A line shaped like an info response or a URC: `+CLIP: ...`, `^DSCI: ...`. */
-const PREFIXED = /^[+^][A-Za-z0-9_]+:/;
+/**
+ * A line shaped like an info response or a URC: `+CLIP: ...`, `^DSCI: ...`, and the vendor prefixes
+ * `*` (Marvell: `*RADIOPOWER: 1`, gammu#841), `$`, `%` (Nordic `%XCONNSTAT:`) and `#` (Telit `#SRING:`).
+ * A command that claims bare lines (`ATI`, `AT+CGMM`) never takes one of these for its answer.
+ */
+const PREFIXED = /^[+^*$%#][A-Za-z0-9_]+:/;
 
 type Outcome = 'success' | 'failure';
 
@@ -134,6 +177,9 @@ type Outcome = 'success' | 'failure';
 function finalOutcome(line: string, set: FinalSet): Outcome | undefined {
   if (line === 'OK') return 'success';
   if (line === 'ERROR' || line.startsWith('+CME ERROR:') || line.startsWith('+CMS ERROR:')) return 'failure';
+  // Huawei firmware (E1750, gammu#94) answers a command it lacks with this instead of ERROR;
+  // ModemManager's parser (mm-serial-parsers.c) takes it as a failure too.
+  if (line === 'COMMAND NOT SUPPORT') return 'failure';
   if (set === 'dial') {
     if (line === 'CONNECT' || line.startsWith('CONNECT ')) return 'success';
     if (DIAL_FAILURES.has(line)) return 'failure';

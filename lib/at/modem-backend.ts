@@ -7,7 +7,7 @@ import { Cause, EndInfo, causeFromQ850, q850ForHangup } from '../call/cause';
 import { CallStateError, CommandFailedError, LineNotReadyError } from '../errors';
 import { validatePhoneNumber } from '../validate';
 import { AtChannel, AtCommandOptions, AtError, AtResponse } from './at-channel';
-import { CallReport, ModemIdentity, ModemProfile, detectProfile, profileByName } from './modem-profile';
+import { CallReport, ModemIdentity, ModemProfile, detectProfile, profileByName, voiceSupport } from './modem-profile';
 import { SerialDevice, createSerialDevice } from './serial-device';
 import type { EmulatedModem } from './emulator/emulated-modem';
 import { AtFeatureContext, AtFeatureHooks } from './at-feature';
@@ -455,6 +455,8 @@ export class AtBackend extends EventEmitter implements Backend {
       throw new Error(`unknown modem profile "${this.opts.modem}"`);
     }
     this._profile = configured ?? detectProfile(this._identity);
+    const voice = voiceSupport(this._identity); // a module without voice is refused, saying so
+    if (!voice.voice) throw new Error(voice.reason);
     this.log.info(`modem ${this._identity.manufacturer} ${this._identity.model} (${this._identity.revision}): profile ${this._profile.name}`);
     await this.unlockSim(ch);
     await optional(ch.send('ATS0=0')); // auto-answer is a host timer (ATS0 counts rings, not seconds)

@@ -55,14 +55,14 @@ const QAUDRD_MIX: RecordingProfile = { formats: { amr: 3, wav: 13 }, directions:
 export const MODEM_PROFILES: Readonly<Record<string, ModemProfile>> = {
   'quectel-asr': {
     name: 'quectel-asr',
-    description: 'Quectel on ASR chips (EC200N, EC600N, EC600S, EG912N, EG915N, EC200A)',
+    description: 'Quectel on ASR chips (EC100Y, EC200N, EC600N, EC600S, EC800N, EG912N, EG915N, EC200A)',
     audioChannel: 'qaudch',
     callReports: ['dsci', 'ccinfo', 'poll'],
     hangupWithCause: true,
     dtmfSend: 'string',
     toneDetection: true,
     recording: QAUDRD_MIX,
-    models: [/^EC200N/, /^EC600N/, /^EC600S/, /^EG912N/, /^EG915N/, /^EC200A/],
+    models: [/^EC100Y/, /^EC200N/, /^EC600N/, /^EC600S/, /^EC800N/, /^EG912N/, /^EG915N/, /^EC200A/],
   },
   'quectel-unisoc': {
     name: 'quectel-unisoc',
@@ -79,7 +79,9 @@ export const MODEM_PROFILES: Readonly<Record<string, ModemProfile>> = {
     name: 'quectel-ec2x',
     description: 'Quectel EC2x / EG2x (Qualcomm)',
     audioChannel: 'qaudmod',
-    callReports: ['ccinfo', 'poll'],
+    // ^DSCI when a firmware refuses ccinfo: EC25 firmware prints it after AT^DSCI=1, numbered as the
+    // ASR manual (asterisk-chan-quectel drives EC20/EC25 calls by ^DSCI 2, 7, 3 and 6).
+    callReports: ['ccinfo', 'dsci', 'poll'],
     hangupWithCause: true,
     dtmfSend: 'string',
     toneDetection: true,
@@ -103,6 +105,28 @@ export interface ModemIdentity {
   manufacturer: string;
   model: string;
   revision: string;
+}
+
+/**
+ * Quectel modules without voice calls. The QuecPython `voiceCall` documentation (the list of modules
+ * with voice, and "BC25/EC600G/EC800G/BG95/BG77 series module does not support voice call") names
+ * them; the BC series are NB-IoT modules, and NB-IoT has no voice service at all (3GPP TS 36.300).
+ */
+const NO_VOICE: readonly RegExp[] = [/^BC\d/, /^EC600G/, /^EC800G/, /^BG95/, /^BG77/];
+
+/** Whether the identified module can make calls: `{ voice: false, reason }` for one that cannot. */
+export type VoiceSupport = { readonly voice: true } | { readonly voice: false; readonly reason: string };
+
+/**
+ * The line refuses a module without voice right after it is identified (a flow would otherwise see
+ * every dial fail with an obscure error): its status says `<model> has no voice calls`.
+ */
+export function voiceSupport(id: ModemIdentity): VoiceSupport {
+  const model = id.model.toUpperCase().trim();
+  if (NO_VOICE.some((re) => re.test(model))) {
+    return { voice: false, reason: `${id.model.trim()} has no voice calls` };
+  }
+  return { voice: true };
 }
 
 /** Picks the profile for an identified module; unknown modules get `generic`. */

@@ -84,6 +84,17 @@ export interface Trace {
   readonly init: ReadonlyMap<string, readonly string[]>;
   /** `@timeout`: the longest wait for one step, in ms (default 3000). */
   readonly timeoutMs: number;
+  /**
+   * `@echo on`: the module echoes every command line it reads (`ATD10086;<CR>`) before answering it,
+   * as a module whose echo was left on (V.250 `E1`), whatever `ATE0` says. Default off.
+   */
+  readonly echo: boolean;
+  /**
+   * `@origin real`: the module's lines were captured from a module (a published log; the header's
+   * `# Source:` says where, and what was reconstructed); `@origin manual`: put together from manuals
+   * and standards. Absent in a trace that does not say.
+   */
+  readonly origin?: 'real' | 'manual';
   readonly steps: readonly TraceStep[];
 }
 
@@ -124,7 +135,7 @@ function parseFields(text: string, where: string): Array<[string, string]> {
 
 /** Reads a trace. Throws {@link TraceFormatError} naming the line of the first mistake. */
 export function parseTrace(text: string, name = 'trace'): Trace {
-  const headers = { modem: 'auto', profile: undefined as string | undefined, manufacturer: '', model: '', revision: '', timeoutMs: 3000 };
+  const headers = { modem: 'auto', profile: undefined as string | undefined, manufacturer: '', model: '', revision: '', timeoutMs: 3000, echo: false, origin: undefined as 'real' | 'manual' | undefined };
   const init = new Map<string, string[]>();
   const steps: TraceStep[] = [];
   let initCommand: string | null = null;
@@ -160,12 +171,18 @@ export function parseTrace(text: string, name = 'trace'): Trace {
       } else if (key === 'modem' || key === 'profile' || key === 'manufacturer' || key === 'model' || key === 'revision') {
         if (inInit) throw new TraceFormatError(`${where}: @${key} inside @init`);
         headers[key] = v;
+      } else if (key === 'origin') {
+        if (v !== 'real' && v !== 'manual') throw new TraceFormatError(`${where}: @origin wants real or manual, got "${v}"`);
+        headers.origin = v;
+      } else if (key === 'echo') {
+        if (v !== 'on' && v !== 'off') throw new TraceFormatError(`${where}: @echo wants on or off, got "${v}"`);
+        headers.echo = v === 'on';
       } else if (key === 'timeout') {
         const ms = Number(v);
         if (!Number.isInteger(ms) || ms < 1) throw new TraceFormatError(`${where}: @timeout wants milliseconds, got "${v}"`);
         headers.timeoutMs = ms;
       } else {
-        throw new TraceFormatError(`${where}: unknown header @${key} (known: modem, profile, manufacturer, model, revision, timeout, init, end)`);
+        throw new TraceFormatError(`${where}: unknown header @${key} (known: modem, profile, manufacturer, model, revision, timeout, echo, origin, init, end)`);
       }
       return;
     }
@@ -236,7 +253,7 @@ export function parseTrace(text: string, name = 'trace'): Trace {
   });
   closeCalls('OK');
   if (inInit) throw new TraceFormatError(`${name}: @init without @end`);
-  return { name, modem: headers.modem, profile: headers.profile, identity: headers, init, timeoutMs: headers.timeoutMs, steps };
+  return { name, modem: headers.modem, profile: headers.profile, identity: headers, init, timeoutMs: headers.timeoutMs, echo: headers.echo, origin: headers.origin, steps };
 }
 
 export interface ReplayOptions {
@@ -338,6 +355,10 @@ class TraceReplayer {
       await up;
       this.phase = 'script';
       const profile = this.backend.profile?.name;
+      const model = this.backend.identity?.model;
+      if (this.trace.identity.model && model !== this.trace.identity.model) {
+        throw new TraceMismatchError(`${this.trace.name}: the line read the module's model as "${model ?? ''}", the trace says @model ${this.trace.identity.model}`);
+      }
       if (this.trace.profile && profile !== this.trace.profile) {
         throw new TraceMismatchError(
           `${this.trace.name}: the module (${this.backend.description}) was taken for profile "${profile}", the trace says @profile ${this.trace.profile}`,
@@ -453,6 +474,8 @@ class TraceReplayer {
 
   private onCommand(command: string): void {
     if (this.phase !== 'init') this.commands.push(command);
+    // The echo goes out before anything the module answers (one output queue keeps the order).
+    if (this.trace.echo) void this.write(Buffer.from(`${command}\r`, 'utf8'));
     if (isClcc(command)) {
       void this.send([...this.calls.lines, this.calls.final], false);
     } else if (this.phase === 'script') {
@@ -490,7 +513,11 @@ class TraceReplayer {
       }
       pieces.push(Buffer.from(`\r\n${line}\r\n`, 'utf8'));
     }
-    const bytes = Buffer.concat(pieces);
+    return this.write(Buffer.concat(pieces));
+  }
+
+  /** Writes bytes to the port in the replay's chunks, after everything written before. */
+  private write(bytes: Buffer): Promise<void> {
     const chunks = this.options.chunk ? this.options.chunk(bytes) : [bytes];
     this.output = this.output.then(async () => {
       for (const [i, c] of chunks.entries()) {

@@ -96,35 +96,58 @@ export function parseCcinfo(line: string): CallObservation | null {
   return observation(int(f[1]), int(f[2]), int(f[3]), int(f[4]), f[6], int(f[7]), int(f[5]));
 }
 
-/** ^DSCI stat → CLCC stat. */
-const DSCI_STAT: Record<number, ClccStat> = {
-  1: ClccStat.Held,
-  2: ClccStat.Dialing,
-  3: ClccStat.Active,
-  4: ClccStat.Incoming,
-  5: ClccStat.Waiting,
-  6: ClccStat.Released,
-  7: ClccStat.Alerting,
+/**
+ * How a firmware numbers `^DSCI`'s `<stat>`; the two families differ (docs/traces.md, "^DSCI"):
+ * - `asr`: the Quectel manual for the ASR modules (EC200N/EC600N/EC600S...), AT^DSCI: 1 hold,
+ *   2 originating (dialing), 3 connected, 4 incoming, 5 waiting, 6 end, 7 alerting;
+ * - `clcc`: Unisoc/Spreadtrum firmware (its Android RIL, sprd_ril.c, reads `<stat>` as the RIL call
+ *   state, i.e. as `+CLCC`): 0 active, 1 held, 2 dialing, 3 alerting, 4 incoming, 5 waiting, and
+ *   6 disconnected.
+ * The same digit means different things (3 is "connected" for one, "alerting" for the other), so
+ * reading a line with the wrong table announces a call answered while it still rings.
+ */
+export type DsciNumbering = 'asr' | 'clcc';
+
+const DSCI_STAT: Readonly<Record<DsciNumbering, Readonly<Record<number, ClccStat>>>> = {
+  asr: {
+    1: ClccStat.Held,
+    2: ClccStat.Dialing,
+    3: ClccStat.Active,
+    4: ClccStat.Incoming,
+    5: ClccStat.Waiting,
+    6: ClccStat.Released,
+    7: ClccStat.Alerting,
+  },
+  clcc: {
+    0: ClccStat.Active,
+    1: ClccStat.Held,
+    2: ClccStat.Dialing,
+    3: ClccStat.Alerting,
+    4: ClccStat.Incoming,
+    5: ClccStat.Waiting,
+    6: ClccStat.Released,
+  },
 };
 
 /**
- * Quectel `^DSCI:`. Firmware differs in the fields around the number, quoted or not:
+ * Quectel / Unisoc `^DSCI:`. Firmware differs in the fields around the number, quoted or not, and in
+ * the numbering of `<stat>` ({@link DsciNumbering}):
  * - ASR (EC200N/EC600N manual): `^DSCI: <id>,<dir>,<stat>,<type>,<number>,<num_type>[,<tone_info>]`,
- *   e.g. `^DSCI: 1,0,2,0,10086,129,0`;
+ *   e.g. `^DSCI: 1,0,2,0,10086,129,0`, numbered `asr`;
  * - Unisoc/Spreadtrum RIL: `^DSCI: <id>,<dir>,<stat>,<type>,<mpty>,<number>,<num_type>,[<bs>],[<cause>],...`,
- *   e.g. `^DSCI: 1,0,6,0,0,"13611112222",129,,17,128,"",255` (the Q.850 cause is the 9th field).
+ *   e.g. `^DSCI: 1,0,6,0,0,"13611112222",129,,17,128,"",255` (the Q.850 cause is the 9th field),
+ *   numbered `clcc`.
  * The number is the first quoted field, else the field at its layout's place (the Unisoc layout is
- * told by an `<mpty>` of 0/1 before it and a number type after it). For a released call in the first
- * layout, the last number after `<num_type>` is read as the Q.850 cause, unless it is 0 (no Q.850
- * cause is 0: it is the ASR `<tone_info>`).
+ * told by an `<mpty>` of 0/1 before it and a number type after it). The layout tells the numbering
+ * unless `numbering` is given. For a released call in the first layout, the last number after
+ * `<num_type>` is read as the Q.850 cause, unless it is 0 (no Q.850 cause is 0: it is the ASR
+ * `<tone_info>`).
  */
-export function parseDsci(line: string): CallObservation | null {
+export function parseDsci(line: string, numbering?: DsciNumbering): CallObservation | null {
   const rest = afterPrefix(line, '^DSCI:');
   if (rest === null) return null;
   const raw = rest.split(',');
   const f = splitFields(rest);
-  const stat = DSCI_STAT[int(f[2]) ?? NaN];
-  if (stat === undefined) return null;
   const isNumberType = (x: string | undefined): boolean => {
     const n = int(x);
     return n !== null && n >= 128 && n <= 255;
@@ -132,8 +155,14 @@ export function parseDsci(line: string): CallObservation | null {
   const quoted = raw.findIndex((x) => x.trim().startsWith('"'));
   const unisoc = (int(f[4]) === 0 || int(f[4]) === 1) && isNumberType(f[6]);
   const numberAt = quoted >= 0 ? quoted : unisoc ? 5 : f.length > 4 ? 4 : -1;
+  const stat = DSCI_STAT[numbering ?? (numberAt === 5 ? 'clcc' : 'asr')][int(f[2]) ?? NaN];
+  if (stat === undefined) return null;
   const o = observation(int(f[0]), int(f[1]), stat, int(f[3]), numberAt >= 0 ? f[numberAt] : '', null, null);
   if (!o) return null;
+  if (numberAt === 5) {
+    const mpty = int(f[4]);
+    if (mpty !== null) o.multiparty = mpty === 1;
+  }
   if (numberAt >= 0) {
     const typ = int(f[numberAt + 1]);
     if (typ !== null) o.numberType = typ;
@@ -143,7 +172,8 @@ export function parseDsci(line: string): CallObservation | null {
     if (stat !== ClccStat.Released && (tone === 0 || tone === 1)) o.inbandTones = tone === 1;
     if (stat === ClccStat.Released) {
       const cause = unisoc && numberAt === 5 ? int(f[8]) : f.slice(numberAt + 2).map(int).filter((x): x is number => x !== null).pop();
-      if (cause !== null && cause !== undefined && cause > 0) o.q850 = cause;
+      // Q.850 causes are 1-127; Unisoc firmware puts IMS/SIP reasons (e.g. 1200) in the same field.
+      if (cause !== null && cause !== undefined && cause > 0 && cause <= 127) o.q850 = cause;
     }
   }
   return o;

@@ -4,7 +4,7 @@ import { Duplex, PassThrough } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import fc from 'fast-check';
 import { Logger } from '../../lib/backend';
-import { AtChannel, AtChannelOptions, AtCommandOptions, AtError, AtResponse } from '../../lib/at/at-channel';
+import { AtChannel, AtChannelOptions, AtCommandOptions, AtError, AtResponse, cmeErrorCode } from '../../lib/at/at-channel';
 
 /** What the fake modem sends: text or bytes, and numbers for pauses in milliseconds. */
 type Reply = readonly (string | Buffer | number)[];
@@ -638,5 +638,31 @@ describe('AtChannel', () => {
         { numRuns: 60 },
       );
     });
+  });
+});
+
+describe('+CME ERROR in both forms modules print (numeric AT+CMEE=1, verbose AT+CMEE=2)', () => {
+  for (const [final, code] of [
+    ['+CME ERROR: 30', 30],
+    ['+CME ERROR: 3', 3],
+    ['+CME ERROR: no network service', 30],
+    // SIM800 (LilyGo-T-Call-SIM800#259) and u-blox print the verbose texts with their own capitals.
+    ['+CME ERROR: operation not allowed', 3],
+    ['+CME ERROR: Operation not allowed', 3],
+    ['+CME ERROR: operation not supported', 4],
+    ['+CME ERROR: unknown', 100],
+    ['+CME ERROR: SIM PIN required', 11],
+  ] as const) {
+    it(`${final} → ${code}`, () => {
+      assert.equal(cmeErrorCode(final), code);
+      assert.equal(new AtError('error', 'ATD1;', 'x', { final }).cmeCode, code);
+    });
+  }
+
+  it('no code for another final, or a verbose text 27.007 has not', () => {
+    assert.equal(cmeErrorCode('ERROR'), undefined);
+    assert.equal(cmeErrorCode('+CMS ERROR: 500'), undefined);
+    assert.equal(cmeErrorCode('+CME ERROR: vendor says no'), undefined);
+    assert.equal(new AtError('error', 'ATD1;', 'x', { final: '+CME ERROR: vendor says no' }).cmeCode, undefined);
   });
 });

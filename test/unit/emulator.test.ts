@@ -833,7 +833,7 @@ describe('EmulatedModem', () => {
     });
   });
 
-  it('exports the four profiles', () => {
-    assert.deepEqual(Object.keys(EMULATOR_PROFILES).sort(), ['ec200u', 'ec25', 'ec600n', 'generic']);
+  it('exports the five profiles', () => {
+    assert.deepEqual(Object.keys(EMULATOR_PROFILES).sort(), ['bg95', 'ec200u', 'ec25', 'ec600n', 'generic']);
   });
 });

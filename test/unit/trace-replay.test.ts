@@ -1,20 +1,55 @@
 import { strict as assert } from 'node:assert';
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { TraceFormatError, TraceMismatchError, parseTrace, replayTrace } from '../../lib/at/trace-replay';
+import { MODEM_PROFILES, detectProfile, voiceSupport } from '../../lib/at/modem-profile';
+import { TraceFormatError, TraceMismatchError, chunksOf, parseTrace, replayTrace } from '../../lib/at/trace-replay';
 import { ClccStat, parseDsci } from '../../lib/at/urc-parsers';
-import { startLine } from '../helpers/at-harness';
+import { EventLog } from '../helpers/event-log';
+import { FAST_BACKEND, TestSimDevice, memoryLog, startLine } from '../helpers/at-harness';
+import { AtBackend } from '../../lib/at/modem-backend';
+import { VoiceLine } from '../../lib/line/voice-line';
 
 /** test/traces, from the compiled test (…/test/unit) or the source. */
 const TRACES = join(__dirname, '..', '..', '..', 'test', 'traces');
 
+const TRACE_FILES = readdirSync(TRACES).filter((f) => f.endsWith('.trace')).sort();
+
 describe('modem traces (test/traces/*.trace) replayed against the AT backend', function () {
   this.timeout(20000);
-  for (const file of readdirSync(TRACES).filter((f) => f.endsWith('.trace')).sort()) {
+  for (const file of TRACE_FILES) {
     it(file, async () => {
       await replayTrace(parseTrace(readFileSync(join(TRACES, file), 'utf8'), file));
     });
   }
+});
+
+describe('modem traces replayed one byte per write (a slow UART, a USB CDC port that splits lines)', function () {
+  this.timeout(30000);
+  for (const file of TRACE_FILES) {
+    it(file, async () => {
+      // Every event and host command of the trace is checked, now with every byte a read of its own.
+      await replayTrace(parseTrace(readFileSync(join(TRACES, file), 'utf8'), file), { chunk: chunksOf([1]) });
+    });
+  }
+});
+
+describe('every trace says whether it is real, and a real one where it comes from', () => {
+  for (const file of TRACE_FILES) {
+    it(file, () => {
+      const text = readFileSync(join(TRACES, file), 'utf8');
+      const { origin } = parseTrace(text, file);
+      assert.ok(origin === 'real' || origin === 'manual', `${file}: @origin real or @origin manual`);
+      if (origin === 'real') {
+        const source = text.split('\n').find((l) => l.startsWith('# Source:'));
+        assert.ok(source && /https?:\/\/|[\w.-]+\/[\w.-]+[ ,]/.test(source), `${file}: a "# Source:" line with its address`);
+      }
+    });
+  }
+
+  it('eight or more traces are real', () => {
+    const real = TRACE_FILES.filter((f) => parseTrace(readFileSync(join(TRACES, f), 'utf8'), f).origin === 'real');
+    assert.ok(real.length >= 8, `real traces: ${real.join(', ') || 'none'}`);
+  });
 });
 
 describe('the trace format', () => {
@@ -59,7 +94,16 @@ describe('the trace format', () => {
     assert.deepEqual((t.steps[4] as { args: unknown }).args, ['busy']);
   });
 
+  it('reads @echo on/off, and the module then echoes every command it reads', async () => {
+    assert.equal(parseTrace('@echo on', 'e.trace').echo, true);
+    assert.equal(parseTrace('', 'e.trace').echo, false);
+    const r = await replayTrace(parseTrace(`${HEAD}@echo on\n! dial 5551234\n= dialing\n> ATD5551234;\n> AT+CLCC\n< OK\n< OK\n< NO CARRIER\n> AT+CEER\n< +CEER: "Normal call clearing"\n< OK\n= ended cause=normal\n`, 'echo.trace'));
+    assert.deepEqual(r.commands.filter((c) => c !== 'AT+CLCC'), ['ATD5551234;', 'AT+CEER']);
+  });
+
   for (const [text, message] of [
+    ['@echo loud', /x\.trace:1: @echo wants on or off/],
+    ['@origin guess', /x\.trace:1: @origin wants real or manual/],
     ['@colour blue', /x\.trace:1: unknown header @colour/],
     ['? what', /x\.trace:1: a line starts with/],
     ['! jump', /x\.trace:1: unknown action "jump"/],
@@ -152,7 +196,9 @@ describe('module identification (ATI, AT+CGMM, AT+CGMR as modules answer them)',
     ['EG912U', 'quectel-unisoc'],
     ['EC21', 'quectel-ec2x'],
     ['EG25', 'quectel-ec2x'],
-    ['BG95', 'quectel-ec2x'], // a Quectel the profiles do not list: its URCs are still Quectel's
+    ['EC100Y', 'quectel-asr'],
+    ['EC800N-CN', 'quectel-asr'],
+    ['EC200T', 'quectel-ec2x'], // a Quectel the profiles do not list: its URCs are still Quectel's
   ] as const) {
     it(`Quectel ${model} → ${profile}`, async () => {
       assert.equal((await identify(`@manufacturer Quectel\n@model ${model}`)).profile, profile);
@@ -207,5 +253,81 @@ describe('^DSCI as the manuals and firmware write it', () => {
 
   it('the emulator\'s layout: quoted number, the cause last', () => {
     assert.equal(parseDsci('^DSCI: 1,0,6,0,"10086",129,17')?.q850, 17);
+  });
+
+  describe('<stat> numbering: ASR (manual: 2 dialing, 7 alerting, 3 connected) vs Unisoc (as +CLCC: 3 alerting, 0 active)', () => {
+    for (const [line, stat] of [
+      // ASR layout (number right after <type>): the manual's numbering.
+      ['^DSCI: 1,0,2,0,10086,129,0', ClccStat.Dialing],
+      ['^DSCI: 1,0,7,0,10086,129,0', ClccStat.Alerting],
+      ['^DSCI: 1,0,3,0,10086,129,0', ClccStat.Active],
+      ['^DSCI: 1,1,4,0,13022100000,129,0', ClccStat.Incoming],
+      ['^DSCI: 1,0,1,0,10086,129,0', ClccStat.Held],
+      ['^DSCI: 1,0,6,0,10086,129,0', ClccStat.Released],
+      // Unisoc layout (<mpty> before the number): +CLCC's numbering, 6 released.
+      ['^DSCI: 1,0,2,0,0,"10086",129', ClccStat.Dialing],
+      ['^DSCI: 1,0,3,0,0,"10086",129', ClccStat.Alerting],
+      ['^DSCI: 1,0,0,0,0,"13611112222",129,,,128,"",0', ClccStat.Active],
+      ['^DSCI: 1,0,0,1,0,18062077083,129', ClccStat.Active],
+      ['^DSCI: 1,0,1,0,0,"10086",129', ClccStat.Held],
+      ['^DSCI: 1,1,5,0,0,"10086",129', ClccStat.Waiting],
+      ['^DSCI: 1,0,6,1,0,18062077083,129,,1200', ClccStat.Released],
+    ] as const) {
+      it(`${line} → ${ClccStat[stat]}`, () => assert.equal(parseDsci(line)?.stat, stat));
+    }
+
+    it('a stat the layout\'s numbering has not is no observation (7 in the Unisoc layout, 0 in the ASR one)', () => {
+      assert.equal(parseDsci('^DSCI: 1,0,7,0,0,"10086",129'), null);
+      assert.equal(parseDsci('^DSCI: 1,0,0,0,10086,129,0'), null);
+    });
+
+    it('the numbering can be given (a profile that knows its firmware)', () => {
+      assert.equal(parseDsci('^DSCI: 1,0,3,0,0,"10086",129', 'asr')?.stat, ClccStat.Active);
+      assert.equal(parseDsci('^DSCI: 1,0,3,0,10086,129,0', 'clcc')?.stat, ClccStat.Alerting);
+    });
+
+    it('a Unisoc IMS reason in the cause field (1200) is no Q.850 cause; <mpty> is kept', () => {
+      const o = parseDsci('^DSCI: 1,0,6,1,0,18062077083,129,,1200');
+      assert.equal(o?.q850, undefined);
+      assert.equal(o?.multiparty, false);
+    });
+  });
+});
+
+describe('modules without voice calls (QuecPython voiceCall: BC25/EC600G/EC800G/BG95/BG77)', function () {
+  this.timeout(20000);
+  const id = (model: string) => ({ manufacturer: 'Quectel', model, revision: '' });
+
+  it('voiceSupport() refuses them by model, and takes every module of the voiceCall list', () => {
+    for (const model of ['BC25', 'BC66', 'EC600G-CN', 'EC800G', 'BG95-M3', 'BG77']) {
+      assert.deepEqual(voiceSupport(id(model)), { voice: false, reason: `${model} has no voice calls` });
+    }
+    const listed = ['EC100Y', 'EC200N', 'EC600N', 'EC600S', 'EC800N', 'EG912N', 'EG915N', 'EC200A', 'EC200U', 'EC600U', 'EG912U', 'EG915U', 'EC25', 'EG25-G'];
+    for (const model of listed) {
+      assert.deepEqual(voiceSupport(id(model)), { voice: true }, model);
+      assert.notEqual(detectProfile(id(model)), MODEM_PROFILES.generic, `${model} has a Quectel profile`);
+    }
+  });
+
+  it('the line refuses an emulated BG95 once identified: red status "BG95-M3 has no voice calls", no line-up', async () => {
+    const device = new TestSimDevice('bg95');
+    const backend = new AtBackend({ lineId: 'L1', path: 'test:bg95', baudRate: 115200, modem: 'auto', log: memoryLog(), timing: FAST_BACKEND, device });
+    const line = new VoiceLine({ id: 'L1', backend: 'at' }, { backendFactory: () => backend, log: memoryLog() });
+    const events = new EventLog(line, 3000);
+    const refused = new Promise<string>((resolve) =>
+      line.on('status', () => {
+        if (line.status.state === 'error' && /has no voice calls/.test(line.status.text)) resolve(line.status.text);
+      }),
+    );
+    line.acquire('test');
+    try {
+      assert.match(await refused, /BG95-M3 has no voice calls/);
+      assert.equal(backend.identity?.model, 'BG95-M3');
+      const cmds = device.emulator?.commands ?? [];
+      assert.ok(!cmds.includes('AT+CLIP=1'), 'the initialisation stops at the identification');
+      assert.ok(!events.events.some((e) => e.topic === 'line-up'), 'the line never comes up');
+    } finally {
+      await line.stop();
+    }
   });
 });
