@@ -13,6 +13,13 @@ import { printable } from '../validate';
 export interface FilePlace {
   folder: string;
   confine: boolean;
+  /** No file path is taken from here at all (the node's "take the path from the message" is off). */
+  denied?: boolean;
+}
+
+/** The PathNotAllowedError for a file path from a message the node does not take (`what`: where it was). */
+export function deniedPath(what: string): PathNotAllowedError {
+  return new PathNotAllowedError(`this node does not take a file path from the message (${what}): tick "take the path from the message" in its settings, or set the file in the node`);
 }
 
 /** Whether `path` is `folder` itself or inside it (both absolute and normalised). */

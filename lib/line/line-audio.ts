@@ -22,7 +22,7 @@ import { arraySource, PcmSource } from '../media/pcm-source';
 import { DEFAULT_MAX_WAV_BYTES, WavFileSource } from '../media/wav-file-source';
 import { decodeWav } from '../media/wav-reader';
 import { describe, printable } from '../validate';
-import { errnoText, FilePlace, prepareForWriting, resolveForReading } from './file-paths';
+import { deniedPath, errnoText, FilePlace, prepareForWriting, resolveForReading } from './file-paths';
 import type { VoiceEvent, VoiceLine } from './voice-line';
 
 /** `file`: record into a file; `stream`: chunks as messages; `both`. */
@@ -394,6 +394,7 @@ async function openWavFile(path: string, place: FilePlace | undefined, maxBytes:
   if (!/\.wav$/i.test(path)) {
     throw new InvalidInputError(`"${printable(path)}" is neither a tone (beep, ringback, silence:ms, dtmf:digits) nor a .wav file`);
   }
+  if (place?.denied) throw deniedPath('msg.payload');
   if (!place && !isAbsolute(path)) throw new InvalidInputError(`the file to play must be an absolute path, got "${printable(path)}"`);
   try {
     const real = await resolveForReading(path, place ?? { folder: '/', confine: false });

@@ -63,4 +63,6 @@ export interface NodeAPI {
   util: {
     cloneMessage<T>(msg: T): T;
   };
+  /** Node-RED's settings.js: `userDir`, and `fileWorkingDirectory` as the core file nodes read it. */
+  settings?: { userDir?: string; fileWorkingDirectory?: string };
 }
