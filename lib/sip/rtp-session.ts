@@ -1,4 +1,3 @@
-import { isPcmSource, PcmSource, toPcmSource } from '../media/pcm-source';
 import { EventEmitter } from 'node:events';
 import { randomBytes } from 'node:crypto';
 import type dgram from 'node:dgram';
@@ -10,6 +9,7 @@ import { DEFAULT_DTMF_DURATION_MS, DtmfSender } from '../media/dtmf-sender';
 import { decodeG711, encodeG711 } from '../media/g711';
 import { GoertzelDtmfDetector } from '../media/goertzel-dtmf';
 import { allocInt16 } from '../media/int16-pool';
+import { isPcmSource, PcmSource, toPcmSource } from '../media/pcm-source';
 import { JitterBuffer } from '../media/jitter-buffer';
 import { MediaClock, sharedMediaClock } from '../media/media-clock';
 import { looksLikeRtcp, parseRtp, RtpPacket, serializeRtp } from '../media/rtp-packet';

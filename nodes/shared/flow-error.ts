@@ -36,7 +36,8 @@ export function toFlowError(err: unknown): Error {
   return e;
 }
 
-function safeString(value: unknown): string {
+/** `String(value)`, or words for a value whose conversion throws (a hostile object). */
+export function safeString(value: unknown): string {
   try {
     return String(value);
   } catch {

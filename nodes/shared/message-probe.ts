@@ -1,4 +1,5 @@
 import { BadMessageError } from '../../lib/errors';
+import { safeString } from './flow-error';
 import type { NodeMessage } from './red-types';
 
 /** How far into a message the probe looks: levels, properties per object, objects in all. */
@@ -46,12 +47,4 @@ export function probeMessage(msg: NodeMessage): void {
 export function unreadable(path: string, err: unknown): BadMessageError {
   const raw = err instanceof Error ? err.message : safeString(err);
   return new BadMessageError(`the message cannot be read: ${path} threw when read (${raw.slice(0, 200)})`);
-}
-
-function safeString(value: unknown): string {
-  try {
-    return String(value);
-  } catch {
-    return 'a value that cannot be shown';
-  }
 }

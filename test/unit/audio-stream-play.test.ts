@@ -156,6 +156,43 @@ describe('PcmPacer: real-time pace on one clock', function () {
     assert.equal(pacer.writtenSamples, 1760);
   });
 
+  it('a source whose reader is behind: waits for it, writes every sample once, ends only when all is written', function () {
+    const clock = new ManualClock();
+    const writes: number[] = [];
+    const pcm = Int16Array.from({ length: 480 }, (_, i) => i);
+    let available = 0; // samples the "reader" has ready
+    let position = 0;
+    const source = {
+      length: pcm.length,
+      error: null,
+      get position() {
+        return position;
+      },
+      take(max: number): Int16Array {
+        const out = pcm.subarray(position, Math.min(position + max, available));
+        position += out.length;
+        return out;
+      },
+      close(): void {},
+    };
+    const got: number[] = [];
+    const pacer = new PcmPacer(source, (s) => {
+      writes.push(s.length);
+      got.push(...s);
+    }, clock);
+    let done = 0;
+    pacer.on('done', () => done++);
+    pacer.start();
+    for (let t = 0; t <= 5; t++) clock.tick(t); // nothing ready: nothing written, not done though its time passed
+    assert.deepEqual(writes, []);
+    assert.equal(done, 0);
+    available = 480;
+    clock.tick(6);
+    assert.deepEqual(writes, [480]);
+    assert.deepEqual(got, [...pcm]);
+    assert.equal(done, 1);
+  });
+
   it('stop() writes nothing more', function () {
     const clock = new ManualClock();
     let written = 0;
