@@ -23,7 +23,8 @@ export function probeMessage(msg: NodeMessage): void {
     let keys: string[];
     try {
       if (Buffer.isBuffer(value) || ArrayBuffer.isView(value)) return;
-      keys = Object.keys(value);
+      // An array's first entries only: Object.keys of a million-entry array is a million strings.
+      keys = Array.isArray(value) ? Array.from({ length: Math.min(value.length, MAX_KEYS) }, (_, i) => String(i)) : Object.keys(value);
       // A property every object has (inherited): a Proxy whose get trap throws shows itself here.
       void (value as { constructor?: unknown }).constructor;
     } catch (err) {
