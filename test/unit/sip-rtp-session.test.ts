@@ -138,6 +138,42 @@ describe('RtpSession', function () {
       assert.ok(frames[3].every((v) => near(v, 0)), 'silence once the queue is empty');
     });
 
+    it('a source whose reader is behind: silence for the frame, the audio on a later tick, every sample once', async function () {
+      const clock = new ManualClock();
+      const peer = await scope.peer();
+      const s = await scope.session({ codec: 'PCMU', clock, remote: peer.endpoint });
+      const pcm = Int16Array.from({ length: 320 }, () => 1000);
+      let available = 80; // the reader has 10 ms ready at first
+      let position = 0;
+      const source = {
+        length: pcm.length,
+        error: null,
+        get position() {
+          return position;
+        },
+        take(max: number): Int16Array {
+          const out = pcm.subarray(position, Math.min(position + max, available));
+          position += out.length;
+          return out;
+        },
+        close(): void {},
+      };
+      const queued = s.play(source);
+      clock.tick(); // 80 samples, then silence
+      clock.tick(); // nothing ready: a silent frame, the audio still queued
+      assert.equal(s.queuedMs, 30);
+      available = 320;
+      clock.tick(2);
+      assert.deepEqual(await queued.done, { playedMs: 40, stopped: false });
+      await peer.waitFor(4);
+      const frames = peer.packets().map((p) => decodeG711(PT_PCMU, p.payload));
+      const near = (v: number, want: number): boolean => Math.abs(v - want) < 40;
+      assert.ok(frames[0].subarray(0, 80).every((v) => near(v, 1000)) && frames[0].subarray(80).every((v) => near(v, 0)));
+      assert.ok(frames[1].every((v) => near(v, 0)), 'the reader was behind: silence');
+      assert.ok(frames[2].every((v) => near(v, 1000)) && frames[3].subarray(0, 80).every((v) => near(v, 1000)));
+      assert.equal(frames.reduce((n, f) => n + f.filter((v) => near(v, 1000)).length, 0), 320, 'every sample once');
+    });
+
     it('stop() and clearQueue() cut queued audio short', async function () {
       const clock = new ManualClock();
       const s = await scope.session({ codec: 'PCMU', clock });
