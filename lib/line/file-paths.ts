@@ -46,32 +46,24 @@ export async function resolveForReading(requested: string, place: FilePlace): Pr
 }
 
 /**
- * The path to write a new file at: `requested` resolved against the place's folder, its folder
- * created (`mkdir -p`). Confined: PathNotAllowedError unless the deepest folder that exists already,
- * and then the created one, are inside the folder's real path (so no folder is created outside it,
- * and no link leads out). An existing file there is never replaced unless it is a recording of the
- * same format (a WAV with a header this package reads, or an AMR file): FileAccessError otherwise;
- * a link to a file is followed (and, confined, must stay inside).
+ * The path to write a recording at: `requested` resolved against the place's folder, through the
+ * symbolic links of the part of it that exists. Confined: PathNotAllowedError unless that real path is
+ * inside the folder's real path (so the folders the backend creates for it, `mkdir -p`, are inside
+ * too, and no link leads out). An existing file there is never replaced unless it is a recording of
+ * the same format (a WAV with a header this package reads, or an AMR file): FileAccessError otherwise;
+ * a link to a file is followed (and, confined, must stay inside). Nothing is created here.
  */
 export async function prepareForWriting(requested: string, place: FilePlace, format: 'wav' | 'amr'): Promise<string> {
   const path = resolve(place.folder, requested);
-  if (place.confine) await requireInside(await realpathOfExisting(dirname(path)), requested, place.folder);
-  try {
-    await fsp.mkdir(dirname(path), { recursive: true });
-  } catch (err) {
-    throw new FileAccessError(`its folder cannot be created (${errnoText(err)})`);
-  }
-  const folder = await fsp.realpath(dirname(path));
-  if (place.confine) await requireInside(folder, requested, place.folder);
-  const target = join(folder, relative(dirname(path), path));
-  let real: string;
-  try {
-    real = await fsp.realpath(target);
-  } catch {
-    return target; // nothing there yet (a dangling link included: it is replaced, not followed, by rename / open)
-  }
+  const real = await realpathOfExisting(path);
   if (place.confine) await requireInside(real, requested, place.folder);
-  await requireRecording(real, format);
+  let exists = true;
+  try {
+    await fsp.lstat(real);
+  } catch {
+    exists = false; // nothing there yet
+  }
+  if (exists) await requireRecording(real, format);
   return real;
 }
 
