@@ -7,25 +7,12 @@ import { amrDurationMs, wavDurationMs } from '../../lib/at/features/audio-file-i
 import { moduleFileName, parseQaudrdTest } from '../../lib/at/features/audio';
 import { checkModuleFileName, parseQfdwl, parseQflst, qfdwlChecksum } from '../../lib/at/module-files';
 import { openSource, recordingFileName } from '../../lib/line/line-audio';
-import type { PcmSource } from '../../lib/media/pcm-source';
 import { Call } from '../../lib/call/call';
 import { CallState } from '../../lib/call/call-state';
 import { int16ToPcm16le } from '../../lib/media/g711';
 import { beep, dtmfSequence, ringback, silence } from '../../lib/media/tone-generator';
 import { wavHeader } from '../../lib/media/wav-header';
-
-/** Everything a source gives, waiting for its reader when it is behind. */
-async function drain(source: PcmSource): Promise<Int16Array> {
-  const out = new Int16Array(source.length);
-  while (source.position < source.length) {
-    const at = source.position;
-    const got = source.take(4000);
-    out.set(got, at);
-    if (got.length === 0) await new Promise((r) => setTimeout(r, 1));
-  }
-  source.close();
-  return out.subarray(0, source.length);
-}
+import { drain } from '../helpers/pcm-sources';
 
 /** openSource as a flow would call it, drained. */
 async function decodeSource(source: unknown): Promise<Int16Array> {

@@ -11,6 +11,7 @@ import { pcm16leToInt16 } from '../../lib/media/g711';
 import { beep } from '../../lib/media/tone-generator';
 import { AudioHarness, expectedRx, recordingResult, startCall, until } from '../helpers/audio-harness';
 import { sleep } from '../helpers/at-harness';
+import { laggingSource } from '../helpers/pcm-sources';
 
 /** Collects a stream recording's chunks and its end. */
 function collect(rec: Recording): { chunks: AudioChunk[]; result: Promise<RecordingResult> } {
@@ -160,21 +161,7 @@ describe('PcmPacer: real-time pace on one clock', function () {
     const clock = new ManualClock();
     const writes: number[] = [];
     const pcm = Int16Array.from({ length: 480 }, (_, i) => i);
-    let available = 0; // samples the "reader" has ready
-    let position = 0;
-    const source = {
-      length: pcm.length,
-      error: null,
-      get position() {
-        return position;
-      },
-      take(max: number): Int16Array {
-        const out = pcm.subarray(position, Math.min(position + max, available));
-        position += out.length;
-        return out;
-      },
-      close(): void {},
-    };
+    const { source, ready } = laggingSource(pcm);
     const got: number[] = [];
     const pacer = new PcmPacer(source, (s) => {
       writes.push(s.length);
@@ -186,7 +173,7 @@ describe('PcmPacer: real-time pace on one clock', function () {
     for (let t = 0; t <= 5; t++) clock.tick(t); // nothing ready: nothing written, not done though its time passed
     assert.deepEqual(writes, []);
     assert.equal(done, 0);
-    available = 480;
+    ready(480);
     clock.tick(6);
     assert.deepEqual(writes, [480]);
     assert.deepEqual(got, [...pcm]);

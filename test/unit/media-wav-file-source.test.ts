@@ -6,12 +6,12 @@ import path from 'node:path';
 import { FileAccessError, InvalidInputError } from '../../lib/errors';
 import { encodeAlaw, encodeUlaw, int16ToPcm16le } from '../../lib/media/g711';
 import { decimate16kTo8k, Decimator16kTo8k, interleave } from '../../lib/media/pcm-convert';
-import type { PcmSource } from '../../lib/media/pcm-source';
 import { beep } from '../../lib/media/tone-generator';
 import { WavFileSource } from '../../lib/media/wav-file-source';
 import { WavFormatError } from '../../lib/media/wav-format-error';
 import { wavHeader } from '../../lib/media/wav-header';
 import { decodeWav } from '../../lib/media/wav-reader';
+import { drain } from '../helpers/pcm-sources';
 
 const LIMITS = { maxBytes: 50 * 1024 * 1024, maxMs: 600_000 };
 
@@ -30,18 +30,6 @@ function sines16k(hzs: number[], ms: number): Int16Array {
   const out = new Int16Array(ms * 16);
   for (let i = 0; i < out.length; i++) out[i] = Math.round(hzs.reduce((a, hz) => a + 8000 * Math.sin((2 * Math.PI * hz * i) / 16000), 0));
   return out;
-}
-
-async function drain(source: PcmSource, step = 160): Promise<Int16Array> {
-  const out = new Int16Array(source.length);
-  while (source.position < source.length) {
-    const at = source.position;
-    const got = source.take(step);
-    out.set(got, at);
-    if (got.length === 0) await new Promise((r) => setTimeout(r, 1));
-  }
-  source.close();
-  return out.subarray(0, source.length);
 }
 
 /** Counts the bytes every FileHandle.read asks for while `fn` runs (a spy on the real method). */

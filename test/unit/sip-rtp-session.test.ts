@@ -18,6 +18,7 @@ import {
   until,
   zeroCrossingHz,
 } from '../helpers/rtp-harness';
+import { laggingSource } from '../helpers/pcm-sources';
 
 describe('RtpSession', function () {
   const scope = mediaScope();
@@ -143,26 +144,12 @@ describe('RtpSession', function () {
       const peer = await scope.peer();
       const s = await scope.session({ codec: 'PCMU', clock, remote: peer.endpoint });
       const pcm = Int16Array.from({ length: 320 }, () => 1000);
-      let available = 80; // the reader has 10 ms ready at first
-      let position = 0;
-      const source = {
-        length: pcm.length,
-        error: null,
-        get position() {
-          return position;
-        },
-        take(max: number): Int16Array {
-          const out = pcm.subarray(position, Math.min(position + max, available));
-          position += out.length;
-          return out;
-        },
-        close(): void {},
-      };
+      const { source, ready } = laggingSource(pcm, 80); // the reader has 10 ms ready at first
       const queued = s.play(source);
       clock.tick(); // 80 samples, then silence
       clock.tick(); // nothing ready: a silent frame, the audio still queued
       assert.equal(s.queuedMs, 30);
-      available = 320;
+      ready(320);
       clock.tick(2);
       assert.deepEqual(await queued.done, { playedMs: 40, stopped: false });
       await peer.waitFor(4);
