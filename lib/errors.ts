@@ -56,3 +56,31 @@ export class CommandFailedError extends VoiceError {
     super(message, 'EFAILED');
   }
 }
+
+/**
+ * A file cannot be used: it does not exist or cannot be opened, it is not a regular file (a folder,
+ * a FIFO, a device), it is over the size limit, or it is an existing file that is not a WAV where a
+ * recording would overwrite it.
+ */
+export class FileAccessError extends VoiceError {
+  constructor(message: string) {
+    super(message, 'EFILE');
+  }
+}
+
+/**
+ * A path from a message is not allowed: it leads outside the node's folder (`../`, an absolute path
+ * elsewhere, a symbolic link out), or the node does not take paths from messages.
+ */
+export class PathNotAllowedError extends VoiceError {
+  constructor(message: string) {
+    super(message, 'EPATH');
+  }
+}
+
+/** The message itself cannot be read: a property whose getter or Proxy throws, a structure that cannot be walked. */
+export class BadMessageError extends VoiceError {
+  constructor(message: string) {
+    super(message, 'EBADMSG');
+  }
+}

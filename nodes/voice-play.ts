@@ -1,3 +1,7 @@
+import { resolve } from 'node:path';
+import { InvalidInputError } from '../lib/errors';
+import type { FilePlace } from '../lib/line/file-paths';
+import { DEFAULT_MAX_WAV_BYTES } from '../lib/media/wav-file-source';
 import { LineSession } from './shared/line-session';
 import { onInput } from './shared/on-input';
 import type { Node, NodeAPI, NodeDef } from './shared/red-types';
@@ -8,6 +12,15 @@ interface VoicePlayDef extends NodeDef {
   source?: string;
   /** Stop when the far end presses a DTMF key. */
   bargeIn?: boolean;
+  /**
+   * The folder of the files: relative paths are resolved against it, and a path from a message must
+   * stay inside it. Empty: Node-RED's `fileWorkingDirectory` setting, else its user directory.
+   */
+  folder?: string;
+  /** Take a WAV path from `msg.payload` (inside the folder). Absent (nodes saved before): on. */
+  pathFromMsg?: boolean;
+  /** The largest WAV file to play, in MB (default 50). */
+  maxSizeMB?: string | number;
 }
 
 /**
@@ -15,7 +28,7 @@ interface VoicePlayDef extends NodeDef {
  * `msg.payload` (a WAV file's bytes, raw 8 kHz 16-bit PCM, a WAV path or a tone name). Requests for
  * the same call are queued; the message goes on (`topic: played`) once its audio has played, was
  * stopped, or was interrupted by a DTMF key. `msg.stop = true` stops the call's playback and drops
- * its queue.
+ * its queue. A WAV file is read as it plays; a path from the message stays inside the node's folder.
  */
 export = function register(RED: NodeAPI): void {
   function VoicePlayNode(this: Node, def: VoicePlayDef): void {
@@ -23,15 +36,21 @@ export = function register(RED: NodeAPI): void {
     const node = this;
     const session = LineSession.open(RED, node, def.line, { follow: 'own-calls' });
     const configured = (def.source ?? '').trim();
+    const folder = resolve((def.folder ?? '').trim() || RED.settings?.fileWorkingDirectory || RED.settings?.userDir || '.');
+    const own: FilePlace = { folder, confine: false };
+    const fromMessage: FilePlace = { folder, confine: true, denied: def.pathFromMsg === false };
+    const maxMB = def.maxSizeMB === undefined || def.maxSizeMB === '' ? DEFAULT_MAX_WAV_BYTES / 2 ** 20 : Number(def.maxSizeMB);
 
     onInput(node, session, async (msg, line, send) => {
       if (msg.stop === true) {
         line.audio.stopPlaying(msg.call);
         return;
       }
+      if (!(maxMB > 0)) throw new InvalidInputError(`the largest file to play must be a number of MB above 0, got "${String(def.maxSizeMB)}"`);
       const source = configured || msg.payload;
       const bargeIn = msg.bargeIn ?? def.bargeIn === true;
-      const { call, outcome } = await line.audio.play(msg.call, { source, bargeIn });
+      const place = configured ? own : fromMessage;
+      const { call, outcome } = await line.audio.play(msg.call, { source, bargeIn, place, maxFileBytes: Math.round(maxMB * 2 ** 20) });
       msg.topic = 'played';
       msg.payload = outcome;
       msg.call = call.snapshot();

@@ -1,5 +1,6 @@
 import { homedir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
+import { deniedPath } from '../lib/line/file-paths';
 import type { AudioChunk, Recording, RecordingResult } from '../lib/capabilities/audio';
 import type { RecordRequest } from '../lib/line/line-audio';
 import { LineSession } from './shared/line-session';
@@ -21,6 +22,8 @@ interface VoiceRecordDef extends NodeDef {
   deleteOnModule?: boolean;
   /** Record every call of the line once it is answered. */
   autoRecord?: boolean;
+  /** Take the file or folder from `msg.path` (inside the node's folder). Off unless ticked. */
+  pathFromMsg?: boolean;
 }
 
 /**
@@ -34,7 +37,7 @@ export = function register(RED: NodeAPI): void {
     RED.nodes.createNode(this, def);
     const node = this;
     const session = LineSession.open(RED, node, def.line, { follow: 'own-calls' });
-    const userDir = (RED as unknown as { settings?: { userDir?: string } }).settings?.userDir;
+    const userDir = RED.settings?.userDir;
     const configured: RecordRequest = {
       mode: def.mode || 'file',
       format: def.format || 'wav',
@@ -74,8 +77,13 @@ export = function register(RED: NodeAPI): void {
       const request: RecordRequest = {
         ...configured,
         ...pick(msg, ['mode', 'format', 'direction', 'channels', 'chunkMs', 'deleteOnModule']),
-        ...(msg.path !== undefined ? { path: msg.path } : {}),
       };
+      if (msg.path !== undefined) {
+        // A path from a message (data from outside, maybe) stays inside the node's folder.
+        if (def.pathFromMsg !== true) throw deniedPath('msg.path');
+        request.path = msg.path;
+        request.place = { folder: resolve(String(configured.path)), confine: true };
+      }
       const rec = await line.audio.record(msg.call, request);
       await follow(rec, send, RED.util.cloneMessage(msg));
     });

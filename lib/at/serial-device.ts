@@ -67,6 +67,16 @@ export function createSerialDevice(path: string, baudRate: number, log: Logger):
   return sim ? new SimDevice(sim, baudRate, log) : new HardwareDevice(path, baudRate);
 }
 
+/**
+ * What serialport says about a port it could not open, without its own framing: its messages read
+ * `Error: No such file or directory, cannot open /dev/ttyUSB0`, and ours name the port already.
+ */
+export function portErrorText(err: Error, path: string): string {
+  const text = err.message.replace(/^Error:\s*/, '');
+  const tail = `, cannot open ${path}`;
+  return text.endsWith(tail) ? text.slice(0, -tail.length) : text;
+}
+
 class HardwareDevice implements SerialDevice {
   readonly emulator = null;
   private port: SerialPort | null = null;
@@ -82,7 +92,7 @@ class HardwareDevice implements SerialDevice {
       port.open((err) => {
         if (err) {
           port.removeAllListeners();
-          reject(new Error(`cannot open ${this.path}: ${err.message.replace(/^Error:\s*/, '')}`));
+          reject(new Error(`cannot open ${this.path}: ${portErrorText(err, this.path)}`));
           return;
         }
         this.port = port;

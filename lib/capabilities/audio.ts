@@ -1,6 +1,7 @@
 import { EventEmitter } from 'node:events';
 import { Call } from '../call/call';
 import type { AudioDirection } from '../media/audio-chunker';
+import type { PcmSource } from '../media/pcm-source';
 
 /**
  * Which audio of a call: what we receive (`rx`, the remote party, the downlink), what we send (`tx`,
@@ -107,6 +108,9 @@ export interface Playback extends EventEmitter {
  */
 export interface AudioCapability {
   record(call: Call, options: RecordingOptions): Promise<Recording>;
-  /** Plays 8 kHz mono 16-bit samples into the call (what the remote party hears). */
-  play(call: Call, pcm: Int16Array): Promise<Playback>;
+  /**
+   * Plays 8 kHz mono 16-bit samples into the call (what the remote party hears), taking them from
+   * `audio` as they are due (a file source is read as it plays). The caller owns `audio` and closes it.
+   */
+  play(call: Call, audio: PcmSource): Promise<Playback>;
 }

@@ -1,4 +1,4 @@
-import { isAbsolute, join } from 'node:path';
+import { dirname, isAbsolute, join, resolve } from 'node:path';
 import type { Call, CallReport } from '../call/call';
 import { CallState } from '../call/call-state';
 import {
@@ -13,13 +13,16 @@ import {
   RecordingOptions,
   RecordingResult,
 } from '../capabilities/audio';
-import { CallStateError, InvalidInputError } from '../errors';
+import { CallStateError, FileAccessError, InvalidInputError, PathNotAllowedError, VoiceError } from '../errors';
 import { MAX_CHUNK_MS, MIN_CHUNK_MS } from '../media/audio-chunker';
 import { pcm16leToInt16 } from '../media/g711';
 import { beep, dtmfSequence, ringback, silence } from '../media/tone-generator';
 import { WavFormatError } from '../media/wav-format-error';
-import { decodeWav, readWavFile } from '../media/wav-reader';
+import { arraySource, PcmSource } from '../media/pcm-source';
+import { DEFAULT_MAX_WAV_BYTES, WavFileSource } from '../media/wav-file-source';
+import { decodeWav } from '../media/wav-reader';
 import { describe, printable } from '../validate';
+import { deniedPath, errnoText, FilePlace, prepareForWriting, resolveForReading } from './file-paths';
 import type { VoiceEvent, VoiceLine } from './voice-line';
 
 /** `file`: record into a file; `stream`: chunks as messages; `both`. */
@@ -39,8 +42,13 @@ export interface RecordRequest {
   channels?: unknown;
   /** Stream chunk length, ms. */
   chunkMs?: unknown;
-  /** An absolute folder (the file is named for the call) or file path ending in `.wav` / `.amr`. */
+  /**
+   * A folder (the file is named for the call) or file path ending in `.wav` / `.amr`: absolute, or
+   * relative to `place.folder`.
+   */
   path?: unknown;
+  /** Where `path` is resolved, and whether it must stay there (a path from a message): lib/line/file-paths.ts. */
+  place?: FilePlace;
   deleteOnModule?: unknown;
 }
 
@@ -53,6 +61,7 @@ export interface RecordSettings {
   chunkMs: number;
   /** The file, or the folder to name one in (`folder: true`). */
   path?: { value: string; folder: boolean };
+  place?: FilePlace;
   deleteOnModule: boolean;
 }
 
@@ -76,10 +85,17 @@ export interface PlayRequest {
   source: unknown;
   /** Stop when the far end presses a DTMF key. */
   bargeIn?: unknown;
+  /**
+   * Where a file path is resolved, and whether it must stay there (a path from a message). Absent:
+   * the path must be absolute, and may be anywhere.
+   */
+  place?: FilePlace;
+  /** The largest WAV file to play, in bytes (default {@link DEFAULT_MAX_WAV_BYTES}, 50 MB). */
+  maxFileBytes?: unknown;
 }
 
 interface QueuedPlay {
-  pcm: Int16Array;
+  source: PcmSource;
   bargeIn: boolean;
   resolve(outcome: PlayOutcome): void;
   reject(err: Error): void;
@@ -116,7 +132,8 @@ export class LineAudio {
     const deleteOnModule = input.deleteOnModule ?? false;
     if (typeof deleteOnModule !== 'boolean') throw new InvalidInputError(`"delete on the module" must be true or false, got ${describe(deleteOnModule)}`);
     const settings: RecordSettings = { mode, format, direction, channels, chunkMs, deleteOnModule };
-    if (mode !== 'stream') settings.path = checkPath(input.path, format);
+    if (mode !== 'stream') settings.path = checkPath(input.path, format, input.place);
+    if (input.place) settings.place = input.place;
     return settings;
   }
 
@@ -125,7 +142,10 @@ export class LineAudio {
     const options: RecordingOptions = { format: settings.format, direction: settings.direction, deleteOnModule: settings.deleteOnModule };
     if (settings.channels === 2) options.channels = 2;
     if (settings.mode !== 'file') options.streamChunkMs = settings.chunkMs;
-    if (settings.path) options.file = settings.path.folder ? join(settings.path.value, recordingFileName(call, settings.format, at)) : settings.path.value;
+    if (settings.path) {
+      const path = settings.place ? resolve(settings.place.folder, settings.path.value) : settings.path.value;
+      options.file = settings.path.folder ? join(path, recordingFileName(call, settings.format, at)) : path;
+    }
     return options;
   }
 
@@ -174,14 +194,39 @@ export class LineAudio {
   async play(ref: unknown, request: PlayRequest): Promise<{ call: Call; outcome: PlayOutcome }> {
     const bargeIn = request.bargeIn ?? false;
     if (typeof bargeIn !== 'boolean') throw new InvalidInputError(`barge-in must be true or false, got ${describe(bargeIn)}`);
-    const pcm = await decodeSource(request.source);
-    const call = this.connectedCall(ref, 'play audio into');
-    const capability = this.line.capability('audio', 'playing audio');
-    if (bargeIn) await this.line.capability('dtmf', 'stopping playback on a DTMF key (barge-in)').enableDetection(call);
+    const maxBytes = request.maxFileBytes ?? DEFAULT_MAX_WAV_BYTES;
+    if (typeof maxBytes !== 'number' || !Number.isInteger(maxBytes) || maxBytes < 1) {
+      throw new InvalidInputError(`the largest file to play must be a whole number of bytes, got ${describe(maxBytes)}`);
+    }
+    const source = await openSource(request.source, { place: request.place, maxBytes });
+    let call: Call;
+    let capability: AudioCapability;
+    try {
+      call = this.connectedCall(ref, 'play audio into');
+      capability = this.line.capability('audio', 'playing audio');
+      if (bargeIn) await this.line.capability('dtmf', 'stopping playback on a DTMF key (barge-in)').enableDetection(call);
+    } catch (err) {
+      source.close();
+      throw err;
+    }
     const outcome = await new Promise<PlayOutcome>((resolve, reject) => {
       const queue = this.queues.get(call.id) ?? { items: [], current: null };
       this.queues.set(call.id, queue);
-      queue.items.push({ pcm, bargeIn, resolve, reject });
+      // The queue owns the source from here: it is closed once its request is over, however it ends.
+      const close = (): void => source.close();
+      queue.items.push({
+        source,
+        bargeIn,
+        resolve: (o) => {
+          close();
+          if (source.error && !o.stopped) reject(new FileAccessError(`cannot play ${printable(String(request.source))}: ${source.error.message}`));
+          else resolve(o);
+        },
+        reject: (e) => {
+          close();
+          reject(e);
+        },
+      });
       if (!queue.current) this.playNext(call, queue, capability);
     });
     return { call, outcome };
@@ -199,7 +244,17 @@ export class LineAudio {
   }
 
   private async start(call: Call, settings: RecordSettings): Promise<Recording> {
-    const rec = await this.line.capability('audio', 'recording calls').record(call, this.optionsFor(settings, call));
+    const capability = this.line.capability('audio', 'recording calls');
+    const options = this.optionsFor(settings, call);
+    if (options.file !== undefined) {
+      const place = settings.place ?? { folder: dirname(options.file), confine: false };
+      try {
+        options.file = await prepareForWriting(options.file, place, settings.format);
+      } catch (err) {
+        throw withContext(err, `cannot record to ${printable(options.file, 120)}`);
+      }
+    }
+    const rec = await capability.record(call, options);
     const set = this.recordings.get(call.id) ?? new Set<Recording>();
     set.add(rec);
     this.recordings.set(call.id, set);
@@ -243,7 +298,7 @@ export class LineAudio {
       this.line.off('report', onReport);
       this.playNext(call, queue, capability);
     };
-    capability.play(call, item.pcm).then(
+    capability.play(call, item.source).then(
       (playback) => {
         stopNow = () => void playback.stop().catch(() => undefined);
         if (stopRequested) stopNow();
@@ -279,20 +334,27 @@ export function recordingFileName(call: Call, format: RecordingFormat, at = new 
   return `${stamp}_${who}_${call.id.slice(0, 8)}.${format}`;
 }
 
-/** Decodes what a flow wants played into 8 kHz mono samples. */
-export async function decodeSource(source: unknown): Promise<Int16Array> {
+/**
+ * Opens what a flow wants played as 8 kHz mono samples: buffers and tones are decoded in memory
+ * (they are there already, or short), a WAV file is checked by its size and header and then read as
+ * it plays (lib/media/wav-file-source.ts).
+ */
+export async function openSource(source: unknown, files: { place?: FilePlace; maxBytes: number }): Promise<PcmSource> {
   let pcm: Int16Array;
   if (source instanceof Int16Array) pcm = source;
   else if (Buffer.isBuffer(source)) pcm = decodeBuffer(source);
-  else if (typeof source === 'string' && source.trim() !== '') pcm = toneOrNull(source.trim()) ?? (await readWav(source.trim()));
-  else {
+  else if (typeof source === 'string' && source.trim() !== '') {
+    const tone = toneOrNull(source.trim());
+    if (!tone) return openWavFile(source.trim(), files.place, files.maxBytes);
+    pcm = tone;
+  } else {
     throw new InvalidInputError(
       `the audio to play must be a Buffer (WAV or 16-bit PCM), a WAV file path or a tone name (beep, ringback, silence:ms, dtmf:digits), got ${describe(source)}`,
     );
   }
   if (pcm.length === 0) throw new InvalidInputError('the audio to play is empty');
   if (pcm.length > (MAX_PLAY_MS * 8000) / 1000) throw new InvalidInputError(`the audio to play is longer than ${MAX_PLAY_MS / 60000} minutes`);
-  return pcm;
+  return arraySource(pcm);
 }
 
 function decodeBuffer(buf: Buffer): Int16Array {
@@ -328,24 +390,39 @@ function toneOrNull(spec: string): Int16Array | null {
   }
 }
 
-async function readWav(path: string): Promise<Int16Array> {
+async function openWavFile(path: string, place: FilePlace | undefined, maxBytes: number): Promise<PcmSource> {
   if (!/\.wav$/i.test(path)) {
     throw new InvalidInputError(`"${printable(path)}" is neither a tone (beep, ringback, silence:ms, dtmf:digits) nor a .wav file`);
   }
+  if (place?.denied) throw deniedPath('msg.payload');
+  if (!place && !isAbsolute(path)) throw new InvalidInputError(`the file to play must be an absolute path, got "${printable(path)}"`);
   try {
-    return await readWavFile(path);
+    const real = await resolveForReading(path, place ?? { folder: '/', confine: false });
+    return await WavFileSource.open(real, { maxBytes, maxMs: MAX_PLAY_MS });
   } catch (err) {
-    const why = err instanceof WavFormatError ? err.message : ((err as NodeJS.ErrnoException).code ?? (err as Error).message);
-    throw new InvalidInputError(`cannot play ${printable(path)}: ${why}`);
+    throw withContext(err, `cannot play ${printable(path, 120)}`);
   }
 }
 
-function checkPath(value: unknown, format: RecordingFormat): { value: string; folder: boolean } {
+/**
+ * `err` with `context` before its message, as the same kind of error (so its code stays): a system
+ * error (ENOENT...) becomes a FileAccessError in words. Used once per error, so a path is named once.
+ */
+function withContext(err: unknown, context: string): Error {
+  if (err instanceof PathNotAllowedError) return err; // it names the path already
+  if (err instanceof WavFormatError) return new WavFormatError(`${context}: ${err.message}`);
+  if (err instanceof InvalidInputError) return new InvalidInputError(`${context}: ${err.message}`);
+  if (err instanceof VoiceError) return new FileAccessError(`${context}: ${err.message}`);
+  return new FileAccessError(`${context}: ${errnoText(err)}`);
+}
+
+function checkPath(value: unknown, format: RecordingFormat, place: FilePlace | undefined): { value: string; folder: boolean } {
   if (typeof value !== 'string' || value.trim() === '') {
     throw new InvalidInputError('recording to a file needs a folder or a file path (absolute) on this machine');
   }
   const path = value.trim();
-  if (!isAbsolute(path) || /\0/.test(path)) throw new InvalidInputError(`the recording path must be absolute, got "${printable(path)}"`);
+  if (/\0/.test(path)) throw new InvalidInputError(`the recording path holds a NUL character: "${printable(path)}"`);
+  if (!isAbsolute(path) && !place) throw new InvalidInputError(`the recording path must be absolute, got "${printable(path)}"`);
   const ext = /\.(wav|amr)$/i.exec(path)?.[1]?.toLowerCase();
   if (ext && ext !== format) throw new InvalidInputError(`the file "${printable(path)}" ends in .${ext} but the format is ${format}`);
   return { value: path, folder: ext === undefined };

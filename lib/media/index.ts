@@ -22,3 +22,5 @@ export * from './audio-outcome';
 export * from './call-legs';
 export * from './rx-playout';
 export * from './dtmf-merge';
+export * from './pcm-source';
+export * from './wav-file-source';

@@ -52,6 +52,57 @@ export function decimate16kTo8k(samples: Int16Array): Int16Array {
   return out;
 }
 
+/**
+ * {@link decimate16kTo8k} for audio that comes in pieces (a file read block by block): the same filter
+ * and the same output as over the whole signal at once, keeping the last few input samples between
+ * pieces. `push` gives what each piece completes; `end` the rest (the filter's tail, padded with silence).
+ */
+export class Decimator16kTo8k {
+  /** Input not yet fully used: it starts at input sample `base`. */
+  private held = new Int16Array(0);
+  private base = 0;
+  /** Input samples pushed so far. */
+  private total = 0;
+  /** Output samples given so far. */
+  private produced = 0;
+
+  push(samples: Int16Array): Int16Array {
+    const joined = new Int16Array(this.held.length + samples.length);
+    joined.set(this.held);
+    joined.set(samples, this.held.length);
+    this.held = joined;
+    this.total += samples.length;
+    const half = (DECIMATION_TAPS.length - 1) >> 1;
+    // Output o needs input up to 2o + half: compute the outputs whose input is all here.
+    return this.run(Math.min(this.total >> 1, Math.max(0, Math.floor((this.total - 1 - half) / 2) + 1)));
+  }
+
+  end(): Int16Array {
+    return this.run(this.total >> 1);
+  }
+
+  private run(until: number): Int16Array {
+    const taps = DECIMATION_TAPS;
+    const half = (taps.length - 1) >> 1;
+    const out = new Int16Array(Math.max(0, until - this.produced));
+    for (let j = 0; j < out.length; j++) {
+      const centre = 2 * (this.produced + j);
+      let acc = 0;
+      for (let k = 0; k < taps.length; k++) {
+        const i = centre + k - half;
+        if (i >= 0 && i < this.total) acc += taps[k] * this.held[i - this.base];
+      }
+      out[j] = clamp16(Math.round(acc));
+    }
+    this.produced += out.length;
+    // Keep the input the next output still needs (from 2 * produced - half on).
+    const keepFrom = Math.max(this.base, 2 * this.produced - half);
+    this.held = this.held.slice(keepFrom - this.base);
+    this.base = keepFrom;
+    return out;
+  }
+}
+
 /** Windowed-sinc low-pass taps (Hamming), unity gain at DC; `cutoff` in cycles per sample. */
 function lowPassTaps(count: number, cutoff: number): Float64Array {
   const taps = new Float64Array(count);

@@ -25,9 +25,11 @@ const SUPPORTED = 'only 16-bit PCM or G.711 WAV at 8 or 16 kHz is supported';
 
 /**
  * Reads a WAV header: RIFF chunks in any order, unknown ones (`LIST`, `fact`, `cue `...) skipped.
- * Throws {@link WavFormatError}, with a message for people, for anything it cannot play.
+ * Throws {@link WavFormatError}, with a message for people, for anything it cannot play. `buf` may
+ * be the start of a file of `fileSize` bytes (lib/media/wav-file-source.ts reads only the header):
+ * then the chunks must begin within it, and what is present is counted against the file's size.
  */
-export function parseWav(buf: Buffer): WavInfo {
+export function parseWav(buf: Buffer, fileSize: number = buf.length): WavInfo {
   if (!Buffer.isBuffer(buf) || buf.length < 12) throw new WavFormatError('this is not a WAV file: it is too short');
   const riff = buf.toString('latin1', 0, 4);
   if (riff === 'RF64') throw new WavFormatError('RF64 (WAV files over 4 GB) is not supported');
@@ -41,14 +43,20 @@ export function parseWav(buf: Buffer): WavInfo {
     const id = buf.toString('latin1', offset, offset + 4);
     const size = buf.readUInt32LE(offset + 4);
     const body = offset + 8;
-    const present = Math.min(size, buf.length - body);
+    const present = Math.max(0, Math.min(size, fileSize - body));
     if (id === 'fmt ' && !fmt) fmt = buf.subarray(body, body + present);
     if (id === 'data' && !data) data = { offset: body, bytes: present, truncated: present < size };
     offset = body + size + (size & 1);
   }
   if (!fmt) throw new WavFormatError('this WAV file has no "fmt " chunk: it is damaged or not a WAV file');
   const format = describeFormat(fmt);
-  if (!data) throw new WavFormatError('this WAV file has no audio (no "data" chunk)');
+  if (!data) {
+    throw new WavFormatError(
+      fileSize > buf.length && offset + 8 > buf.length
+        ? `this WAV file's audio does not start in its first ${buf.length} bytes (a header that long is not supported)`
+        : 'this WAV file has no audio (no "data" chunk)',
+    );
+  }
   const frame = format.channels * (format.encoding === 'pcm16' ? 2 : 1);
   return {
     ...format,

@@ -9,6 +9,7 @@ import { DEFAULT_DTMF_DURATION_MS, DtmfSender } from '../media/dtmf-sender';
 import { decodeG711, encodeG711 } from '../media/g711';
 import { GoertzelDtmfDetector } from '../media/goertzel-dtmf';
 import { allocInt16 } from '../media/int16-pool';
+import { isPcmSource, PcmSource, toPcmSource } from '../media/pcm-source';
 import { JitterBuffer } from '../media/jitter-buffer';
 import { MediaClock, sharedMediaClock } from '../media/media-clock';
 import { looksLikeRtcp, parseRtp, RtpPacket, serializeRtp } from '../media/rtp-packet';
@@ -137,8 +138,8 @@ export interface QueuedAudio {
 }
 
 interface QueueEntry {
-  pcm: Int16Array;
-  offset: number;
+  /** The audio (its `position` is what was sent). */
+  source: PcmSource;
   resolve: (result: PlaybackResult) => void;
   finished: boolean;
 }
@@ -335,12 +336,13 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> {
    * Queues 8 kHz samples to send after what is queued. They go out 20 ms per tick, in real time:
    * while muted or on hold they are still consumed (not sent), while DTMF is being sent they wait.
    */
-  play(pcm: Int16Array): QueuedAudio {
-    if (!(pcm instanceof Int16Array)) throw new TypeError('"pcm" must be an Int16Array of 8 kHz samples');
+  play(audio: Int16Array | PcmSource): QueuedAudio {
+    if (!(audio instanceof Int16Array) && !isPcmSource(audio)) throw new TypeError('"pcm" must be an Int16Array of 8 kHz samples or a PcmSource');
+    const source = toPcmSource(audio);
     let resolve!: (result: PlaybackResult) => void;
     const done = new Promise<PlaybackResult>((r) => (resolve = r));
-    const entry: QueueEntry = { pcm, offset: 0, resolve, finished: false };
-    if (pcm.length === 0 || this.isClosed) finishEntry(entry, pcm.length > 0);
+    const entry: QueueEntry = { source, resolve, finished: false };
+    if (source.length === 0 || this.isClosed) finishEntry(entry, source.length > 0);
     else this.queue.push(entry);
     return {
       done,
@@ -359,7 +361,7 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> {
 
   /** Samples queued and not sent yet, in ms. */
   get queuedMs(): number {
-    return this.queue.reduce((n, e) => n + e.pcm.length - e.offset, 0) / 8;
+    return this.queue.reduce((n, e) => n + e.source.length - e.source.position, 0) / 8;
   }
 
   /**
@@ -469,20 +471,25 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> {
     if (err) this.counts.sendErrors++;
   };
 
-  /** The next 160 queued samples (zero-padded at the end of the queue), or `null` when nothing is queued. */
+  /**
+   * The next 160 queued samples (zero-padded at the end of the queue, or where a file source's reader
+   * is behind), or `null` when nothing is queued.
+   */
   private nextQueuedFrame(): Int16Array | null {
     if (this.queue.length === 0) return null;
     const frame = allocInt16(SAMPLES_PER_PACKET);
     let filled = 0;
     while (filled < SAMPLES_PER_PACKET && this.queue.length > 0) {
       const entry = this.queue[0];
-      const n = Math.min(SAMPLES_PER_PACKET - filled, entry.pcm.length - entry.offset);
-      frame.set(entry.pcm.subarray(entry.offset, entry.offset + n), filled);
-      filled += n;
-      entry.offset += n;
-      if (entry.offset >= entry.pcm.length) {
+      const want = SAMPLES_PER_PACKET - filled;
+      const got = entry.source.take(want);
+      frame.set(got, filled);
+      filled += got.length;
+      if (entry.source.position >= entry.source.length) {
         this.queue.shift();
         finishEntry(entry, false);
+      } else if (got.length < want) {
+        break; // its reader is behind: silence for the rest of this frame, the rest of the audio next tick
       }
     }
     return frame;
@@ -625,7 +632,7 @@ function silenceFor(codec: G711Codec): Buffer {
 function finishEntry(entry: QueueEntry, stopped: boolean): void {
   if (entry.finished) return;
   entry.finished = true;
-  entry.resolve({ playedMs: entry.offset / 8, stopped });
+  entry.resolve({ playedMs: entry.source.position / 8, stopped });
 }
 
 function sameEndpoint(a: RtpEndpoint | null, b: RtpEndpoint | null): boolean {

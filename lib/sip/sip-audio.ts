@@ -2,6 +2,7 @@ import type { Call } from '../call/call';
 import { CallState } from '../call/call-state';
 import type { AudioCapability, Playback, Recording, RecordingOptions } from '../capabilities/audio';
 import { CallStateError, InvalidInputError, NotSupportedError } from '../errors';
+import type { PcmSource } from '../media/pcm-source';
 import type { RtpSession } from './rtp-session';
 import type { SipCallContext, SipCallFeature } from './sip-call-context';
 import { SipPlayback } from './sip-playback';
@@ -44,7 +45,7 @@ export class SipAudio implements AudioCapability, SipCallFeature {
   }
 
   /** Plays 8 kHz samples into a connected call, after anything queued on its media. */
-  async play(call: Call, pcm: Int16Array): Promise<Playback> {
+  async play(call: Call, pcm: PcmSource): Promise<Playback> {
     const rtp = this.mediaOf(call, 'played into');
     const playback = new SipPlayback(call, rtp.play(pcm), this.ctx.log, (p) => this.playbacks.delete(p));
     this.playbacks.add(playback);

@@ -70,6 +70,8 @@ export interface NodeAPI {
   auth?: { needsPermission(permission: string): AdminHandler };
   /** Messages to the editors (the calls sidebar). */
   comms?: { publish(topic: string, data: unknown, retain: boolean): void };
+  /** Node-RED's settings.js: `userDir`, and `fileWorkingDirectory` as the core file nodes read it. */
+  settings?: { userDir?: string; fileWorkingDirectory?: string };
 }
 
 /** The parts of an express request and response the admin endpoints use. */

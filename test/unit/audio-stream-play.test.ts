@@ -11,6 +11,7 @@ import { pcm16leToInt16 } from '../../lib/media/g711';
 import { beep } from '../../lib/media/tone-generator';
 import { AudioHarness, expectedRx, recordingResult, startCall, until } from '../helpers/audio-harness';
 import { sleep } from '../helpers/at-harness';
+import { laggingSource } from '../helpers/pcm-sources';
 
 /** Collects a stream recording's chunks and its end. */
 function collect(rec: Recording): { chunks: AudioChunk[]; result: Promise<RecordingResult> } {
@@ -154,6 +155,29 @@ describe('PcmPacer: real-time pace on one clock', function () {
     clock.tick(11);
     assert.deepEqual(writes, [1600, 160]);
     assert.equal(pacer.writtenSamples, 1760);
+  });
+
+  it('a source whose reader is behind: waits for it, writes every sample once, ends only when all is written', function () {
+    const clock = new ManualClock();
+    const writes: number[] = [];
+    const pcm = Int16Array.from({ length: 480 }, (_, i) => i);
+    const { source, ready } = laggingSource(pcm);
+    const got: number[] = [];
+    const pacer = new PcmPacer(source, (s) => {
+      writes.push(s.length);
+      got.push(...s);
+    }, clock);
+    let done = 0;
+    pacer.on('done', () => done++);
+    pacer.start();
+    for (let t = 0; t <= 5; t++) clock.tick(t); // nothing ready: nothing written, not done though its time passed
+    assert.deepEqual(writes, []);
+    assert.equal(done, 0);
+    ready(480);
+    clock.tick(6);
+    assert.deepEqual(writes, [480]);
+    assert.deepEqual(got, [...pcm]);
+    assert.equal(done, 1);
   });
 
   it('stop() writes nothing more', function () {

@@ -18,6 +18,7 @@ import {
   until,
   zeroCrossingHz,
 } from '../helpers/rtp-harness';
+import { laggingSource } from '../helpers/pcm-sources';
 
 describe('RtpSession', function () {
   const scope = mediaScope();
@@ -136,6 +137,28 @@ describe('RtpSession', function () {
       assert.ok(frames[1].every((v) => near(v, -1000)));
       assert.ok(frames[2].subarray(0, 80).every((v) => near(v, -1000)) && frames[2].subarray(80).every((v) => v === 0 || near(v, 0)));
       assert.ok(frames[3].every((v) => near(v, 0)), 'silence once the queue is empty');
+    });
+
+    it('a source whose reader is behind: silence for the frame, the audio on a later tick, every sample once', async function () {
+      const clock = new ManualClock();
+      const peer = await scope.peer();
+      const s = await scope.session({ codec: 'PCMU', clock, remote: peer.endpoint });
+      const pcm = Int16Array.from({ length: 320 }, () => 1000);
+      const { source, ready } = laggingSource(pcm, 80); // the reader has 10 ms ready at first
+      const queued = s.play(source);
+      clock.tick(); // 80 samples, then silence
+      clock.tick(); // nothing ready: a silent frame, the audio still queued
+      assert.equal(s.queuedMs, 30);
+      ready(320);
+      clock.tick(2);
+      assert.deepEqual(await queued.done, { playedMs: 40, stopped: false });
+      await peer.waitFor(4);
+      const frames = peer.packets().map((p) => decodeG711(PT_PCMU, p.payload));
+      const near = (v: number, want: number): boolean => Math.abs(v - want) < 40;
+      assert.ok(frames[0].subarray(0, 80).every((v) => near(v, 1000)) && frames[0].subarray(80).every((v) => near(v, 0)));
+      assert.ok(frames[1].every((v) => near(v, 0)), 'the reader was behind: silence');
+      assert.ok(frames[2].every((v) => near(v, 1000)) && frames[3].subarray(0, 80).every((v) => near(v, 1000)));
+      assert.equal(frames.reduce((n, f) => n + f.filter((v) => near(v, 1000)).length, 0), 320, 'every sample once');
     });
 
     it('stop() and clearQueue() cut queued audio short', async function () {

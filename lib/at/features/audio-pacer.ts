@@ -1,4 +1,5 @@
 import { EventEmitter } from 'node:events';
+import { PcmSource, toPcmSource } from '../../media/pcm-source';
 
 /** A periodic clock (lib/media's MediaClock): tick numbers count periods since it started. */
 export interface TickClock {
@@ -9,7 +10,7 @@ export interface TickClock {
 const SAMPLE_RATE = 8000;
 
 /**
- * Writes 8 kHz samples at real-time pace on ONE shared clock: a playback does not run a timer of its
+ * Writes 8 kHz samples (an array, or a PcmSource read from a file as it plays) at real-time pace on ONE shared clock: a playback does not run a timer of its
  * own, and never drifts, because what is due is worked out from tick numbers (periods since the
  * first tick), not by adding up timer callbacks: a late or skipped tick is made up by the next one.
  * `leadMs` of audio is written ahead, so that the module never waits for us (default 40 ms).
@@ -23,21 +24,23 @@ export class PcmPacer extends EventEmitter {
   private sent = 0;
   private elapsed = 0;
   private unsubscribe: (() => void) | null = null;
+  private readonly source: PcmSource;
 
   constructor(
-    private readonly pcm: Int16Array,
+    pcm: Int16Array | PcmSource,
     private readonly write: (samples: Int16Array) => void,
     private readonly clock: TickClock,
     leadMs = 40,
   ) {
     super();
+    this.source = toPcmSource(pcm);
     this.perTick = (clock.periodMs * SAMPLE_RATE) / 1000;
     this.lead = Math.round((leadMs * SAMPLE_RATE) / 1000);
   }
 
   /** Milliseconds of the source played (its time has passed) so far. */
   get playedMs(): number {
-    return Math.round((Math.min(this.elapsed, this.pcm.length) * 1000) / SAMPLE_RATE);
+    return Math.round((Math.min(this.elapsed, this.sent, this.source.length) * 1000) / SAMPLE_RATE);
   }
 
   /** Samples written to the port so far (the played part and the lead). */
@@ -63,13 +66,14 @@ export class PcmPacer extends EventEmitter {
   private readonly onTick = (tick: number): void => {
     if (this.first === null) this.first = tick;
     this.elapsed = (tick - this.first) * this.perTick;
-    const due = Math.min(this.pcm.length, this.elapsed + this.lead);
+    const due = Math.min(this.source.length, this.elapsed + this.lead);
     if (due > this.sent) {
-      const slice = this.pcm.subarray(this.sent, due);
-      this.sent = due;
-      this.write(slice);
+      // A file source whose reader is behind gives less (even nothing): the rest goes on a later tick.
+      const slice = this.source.take(due - this.sent);
+      this.sent += slice.length;
+      if (slice.length > 0) this.write(slice);
     }
-    if (this.elapsed >= this.pcm.length) {
+    if (this.sent >= this.source.length && this.elapsed >= this.source.length) {
       this.stop();
       this.emit('done');
     }

@@ -2,6 +2,7 @@ import type { Duplex } from 'node:stream';
 import { SerialPort } from 'serialport';
 import { NotSupportedError } from '../../errors';
 import type { AtFeatureContext } from '../at-feature';
+import { portErrorText } from '../serial-device';
 import type { EmulatorAudio } from '../emulator/features/audio';
 
 /**
@@ -20,7 +21,7 @@ export async function openPcmPort(ctx: AtFeatureContext): Promise<Duplex> {
   }
   const port = new SerialPort({ path, baudRate: ctx.options.baudRate, autoOpen: false });
   await new Promise<void>((resolve, reject) =>
-    port.open((err) => (err ? reject(new Error(`cannot open the PCM port ${path}: ${err.message.replace(/^Error:\s*/, '')}`)) : resolve())),
+    port.open((err) => (err ? reject(new Error(`cannot open the PCM port ${path}: ${portErrorText(err, path)}`)) : resolve())),
   );
   return port;
 }

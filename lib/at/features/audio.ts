@@ -28,6 +28,7 @@ import { RecordingBase, RecordingEndedBy } from '../../capabilities/recording-ba
 import { CallStateError, CommandFailedError, NotSupportedError } from '../../errors';
 import { AudioChunker } from '../../media/audio-chunker';
 import { sharedMediaClock } from '../../media/media-clock';
+import type { PcmSource } from '../../media/pcm-source';
 import { AtError } from '../at-channel';
 import { AtFeatureContext, AtFeatureHooks } from '../at-feature';
 import { RecordingProfile } from '../modem-profile';
@@ -151,7 +152,7 @@ export class AtAudio implements AudioCapability, AtFeatureHooks {
     return rec;
   }
 
-  async play(call: Call, pcm: Int16Array): Promise<Playback> {
+  async play(call: Call, pcm: PcmSource): Promise<Playback> {
     requireConnected(call, 'played into');
     if (!this.streamSupport()) throw this.unsupported('playing audio', 'it has no PCM port (AT+QPCMV)', 'module');
     const playback = new AtPlayback(call, pcm, this.pcm, this.clock, this.ctx, (p) => this.playbacks.delete(p));
@@ -376,7 +377,7 @@ class AtPlayback extends CallAudioBase<PlaybackResult, boolean> implements Playb
 
   constructor(
     call: Call,
-    pcm: Int16Array,
+    pcm: PcmSource,
     private readonly session: PcmSession,
     clock: TickClock,
     private readonly ctx: AtFeatureContext,
