@@ -5,6 +5,7 @@ import type { Logger } from '../../backend';
 import { InvalidInputError } from '../../errors';
 import { printable } from '../../validate';
 import { EmulatedModem, EmulatorTiming } from './emulated-modem';
+import type { EmulatedSim } from './emulated-sim';
 import { EMULATOR_PROFILES, emulatorProfileNames } from './profiles';
 
 /** The prefix of a serial port path that selects the built-in emulator: `sim:ec600n`. */
@@ -16,6 +17,8 @@ export interface SimulatedPortOptions {
   log?: Logger;
   /** The emulated SIM asks for this PIN. */
   pin?: string;
+  /** The SIM card to put in the module (overrides `pin`): one card for every reopen of a line. */
+  sim?: EmulatedSim;
 }
 
 /**
@@ -45,7 +48,7 @@ export async function openSimulatedPort(
   profile: string,
   options: SimulatedPortOptions = {},
 ): Promise<{ port: SerialPortMock; modem: EmulatedModem }> {
-  const modem = new EmulatedModem(profile, { timing: options.timing, log: options.log, pin: options.pin });
+  const modem = new EmulatedModem(profile, { timing: options.timing, log: options.log, pin: options.pin, sim: options.sim });
   // MockBinding's registry of ports is global and never forgets a path: every port gets a new one.
   const path = `${SIM_PATH_PREFIX}${modem.profile.name}#${randomBytes(6).toString('hex')}`;
   MockBinding.createPort(path, { echo: false, record: false });
