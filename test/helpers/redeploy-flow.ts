@@ -42,8 +42,8 @@ export interface RedeployPorts {
 }
 
 /**
- * The flow: an AT line on the emulator in demo mode (`sim:ec600n?demo=1`, the `npm start` demo's kind
- * of line), two SIP lines calling each other on loopback (trunk mode, no PBX), and every node type
+ * The flow: an AT line on the emulator in demo mode (`sim:ec25?demo=1`, the `npm start` demo's kind
+ * of line, on a module with a PCM port for streaming and playback), two SIP lines calling each other on loopback (trunk mode, no PBX), and every node type
  * on them: events, dial, answer, hangup, dtmf (send and gather), control, forward, record, play.
  */
 export function everyNodeFlow(ports: RedeployPorts, recordFolder: string): FlowNode[] {
@@ -56,7 +56,7 @@ export function everyNodeFlow(ports: RedeployPorts, recordFolder: string): FlowN
   });
   const { sipBase, rtpBase } = ports;
   return [
-    { id: 'LA', type: 'voice-line', name: 'modem', backend: 'at', serialPort: 'sim:ec600n?demo=1', baudRate: 115200, modem: 'auto', autoAnswer: 0, autoReject: false },
+    { id: 'LA', type: 'voice-line', name: 'modem', backend: 'at', serialPort: 'sim:ec25?demo=1', baudRate: 115200, modem: 'auto', autoAnswer: 0, autoReject: false },
     sip('SA', '1001', sipBase, sipBase + 1, rtpBase),
     sip('SB', '2002', sipBase + 1, sipBase, rtpBase + 16),
     node('EV_A', 'voice-events', 'LA', { events: '' }),
@@ -72,6 +72,8 @@ export function everyNodeFlow(ports: RedeployPorts, recordFolder: string): FlowN
     node('FWD', 'voice-forward', 'LA', { mode: 'rule', reason: 'busy', forwardMode: 'register', number: '5550100' }),
     node('REC', 'voice-record', 'SB', { mode: 'both', format: 'wav', direction: 'both', chunkMs: 200, folder: recordFolder }),
     node('PLAY', 'voice-play', 'SA', { source: '' }),
+    node('REC_A', 'voice-record', 'LA', { mode: 'both', format: 'wav', direction: 'rx', chunkMs: 200, folder: recordFolder }),
+    node('PLAY_A', 'voice-play', 'LA', { source: '' }),
     { id: 'SINK', type: 'helper' },
   ];
 }
@@ -117,8 +119,8 @@ export function flowPart(flow: FlowNode[], part: 'at' | 'sip'): FlowNode[] {
 
 /**
  * Puts calls up through the nodes, leaving them up: on the modem, an incoming call answered by
- * voice-answer, volume and a forwarding rule set, a dialled call ended by voice-hangup and one still
- * ringing; on SIP, 1001 calls 2002, 2002 answers, gathers digits and records both legs while 1001
+ * voice-answer, recorded (module file and PCM stream) while a beep plays into it, volume and a
+ * forwarding rule set, a second call dialled (the first on hold) and ended by voice-hangup; on SIP, 1001 calls 2002, 2002 answers, gathers digits and records both legs while 1001
  * sends DTMF and plays a 3 s beep.
  */
 export async function putCallsUp(): Promise<void> {
@@ -137,6 +139,9 @@ async function putAtCallsUp(): Promise<void> {
   await until('the AT call answered', () => incoming.state === 'active');
   running('CTRL').receive({});
   running('FWD').receive({});
+  running('REC_A').receive({ call: incoming.id }); // into the module's file, and streamed from its PCM port
+  running('PLAY_A').receive({ call: incoming.id, payload: 'beep:3000' });
+  await sleep(50);
   running('DIAL_A').receive({ payload: '5551408' }); // rings, never answered (the active call goes on hold)
   const dialled = await until('the AT call dialled', () => at.activeCalls().find((c: Call) => c.direction === 'outbound'));
   running('HUP').receive({ call: dialled.id });
