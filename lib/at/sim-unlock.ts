@@ -71,11 +71,6 @@ function fingerprint(port: string, pin: string): string {
   return createHash('sha256').update(SALT).update(port).update('\0').update(pin).digest('hex');
 }
 
-/** Forgets every refused PIN (tests only: the process is the unit of memory). */
-export function forgetRefusedPins(): void {
-  refused.clear();
-}
-
 /** `SIM PIN`, `READY`, `SIM PUK`... from `AT+CPIN?`, or null when the module could not tell. */
 async function simState(ch: AtChannel): Promise<string | null> {
   const r = await ch.send('AT+CPIN?', { expect: ['+CPIN:'], timeoutMs: 5000 });
