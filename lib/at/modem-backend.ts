@@ -9,6 +9,7 @@ import { validatePhoneNumber } from '../validate';
 import { AtChannel, AtCommandOptions, AtError, AtResponse } from './at-channel';
 import { CallReport, ModemIdentity, ModemProfile, detectProfile, profileByName, voiceSupport } from './modem-profile';
 import { SerialDevice, createSerialDevice } from './serial-device';
+import { SimLockedError, unlockSim } from './sim-unlock';
 import type { EmulatedModem } from './emulator/emulated-modem';
 import { AtFeatureContext, AtFeatureHooks } from './at-feature';
 import { AtDtmf } from './features/dtmf';
@@ -339,6 +340,8 @@ export class AtBackend extends EventEmitter implements Backend {
     } catch (err) {
       if (this.stopped || this.port !== port) return;
       await this.teardown(false);
+      // A SIM the line's PIN cannot unlock waits for new credentials (a redeploy): never retried.
+      if (err instanceof SimLockedError) return this.setStatus('error', err.message);
       this.failAndRetry(err instanceof ModemSilentError ? 'modem not answering' : `the modem did not initialise: ${(err as Error).message}`);
       return;
     }
@@ -524,26 +527,7 @@ export class AtBackend extends EventEmitter implements Backend {
   }
 
   private async unlockSim(ch: AtChannel): Promise<void> {
-    let state: string;
-    try {
-      const r = await ch.send('AT+CPIN?', { expect: ['+CPIN:'], timeoutMs: 5000 });
-      state = (r.lines[0] ?? '').replace('+CPIN:', '').trim();
-    } catch (err) {
-      // No SIM, or a modem without the command: calls will fail, and say why; the line still comes up.
-      this.log.warn(`SIM state unknown: ${(err as Error).message}`);
-      return;
-    }
-    if (state === 'READY') return;
-    if (state === 'SIM PIN') {
-      if (!this.opts.pin) throw new Error('the SIM needs a PIN: set it in the line\'s credentials');
-      try {
-        await ch.send(`AT+CPIN="${this.opts.pin.replace(/[^0-9]/g, '')}"`, { secret: true, timeoutMs: 5000 });
-      } catch {
-        throw new Error('the SIM refused the PIN (check it in the line\'s credentials)');
-      }
-      return;
-    }
-    throw new Error(`the SIM is locked (${state}); unlock it first`);
+    await unlockSim(ch, { pin: this.opts.pin, profile: this._profile, log: this.log, port: this.opts.path });
   }
 
   /** A red status with the reason (and the attempt, from the second on), and a retry with back-off. */
@@ -626,9 +610,9 @@ export class AtBackend extends EventEmitter implements Backend {
     const ch = this.channel;
     this.channel = null;
     ch?.close();
-    const port = this.port;
     this.port = null;
-    port?.removeAllListeners('close');
+    // Our 'close' listener stays (onPortClosed ignores a port that is no longer this.port): removing
+    // all of them would also remove the port's own, e.g. the emulator's, which closes the emulator.
     if (lost) for (const rec of this.records.values()) rec.lostContact = true;
     if (this.device) await this.device.close().catch(() => undefined);
     if (wasReady) {
@@ -858,7 +842,9 @@ export class AtBackend extends EventEmitter implements Backend {
       },
       (err: Error) => {
         if (this.stopped || this.channel !== ch) return;
-        void this.teardown(true).then(() => this.failAndRetry(`the modem did not initialise after a restart: ${err.message}`));
+        void this.teardown(true).then(() =>
+          err instanceof SimLockedError ? this.setStatus('error', err.message) : this.failAndRetry(`the modem did not initialise after a restart: ${err.message}`),
+        );
       },
     );
   }

@@ -1,6 +1,7 @@
 import { Duplex } from 'node:stream';
 import { SerialPort } from 'serialport';
 import type { EmulatedModem } from './emulator/emulated-modem';
+import type { EmulatedSim } from './emulator/emulated-sim';
 import { Logger } from '../backend';
 import { InvalidInputError } from '../errors';
 
@@ -22,6 +23,11 @@ export interface SimPathOptions {
   demoEverySeconds?: number;
   /** `&digits=<keys>` (URL-encoded, `#` as %23): the demo caller presses them after the answer. */
   demoDigits?: string;
+  /**
+   * `&pin=<4-8 digits>`, `&puk=<4-8 digits>`, `&pinAttempts=<0-3>`: the emulated SIM card (its PIN,
+   * not a secret: it is the fake card's, the line's own PIN stays in the credentials).
+   */
+  sim?: { pin?: string; puk?: string; pinAttempts?: number };
 }
 
 /** Reads `sim:<profile>[?demo=<seconds>]`; null when the path is not a `sim:` path. */
@@ -49,8 +55,14 @@ export function parseSimOptions(path: string): SimPathOptions | null {
         throw new InvalidInputError(`"digits" in the serial port "${path}" must be 1 to 64 DTMF keys (0-9 * # A-D; write # as %23)`);
       }
       opts.demoDigits = keys.toUpperCase();
+    } else if (k === 'pin' || k === 'puk') {
+      if (!/^[0-9]{4,8}$/.test(v ?? '')) throw new InvalidInputError(`"${k}" in the serial port "${path}" must be 4 to 8 digits`);
+      opts.sim = { ...opts.sim, [k]: v };
+    } else if (k === 'pinAttempts') {
+      if (!/^[0-3]$/.test(v ?? '')) throw new InvalidInputError(`"pinAttempts" in the serial port "${path}" must be 0, 1, 2 or 3`);
+      opts.sim = { ...opts.sim, pinAttempts: Number(v) };
     } else {
-      throw new InvalidInputError(`unknown option "${k}" in the serial port "${path}" (known: demo, digits)`);
+      throw new InvalidInputError(`unknown option "${k}" in the serial port "${path}" (known: demo, digits, pin, puk, pinAttempts)`);
     }
   }
   return opts;
@@ -109,6 +121,8 @@ class HardwareDevice implements SerialDevice {
 class SimDevice implements SerialDevice {
   emulator: EmulatedModem | null = null;
   private port: Duplex | null = null;
+  /** The emulated SIM card: one for the device's life, so that its retry counter survives reconnects. */
+  private card: EmulatedSim | undefined;
 
   constructor(
     private readonly sim: SimPathOptions,
@@ -120,7 +134,12 @@ class SimDevice implements SerialDevice {
     // Loaded here so that a line on real hardware never loads the emulator.
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const { openSimulatedPort } = require('./emulator/sim-port') as typeof import('./emulator/sim-port');
-    const { port, modem } = await openSimulatedPort(this.sim.profile, { baudRate: this.baudRate, log: this.log });
+    if (!this.card && this.sim.sim) {
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      const { EmulatedSim } = require('./emulator/emulated-sim') as typeof import('./emulator/emulated-sim');
+      this.card = new EmulatedSim(this.sim.sim);
+    }
+    const { port, modem } = await openSimulatedPort(this.sim.profile, { baudRate: this.baudRate, log: this.log, sim: this.card });
     this.port = port;
     this.emulator = modem;
     if (this.sim.demoEverySeconds) {

@@ -65,6 +65,11 @@ export class SipRecording extends RecordingBase {
         this.parts.onSettled(this);
         throw new CommandFailedError(`the recording cannot be written at ${path}: ${(err as Error).message}`);
       }
+      // Stopped while the file opened (the line closed: a redeploy): it ended without it, so close it here.
+      if (this.ending) {
+        await this.writer.close().catch(() => undefined);
+        return;
+      }
     }
     const { rtp } = this.parts;
     this.watchCall();

@@ -3,6 +3,7 @@ import { AtBackend, AtTiming } from '../../lib/at/modem-backend';
 import { SerialDevice } from '../../lib/at/serial-device';
 import { EmulatedModem, EmulatorTiming } from '../../lib/at/emulator/emulated-modem';
 import { openSimulatedPort } from '../../lib/at/emulator/sim-port';
+import { EmulatedSim } from '../../lib/at/emulator/emulated-sim';
 import { VoiceEvent, VoiceLine } from '../../lib/line/voice-line';
 import { Logger } from '../../lib/backend';
 import { EventLog } from './event-log';
@@ -26,21 +27,30 @@ export function memoryLog(): Logger & { lines: string[] } {
   return { lines, debug: add('debug'), info: add('info'), warn: add('warn'), error: add('error') };
 }
 
-/** A SerialDevice over the emulator with test timing; every open() is a freshly powered module. */
+/**
+ * A SerialDevice over the emulator with test timing; every open() is a freshly powered module, with
+ * the same SIM card in it (one made from `pin`, or the one given), as on hardware.
+ */
 export class TestSimDevice implements SerialDevice {
   emulator: EmulatedModem | null = null;
   opens = 0;
+  /** Every module opened, in order (the commands of all connections, for counting). */
+  readonly modems: EmulatedModem[] = [];
   private port: Duplex | null = null;
+  private readonly sim: EmulatedSim | undefined;
   constructor(
     private readonly profile: string,
     private readonly timing: Partial<EmulatorTiming> = FAST_MODEM,
-    private readonly pin?: string,
-  ) {}
+    pin?: string | EmulatedSim,
+  ) {
+    this.sim = typeof pin === 'string' ? new EmulatedSim({ pin }) : pin;
+  }
   async open(): Promise<Duplex> {
-    const { port, modem } = await openSimulatedPort(this.profile, { timing: this.timing, pin: this.pin });
+    const { port, modem } = await openSimulatedPort(this.profile, { timing: this.timing, sim: this.sim });
     this.opens++;
     this.port = port;
     this.emulator = modem;
+    this.modems.push(modem);
     return port;
   }
   close(): Promise<void> {

@@ -20,6 +20,7 @@ import { EMULATOR_PROFILES, EmulatorProfile, emulatorProfileNames } from './prof
 import { q850Text } from './q850-text';
 import { EmulatorFeature, EmulatorHost, EmulatorCommandHandler } from './emulator-feature';
 import { EMULATOR_FEATURES } from './features';
+import { EmulatedSim, SIM_PIN_ATTEMPTS, SIM_PUK_ATTEMPTS } from './emulated-sim';
 
 /** All in milliseconds; every delay runs on `setTimeout`, so tests pass small values. */
 export interface EmulatorTiming {
@@ -51,6 +52,11 @@ export interface EmulatedModemOptions {
   log?: Logger;
   /** The SIM asks for this PIN (overrides the profile's `pin`). */
   pin?: string;
+  /**
+   * The SIM card in the module (overrides `pin`): give the same one to the modules of successive
+   * connections so that its retry counter and PUK state carry over, as a real card's do.
+   */
+  sim?: EmulatedSim;
   /** Seed of the command delay jitter (default 1). */
   seed?: number;
 }
@@ -149,6 +155,7 @@ const CME_TEXT: Readonly<Record<number, string>> = {
   3: 'operation not allowed',
   4: 'operation not supported',
   11: 'SIM PIN required',
+  12: 'SIM PUK required',
   16: 'incorrect password',
   21: 'invalid index',
   30: 'no network service',
@@ -253,7 +260,8 @@ export class EmulatedModem extends EventEmitter {
 
   private readonly timing: EmulatorTiming;
   private readonly log: Logger;
-  private readonly pin: string | undefined;
+  /** The SIM card: its PIN, PUK and retry counters (they survive a reboot; `simLocked` does not). */
+  readonly sim: EmulatedSim;
   private readonly random: () => number;
 
   private power: PowerState = 'on';
@@ -296,10 +304,10 @@ export class EmulatedModem extends EventEmitter {
     this.profile = resolveProfile(profile);
     this.timing = resolveTiming(options.timing);
     this.log = options.log ?? SILENT_LOGGER;
-    this.pin = options.pin ?? this.profile.pin;
+    this.sim = options.sim ?? new EmulatedSim({ pin: options.pin ?? this.profile.pin });
     this.random = seededRandom(options.seed ?? 1);
     this.cmee = this.profile.cmeeDefault;
-    this.simLocked = this.pin !== undefined;
+    this.simLocked = this.sim.locksAtPowerOn;
     this.switches = this.createSwitches();
     const host: EmulatorHost = {
       modem: this,
@@ -508,13 +516,13 @@ export class EmulatedModem extends EventEmitter {
     this.ccinfo = false;
     this.toneDetection = false;
     this.cfun = 1;
-    this.simLocked = this.pin !== undefined;
+    this.simLocked = this.sim.locksAtPowerOn;
     this.power = 'booting';
     this.log.info(`emulated ${this.profile.model}: rebooting`);
     this.schedule(this.timing.bootTime, () => {
       this.power = 'on';
       this.urc('RDY');
-      this.urc(this.simLocked ? '+CPIN: SIM PIN' : '+CPIN: READY');
+      this.urc(`+CPIN: ${this.simState()}`);
       this.pump();
     });
   }
@@ -683,6 +691,11 @@ export class EmulatedModem extends EventEmitter {
         return cmd.kind === 'read' ? ok([this.cfun === 1 ? '+COPS: 0,0,"EMULATOR",7' : '+COPS: 0']) : ok();
       case '+CPIN':
         return this.cpin(cmd);
+      // The attempts counters: Quectel's own command, or the 27.007 one (the generic modem).
+      case '+QPINC':
+        return this.profile.quectel ? this.qpinc(cmd) : { final: 'ERROR' };
+      case '+CPINR':
+        return this.profile.quectel ? { final: 'ERROR' } : this.cpinr(cmd);
       case '+CFUN':
         return this.cfunCommand(cmd);
       case '+QINDCFG':
@@ -768,19 +781,57 @@ export class EmulatedModem extends EventEmitter {
     return ok();
   }
 
+  /** `AT+CPIN?`'s answer: `READY`, `SIM PIN`, or `SIM PUK` once three wrong PINs blocked the card. */
+  private simState(): string {
+    if (!this.simLocked) return 'READY';
+    return this.sim.blocked ? 'SIM PUK' : 'SIM PIN';
+  }
+
+  /** `AT+CPIN="<pin>"`, or `AT+CPIN="<puk>","<new pin>"` for a blocked card (27.007 §8.3). */
   private cpin(cmd: AtCommand): Outcome {
-    if (cmd.kind === 'read') return ok([this.simLocked ? '+CPIN: SIM PIN' : '+CPIN: READY']);
+    if (cmd.kind === 'read') return ok([`+CPIN: ${this.simState()}`]);
     if (cmd.kind === 'test') return ok();
     if (cmd.kind !== 'set') return { final: 'ERROR' };
     if (!this.simLocked) return this.cme(3);
-    if (cmd.args[0] !== this.pin) return this.cme(16);
-    return {
+    const unlocked = (): Reply => ({
       final: 'OK',
       after: () => {
         this.simLocked = false;
         this.urc('+CPIN: READY');
       },
-    };
+    });
+    if (this.sim.blocked) {
+      if (cmd.args.length < 2) return this.cme(12);
+      return this.sim.unblock(cmd.args[0], cmd.args[1]) ? unlocked() : this.cme(16);
+    }
+    return this.sim.checkPin(cmd.args[0] ?? '') ? unlocked() : this.cme(16);
+  }
+
+  /** Quectel `AT+QPINC="SC"`: `+QPINC: "SC",<PIN attempts left>,<PUK attempts left>` ("P2": PIN2). */
+  private qpinc(cmd: AtCommand): Outcome {
+    const line = (code: string): string =>
+      code === 'SC'
+        ? `+QPINC: "SC",${this.sim.pinAttemptsLeft},${this.sim.pukAttemptsLeft}`
+        : `+QPINC: "P2",${SIM_PIN_ATTEMPTS},${SIM_PUK_ATTEMPTS}`;
+    if (cmd.kind === 'test') return ok(['+QPINC: ("SC","P2")']);
+    if (cmd.kind === 'read') return ok([line('SC'), line('P2')]);
+    const code = (cmd.args[0] ?? '').toUpperCase();
+    if (cmd.kind !== 'set' || (code !== 'SC' && code !== 'P2')) return this.cme(50);
+    return ok([line(code)]);
+  }
+
+  /** 27.007 §8.65 `AT+CPINR[="<sel_code>"]`: `+CPINR: <code>,<retries>,<default retries>`. */
+  private cpinr(cmd: AtCommand): Outcome {
+    const all: Array<[string, number, number]> = [
+      ['SIM PIN', this.sim.pinAttemptsLeft, SIM_PIN_ATTEMPTS],
+      ['SIM PUK', this.sim.pukAttemptsLeft, SIM_PUK_ATTEMPTS],
+    ];
+    if (cmd.kind === 'test') return ok();
+    if (cmd.kind === 'read') return { final: 'ERROR' };
+    const sel = (cmd.args[0] ?? '').toUpperCase();
+    const chosen = cmd.kind === 'exec' ? all : all.filter(([code]) => code === sel);
+    if (chosen.length === 0) return this.cme(50);
+    return ok(chosen.map(([code, n, d]) => `+CPINR: ${code},${n},${d}`));
   }
 
   private cfunCommand(cmd: AtCommand): Outcome {

@@ -1,10 +1,10 @@
-import { randomBytes } from 'node:crypto';
 import { MockBinding } from '@serialport/binding-mock';
 import { SerialPortMock } from 'serialport';
 import type { Logger } from '../../backend';
 import { InvalidInputError } from '../../errors';
 import { printable } from '../../validate';
 import { EmulatedModem, EmulatorTiming } from './emulated-modem';
+import type { EmulatedSim } from './emulated-sim';
 import { EMULATOR_PROFILES, emulatorProfileNames } from './profiles';
 
 /** The prefix of a serial port path that selects the built-in emulator: `sim:ec600n`. */
@@ -16,6 +16,8 @@ export interface SimulatedPortOptions {
   log?: Logger;
   /** The emulated SIM asks for this PIN. */
   pin?: string;
+  /** The SIM card to put in the module (overrides `pin`): one card for every reopen of a line. */
+  sim?: EmulatedSim;
 }
 
 /**
@@ -45,20 +47,21 @@ export async function openSimulatedPort(
   profile: string,
   options: SimulatedPortOptions = {},
 ): Promise<{ port: SerialPortMock; modem: EmulatedModem }> {
-  const modem = new EmulatedModem(profile, { timing: options.timing, log: options.log, pin: options.pin });
-  // MockBinding's registry of ports is global and never forgets a path: every port gets a new one.
-  const path = `${SIM_PATH_PREFIX}${modem.profile.name}#${randomBytes(6).toString('hex')}`;
+  const modem = new EmulatedModem(profile, { timing: options.timing, log: options.log, pin: options.pin, sim: options.sim });
+  const path = takeMockPath(modem.profile.name);
   MockBinding.createPort(path, { echo: false, record: false });
   const port = new SerialPortMock({ path, baudRate: options.baudRate ?? 115200, autoOpen: false });
   try {
     await new Promise<void>((resolve, reject) => port.open((err) => (err ? reject(err) : resolve())));
   } catch (err) {
     modem.close();
+    releaseMockPath(path);
     throw err;
   }
   const binding = port.port;
   if (!binding) {
     modem.close();
+    releaseMockPath(path);
     throw new Error(`the emulated port ${path} did not open`);
   }
   // The host's writes: the binding's write() resolves once the bytes are "on the wire"; then the modem
@@ -71,6 +74,28 @@ export async function openSimulatedPort(
   modem.on('data', (data: Buffer) => {
     if (binding.isOpen) binding.emitData(data);
   });
-  port.once('close', () => modem.close());
+  port.once('close', () => {
+    modem.close();
+    releaseMockPath(path);
+  });
   return { port, modem };
+}
+
+/**
+ * Mock port paths not in use. MockBinding keeps every port it created in a global registry and has no
+ * way to remove one (only `reset()`, which would pull every other emulator's port): a new path per open
+ * grew it by one port, with its buffers, at every reconnect and redeploy. A path is taken again once its
+ * port closed, and `createPort()` gives it a fresh entry; the registry holds as many ports as were ever
+ * open at once.
+ */
+const freeMockPaths: string[] = [];
+let mockPorts = 0;
+
+function takeMockPath(profile: string): string {
+  const i = freeMockPaths.findIndex((p) => p.startsWith(`${SIM_PATH_PREFIX}${profile}#`));
+  return i >= 0 ? freeMockPaths.splice(i, 1)[0] : `${SIM_PATH_PREFIX}${profile}#${++mockPorts}`;
+}
+
+function releaseMockPath(path: string): void {
+  freeMockPaths.push(path);
 }
