@@ -4,12 +4,17 @@ import type { FilePlace } from '../lib/line/file-paths';
 import { DEFAULT_MAX_WAV_BYTES } from '../lib/media/wav-file-source';
 import { LineSession } from './shared/line-session';
 import { onInput } from './shared/on-input';
+import { evaluateSetting, typedSetting } from './shared/typed-setting';
 import type { Node, NodeAPI, NodeDef } from './shared/red-types';
 
 interface VoicePlayDef extends NodeDef {
   line?: string;
-  /** What to play: a WAV file path or a tone (`beep`, `ringback`, `silence:500`, `dtmf:123`); empty: msg.payload. */
+  /**
+   * What to play: a WAV file path or a tone (`beep`, `ringback`, `silence:500`, `dtmf:123`), or where
+   * to read it (a typed input, `sourceType`: str / msg / flow / global / env; empty and untyped: msg.payload).
+   */
   source?: string;
+  sourceType?: string;
   /** Stop when the far end presses a DTMF key. */
   bargeIn?: boolean;
   /**
@@ -35,7 +40,10 @@ export = function register(RED: NodeAPI): void {
     RED.nodes.createNode(this, def);
     const node = this;
     const session = LineSession.open(RED, node, def.line, { follow: 'own-calls' });
-    const configured = (def.source ?? '').trim();
+    const sourceFrom = typedSetting(def.source, def.sourceType);
+    // A file the node's settings name (a fixed value, an environment variable set at deploy) is the
+    // user's own choice; one that comes with a message or from context stays inside the folder.
+    const trusted = sourceFrom.type === 'str' || sourceFrom.type === 'env';
     const folder = resolve((def.folder ?? '').trim() || RED.settings?.fileWorkingDirectory || RED.settings?.userDir || '.');
     const own: FilePlace = { folder, confine: false };
     const fromMessage: FilePlace = { folder, confine: true, denied: def.pathFromMsg === false };
@@ -47,9 +55,9 @@ export = function register(RED: NodeAPI): void {
         return;
       }
       if (!(maxMB > 0)) throw new InvalidInputError(`the largest file to play must be a number of MB above 0, got "${String(def.maxSizeMB)}"`);
-      const source = configured || msg.payload;
+      const source = await evaluateSetting(RED, node, sourceFrom, msg, 'audio to play');
       const bargeIn = msg.bargeIn ?? def.bargeIn === true;
-      const place = configured ? own : fromMessage;
+      const place = trusted ? own : fromMessage;
       const { call, outcome } = await line.audio.play(msg.call, { source, bargeIn, place, maxFileBytes: Math.round(maxMB * 2 ** 20) });
       msg.topic = 'played';
       msg.payload = outcome;

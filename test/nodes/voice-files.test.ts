@@ -102,6 +102,32 @@ describe('files named by messages', function () {
       assert.equal((await out.next('played')).payload.playedMs, 100);
     });
 
+    it('a source read from context is kept inside the folder like a message\'s; one from an environment variable is the node\'s own', async function () {
+      process.env.VOICE_TEST_PROMPT = join(dir, 'outside.wav');
+      try {
+        await helper.load(AUDIO_NODES, [
+          lineNode('L', { serialPort: 'sim:ec25' }),
+          voiceNode('G', 'voice-play', 'L', [['OUT']], { folder: base, source: 'prompt', sourceType: 'global' }),
+          voiceNode('E', 'voice-play', 'L', [['OUT']], { folder: base, source: 'VOICE_TEST_PROMPT', sourceType: 'env' }),
+          sink('OUT'),
+        ]);
+        const out = new Inbox('OUT');
+        const id = await answeredCall('L');
+        const global = (getNode('G') as unknown as { context(): { global: { set(k: string, v: unknown): void } } }).context().global;
+        global.set('prompt', '../outside.wav');
+        getNode('G').receive({ call: id });
+        assert.equal(codeOf(await nextError('G')), 'EPATH');
+        global.set('prompt', 'inside.wav');
+        getNode('G').receive({ call: id });
+        assert.equal((await out.next('played from context')).payload.playedMs, 100);
+        getNode('E').receive({ call: id });
+        await waitFor('played from the environment', () => out.messages.length === 2);
+        assert.equal(out.messages[1].payload.playedMs, 100);
+      } finally {
+        delete process.env.VOICE_TEST_PROMPT;
+      }
+    });
+
     it('refuses a file over the node\'s size limit (EFILE), naming the path once', async function () {
       wavFile(join(base, 'big.wav'), 70_000); // 1.1 MB
       const err = await refused('big.wav', { maxSizeMB: 1 });
