@@ -295,6 +295,36 @@ describe('the editor in a browser', function () {
     assert.deepEqual(line, { backend: 'at', serialPort: 'sim:ec600n', valid: true });
   });
 
+  it('a flow that leaves settings out (written by hand, or older) opens with no node flagged; its AT line switched to SIP gets the SIP defaults', async function () {
+    // Only what each backend needs: the runtime takes the defaults for the rest.
+    const flows = [
+      { id: 'T1', type: 'tab', label: 'minimal' },
+      { id: 'LA', type: 'voice-line', backend: 'at', serialPort: 'sim:ec600n' },
+      { id: 'LS', type: 'voice-line', backend: 'sip', server: '127.0.0.1:5999', username: '1001', register: false },
+      { id: 'EV', type: 'voice-events', z: 'T1', line: 'LA', x: 200, y: 100, wires: [[]] },
+      // voice-dial's ring timeout is required (missing, the runtime would let it ring with no limit).
+      { id: 'DA', type: 'voice-dial', z: 'T1', line: 'LA', number: '5551234', ringTimeout: 30, x: 200, y: 200, wires: [[], []] },
+      { id: 'DS', type: 'voice-dial', z: 'T1', line: 'LS', ringTimeout: 30, x: 200, y: 300, wires: [[], []] },
+    ];
+    await reset(flows);
+    assert.deepEqual(await invalidNodes(page), []);
+    assert.equal(await redTriangles(page), 0);
+    await page.dblclick('[id="DA"] .red-ui-flow-node');
+    await page.waitForSelector('#node-dialog-ok', { state: 'visible' });
+    await page.click('#node-input-btn-line-edit');
+    await page.waitForSelector('#node-config-input-backend', { state: 'visible' });
+    assert.equal(await page.inputValue('#node-config-input-baudRate'), '115200', 'the AT default shown');
+    await page.selectOption('#node-config-input-backend', 'sip');
+    const values = await page.evaluate(() =>
+      ['localPort', 'rtpPortMin', 'rtpPortMax', 'maxCalls', 'transport', 'codecs', 'dtmfMode', 'incomingRefer'].map((f) => $(`#node-config-input-${f}`).val()),
+    );
+    assert.deepEqual(values, ['5060', '10000', '20000', '0', 'udp', 'PCMU,PCMA', 'rfc4733', 'refuse']);
+    await page.click('#node-config-dialog-cancel');
+    await page.waitForSelector('#node-config-dialog-cancel', { state: 'detached' });
+    await page.click('#node-dialog-cancel');
+    await page.waitForSelector('#node-dialog-cancel', { state: 'detached' });
+  });
+
   for (const example of EXAMPLES) {
     it(`Import → Examples → ${example}: no node flagged, deploys with no warning, its lines come up`, async function () {
       await reset();
