@@ -323,6 +323,20 @@ describe('the editor in a browser', function () {
     await page.waitForSelector('#node-config-dialog-cancel', { state: 'detached' });
     await page.click('#node-dialog-cancel');
     await page.waitForSelector('#node-dialog-cancel', { state: 'detached' });
+    // The SIP line saved without a local port binds any free port: its dialog says 0, not a new line's 5060.
+    await page.dblclick('[id="DS"] .red-ui-flow-node');
+    await page.waitForSelector('#node-dialog-ok', { state: 'visible' });
+    await page.click('#node-input-btn-line-edit');
+    await page.waitForSelector('#node-config-input-server', { state: 'visible' });
+    assert.deepEqual(
+      await page.evaluate(() => ['localPort', 'rtpPortMin', 'rtpPortMax', 'maxCalls'].map((f) => $(`#node-config-input-${f}`).val())),
+      ['0', '10000', '20000', '0'],
+    );
+    assert.equal(await page.isChecked('#node-config-input-register'), false, 'the saved trunk mode kept');
+    await page.click('#node-config-dialog-cancel');
+    await page.waitForSelector('#node-config-dialog-cancel', { state: 'detached' });
+    await page.click('#node-dialog-cancel');
+    await page.waitForSelector('#node-dialog-cancel', { state: 'detached' });
   });
 
   for (const example of EXAMPLES) {
