@@ -2,29 +2,49 @@ import { InvalidInputError } from './errors';
 
 /**
  * Phone numbers that may reach a modem (`ATD<n>;`) or a SIP header: digits, an optional leading `+`,
- * `*` and `#` (supplementary service codes), 1 to 40 characters. Anything else (`;`, quotes, CR/LF,
+ * `*` and `#` (supplementary service codes such as `*21*0800#`). Anything else (`;`, quotes, CR/LF,
  * letters, spaces) is refused, so that a number like `123;+CFUN=0` can never become a second command.
  */
-const NUMBER_RE = /^\+?[0-9*#]{1,40}$/;
+const NUMBER_RE = /^\+?[0-9*#]+$/;
 
+/** E.164: a phone number has at most 15 digits (`*`, `#` and the `+` are not digits). */
+export const MAX_NUMBER_DIGITS = 15;
+/** Longest text accepted, service codes included. */
 export const MAX_NUMBER_LENGTH = 40;
+/**
+ * A whole number given as a JavaScript number (not a string) with this many digits or more is
+ * refused: it is a millisecond timestamp (an inject node's default payload, 13 digits since 2001),
+ * not a phone number, and dialling it on a modem would place a real call. A number that long is
+ * written as a string (which also keeps its leading `+` or `0`).
+ */
+export const TIMESTAMP_DIGITS = 13;
 
 /**
  * Returns the number to dial, or throws {@link InvalidInputError} with a message a user understands.
  * Spaces, dashes, dots and parentheses people write numbers with are removed first: "+49 (30) 1234-56"
- * dials +4930123456.
+ * dials +4930123456. A whole JavaScript number is taken as its digits (`5551234`), unless it has
+ * {@link TIMESTAMP_DIGITS} digits or more (a timestamp).
  */
 export function validatePhoneNumber(value: unknown, what = 'phone number'): string {
-  if (typeof value === 'number' && Number.isSafeInteger(value) && value >= 0) value = String(value);
+  if (typeof value === 'number' && Number.isSafeInteger(value) && value >= 0) {
+    if (String(value).length >= TIMESTAMP_DIGITS) {
+      throw new InvalidInputError(
+        `the ${what} is the number ${value}, which looks like a timestamp (an inject node's default payload), not a phone number: ` +
+          `send the number as a string, e.g. "5551234", or set it in the node`,
+      );
+    }
+    value = String(value);
+  }
   if (typeof value !== 'string') {
     throw new InvalidInputError(`the ${what} must be a string of digits, got ${describe(value)}`);
   }
   const compact = value.replace(/[ \-.()]/g, '');
   if (compact.length === 0) throw new InvalidInputError(`the ${what} is empty`);
-  if (compact.length > MAX_NUMBER_LENGTH + 1 || !NUMBER_RE.test(compact)) {
+  const digits = compact.replace(/[^0-9]/g, '').length;
+  if (compact.length > MAX_NUMBER_LENGTH || !NUMBER_RE.test(compact) || digits > MAX_NUMBER_DIGITS) {
     throw new InvalidInputError(
       `the ${what} "${printable(value)}" is not valid: use digits, * and #, with an optional leading +, ` +
-        `at most ${MAX_NUMBER_LENGTH} digits`,
+        `at most ${MAX_NUMBER_DIGITS} digits (E.164)`,
     );
   }
   return compact;

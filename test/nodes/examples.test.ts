@@ -129,14 +129,33 @@ describe('example flows', function () {
     assertNoErrors(flow);
   });
 
-  it('all-events: the debug node gets the line and call events', async function () {
+  it('all-events: the debug node gets the line and call events; a click dials 5551234', async function () {
     const { flow, byName } = await load('examples/all-events.json');
     const shown = new Inbox(byName('event'));
-    getNode(byName('call 5551234')).receive({});
+    getNode(byName('call 5551234')).receive({ payload: '5551234' });
     await shown.next('answered', (m) => m.topic === 'answered');
     // The line's own `line-up` may reach the debug node before or after the inbox opens: call events only.
     const callTopics = shown.topics().filter((t: string) => !t.startsWith('line-'));
     assert.deepEqual(callTopics.slice(0, 2), ['dialing', 'ringing']);
+    assertNoErrors(flow);
+  });
+
+  it('all-events: a click while a call rings in declines that call (busy), then dials 5551234', async function () {
+    this.timeout(20000);
+    const { flow, lineId, events, byName } = await load('examples/all-events.json');
+    const shown = new Inbox(byName('event'));
+    emulatorOf(lineId).incomingCall('5550100');
+    // The flow remembers the ringing call from its `incoming` event (flow.ringing): wait for that, not for a time.
+    const ringing = () => helper.getNode(byName('a call ringing?')).context().flow.get('ringing') as { id: string } | undefined;
+    await waitFor('the flow to remember the ringing call', () => ringing() !== undefined);
+    const incomingId = ringing()!.id;
+    getNode(byName('call 5551234')).receive({ payload: '5551234' });
+    const answered = await shown.next('the dial answered', (m) => m.topic === 'answered' && m.call?.direction === 'outbound');
+    assert.equal(answered.call.remote.number, '5551234');
+    const declined = ended(events).find((e) => e.call?.id === incomingId);
+    assert.ok(declined, 'the ringing call ended before the dial');
+    assert.deepEqual([declined.payload.cause, declined.payload.by], ['busy', 'local']);
+    assert.equal(ringing(), undefined, 'the flow forgot the declined call');
     assertNoErrors(flow);
   });
 

@@ -85,6 +85,30 @@ describe('voice-dial', function () {
     assert.equal(answered.messages.length + notAnswered.messages.length + events.messages.length, 0);
   });
 
+  it('refuses a default inject\'s timestamp (a JavaScript number of 13 digits) and a number of more than 15 digits; nothing is dialled', async function () {
+    await helper.load(NODES, dialFlow());
+    await waitReady('L');
+    const stamp = Date.now();
+    getNode('D').receive({ payload: stamp });
+    const err = await nextError('D');
+    assert.match(String(err), new RegExp(`^the phone number is the number ${stamp}, which looks like a timestamp .*send the number as a string`));
+    assert.equal((err as Error & { code?: string }).code, 'EINVAL');
+    getNode('D').receive({ payload: '+49 1234 5678 9012 34' }); // 16 digits
+    await waitFor('a second error', () => errorsOf('D').length === 2);
+    assert.match(String(errorsOf('D')[1]), /at most 15 digits/);
+    await sleep(200);
+    assert.deepEqual(emulatorOf('L').commands.filter((c) => /^ATD/i.test(c)), []);
+  });
+
+  it('the number set in the node wins over msg.payload (a timestamp from an inject is then ignored)', async function () {
+    await helper.load(NODES, dialFlow({ number: '5551234' }));
+    const answered = new Inbox('OK');
+    await waitReady('L');
+    getNode('D').receive({ payload: Date.now() });
+    const msg = await answered.next('answered');
+    assert.equal(msg.call.remote.number, '5551234');
+  });
+
   it('refuses a caller ID, caller name or SIP headers on an AT line (ENOTSUP, saying why), and dials nothing', async function () {
     await helper.load(NODES, dialFlow());
     await waitReady('L');

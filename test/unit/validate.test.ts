@@ -8,6 +8,20 @@ describe('validatePhoneNumber', () => {
     assert.equal(validatePhoneNumber('*21*0800#'), '*21*0800#');
     assert.equal(validatePhoneNumber(5551234), '5551234');
     assert.equal(validatePhoneNumber('+49 (30) 1234-56'), '+4930123456');
+    assert.equal(validatePhoneNumber('+491234567890123'), '+491234567890123', '15 digits (E.164)');
+    assert.equal(validatePhoneNumber(123456789012), '123456789012', 'a whole number of 12 digits');
+    assert.equal(validatePhoneNumber('**21*0800123456#'), '**21*0800123456#', '* and # are not digits');
+  });
+
+  it('refuses more than 15 digits (E.164), saying so', () => {
+    assert.throws(() => validatePhoneNumber('+4912345678901234'), /at most 15 digits/);
+    assert.throws(() => validatePhoneNumber('1234 5678 9012 3456'), /at most 15 digits/);
+  });
+
+  it('refuses a JavaScript number of 13 digits or more: a timestamp, not a phone number', () => {
+    const stamp = 1764921600000;
+    assert.throws(() => validatePhoneNumber(stamp), (err: Error) => err instanceof InvalidInputError && err.message.includes(`${stamp}, which looks like a timestamp`));
+    assert.equal(validatePhoneNumber(String(stamp)), String(stamp), 'written as a string it is 13 digits, a number');
   });
 
   for (const bad of ['123;+CFUN=0', '12"3', '123\r\nATH', '123\n', 'abc', '1+2', '', '   ', '1'.repeat(41), 'ATD123', '123,4']) {

@@ -1,0 +1,435 @@
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import type { Page } from 'playwright-core';
+import { Editor, NodeRed, ROOT, requireChromium } from './editor-harness';
+
+/**
+ * What a Node-RED user sees of this package in the editor, in a real browser (Debian's chromium) on a
+ * real Node-RED: the palette, each node's dialog and help, every example imported through
+ * Import → Examples and deployed, and the demo flow's statuses as calls come and go. No page error
+ * and no console error, ever (checked after each test).
+ */
+const PKG = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8'));
+const TYPES: string[] = Object.keys(PKG['node-red'].nodes);
+const FLOW_TYPES = TYPES.filter((t) => t !== 'voice-line');
+const EXAMPLES = fs.readdirSync(path.join(ROOT, 'examples')).filter((f) => f.endsWith('.json')).map((f) => f.replace(/\.json$/, ''));
+
+/** The nodes of the open workspace (and config nodes) whose `valid` is false, with the properties that failed. */
+function invalidNodes(page: Page): Promise<string[]> {
+  return page.evaluate(() => {
+    const bad: string[] = [];
+    const check = (n: any) => { // eslint-disable-line @typescript-eslint/no-explicit-any
+      if (n.valid === false) bad.push(`${n.type} ${n.name || n.id}: ${JSON.stringify(n.validationErrors)}`);
+    };
+    RED.nodes.eachNode(check);
+    RED.nodes.eachConfig(check);
+    return bad;
+  });
+}
+
+/** The red triangles (the "not properly configured" mark) shown on the canvas. */
+function redTriangles(page: Page): Promise<number> {
+  return page.evaluate(() => $('#red-ui-workspace-chart .red-ui-flow-node-error').filter(function (this: unknown) {
+    return $(this).css('display') !== 'none' && $(this).attr('visibility') !== 'hidden';
+  }).length);
+}
+
+/** The status text each node of `type` shows on the canvas (what the user reads under the node). */
+function statusTexts(page: Page, type: string): Promise<string[]> {
+  return page.evaluate((t) => {
+    const texts: string[] = [];
+    RED.nodes.eachNode((n: any) => { // eslint-disable-line @typescript-eslint/no-explicit-any
+      if (n.type !== t) return;
+      texts.push($('[id="' + n.id + '"] .red-ui-flow-node-status-label').text());
+    });
+    return texts;
+  }, type);
+}
+
+async function waitStatus(page: Page, type: string, text: RegExp, timeout = 20000): Promise<void> {
+  const deadline = Date.now() + timeout;
+  for (;;) {
+    const shown = await statusTexts(page, type);
+    if (shown.length > 0 && shown.every((s) => text.test(s))) return;
+    if (Date.now() > deadline) throw new Error(`${type} shows ${JSON.stringify(shown)}, expected ${text}`);
+    await page.waitForTimeout(100);
+  }
+}
+
+/** The id of the one node of `type` in the workspace, or the node named `name`. */
+function nodeId(page: Page, type: string, name?: string): Promise<string> {
+  return page.evaluate(([t, nm]) => {
+    const found: string[] = [];
+    RED.nodes.eachNode((n: any) => { // eslint-disable-line @typescript-eslint/no-explicit-any
+      if (n.type === t && (nm === undefined || n.name === nm)) found.push(n.id);
+    });
+    if (found.length !== 1) throw new Error(`${found.length} nodes of type ${t}${nm ? ` named ${nm}` : ''}`);
+    return found[0];
+  }, [type, name] as const);
+}
+
+/** Clicks Deploy; resolves with the notifications shown until "Successfully deployed". */
+async function deploy(page: Page): Promise<string[]> {
+  // Only what Deploy shows: the notifications already there (the import's) are marked and left out.
+  await page.evaluate(() => $('.red-ui-notification').attr('data-before-deploy', '1'));
+  await page.click('#red-ui-header-button-deploy');
+  const seen: string[] = [];
+  const deadline = Date.now() + 15000;
+  for (;;) {
+    const texts = await page.evaluate(() =>
+      $('.red-ui-notification:not([data-before-deploy])').map(function (this: unknown) { return $(this).text(); }).get(),
+    );
+    for (const t of texts) if (!seen.includes(t)) seen.push(t);
+    if (texts.some((t: string) => /Successfully deployed/.test(t))) return seen;
+    if (texts.some((t: string) => /not properly configured/.test(t))) return seen;
+    if (Date.now() > deadline) throw new Error(`no "Successfully deployed" after Deploy; shown: ${JSON.stringify(seen)}`);
+    await page.waitForTimeout(100);
+  }
+}
+
+/** Types `text` into the field as a user does (Node-RED checks a field on its keyup and change events). */
+async function typeInto(page: Page, selector: string, text: string): Promise<void> {
+  await page.fill(selector, text);
+  await page.press(selector, 'End');
+}
+
+/** Presses the button of the inject node named `name`. */
+async function pressInject(page: Page, name: string): Promise<void> {
+  const id = await nodeId(page, 'inject', name);
+  await page.click(`[id="${id}"] .red-ui-flow-node-button`);
+}
+
+/** The debug sidebar's messages as the user reads them: the debug node's name and the message's topic. */
+function debugMessages(page: Page): Promise<{ node: string; topic: string }[]> {
+  return page.evaluate(() =>
+    $('.red-ui-debug-msg').map(function (this: unknown) {
+      return {
+        node: $(this).find('.red-ui-debug-msg-name').first().text().replace(/^node: /, ''),
+        topic: $(this).find('.red-ui-debug-msg-topic').first().text().replace(/ : msg.*$/, '').trim(),
+      };
+    }).get(),
+  );
+}
+
+describe('the editor in a browser', function () {
+  this.timeout(180000);
+  let nr: NodeRed;
+  let editor: Editor;
+  let page: Page;
+
+  before(async function () {
+    requireChromium(this);
+    nr = await NodeRed.start();
+    editor = await Editor.open(nr);
+    page = editor.page;
+  });
+
+  after(async function () {
+    await editor?.close();
+    await nr?.stop();
+  });
+
+  afterEach(function () {
+    if (!editor) return;
+    const { pageErrors, consoleErrors } = editor.problems;
+    const found = [...pageErrors.map((e) => `page error: ${e}`), ...consoleErrors.map((e) => `console error: ${e}`)];
+    pageErrors.length = 0;
+    consoleErrors.length = 0;
+    assert.deepEqual(found, [], 'no page error and no console error');
+  });
+
+  /** An empty workspace, deployed, and the editor reloaded on it. */
+  async function reset(flows: unknown[] = []): Promise<void> {
+    await nr.setFlows(flows);
+    await editor.load(nr);
+  }
+
+  it('the voice palette has every node of the package', async function () {
+    const shown = await page.evaluate(() =>
+      $('#red-ui-palette-container-voice .red-ui-palette-node').map(function (this: unknown) { return $(this).attr('data-palette-type'); }).get(),
+    );
+    assert.deepEqual([...shown].sort(), [...FLOW_TYPES].sort());
+    const labels = await page.evaluate(() =>
+      $('#red-ui-palette-container-voice .red-ui-palette-label').map(function (this: unknown) { return $(this).text().trim(); }).get(),
+    );
+    assert.equal(labels.length, FLOW_TYPES.length);
+    for (const l of labels) assert.ok(l.length > 0, 'each palette node has a label');
+    assert.deepEqual(await page.evaluate(() => RED.nodes.getType('voice-line')?.category), 'config');
+  });
+
+  it('each node has its help in the help sidebar', async function () {
+    for (const type of TYPES) {
+      // The first sentence of the node's help, as written in its .html.
+      const html = fs.readFileSync(path.join(ROOT, 'nodes', `${type}.html`), 'utf8');
+      const help = /data-help-name="[^"]+">\s*<p>([\s\S]*?)<\/p>/.exec(html);
+      assert.ok(help, `${type}.html has help`);
+      const firstWords = help[1].replace(/<[^>]+>/g, '').replace(/\s+/g, ' ').trim().split(' ').slice(0, 6).join(' ');
+      await page.evaluate((t) => {
+        RED.sidebar.show('help');
+        RED.sidebar.help.show(t);
+      }, type);
+      await page.waitForFunction(
+        ([words]) => $('.red-ui-help').text().replace(/\s+/g, ' ').includes(words),
+        [firstWords] as const,
+        { timeout: 10000 },
+      ).catch(() => {
+        throw new Error(`the help of ${type} does not show "${firstWords}"`);
+      });
+    }
+  });
+
+  it('each node\'s dialog flags a missing line at once, accepts a chosen one, and checks its own fields', async function () {
+    await reset([lineFlowNode('L1', 'sim:ec600n')]);
+    // A bad and a good value of a field the user types into, where the node has one.
+    const FIELDS: Record<string, [string, string, string]> = {
+      'voice-dial': ['#node-input-number', 'abc;1', '5551234'],
+      'voice-dtmf': ['#node-input-digits', 'xyz', '123#'],
+      'voice-forward': ['#node-input-number', '12;34', '+49 30 1234'],
+    };
+    let x = 200;
+    for (const type of FLOW_TYPES) {
+      // Drag the node from the palette onto the canvas, as a user does.
+      await page.dragAndDrop(`.red-ui-palette-node[data-palette-type="${type}"]`, '#red-ui-workspace-chart', { targetPosition: { x, y: 200 } });
+      x += 40;
+      const id = await nodeId(page, type);
+      await page.dblclick(`[id="${id}"] .red-ui-flow-node`);
+      await page.waitForSelector('#node-input-line', { state: 'attached' });
+      await page.waitForSelector('#node-dialog-ok', { state: 'visible' });
+      // No line chosen ("Add new voice-line…"): flagged.
+      await page.selectOption('#node-input-line', '_ADD_');
+      await page.waitForSelector('#node-input-line.input-error', { timeout: 5000 });
+      await page.selectOption('#node-input-line', 'L1');
+      await page.waitForSelector('#node-input-line:not(.input-error)', { timeout: 5000 });
+      const field = FIELDS[type];
+      if (type === 'voice-forward') await page.selectOption('#node-input-mode', 'divert'); // the mode that asks for a number
+      if (field) {
+        const [sel, bad, good] = field;
+        await typeInto(page, sel, bad);
+        await page.waitForSelector(`${sel}.input-error`, { timeout: 5000 }).catch(() => {
+          throw new Error(`${type}: ${sel} "${bad}" is not flagged`);
+        });
+        await typeInto(page, sel, good);
+        await page.waitForSelector(`${sel}:not(.input-error)`, { timeout: 5000 });
+      }
+      await page.click('#node-dialog-ok');
+      await page.waitForSelector('#node-dialog-ok', { state: 'detached' });
+      assert.equal(await page.evaluate((i) => RED.nodes.node(i).valid, id), true, `${type} is valid after Done`);
+    }
+    assert.deepEqual(await invalidNodes(page), []);
+    assert.equal(await redTriangles(page), 0);
+  });
+
+  it('the line\'s dialog shows and checks the fields of the backend chosen in it', async function () {
+    await reset();
+    await page.dragAndDrop('.red-ui-palette-node[data-palette-type="voice-dial"]', '#red-ui-workspace-chart', { targetPosition: { x: 300, y: 200 } });
+    const id = await nodeId(page, 'voice-dial');
+    await page.dblclick(`[id="${id}"] .red-ui-flow-node`);
+    await page.waitForSelector('#node-dialog-ok', { state: 'visible' });
+    await page.click('#node-input-btn-line-add');
+    await page.waitForSelector('#node-config-input-backend', { state: 'visible' });
+    const flagged = (field: string) => page.evaluate((f) => $(`#node-config-input-${f}`).hasClass('input-error'), field);
+    const visible = (field: string) => page.evaluate((f) => $(`#node-config-input-${f}`).is(':visible'), field);
+    const value = (field: string) => page.evaluate((f) => $(`#node-config-input-${f}`).val(), field);
+    const expectFlags = async (want: Record<string, boolean>) => {
+      await page.waitForFunction((w) => Object.entries(w).every(([f, on]) => $(`#node-config-input-${f}`).hasClass('input-error') === on), want, { timeout: 5000 })
+        .catch(async () => {
+          const got: Record<string, boolean> = {};
+          for (const f of Object.keys(want)) got[f] = await flagged(f);
+          assert.deepEqual(got, want, 'the fields flagged');
+        });
+    };
+
+    // AT (the default): the serial port is needed, the SIP fields are not shown and not checked.
+    assert.equal(await value('backend'), 'at');
+    assert.equal(await visible('serialPort'), true);
+    assert.equal(await visible('server'), false);
+    assert.equal(await value('baudRate'), '115200');
+    await expectFlags({ serialPort: true, server: false, username: false });
+    await typeInto(page, '#node-config-input-serialPort', 'sim:ec600n');
+    await expectFlags({ serialPort: false });
+
+    // Switch to SIP in the dialog: the SIP fields show with their defaults, an empty server and user flagged at once.
+    await page.selectOption('#node-config-input-backend', 'sip');
+    assert.equal(await visible('server'), true);
+    assert.equal(await visible('serialPort'), false);
+    assert.deepEqual(
+      [await value('localPort'), await value('rtpPortMin'), await value('rtpPortMax'), await value('maxCalls'), await value('transport')],
+      ['5060', '10000', '20000', '0', 'udp'],
+    );
+    await expectFlags({ server: true, username: true, serialPort: false });
+    await typeInto(page, '#node-config-input-server', '127.0.0.1:5090');
+    await typeInto(page, '#node-config-input-username', '1001');
+    await expectFlags({ server: false, username: false });
+    await typeInto(page, '#node-config-input-outboundProxy', 'a b');
+    await expectFlags({ outboundProxy: true });
+    await typeInto(page, '#node-config-input-outboundProxy', 'sbc.example.com:5060');
+    await expectFlags({ outboundProxy: false });
+    await typeInto(page, '#node-config-input-rtpPortMin', '30000');
+    await expectFlags({ rtpPortMin: true, rtpPortMax: true });
+    await typeInto(page, '#node-config-input-rtpPortMin', '15000');
+    await expectFlags({ rtpPortMin: false, rtpPortMax: false });
+    await typeInto(page, '#node-config-input-localPort', '70000');
+    await expectFlags({ localPort: true });
+    await typeInto(page, '#node-config-input-localPort', '5090');
+    await expectFlags({ localPort: false });
+
+    // Back to AT: the SIP fields are not checked any more; an empty serial port is.
+    await typeInto(page, '#node-config-input-server', '');
+    await page.selectOption('#node-config-input-backend', 'at');
+    await typeInto(page, '#node-config-input-serialPort', '');
+    await expectFlags({ serialPort: true, server: false });
+    await typeInto(page, '#node-config-input-serialPort', 'sim:ec600n');
+    await expectFlags({ serialPort: false });
+
+    await page.click('#node-config-dialog-ok');
+    await page.waitForSelector('#node-config-dialog-ok', { state: 'detached' });
+    await page.click('#node-dialog-ok');
+    await page.waitForSelector('#node-dialog-ok', { state: 'detached' });
+    assert.deepEqual(await invalidNodes(page), []);
+    const line = await page.evaluate(() => {
+      let l: any; // eslint-disable-line @typescript-eslint/no-explicit-any
+      RED.nodes.eachConfig((n: any) => { if (n.type === 'voice-line') l = n; }); // eslint-disable-line @typescript-eslint/no-explicit-any
+      return { backend: l.backend, serialPort: l.serialPort, valid: l.valid };
+    });
+    assert.deepEqual(line, { backend: 'at', serialPort: 'sim:ec600n', valid: true });
+  });
+
+  it('a flow that leaves settings out (written by hand, or older) opens with no node flagged; its AT line switched to SIP gets the SIP defaults', async function () {
+    // Only what each backend needs: the runtime takes the defaults for the rest.
+    const flows = [
+      { id: 'T1', type: 'tab', label: 'minimal' },
+      { id: 'LA', type: 'voice-line', backend: 'at', serialPort: 'sim:ec600n' },
+      { id: 'LS', type: 'voice-line', backend: 'sip', server: '127.0.0.1:5999', username: '1001', register: false },
+      { id: 'EV', type: 'voice-events', z: 'T1', line: 'LA', x: 200, y: 100, wires: [[]] },
+      // voice-dial's ring timeout is required (missing, the runtime would let it ring with no limit).
+      { id: 'DA', type: 'voice-dial', z: 'T1', line: 'LA', number: '5551234', ringTimeout: 30, x: 200, y: 200, wires: [[], []] },
+      { id: 'DS', type: 'voice-dial', z: 'T1', line: 'LS', ringTimeout: 30, x: 200, y: 300, wires: [[], []] },
+    ];
+    await reset(flows);
+    assert.deepEqual(await invalidNodes(page), []);
+    assert.equal(await redTriangles(page), 0);
+    await page.dblclick('[id="DA"] .red-ui-flow-node');
+    await page.waitForSelector('#node-dialog-ok', { state: 'visible' });
+    await page.click('#node-input-btn-line-edit');
+    await page.waitForSelector('#node-config-input-backend', { state: 'visible' });
+    assert.equal(await page.inputValue('#node-config-input-baudRate'), '115200', 'the AT default shown');
+    await page.selectOption('#node-config-input-backend', 'sip');
+    const values = await page.evaluate(() =>
+      ['localPort', 'rtpPortMin', 'rtpPortMax', 'maxCalls', 'transport', 'codecs', 'dtmfMode', 'incomingRefer'].map((f) => $(`#node-config-input-${f}`).val()),
+    );
+    assert.deepEqual(values, ['5060', '10000', '20000', '0', 'udp', 'PCMU,PCMA', 'rfc4733', 'refuse']);
+    await page.click('#node-config-dialog-cancel');
+    await page.waitForSelector('#node-config-dialog-cancel', { state: 'detached' });
+    await page.click('#node-dialog-cancel');
+    await page.waitForSelector('#node-dialog-cancel', { state: 'detached' });
+    // The SIP line saved without a local port binds any free port: its dialog says 0, not a new line's 5060.
+    await page.dblclick('[id="DS"] .red-ui-flow-node');
+    await page.waitForSelector('#node-dialog-ok', { state: 'visible' });
+    await page.click('#node-input-btn-line-edit');
+    await page.waitForSelector('#node-config-input-server', { state: 'visible' });
+    assert.deepEqual(
+      await page.evaluate(() => ['localPort', 'rtpPortMin', 'rtpPortMax', 'maxCalls'].map((f) => $(`#node-config-input-${f}`).val())),
+      ['0', '10000', '20000', '0'],
+    );
+    assert.equal(await page.isChecked('#node-config-input-register'), false, 'the saved trunk mode kept');
+    await page.click('#node-config-dialog-cancel');
+    await page.waitForSelector('#node-config-dialog-cancel', { state: 'detached' });
+    await page.click('#node-dialog-cancel');
+    await page.waitForSelector('#node-dialog-cancel', { state: 'detached' });
+  });
+
+  for (const example of EXAMPLES) {
+    it(`Import → Examples → ${example}: no node flagged, deploys with no warning, its lines come up`, async function () {
+      await reset();
+      await importExample(page, example);
+      assert.deepEqual(await invalidNodes(page), [], 'no node flagged invalid');
+      assert.equal(await redTriangles(page), 0, 'no red triangle');
+      const notices = await deploy(page);
+      assert.deepEqual(notices.filter((n) => !/Successfully deployed/.test(n)), [], 'no warning on Deploy');
+      // Every voice node shows its line's state; none shows an error.
+      for (const type of FLOW_TYPES) {
+        if ((await statusTexts(page, type)).length > 0) await waitStatus(page, type, /^(ready|registered|connected|in call|ringing)/, 30000);
+      }
+      await doesWhatItsCommentSays(page, example);
+    });
+  }
+
+  it('the demo flow (npm start): statuses follow the calls as they come and go', async function () {
+    const demo = JSON.parse(fs.readFileSync(path.join(ROOT, 'scripts', 'demo-flow.json'), 'utf8'));
+    await reset(demo);
+    assert.deepEqual(await invalidNodes(page), []);
+    assert.equal(await redTriangles(page), 0);
+    await waitStatus(page, 'voice-answer', /^ready/);
+    // The emulator's first demo call comes 5 s after the line is up: answered, hung up 5 s later.
+    const seen = await watchStatuses(page, 'voice-answer', (texts) => texts.includes('in call') && texts[texts.length - 1].startsWith('ready'), 40000);
+    assert.ok(seen.indexOf('in call') > 0, `voice-answer: ${JSON.stringify(seen)}`);
+    // The inject dials 5551234: voice-dial rings, is in call, and is ready again after the hang-up.
+    await pressInject(page, 'dial');
+    const dial = await watchStatuses(page, 'voice-dial', (texts) => texts.includes('in call') && texts[texts.length - 1].startsWith('ready'), 30000);
+    assert.ok(dial.includes('in call'), `voice-dial: ${JSON.stringify(dial)}`);
+    await page.evaluate(() => RED.sidebar.show('debug'));
+    // voice-dial's output 1 goes to the debug node "answered".
+    await page.waitForFunction(() => $('.red-ui-debug-msg-name').text().includes('node: answered'), undefined, { timeout: 10000 });
+    const messages = await debugMessages(page);
+    assert.ok(messages.some((m) => m.node === 'answered' && m.topic === 'answered'), `the debug sidebar: ${JSON.stringify(messages)}`);
+  });
+});
+
+/** A voice-line flow node with every setting (as the examples carry them). */
+function lineFlowNode(id: string, serialPort: string): Record<string, unknown> {
+  return {
+    id, type: 'voice-line', name: '', backend: 'at', serialPort, baudRate: 115200, modem: 'auto', pcmPort: '', server: '', transport: 'udp',
+    username: '', domain: '', displayName: '', register: true, localPort: 5060, rtpPortMin: 10000, rtpPortMax: 20000, outboundProxy: '',
+    codecs: 'PCMU,PCMA', dtmfMode: 'rfc4733', maxCalls: 0, incomingRefer: 'refuse', tlsVerify: true, tlsCa: '', autoAnswer: 0,
+    autoReject: false, resetOnHang: false,
+  };
+}
+
+/** Menu → Import → Examples → this package → `name` → Import, then a click on the canvas drops the nodes. */
+export async function importExample(page: Page, name: string): Promise<void> {
+  await page.click('#red-ui-header-button-sidemenu');
+  await page.click('#menu-item-import');
+  await page.click('#red-ui-clipboard-dialog-import-tab-examples a, a[href="#red-ui-clipboard-dialog-import-tab-examples"]');
+  const tab = page.locator('#red-ui-clipboard-dialog-import-tab-examples');
+  await tab.getByText(PKG.name, { exact: true }).click();
+  await tab.getByText(name, { exact: true }).click();
+  await page.click('#red-ui-clipboard-dialog-ok');
+  await page.waitForSelector('#red-ui-clipboard-dialog-ok', { state: 'hidden' });
+  // Imported nodes follow the mouse until a click places them.
+  const box = (await page.locator('#red-ui-workspace-chart').boundingBox())!;
+  await page.mouse.move(box.x + 150, box.y + 100);
+  await page.mouse.click(box.x + 150, box.y + 100);
+}
+
+/** Polls the status text of the one node of `type` until `done(texts seen)`; returns the distinct texts in order. */
+async function watchStatuses(page: Page, type: string, done: (texts: string[]) => boolean, timeout: number): Promise<string[]> {
+  const seen: string[] = [];
+  const deadline = Date.now() + timeout;
+  for (;;) {
+    const [text] = await statusTexts(page, type);
+    if (text !== undefined && seen[seen.length - 1] !== text) seen.push(text);
+    if (done(seen)) return seen;
+    if (Date.now() > deadline) throw new Error(`${type}: statuses ${JSON.stringify(seen)} in ${timeout} ms`);
+    await page.waitForTimeout(100);
+  }
+}
+
+/** For the examples a person tries by clicking: the click does what the comment says. */
+async function doesWhatItsCommentSays(page: Page, example: string): Promise<void> {
+  if (example === 'dial-out') {
+    await pressInject(page, 'call 5551234');
+    await page.waitForFunction(() => $('.red-ui-debug-msg-name').text().includes('node: answered'), undefined, { timeout: 20000 });
+  }
+  if (example === 'all-events') {
+    // The emulator's demo call rings in (5 s after the line is up); a click then still dials.
+    await waitStatus(page, 'voice-events', /^ringing/, 30000);
+    await pressInject(page, 'call 5551234');
+    // voice-dial follows its own call: "in call" is the dialled call answered.
+    await watchStatuses(page, 'voice-dial', (t) => t.includes('in call'), 20000);
+    await page.waitForFunction(() => $('.red-ui-debug-msg-topic').text().includes('answered'), undefined, { timeout: 10000 });
+    // The debug sidebar: the incoming call, its end (declined), then the outgoing call's progress.
+    const topics = (await debugMessages(page)).map((m) => m.topic).filter((t) => !t.startsWith('line-'));
+    assert.deepEqual(topics.slice(0, 5), ['incoming', 'ended', 'dialing', 'ringing', 'answered']);
+  }
+}
