@@ -10,6 +10,7 @@ import { createServer } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import { chooseNodeRed } from '../../scripts/node-red-runtime';
 
 export const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
 export const ROOT = findRoot(__dirname);
@@ -68,7 +69,7 @@ export class NodeRed {
         // Offline: no palette catalogue from the internet (the fetch would fail and log a console error).
         `module.exports.editorTheme = Object.assign({}, module.exports.editorTheme, { palette: { catalogues: [] } });\n`,
     );
-    const child = spawn(process.execPath, [require.resolve('node-red/red.js'), '--settings', settings], {
+    const child = spawn(process.execPath, [chooseNodeRed().launcher, '--settings', settings], {
       cwd: userDir,
       env: { ...process.env, LOG_LEVEL: process.env.LOG_LEVEL || 'info' },
       stdio: ['ignore', 'pipe', 'pipe'],

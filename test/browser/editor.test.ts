@@ -90,8 +90,23 @@ async function deploy(page: Page): Promise<string[]> {
 
 /** Types `text` into the field as a user does (Node-RED checks a field on its keyup and change events). */
 async function typeInto(page: Page, selector: string, text: string): Promise<void> {
+  // A typed input (the field hidden, Node-RED's widget right after it): choose "string" and type into the widget.
+  const typed = await page.evaluate((sel) => $(sel).hasClass('red-ui-typedInput'), selector);
+  if (typed) {
+    await page.evaluate((sel) => $(sel).typedInput('type', 'str'), selector);
+    const visible = page.locator(`${selector} + .red-ui-typedInput-container input.red-ui-typedInput-input`);
+    await visible.fill(text);
+    await visible.press('End');
+    return;
+  }
   await page.fill(selector, text);
   await page.press(selector, 'End');
+}
+
+/** The element that shows a field's error mark: the field, or the typed-input widget around it. */
+async function errorMarkOf(page: Page, selector: string): Promise<string> {
+  const typed = await page.evaluate((sel) => $(sel).hasClass('red-ui-typedInput'), selector);
+  return typed ? `${selector} + .red-ui-typedInput-container` : selector;
 }
 
 /** Presses the button of the inject node named `name`. */
@@ -205,12 +220,13 @@ describe('the editor in a browser', function () {
       if (type === 'voice-forward') await page.selectOption('#node-input-mode', 'divert'); // the mode that asks for a number
       if (field) {
         const [sel, bad, good] = field;
+        const mark = await errorMarkOf(page, sel);
         await typeInto(page, sel, bad);
-        await page.waitForSelector(`${sel}.input-error`, { timeout: 5000 }).catch(() => {
+        await page.waitForSelector(`${mark}.input-error`, { timeout: 5000, state: 'attached' }).catch(() => {
           throw new Error(`${type}: ${sel} "${bad}" is not flagged`);
         });
         await typeInto(page, sel, good);
-        await page.waitForSelector(`${sel}:not(.input-error)`, { timeout: 5000 });
+        await page.waitForSelector(`${mark}:not(.input-error)`, { timeout: 5000, state: 'attached' });
       }
       await page.click('#node-dialog-ok');
       await page.waitForSelector('#node-dialog-ok', { state: 'detached' });
@@ -354,6 +370,42 @@ describe('the editor in a browser', function () {
       await doesWhatItsCommentSays(page, example);
     });
   }
+
+  it('the voice sidebar lists the line and its live call, and its hang-up button ends the call', async function () {
+    const tab = { id: 'tab1', type: 'tab', label: 'sidebar' };
+    await reset([
+      tab,
+      { ...lineFlowNode('line1', 'sim:ec600n'), name: 'desk phone' },
+      { id: 'ev', type: 'voice-events', z: 'tab1', name: '', line: 'line1', events: [], x: 150, y: 60, wires: [[]] },
+      { id: 'go', type: 'inject', z: 'tab1', name: 'call', props: [], repeat: '', once: false, topic: '', x: 150, y: 120, wires: [['dial']] },
+      { id: 'dial', type: 'voice-dial', z: 'tab1', name: '', line: 'line1', number: '5551234', ringTimeout: 30, x: 350, y: 120, wires: [[], []] },
+    ]);
+    await page.evaluate(() => RED.sidebar.show('voice-calls'));
+    const sidebar = page.locator('.voice-calls');
+    await sidebar.locator('.voice-calls-line', { hasText: 'desk phone' }).waitFor({ timeout: 15000 });
+    await page.waitForFunction(() => /ready/.test($('.voice-calls-status').text()), undefined, { timeout: 15000 });
+    assert.match(await sidebar.locator('.voice-calls-status').innerText(), /Quectel EC600N/);
+    await pressInject(page, 'call');
+    const row = sidebar.locator('.voice-calls-call', { hasText: '5551234' });
+    await row.locator('.voice-calls-state', { hasText: 'active' }).waitFor({ timeout: 15000 });
+    assert.equal(await row.locator('.voice-calls-last').innerText(), 'answered');
+    assert.match(await row.locator('.voice-calls-duration').innerText(), /^0:0\d$/);
+    await row.locator('.voice-calls-hangup').click();
+    await sidebar.locator('.voice-calls-none').waitFor({ timeout: 15000 });
+    assert.equal(await sidebar.locator('.voice-calls-call').count(), 0);
+  });
+
+  it("the line's dialog lists the serial ports with the emulator's, and shows the deployed line's state", async function () {
+    await reset([{ id: 'tab1', type: 'tab', label: 'dialog' }, lineFlowNode('line1', 'sim:generic'),
+      { id: 'ev', type: 'voice-events', z: 'tab1', name: '', line: 'line1', events: [], x: 150, y: 60, wires: [[]] }]);
+    await page.evaluate(() => RED.editor.editConfig('', 'voice-line', 'line1'));
+    await page.waitForFunction(() => /ready/.test($('#voice-line-live').text()), undefined, { timeout: 15000 });
+    assert.match(await page.locator('#voice-line-live').innerText(), /no calls/);
+    await page.waitForFunction(() => $('#voice-line-sim-ports option[value="sim:ec25"]').length === 1, undefined, { timeout: 15000 });
+    const ports = await page.evaluate(() => $('#voice-line-sim-ports option').map(function (this: { value: string }) { return this.value; }).get());
+    for (const p of ['sim:ec600n', 'sim:ec200u', 'sim:ec25', 'sim:generic', 'sim:ec600n?demo=20']) assert.ok(ports.includes(p), `${p} in ${ports.join(' ')}`);
+    await page.click('#node-config-dialog-cancel');
+  });
 
   it('the demo flow (npm start): statuses follow the calls as they come and go', async function () {
     const demo = JSON.parse(fs.readFileSync(path.join(ROOT, 'scripts', 'demo-flow.json'), 'utf8'));
