@@ -1,14 +1,18 @@
 import { outcome } from '../lib/line/voice-line';
 import { LineSession } from './shared/line-session';
-import { FlowError } from './shared/flow-error';
-import { numberIn } from './shared/message-number';
+import { numberFor } from './shared/message-number';
 import { onInput } from './shared/on-input';
+import { typedSetting } from './shared/typed-setting';
 import type { NodeAPI, NodeDef, Node } from './shared/red-types';
 
 interface VoiceDialDef extends NodeDef {
   line?: string;
-  /** The number (on a SIP line also a SIP address) to dial; empty: take it from the message. */
+  /**
+   * The number (on a SIP line also a SIP address) to dial, or where to read it: a typed input
+   * (`numberType` str / msg / flow / global / env; empty and untyped: msg.payload).
+   */
   number?: string;
+  numberType?: string;
   /** Seconds to let it ring before giving up (0: no limit of ours). */
   ringTimeout?: string | number;
   /** SIP: the caller ID (From user) of the calls it places; empty: the account's user name. */
@@ -16,6 +20,9 @@ interface VoiceDialDef extends NodeDef {
   /** SIP: the caller name (From display name); empty: the line's display name. */
   callerName?: string;
 }
+
+/** The ring timeout of a voice-dial node saved without one (the editor's default), in seconds. */
+const DEFAULT_RING_TIMEOUT_S = 30;
 
 /**
  * `voice-dial`: places a call and waits for its outcome. Output 1: answered (`topic: answered`),
@@ -27,14 +34,13 @@ export = function register(RED: NodeAPI): void {
     RED.nodes.createNode(this, def);
     const node = this;
     const session = LineSession.open(RED, node, def.line, { follow: 'own-calls' });
-    const configured = (def.number ?? '').trim();
+    const numberFrom = typedSetting(def.number, def.numberType);
+    // A flow saved without a ring timeout gets the editor's default, not a call that rings for ever.
+    const ringTimeoutS = def.ringTimeout === undefined || def.ringTimeout === '' ? DEFAULT_RING_TIMEOUT_S : def.ringTimeout;
 
     onInput(node, session, async (msg, line, send) => {
-      const number = configured || numberIn(msg);
-      if (number === undefined) {
-        throw new FlowError('no number to dial: set one in the node, or send it in msg.payload', 'EINVAL');
-      }
-      const ringTimeout = msg.ringTimeout ?? (def.ringTimeout || 0);
+      const number = await numberFor(RED, node, numberFrom, msg, 'dial');
+      const ringTimeout = msg.ringTimeout ?? ringTimeoutS;
       // The line validates these (and refuses them on an AT line); `msg.sipHeaders`, not `msg.headers`,
       // which an HTTP request node leaves on its messages (the HTTP response's headers).
       const callerId = msg.callerId ?? ((def.callerId ?? '').trim() || undefined);

@@ -1,7 +1,8 @@
 import type { Forwarded } from '../lib/line/line-forwarding';
 import { LineSession } from './shared/line-session';
 import { FlowError } from './shared/flow-error';
-import { numberIn } from './shared/message-number';
+import { numberFor } from './shared/message-number';
+import { evaluateSetting, typedSetting } from './shared/typed-setting';
 import { onInput } from './shared/on-input';
 import type { NodeAPI, NodeDef, NodeMessage, Node } from './shared/red-types';
 
@@ -13,8 +14,12 @@ interface VoiceForwardDef extends NodeDef {
   reason?: string;
   /** Network rule: disable, enable, query, register, erase (checked by the line). */
   forwardMode?: string;
-  /** Where to forward, divert or transfer to; empty: from the message. */
+  /**
+   * Where to forward, divert or transfer to, or where to read it: a typed input (`numberType` str / msg /
+   * flow / global / env; empty and untyped: msg.payload for divert and transfer, none for a rule).
+   */
   number?: string;
+  numberType?: string;
   /** Network rule, no-reply: seconds before the network forwards (5–30); empty: the network's default. */
   time?: string | number;
   /** Blind transfer: seconds to let the target ring. */
@@ -36,14 +41,21 @@ export = function register(RED: NodeAPI): void {
     const node = this;
     const session = LineSession.open(RED, node, def.line, { follow: 'own-calls' });
     const mode: Mode = (MODES as readonly string[]).includes(def.mode ?? '') ? (def.mode as Mode) : 'rule';
-    const configured = (def.number ?? '').trim();
+    const numberFrom = typedSetting(def.number, def.numberType);
 
     onInput(node, session, async (msg, line, send) => {
+      /** A rule's number: the node's own, or read where its typed input says; none is fine (erase, query). */
+      const ruleNumber = async (): Promise<unknown> => {
+        if (numberFrom.type === 'str') return given(numberFrom.value);
+        // A rule's number from a message is msg.forward.number: msg.payload is not read for rules.
+        if (numberFrom.type === 'msg' && numberFrom.value === 'payload') return undefined;
+        return evaluateSetting(RED, node, numberFrom, msg, 'forwarding number').catch(() => undefined);
+      };
       if (mode === 'rule') {
         const f = forwardIn(msg);
         // A msg.forward with its own reason brings its own no-reply time: the node's belongs to its reason.
         const time = f.reason !== undefined ? f.time : (f.time ?? given(def.time));
-        const result = await line.forwarding.setRule(f.reason ?? def.reason, f.mode ?? def.forwardMode, f.number ?? given(configured), { time });
+        const result = await line.forwarding.setRule(f.reason ?? def.reason, f.mode ?? def.forwardMode, f.number ?? (await ruleNumber()), { time });
         const { rules, ...request } = result;
         msg.forward = request;
         msg.payload = rules ?? request;
@@ -52,12 +64,12 @@ export = function register(RED: NodeAPI): void {
       }
       let done: Forwarded;
       if (mode === 'divert') {
-        done = await line.forwarding.divert(msg.call, numberFor(msg, configured, 'divert'));
+        done = await line.forwarding.divert(msg.call, await numberFor(RED, node, numberFrom, msg, 'divert to'));
       } else if (msg.target !== undefined && msg.target !== null && msg.target !== '') {
         done = await line.forwarding.transferToCall(msg.call, msg.target);
       } else {
         const ringTimeout = msg.ringTimeout ?? given(def.ringTimeout);
-        done = await line.forwarding.transfer(msg.call, numberFor(msg, configured, 'transfer'), { ringTimeout });
+        done = await line.forwarding.transfer(msg.call, await numberFor(RED, node, numberFrom, msg, 'transfer to'), { ringTimeout });
       }
       msg.call = done.call.snapshot();
       msg.payload = { to: done.to, ...(done.other ? { target: done.other.snapshot() } : {}) };
@@ -78,11 +90,6 @@ function forwardIn(msg: NodeMessage): { reason?: unknown; mode?: unknown; number
   return f as Record<string, unknown>;
 }
 
-function numberFor(msg: NodeMessage, configured: string, action: string): unknown {
-  const number = configured || numberIn(msg);
-  if (number === undefined) throw new FlowError(`no number to ${action} to: set one in the node, or send it in msg.payload`, 'EINVAL');
-  return number;
-}
 
 /** An editor field's value, or undefined when it was left empty. */
 function given<T>(value: T | '' | undefined): T | undefined {

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { Inbox, NODES, emulatorOf, errorsOf, getNode, helper, lastStatus, lineNode, nextError, sink, sleep, voiceNode, waitFor, waitReady } from './flow-helpers';
+import { Inbox, NODES, emulatorOf, errorsOf, getNode, helper, lastStatus, lineNode, lineOf, nextError, sink, sleep, voiceNode, waitFor, waitReady } from './flow-helpers';
 
 /** A line, a dial node (outputs → OK and NO), and an events node (→ EV) to watch the calls. */
 function dialFlow(dialProps: Record<string, unknown> = {}) {
@@ -156,6 +156,36 @@ describe('voice-dial', function () {
     getNode('D').receive({ payload: '5551234' });
     await answered.next('answered');
     assert.deepEqual(errorsOf('D'), []);
+  });
+
+  it('reads the number where its typed input says: another msg property, global context, an environment variable', async function () {
+    process.env.VOICE_TEST_NUMBER = '5551234';
+    try {
+      await helper.load(NODES, [
+        lineNode('L'),
+        voiceNode('M', 'voice-dial', 'L', [['OK'], ['NO']], { number: 'lead.phone', numberType: 'msg', ringTimeout: 30 }),
+        voiceNode('G', 'voice-dial', 'L', [['OK'], ['NO']], { number: 'callee', numberType: 'global', ringTimeout: 30 }),
+        voiceNode('E', 'voice-dial', 'L', [['OK'], ['NO']], { number: 'VOICE_TEST_NUMBER', numberType: 'env', ringTimeout: 30 }),
+        sink('OK'),
+        sink('NO'),
+      ]);
+      const ok = new Inbox('OK');
+      await waitReady('L');
+      getNode('M').receive({ payload: Date.now(), lead: { phone: '5551234' } });
+      await waitFor('M answered', () => ok.messages.length === 1);
+      await lineOf('L').hangup(ok.messages[0].call.id);
+      (getNode('G') as unknown as { context(): { global: { set(k: string, v: unknown): void } } }).context().global.set('callee', '5551234');
+      getNode('G').receive({});
+      await waitFor('G answered', () => ok.messages.length === 2);
+      await lineOf('L').hangup(ok.messages[1].call.id);
+      getNode('E').receive({});
+      await waitFor('E answered', () => ok.messages.length === 3);
+      assert.deepEqual(ok.messages.map((m) => m.call.remote.number), ['5551234', '5551234', '5551234']);
+      getNode('M').receive({ payload: '5551234' });
+      assert.equal(String(await nextError('M')), 'no number to dial: msg.lead.phone is empty');
+    } finally {
+      delete process.env.VOICE_TEST_NUMBER;
+    }
   });
 
   it('fails a message without a number', async function () {
