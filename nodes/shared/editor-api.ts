@@ -54,10 +54,9 @@ export function registerEditorApi(RED: NodeAPI): void {
   app.get('/voice/lines', read, (_req, res) => {
     res.json(lineDirectory.views());
   });
+  // A line not deployed yet (a new one in its dialog) is an answer, not an error: `{ deployed: false }`.
   app.get('/voice/lines/:id', read, (req, res) => {
-    const view = lineDirectory.view(req.params.id);
-    if (view) res.json(view);
-    else res.status(404).json({ error: 'no such line is deployed (deploy first)' });
+    res.json(lineDirectory.view(req.params.id) ?? { id: req.params.id, deployed: false });
   });
   app.post('/voice/lines/:id/calls/:call/hangup', write, (req, res) => {
     const line = lineDirectory.line(req.params.id);

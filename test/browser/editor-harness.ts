@@ -154,7 +154,11 @@ export class Editor {
     const editor = new Editor(context, page, profile);
     page.on('pageerror', (err) => editor.problems.pageErrors.push(String(err)));
     page.on('console', (m) => {
-      if (m.type() === 'error') editor.problems.consoleErrors.push(m.text());
+      // "Failed to load resource" names no URL: the response handler below says which.
+      if (m.type() === 'error' && !m.text().startsWith('Failed to load resource')) editor.problems.consoleErrors.push(m.text());
+    });
+    page.on('response', (r) => {
+      if (r.status() >= 400) editor.problems.consoleErrors.push(`HTTP ${r.status()} ${r.request().method()} ${r.url()}`);
     });
     await editor.load(nr);
     return editor;

@@ -56,11 +56,11 @@ describe('editor API: port picker, live line state, calls sidebar, hang-up butto
     assert.deepEqual((await helper.request().get('/voice/lines/line1').expect(200)).body.calls, []);
   });
 
-  it('says what is wrong: a line not deployed (404), a call that is not there (409 with the error and its code)', async () => {
+  it('says what is wrong: a line not deployed yet ({ deployed: false }), a call that is not there (409 with the error and its code)', async () => {
     await helper.load(NODES, flow);
     await waitReady('line1');
-    const missing = await helper.request().get('/voice/lines/nope').expect(404);
-    assert.match(missing.body.error, /no such line/);
+    const missing = await helper.request().get('/voice/lines/nope').expect(200);
+    assert.deepEqual(missing.body, { id: 'nope', deployed: false });
     const gone = await helper.request().post('/voice/lines/line1/calls/no-such-call/hangup').expect(409);
     assert.match(gone.body.error, /no-such-call|no call/i);
   });
