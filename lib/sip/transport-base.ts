@@ -51,6 +51,12 @@ export interface NodeTransportOptions {
   log?: Logger;
 }
 
+/** Where a datagram came from. */
+export interface SourceAddress {
+  address: string;
+  port: number;
+}
+
 /** The transport's own end after connecting: what Contact must name. */
 export interface LocalEndpoint {
   address: string;
@@ -77,8 +83,11 @@ export abstract class NodeTransport implements Transport {
   private closing: Promise<void> = Promise.resolve();
   private disposed = false;
   private _lastError: Error | undefined;
-  /** The message being handed to sip.js (it parses it synchronously, inside `onMessage`): why it could not, once it says so. */
-  private delivering: { text: string; unparsable?: string } | undefined;
+  /**
+   * The message being handed to sip.js (it parses it synchronously, inside `onMessage`): where it
+   * came from (a datagram's source), and why sip.js could not parse it, once it says so.
+   */
+  private delivering: { text: string; source?: SourceAddress; unparsable?: string } | undefined;
   /** Where lines about malformed messages go: a few per source, then a count every 10 s. */
   private readonly malformedLog: LogRateLimiter;
 
@@ -199,8 +208,19 @@ export abstract class NodeTransport implements Transport {
   /** Writes one message (the transport is Connected). */
   protected abstract write(message: string): Promise<void>;
 
-  /** A subclass calls this with every whole message it received. Never throws. */
-  protected deliver(text: string, from: string): void {
+  /**
+   * Where the message sip.js is reading now came from, when the transport knows it per message (UDP:
+   * the datagram's source); `undefined` outside `onMessage` and on a connection (TCP, TLS, WS: every
+   * message comes from the one peer the connection goes to). sip.js hands a request to its core
+   * synchronously within `onMessage`, so a hook there (sip-backend.ts, trunk mode) reads the source
+   * of that very request.
+   */
+  get deliveringFrom(): SourceAddress | undefined {
+    return this.delivering?.source;
+  }
+
+  /** A subclass calls this with every whole message it received (`source`: a datagram's). Never throws. */
+  protected deliver(text: string, from: string, source?: SourceAddress): void {
     if (this._state !== TransportState.Connected) {
       this.log.debug(`sip transport: message from ${from} while ${this._state.toLowerCase()}: dropped`);
       return;
@@ -211,7 +231,7 @@ export abstract class NodeTransport implements Transport {
       this.refuse(text, from, fault);
       return;
     }
-    const delivery: { text: string; unparsable?: string } = { text };
+    const delivery: { text: string; source?: SourceAddress; unparsable?: string } = { text, source };
     const outer = this.delivering;
     this.delivering = delivery;
     try {

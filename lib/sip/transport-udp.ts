@@ -112,7 +112,7 @@ export class UdpTransport extends NodeTransport {
     }
     if (!this.retransmitter.received(peek)) return;
     if (peek.kind === 'request') text = stampReceived(text, rinfo.address, rinfo.port);
-    this.deliver(text, from);
+    this.deliver(text, from, { address: rinfo.address, port: rinfo.port });
   }
 
   private forget(socket: Socket): void {

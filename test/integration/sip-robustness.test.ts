@@ -90,7 +90,8 @@ describe('SIP robustness: malformed SIP, SDP and RTP against a running line (int
     const base = await pickPorts(2);
     portB = base + 1;
     const rtpBase = 30000 + 32 * randomInt(0, 300);
-    a = sipLine('line-a', '1001', base, `${LOOPBACK}:${portB}`, rtpBase, log);
+    // A reaches B through the relay too: B takes calls from its server's address and port only.
+    a = sipLine('line-a', '1001', base, `${LOOPBACK}:${relay.port}`, rtpBase, log);
     b = sipLine('line-b', '2002', portB, `${LOOPBACK}:${relay.port}`, rtpBase + 16, log);
     relay.relay(portB, base);
     evA = new EventLog(a, WAIT_MS);
@@ -220,6 +221,28 @@ describe('SIP robustness: malformed SIP, SDP and RTP against a running line (int
     }
     await probe();
     assert.equal(b.activeCalls().length, 0);
+    assert.equal(evB.topics().filter((t) => t === 'incoming').length, 0, 'no call rang');
+  });
+
+  it('trunk mode: an INVITE from the server\'s address but another port: 403, no call rings (our requests go to the server\'s port)', async function () {
+    const stranger = await udpSocket();
+    try {
+      const callId = `stranger-${token()}`;
+      const fromTag = token();
+      const port = stranger.address().port;
+      const invite = buildRequest({ method: 'INVITE', ruri: bUri(), via: { host: LOOPBACK, port }, callId, cseq: 1, fromTag, to: `sip:2002@${LOOPBACK}`, contentType: 'application/sdp', body: sdpOffer(LOOPBACK, 40000) });
+      const answers: RawSipMessage[] = [];
+      stranger.on('message', (m: Buffer) => answers.push(parseRawSip(m.toString('latin1'))));
+      await sendTo(stranger, Buffer.from(invite), portB);
+      await waitFor('a final answer', () => answers.some((m) => (m.status ?? 0) >= 200), WAIT_MS);
+      const final = answers.find((m) => (m.status ?? 0) >= 200) as RawSipMessage;
+      assert.equal(final.status, 403, final.startLine);
+      const branch = /;branch=([^;]+)/.exec(final.header('via'))?.[1];
+      await sendTo(stranger, Buffer.from(buildRequest({ method: 'ACK', ruri: bUri(), via: { host: LOOPBACK, port }, callId, cseq: 1, fromTag, to: `sip:2002@${LOOPBACK}`, toTag: tagOf(final.header('to')), branch })), portB);
+      assert.match(log.lines.join('\n'), new RegExp(`refused a call .* with 403: trunk mode takes calls from 127\\.0\\.0\\.1:${relay.port} only, this came from 127\\.0\\.0\\.1:${port}`));
+    } finally {
+      stranger.close();
+    }
     assert.equal(evB.topics().filter((t) => t === 'incoming').length, 0, 'no call rang');
   });
 
