@@ -356,6 +356,7 @@ export class SipBackend extends EventEmitter implements Backend {
       reason: { text: `call from ${identity.uri.toString()}${ruri?.user ? ` to ${ruri.user}` : ''}`, evidence: `INVITE ${ruri?.toString()}` },
     });
     const rec: CallRecord = { call, session: invitation };
+    guardAckTimeout(invitation);
     invitation.delegate = {
       ...invitation.delegate,
       onCancel: (cancel) => this.conclude(rec, endFromRequest('CANCEL', cancel.request.getHeader('reason'), 'cancelled')),
@@ -617,6 +618,23 @@ function referralHeaders(referral: DialReferral | undefined): string[] {
     headers.push(`Referred-By: ${value}`);
   }
   return headers;
+}
+
+/**
+ * sip.js 0.21.2 (api/invitation.js `onAckTimeout`) ends a session whose 200 was never ACKed by
+ * moving it to Terminated, even when it is Terminated already (the caller sent BYE without ACK, or
+ * we hung up meanwhile): that throws "Invalid state transition from Terminated to Terminated" from
+ * the dialog's timer, 32 s later, and ended the process in the INVITE flood (bench/sip-flood.ts).
+ * A session that has ended has nothing left to end: the timeout is then only logged.
+ */
+function guardAckTimeout(invitation: Invitation): void {
+  const target = invitation as unknown as { onAckTimeout?: () => void };
+  const original = target.onAckTimeout;
+  if (typeof original !== 'function') return;
+  target.onAckTimeout = function (this: Invitation): void {
+    if (invitation.state === SessionState.Terminated) return;
+    original.call(invitation);
+  };
 }
 
 /** `host:port`, `[v6]:port`. */

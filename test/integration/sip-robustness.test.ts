@@ -246,6 +246,25 @@ describe('SIP robustness: malformed SIP, SDP and RTP against a running line (int
     assert.equal(evB.topics().filter((t) => t === 'incoming').length, 0, 'no call rang');
   });
 
+  it('an answered INVITE never ACKed, then the caller\'s BYE: the call ends once, and sip.js\'s ACK timeout 32 s later is no crash', async function () {
+    this.timeout(60_000);
+    const fromTag = token();
+    const invite = request('INVITE', { fromTag, contentType: 'application/sdp', body: sdpOffer(LOOPBACK, 40000) });
+    await relay.send(invite.text);
+    const incoming = await evB.next('incoming', (e) => e.call?.remote.uri?.includes('attacker') === true);
+    await b.answer(incoming.call?.id);
+    const ok = await relay.final(invite.callId, 'INVITE');
+    assert.equal(ok.status, 200);
+    const contact = /<([^>]+)>/.exec(ok.header('contact'))?.[1] as string;
+    await relay.send(buildRequest({ method: 'BYE', ruri: contact, via: via(), callId: invite.callId, cseq: 2, fromTag, to: `sip:2002@${LOOPBACK}`, toTag: tagOf(ok.header('to')) }));
+    assert.equal((await relay.final(invite.callId, 'BYE')).status, 200);
+    await evB.next('ended', (e) => e.call?.id === incoming.call?.id);
+    // sip.js waits 64 × T1 = 32 s for the ACK of its 200 (core/timers.js TIMER_H), then ends the session again.
+    await new Promise((r) => setTimeout(r, 34_000));
+    assert.deepEqual(crashes, [], 'no exception from the ACK timeout');
+    assert.equal(evB.events.filter((e) => e.topic === 'ended' && e.call?.id === incoming.call?.id).length, 1, 'ended once');
+  });
+
   it('BYE, CANCEL, INFO, NOTIFY, REFER for a dialog that does not exist: 481', async function () {
     for (const method of ['BYE', 'CANCEL', 'INFO', 'NOTIFY', 'REFER']) {
       const headers = method === 'NOTIFY' ? ['Event: refer', 'Subscription-State: active'] : method === 'REFER' ? [`Refer-To: <sip:3003@${LOOPBACK}>`] : [];
