@@ -374,6 +374,9 @@ export class SipBackend extends EventEmitter implements Backend {
         }
         this.track(rec);
         this.emit('call', call);
+        // A flow that answered (or refused) at once, within the event, needs no 180: sip.js would
+        // refuse it with a warning per call ("Invalid session state Establishing").
+        if (invitation.state !== SessionState.Initial) return;
         invitation.progress().catch((err: Error) => this.log.debug(`sip: 180 for call ${call.id}: ${err.message}`));
       },
       (err: unknown) => {
