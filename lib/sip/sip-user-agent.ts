@@ -426,7 +426,8 @@ export class SipUserAgent extends EventEmitter {
         const fault = sipJsParserFault(category, content);
         if (fault !== undefined) return (ua.transport as NodeTransport).unparsable(fault);
         if (isSipJsParseDrop(category, content)) return (ua.transport as NodeTransport).unparsable();
-        (level === 'error' ? log.warn : log.debug)(`sip.js ${category}: ${content}`);
+        if (level === 'error') log.warn(`sip: the SIP library reported a problem (sip.js ${category}: ${content})`);
+        else log.debug(`sip.js ${category}: ${content}`);
       },
     });
     if (!FAST_GRAMMAR.installed) log.debug(FAST_GRAMMAR.reason);
