@@ -121,7 +121,8 @@ export function badRequest(text: string, reason: string): string | undefined {
     const via = headers.find((h) => h.name === 'via' || h.name === 'v');
     if (!via || !parseVia(via.value.split(',')[0])) return undefined;
     const lines = [`SIP/2.0 400 ${reason.replace(/[^\x20-\x7e]/g, ' ')}`];
-    const head = text.slice(0, Math.max(0, text.indexOf('\n\r\n')) || text.length).split(/\r?\n/).slice(1);
+    const blank = text.search(/\r?\n\r?\n/);
+    const head = (blank < 0 ? text : text.slice(0, blank)).split(/\r?\n/).slice(1);
     for (const line of head) {
       if (!COPIED.test(line)) continue;
       if (TO.test(line) && !hasTag(line.slice(line.indexOf(':') + 1))) lines.push(`${line};tag=${randomBytes(5).toString('hex')}`);

@@ -76,6 +76,9 @@ describe('SIP requests judged before sip.js (CSeq, mandatory headers) and their 
     assert.match(untagged, /^To: <sip:b@192\.0\.2\.2>;tag=[0-9a-f]{10}\r$/m);
     assert.match(untagged, /^CSeq: -1 OPTIONS\r$/m);
     assert.equal(badRequest(req('OPTIONS', { omit: ['cseq'] }), 'Missing CSeq Header')?.split('\r\n')[0], 'SIP/2.0 400 Missing CSeq Header');
+    // The CSeq as the last header, a body after the blank line: copied whole, nothing of the body.
+    const last = 'BYE sip:b@h SIP/2.0\r\nVia: SIP/2.0/UDP h;branch=z9hG4bK9\r\nFrom: <sip:a@h>;tag=1\r\nTo: <sip:b@h>;tag=2\r\nCall-ID: z\r\nCSeq: 5 INVITE\r\n\r\nCSeq: body';
+    assert.equal(badRequest(last, 'CSeq Method Mismatch'), 'SIP/2.0 400 CSeq Method Mismatch\r\nVia: SIP/2.0/UDP h;branch=z9hG4bK9\r\nFrom: <sip:a@h>;tag=1\r\nTo: <sip:b@h>;tag=2\r\nCall-ID: z\r\nCSeq: 5 INVITE\r\nContent-Length: 0\r\n\r\n');
   });
 
   it('answers nothing to an ACK, a response, or a request whose Via cannot be read', () => {
