@@ -137,7 +137,7 @@ async function main(): Promise<void> {
   await waitFor('line ready', () => line.status.state === 'ready', 15_000);
 
   const sipp = (rate: number, calls: number): PeerProcess =>
-    new PeerProcess('sipp', 'sipp', ['-sf', scenario, '-i', LOOPBACK, '-p', String(sippPort), '-r', String(rate), '-m', String(calls), '-l', '100000', '-s', '1001', '-set', 'sinkport', String(sink.address().port), '-nostdin', '-aa', '-timeout', `${SECS + HOLD_MS / 1000 + 60}s`, '-max_socket', '100', `${LOOPBACK}:${linePort}`], dir);
+    new PeerProcess('sipp', 'sipp', ['-sf', scenario, '-i', LOOPBACK, '-p', String(sippPort), '-r', String(rate), '-m', String(calls), '-l', '100000', '-s', '1001', '-set', 'sinkport', String(sink.address().port), '-nostdin', '-timeout', `${SECS + HOLD_MS / 1000 + 60}s`, '-max_socket', '100', `${LOOPBACK}:${linePort}`], dir);
 
   gc();
   await sleep(200);

@@ -309,9 +309,7 @@ function sippArgs(p: StepPlan, scenarioFile: string, sippPort: number, peerPort:
   const expectedS = p.calls / p.rate + p.holdMs / 1000;
   return [
     '-sf', scenarioFile, '-i', LOOPBACK, '-p', String(sippPort), '-r', String(p.rate), '-rp', '1000', '-l', String(p.limit), '-m', String(p.calls),
-    // -aa: SIPp answers OPTIONS 200 as a trunk does (the line's keep-alive); without it the line
-    // marks itself not ready after 30 s and a call arriving then is refused (docs/reliability-sip.md).
-    '-s', '1001', '-set', 'peerport', String(peerPort), '-nostdin', '-aa', '-timeout', `${Math.ceil(expectedS * 3 + 60)}s`, '-max_socket', '100',
+    '-s', '1001', '-set', 'peerport', String(peerPort), '-nostdin', '-timeout', `${Math.ceil(expectedS * 3 + 60)}s`, '-max_socket', '100',
     remote,
   ];
 }
