@@ -1,5 +1,5 @@
 /**
- * bench/sip-flood: an INVITE flood past `maxCalls` (docs/reliability-sip.md, "Flood").
+ * bench/sip-flood: an INVITE flood past `maxCalls` (docs/reliability.md, "Flood").
  *
  * A SIP line (lib/ VoiceLine, trunk mode, `maxCalls` 20) with SIPp as its server; SIPp places
  * calls at `--rate` calls per second for `--secs` s. The line answers every call it offers (up to

@@ -1,6 +1,6 @@
 /**
  * bench/sip-fuzz: N mutated SIP requests and M malformed RTP packets against a live call
- * (docs/reliability-sip.md, "Fuzz"). The same mutations as the suite's fuzz test
+ * (docs/reliability.md, "Fuzz"). The same mutations as the suite's fuzz test
  * (test/helpers/sip-fuzz.ts, test/integration/sip-robustness.test.ts), in larger numbers.
  *
  * A SIP line (lib/ VoiceLine, trunk mode) whose server is a raw UDP socket of this process (the
