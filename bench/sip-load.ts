@@ -21,7 +21,7 @@
  *
  * Run: `node dist/bench/sip-load.js [--quick] [--record [rx|tx|both]] [--levels 50,100,...]
  * [--rates 20,50,...] [--hold S] [--rate-secs S] [--budget S] [--no-reference] [--reference-all]
- * [--ramp-cps R] [--max-jitter-ms MS] [--cpu-prof-level N]`.
+ * [--ramp-cps R] [--max-jitter-ms MS] [--cpu-prof-level N] [--only concurrency|rate]`.
  */
 import { fork, ChildProcess } from 'node:child_process';
 import { mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -73,6 +73,9 @@ const RAMP_CPS = number('ramp-cps', 40);
 const BUDGET_S = number('budget', QUICK ? 100 : 540);
 const REFERENCE = !flag('no-reference');
 const REFERENCE_ALL = flag('reference-all');
+/** `--only concurrency` or `--only rate`: one search (the soak, bench:soak, is the concurrency one). */
+const ONLY = value('only');
+if (ONLY !== undefined && ONLY !== 'concurrency' && ONLY !== 'rate') throw new TypeError('--only must be concurrency or rate');
 const CPU_PROF_LEVEL = value('cpu-prof-level') === undefined ? null : number('cpu-prof-level', 1);
 const PCAP = '/usr/share/sip-tester/g711a.pcap';
 /** The line's RTP range: room for 5000 calls. */
@@ -671,8 +674,8 @@ async function main(): Promise<void> {
   process.on('exit', cleanup);
   try {
     // The concurrency search gets about two thirds of the budget, the rate search the rest.
-    await search(host, peer, 'concurrency', LEVELS, BUDGET_S * 0.68);
-    await search(host, peer, 'rate', RATES, BUDGET_S);
+    if (ONLY !== 'rate') await search(host, peer, 'concurrency', LEVELS, ONLY ? BUDGET_S : BUDGET_S * 0.68);
+    if (ONLY !== 'concurrency') await search(host, peer, 'rate', RATES, BUDGET_S);
   } finally {
     await host.stop().catch(() => undefined);
     peer.stop();

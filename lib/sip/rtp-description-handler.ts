@@ -275,6 +275,7 @@ export class RtpDescriptionHandler extends EventEmitter<RtpDescriptionHandlerEve
           direction: 'inactive',
           inbandDtmf: c.dtmfMode === 'inband',
           clock: c.clock,
+          log: c.log,
         });
         const sdp = new LocalSdp({
           address: c.address,

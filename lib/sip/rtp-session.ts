@@ -2,7 +2,9 @@ import { EventEmitter } from 'node:events';
 import { randomBytes } from 'node:crypto';
 import type dgram from 'node:dgram';
 import type { PlaybackResult } from '../capabilities/audio';
+import type { Logger } from '../backend';
 import { CallStateError, NotSupportedError } from '../errors';
+import { LogRateLimiter } from '../log-rate-limit';
 import { checkInt, checkOneOf, checkOptions } from '../media/check-option';
 import { DtmfReceiver } from '../media/dtmf-receiver';
 import { DEFAULT_DTMF_DURATION_MS, DtmfSender } from '../media/dtmf-sender';
@@ -127,6 +129,8 @@ export interface RtpSessionOptions extends Partial<Omit<RtpMediaParams, 'codec'>
   relatchMs?: number;
   /** Our SSRC (default random). */
   ssrc?: number;
+  /** Where malformed packets are reported (a few per source, then a count every 10 s). Default: nowhere (they are counted in stats()). */
+  log?: Logger;
 }
 
 /** Audio waiting to be sent. */
@@ -179,6 +183,7 @@ const GAP_STEPS = DTMF_GAP_MS / PACKET_MS;
 export class RtpSession extends EventEmitter<RtpSessionEvents> {
   readonly ssrc: number;
   private readonly ports: RtpPortPair;
+  private readonly malformedLog: LogRateLimiter | undefined;
   private readonly clock: MediaTickSource;
   private readonly unsubscribe: () => void;
   private readonly relatchTicks: number;
@@ -227,6 +232,8 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> {
     const o = checkOptions('RtpSession', options);
     if (!o.ports || typeof o.ports !== 'object' || !o.ports.rtp) throw new TypeError('"ports" must be a port pair from RtpPortAllocator');
     this.ports = o.ports;
+    const log = o.log;
+    this.malformedLog = log ? new LogRateLimiter({ write: (line) => log.warn(line), what: 'malformed RTP packets' }) : undefined;
     this.clock = o.clock ?? sharedMediaClock;
     this.reorder = new JitterBuffer({ depth: o.reorderDepth ?? 3 });
     this.relatchTicks = Math.ceil(checkInt('relatchMs', o.relatchMs ?? 1000, 0, 60_000) / PACKET_MS);
@@ -416,6 +423,7 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> {
     this.unsubscribe();
     this.ports.rtp.off('message', this.onMessage);
     this.ports.rtcp.off('message', this.onRtcp);
+    this.malformedLog?.close();
     this.clearQueue();
     this.failDtmf(new CallStateError('DTMF was not sent: the call\'s media closed'));
     this.closing = this.ports.close();
@@ -565,6 +573,8 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> {
     const packet = parseRtp(buf);
     if (!packet) {
       this.counts.invalid++;
+      const from = `${rinfo.address}:${rinfo.port}`;
+      this.malformedLog?.note(from, () => `sip media: dropped a malformed RTP packet of ${buf.length} bytes from ${from} (to port ${this.ports.rtpPort})`);
       return;
     }
     if (!this.acceptSource(rinfo)) {

@@ -24,6 +24,7 @@ import { SipDtmf } from './sip-dtmf';
 import { INCOMING_REFER_POLICIES, IncomingReferPolicy, SipForwarding } from './sip-forwarding';
 import { SipAgentState, SipAgentStateChange, SipUserAgent, SipUserAgentOptions } from './sip-user-agent';
 import { defaultSipPort, localAddressFor, parseHostPort, resolveHost } from './transport-address';
+import type { NodeTransport, SourceAddress } from './transport-base';
 
 /**
  * The account and its connection are {@link SipUserAgent}'s options (server, transport, username,
@@ -91,8 +92,10 @@ export class SipBackend extends EventEmitter implements Backend {
   private wasReady = false;
   private stopped = false;
   private retryTimer: NodeJS.Timeout | undefined;
-  /** The server's (and proxy's) IP addresses: in trunk mode, the only sources of calls. */
-  private trusted = new Set<string>();
+  /** The server's (and proxy's) address and port: in trunk mode over UDP, the only sources of calls. */
+  private trusted: SourceAddress[] = [];
+  /** Trunk mode: where each initial request came from (its datagram's source), read as sip.js takes it. */
+  private readonly sources = new WeakMap<IncomingRequestMessage, SourceAddress>();
   /** Trunk mode: initial requests whose Request-URI user was rewritten to ours, with the original Request-URI. */
   private readonly dialled = new WeakMap<IncomingRequestMessage, URI>();
   private readonly hooked = new WeakSet<UserAgent>();
@@ -333,7 +336,8 @@ export class SipBackend extends EventEmitter implements Backend {
       invitation.reject({ statusCode }).catch(() => undefined);
     };
     if (this.opts.register === false && !this.fromTrustedSource(request)) {
-      refuse(403, `trunk mode takes calls from ${this.opts.server} only, this came from ${receivedFrom(request) ?? request.via.host}`);
+      const source = this.sources.get(request);
+      refuse(403, `trunk mode takes calls from ${this.trusted.map((t) => formatSource(t)).join(' or ')} only, this came from ${source ? formatSource(source) : request.via.host}`);
       return;
     }
     const max = this.opts.maxCalls ?? 0;
@@ -353,6 +357,7 @@ export class SipBackend extends EventEmitter implements Backend {
       reason: { text: `call from ${identity.uri.toString()}${ruri?.user ? ` to ${ruri.user}` : ''}`, evidence: `INVITE ${ruri?.toString()}` },
     });
     const rec: CallRecord = { call, session: invitation };
+    guardAckTimeout(invitation);
     invitation.delegate = {
       ...invitation.delegate,
       onCancel: (cancel) => this.conclude(rec, endFromRequest('CANCEL', cancel.request.getHeader('reason'), 'cancelled')),
@@ -370,6 +375,9 @@ export class SipBackend extends EventEmitter implements Backend {
         }
         this.track(rec);
         this.emit('call', call);
+        // A flow that answered (or refused) at once, within the event, needs no 180: sip.js would
+        // refuse it with a warning per call ("Invalid session state Establishing").
+        if (invitation.state !== SessionState.Initial) return;
         invitation.progress().catch((err: Error) => this.log.debug(`sip: 180 for call ${call.id}: ${err.message}`));
       },
       (err: unknown) => {
@@ -379,11 +387,15 @@ export class SipBackend extends EventEmitter implements Backend {
     );
   }
 
-  /** Trunk mode: the INVITE came from the server's (or proxy's) address. Over TCP/TLS/WS it came over our one connection to it. */
+  /**
+   * Trunk mode: the INVITE came from the server's (or proxy's) address and port, the very place our
+   * requests go (docs/sip-backend.md, "Trunk mode"): a call from another port of the same host would
+   * be a dialog whose BYE we send elsewhere. Over TCP/TLS/WS it came over our one connection to it.
+   */
   private fromTrustedSource(request: IncomingRequestMessage): boolean {
-    const received = receivedFrom(request);
-    if (received === undefined) return (this.opts.transport ?? 'udp') !== 'udp';
-    return this.trusted.has(received);
+    if ((this.opts.transport ?? 'udp') !== 'udp') return true;
+    const source = this.sources.get(request);
+    return source !== undefined && this.trusted.some((t) => t.address === source.address && t.port === source.port);
   }
 
   // ───────────────────────────── call progress ─────────────────────────────
@@ -507,6 +519,8 @@ export class SipBackend extends EventEmitter implements Backend {
     const receive = core.receiveIncomingRequestFromTransport.bind(core);
     const user = this.opts.username;
     core.receiveIncomingRequestFromTransport = (message: IncomingRequestMessage) => {
+      const source = (ua.transport as NodeTransport).deliveringFrom;
+      if (source && !message.toTag) this.sources.set(message, source);
       if (!message.toTag && message.ruri && message.ruri.scheme === 'sip' && message.ruri.user !== user) {
         this.dialled.set(message, message.ruri);
         const ruri = message.ruri.clone();
@@ -524,7 +538,7 @@ export class SipBackend extends EventEmitter implements Backend {
     const hops = [server];
     if (this.opts.outboundProxy) hops.push(parseHostPort(this.opts.outboundProxy, defaultSipPort(transport), 'outboundProxy'));
     const resolved = await Promise.all(hops.map((h) => resolveHost(h.host)));
-    this.trusted = new Set(resolved.map((r) => r.address));
+    this.trusted = resolved.map((r, i) => ({ address: r.address, port: hops[i].port }));
     if (this.opts.localAddress) return { sip: this.opts.localAddress, rtp: this.opts.localAddress };
     const last = hops.length - 1;
     return { sip: await localAddressFor(resolved[last], hops[last].port), rtp: '0.0.0.0' };
@@ -610,10 +624,26 @@ function referralHeaders(referral: DialReferral | undefined): string[] {
   return headers;
 }
 
-/** The source address our UDP transport stamped on the top Via (`received=`), if any. */
-function receivedFrom(request: IncomingRequestMessage): string | undefined {
-  const m = /;\s*received\s*=\s*([^;,\s]+)/i.exec(request.getHeader('via') ?? '');
-  return m ? m[1].replace(/^\[|\]$/g, '') : undefined;
+/**
+ * sip.js 0.21.2 (api/invitation.js `onAckTimeout`) ends a session whose 200 was never ACKed by
+ * moving it to Terminated, even when it is Terminated already (the caller sent BYE without ACK, or
+ * we hung up meanwhile): that throws "Invalid state transition from Terminated to Terminated" from
+ * the dialog's timer, 32 s later, and ended the process in the INVITE flood (bench/sip-flood.ts).
+ * A session that has ended has nothing left to end: the timeout is then only logged.
+ */
+function guardAckTimeout(invitation: Invitation): void {
+  const target = invitation as unknown as { onAckTimeout?: () => void };
+  const original = target.onAckTimeout;
+  if (typeof original !== 'function') return;
+  target.onAckTimeout = function (this: Invitation): void {
+    if (invitation.state === SessionState.Terminated) return;
+    original.call(invitation);
+  };
+}
+
+/** `host:port`, `[v6]:port`. */
+function formatSource(s: SourceAddress): string {
+  return s.address.includes(':') ? `[${s.address}]:${s.port}` : `${s.address}:${s.port}`;
 }
 
 function startLine(message: IncomingResponseMessage): string {

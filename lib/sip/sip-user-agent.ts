@@ -39,7 +39,7 @@ import { Logger, SILENT_LOGGER } from '../backend';
 import { installFastGrammar } from './sip-grammar';
 import { SipRegistration, RegistrationOutcome } from './sip-registration';
 import { defaultSipPort, formatHostPort, HostPort, localAddressFor, parseHostPort, parsePort, resolveHost, SIP_TRANSPORTS, SipTransportName } from './transport-address';
-import { isSipJsParseDrop } from './transport-bad-request';
+import { isSipJsParseDrop, sipJsParserFault } from './transport-bad-request';
 import { NodeTransport, NodeTransportOptions } from './transport-base';
 import { RetransmitTimers } from './transport-retransmit';
 import { TcpTransport } from './transport-tcp';
@@ -419,11 +419,15 @@ export class SipUserAgent extends EventEmitter {
       logLevel: options.traceSip ? 'debug' : 'warn',
       // sip.js calls its own failures (a transport error, a timeout) "error"; for the line they are
       // warnings, reported through the states and events above.
-      // The drop of a message sip.js cannot parse is passed on to the transport, which answers 400
-      // when it is a request (transport-bad-request.ts says why and how).
+      // What sip.js's parser refused, and its drop of the message, are passed on to the transport,
+      // which answers 400 naming the fault when it is a request, and logs it once, rate-limited
+      // (transport-bad-request.ts says why and how): not logged here, or each would be a warning.
       logConnector: (level, category, _label, content) => {
-        if (isSipJsParseDrop(category, content)) (ua.transport as NodeTransport).unparsable();
-        (level === 'error' ? log.warn : log.debug)(`sip.js ${category}: ${content}`);
+        const fault = sipJsParserFault(category, content);
+        if (fault !== undefined) return (ua.transport as NodeTransport).unparsable(fault);
+        if (isSipJsParseDrop(category, content)) return (ua.transport as NodeTransport).unparsable();
+        if (level === 'error') log.warn(`sip: the SIP library reported a problem (sip.js ${category}: ${content})`);
+        else log.debug(`sip.js ${category}: ${content}`);
       },
     });
     if (!FAST_GRAMMAR.installed) log.debug(FAST_GRAMMAR.reason);

@@ -1,35 +1,36 @@
 /**
- * The answer to a request sip.js cannot parse.
+ * The one place where a received SIP message is judged before sip.js acts on it, and where a
+ * request we refuse gets its 400 Bad Request (RFC 3261 §8.2, §21.4.1).
  *
- * sip.js parses some headers as it reads a message (Via, From, To, Call-ID, CSeq, Contact,
- * Record-Route, Content-Type, Content-Length, Max-Forwards, Refer-To: core/messages/parser.js) and
- * drops the whole message, without a word, when one of them does not fit its grammar
- * (api/user-agent.js onTransportMessage: "Failed to parse incoming message. Dropping."). For a
- * request that silence is wrong: the sender re-sends it for 32 s and then gives up on the dialog
- * (an in-dialog REFER with `Refer-To: not a uri` would make the other side end a working call).
- * RFC 3261 §8.2 / §21.4.1 wants 400 Bad Request, with Via, From, To, Call-ID and CSeq copied.
- * Written here because sip.js offers no hook between its parser and its drop.
+ * Two checks, one answer:
  *
- * How a drop is noticed without parsing every message twice: sip.js parses what the transport hands
- * it synchronously, inside `onMessage`, and says so through its logger, which the user agent
- * (lib/sip/sip-user-agent.ts, `logConnector`) watches for {@link isSipJsParseDrop}: it then calls
- * `NodeTransport.unparsable()`, which marks the message being delivered; once `onMessage` returns,
- * the transport asks {@link badRequestFor} for the 400 (transport-base.ts `deliver`). So the
- * second parse happens only for the messages sip.js already refused, never on the hot path (it cost
- * 9 % of the process at 200 calls: docs/benchmarks.md "SIP load"), and "cannot parse" means exactly
- * what sip.js's parser decided, not a guess of ours. A cheap pre-check of our own was the other
- * way; it would have to know which values sip.js's grammar refuses, i.e. be a second grammar.
- * If a sip.js version words its log line differently, requests it cannot parse are dropped again as
- * sip.js does (test/integration/sip-robustness.test.ts checks the 400s).
+ * 1. **Before sip.js** ({@link messageFault}): what sip.js does not check at all. CSeq must be a
+ *    32-bit unsigned number followed by the request's own method (RFC 3261 §8.1.1.5, §20.16):
+ *    sip.js reads the number with `parseInt` and no range, so `CSeq: 99999999999999999999999 BYE`
+ *    became 1e23 and ended a live call, and it never compares the method, so `CSeq: 13 INVITE` on a
+ *    BYE ended one too. A request outside a dialog (no To tag) must start below 2^31 (§8.1.1.5);
+ *    inside one, numbers up to 2^32-1 are taken (a peer that started at 2^31-1 legitimately goes
+ *    past 2^31: §12.2.1.1 only adds one per request). The mandatory headers (Via, From, To,
+ *    Call-ID, CSeq: §8.1.1) must be there, once each (sip.js drops a request without one silently,
+ *    and keeps the last of two). Max-Forwards is not required: a UAS has no use for it and some
+ *    devices leave it out (sip.js checks its syntax when it is there). A response failing these is
+ *    dropped (sip.js threw "Cannot read properties of undefined (reading 'method')" on a response
+ *    whose CSeq did not read).
+ * 2. **What sip.js's parser refused** (a header it parses as it reads: Contact, Content-Type,
+ *    Max-Forwards, Record-Route, Refer-To..., or the request line): sip.js drops the message and
+ *    says so through its logger, which the user agent (lib/sip/sip-user-agent.ts, `logConnector`)
+ *    watches: {@link sipJsParserFault} turns its words into a reason phrase
+ *    (`NodeTransport.unparsable`), and once `onMessage` returns the transport answers. So the
+ *    grammar stays sip.js's (no second grammar here) and is run once per message.
+ *
+ * Either way a request that can be answered (not an ACK, and its top Via reads, so that the answer
+ * can reach its sender) gets `400 <reason>`, with the reason naming the fault, and Via, From, To,
+ * Call-ID, CSeq copied as they came (§8.2.6.2: copied, not re-written, even when the CSeq is the
+ * fault). In-dialog requests whose CSeq is lower than the last one are sip.js's (dialog.js
+ * `sequenceGuard`: 500, §12.2.2), now that the number it compares is always a real one.
  */
 import { randomBytes } from 'node:crypto';
-import { Core } from 'sip.js';
-
-/** Where sip.js's parser writes its complaints: nowhere (the transport logs the outcome once). */
-const QUIET = { error: () => undefined, warn: () => undefined, log: () => undefined, debug: () => undefined } as unknown as Parameters<typeof Core.Parser.parseMessage>[1];
-
-/** The headers a response copies from its request (RFC 3261 §8.2.6.2), by their full and compact names. */
-const COPIED = /^(via|v|from|f|to|t|call-id|i|cseq)[ \t]*:/i;
+import { headerLines, parseVia } from './transport-message';
 
 /** What sip.js's user agent logs (category `sip.UserAgent`, level warn) when it drops a message it cannot parse. */
 const SIPJS_PARSE_DROP = 'Failed to parse incoming message. Dropping.';
@@ -40,28 +41,91 @@ export function isSipJsParseDrop(category: string, content: unknown): boolean {
 }
 
 /**
- * For a message sip.js could not parse (the caller knows: {@link isSipJsParseDrop}) that is a
- * request and can still be answered: the 400 Bad Request to send back (Via, From, To, Call-ID, CSeq
- * copied, a To tag added when there is none). `undefined` for everything else: a response, an ACK
- * (never answered), and a request whose own Via, From, To, Call-ID or CSeq cannot be read (no
- * response could reach its sender's transaction: dropped, as sip.js does). It does not parse
- * `text` as a whole again: a caller MUST NOT ask for a message sip.js parsed. Never throws.
+ * sip.js's parser's complaint (category `sip.Parser`, core/messages/parser.js) as a reason phrase:
+ * `error parsing header 'Contact'` → `Bad Contact Header`. `undefined` when `category` is not the
+ * parser's.
  */
-export function badRequestFor(text: string): string | undefined {
+export function sipJsParserFault(category: string, content: unknown): string | undefined {
+  if (category !== 'sip.Parser') return undefined;
+  const text = String(content);
+  const header = /^error parsing header '([^']*)'/.exec(text);
+  if (header) return `Bad ${headerName(header[1])} Header`;
+  if (text.startsWith('error parsing first line')) return 'Malformed Request-Line';
+  return 'Malformed Message';
+}
+
+/** The mandatory headers (RFC 3261 §8.1.1) by their names and compact forms, as they are reported. */
+const REQUIRED: ReadonlyArray<[string, string[]]> = [
+  ['Via', ['via', 'v']],
+  ['From', ['from', 'f']],
+  ['To', ['to', 't']],
+  ['Call-ID', ['call-id', 'i']],
+  ['CSeq', ['cseq']],
+];
+/** Headers that may appear once only (Via may repeat). */
+const SINGLE = REQUIRED.slice(1);
+
+/** `1*DIGIT LWS Method` (RFC 3261 §20.16); Method is a token (§25.1). */
+const CSEQ = /^(\d+)[ \t]+([A-Za-z0-9.!%*_+`'~-]+)$/;
+const TWO_31 = 2 ** 31;
+const TWO_32 = 2 ** 32;
+
+/**
+ * Why a received message must not reach sip.js, as a reason phrase (`CSeq Method Mismatch`), or
+ * `undefined` when the checks above pass. Cheap: the start line and the header lines once, no
+ * grammar. Never throws (a message that cannot be read at all is sip.js's to refuse).
+ */
+export function messageFault(text: string): string | undefined {
   try {
-    if (text.startsWith('SIP/') || /^ACK /i.test(text)) return undefined;
-    const head = text.split(/\r\n\r\n/, 1)[0].split('\r\n');
-    const copied = head.slice(1).filter((line) => COPIED.test(line));
-    // Would the response's own headers parse? Only then can the sender match it to its request.
-    const minimal = `${head[0]}\r\n${copied.join('\r\n')}\r\nContent-Length: 0\r\n\r\n`;
-    const readable = Core.Parser.parseMessage(minimal, QUIET);
-    if (!readable || !readable.hasHeader('via') || !readable.hasHeader('from') || !readable.hasHeader('to') || !readable.hasHeader('call-id') || !readable.hasHeader('cseq')) {
-      return undefined;
-    }
-    const lines = ['SIP/2.0 400 Bad Request'];
-    for (const line of copied) {
-      // The To of a response that ends a transaction carries a tag (RFC 3261 §8.2.6.2).
-      if (/^(to|t)[ \t]*:/i.test(line) && !readable.toTag) lines.push(`${line};tag=${randomBytes(5).toString('hex')}`);
+    const { startLine, headers } = headerLines(text);
+    const request = /^(\S+) /.exec(startLine);
+    const method = startLine.startsWith('SIP/') ? undefined : request?.[1];
+    const found = new Map<string, string[]>();
+    for (const [name, names] of REQUIRED) found.set(name, headers.filter((h) => names.includes(h.name)).map((h) => h.value.trim()));
+    for (const [name] of REQUIRED) if ((found.get(name) as string[]).length === 0) return `Missing ${name} Header`;
+    for (const [name] of SINGLE) if ((found.get(name) as string[]).length > 1) return `More Than One ${name} Header`;
+    const cseq = CSEQ.exec((found.get('CSeq') as string[])[0]);
+    if (!cseq) return 'Bad CSeq Header';
+    const number = cseq[1].length > 10 ? Infinity : Number(cseq[1]);
+    if (number >= TWO_32) return 'CSeq Number Out Of Range';
+    if (method === undefined) return undefined;
+    // Methods are case-sensitive (RFC 3261 §7.1): `bye` is not `BYE`.
+    if (cseq[2] !== method) return 'CSeq Method Mismatch';
+    if (number >= TWO_31 && !hasTag((found.get('To') as string[])[0])) return 'CSeq Number Out Of Range';
+    return undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The To (or From) value has a `tag` parameter (after the URI: in `<...>` a `;tag` is the URI's). */
+function hasTag(value: string): boolean {
+  const close = value.lastIndexOf('>');
+  return /;[ \t]*tag[ \t]*=/i.test(close < 0 ? value : value.slice(close));
+}
+
+/** The headers a response copies from its request (RFC 3261 §8.2.6.2), by their full and compact names. */
+const COPIED = /^(via|v|from|f|to|t|call-id|i|cseq)[ \t]*:/i;
+const TO = /^(to|t)[ \t]*:/i;
+
+/**
+ * The `400 <reason>` answer to a request we refuse (`reason` from {@link messageFault} or
+ * {@link sipJsParserFault}), or `undefined` when there is nothing to answer: a response, an ACK
+ * (never answered), a request without a top Via that reads (no answer could find its sender).
+ * The copied headers are copied as they came; a To without a tag gets one (§8.2.6.2). Never throws.
+ */
+export function badRequest(text: string, reason: string): string | undefined {
+  try {
+    const { startLine, headers } = headerLines(text);
+    if (startLine.startsWith('SIP/') || /^ACK /.test(startLine)) return undefined;
+    const via = headers.find((h) => h.name === 'via' || h.name === 'v');
+    if (!via || !parseVia(via.value.split(',')[0])) return undefined;
+    const lines = [`SIP/2.0 400 ${reason.replace(/[^\x20-\x7e]/g, ' ')}`];
+    const blank = text.search(/\r?\n\r?\n/);
+    const head = (blank < 0 ? text : text.slice(0, blank)).split(/\r?\n/).slice(1);
+    for (const line of head) {
+      if (!COPIED.test(line)) continue;
+      if (TO.test(line) && !hasTag(line.slice(line.indexOf(':') + 1))) lines.push(`${line};tag=${randomBytes(5).toString('hex')}`);
       else lines.push(line);
     }
     lines.push('Content-Length: 0');
@@ -69,4 +133,9 @@ export function badRequestFor(text: string): string | undefined {
   } catch {
     return undefined;
   }
+}
+
+/** `content-type` → `Content-Type` (sip.js reports header names as they came). */
+function headerName(name: string): string {
+  return name.toLowerCase().replace(/(^|-)([a-z])/g, (_m, dash: string, c: string) => dash + c.toUpperCase()).replace(/^Call-Id$/, 'Call-ID').replace(/^Cseq$/, 'CSeq');
 }

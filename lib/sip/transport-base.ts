@@ -22,15 +22,18 @@
  *   agent's job (lib/sip/sip-user-agent.ts).
  *
  * Bytes from the network never make it throw: a message that sip.js cannot take is logged and dropped;
- * a request with a header sip.js cannot parse is answered 400 once sip.js says it dropped it
- * ({@link NodeTransport.unparsable}, transport-bad-request.ts).
+ * a request that fails our checks (CSeq, mandatory headers) never reaches sip.js, and one with a
+ * header sip.js cannot parse is answered once sip.js says it dropped it
+ * ({@link NodeTransport.unparsable}): both get a 400 naming the fault (transport-bad-request.ts).
+ * Lines about malformed messages are rate-limited per source (lib/log-rate-limit.ts).
  */
 import type { EventEmitter } from 'node:events';
 import { EmitterImpl, StateTransitionError, TransportState } from 'sip.js';
 import type { Emitter, Transport } from 'sip.js';
 import { Logger, SILENT_LOGGER } from '../backend';
+import { LogRateLimiter } from '../log-rate-limit';
 import { HostPort } from './transport-address';
-import { badRequestFor } from './transport-bad-request';
+import { badRequest, messageFault } from './transport-bad-request';
 import { redactForLog } from './transport-message';
 
 /** Options shared by the UDP, TCP and TLS transports (passed as sip.js `transportOptions`). */
@@ -46,6 +49,12 @@ export interface NodeTransportOptions {
   /** Log every message sent and received (digest credentials redacted) at debug level. */
   traceSip?: boolean;
   log?: Logger;
+}
+
+/** Where a datagram came from. */
+export interface SourceAddress {
+  address: string;
+  port: number;
 }
 
 /** The transport's own end after connecting: what Contact must name. */
@@ -74,8 +83,13 @@ export abstract class NodeTransport implements Transport {
   private closing: Promise<void> = Promise.resolve();
   private disposed = false;
   private _lastError: Error | undefined;
-  /** The message being handed to sip.js (it parses it synchronously, inside `onMessage`). */
-  private delivering: { text: string; unparsable: boolean } | undefined;
+  /**
+   * The message being handed to sip.js (it parses it synchronously, inside `onMessage`): where it
+   * came from (a datagram's source), and why sip.js could not parse it, once it says so.
+   */
+  private delivering: { text: string; source?: SourceAddress; unparsable?: string } | undefined;
+  /** Where lines about malformed messages go: a few per source, then a count every 10 s. */
+  private readonly malformedLog: LogRateLimiter;
 
   /**
    * @param _logger sip.js passes its own logger; ours comes in `options.log` so that every line of the
@@ -85,6 +99,7 @@ export abstract class NodeTransport implements Transport {
     if (!options || !options.server) throw new TypeError('transportOptions.server: required');
     this.options = options;
     this.log = options.log ?? SILENT_LOGGER;
+    this.malformedLog = new LogRateLimiter({ write: (line) => this.log.warn(line), what: 'malformed SIP messages' });
   }
 
   get state(): TransportState {
@@ -151,6 +166,7 @@ export abstract class NodeTransport implements Transport {
         break;
     }
     this.transition(TransportState.Disconnecting);
+    this.malformedLog.close();
     this.closing = this.close().catch((err) => this.log.debug(`sip transport: close: ${asError(err).message}`));
     const closing = this.closing;
     const done = (async () => {
@@ -172,6 +188,7 @@ export abstract class NodeTransport implements Transport {
   async dispose(): Promise<void> {
     await this.disconnect().catch(() => undefined);
     this.disposed = true;
+    this.malformedLog.close();
   }
 
   send(message: string): Promise<void> {
@@ -191,41 +208,64 @@ export abstract class NodeTransport implements Transport {
   /** Writes one message (the transport is Connected). */
   protected abstract write(message: string): Promise<void>;
 
-  /** A subclass calls this with every whole message it received. Never throws. */
-  protected deliver(text: string, from: string): void {
+  /**
+   * Where the message sip.js is reading now came from, when the transport knows it per message (UDP:
+   * the datagram's source); `undefined` outside `onMessage` and on a connection (TCP, TLS, WS: every
+   * message comes from the one peer the connection goes to). sip.js hands a request to its core
+   * synchronously within `onMessage`, so a hook there (sip-backend.ts, trunk mode) reads the source
+   * of that very request.
+   */
+  get deliveringFrom(): SourceAddress | undefined {
+    return this.delivering?.source;
+  }
+
+  /** A subclass calls this with every whole message it received (`source`: a datagram's). Never throws. */
+  protected deliver(text: string, from: string, source?: SourceAddress): void {
     if (this._state !== TransportState.Connected) {
       this.log.debug(`sip transport: message from ${from} while ${this._state.toLowerCase()}: dropped`);
       return;
     }
     if (this.options.traceSip) this.log.debug(`sip receive (${this.protocol}) from ${from}:\n${redactForLog(text)}`);
-    const delivery = { text, unparsable: false };
+    const fault = messageFault(text);
+    if (fault) {
+      this.refuse(text, from, fault);
+      return;
+    }
+    const delivery: { text: string; source?: SourceAddress; unparsable?: string } = { text, source };
     const outer = this.delivering;
     this.delivering = delivery;
     try {
       this.onMessage?.(text);
     } catch (err) {
       // sip.js throws on some malformed messages (a bad status code, a Replaces it cannot parse...).
-      this.log.warn(`sip: dropped a message from ${from} that could not be handled: ${asError(err).message}`);
+      this.malformed(from, `sip: a message from ${from} could not be handled and was dropped: ${describe(text)} (the SIP library sip.js failed on it: ${asError(err).message})`);
     } finally {
       this.delivering = outer;
     }
-    if (!delivery.unparsable || this._state !== TransportState.Connected) return;
-    // A request sip.js dropped without a word (a header it cannot parse) is answered 400 here.
-    const badRequest = badRequestFor(text);
-    if (badRequest) {
-      this.log.debug(`sip: a request from ${from} has a header that cannot be parsed: answered 400`);
-      this.write(badRequest).catch((err) => this.log.debug(`sip transport: 400 to ${from} not sent: ${asError(err).message}`));
-    }
+    if (delivery.unparsable !== undefined && this._state === TransportState.Connected) this.refuse(text, from, delivery.unparsable);
+  }
+
+  /** A message we do not take: a request that can be answered gets `400 <fault>`, all are logged (rate-limited). */
+  private refuse(text: string, from: string, fault: string): void {
+    const answer = badRequest(text, fault);
+    this.malformed(from, `sip: ${answer ? 'refused' : 'dropped'} a malformed message from ${from} (${fault})${answer ? ' with 400' : ''}: ${describe(text)}`);
+    if (answer) this.write(answer).catch((err) => this.log.debug(`sip transport: 400 to ${from} not sent: ${asError(err).message}`));
+  }
+
+  /** A line about malformed traffic from `from`: the first few are written, then a count every 10 s. */
+  protected malformed(from: string, line: string): void {
+    this.malformedLog.note(from, () => line);
   }
 
   /**
    * sip.js says it could not parse the message being delivered and dropped it (its user agent's log
-   * line: lib/sip/sip-user-agent.ts watches for it). When `onMessage` returns, the transport answers
-   * that message 400 if it is a request that can be answered (transport-bad-request.ts). Called at
-   * any other time: nothing happens. Never throws.
+   * lines: lib/sip/sip-user-agent.ts watches for them): `fault` is the reason phrase of the answer
+   * (transport-bad-request.ts `sipJsParserFault`; the first one said counts). When `onMessage`
+   * returns, the transport answers that message 400 if it is a request that can be answered.
+   * Called at any other time: nothing happens. Never throws.
    */
-  unparsable(): void {
-    if (this.delivering) this.delivering.unparsable = true;
+  unparsable(fault = 'Malformed Message'): void {
+    if (this.delivering && this.delivering.unparsable === undefined) this.delivering.unparsable = fault;
   }
 
   /** A subclass calls this when the connection ended without being asked to. */
@@ -285,6 +325,13 @@ export function closeWithin(connection: EventEmitter, end: () => void, destroy: 
     connection.on('error', () => undefined);
     end();
   });
+}
+
+/** A message in a log line: its start line and Call-ID, printable and short (the whole text is in the SIP trace). */
+function describe(text: string): string {
+  const firstLine = text.slice(0, Math.min(text.length, 120)).split(/\r?\n/, 1)[0];
+  const callId = /^(?:call-id|i)[ \t]*:[ \t]*([^\r\n]{1,80})/im.exec(text)?.[1];
+  return `"${firstLine.replace(/[^\x20-\x7e]/g, '?')}"${callId ? ` (Call-ID ${callId.replace(/[^\x20-\x7e]/g, '?')})` : ''}`;
 }
 
 export function asError(err: unknown): Error {

@@ -33,7 +33,7 @@ const STATUS_LINE = /^SIP\/2\.0 +(\d{3})(?: .*)?$/;
 const VIA_VALUE = /^SIP\s*\/\s*2\.0\s*\/\s*([A-Za-z0-9]+)\s+(\[[0-9A-Fa-f:.]+\]|[^\s;:]+)(?:\s*:\s*(\d{1,5}))?\s*(;.*)?$/;
 
 /** Header lines of a message (after the start line, before the blank line), with their offsets. */
-interface HeaderLine {
+export interface HeaderLine {
   name: string;
   value: string;
   /** Offset of the value's first character in the message text. */
@@ -42,7 +42,7 @@ interface HeaderLine {
   valueEnd: number;
 }
 
-function headerLines(text: string): { startLine: string; headers: HeaderLine[] } {
+export function headerLines(text: string): { startLine: string; headers: HeaderLine[] } {
   const headers: HeaderLine[] = [];
   let end = text.indexOf('\n');
   const startLine = (end < 0 ? text : text.slice(0, end)).replace(/\r$/, '');

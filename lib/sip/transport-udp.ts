@@ -107,12 +107,12 @@ export class UdpTransport extends NodeTransport {
     let text = data.toString('utf8');
     const peek = peekMessage(text);
     if (!peek) {
-      this.log.debug(`sip udp: ${data.length} bytes from ${from} are not a SIP message: dropped`);
+      this.malformed(from, `sip udp: dropped ${data.length} bytes from ${from} that are not a SIP message`);
       return;
     }
     if (!this.retransmitter.received(peek)) return;
     if (peek.kind === 'request') text = stampReceived(text, rinfo.address, rinfo.port);
-    this.deliver(text, from);
+    this.deliver(text, from, { address: rinfo.address, port: rinfo.port });
   }
 
   private forget(socket: Socket): void {

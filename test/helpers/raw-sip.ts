@@ -219,6 +219,11 @@ export class RawSipRelay {
     return this.next(pred, ms).catch(() => undefined);
   }
 
+  /** Forgets the kept messages nobody took (after a barrage whose answers are of no interest). */
+  clear(): void {
+    this.inbox.length = 0;
+  }
+
   close(): void {
     this.socket.close();
   }

@@ -23,6 +23,7 @@ import type { SipBackend } from '../../lib/sip/sip-backend';
 import { memoryLog } from '../helpers/at-harness';
 import { EventLog } from '../helpers/event-log';
 import { buildRequest, buildResponse, parseRawSip, RawSipMessage, RawSipRelay, RequestParts, sdpOffer, tagOf, token } from '../helpers/raw-sip';
+import { malformedRtp, mutate, seededRandom } from '../helpers/sip-fuzz';
 import { LOOPBACK, pickPorts, waitFor } from '../helpers/sip-peers';
 import { sipLine } from '../helpers/sip-line';
 
@@ -89,7 +90,8 @@ describe('SIP robustness: malformed SIP, SDP and RTP against a running line (int
     const base = await pickPorts(2);
     portB = base + 1;
     const rtpBase = 30000 + 32 * randomInt(0, 300);
-    a = sipLine('line-a', '1001', base, `${LOOPBACK}:${portB}`, rtpBase, log);
+    // A reaches B through the relay too: B takes calls from its server's address and port only.
+    a = sipLine('line-a', '1001', base, `${LOOPBACK}:${relay.port}`, rtpBase, log);
     b = sipLine('line-b', '2002', portB, `${LOOPBACK}:${relay.port}`, rtpBase + 16, log);
     relay.relay(portB, base);
     evA = new EventLog(a, WAIT_MS);
@@ -120,9 +122,8 @@ describe('SIP robustness: malformed SIP, SDP and RTP against a running line (int
     drop.push(randomBytes(300).toString('latin1'));
     drop.push(`INVITE ${bUri()} SIP/2.0\r\n\r\n`);
     drop.push(`OPTIONS ${bUri()} SIP/2.0`);
-    for (const header of ['via', 'from', 'to', 'call-id', 'cseq']) drop.push(request('OPTIONS', { omit: [header] }).text);
-    drop.push(request('OPTIONS', { omit: ['cseq'], headers: ['CSeq: OPTIONS'] }).text);
-    drop.push(request('OPTIONS', { omit: ['cseq'], headers: ['CSeq: 99999999999999999999999 OPTIONS'] }).text);
+    // Without a Via that reads, no answer can find its sender.
+    drop.push(request('OPTIONS', { omit: ['via'] }).text);
     drop.push(request('OPTIONS', { omit: ['via'], headers: ['Via: this is not a via'] }).text);
     drop.push(request('INVITE', { omit: ['from'], headers: ['From: <<<>>>;tag='] }).text);
     drop.push(`OPTIONS ${bUri()}\0 SIP/2.0\r\n\r\n`);
@@ -130,6 +131,7 @@ describe('SIP robustness: malformed SIP, SDP and RTP against a running line (int
     drop.push(request('OPTIONS', { body: 'a\0b\0c', contentType: 'text/plain' }).text);
     drop.push(request('OPTIONS', { headers: ['Content-Length: -5'], contentLength: null }).text);
     drop.push(request('OPTIONS', { headers: [`X-Big: ${'x'.repeat(60_000)}`] }).text);
+    drop.push(request('OPTIONS', { omit: ['call-id'] }).text);
     // Responses to requests B never sent (one with a status code sip.js refuses to handle).
     for (const status of ['200 OK', '180 Ringing', '487 Request Terminated', '999 Nonsense', '1 Tiny']) {
       drop.push(
@@ -138,6 +140,28 @@ describe('SIP robustness: malformed SIP, SDP and RTP against a running line (int
       );
     }
     for (const text of drop) await relay.send(text);
+
+    // A mandatory header missing or twice, a CSeq that is not a 32-bit number or names another
+    // method: 400 with a reason phrase that names the fault (RFC 3261 §8.2), never silence.
+    const refused: Array<[string, Partial<RequestParts>, string]> = [
+      ['OPTIONS', { omit: ['from'] }, 'Missing From Header'],
+      ['OPTIONS', { omit: ['to'] }, 'Missing To Header'],
+      ['INVITE', { omit: ['cseq'] }, 'Missing CSeq Header'],
+      ['OPTIONS', { headers: ['CSeq: 2 OPTIONS'] }, 'More Than One CSeq Header'],
+      ['OPTIONS', { omit: ['cseq'], headers: ['CSeq: OPTIONS'] }, 'Bad CSeq Header'],
+      ['OPTIONS', { omit: ['cseq'], headers: ['CSeq: 99999999999999999999999 OPTIONS'] }, 'CSeq Number Out Of Range'],
+      ['INVITE', { omit: ['cseq'], headers: [`CSeq: ${2 ** 31} INVITE`] }, 'CSeq Number Out Of Range'],
+      ['OPTIONS', { omit: ['cseq'], headers: ['CSeq: -1 OPTIONS'] }, 'Bad CSeq Header'],
+      ['OPTIONS', { cseqMethod: 'INVITE' }, 'CSeq Method Mismatch'],
+    ];
+    for (const [method, parts, reason] of refused) {
+      const fromTag = token();
+      const bad = request(method, { fromTag, ...parts });
+      await relay.send(bad.text);
+      const r = await relay.next((m) => m.status !== undefined && m.header('call-id') === bad.callId, WAIT_MS, `the answer to ${method} (${reason})`);
+      assert.equal(r.startLine, `SIP/2.0 400 ${reason}`);
+    }
+    // (No Call-ID: answered too, test/unit/sip-transport-bad-request.test.ts; the relay here sorts by Call-ID.)
 
     // Content-Length past the body: refused with 400 (sip.js's check); short of the body: the rest is cut off.
     const long = request('OPTIONS', { body: 'hello', contentType: 'text/plain', contentLength: 50 });
@@ -155,11 +179,15 @@ describe('SIP robustness: malformed SIP, SDP and RTP against a running line (int
         const bad = request(method, { fromTag, omit: [name], headers: [header] });
         await relay.send(bad.text);
         const r = await relay.final(bad.callId, method);
-        assert.equal(r.status, 400, `${method} with "${header}": got ${r.startLine}`);
+        assert.equal(r.startLine, `SIP/2.0 400 Bad ${header.split(':')[0]} Header`, `${method} with "${header}"`);
         assert.ok(tagOf(r.header('to')), 'the 400 has a To tag');
         if (method === 'INVITE') await relay.send(ackFor(r, fromTag));
       }
     }
+    // A request line sip.js cannot read, in a request whose other headers can be answered.
+    const badLine = request('OPTIONS');
+    await relay.send(badLine.text.replace(/^OPTIONS /, 'OPTIONS  '));
+    assert.equal((await relay.final(badLine.callId, 'OPTIONS')).startLine, 'SIP/2.0 400 Malformed Request-Line');
     const badAck = request('ACK', { omit: ['contact'], headers: ['Contact: <<<'] });
     await relay.send(badAck.text);
     assert.equal(await relay.none((m) => m.header('call-id') === badAck.callId, 300), undefined, 'no answer to an ACK');
@@ -194,6 +222,47 @@ describe('SIP robustness: malformed SIP, SDP and RTP against a running line (int
     await probe();
     assert.equal(b.activeCalls().length, 0);
     assert.equal(evB.topics().filter((t) => t === 'incoming').length, 0, 'no call rang');
+  });
+
+  it('trunk mode: an INVITE from the server\'s address but another port: 403, no call rings (our requests go to the server\'s port)', async function () {
+    const stranger = await udpSocket();
+    try {
+      const callId = `stranger-${token()}`;
+      const fromTag = token();
+      const port = stranger.address().port;
+      const invite = buildRequest({ method: 'INVITE', ruri: bUri(), via: { host: LOOPBACK, port }, callId, cseq: 1, fromTag, to: `sip:2002@${LOOPBACK}`, contentType: 'application/sdp', body: sdpOffer(LOOPBACK, 40000) });
+      const answers: RawSipMessage[] = [];
+      stranger.on('message', (m: Buffer) => answers.push(parseRawSip(m.toString('latin1'))));
+      await sendTo(stranger, Buffer.from(invite), portB);
+      await waitFor('a final answer', () => answers.some((m) => (m.status ?? 0) >= 200), WAIT_MS);
+      const final = answers.find((m) => (m.status ?? 0) >= 200) as RawSipMessage;
+      assert.equal(final.status, 403, final.startLine);
+      const branch = /;branch=([^;]+)/.exec(final.header('via'))?.[1];
+      await sendTo(stranger, Buffer.from(buildRequest({ method: 'ACK', ruri: bUri(), via: { host: LOOPBACK, port }, callId, cseq: 1, fromTag, to: `sip:2002@${LOOPBACK}`, toTag: tagOf(final.header('to')), branch })), portB);
+      assert.match(log.lines.join('\n'), new RegExp(`refused a call .* with 403: trunk mode takes calls from 127\\.0\\.0\\.1:${relay.port} only, this came from 127\\.0\\.0\\.1:${port}`));
+    } finally {
+      stranger.close();
+    }
+    assert.equal(evB.topics().filter((t) => t === 'incoming').length, 0, 'no call rang');
+  });
+
+  it('an answered INVITE never ACKed, then the caller\'s BYE: the call ends once, and sip.js\'s ACK timeout 32 s later is no crash', async function () {
+    this.timeout(60_000);
+    const fromTag = token();
+    const invite = request('INVITE', { fromTag, contentType: 'application/sdp', body: sdpOffer(LOOPBACK, 40000) });
+    await relay.send(invite.text);
+    const incoming = await evB.next('incoming', (e) => e.call?.remote.uri?.includes('attacker') === true);
+    await b.answer(incoming.call?.id);
+    const ok = await relay.final(invite.callId, 'INVITE');
+    assert.equal(ok.status, 200);
+    const contact = /<([^>]+)>/.exec(ok.header('contact'))?.[1] as string;
+    await relay.send(buildRequest({ method: 'BYE', ruri: contact, via: via(), callId: invite.callId, cseq: 2, fromTag, to: `sip:2002@${LOOPBACK}`, toTag: tagOf(ok.header('to')) }));
+    assert.equal((await relay.final(invite.callId, 'BYE')).status, 200);
+    await evB.next('ended', (e) => e.call?.id === incoming.call?.id);
+    // sip.js waits 64 × T1 = 32 s for the ACK of its 200 (core/timers.js TIMER_H), then ends the session again.
+    await new Promise((r) => setTimeout(r, 34_000));
+    assert.deepEqual(crashes, [], 'no exception from the ACK timeout');
+    assert.equal(evB.events.filter((e) => e.topic === 'ended' && e.call?.id === incoming.call?.id).length, 1, 'ended once');
   });
 
   it('BYE, CANCEL, INFO, NOTIFY, REFER for a dialog that does not exist: 481', async function () {
@@ -240,8 +309,9 @@ describe('SIP robustness: malformed SIP, SDP and RTP against a running line (int
 
     async function stillConnected(): Promise<void> {
       assert.equal(d.call.state, CallState.Active, 'the call goes on');
+      const seen = evB.events.length;
       assert.equal((await ask('INFO', { contentType: 'application/dtmf-relay', body: 'Signal=7\r\nDuration=100\r\n' })).status, 200, 'the dialog still answers');
-      const key = await evB.next('dtmf', (e) => e.call?.id === d.call.id);
+      const key = await evB.next('dtmf', (e) => e.call?.id === d.call.id && evB.events.indexOf(e) >= seen);
       assert.equal(key.payload.digit, '7');
     }
 
@@ -275,6 +345,92 @@ describe('SIP robustness: malformed SIP, SDP and RTP against a running line (int
         await evB.next('ended', (e) => e.call?.id === d.call.id);
       }
       d.media.close();
+    });
+
+    it('BYE with a CSeq out of 32 bits, not a number, or naming another method: 400 naming the fault, the call goes on; a CSeq below the last: 500', async function () {
+      const cases: Array<[string, string, string]> = [
+        ['99999999999999999999999 BYE', 'BYE', 'CSeq Number Out Of Range'],
+        [`${2 ** 32} BYE`, 'BYE', 'CSeq Number Out Of Range'],
+        ['1e23 BYE', 'BYE', 'Bad CSeq Header'],
+        ['-1 BYE', 'BYE', 'Bad CSeq Header'],
+        ['abc BYE', 'BYE', 'Bad CSeq Header'],
+        ['1.5 BYE', 'BYE', 'Bad CSeq Header'],
+        [`${d.cseq + 13} INVITE`, 'INVITE', 'CSeq Method Mismatch'],
+      ];
+      for (const [cseq, method, reason] of cases) {
+        await relay.send(inDialog('BYE', { omit: ['cseq'], headers: [`CSeq: ${cseq}`] }));
+        const r = await relay.final(d.callId, method);
+        assert.equal(r.startLine, `SIP/2.0 400 ${reason}`, `BYE with CSeq: ${cseq}`);
+        assert.equal(r.header('cseq'), cseq, 'the CSeq copied as it came');
+        assert.equal(d.call.state, CallState.Active, `BYE with CSeq: ${cseq} ended nothing`);
+      }
+      // RFC 3261 §12.2.2: an in-dialog request numbered below the last one is answered 500.
+      await stillConnected();
+      const low = d.cseq - 1;
+      await relay.send(buildRequest({ method: 'BYE', ruri: d.contact, via: via(), callId: d.callId, cseq: low, fromTag: d.fromTag, to: `sip:2002@${LOOPBACK}`, toTag: d.toTag }));
+      assert.equal((await relay.final(d.callId, 'BYE')).status, 500, 'a BYE numbered below the last request: 500');
+      assert.equal(d.call.state, CallState.Active);
+      await stillConnected();
+    });
+
+    it('fuzz: 600 mutated requests in and out of the dialog and 1,000 malformed RTP packets: answered or dropped, few log lines, the call and its audio go on', async function () {
+      const seed = Number(process.env.SIP_FUZZ_SEED ?? randomInt(0, 2 ** 31));
+      const random = seededRandom(seed);
+      this.test!.title += ` (seed ${seed}: SIP_FUZZ_SEED=${seed} runs it again)`;
+      const ssrc = 0x5eed0001;
+      let seq = 1;
+      for (let i = 0; i < 5; i++) await sendTo(d.media, rtp(seq++, ssrc), d.lineRtp);
+      await waitFor('B latched to us', () => d.session.stats().packetsReceived >= 5, WAIT_MS);
+      const keepSending = setInterval(() => void sendTo(d.media, rtp(seq++, ssrc), d.lineRtp).catch(() => undefined), 20);
+      const warningsBefore = log.lines.filter((l) => l.startsWith('warn ')).length;
+      const invalidBefore = d.session.stats().invalid + d.session.stats().rtcp;
+      const sent: string[][] = [];
+      try {
+        const inDialogMethods = ['BYE', 'INVITE', 'INFO', 'OPTIONS', 'NOTIFY', 'ACK', 'UPDATE', 'MESSAGE', 'CANCEL', 'REFER'];
+        for (let i = 0; i < 600; i++) {
+          const method = inDialogMethods[Math.floor(random() * inDialogMethods.length)];
+          const base =
+            random() < 0.8
+              ? inDialog(method, { contentType: 'application/dtmf-relay', body: 'Signal=5\r\nDuration=100\r\n' })
+              : request(method, { cseq: 1 + Math.floor(random() * 1000), contentType: 'application/sdp', body: sdpOffer(LOOPBACK, d.media.address().port) }).text;
+          const fuzz = mutate(base, random);
+          sent.push(fuzz.mutations);
+          await relay.send(Buffer.from(fuzz.text, 'latin1'));
+          if (i % 2 === 0) await sendTo(d.media, malformedRtp(random), d.lineRtp);
+          if (i % 3 === 0) await sendTo(d.media, malformedRtp(random), d.lineRtp);
+          if (i % 50 === 0) await new Promise((r) => setTimeout(r, 5));
+        }
+        for (let i = 0; i < 1000 - 500; i++) {
+          await sendTo(d.media, malformedRtp(random), d.lineRtp);
+          if (i % 25 === 0) await new Promise((r) => setTimeout(r, 5));
+        }
+        // Everything sent has been read by now: B answers a probe sent after it (the kernel may have
+        // dropped a datagram or two of the barrage, the probe among them: three tries).
+        let answered = false;
+        for (let attempt = 0; attempt < 3 && !answered; attempt++) {
+          const { callId, text } = request('OPTIONS');
+          await relay.send(text);
+          answered = (await relay.final(callId, 'OPTIONS', 5000).catch(() => undefined))?.status === 200;
+        }
+        assert.ok(answered, 'the line answers an OPTIONS after the barrage');
+        relay.clear();
+        const stats = d.session.stats();
+        // The kernel may drop some of a burst to a socket of this busy process: most, not all, are counted.
+        assert.ok(stats.invalid + stats.rtcp - invalidBefore >= 500, `most malformed RTP counted as such: ${JSON.stringify(stats)}`);
+        assert.equal(stats.ssrcChanges, 0, 'no malformed packet was taken for a stream');
+        assert.equal(d.call.state, CallState.Active, 'the call goes on');
+        let decoded = 0;
+        const onAudio = (): void => void decoded++;
+        d.session.on('audio', onAudio);
+        await waitFor('B decodes our audio after the barrage', () => decoded >= 10, WAIT_MS);
+        d.session.off('audio', onAudio);
+      } finally {
+        clearInterval(keepSending);
+      }
+      const warnings = log.lines.filter((l) => l.startsWith('warn ')).slice(warningsBefore);
+      assert.ok(warnings.length <= 40, `at most a few warnings per source and 10 s, got ${warnings.length}:\n${warnings.slice(0, 60).join('\n')}`);
+      assert.equal(b.activeCalls().length, 1, 'no call came of it');
+      await stillConnected();
     });
 
     it('INFO with a broken application/dtmf-relay body: 400, the call goes on', async function () {

@@ -13,7 +13,7 @@ import { memoryLog } from '../helpers/at-harness';
 import { selfSignedCertificate } from '../helpers/sip-peers';
 
 function message(n: number): string {
-  return `OPTIONS sip:alice@127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/WS h.invalid;branch=z9hG4bK${n}\r\nCSeq: ${n} OPTIONS\r\nContent-Length: 0\r\n\r\n`;
+  return `OPTIONS sip:alice@127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/WS h.invalid;branch=z9hG4bK${n}\r\nFrom: <sip:bob@127.0.0.1>;tag=f${n}\r\nTo: <sip:alice@127.0.0.1>\r\nCall-ID: c${n}\r\nCSeq: ${n} OPTIONS\r\nContent-Length: 0\r\n\r\n`;
 }
 
 async function until(check: () => boolean, timeoutMs = 3000): Promise<void> {
