@@ -21,9 +21,9 @@ import voiceForward = require('../../nodes/voice-forward');
 import voiceRecord = require('../../nodes/voice-record');
 import voicePlay = require('../../nodes/voice-play');
 
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-export const helper = require('node-red-node-test-helper');
-helper.init(require.resolve('node-red'));
+// The one test helper of the suite, on the Node-RED chosen for this Node (scripts/node-red-runtime.ts).
+import { helper } from '../nodes/flow-helpers';
+export { helper };
 
 export const ALL_NODE_MODULES = [voiceLine, voiceEvents, voiceDial, voiceAnswer, voiceHangup, voiceDtmf, voiceControl, voiceForward, voiceRecord, voicePlay];
 
