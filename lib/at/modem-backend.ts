@@ -108,13 +108,31 @@ interface CallRecord {
   touched?: number;
   /** The modem's latest report of the call (^DSCI, ccinfo, +CLCC), for the events' `payload.callInfo`. */
   info?: CallInfo;
+  /**
+   * The call progress result about this call (`BUSY`, `NO ANSWER`, `NO CARRIER`, `NO DIALTONE`): its
+   * own `ATD`'s final, or one no command owned that came while it was the only call (or the only
+   * one being released). Evidence of how it ended, never a reason to end it.
+   */
+  progress?: string;
+  /** Its `ATD` failed without a call progress result (`ERROR`, `+CME ERROR`, a timeout). */
+  refused?: AtError;
+  /** The module took our request to end it (its command's `OK`): the call is on its way out. */
+  hangupAcked?: boolean;
+  /** AT+CLCC answers that did not list the call while it had no index yet (see doPoll). */
+  unlisted?: number;
+  /** Resolves once the call has ended (see {@link AtBackend.afterReleases}). */
+  readonly gone: Promise<void>;
+  readonly markGone: () => void;
 }
 
 /** The module answered nothing at all, not even `AT` (as opposed to refusing a command). */
 class ModemSilentError extends Error {}
 
-/** How long after a release its final result (BUSY, NO ANSWER...) may still arrive and be its own. */
-const RELEASE_FINAL_WINDOW_MS = 1000;
+/**
+ * AT+CLCC answers that may leave out a call we dialled (the module's `OK` to `ATD` came, its list
+ * lags) before the call is taken as gone. Counted in answers, not time.
+ */
+const UNLISTED_POLLS = 2;
 
 /** A final result code that ends a call, as a URC (27.007 §6.2 / V.250). */
 const CALL_FINALS = ['NO CARRIER', 'BUSY', 'NO ANSWER', 'NO DIALTONE'] as const;
@@ -153,11 +171,14 @@ export class AtBackend extends EventEmitter implements Backend {
   /** A bare RING waiting for the caller's number (see AtTiming.ringClipWaitMs). */
   private ringWait: NodeJS.Timeout | null = null;
   private polling: Promise<void> | null = null;
+  /** The calls in progress on the module. */
   private readonly records = new Map<string, CallRecord>();
-  /** The latest call-ending final result seen as a URC, consumed by the next released call. */
-  private pendingFinal: { text: string; at: number } | null = null;
-  /** When a call was last released by a call-state URC with no final result yet (see onCallFinal). */
-  private releasedWithoutFinal: number | null = null;
+  /**
+   * Calls the module released whose end is being worked out (+CEER, or the round trip that collects
+   * what the module printed about the release): no longer in progress, still the owner of a call
+   * progress result that arrives meanwhile (see {@link finishCall}).
+   */
+  private readonly releasing = new Map<string, CallRecord>();
   private report: CallReport = 'poll';
   private _profile: ModemProfile | null = null;
   private _identity: ModemIdentity | null = null;
@@ -472,7 +493,11 @@ export class AtBackend extends EventEmitter implements Backend {
     this.log.debug(`call state: ${this.report === 'poll' ? 'AT+CLCC polling' : this.report + ' URCs'}`);
   }
 
-  /** AT until OK: a module that just opened may still be booting or mid-line. */
+  /**
+   * `AT` until the module answers: one that just opened may still be booting or mid-line. `ERROR` or
+   * `+CME ERROR` is an answer too: the module speaks AT (oFono's phonesim refuses a bare `AT`, so do
+   * real modules at boot or with a SIM error; ModemManager's port probe counts it as an AT port).
+   */
   private async sync(ch: AtChannel): Promise<void> {
     let last: unknown;
     for (let i = 0; i < 5; i++) {
@@ -481,6 +506,10 @@ export class AtBackend extends EventEmitter implements Backend {
         return;
       } catch (err) {
         last = err;
+        if (err instanceof AtError && err.kind === 'error') {
+          this.log.debug(`AT: ${err.final}: the module speaks AT`);
+          return;
+        }
         // The channel's own resync probes with AT too: when they all go unanswered, it is a hang.
         if (err instanceof AtError && err.kind === 'unresponsive') throw new ModemSilentError('no answer to AT');
         if (err instanceof AtError && err.kind === 'closed') break;
@@ -713,7 +742,8 @@ export class AtBackend extends EventEmitter implements Backend {
       return;
     }
     if (!rec) {
-      const others = this.records.size > 0;
+      // A call we asked the module to end (and it said OK) is leaving: it makes no other call waiting.
+      const others = [...this.records.values()].some((r) => !r.hangupAcked);
       rec = this.createCall('inbound', id?.number ?? '', waiting || others ? CallState.Waiting : CallState.Incoming, {
         text: waiting || others ? 'a call is waiting' : 'an incoming call',
         evidence,
@@ -746,6 +776,10 @@ export class AtBackend extends EventEmitter implements Backend {
       if (rec) {
         if (o.q850 !== undefined) rec.q850 = o.q850;
         void this.finishCall(rec, evidence);
+      } else if (o.q850 !== undefined) {
+        // The release of a call already ending (its ATD failed first): its cause is evidence still.
+        const ending = [...this.releasing.values()].find((r) => r.index === o.index);
+        if (ending && ending.q850 === undefined) ending.q850 = o.q850;
       }
       return;
     }
@@ -792,27 +826,18 @@ export class AtBackend extends EventEmitter implements Backend {
     call.transition(state, { text: describeState(state, call), evidence, ...(rec.info ? { callInfo: rec.info } : {}) });
   }
 
-  /** NO CARRIER, BUSY, NO ANSWER, NO DIALTONE as URCs: a call ended; AT+CLCC tells which. */
-  private onCallFinal(line: string): void {
-    if (this.isPreviousCallsFinal(line)) {
-      this.log.debug(`${line}: the final result of the call released just before`);
-      return;
-    }
-    this.pendingFinal = { text: line, at: Date.now() };
-    this.schedulePoll(0);
-  }
-
   /**
-   * ASR modules print BUSY / NO ANSWER / NO CARRIER just after the ^DSCI release that already ended
-   * the call: such a final is that call's (consumed here, once), and must not end a call placed in
-   * the meantime.
+   * NO CARRIER, BUSY, NO ANSWER, NO DIALTONE that no command in flight owned: some call ended, and
+   * AT+CLCC (or a URC naming its index) tells which; this line never ends a call by itself. It is
+   * kept as evidence of the one call being released, or else of the only call in progress.
    */
-  private isPreviousCallsFinal(final: string): boolean {
-    const released = this.releasedWithoutFinal;
-    if (released === null || Date.now() - released >= RELEASE_FINAL_WINDOW_MS) return false;
-    if (!(CALL_FINALS as readonly string[]).includes(final)) return false;
-    this.releasedWithoutFinal = null;
-    return true;
+  private onCallFinal(line: string): void {
+    const releasing = [...this.releasing.values()];
+    const live = [...this.records.values()];
+    const owner = releasing.length > 0 ? (releasing.length === 1 ? releasing[0] : undefined) : live.length === 1 ? live[0] : undefined;
+    if (owner && owner.progress === undefined) owner.progress = line;
+    else this.log.debug(`${line}: no single call it can be about`);
+    this.schedulePoll(0);
   }
 
   /**
@@ -908,29 +933,44 @@ export class AtBackend extends EventEmitter implements Backend {
       if (rec) seen.add(rec.call.id);
     }
     for (const [index, at] of this.releasedAt) if (at <= mark) this.releasedAt.delete(index);
-    // A call the modem no longer lists is over. A just-dialled call that the modem has not listed yet
-    // (no index) is given one poll of grace unless a final result says it failed.
+    // A call the modem no longer lists is over. A call that the modem has not numbered yet (our dial,
+    // its list lagging behind its OK) is given UNLISTED_POLLS answers, unless a result says it ended.
+    const ends: Promise<void>[] = [];
     for (const rec of [...this.records.values()]) {
       if (seen.has(rec.call.id) || (rec.touched ?? -1) > mark) continue;
-      const final = this.finalFor(rec);
-      if (rec.index === undefined && !final && !rec.hangup && Date.now() - rec.call.startedAt.getTime() < 3000) continue;
-      await this.finishCall(rec, `not listed by AT+CLCC${final ? ` after ${final}` : ''}`);
+      if (rec.index === undefined && !rec.progress && !rec.hangup && (rec.unlisted = (rec.unlisted ?? 0) + 1) <= UNLISTED_POLLS) continue;
+      // This answer came after anything the module printed about the release: no round trip is needed.
+      ends.push(this.finishCall(rec, `not listed by AT+CLCC${rec.progress ? ` after ${rec.progress}` : ''}`, true));
     }
-    if (this.records.size === 0) this.pendingFinal = null;
+    await Promise.all(ends);
   }
 
   // ───────────────────────────── ending calls ─────────────────────────────
 
-  /** The modem says the call is gone: work out why (our request, ^DSCI cause, final result, +CEER) and end it. */
-  private async finishCall(rec: CallRecord, evidence: string): Promise<void> {
-    if (rec.call.ended || !this.records.has(rec.call.id)) return;
-    // Claim it now, so that a second report of the same release does not end it twice.
-    this.records.delete(rec.call.id);
+  /**
+   * The modem says the call is gone: work out why (our request, ^DSCI cause, call progress result,
+   * +CEER) and end it. The call leaves the table at once (a second report of the same release does
+   * nothing) for {@link releasing}, where it still owns a call progress result that arrives before
+   * one command after the release has been answered: the channel is ordered, so by then the module
+   * has said all it had to say about it (`BUSY` after an ASR `^DSCI` release, `NO CARRIER` after our
+   * own). That command is `AT+CEER` when the cause is still unknown, else a bare round trip
+   * (`AT+CLCC`, its answer unused), unless the release was seen in an AT+CLCC answer (`fenced`).
+   */
+  private finishCall(rec: CallRecord, evidence: string, fenced = false): Promise<void> {
+    if (rec.call.ended || !this.records.delete(rec.call.id)) return Promise.resolve();
+    this.releasing.set(rec.call.id, rec);
+    return this.concludeEnd(rec, evidence, fenced)
+      .catch((err: Error) => this.log.warn(`working out how call ${rec.call.index ?? '?'} ended: ${err.message}`))
+      .finally(() => {
+        this.releasing.delete(rec.call.id);
+        // Whatever went wrong, the call ends.
+        if (!rec.call.ended) this.endCall(rec, { cause: 'failed', by: 'remote', text: 'the call ended' }, evidence, true);
+      });
+  }
+
+  private async concludeEnd(rec: CallRecord, evidence: string, fenced: boolean): Promise<void> {
     if (rec.hangup) {
-      // A NO CARRIER some modules print after our own release (divert, transfer) belongs to this call:
-      // consume it, or it would be taken as the cause of the next call that ends.
-      this.pendingFinal = null;
-      this.releasedWithoutFinal = Date.now();
+      if (!fenced) await this.roundTrip();
       this.endCall(rec, { cause: rec.hangup.endCause, by: 'local', text: rec.hangup.text }, evidence, true);
       return;
     }
@@ -941,42 +981,38 @@ export class AtBackend extends EventEmitter implements Backend {
       this.endCall(rec, info, evidence, true);
       return;
     }
-    let final = this.finalFor(rec);
-    if (final) {
-      info.finalResult = final;
-      this.pendingFinal = null;
-    }
     let q850 = rec.q850;
-    if (q850 === undefined && (final === undefined || final === 'NO CARRIER')) {
+    if (q850 === undefined && (rec.progress === undefined || rec.progress === 'NO CARRIER')) {
       const ceer = await this.queryCeer();
       if (ceer) {
         info.ceer = ceer.line;
         q850 = ceer.q850;
       }
-      // Modules send the final result after the state URC (ASR: `^DSCI: 1,0,6,...` then `BUSY`): one
-      // that came while +CEER was asked belongs to this release, not to the next call's.
-      const late = this.finalFor(rec);
-      if (final === undefined && late) {
-        final = info.finalResult = late;
-        this.pendingFinal = null;
-      }
+    } else if (!fenced) {
+      await this.roundTrip();
     }
+    q850 ??= rec.q850; // a ^DSCI release with its cause may come after the dial's own final
+    const final = rec.progress;
+    if (final) info.finalResult = final;
     if (q850 !== undefined) info.q850 = q850;
-    this.releasedWithoutFinal = final === undefined ? Date.now() : null;
-    info.cause = causeOf(rec.call, final, q850);
-    info.text = endText(info);
+    if (rec.refused && !final) {
+      const e = rec.refused;
+      info.cause = e.kind === 'timeout' ? 'timeout' : 'failed';
+      info.text = `the modem refused the call: ${e.final ?? e.message}`;
+      if (e.final) info.finalResult = e.final;
+      if (e.cmeCode !== undefined) info.ceer = `+CME ERROR: ${e.cmeCode}`;
+    } else {
+      info.cause = causeOf(rec.call, final, q850);
+      info.text = endText(info);
+    }
     this.endCall(rec, info, evidence, true);
   }
 
-  /**
-   * The call-ending final result (NO CARRIER, BUSY...) that may be about this call: a recent one that
-   * arrived after the call began. One from before (the NO ANSWER an ASR module prints after the
-   * previous call's ^DSCI release) is never about a call placed since.
-   */
-  private finalFor(rec: CallRecord): string | undefined {
-    const f = this.pendingFinal;
-    if (!f || f.at < rec.call.startedAt.getTime() || Date.now() - f.at >= 3000) return undefined;
-    return f.text;
+  /** One command's answer: everything the module printed before it has been read. */
+  private async roundTrip(): Promise<void> {
+    const ch = this.channel;
+    if (!ch || !this._ready) return;
+    await ch.send('AT+CLCC', { expect: ['+CLCC:'] }).catch(() => undefined);
   }
 
   private async queryCeer(): Promise<{ line: string; q850?: number } | null> {
@@ -997,7 +1033,32 @@ export class AtBackend extends EventEmitter implements Backend {
     if (!claimed) this.records.delete(rec.call.id);
     if (rec.call.ended) return;
     const callInfo = infoAs(rec, 'released');
-    rec.call.transition(CallState.Ended, { text: end.text ?? `ended (${end.cause})`, evidence, end, ...(callInfo ? { callInfo } : {}) });
+    try {
+      rec.call.transition(CallState.Ended, { text: end.text ?? `ended (${end.cause})`, evidence, end, ...(callInfo ? { callInfo } : {}) });
+    } finally {
+      rec.markGone();
+    }
+  }
+
+  /**
+   * Resolves once no call is being released: none whose end is being worked out, none the module
+   * acknowledged our hang-up of. `dial()` and `answer()` wait here, so that what the module still
+   * prints about the old call (a `NO CARRIER`) comes before the new command is sent, and is never
+   * taken for its result. Bounded by the call command timeout (a module that never lets the call go).
+   * Resolves to true when it waited.
+   */
+  private async afterReleases(): Promise<boolean> {
+    const leaving = (): CallRecord[] => [...this.releasing.values(), ...[...this.records.values()].filter((r) => r.hangupAcked)];
+    if (leaving().length === 0) return false;
+    const limit = delay(this.timing.callCommandTimeoutMs).then(() => 'timeout' as const);
+    while (leaving().length > 0) {
+      const gone = Promise.all(leaving().map((r) => r.gone)).then(() => 'gone' as const);
+      if ((await Promise.race([gone, limit])) === 'timeout') {
+        this.log.warn('a call the modem was asked to end is still up: going on');
+        break;
+      }
+    }
+    return true;
   }
 
   // ───────────────────────────── actions ─────────────────────────────
@@ -1018,15 +1079,24 @@ export class AtBackend extends EventEmitter implements Backend {
       reason,
       index,
     });
-    const rec: CallRecord = { call, index, touched: ++this.seq };
+    let markGone = (): void => undefined;
+    const gone = new Promise<void>((resolve) => (markGone = resolve));
+    const rec: CallRecord = { call, index, touched: ++this.seq, gone, markGone };
     if (direction === 'inbound') this.clearRingWait();
     this.records.set(call.id, rec);
     this.emit('call', call);
     return rec;
   }
 
+  /**
+   * `ATD<n>;` owns its final result: `OK` (the call goes on, followed by URCs and AT+CLCC), or the
+   * call's outcome (`BUSY`, `NO ANSWER`, `NO CARRIER`, `NO DIALTONE`, `ERROR`, `+CME ERROR`). It is
+   * sent only once no call is being released (see {@link afterReleases}).
+   */
   async dial(number: string, _options: DialOptions): Promise<Call> {
     const n = validatePhoneNumber(number); // again: no path to the modem skips it
+    this.requireChannel();
+    await this.afterReleases();
     const ch = this.requireChannel();
     const rec = this.createCall('outbound', n, CallState.Dialing, { text: `dialling ${n}`, evidence: `ATD${n};` });
     try {
@@ -1034,33 +1104,37 @@ export class AtBackend extends EventEmitter implements Backend {
       this.schedulePoll(0);
     } catch (err) {
       const e = err as AtError;
-      const final = e.final;
-      if (final && this.isPreviousCallsFinal(final)) {
-        // The BUSY / NO ANSWER an ASR module prints after the previous call's ^DSCI release reached
-        // the channel while ATD was in flight: it is that call's. This call goes on; AT+CLCC and the
-        // call-state URCs follow it (and end it, if the module really refused it).
-        this.log.debug(`ATD${n};: ${final} belongs to the call released just before`);
-        this.schedulePoll(0);
-        return rec.call;
-      }
-      const cause: Cause = final && (CALL_FINALS as readonly string[]).includes(final) ? causeOf(rec.call, final, undefined) : e.kind === 'timeout' ? 'timeout' : 'failed';
-      const end: EndInfo = { cause, by: 'remote', text: `the modem refused the call: ${final ?? e.message}` };
-      if (final) end.finalResult = final;
-      if (e.cmeCode !== undefined) end.ceer = `+CME ERROR: ${e.cmeCode}`;
-      this.endCall(rec, end, final ?? e.message);
+      if (e.final !== undefined && (CALL_FINALS as readonly string[]).includes(e.final)) rec.progress = e.final;
+      else rec.refused = e;
+      // The call may be in release already (a ^DSCI release came before the final): it ends there.
+      await this.finishCall(rec, e.final ?? e.message);
     }
     return rec.call;
   }
 
+  /**
+   * `ATA` for the only call (it owns `NO CARRIER`: that call is gone), `AT+CHLD=2` for a waiting one
+   * (`OK` / `ERROR` only: a held call's `NO CARRIER` meanwhile is not its answer).
+   */
   async answer(call: Call): Promise<void> {
+    this.recordOf(call);
+    this.requireChannel();
+    // A call still being released would make this one look waiting: let it go, and look again.
+    if (await this.afterReleases()) await this.poll();
     const rec = this.recordOf(call);
     const ch = this.requireChannel();
     const waiting = call.state === CallState.Waiting || [...this.records.values()].some((r) => r !== rec && !isAlerting(r.call.state));
     const cmd = waiting ? 'AT+CHLD=2' : 'ATA';
     try {
-      await ch.send(cmd, { finals: 'dial', timeoutMs: this.timing.callCommandTimeoutMs });
+      await ch.send(cmd, { finals: waiting ? 'basic' : 'answer', timeoutMs: this.timing.callCommandTimeoutMs });
     } catch (err) {
-      throw new CommandFailedError(`the modem could not answer the call: ${(err as AtError).final ?? (err as Error).message}`, cmd);
+      const e = err as AtError;
+      if (e.final === 'NO CARRIER') {
+        // The caller hung up first: the call's end is the module's to report (URC, AT+CLCC).
+        rec.progress ??= e.final;
+        this.schedulePoll(0);
+      }
+      throw new CommandFailedError(`the modem could not answer the call: ${e.final ?? (err as Error).message}`, cmd);
     }
     const callInfo = infoAs(rec, 'active'); // the OK is the modem's word that the call is active
     if (!call.ended) call.tryTransition(CallState.Active, { text: 'answered', evidence: `${cmd} → OK`, ...(callInfo ? { callInfo } : {}) });
@@ -1086,6 +1160,7 @@ export class AtBackend extends EventEmitter implements Backend {
       rec.hangup = undefined;
       throw new CommandFailedError(`the modem could not end the call: ${(err as AtError).final ?? (err as Error).message}`, cmd);
     }
+    if (!call.ended) rec.hangupAcked = true;
     // A module that reports releases by URC ends the call by itself; AT+CLCC confirms for the others.
     this.schedulePoll(0);
   }
@@ -1178,14 +1253,17 @@ function causeOf(call: Call, final: string | undefined, q850: number | undefined
   if (final === 'BUSY') return 'busy';
   if (final === 'NO ANSWER') return 'no-answer';
   if (final === 'NO DIALTONE') return 'network-error';
-  if (q850 !== undefined) return causeFromQ850(q850);
   // NO CARRIER with no cause, or a silent release: normal if the call was up, else it failed.
-  return call.answeredAt ? 'normal' : 'failed';
+  const cause = q850 !== undefined ? causeFromQ850(q850) : call.answeredAt ? 'normal' : 'failed';
+  // An incoming call released before it was answered: the caller gave up (SIP: CANCEL).
+  if (call.direction === 'inbound' && !call.answeredAt && (cause === 'normal' || cause === 'failed')) return 'cancelled';
+  return cause;
 }
 
 function endText(info: EndInfo): string {
   const why: Partial<Record<Cause, string>> = {
     normal: 'the other side hung up',
+    cancelled: 'the caller hung up before the call was answered',
     busy: 'the number is busy',
     'no-answer': 'no answer',
     rejected: 'the call was rejected',

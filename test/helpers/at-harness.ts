@@ -1,7 +1,7 @@
 import { Duplex } from 'node:stream';
 import { AtBackend, AtTiming } from '../../lib/at/modem-backend';
 import { SerialDevice } from '../../lib/at/serial-device';
-import { EmulatedModem, EmulatorTiming } from '../../lib/at/emulator/emulated-modem';
+import { EmulatedModem, EmulatorQuirks, EmulatorTiming } from '../../lib/at/emulator/emulated-modem';
 import { openSimulatedPort } from '../../lib/at/emulator/sim-port';
 import { VoiceEvent, VoiceLine } from '../../lib/line/voice-line';
 import { Logger } from '../../lib/backend';
@@ -35,9 +35,10 @@ export class TestSimDevice implements SerialDevice {
     private readonly profile: string,
     private readonly timing: Partial<EmulatorTiming> = FAST_MODEM,
     private readonly pin?: string,
+    private readonly quirks?: EmulatorQuirks,
   ) {}
   async open(): Promise<Duplex> {
-    const { port, modem } = await openSimulatedPort(this.profile, { timing: this.timing, pin: this.pin });
+    const { port, modem } = await openSimulatedPort(this.profile, { timing: this.timing, pin: this.pin, quirks: this.quirks });
     this.opens++;
     this.port = port;
     this.emulator = modem;
@@ -68,9 +69,9 @@ export interface Harness {
 
 export async function startLine(
   profile: string,
-  opts: { modem?: string; pin?: string; simPin?: string; timing?: Partial<EmulatorTiming>; autoAnswer?: number } = {},
+  opts: { modem?: string; pin?: string; simPin?: string; timing?: Partial<EmulatorTiming>; autoAnswer?: number; quirks?: EmulatorQuirks } = {},
 ): Promise<Harness> {
-  const device = new TestSimDevice(profile, opts.timing ?? FAST_MODEM, opts.simPin);
+  const device = new TestSimDevice(profile, opts.timing ?? FAST_MODEM, opts.simPin, opts.quirks);
   const log = memoryLog();
   const backend = new AtBackend({
     lineId: 'L1',

@@ -46,8 +46,28 @@ export const DEFAULT_EMULATOR_TIMING: Readonly<EmulatorTiming> = Object.freeze({
   bootTime: 500,
 });
 
+/**
+ * Behaviours of firmware we did not write, off by default: each makes the module act as some real
+ * module (or oFono's phonesim) does, for tests of the host against it. See docs/emulator.md.
+ */
+export interface EmulatorQuirks {
+  /** A bare `AT` is answered `ERROR` (oFono's phonesim; modules at boot or with a SIM error). */
+  bareAtError?: boolean;
+  /**
+   * `ATD` gets its final result only when the call is decided: `OK` once the far end answers, or the
+   * call's end (`BUSY`, `NO ANSWER`, `NO CARRIER`), as with `AT+COLP=1`, whatever `AT+COLP` says.
+   */
+  dialResultWhenDecided?: boolean;
+  /** `NO CARRIER` after a call the host ended too, not only after one the far end ended. */
+  noCarrierOnLocalRelease?: boolean;
+}
+
+const QUIRKS: readonly (keyof EmulatorQuirks)[] = ['bareAtError', 'dialResultWhenDecided', 'noCarrierOnLocalRelease'];
+
 export interface EmulatedModemOptions {
   timing?: Partial<EmulatorTiming>;
+  /** Behaviours of other firmware (default: none). */
+  quirks?: EmulatorQuirks;
   log?: Logger;
   /** The SIM asks for this PIN (overrides the profile's `pin`). */
   pin?: string;
@@ -281,6 +301,7 @@ export class EmulatedModem extends EventEmitter {
   private defaultBehaviour: DialBehaviour | null = null;
   private readonly behaviourByNumber = new Map<string, DialBehaviour>();
   private demo: { timer: NodeJS.Timeout; hangupAfter: number; digits: string; digitsAfter: number } | null = null;
+  private quirks: Required<EmulatorQuirks> = { bareAtError: false, dialResultWhenDecided: false, noCarrierOnLocalRelease: false };
 
   constructor(profile: string | EmulatorProfile, options: EmulatedModemOptions = {}) {
     super();
@@ -291,6 +312,7 @@ export class EmulatedModem extends EventEmitter {
     this.random = seededRandom(options.seed ?? 1);
     this.cmee = this.profile.cmeeDefault;
     this.simLocked = this.pin !== undefined;
+    this.setQuirks(options.quirks ?? {});
     this.switches = this.createSwitches();
     const host: EmulatorHost = {
       modem: this,
@@ -468,6 +490,21 @@ export class EmulatedModem extends EventEmitter {
     else this.behaviourByNumber.set(validatePhoneNumber(forNumber), behaviour);
   }
 
+  /** Turns behaviours of other firmware on or off (those not named keep their setting); see {@link EmulatorQuirks}. */
+  setQuirks(quirks: EmulatorQuirks): void {
+    if (quirks === null || typeof quirks !== 'object') throw new TypeError('quirks must be an object');
+    for (const [name, on] of Object.entries(quirks)) {
+      if (!(QUIRKS as readonly string[]).includes(name)) throw new TypeError(`unknown quirk "${printable(name)}": use ${QUIRKS.join(', ')}`);
+      if (typeof on !== 'boolean') throw new TypeError(`quirk ${name} must be true or false`);
+      this.quirks[name as keyof EmulatorQuirks] = on;
+    }
+  }
+
+  /** The quirks in effect. */
+  get quirksInEffect(): Readonly<Required<EmulatorQuirks>> {
+    return { ...this.quirks };
+  }
+
   /** Back to the number plan for every number. */
   resetDialBehaviour(): void {
     this.defaultBehaviour = null;
@@ -636,6 +673,7 @@ export class EmulatedModem extends EventEmitter {
     const p = this.profile;
     switch (cmd.name) {
       case '':
+        return this.quirks.bareAtError ? { final: 'ERROR' } : ok();
       case 'Q':
       case 'X':
       case '&W':
@@ -828,7 +866,7 @@ export class EmulatedModem extends EventEmitter {
       this.runFarEnd(call, this.behaviourFor(number));
       return call;
     };
-    if (this.colp) {
+    if (this.colp || this.quirks.dialResultWhenDecided) {
       this.pendingDial = start();
       return PENDING;
     }
@@ -1005,7 +1043,7 @@ export class EmulatedModem extends EventEmitter {
   private connect(call: CallRecord): void {
     if (this.pendingDial === call) {
       this.pendingDial = null;
-      this.sendReply({ info: [`+COLP: "${call.number}",${call.numberType}`], final: 'OK' });
+      this.sendReply({ info: this.colp ? [`+COLP: "${call.number}",${call.numberType}`] : undefined, final: 'OK' });
       this.pump();
     }
     this.setStat(call, ClccStat.Active);
@@ -1028,7 +1066,7 @@ export class EmulatedModem extends EventEmitter {
       this.pendingDial = null;
       this.sendReply({ final });
       this.pump();
-    } else if (by === 'remote') {
+    } else if (by === 'remote' || this.quirks.noCarrierOnLocalRelease) {
       this.urc(final);
     }
     this.emit('call-changed', { ...this.snapshot(call), state: 'ended', q850, endedBy: by } satisfies EmulatedCallInfo);

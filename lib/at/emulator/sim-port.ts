@@ -4,7 +4,7 @@ import { SerialPortMock } from 'serialport';
 import type { Logger } from '../../backend';
 import { InvalidInputError } from '../../errors';
 import { printable } from '../../validate';
-import { EmulatedModem, EmulatorTiming } from './emulated-modem';
+import { EmulatedModem, EmulatorQuirks, EmulatorTiming } from './emulated-modem';
 import { EMULATOR_PROFILES, emulatorProfileNames } from './profiles';
 
 /** The prefix of a serial port path that selects the built-in emulator: `sim:ec600n`. */
@@ -16,6 +16,8 @@ export interface SimulatedPortOptions {
   log?: Logger;
   /** The emulated SIM asks for this PIN. */
   pin?: string;
+  /** Behaviours of other firmware (see EmulatorQuirks). */
+  quirks?: EmulatorQuirks;
 }
 
 /**
@@ -45,7 +47,7 @@ export async function openSimulatedPort(
   profile: string,
   options: SimulatedPortOptions = {},
 ): Promise<{ port: SerialPortMock; modem: EmulatedModem }> {
-  const modem = new EmulatedModem(profile, { timing: options.timing, log: options.log, pin: options.pin });
+  const modem = new EmulatedModem(profile, { timing: options.timing, log: options.log, pin: options.pin, quirks: options.quirks });
   // MockBinding's registry of ports is global and never forgets a path: every port gets a new one.
   const path = `${SIM_PATH_PREFIX}${modem.profile.name}#${randomBytes(6).toString('hex')}`;
   MockBinding.createPort(path, { echo: false, record: false });
