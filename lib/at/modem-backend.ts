@@ -120,9 +120,6 @@ interface CallRecord {
   hangupAcked?: boolean;
   /** AT+CLCC answers that did not list the call while it had no index yet (see doPoll). */
   unlisted?: number;
-  /** Resolves once the call has ended (see {@link AtBackend.afterReleases}). */
-  readonly gone: Promise<void>;
-  readonly markGone: () => void;
 }
 
 /** The module answered nothing at all, not even `AT` (as opposed to refusing a command). */
@@ -179,6 +176,8 @@ export class AtBackend extends EventEmitter implements Backend {
    * progress result that arrives meanwhile (see {@link finishCall}).
    */
   private readonly releasing = new Map<string, CallRecord>();
+  /** Waiting in {@link afterReleases}. */
+  private releaseWaiters: Array<() => void> = [];
   private report: CallReport = 'poll';
   private _profile: ModemProfile | null = null;
   private _identity: ModemIdentity | null = null;
@@ -251,6 +250,7 @@ export class AtBackend extends EventEmitter implements Backend {
       expectEnd: (call, end) => {
         const rec = this.records.get(call.id);
         if (rec) rec.hangup = end ?? undefined;
+        this.releaseChanged();
       },
     };
   }
@@ -965,6 +965,7 @@ export class AtBackend extends EventEmitter implements Backend {
         this.releasing.delete(rec.call.id);
         // Whatever went wrong, the call ends.
         if (!rec.call.ended) this.endCall(rec, { cause: 'failed', by: 'remote', text: 'the call ended' }, evidence, true);
+        this.releaseChanged();
       });
   }
 
@@ -1036,24 +1037,29 @@ export class AtBackend extends EventEmitter implements Backend {
     try {
       rec.call.transition(CallState.Ended, { text: end.text ?? `ended (${end.cause})`, evidence, end, ...(callInfo ? { callInfo } : {}) });
     } finally {
-      rec.markGone();
+      this.releaseChanged();
     }
   }
 
+  /** Wakes {@link afterReleases}: a call ended, or a hang-up failed. */
+  private releaseChanged(): void {
+    for (const wake of this.releaseWaiters.splice(0)) wake();
+  }
+
   /**
-   * Resolves once no call is being released: none whose end is being worked out, none the module
-   * acknowledged our hang-up of. `dial()` and `answer()` wait here, so that what the module still
-   * prints about the old call (a `NO CARRIER`) comes before the new command is sent, and is never
-   * taken for its result. Bounded by the call command timeout (a module that never lets the call go).
-   * Resolves to true when it waited.
+   * Resolves once no call is being released: none whose end is being worked out, none we asked the
+   * module to end (its command in flight, or answered `OK`). `dial()` and `answer()` wait here, so
+   * that what the module still prints about the old call (a `NO CARRIER`) has come before the new
+   * command is sent, and is never taken for its result. Bounded by the call command timeout (a module
+   * that never lets a call go). Resolves to true when it waited.
    */
   private async afterReleases(): Promise<boolean> {
-    const leaving = (): CallRecord[] => [...this.releasing.values(), ...[...this.records.values()].filter((r) => r.hangupAcked)];
-    if (leaving().length === 0) return false;
+    const leaving = (): boolean => this.releasing.size > 0 || [...this.records.values()].some((r) => r.hangup);
+    if (!leaving()) return false;
     const limit = delay(this.timing.callCommandTimeoutMs).then(() => 'timeout' as const);
-    while (leaving().length > 0) {
-      const gone = Promise.all(leaving().map((r) => r.gone)).then(() => 'gone' as const);
-      if ((await Promise.race([gone, limit])) === 'timeout') {
+    while (leaving()) {
+      const changed = new Promise<'changed'>((resolve) => this.releaseWaiters.push(() => resolve('changed')));
+      if ((await Promise.race([changed, limit])) === 'timeout') {
         this.log.warn('a call the modem was asked to end is still up: going on');
         break;
       }
@@ -1079,9 +1085,7 @@ export class AtBackend extends EventEmitter implements Backend {
       reason,
       index,
     });
-    let markGone = (): void => undefined;
-    const gone = new Promise<void>((resolve) => (markGone = resolve));
-    const rec: CallRecord = { call, index, touched: ++this.seq, gone, markGone };
+    const rec: CallRecord = { call, index, touched: ++this.seq };
     if (direction === 'inbound') this.clearRingWait();
     this.records.set(call.id, rec);
     this.emit('call', call);
@@ -1158,6 +1162,7 @@ export class AtBackend extends EventEmitter implements Backend {
       await ch.send(cmd, { timeoutMs: this.timing.callCommandTimeoutMs });
     } catch (err) {
       rec.hangup = undefined;
+      this.releaseChanged();
       throw new CommandFailedError(`the modem could not end the call: ${(err as AtError).final ?? (err as Error).message}`, cmd);
     }
     if (!call.ended) rec.hangupAcked = true;

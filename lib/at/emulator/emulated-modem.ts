@@ -312,7 +312,7 @@ export class EmulatedModem extends EventEmitter {
     this.random = seededRandom(options.seed ?? 1);
     this.cmee = this.profile.cmeeDefault;
     this.simLocked = this.pin !== undefined;
-    this.setQuirks(options.quirks ?? {});
+    if (options.quirks !== undefined) this.setQuirks(options.quirks);
     this.switches = this.createSwitches();
     const host: EmulatorHost = {
       modem: this,
