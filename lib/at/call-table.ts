@@ -32,6 +32,8 @@ export interface CallRecord extends EndEvidence {
   hangupAcked?: boolean;
   /** AT+CLCC answers that did not list the call while it had no index yet (see doPoll). */
   unlisted?: number;
+  /** The {@link CallTable} sequence number when an unowned call progress result became `progress`. */
+  progressSeq?: number;
 }
 
 /** What the table needs of the backend. */
@@ -259,8 +261,10 @@ export class CallTable {
     const releasing = [...this.releasing.values()];
     const live = [...this.records.values()];
     const owner = releasing.length > 0 ? (releasing.length === 1 ? releasing[0] : undefined) : live.length === 1 ? live[0] : undefined;
-    if (owner && owner.progress === undefined) owner.progress = line;
-    else this.host.log.debug(`${line}: no single call it can be about`);
+    if (owner && owner.progress === undefined) {
+      owner.progress = line;
+      owner.progressSeq = ++this.seq;
+    } else this.host.log.debug(`${line}: no single call it can be about`);
     this.schedulePoll(0);
   }
 
@@ -317,6 +321,9 @@ export class CallTable {
       if (!newer(o.index)) this.onObservation(o, line, true);
       const rec = [...this.records.values()].find((r) => r.index === o.index);
       if (rec) seen.add(rec.call.id);
+      // A call progress result that came before this AT+CLCC was sent, which still lists the call, was
+      // not about its end: it is no evidence of it any more.
+      if (rec && rec.progressSeq !== undefined && rec.progressSeq <= mark) rec.progress = rec.progressSeq = undefined;
     }
     for (const [index, at] of this.releasedAt) if (at <= mark) this.releasedAt.delete(index);
     // A call the modem no longer lists is over. A call that the modem has not numbered yet (our dial,

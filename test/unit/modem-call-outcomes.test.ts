@@ -169,6 +169,27 @@ describe('AT call outcomes: every final result has one owner (scripted module, f
     await fc.assert(fc.asyncProperty(scenario, (sc) => play(sc)), { numRuns: 120 });
   });
 
+  it('a stray call progress result is no evidence once AT+CLCC still lists the call after it', async () => {
+    const modem = new ScriptedModem('generic');
+    modem.calls = [{ ...OLD }];
+    const { backend, calls } = await upWith(modem);
+    try {
+      await advance(20);
+      const call = calls[0];
+      modem.print('BUSY'); // about nothing we know: the module still lists the call
+      await advance(100);
+      assert.equal(call.state, CallState.Active);
+      modem.calls = [];
+      modem.print('NO CARRIER'); // the far end hangs up
+      await advance(100);
+      assert.equal(call.end?.cause, 'normal', JSON.stringify(call.end));
+      assert.equal(call.end?.finalResult, 'NO CARRIER');
+      assert.equal(call.end?.by, 'remote');
+    } finally {
+      await backend.stop();
+    }
+  });
+
   it('the line comes up on a module that answers a bare AT with ERROR', async () => {
     const modem = new ScriptedModem('generic');
     modem.answer = (cmd) => (cmd === 'AT' ? { final: 'ERROR' } : undefined);
