@@ -166,7 +166,7 @@ describe('AT call outcomes: every final result has one owner (scripted module, f
       dialFinal: fc.constantFrom(...(Object.keys(DIAL_OUTCOMES) as DialFinal[])),
       newCallUrc: fc.boolean(),
     });
-    await fc.assert(fc.asyncProperty(scenario, (sc) => play(sc)), { numRuns: 120 });
+    await fc.assert(fc.asyncProperty(scenario, (sc) => play(sc)), { numRuns: Number(process.env.OUTCOME_RUNS ?? 120) });
   });
 
   it('a stray call progress result is no evidence once AT+CLCC still lists the call after it', async () => {
