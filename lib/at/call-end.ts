@@ -54,6 +54,11 @@ export async function workOutEnd(rec: EndEvidence, fenced: boolean, q: EndQuerie
     info.text = 'the call ended while the modem was unreachable';
     return info;
   }
+  if (rec.refused?.kind === 'error' && rec.progress === undefined) {
+    // The module refused the ATD (ERROR, +CME ERROR): it placed no call, so there is nothing to wait
+    // for, and AT+CEER would tell of an earlier call.
+    return refusal(info, rec.refused, rec.q850);
+  }
   let q850 = rec.q850;
   if (q850 === undefined && (rec.progress === undefined || rec.progress === 'NO CARRIER')) {
     const ceer = await queryCeer(q.channel());
@@ -68,16 +73,19 @@ export async function workOutEnd(rec: EndEvidence, fenced: boolean, q: EndQuerie
   const final = rec.progress;
   if (final) info.finalResult = final;
   if (q850 !== undefined) info.q850 = q850;
-  if (rec.refused && !final) {
-    const e = rec.refused;
-    info.cause = e.kind === 'timeout' ? 'timeout' : 'failed';
-    info.text = `the modem refused the call: ${e.final ?? e.message}`;
-    if (e.final) info.finalResult = e.final;
-    if (e.cmeCode !== undefined) info.ceer = `+CME ERROR: ${e.cmeCode}`;
-  } else {
-    info.cause = causeOf(rec.call, final, q850);
-    info.text = endText(info);
-  }
+  if (rec.refused && !final) return refusal(info, rec.refused, q850);
+  info.cause = causeOf(rec.call, final, q850);
+  info.text = endText(info);
+  return info;
+}
+
+/** The end of a call whose ATD failed without a call progress result (refused, or no answer in time). */
+function refusal(info: EndInfo, e: AtError, q850: number | undefined): EndInfo {
+  if (q850 !== undefined) info.q850 = q850;
+  info.cause = e.kind === 'timeout' ? 'timeout' : 'failed';
+  info.text = `the modem refused the call: ${e.final ?? e.message}`;
+  if (e.final) info.finalResult = e.final;
+  if (e.cmeCode !== undefined) info.ceer = `+CME ERROR: ${e.cmeCode}`;
   return info;
 }
 
