@@ -17,8 +17,8 @@
  *   idle ───────────────▶ command ──────────────────▶ idle (the next command)
  *    ▲                       │ timeout
  *    │                       ▼
- *    │                    resync ── no OK after resyncAttempts ──▶ unresponsive
- *    │                       │ AT → OK                             (sends reject until close())
+ *    │                    resync ── no answer after resyncAttempts ─▶ unresponsive
+ *    │                       │ AT → OK (or ERROR)                  (sends reject until close())
  *    │                       ▼
  *    └── resyncQuietMs ──  quiet   (each late final restarts the wait)
  *        without a final
@@ -31,8 +31,18 @@ import { Logger, SILENT_LOGGER } from '../backend';
 import { describe, printable } from '../validate';
 import { DATA_PROMPT, LineFramer, MAX_BINARY_LENGTH } from './line-framer';
 
-/** Which lines end a command: `dial` adds the call progress results of `ATD`/`ATA`. */
-export type FinalSet = 'basic' | 'dial';
+/**
+ * Which final results a command owns (the one ownership model of call outcomes, docs/architecture.md):
+ * - `basic`: `OK`, `ERROR`, `+CME ERROR` / `+CMS ERROR`. Every command but the two below, `AT+CHLD`
+ *   and `AT+CHUP` included: a `NO CARRIER` while they are in flight is about some call, not their answer.
+ * - `answer` (`ATA`): basic, and `NO CARRIER` (V.250: the call to answer is gone). The backend sends
+ *   `ATA` only when the ringing call is the only one, so a `NO CARRIER` then can only be about it.
+ * - `dial` (`ATD`): basic, `CONNECT` (success), and every call progress result (27.007 / V.250:
+ *   `BUSY`, `NO ANSWER`, `NO CARRIER`, `NO DIALTONE`): the dialled call's outcome.
+ * A call progress result that no command in flight owns is a URC.
+ */
+export type FinalSet = 'basic' | 'answer' | 'dial';
+const FINAL_SETS: readonly FinalSet[] = ['basic', 'answer', 'dial'];
 
 export interface AtCommandOptions {
   /** Milliseconds to wait for the final result (default: the channel's `defaultTimeoutMs`). */
@@ -41,7 +51,7 @@ export interface AtCommandOptions {
   expect?: readonly string[];
   /** Also claim bare lines (`ATI`, `AT+CGMM`, `AT+CGMR` answer without a prefix). */
   expectBare?: boolean;
-  /** `dial` adds CONNECT (success) and NO CARRIER, BUSY, NO ANSWER, NO DIALTONE (failure) as finals. */
+  /** The call progress results the command owns (default `basic`: none), see {@link FinalSet}. */
   finals?: FinalSet;
   /** Log the command as `<redacted>` (and never put it in a response or an error): `AT+CPIN="1234"`. */
   secret?: boolean;
@@ -184,6 +194,7 @@ function finalOutcome(line: string, set: FinalSet): Outcome | undefined {
     if (line === 'CONNECT' || line.startsWith('CONNECT ')) return 'success';
     if (DIAL_FAILURES.has(line)) return 'failure';
   }
+  if (set === 'answer' && line === 'NO CARRIER') return 'failure';
   return undefined;
 }
 
@@ -452,7 +463,9 @@ export class AtChannel extends EventEmitter {
   /**
    * While resynchronising: the echo of `AT` or of the timed-out command, and any late final result or
    * info line of that command, are stale and dropped; everything else is still a URC (a RING is never
-   * lost). The call progress results (NO CARRIER, BUSY...) are URCs here too.
+   * lost). The call progress results (NO CARRIER, BUSY...) are URCs here too. The probe's answer may be
+   * `ERROR` (oFono's phonesim, a module half way through its boot): the module is talking either way,
+   * and the quiet period that follows absorbs a late final of the stale command whichever came first.
    */
   private onResyncLine(state: State & { phase: 'resync' | 'quiet' }, line: string): void {
     const { stale } = state;
@@ -464,7 +477,7 @@ export class AtChannel extends EventEmitter {
     if (line === DATA_PROMPT) {
       this.onPrompt(undefined);
     } else if (finalOutcome(line, 'dial') && !DIAL_FAILURES.has(line)) {
-      if (state.phase === 'resync' && line === 'OK') {
+      if (state.phase === 'resync' && finalOutcome(line, 'basic')) {
         this.enterQuiet(stale);
         return;
       }
@@ -625,8 +638,8 @@ function makeJob(
     throw new TypeError(`"expect" must be an array of non-empty strings, got ${describe(expect)}`);
   }
   const finals = options.finals ?? 'basic';
-  if (finals !== 'basic' && finals !== 'dial') {
-    throw new TypeError(`"finals" must be "basic" or "dial", got ${describe(finals)}`);
+  if (!FINAL_SETS.includes(finals)) {
+    throw new TypeError(`"finals" must be one of ${FINAL_SETS.join(', ')}, got ${describe(finals)}`);
   }
   const { data } = options;
   if (data !== undefined && (typeof data !== 'string' || /[\x1a\x1b]/.test(data))) {

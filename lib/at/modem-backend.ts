@@ -1,33 +1,21 @@
 import { EventEmitter } from 'node:events';
 import { Duplex } from 'node:stream';
 import { Backend, DialOptions, HangupRequest, LineStatus, Logger, SILENT_LOGGER } from '../backend';
-import { Call, CallInfo, TransitionReason } from '../call/call';
-import { CallState, isAlerting } from '../call/call-state';
-import { Cause, EndInfo, causeFromQ850, q850ForHangup } from '../call/cause';
-import { CallStateError, CommandFailedError, LineNotReadyError } from '../errors';
-import { validatePhoneNumber } from '../validate';
-import { AtChannel, AtCommandOptions, AtError, AtResponse } from './at-channel';
-import { CallReport, ModemIdentity, ModemProfile, detectProfile, profileByName, voiceSupport } from './modem-profile';
+import { Call } from '../call/call';
+import { CallStateError, LineNotReadyError } from '../errors';
+import { AtChannel, AtCommandOptions } from './at-channel';
+import { CallReport, ModemIdentity, ModemProfile } from './modem-profile';
 import { SerialDevice, createSerialDevice } from './serial-device';
-import { SimLockedError, unlockSim } from './sim-unlock';
 import type { EmulatedModem } from './emulator/emulated-modem';
 import { AtFeatureContext, AtFeatureHooks } from './at-feature';
 import { AtDtmf } from './features/dtmf';
 import { AtControl } from './features/control';
 import { AtForwarding } from './features/forwarding';
 import { AtAudio } from './features/audio';
-import {
-  CallObservation,
-  CallerId,
-  ClccStat,
-  parseCcinfo,
-  parseCcwa,
-  parseCeer,
-  parseClcc,
-  parseClip,
-  parseDsci,
-  q850FromText,
-} from './urc-parsers';
+import { CallTable } from './call-table';
+import { CallActions } from './call-actions';
+import { ModemSilentError, initialiseModule } from './modem-init';
+import { SimLockedError } from './sim-unlock';
 
 export interface AtTiming {
   /** Configuration commands (design §4: ~300 ms). */
@@ -92,51 +80,12 @@ export interface AtBackendOptions {
   resetOnHang?: boolean;
 }
 
-/** The backend's bookkeeping for one call: the modem's index and what we asked of it. */
-interface CallRecord {
-  call: Call;
-  /** The modem's call index once known (never invented). */
-  index?: number;
-  /** Set when the flow asked to end the call: the end is then ours, with this cause. */
-  hangup?: HangupRequest;
-  /** Q.850 cause the modem gave with the release (^DSCI), if any. */
-  q850?: number;
-  /** The port was lost while this call was up: if it is gone after the reconnect, we cannot know why. */
-  lostContact?: boolean;
-  /**
-   * The {@link AtBackend.seq} of the latest URC about this call (or its creation). An AT+CLCC answer
-   * sent before it is older news: it neither moves nor ends the call.
-   */
-  touched?: number;
-  /** The modem's latest report of the call (^DSCI, ccinfo, +CLCC), for the events' `payload.callInfo`. */
-  info?: CallInfo;
-}
-
-/** The module answered nothing at all, not even `AT` (as opposed to refusing a command). */
-class ModemSilentError extends Error {}
-
-/** How long after a release its final result (BUSY, NO ANSWER...) may still arrive and be its own. */
-const RELEASE_FINAL_WINDOW_MS = 1000;
-
-/** A final result code that ends a call, as a URC (27.007 §6.2 / V.250). */
-const CALL_FINALS = ['NO CARRIER', 'BUSY', 'NO ANSWER', 'NO DIALTONE'] as const;
-
-const STAT_TO_STATE: Record<number, CallState> = {
-  [ClccStat.Active]: CallState.Active,
-  [ClccStat.Held]: CallState.Held,
-  [ClccStat.Dialing]: CallState.Dialing,
-  [ClccStat.Alerting]: CallState.Ringing,
-  [ClccStat.Incoming]: CallState.Incoming,
-  [ClccStat.Waiting]: CallState.Waiting,
-};
-
 /**
- * The AT backend: one cellular module on one serial port (design §4).
- *
- * Every source of call information (RING, +CRING, +CLIP, +CCWA, ^DSCI, +QIND "ccinfo", the final
- * result URCs, and `AT+CLCC`, which is the truth) is turned into observations of the modem's calls and
- * reconciled against one table of {@link CallRecord}s, so that a call announced three times (RING,
- * +CLIP and ccinfo) is still one `incoming` event. `AT+CLCC` is polled only while a call is not idle.
+ * The AT backend: one cellular module on one serial port (design §4). This file keeps the line: the
+ * port, the connection and its escalation, the status, the feature modules. The parts of a call are
+ * each in a file of their own: initialising the module (modem-init.ts), the table of its calls that
+ * URCs and `AT+CLCC` keep (call-table.ts), how a call ended (call-end.ts), and what the flow does to
+ * calls (call-actions.ts). Who owns a call outcome: docs/architecture.md.
  */
 export class AtBackend extends EventEmitter implements Backend {
   readonly kind = 'at' as const;
@@ -151,15 +100,9 @@ export class AtBackend extends EventEmitter implements Backend {
   private connecting: Promise<void> | null = null;
   private reconnectTimer: NodeJS.Timeout | null = null;
   private reconnectDelay: number;
-  private pollTimer: NodeJS.Timeout | null = null;
-  /** A bare RING waiting for the caller's number (see AtTiming.ringClipWaitMs). */
-  private ringWait: NodeJS.Timeout | null = null;
-  private polling: Promise<void> | null = null;
-  private readonly records = new Map<string, CallRecord>();
-  /** The latest call-ending final result seen as a URC, consumed by the next released call. */
-  private pendingFinal: { text: string; at: number } | null = null;
-  /** When a call was last released by a call-state URC with no final result yet (see onCallFinal). */
-  private releasedWithoutFinal: number | null = null;
+  /** The module's calls (see call-table.ts). */
+  private readonly table: CallTable;
+  private readonly actions: CallActions;
   private report: CallReport = 'poll';
   private _profile: ModemProfile | null = null;
   private _identity: ModemIdentity | null = null;
@@ -172,14 +115,6 @@ export class AtBackend extends EventEmitter implements Backend {
   private reinitRequested = false;
   /** Hang-ups waiting for the line to come back (see {@link whenReady}). */
   private readyWaiters: Array<{ resolve: () => void; reject: (err: Error) => void }> = [];
-  /**
-   * Counts URC observations. Every URC about a call (and every release by URC) is stamped with it, so
-   * that a poll can tell which of its lines are older than what a URC already said (see doPoll).
-   */
-  private seq = 0;
-  /** Modem indexes released by a URC, with the {@link seq} of that release. */
-  private readonly releasedAt = new Map<number, number>();
-
   readonly dtmf: AtDtmf;
   readonly control: AtControl;
   readonly forwarding: AtForwarding;
@@ -193,6 +128,25 @@ export class AtBackend extends EventEmitter implements Backend {
     this.log = options.log ?? SILENT_LOGGER;
     this.timing = { ...DEFAULT_AT_TIMING, ...options.timing };
     this.reconnectDelay = this.timing.reconnectMinMs;
+    this.table = new CallTable({
+      log: this.log,
+      lineId: options.lineId,
+      timing: this.timing,
+      readyChannel: () => (this._ready && !this.stopped ? this.channel : null),
+      callReport: () => this.report,
+      announce: (call) => this.emit('call', call),
+      follow: (call, reported) => this.control.follow(call, reported),
+    });
+    this.actions = new CallActions(
+      {
+        timing: this.timing,
+        requireChannel: () => this.requireChannel(),
+        profile: () => this._profile,
+        away: () => !this._ready && !this.stopped,
+        whenReady: (ms) => this.whenReady(ms),
+      },
+      this.table,
+    );
     const ctx = this.featureContext();
     this.dtmf = new AtDtmf(ctx);
     this.control = new AtControl(ctx);
@@ -220,20 +174,17 @@ export class AtBackend extends EventEmitter implements Backend {
       identity: () => this._identity,
       describeModem: () => this.description,
       indexOf: async (call) => {
-        const rec = this.recordOf(call);
-        if (rec.index === undefined) await this.poll();
+        const rec = this.table.recordOf(call);
+        if (rec.index === undefined) await this.table.poll();
         if (rec.index === undefined) throw new CallStateError(`the modem has not numbered call ${call.id} yet`);
         return rec.index;
       },
       calls: () => this.calls(),
-      callByIndex: (index) => [...this.records.values()].find((r) => r.index === index)?.call,
+      callByIndex: (index) => this.table.callByIndex(index),
       device: () => this.device,
-      poll: () => this.schedulePoll(0),
-      refresh: () => this.poll(),
-      expectEnd: (call, end) => {
-        const rec = this.records.get(call.id);
-        if (rec) rec.hangup = end ?? undefined;
-      },
+      poll: () => this.table.schedulePoll(0),
+      refresh: () => this.table.poll(),
+      expectEnd: (call, end) => this.table.expectEnd(call, end),
     };
   }
 
@@ -265,7 +216,7 @@ export class AtBackend extends EventEmitter implements Backend {
   }
 
   calls(): Call[] {
-    return [...this.records.values()].map((r) => r.call);
+    return this.table.calls();
   }
 
   async start(): Promise<void> {
@@ -284,17 +235,15 @@ export class AtBackend extends EventEmitter implements Backend {
     if (this.stopped) return;
     this.stopped = true;
     this.clearReconnect();
-    this.stopPolling();
+    this.table.stopPolling();
     if (this.connecting) await this.connecting.catch(() => undefined);
     const channel = this.channel;
-    if (channel && this._ready && this.records.size > 0) {
+    if (channel && this._ready && this.table.size > 0) {
       // Calls do not outlive the line: a redeploy must not leave a call up on the module unseen. The
       // wait is bounded: AT+CHUP may queue behind a call command (ATD, up to 90 s), and stop() must end.
       await Promise.race([channel.send('AT+CHUP', { timeoutMs: 2000 }).catch(() => undefined), delay(2500)]);
     }
-    for (const rec of [...this.records.values()]) {
-      this.endCall(rec, { cause: 'normal', by: 'local', text: 'the line was closed' }, 'line closed');
-    }
+    this.table.endAll({ cause: 'normal', by: 'local', text: 'the line was closed' }, 'line closed');
     for (const f of this.features) await f.stop?.().catch((err: Error) => this.log.warn(`${f.name}, closing: ${err.message}`));
     for (const w of this.readyWaiters.splice(0)) w.reject(new LineNotReadyError('the line was closed'));
     await this.teardown(false);
@@ -412,7 +361,7 @@ export class AtBackend extends EventEmitter implements Backend {
       payload: { state: 'ready', text: this._status.text, modem: this._identity, profile: this._profile?.name, callReport: this.report },
     });
     // Calls that were up before a reconnect are checked against the modem's list now.
-    await this.poll();
+    await this.table.poll();
     // Hang-ups asked for while the line was down go out now (the poll told which calls survived).
     if (this._ready) for (const w of this.readyWaiters.splice(0)) w.resolve();
   }
@@ -447,87 +396,12 @@ export class AtBackend extends EventEmitter implements Backend {
     });
   }
 
-  /** The init sequence of design §4. */
+  /** The init sequence of design §4 (modem-init.ts). */
   private async initialise(ch: AtChannel): Promise<void> {
-    await this.sync(ch);
-    await ch.send('ATE0');
-    await optional(ch.send('AT+CMEE=1'));
-    this._identity = await this.identify(ch);
-    const configured = this.opts.modem && this.opts.modem !== 'auto' ? profileByName(this.opts.modem) : null;
-    if (this.opts.modem && this.opts.modem !== 'auto' && !configured) {
-      throw new Error(`unknown modem profile "${this.opts.modem}"`);
-    }
-    this._profile = configured ?? detectProfile(this._identity);
-    const voice = voiceSupport(this._identity); // a module without voice is refused, saying so
-    if (!voice.voice) throw new Error(voice.reason);
-    this.log.info(`modem ${this._identity.manufacturer} ${this._identity.model} (${this._identity.revision}): profile ${this._profile.name}`);
-    await this.unlockSim(ch);
-    await optional(ch.send('ATS0=0')); // auto-answer is a host timer (ATS0 counts rings, not seconds)
-    await optional(ch.send('AT+CLIP=1'));
-    await optional(ch.send('AT+CRC=1'));
-    await optional(ch.send('AT+CCWA=1'));
-    await optional(ch.send('AT+COLP=0'));
-    this.report = 'poll';
-    for (const r of this._profile.callReports) {
-      if (r === 'poll') break;
-      const cmd = r === 'dsci' ? 'AT^DSCI=1' : 'AT+QINDCFG="ccinfo",1,1';
-      if (await optional(ch.send(cmd))) {
-        this.report = r;
-        break;
-      }
-    }
-    this.log.debug(`call state: ${this.report === 'poll' ? 'AT+CLCC polling' : this.report + ' URCs'}`);
-  }
-
-  /** AT until OK: a module that just opened may still be booting or mid-line. */
-  private async sync(ch: AtChannel): Promise<void> {
-    let last: unknown;
-    for (let i = 0; i < 5; i++) {
-      try {
-        await ch.send('AT', { timeoutMs: this.timing.resyncTimeoutMs });
-        return;
-      } catch (err) {
-        last = err;
-        // The channel's own resync probes with AT too: when they all go unanswered, it is a hang.
-        if (err instanceof AtError && err.kind === 'unresponsive') throw new ModemSilentError('no answer to AT');
-        if (err instanceof AtError && err.kind === 'closed') break;
-      }
-    }
-    throw new Error(`no answer to AT (${(last as Error)?.message ?? 'no reply'})`);
-  }
-
-  /**
-   * `ATI`, `AT+CGMM`, `AT+CGMR`. Quectel answers with bare lines (`Quectel` / `EC200U` /
-   * `Revision: EC200UCNAAR02A01M08`); other firmware prefixes and quotes them (`+CGMR: "..."`) or
-   * labels the lines of `ATI` (`Manufacturer: ...`, `Model: ...`). A command the module refuses
-   * leaves its part to the others.
-   */
-  private async identify(ch: AtChannel): Promise<ModemIdentity> {
-    const ask = async (cmd: string, prefix?: string): Promise<string[]> => {
-      try {
-        const { lines } = await ch.send(cmd, { expectBare: true, expect: prefix ? [prefix] : [] });
-        return lines.map((l) => unquote(prefix && l.startsWith(prefix) ? l.slice(prefix.length) : l)).filter((l) => l !== '');
-      } catch {
-        return [];
-      }
-    };
-    const ati = await ask('ATI');
-    const cgmm = await ask('AT+CGMM', '+CGMM:');
-    const cgmr = await ask('AT+CGMR', '+CGMR:');
-    const labelled = (label: RegExp): string | undefined => {
-      const line = ati.find((l) => label.test(l));
-      return line === undefined ? undefined : unquote(line.replace(label, ''));
-    };
-    const plain = ati.filter((l) => !/^[A-Za-z][A-Za-z ]*:/.test(l));
-    return {
-      manufacturer: labelled(/^Manufacturer:/i) ?? plain[0] ?? '',
-      model: cgmm[0] ?? labelled(/^Model:/i) ?? plain[1] ?? '',
-      revision: (cgmr[0] ?? labelled(/^Revision:/i) ?? '').replace(/^Revision:\s*/i, ''),
-    };
-  }
-
-  private async unlockSim(ch: AtChannel): Promise<void> {
-    await unlockSim(ch, { pin: this.opts.pin, profile: this._profile, log: this.log, port: this.opts.path });
+    this.report = await initialiseModule(ch, { log: this.log, timing: this.timing, modem: this.opts.modem, pin: this.opts.pin, port: this.opts.path }, (identity, profile) => {
+      this._identity = identity;
+      this._profile = profile;
+    });
   }
 
   /** A red status with the reason (and the attempt, from the second on), and a retry with back-off. */
@@ -596,16 +470,11 @@ export class AtBackend extends EventEmitter implements Backend {
   }
 
   /** Drops the channel and the port. Calls stay in the table: the next connect resyncs them from AT+CLCC. */
-  private clearRingWait(): void {
-    if (this.ringWait) clearTimeout(this.ringWait);
-    this.ringWait = null;
-  }
-
   private async teardown(lost: boolean, why?: string): Promise<void> {
     const wasReady = this._ready;
     this._ready = false;
-    this.stopPolling();
-    this.clearRingWait();
+    this.table.stopPolling();
+    this.table.clearRingWait();
     this.downFeatures();
     const ch = this.channel;
     this.channel = null;
@@ -613,7 +482,7 @@ export class AtBackend extends EventEmitter implements Backend {
     this.port = null;
     // Our 'close' listener stays (onPortClosed ignores a port that is no longer this.port): removing
     // all of them would also remove the port's own, e.g. the emulator's, which closes the emulator.
-    if (lost) for (const rec of this.records.values()) rec.lostContact = true;
+    if (lost) this.table.markLost();
     if (this.device) await this.device.close().catch(() => undefined);
     if (wasReady) {
       this.emit('line', { topic: 'line-down', payload: { state: lost ? 'error' : 'closed', text: why ?? (lost ? 'connection lost' : 'closed') } });
@@ -640,16 +509,7 @@ export class AtBackend extends EventEmitter implements Backend {
         this.log.warn(`${name}: ${(err as Error).message}`);
       }
     };
-    const incoming = guard('incoming', (line) => this.onIncomingIndication(line, null));
-    ch.onUrc('RING', incoming);
-    ch.onUrc('+CRING:', incoming);
-    ch.onUrc('+CLIP:', guard('+CLIP', (line) => this.onIncomingIndication(line, parseClip(line))));
-    ch.onUrc('+CCWA:', guard('+CCWA', (line) => this.onIncomingIndication(line, parseCcwa(line), true)));
-    ch.onUrc('^DSCI:', guard('^DSCI', (line) => this.onObservation(parseDsci(line), line)));
-    ch.onUrc('+QIND: "ccinfo"', guard('ccinfo', (line) => this.onObservation(parseCcinfo(line), line)));
-    for (const f of CALL_FINALS) {
-      ch.onUrc(f, guard(f, (line) => this.onCallFinal(line)));
-    }
+    for (const [prefix, handler] of Object.entries(this.table.urcHandlers())) ch.onUrc(prefix, guard(prefix, handler));
     ch.onUrc('RDY', guard('RDY', () => this.onModemRestart('RDY')));
     for (const f of this.features) {
       for (const [prefix, handler] of Object.entries(f.urcs ?? {})) ch.onUrc(prefix, guard(prefix, handler));
@@ -677,140 +537,6 @@ export class AtBackend extends EventEmitter implements Backend {
     }
   }
 
-  /** RING, +CRING, +CLIP, +CCWA: an incoming call, perhaps already known from another URC. */
-  private onIncomingIndication(
-    evidence: string,
-    id: CallerId | null,
-    waiting = false,
-    waited = false,
-  ): void {
-    let rec = [...this.records.values()].find(
-      (r) => r.call.direction === 'inbound' && (r.call.state === CallState.Incoming || r.call.state === CallState.Waiting),
-    );
-    if (!rec && !id && !waited) {
-      // A bare RING says nothing of the caller: give the +CLIP (or ^DSCI / ccinfo / AT+CLCC) that
-      // follows it a moment, so that the flow's `incoming` event carries the number.
-      if (!this.ringWait) {
-        this.ringWait = setTimeout(() => {
-          this.ringWait = null;
-          if (this.stopped || !this._ready) return;
-          this.onIncomingIndication(evidence, null, waiting, true);
-        }, this.timing.ringClipWaitMs);
-      }
-      this.schedulePoll(0);
-      return;
-    }
-    if (!rec) {
-      const others = this.records.size > 0;
-      rec = this.createCall('inbound', id?.number ?? '', waiting || others ? CallState.Waiting : CallState.Incoming, {
-        text: waiting || others ? 'a call is waiting' : 'an incoming call',
-        evidence,
-      }, undefined, id);
-    } else if (id && id.number && !rec.call.remote.number) {
-      rec.call.remote.number = id.number;
-      if (id.name) rec.call.remote.name = id.name;
-    }
-    if (id?.withheld && !rec.call.remote.withheld) Object.assign(rec.call.remote, { withheld: true, withheldReason: id.withheld });
-    rec.touched = ++this.seq;
-    this.schedulePoll(0);
-  }
-
-  /** ^DSCI / ccinfo (URCs) or +CLCC (`fromPoll`): the modem's own view of one call. */
-  private onObservation(o: CallObservation | null, evidence: string, fromPoll = false): void {
-    if (!o) {
-      this.log.debug(`unreadable call report: ${evidence}`);
-      return;
-    }
-    if (o.mode !== 0) return; // a data or fax "call" (some modules list the PDP context): not ours
-    const rec = this.recordFor(o);
-    if (!fromPoll) {
-      if (rec) rec.touched = ++this.seq;
-      if (o.stat === ClccStat.Released) this.releasedAt.set(o.index, ++this.seq);
-    }
-    // The modem speaks of the call now: whatever happened while the port was away, it is known.
-    if (rec) rec.lostContact = false;
-    const info = callInfoOf(o);
-    if (rec?.info?.inbandTones !== undefined && info.inbandTones === undefined) info.inbandTones = rec.info.inbandTones;
-    if (rec) rec.info = info;
-    if (o.stat === ClccStat.Released) {
-      if (rec) {
-        if (o.q850 !== undefined) rec.q850 = o.q850;
-        void this.finishCall(rec, evidence);
-      }
-      return;
-    }
-    const state = STAT_TO_STATE[o.stat];
-    if (!rec && o.dir === 1 && o.number === '' && isAlerting(state)) {
-      // A caller without a number: the +CLIP / +CCWA that says why (withheld...) follows, as after a bare RING.
-      this.onIncomingIndication(evidence, null, state === CallState.Waiting);
-      return;
-    }
-    if (!rec) {
-      const dir = o.dir === 0 ? 'outbound' : 'inbound';
-      this.createCall(dir, o.number, state, { text: `reported by the modem`, evidence, callInfo: info }, o.index).info = info;
-    } else {
-      if (o.number && !rec.call.remote.number) rec.call.remote.number = o.number;
-      this.move(rec, state, evidence);
-    }
-    this.schedulePoll();
-  }
-
-  /**
-   * The record an observation is about: by the modem's index, else the one call of that direction
-   * that has no index yet (our dial before the modem numbered it; an incoming call seen by RING).
-   */
-  private recordFor(o: CallObservation): CallRecord | undefined {
-    const all = [...this.records.values()];
-    const dir = o.dir === 0 ? 'outbound' : 'inbound';
-    const byIndex = all.find((r) => r.index === o.index);
-    if (byIndex && (byIndex.call.direction === dir || o.stat === ClccStat.Released)) return byIndex;
-    if (byIndex) {
-      // The modem reuses a freed index: a call of the other direction under ours means that ours is
-      // gone and its release was never seen (it ended while the port was away).
-      void this.finishCall(byIndex, `index ${o.index} now belongs to another call`);
-    }
-    const pending = all.find((r) => r.index === undefined && r.call.direction === dir);
-    if (pending) {
-      pending.index = o.index;
-      pending.call.index = o.index;
-    }
-    return pending;
-  }
-
-  private move(rec: CallRecord, reported: CallState, evidence: string): void {
-    const { call } = rec;
-    const { state, heldBy } = this.control.follow(call, reported); // the other side's hold (+CSSU) too
-    if (call.state === state) return;
-    if (!call.canTransition(state)) {
-      this.log.debug(`call ${call.index ?? '?'}: ignoring ${call.state} → ${state} (${evidence})`);
-      return;
-    }
-    call.transition(state, { text: describeState(state, call), evidence, ...(heldBy ? { heldBy } : {}), ...(rec.info ? { callInfo: rec.info } : {}) });
-  }
-
-  /** NO CARRIER, BUSY, NO ANSWER, NO DIALTONE as URCs: a call ended; AT+CLCC tells which. */
-  private onCallFinal(line: string): void {
-    if (this.isPreviousCallsFinal(line)) {
-      this.log.debug(`${line}: the final result of the call released just before`);
-      return;
-    }
-    this.pendingFinal = { text: line, at: Date.now() };
-    this.schedulePoll(0);
-  }
-
-  /**
-   * ASR modules print BUSY / NO ANSWER / NO CARRIER just after the ^DSCI release that already ended
-   * the call: such a final is that call's (consumed here, once), and must not end a call placed in
-   * the meantime.
-   */
-  private isPreviousCallsFinal(final: string): boolean {
-    const released = this.releasedWithoutFinal;
-    if (released === null || Date.now() - released >= RELEASE_FINAL_WINDOW_MS) return false;
-    if (!(CALL_FINALS as readonly string[]).includes(final)) return false;
-    this.releasedWithoutFinal = null;
-    return true;
-  }
-
   /**
    * `RDY`: the module restarted by itself (power glitch, watchdog, `AT+CFUN=1,1`). Its calls are gone
    * and its settings (echo, URC reporting) are back to defaults: end the calls, initialise again on
@@ -828,11 +554,9 @@ export class AtBackend extends EventEmitter implements Backend {
     this.log.warn(`the modem restarted (${evidence}): initialising it again`);
     const wasReady = this._ready;
     this._ready = false;
-    this.stopPolling();
+    this.table.stopPolling();
     this.downFeatures();
-    for (const rec of [...this.records.values()]) {
-      this.endCall(rec, { cause: 'network-error', by: 'remote', text: 'the modem restarted' }, evidence);
-    }
+    this.table.endAll({ cause: 'network-error', by: 'remote', text: 'the modem restarted' }, evidence);
     if (wasReady) this.emit('line', { topic: 'line-down', payload: { state: 'connecting', text: 'the modem restarted' } });
     this.setStatus('connecting', 'the modem restarted; initialising');
     this.initialiseFully(ch).then(
@@ -849,273 +573,23 @@ export class AtBackend extends EventEmitter implements Backend {
     );
   }
 
-  // ───────────────────────────── AT+CLCC ─────────────────────────────
+  // ───────────────────────────── actions (call-actions.ts) ─────────────────────────────
 
-  /** Polls AT+CLCC after `delayMs`, if a call is not idle (or `force`). */
-  private schedulePoll(delayMs?: number): void {
-    if (!this._ready || this.stopped) return;
-    if (this.records.size === 0 && delayMs === undefined) return;
-    const ms = delayMs ?? (this.report === 'poll' ? this.timing.pollMs : this.timing.pollWithUrcMs);
-    if (this.pollTimer) {
-      if (delayMs !== 0) return;
-      clearTimeout(this.pollTimer);
-    }
-    this.pollTimer = setTimeout(() => {
-      this.pollTimer = null;
-      void this.poll();
-    }, ms);
+  dial(number: string, options: DialOptions): Promise<Call> {
+    return this.actions.dial(number, options);
   }
 
-  private stopPolling(): void {
-    if (this.pollTimer) clearTimeout(this.pollTimer);
-    this.pollTimer = null;
+  answer(call: Call): Promise<void> {
+    return this.actions.answer(call);
   }
 
-  /** One AT+CLCC, diffed against the table. Concurrent requests share one poll. */
-  private poll(): Promise<void> {
-    if (this.polling) return this.polling;
-    this.polling = this.doPoll().finally(() => {
-      this.polling = null;
-      if (this.records.size > 0) this.schedulePoll();
-    });
-    return this.polling;
-  }
-
-  private async doPoll(): Promise<void> {
-    const ch = this.channel;
-    if (!ch || !this._ready) return;
-    let res: AtResponse;
-    // The answer is read a little after the modem wrote it: a URC right behind its OK is handled
-    // first. What a URC said after `mark` is newer than this list, which must not undo it (end a call
-    // just announced, revive one just released, move a call back to an older state).
-    const mark = this.seq;
-    const newer = (index: number): boolean =>
-      (this.releasedAt.get(index) ?? -1) > mark || [...this.records.values()].some((r) => r.index === index && (r.touched ?? -1) > mark);
-    try {
-      res = await ch.send('AT+CLCC', { expect: ['+CLCC:'] });
-    } catch (err) {
-      this.log.debug(`AT+CLCC: ${(err as Error).message}`);
-      return;
-    }
-    const seen = new Set<string>();
-    for (const line of res.lines) {
-      const o = parseClcc(line);
-      if (!o || o.mode !== 0) continue;
-      if (!newer(o.index)) this.onObservation(o, line, true);
-      const rec = [...this.records.values()].find((r) => r.index === o.index);
-      if (rec) seen.add(rec.call.id);
-    }
-    for (const [index, at] of this.releasedAt) if (at <= mark) this.releasedAt.delete(index);
-    // A call the modem no longer lists is over. A just-dialled call that the modem has not listed yet
-    // (no index) is given one poll of grace unless a final result says it failed.
-    for (const rec of [...this.records.values()]) {
-      if (seen.has(rec.call.id) || (rec.touched ?? -1) > mark) continue;
-      const final = this.finalFor(rec);
-      if (rec.index === undefined && !final && !rec.hangup && Date.now() - rec.call.startedAt.getTime() < 3000) continue;
-      await this.finishCall(rec, `not listed by AT+CLCC${final ? ` after ${final}` : ''}`);
-    }
-    if (this.records.size === 0) this.pendingFinal = null;
-  }
-
-  // ───────────────────────────── ending calls ─────────────────────────────
-
-  /** The modem says the call is gone: work out why (our request, ^DSCI cause, final result, +CEER) and end it. */
-  private async finishCall(rec: CallRecord, evidence: string): Promise<void> {
-    if (rec.call.ended || !this.records.has(rec.call.id)) return;
-    // Claim it now, so that a second report of the same release does not end it twice.
-    this.records.delete(rec.call.id);
-    if (rec.hangup) {
-      // A NO CARRIER some modules print after our own release (divert, transfer) belongs to this call:
-      // consume it, or it would be taken as the cause of the next call that ends.
-      this.pendingFinal = null;
-      this.releasedWithoutFinal = Date.now();
-      this.endCall(rec, { cause: rec.hangup.endCause, by: 'local', text: rec.hangup.text }, evidence, true);
-      return;
-    }
-    const info: EndInfo = { cause: 'normal', by: 'remote' };
-    if (rec.lostContact) {
-      info.cause = 'network-error';
-      info.text = 'the call ended while the modem was unreachable';
-      this.endCall(rec, info, evidence, true);
-      return;
-    }
-    let final = this.finalFor(rec);
-    if (final) {
-      info.finalResult = final;
-      this.pendingFinal = null;
-    }
-    let q850 = rec.q850;
-    if (q850 === undefined && (final === undefined || final === 'NO CARRIER')) {
-      const ceer = await this.queryCeer();
-      if (ceer) {
-        info.ceer = ceer.line;
-        q850 = ceer.q850;
-      }
-      // Modules send the final result after the state URC (ASR: `^DSCI: 1,0,6,...` then `BUSY`): one
-      // that came while +CEER was asked belongs to this release, not to the next call's.
-      const late = this.finalFor(rec);
-      if (final === undefined && late) {
-        final = info.finalResult = late;
-        this.pendingFinal = null;
-      }
-    }
-    if (q850 !== undefined) info.q850 = q850;
-    this.releasedWithoutFinal = final === undefined ? Date.now() : null;
-    info.cause = causeOf(rec.call, final, q850);
-    info.text = endText(info);
-    this.endCall(rec, info, evidence, true);
-  }
-
-  /**
-   * The call-ending final result (NO CARRIER, BUSY...) that may be about this call: a recent one that
-   * arrived after the call began. One from before (the NO ANSWER an ASR module prints after the
-   * previous call's ^DSCI release) is never about a call placed since.
-   */
-  private finalFor(rec: CallRecord): string | undefined {
-    const f = this.pendingFinal;
-    if (!f || f.at < rec.call.startedAt.getTime() || Date.now() - f.at >= 3000) return undefined;
-    return f.text;
-  }
-
-  private async queryCeer(): Promise<{ line: string; q850?: number } | null> {
-    const ch = this.channel;
-    if (!ch || !this._ready) return null;
-    try {
-      const r = await ch.send('AT+CEER', { expect: ['+CEER:'] });
-      const line = r.lines[0];
-      if (!line) return null;
-      const parsed = parseCeer(line);
-      return { line, q850: parsed?.q850 ?? (parsed ? q850FromText(parsed.text) : undefined) };
-    } catch {
-      return null;
-    }
-  }
-
-  private endCall(rec: CallRecord, end: EndInfo, evidence: string, claimed = false): void {
-    if (!claimed) this.records.delete(rec.call.id);
-    if (rec.call.ended) return;
-    const callInfo = infoAs(rec, 'released');
-    rec.call.transition(CallState.Ended, { text: end.text ?? `ended (${end.cause})`, evidence, end, ...(callInfo ? { callInfo } : {}) });
-  }
-
-  // ───────────────────────────── actions ─────────────────────────────
-
-  private createCall(
-    direction: 'inbound' | 'outbound',
-    number: string,
-    state: CallState,
-    reason: TransitionReason,
-    index?: number,
-    caller?: Pick<CallerId, 'name' | 'withheld'> | null,
-  ): CallRecord {
-    const call = new Call({
-      line: this.opts.lineId,
-      direction,
-      remote: { number, ...(caller?.name ? { name: caller.name } : {}), ...(caller?.withheld ? { withheld: true, withheldReason: caller.withheld } : {}) },
-      state,
-      reason,
-      index,
-    });
-    const rec: CallRecord = { call, index, touched: ++this.seq };
-    if (direction === 'inbound') this.clearRingWait();
-    this.records.set(call.id, rec);
-    this.emit('call', call);
-    return rec;
-  }
-
-  async dial(number: string, _options: DialOptions): Promise<Call> {
-    const n = validatePhoneNumber(number); // again: no path to the modem skips it
-    const ch = this.requireChannel();
-    const rec = this.createCall('outbound', n, CallState.Dialing, { text: `dialling ${n}`, evidence: `ATD${n};` });
-    try {
-      await ch.send(`ATD${n};`, { finals: 'dial', timeoutMs: this.timing.callCommandTimeoutMs });
-      this.schedulePoll(0);
-    } catch (err) {
-      const e = err as AtError;
-      const final = e.final;
-      if (final && this.isPreviousCallsFinal(final)) {
-        // The BUSY / NO ANSWER an ASR module prints after the previous call's ^DSCI release reached
-        // the channel while ATD was in flight: it is that call's. This call goes on; AT+CLCC and the
-        // call-state URCs follow it (and end it, if the module really refused it).
-        this.log.debug(`ATD${n};: ${final} belongs to the call released just before`);
-        this.schedulePoll(0);
-        return rec.call;
-      }
-      const cause: Cause = final && (CALL_FINALS as readonly string[]).includes(final) ? causeOf(rec.call, final, undefined) : e.kind === 'timeout' ? 'timeout' : 'failed';
-      const end: EndInfo = { cause, by: 'remote', text: `the modem refused the call: ${final ?? e.message}` };
-      if (final) end.finalResult = final;
-      if (e.cmeCode !== undefined) end.ceer = `+CME ERROR: ${e.cmeCode}`;
-      this.endCall(rec, end, final ?? e.message);
-    }
-    return rec.call;
-  }
-
-  async answer(call: Call): Promise<void> {
-    const rec = this.recordOf(call);
-    const ch = this.requireChannel();
-    const waiting = call.state === CallState.Waiting || [...this.records.values()].some((r) => r !== rec && !isAlerting(r.call.state));
-    const cmd = waiting ? 'AT+CHLD=2' : 'ATA';
-    try {
-      await ch.send(cmd, { finals: 'dial', timeoutMs: this.timing.callCommandTimeoutMs });
-    } catch (err) {
-      throw new CommandFailedError(`the modem could not answer the call: ${(err as AtError).final ?? (err as Error).message}`, cmd);
-    }
-    const callInfo = infoAs(rec, 'active'); // the OK is the modem's word that the call is active
-    if (!call.ended) call.tryTransition(CallState.Active, { text: 'answered', evidence: `${cmd} → OK`, ...(callInfo ? { callInfo } : {}) });
-    this.schedulePoll(0);
-  }
-
-  async hangup(call: Call, request: HangupRequest): Promise<void> {
-    const rec = this.recordOf(call);
-    if (!this._ready && !this.stopped) {
-      // The port is away (unplugged, a hang being escalated): the request is not lost, it goes out
-      // once the line is back, unless the reconnect's AT+CLCC shows the call is gone already.
-      await this.whenReady(this.timing.callCommandTimeoutMs);
-      if (call.ended) return;
-    }
-    const ch = this.requireChannel();
-    if (rec.index === undefined) await this.poll(); // learn the modem's index before choosing a command
-    if (call.ended) return;
-    const cmd = this.hangupCommand(rec, request);
-    rec.hangup = request;
-    try {
-      await ch.send(cmd, { timeoutMs: this.timing.callCommandTimeoutMs });
-    } catch (err) {
-      rec.hangup = undefined;
-      throw new CommandFailedError(`the modem could not end the call: ${(err as AtError).final ?? (err as Error).message}`, cmd);
-    }
-    // A module that reports releases by URC ends the call by itself; AT+CLCC confirms for the others.
-    this.schedulePoll(0);
-  }
-
-  private hangupCommand(rec: CallRecord, request: HangupRequest): string {
-    const others = [...this.records.values()].filter((r) => r !== rec && !r.call.ended);
-    if (this._profile?.hangupWithCause && rec.index !== undefined) {
-      return `AT+QHUP=${q850ForHangup(request.signal)},${rec.index}`;
-    }
-    if (others.length === 0) return 'AT+CHUP';
-    if (rec.index === undefined) {
-      throw new CallStateError('the modem has not numbered this call yet, and other calls are up: try again in a moment');
-    }
-    // 27.007 AT+CHLD: 1<idx> releases one active call; 0 releases held and waiting calls.
-    return rec.call.state === CallState.Waiting || rec.call.state === CallState.Held ? 'AT+CHLD=0' : `AT+CHLD=1${rec.index}`;
-  }
-
-  private recordOf(call: Call): CallRecord {
-    const rec = this.records.get(call.id);
-    if (!rec) throw new CallStateError(`call ${call.id} is not in progress on this modem`);
-    return rec;
+  hangup(call: Call, request: HangupRequest): Promise<void> {
+    return this.actions.hangup(call, request);
   }
 }
 
 function delay(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms).unref());
-}
-
-/** `"EC200U"` → `EC200U` (and trims). */
-function unquote(text: string): string {
-  const t = text.trim();
-  return t.length >= 2 && t.startsWith('"') && t.endsWith('"') ? t.slice(1, -1).trim() : t;
 }
 
 /** Resolves when `channel` passes the URC `line` on, or after `timeoutMs` (to true, or false). */
@@ -1135,81 +609,6 @@ function waitForUrc(channel: AtChannel, line: string, timeoutMs: number): Promis
     channel.on('urc', onUrc);
     channel.on('close', onClose);
   });
-}
-
-/** Resolves to true when the command succeeded, false when the modem refused it. */
-async function optional(p: Promise<unknown>): Promise<boolean> {
-  try {
-    await p;
-    return true;
-  } catch (err) {
-    if (err instanceof AtError && (err.kind === 'closed' || err.kind === 'unresponsive')) throw err;
-    return false;
-  }
-}
-
-const STATUS_OF_STAT: Record<number, CallInfo['status']> = {
-  [ClccStat.Active]: 'active',
-  [ClccStat.Held]: 'held',
-  [ClccStat.Dialing]: 'dialing',
-  [ClccStat.Alerting]: 'alerting',
-  [ClccStat.Incoming]: 'incoming',
-  [ClccStat.Waiting]: 'waiting',
-  [ClccStat.Released]: 'released',
-};
-
-/** An observation as the backend-neutral CallInfo of the events (QuecPython voiceCall's VoLTE fields). */
-function callInfoOf(o: CallObservation): CallInfo {
-  const info: CallInfo = { index: o.index, direction: o.dir === 0 ? 'outbound' : 'inbound', status: STATUS_OF_STAT[o.stat], type: 'voice', number: o.number };
-  if (o.multiparty !== undefined) info.multiparty = o.multiparty;
-  if (o.numberType !== undefined) info.numberType = o.numberType;
-  if (o.inbandTones !== undefined) info.inbandTones = o.inbandTones;
-  return info;
-}
-
-/** The modem's latest report of a call with the status a command's result or a release establishes. */
-function infoAs(rec: CallRecord, status: CallInfo['status']): CallInfo | undefined {
-  return rec.info && { ...rec.info, status };
-}
-
-/** The cause of a call the remote side or the network ended. */
-function causeOf(call: Call, final: string | undefined, q850: number | undefined): Cause {
-  if (final === 'BUSY') return 'busy';
-  if (final === 'NO ANSWER') return 'no-answer';
-  if (final === 'NO DIALTONE') return 'network-error';
-  if (q850 !== undefined) return causeFromQ850(q850);
-  // NO CARRIER with no cause, or a silent release: normal if the call was up, else it failed.
-  return call.answeredAt ? 'normal' : 'failed';
-}
-
-function endText(info: EndInfo): string {
-  const why: Partial<Record<Cause, string>> = {
-    normal: 'the other side hung up',
-    busy: 'the number is busy',
-    'no-answer': 'no answer',
-    rejected: 'the call was rejected',
-    'not-found': 'the number does not exist',
-    unavailable: 'the other side is unavailable',
-    congestion: 'the network is congested',
-    'network-error': 'network error',
-    failed: 'the call failed',
-  };
-  return why[info.cause] ?? info.cause;
-}
-
-function describeState(state: CallState, call: Call): string {
-  switch (state) {
-    case CallState.Ringing:
-      return 'the other side is ringing';
-    case CallState.Active:
-      return call.direction === 'outbound' ? 'the other side answered' : 'answered';
-    case CallState.Held:
-      return 'on hold';
-    case CallState.Waiting:
-      return 'a call is waiting';
-    default:
-      return state;
-  }
 }
 
 export type { AtCommandOptions };

@@ -1,7 +1,7 @@
 import { Duplex } from 'node:stream';
 import { AtBackend, AtTiming } from '../../lib/at/modem-backend';
 import { SerialDevice } from '../../lib/at/serial-device';
-import { EmulatedModem, EmulatorTiming } from '../../lib/at/emulator/emulated-modem';
+import { EmulatedModem, EmulatorQuirks, EmulatorTiming } from '../../lib/at/emulator/emulated-modem';
 import { openSimulatedPort } from '../../lib/at/emulator/sim-port';
 import { EmulatedSim } from '../../lib/at/emulator/emulated-sim';
 import { VoiceEvent, VoiceLine } from '../../lib/line/voice-line';
@@ -42,11 +42,12 @@ export class TestSimDevice implements SerialDevice {
     private readonly profile: string,
     private readonly timing: Partial<EmulatorTiming> = FAST_MODEM,
     pin?: string | EmulatedSim,
+    private readonly quirks?: EmulatorQuirks,
   ) {
     this.sim = typeof pin === 'string' ? new EmulatedSim({ pin }) : pin;
   }
   async open(): Promise<Duplex> {
-    const { port, modem } = await openSimulatedPort(this.profile, { timing: this.timing, sim: this.sim });
+    const { port, modem } = await openSimulatedPort(this.profile, { timing: this.timing, sim: this.sim, quirks: this.quirks });
     this.opens++;
     this.port = port;
     this.emulator = modem;
@@ -78,9 +79,9 @@ export interface Harness {
 
 export async function startLine(
   profile: string,
-  opts: { modem?: string; pin?: string; simPin?: string; timing?: Partial<EmulatorTiming>; autoAnswer?: number } = {},
+  opts: { modem?: string; pin?: string; simPin?: string; timing?: Partial<EmulatorTiming>; autoAnswer?: number; quirks?: EmulatorQuirks } = {},
 ): Promise<Harness> {
-  const device = new TestSimDevice(profile, opts.timing ?? FAST_MODEM, opts.simPin);
+  const device = new TestSimDevice(profile, opts.timing ?? FAST_MODEM, opts.simPin, opts.quirks);
   const log = memoryLog();
   const backend = new AtBackend({
     lineId: 'L1',

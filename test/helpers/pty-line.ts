@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SerialPort } from 'serialport';
-import { EmulatedModem, EmulatorTiming } from '../../lib/at/emulator';
+import { EmulatedModem, EmulatorQuirks, EmulatorTiming } from '../../lib/at/emulator';
 import { LineStatus } from '../../lib/backend';
 import { VoiceEvent, VoiceLine } from '../../lib/line/voice-line';
 import { FAST_MODEM, memoryLog } from './at-harness';
@@ -15,6 +15,8 @@ export interface PtyLineOptions {
   profile: string;
   /** The module's timing; default FAST_MODEM. */
   timing?: Partial<EmulatorTiming>;
+  /** Behaviours of other firmware the module shows from power-on (bare `AT` → `ERROR`...). */
+  quirks?: EmulatorQuirks;
   /** The folder of the pty links, left in place on close; default a temporary folder, removed on close. */
   reuseDir?: string;
 }
@@ -61,7 +63,7 @@ export function ptyLines(): (opts: PtyLineOptions) => Promise<PtyLine> {
 /** Opens a line on a new pty pair with the emulated module and resolves once it is up. */
 export async function openPtyLine(opts: PtyLineOptions): Promise<PtyLine> {
   const dir = opts.reuseDir ?? mkdtempSync(join(tmpdir(), 'pty-line-'));
-  const modem = new EmulatedModem(opts.profile, { timing: opts.timing ?? FAST_MODEM });
+  const modem = new EmulatedModem(opts.profile, { timing: opts.timing ?? FAST_MODEM, quirks: opts.quirks });
   let pair: PtyPair | null = null;
   let modemPort: SerialPort | null = null;
   let detach: (() => void) | null = null;

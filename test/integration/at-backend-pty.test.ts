@@ -78,3 +78,48 @@ describe('AT backend over a real serial port (socat pty)', function () {
     assert.ok(dirname(pty.pair.a) === dir);
   });
 });
+
+/**
+ * Modules that are not our emulator's defaults, through the same real serialport binding: one that
+ * answers a bare AT with ERROR (oFono's phonesim), one whose ATD answer is the call's outcome and that
+ * prints NO CARRIER after our own hang-up too.
+ */
+describe('AT backend over a real serial port: other firmware (socat pty)', function () {
+  this.timeout(20000);
+  const open = ptyLines();
+
+  it('comes up on a module that answers a bare AT with ERROR, and places a call', async () => {
+    const pty = await open({ profile: 'generic', quirks: { bareAtError: true } });
+    assert.equal(pty.modem.commands[0], 'AT');
+    const r = await pty.line.dialAndWait('5551234');
+    assert.equal(r.answered, true);
+  });
+
+  for (const profile of ['ec600n', 'generic']) {
+    it(`${profile}: hang up, dial at once, the module answers the new ATD with BUSY: the new call gets it; an incoming call after is incoming`, async () => {
+      const pty = await open({ profile, quirks: { dialResultWhenDecided: true, noCarrierOnLocalRelease: true } });
+      for (let round = 0; round < 3; round++) {
+        const first = await pty.line.dialAndWait('5551234');
+        assert.equal(first.answered, true);
+        await pty.line.hangup(first.call.id);
+        const second = await pty.line.dialAndWait('555486');
+        assert.equal(second.end?.cause, 'busy', JSON.stringify(second.end));
+        assert.equal(second.end?.finalResult, 'BUSY');
+        const firstEnd = pty.events.find((e) => e.topic === 'ended' && e.call?.id === first.call.id);
+        assert.equal(firstEnd?.payload.by, 'local');
+        assert.equal(firstEnd?.payload.cause, 'normal');
+        assert.deepEqual(pty.line.activeCalls(), [], 'no phantom record');
+        const incoming = pty.next('incoming');
+        pty.modem.incomingCall('+4930123456');
+        const inc = await incoming;
+        assert.equal(inc.call?.state, 'incoming');
+        assert.equal(pty.events.filter((e) => e.topic === 'waiting').length, 0);
+        const ended = pty.next('ended', (e) => e.call?.id === inc.call?.id);
+        pty.modem.remoteCancel();
+        const end = await ended;
+        assert.equal(end.payload.cause, 'cancelled');
+        assert.equal(end.payload.by, 'remote');
+      }
+    });
+  }
+});

@@ -207,6 +207,21 @@ describe('AtChannel', () => {
       assert.deepEqual(seen, ['NO CARRIER']);
     });
 
+    it("'answer' (ATA) owns NO CARRIER only; 'basic' (AT+CHLD, AT+CHUP) owns no call progress result", async () => {
+      const modem = scripted({
+        ATA: ['\r\nBUSY\r\n\r\nNO CARRIER\r\n'],
+        'AT+CHLD=2': ['\r\nNO CARRIER\r\n\r\nOK\r\n'],
+        'AT+CHUP': ['\r\nBUSY\r\n\r\nERROR\r\n'],
+      });
+      channel = open(modem);
+      const seen = urcs(channel);
+      const gone = await rejection(channel.send('ATA', { finals: 'answer' }));
+      assert.equal(gone.final, 'NO CARRIER');
+      assert.equal((await channel.send('AT+CHLD=2')).final, 'OK');
+      assert.equal((await rejection(channel.send('AT+CHUP'))).final, 'ERROR');
+      assert.deepEqual(seen, ['BUSY', 'NO CARRIER', 'BUSY']);
+    });
+
     it('writes the data, then Ctrl-Z, when the "> " prompt arrives', async () => {
       const modem = scripted({ 'AT+CMGS="123"': ['\r\n> '], 'Grüße\x1a': ['\r\n+CMGS: 7\r\n\r\nOK\r\n'] });
       channel = open(modem);
@@ -388,6 +403,22 @@ describe('AtChannel', () => {
       assert.equal((await rejection(first)).kind, 'timeout');
       assert.deepEqual((await second).lines, ['+CREG: 0,1']);
       assert.deepEqual(modem.inputs, ['AT+HANG', 'AT', 'AT', 'AT+CREG?']);
+    });
+
+    it('takes ERROR to its AT probe as an answer (a module that refuses a bare AT is still talking)', async () => {
+      const modem = new FakeModem((input) => {
+        if (input === 'AT') return ['\r\nERROR\r\n'];
+        return input === 'AT+CREG?' ? ['\r\n+CREG: 0,1\r\n\r\nOK\r\n'] : undefined;
+      });
+      channel = open(modem, { resyncAttempts: 2 });
+      let unresponsive = 0;
+      channel.on('unresponsive', () => unresponsive++);
+      const first = channel.send('AT+HANG', { timeoutMs: SHORT });
+      const second = channel.send('AT+CREG?', { expect: ['+CREG:'] });
+      assert.equal((await rejection(first)).kind, 'timeout');
+      assert.deepEqual((await second).lines, ['+CREG: 0,1']);
+      assert.deepEqual(modem.inputs, ['AT+HANG', 'AT', 'AT+CREG?']);
+      assert.equal(unresponsive, 0);
     });
 
     it('becomes unresponsive when AT gets no OK: queued and later commands reject', async () => {

@@ -590,6 +590,45 @@ describe('EmulatedModem', () => {
     });
   });
 
+  describe('quirks of other firmware', () => {
+    it('bareAtError: a bare AT is answered ERROR, every other command as usual', async () => {
+      const { host } = make('generic', { quirks: { bareAtError: true } });
+      assert.deepEqual(await host.cmd('AT'), ['ERROR']);
+      assert.deepEqual(await host.cmd('ATE0'), ['OK']);
+      assert.deepEqual(await host.cmd('AT+CGMM'), ['GSM Modem', 'OK']);
+    });
+
+    it('dialResultWhenDecided: ATD gets OK once the far end answers, or the call\'s end as its final result', async () => {
+      const { modem, host } = make('generic', { quirks: { dialResultWhenDecided: true } });
+      await host.cmd('ATE0');
+      assert.deepEqual(await host.cmd('ATD5551486;'), ['BUSY']);
+      assert.equal(modem.calls.length, 0);
+      const answered = await host.cmd('ATD5551234;');
+      assert.deepEqual(answered, ['OK'], 'no +COLP line unless AT+COLP=1');
+      assert.equal(modem.calls[0].state, 'active');
+    });
+
+    it('noCarrierOnLocalRelease: NO CARRIER after a call the host ended too', async () => {
+      const { modem, host } = make('generic');
+      modem.setQuirks({ noCarrierOnLocalRelease: true });
+      await host.cmd('ATE0');
+      modem.incomingCall('5550001');
+      await host.cmd('ATA');
+      const mark = host.mark();
+      await host.cmd('AT+CHUP');
+      await host.until('NO CARRIER', mark);
+      assert.deepEqual(host.since(mark), ['OK', 'NO CARRIER']);
+      assert.deepEqual(modem.quirksInEffect, { bareAtError: false, dialResultWhenDecided: false, noCarrierOnLocalRelease: true });
+    });
+
+    it('refuses a quirk it does not know, or a value that is not true or false', () => {
+      const { modem } = make('generic');
+      assert.throws(() => modem.setQuirks({ nope: true } as never), /unknown quirk "nope"/);
+      assert.throws(() => modem.setQuirks({ bareAtError: 'yes' } as never), /true or false/);
+      assert.throws(() => new EmulatedModem('generic', { quirks: null as never }), /quirks must be an object/);
+    });
+  });
+
   describe('dialling', () => {
     it('follows the number plan', () => {
       const plan: Record<string, DialBehaviour> = {

@@ -81,6 +81,59 @@ describe('AT backend on the emulator', function () {
         });
       }
 
+      it('ends an incoming call the caller abandons as cancelled, by remote (as on SIP)', async () => {
+        h = await startLine(p.sim);
+        h.modem().incomingCall('5550001');
+        const inc = await h.next('incoming');
+        h.modem().remoteCancel();
+        const end = await h.next('ended', (e) => e.call?.id === inc.call?.id);
+        assert.equal(end.payload.cause, 'cancelled', JSON.stringify(end.payload));
+        assert.equal(end.payload.by, 'remote');
+      });
+
+      it('comes up on a module that answers a bare AT with ERROR (oFono phonesim)', async () => {
+        h = await startLine(p.sim, { quirks: { bareAtError: true } });
+        assert.equal(h.backend.profile?.name, p.profile);
+        assert.equal(h.modem().commands[0], 'AT');
+        assert.ok(h.modem().commands.includes('ATE0'));
+        const r = await h.line.dialAndWait('5551234');
+        assert.equal(r.answered, true);
+      });
+
+      for (const quirks of [
+        { dialResultWhenDecided: true },
+        { dialResultWhenDecided: true, noCarrierOnLocalRelease: true },
+      ]) {
+        const what = Object.keys(quirks).join(' + ');
+        it(`redials right after a local hang-up (${what}): the new call gets its own BUSY, then an incoming call is incoming`, async () => {
+          const hh = await startLine(p.sim, { quirks });
+          h = hh;
+          for (let round = 0; round < 3; round++) {
+            const first = await hh.line.dialAndWait('5551234');
+            assert.equal(first.answered, true);
+            await hh.line.hangup(first.call.id);
+            const second = await hh.line.dialAndWait('555486'); // at once: the module answers its ATD with BUSY
+            assert.equal(second.answered, false);
+            assert.equal(second.end?.cause, 'busy', JSON.stringify(second.end));
+            assert.equal(second.end?.by, 'remote');
+            assert.equal(second.end?.finalResult, 'BUSY', 'its own final result is its evidence');
+            const firstEnd = hh.events.find((e) => e.topic === 'ended' && e.call?.id === first.call.id);
+            assert.equal(firstEnd?.payload.cause, 'normal');
+            assert.equal(firstEnd?.payload.by, 'local');
+            assert.deepEqual(hh.backend.calls(), [], 'no phantom record');
+            const third = await hh.line.dialAndWait('555404'); // NO CARRIER, +CEER cause 1
+            assert.equal(third.end?.cause, 'not-found', JSON.stringify(third.end));
+            assert.equal(third.end?.finalResult, 'NO CARRIER');
+            hh.modem().incomingCall('5550002');
+            const inc = await hh.next('incoming', (e) => e.call?.remote.number === '5550002');
+            assert.equal(inc.call?.state, 'incoming');
+            assert.equal(hh.events.filter((e) => e.topic === 'waiting').length, 0, 'never waiting');
+            await hh.line.hangup(inc.call!.id);
+            await hh.next('ended', (e) => e.call?.id === inc.call?.id);
+          }
+        });
+      }
+
       it('rejects an incoming call with busy', async () => {
         h = await startLine(p.sim);
         h.modem().incomingCall('5550001');

@@ -80,3 +80,9 @@ export function splitArgs(value: string): string[] | null {
   args.push(current.trim());
   return args;
 }
+
+/** A whole number argument of up to three digits (`AT+CMEE=2`, `ATS0=3`), else null. */
+export function parseIntArg(text: string | undefined): number | null {
+  if (text === undefined || !/^\d{1,3}$/.test(text)) return null;
+  return Number(text);
+}

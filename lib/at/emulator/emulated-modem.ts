@@ -1,26 +1,20 @@
 import { EventEmitter } from 'node:events';
 import type { Duplex } from 'node:stream';
 import { Logger, SILENT_LOGGER } from '../../backend';
-import { CallStateError, InvalidInputError, UnknownCallError } from '../../errors';
+import { CallStateError, InvalidInputError } from '../../errors';
 import { printable, validatePhoneNumber } from '../../validate';
 import { AtCommand, parseAtCommand } from './at-command';
-import {
-  CallLine,
-  ClccStat,
-  ccinfoLine,
-  ccwaLine,
-  clccLine,
-  clipLine,
-  dsciLine,
-  numberTypeOf,
-  phantomClccLine,
-  qtonedetLine,
-} from './call-urcs';
+import { qtonedetLine } from './call-urcs';
 import { EMULATOR_PROFILES, EmulatorProfile, emulatorProfileNames } from './profiles';
-import { q850Text } from './q850-text';
-import { EmulatorFeature, EmulatorHost, EmulatorCommandHandler } from './emulator-feature';
+import { EmulatorFeature, EmulatorHost, EmulatorCommandHandler, EmulatorReply } from './emulator-feature';
 import { EMULATOR_FEATURES } from './features';
-import { EmulatedSim, SIM_PIN_ATTEMPTS, SIM_PUK_ATTEMPTS } from './emulated-sim';
+import { ModemState, initialState } from './modem-state';
+import { DialBehaviour, EmulatedCallInfo, EmulatedNetwork, EmulatedWithheld } from './network';
+import { BuiltinCommand, BuiltinCommands, BuiltinOutcome, PENDING, ok, simState } from './builtin-commands';
+import { EmulatedSim } from './emulated-sim';
+
+export { DIAL_BEHAVIOURS, plannedDialBehaviour } from './network';
+export type { DialBehaviour, EmulatedCallInfo, EmulatedCallState, EmulatedWithheld } from './network';
 
 /** All in milliseconds; every delay runs on `setTimeout`, so tests pass small values. */
 export interface EmulatorTiming {
@@ -47,8 +41,28 @@ export const DEFAULT_EMULATOR_TIMING: Readonly<EmulatorTiming> = Object.freeze({
   bootTime: 500,
 });
 
+/**
+ * Behaviours of firmware we did not write, off by default: each makes the module act as some real
+ * module (or oFono's phonesim) does, for tests of the host against it. See docs/emulator.md.
+ */
+export interface EmulatorQuirks {
+  /** A bare `AT` is answered `ERROR` (oFono's phonesim; modules at boot or with a SIM error). */
+  bareAtError?: boolean;
+  /**
+   * `ATD` gets its final result only when the call is decided: `OK` once the far end answers, or the
+   * call's end (`BUSY`, `NO ANSWER`, `NO CARRIER`), as with `AT+COLP=1`, whatever `AT+COLP` says.
+   */
+  dialResultWhenDecided?: boolean;
+  /** `NO CARRIER` after a call the host ended too, not only after one the far end ended. */
+  noCarrierOnLocalRelease?: boolean;
+}
+
+const QUIRKS: readonly (keyof EmulatorQuirks)[] = ['bareAtError', 'dialResultWhenDecided', 'noCarrierOnLocalRelease'];
+
 export interface EmulatedModemOptions {
   timing?: Partial<EmulatorTiming>;
+  /** Behaviours of other firmware (default: none). */
+  quirks?: EmulatorQuirks;
   log?: Logger;
   /** The SIM asks for this PIN (overrides the profile's `pin`). */
   pin?: string;
@@ -59,31 +73,6 @@ export interface EmulatedModemOptions {
   sim?: EmulatedSim;
   /** Seed of the command delay jitter (default 1). */
   seed?: number;
-}
-
-/** Why an incoming call has no number (its `+CLIP` / `+CCWA` CLI validity). */
-export type EmulatedWithheld = 'withheld' | 'unavailable' | 'payphone' | 'other';
-const CLI_VALIDITY: Readonly<Record<EmulatedWithheld, number>> = { withheld: 1, unavailable: 2, payphone: 3, other: 4 };
-
-/** What the far end does with a call we dial. */
-export type DialBehaviour = 'answer' | 'busy' | 'no-answer' | 'reject' | 'not-found' | 'ring';
-export const DIAL_BEHAVIOURS: readonly DialBehaviour[] = ['answer', 'busy', 'no-answer', 'reject', 'not-found', 'ring'];
-
-export type EmulatedCallState = 'dialing' | 'alerting' | 'incoming' | 'waiting' | 'active' | 'held' | 'ended';
-
-/** A snapshot of one call as the module sees it. */
-export interface EmulatedCallInfo {
-  /** The module's call index (`+CLCC` `<idx>`): the lowest free one from 1, reused after the call. */
-  readonly idx: number;
-  readonly direction: 'outgoing' | 'incoming';
-  readonly state: EmulatedCallState;
-  /** `''` for a withheld caller. */
-  readonly number: string;
-  readonly name?: string;
-  /** Ended calls: the Q.850 cause reported (absent when a reboot dropped the call). */
-  readonly q850?: number;
-  /** Ended calls: who ended it. */
-  readonly endedBy?: 'local' | 'remote';
 }
 
 /** The volatile settings the host configured, for tests. */
@@ -121,35 +110,9 @@ export interface DemoOptions {
 
 type PowerState = 'on' | 'booting' | 'closed';
 
-interface CallRecord extends CallLine {
-  stat: ClccStat;
-  readonly serial: number;
-  rings: number;
-  readonly timers: Set<NodeJS.Timeout>;
-}
-
-/** A command's answer: information lines, the final result, then what happens after it was sent. */
-interface Reply {
-  info?: string[];
-  final: string;
-  after?: () => void;
-}
-/** The final result comes later (ATD with AT+COLP=1). */
-const PENDING = 'pending';
-type Outcome = Reply | typeof PENDING;
-
-interface Switch {
-  max: number;
-  get(): number;
-  set(value: number): void;
-  read(value: number): string;
-}
-
 const MAX_LINE = 1024;
 const MAX_RECORDED_COMMANDS = 10000;
-const MAX_CALLS = 7;
 const DTMF_RE = /^[0-9*#A-D]*$/i;
-const DIAL_RE = /^(\+?[0-9*#]{1,40});$/;
 
 const CME_TEXT: Readonly<Record<number, string>> = {
   3: 'operation not allowed',
@@ -161,34 +124,6 @@ const CME_TEXT: Readonly<Record<number, string>> = {
   30: 'no network service',
   50: 'Incorrect parameters',
 };
-
-const STATE_OF_STAT: Readonly<Record<ClccStat, EmulatedCallState>> = {
-  [ClccStat.Active]: 'active',
-  [ClccStat.Held]: 'held',
-  [ClccStat.Dialing]: 'dialing',
-  [ClccStat.Alerting]: 'alerting',
-  [ClccStat.Incoming]: 'incoming',
-  [ClccStat.Waiting]: 'waiting',
-};
-
-/**
- * The default number plan for calls the host dials: numbers ending in `486` are busy (Q.850 17), `408`
- * ring without answer (19), `603` reject (21), `404` do not exist (1); anything else answers.
- */
-export function plannedDialBehaviour(number: string): DialBehaviour {
-  if (number.endsWith('486')) return 'busy';
-  if (number.endsWith('408')) return 'no-answer';
-  if (number.endsWith('603')) return 'reject';
-  if (number.endsWith('404')) return 'not-found';
-  return 'answer';
-}
-
-/** The final result code a remote end gives, from its Q.850 cause. */
-function finalResultFor(q850: number): string {
-  if (q850 === 17) return 'BUSY';
-  if (q850 === 18 || q850 === 19) return 'NO ANSWER';
-  return 'NO CARRIER';
-}
 
 /** A small seeded PRNG (mulberry32), so that jittered delays repeat from run to run. */
 function seededRandom(seed: number): () => number {
@@ -266,37 +201,19 @@ export class EmulatedModem extends EventEmitter {
 
   private power: PowerState = 'on';
   private silent = false;
-  private echo = true;
-  private cmee: number;
-  private clip = false;
-  private crc = false;
-  private ccwa = false;
-  private colp = false;
-  /** `AT+CVHU`: accepted and reported; ATH ends voice calls either way. */
-  private cvhu = 0;
-  private dsci = false;
-  private ccinfo = false;
-  private toneDetection = false;
-  private cfun = 1;
-  private simLocked: boolean;
-  private readonly registers = new Map<number, number>();
-  private readonly switches: Readonly<Record<string, Switch>>;
+  /** The settings the host configured (volatile: a reboot forgets them). */
+  private readonly state: ModemState;
+  /** The calls and the far ends (network.ts). */
+  private readonly network: EmulatedNetwork;
+  /** The built-in commands by name (builtin-commands.ts). */
+  private readonly builtins: Readonly<Record<string, BuiltinCommand>>;
   private readonly features: EmulatorFeature[];
   private readonly featureCommands = new Map<string, EmulatorCommandHandler>();
 
   private input = '';
   private readonly queue: string[] = [];
   private commandTimer: NodeJS.Timeout | null = null;
-  /** The call of an `ATD` whose final result waits for the far end (AT+COLP=1). */
-  private pendingDial: CallRecord | null = null;
-
-  private callList: CallRecord[] = [];
-  private serial = 0;
-  private lastEnd: { q850: number } | null = null;
   private readonly timers = new Set<NodeJS.Timeout>();
-
-  private defaultBehaviour: DialBehaviour | null = null;
-  private readonly behaviourByNumber = new Map<string, DialBehaviour>();
   private demo: { timer: NodeJS.Timeout; hangupAfter: number; digits: string; digitsAfter: number } | null = null;
 
   constructor(profile: string | EmulatorProfile, options: EmulatedModemOptions = {}) {
@@ -306,9 +223,37 @@ export class EmulatedModem extends EventEmitter {
     this.log = options.log ?? SILENT_LOGGER;
     this.sim = options.sim ?? new EmulatedSim({ pin: options.pin ?? this.profile.pin });
     this.random = seededRandom(options.seed ?? 1);
-    this.cmee = this.profile.cmeeDefault;
-    this.simLocked = this.sim.locksAtPowerOn;
-    this.switches = this.createSwitches();
+    this.state = initialState(this.profile.cmeeDefault, this.sim.locksAtPowerOn);
+    if (options.quirks !== undefined) this.setQuirks(options.quirks);
+    this.network = new EmulatedNetwork({
+      profile: this.profile,
+      timing: this.timing,
+      log: this.log,
+      state: this.state,
+      urc: (line) => this.urc(line),
+      replyToDial: (reply) => {
+        this.sendReply(reply);
+        this.pump();
+      },
+      schedule: (ms, fn, owner) => this.schedule(ms, fn, owner),
+      emitChange: (info) => this.emit('call-changed', info),
+      demo: () => this.demo,
+      pressDigits: (digits, gapMs) => this.pressDigits(digits, gapMs),
+      requireNetwork: () => this.requireNetwork(),
+      dsciToneInfo: () => this.dsciToneInfo,
+    });
+    this.builtins = new BuiltinCommands(
+      {
+        profile: this.profile,
+        state: this.state,
+        sim: this.sim,
+        cme: (code) => this.cme(code),
+        urc: (line) => this.urc(line),
+        reboot: () => this.reboot(),
+        resetSettings: () => this.resetSettings(),
+      },
+      this.network,
+    ).table();
     const host: EmulatorHost = {
       modem: this,
       profile: this.profile,
@@ -318,8 +263,8 @@ export class EmulatedModem extends EventEmitter {
       error: () => ({ final: 'ERROR' }),
       urc: (line) => this.urc(line),
       schedule: (ms, fn) => this.schedule(ms, fn),
-      calls: () => this.callList.map((c) => this.snapshot(c)),
-      endCall: (idx, q850, by) => this.endCall(this.findCall(idx, () => true), q850, by),
+      calls: () => this.network.snapshots(),
+      endCall: (idx, q850, by) => this.network.endCall(this.network.findCall(idx, () => true), q850, by),
     };
     this.features = EMULATOR_FEATURES.map((make) => make(host));
     for (const f of this.features) for (const [name, h] of Object.entries(f.commands)) this.featureCommands.set(name, h);
@@ -342,7 +287,7 @@ export class EmulatedModem extends EventEmitter {
     else if (Buffer.isBuffer(bytes)) text = bytes.toString('latin1');
     else return;
     if (text === '') return;
-    if (this.echo && this.power === 'on') this.output(Buffer.from(text, 'latin1'));
+    if (this.state.echo && this.power === 'on') this.output(Buffer.from(text, 'latin1'));
     for (const c of text) {
       if (c === '\r' || c === '\n') {
         const line = this.input.trim();
@@ -377,11 +322,9 @@ export class EmulatedModem extends EventEmitter {
     this.power = 'closed';
     for (const t of this.timers) clearTimeout(t);
     this.timers.clear();
-    for (const call of this.callList) this.clearCallTimers(call);
-    this.callList = [];
+    this.network.dropAll(false);
     this.demo = null;
     this.commandTimer = null;
-    this.pendingDial = null;
     this.queue.length = 0;
     for (const f of this.features) {
       try {
@@ -399,23 +342,23 @@ export class EmulatedModem extends EventEmitter {
 
   /** The calls the module has now (what `AT+CLCC` would list, without a phantom data call). */
   get calls(): EmulatedCallInfo[] {
-    return [...this.callList].sort((a, b) => a.idx - b.idx).map((c) => this.snapshot(c));
+    return this.network.snapshots();
   }
 
   get settings(): EmulatorSettings {
     return {
-      echo: this.echo,
-      cmee: this.cmee,
-      clip: this.clip,
-      crc: this.crc,
-      ccwa: this.ccwa,
-      colp: this.colp,
-      dsci: this.dsci,
-      ccinfo: this.ccinfo,
-      toneDetection: this.toneDetection,
-      autoAnswerRings: this.registers.get(0) ?? 0,
-      simLocked: this.simLocked,
-      functionality: this.cfun,
+      echo: this.state.echo,
+      cmee: this.state.cmee,
+      clip: this.state.clip,
+      crc: this.state.crc,
+      ccwa: this.state.ccwa,
+      colp: this.state.colp,
+      dsci: this.state.dsci,
+      ccinfo: this.state.ccinfo,
+      toneDetection: this.state.toneDetection,
+      autoAnswerRings: this.state.registers.get(0) ?? 0,
+      simLocked: this.state.simLocked,
+      functionality: this.state.cfun,
     };
   }
 
@@ -426,40 +369,22 @@ export class EmulatedModem extends EventEmitter {
    * when the module already has a call. Returns the module's call index.
    */
   incomingCall(number: string, opts: { name?: string; withheld?: EmulatedWithheld } = {}): number {
-    const caller = number === '' ? '' : validatePhoneNumber(number, 'caller number');
-    if (opts.withheld !== undefined && (caller !== '' || !Object.hasOwn(CLI_VALIDITY, opts.withheld))) {
-      throw new InvalidInputError(`withheld is one of ${Object.keys(CLI_VALIDITY).join(', ')}, for a caller without a number ('')`);
-    }
-    if (opts.name !== undefined && (typeof opts.name !== 'string' || /["\r\n]/.test(opts.name))) {
-      throw new InvalidInputError('the caller name must be a string without quotes or line breaks');
-    }
-    this.requireNetwork();
-    if (this.callList.length >= MAX_CALLS) throw new CallStateError('the emulated module has no free call index');
-    const waiting = this.callList.length > 0;
-    const validity = caller === '' ? CLI_VALIDITY[opts.withheld ?? 'withheld'] : 0;
-    const call = this.addCall(1, waiting ? ClccStat.Waiting : ClccStat.Incoming, caller, opts.name, validity);
-    if (!waiting) this.startRinging(call);
-    else if (this.ccwa) this.urc(ccwaLine(call));
-    return call.idx;
+    return this.network.incomingCall(number, opts);
   }
 
   /** The far end answers the outgoing call `idx` (default: the newest one still dialing or alerting). */
   remoteAnswer(idx?: number): void {
-    const call = this.findCall(idx, (c) => c.dir === 0 && (c.stat === ClccStat.Dialing || c.stat === ClccStat.Alerting));
-    this.connect(call);
+    this.network.remoteAnswer(idx);
   }
 
   /** The far end (or the network) ends call `idx` (default: the newest call) with a Q.850 cause. */
   remoteHangup(idx?: number, q850 = 16): void {
-    if (!Number.isInteger(q850) || q850 < 0 || q850 > 127) throw new InvalidInputError('q850 must be 0..127');
-    const call = this.findCall(idx, () => true);
-    this.endCall(call, q850, 'remote');
+    this.network.remoteHangup(idx, q850);
   }
 
   /** The caller gives up before the incoming (or waiting) call `idx` was answered. */
   remoteCancel(idx?: number): void {
-    const call = this.findCall(idx, (c) => c.stat === ClccStat.Incoming || c.stat === ClccStat.Waiting);
-    this.endCall(call, 16, 'remote');
+    this.network.remoteCancel(idx);
   }
 
   /**
@@ -472,7 +397,7 @@ export class EmulatedModem extends EventEmitter {
     }
     [...digits].forEach((digit, i) =>
       this.schedule(i * gapMs, () => {
-        if (this.toneDetection) this.urc(qtonedetLine(digit));
+        if (this.state.toneDetection) this.urc(qtonedetLine(digit));
       }),
     );
   }
@@ -482,17 +407,27 @@ export class EmulatedModem extends EventEmitter {
    * the number plan of {@link plannedDialBehaviour}). Applies to calls dialled afterwards.
    */
   setDialBehaviour(behaviour: DialBehaviour, forNumber?: string): void {
-    if (!DIAL_BEHAVIOURS.includes(behaviour)) {
-      throw new TypeError(`behaviour must be one of ${DIAL_BEHAVIOURS.join(', ')}`);
+    this.network.setDialBehaviour(behaviour, forNumber);
+  }
+
+  /** Turns behaviours of other firmware on or off (those not named keep their setting); see {@link EmulatorQuirks}. */
+  setQuirks(quirks: EmulatorQuirks): void {
+    if (quirks === null || typeof quirks !== 'object') throw new TypeError('quirks must be an object');
+    for (const [name, on] of Object.entries(quirks)) {
+      if (!(QUIRKS as readonly string[]).includes(name)) throw new TypeError(`unknown quirk "${printable(name)}": use ${QUIRKS.join(', ')}`);
+      if (typeof on !== 'boolean') throw new TypeError(`quirk ${name} must be true or false`);
+      this.state.quirks[name as keyof EmulatorQuirks] = on;
     }
-    if (forNumber === undefined) this.defaultBehaviour = behaviour;
-    else this.behaviourByNumber.set(validatePhoneNumber(forNumber), behaviour);
+  }
+
+  /** The quirks in effect. */
+  get quirksInEffect(): Readonly<Required<EmulatorQuirks>> {
+    return { ...this.state.quirks };
   }
 
   /** Back to the number plan for every number. */
   resetDialBehaviour(): void {
-    this.defaultBehaviour = null;
-    this.behaviourByNumber.clear();
+    this.network.resetDialBehaviour();
   }
 
   /**
@@ -501,28 +436,23 @@ export class EmulatedModem extends EventEmitter {
    */
   reboot(): void {
     if (this.power === 'closed') return;
-    for (const call of this.callList) {
-      this.clearCallTimers(call);
-      this.emit('call-changed', { ...this.snapshot(call), state: 'ended', endedBy: 'local' } satisfies EmulatedCallInfo);
-    }
-    this.callList = [];
-    this.pendingDial = null;
+    this.network.dropAll(true);
     this.queue.length = 0;
     this.input = '';
     if (this.commandTimer) this.cancelTimer(this.commandTimer);
     this.commandTimer = null;
     this.resetSettings();
-    this.dsci = false;
-    this.ccinfo = false;
-    this.toneDetection = false;
-    this.cfun = 1;
-    this.simLocked = this.sim.locksAtPowerOn;
+    this.state.dsci = false;
+    this.state.ccinfo = false;
+    this.state.toneDetection = false;
+    this.state.cfun = 1;
+    this.state.simLocked = this.sim.locksAtPowerOn;
     this.power = 'booting';
     this.log.info(`emulated ${this.profile.model}: rebooting`);
     this.schedule(this.timing.bootTime, () => {
       this.power = 'on';
       this.urc('RDY');
-      this.urc(`+CPIN: ${this.simState()}`);
+      this.urc(`+CPIN: ${simState(this.state, this.sim)}`);
       this.pump();
     });
   }
@@ -573,7 +503,7 @@ export class EmulatedModem extends EventEmitter {
     const tick = (): void => {
       if (!this.demo) return;
       this.demo.timer = this.schedule(every, tick);
-      if (this.callList.length > 0 || !this.networkReady()) return;
+      if (this.network.list.length > 0 || !this.networkReady()) return;
       this.incomingCall(numbers[next++ % numbers.length]);
     };
     this.demo = { timer: this.schedule(first, tick), hangupAfter, digits, digitsAfter };
@@ -598,10 +528,10 @@ export class EmulatedModem extends EventEmitter {
     if (this.commands.length > MAX_RECORDED_COMMANDS) this.commands.splice(0, this.commands.length - MAX_RECORDED_COMMANDS);
     this.log.debug(`emulated ${this.profile.model} <- ${printable(maskSecrets(line), 120)}`);
     this.emit('command', line);
-    if (this.pendingDial) {
+    if (this.network.pendingDial) {
       // V.250: any character received while a dial is in progress aborts it; the line is discarded.
-      const call = this.pendingDial;
-      this.endCall(call, 16, 'local');
+      const call = this.network.pendingDial;
+      this.network.endCall(call, 16, 'local');
       return;
     }
     if (this.silent || this.power !== 'on') return;
@@ -611,7 +541,7 @@ export class EmulatedModem extends EventEmitter {
 
   /** Runs the next queued command after the command delay; one command at a time. */
   private pump(): void {
-    if (this.commandTimer || this.pendingDial || this.queue.length === 0 || this.power !== 'on') return;
+    if (this.commandTimer || this.network.pendingDial || this.queue.length === 0 || this.power !== 'on') return;
     this.commandTimer = this.schedule(this.nextCommandDelay(), () => {
       this.commandTimer = null;
       const line = this.queue.shift();
@@ -629,7 +559,7 @@ export class EmulatedModem extends EventEmitter {
 
   private execute(line: string): void {
     const cmd = parseAtCommand(line);
-    let outcome: Outcome;
+    let outcome: BuiltinOutcome;
     try {
       outcome = cmd ? this.handle(cmd) : { final: 'ERROR' };
     } catch (err) {
@@ -639,531 +569,41 @@ export class EmulatedModem extends EventEmitter {
     if (outcome !== PENDING) this.sendReply(outcome);
   }
 
-  private sendReply(reply: Reply): void {
+  private sendReply(reply: EmulatorReply): void {
     const info = reply.info && reply.info.length > 0 ? `\r\n${reply.info.join('\r\n')}\r\n` : '';
     this.output(Buffer.from(`${info}\r\n${reply.final}\r\n`, 'latin1'));
     reply.after?.();
   }
 
-  private handle(cmd: AtCommand): Outcome {
+  private handle(cmd: AtCommand): BuiltinOutcome {
     // A feature that extends only part of a built-in command (AT+CHLD=4) returns undefined for the rest.
     const byFeature = this.featureCommands.get(cmd.name)?.(cmd);
     if (byFeature) return byFeature;
-    const sw = this.switches[cmd.name];
-    if (sw) return this.handleSwitch(cmd, sw);
-    const quectelOnly = cmd.name === '+QHUP' || cmd.name === '+QINDCFG' || cmd.name === '+QTONEDET';
-    if (quectelOnly && !this.profile.quectel) return { final: 'ERROR' };
-    if (/^S\d+$/.test(cmd.name)) return this.sRegister(cmd);
-    const p = this.profile;
-    switch (cmd.name) {
-      case '':
-      case 'Q':
-      case 'X':
-      case '&W':
-        return ok();
-      case 'E':
-        if (cmd.value !== '' && cmd.value !== '0' && cmd.value !== '1') return { final: 'ERROR' };
-        return { final: 'OK', after: () => (this.echo = cmd.value === '1') };
-      case 'V':
-        return cmd.value === '0' ? { final: 'ERROR' } : ok();
-      case 'Z':
-      case '&F':
-        return { final: 'OK', after: () => this.resetSettings() };
-      case 'I':
-        return cmd.value === '' || cmd.value === '0' ? ok([p.manufacturer, p.model, `Revision: ${p.revision}`]) : ok();
-      case '+GMI':
-      case '+CGMI':
-        return ok([p.manufacturer]);
-      case '+GMM':
-      case '+CGMM':
-        return ok([p.model]);
-      case '+GMR':
-      case '+CGMR':
-        return ok([p.revision]);
-      case '+GSN':
-      case '+CGSN':
-        return ok([p.imei]);
-      case '+CIMI':
-        return this.simLocked ? this.cme(11) : ok(['001010000000001']);
-      case '+CSQ':
-        return ok(['+CSQ: 24,99']);
-      case '+COPS':
-        return cmd.kind === 'read' ? ok([this.cfun === 1 ? '+COPS: 0,0,"EMULATOR",7' : '+COPS: 0']) : ok();
-      case '+CPIN':
-        return this.cpin(cmd);
-      // The attempts counters: Quectel's own command, or the 27.007 one (the generic modem).
-      case '+QPINC':
-        return this.profile.quectel ? this.qpinc(cmd) : { final: 'ERROR' };
-      case '+CPINR':
-        return this.profile.quectel ? { final: 'ERROR' } : this.cpinr(cmd);
-      case '+CFUN':
-        return this.cfunCommand(cmd);
-      case '+QINDCFG':
-        return this.qindcfg(cmd);
-      case '+CLCC':
-        return cmd.kind === 'exec' ? ok(this.clccLines()) : cmd.kind === 'test' ? ok() : { final: 'ERROR' };
-      case 'D':
-        return this.dial(cmd.value);
-      case 'A':
-        return this.answer();
-      case 'H':
-      case '+CHUP':
-        return { final: 'OK', after: () => this.endAll(16) };
-      case '+QHUP':
-        return this.qhup(cmd);
-      case '+CHLD':
-        return this.chld(cmd);
-      case '+CEER': {
-        const q850 = this.lastEnd?.q850 ?? 0;
-        return ok([`+CEER: "CC INFO",${q850},"${q850Text(q850)}"`]);
-      }
-      default:
-        return { final: 'ERROR' };
-    }
+    const builtin = this.builtins[/^S\d+$/.test(cmd.name) ? 'S' : cmd.name];
+    return builtin ? builtin(cmd) : { final: 'ERROR' };
   }
 
-  /** The on/off (or 0..n) settings, each with the same set / read / test forms. */
-  private createSwitches(): Record<string, Switch> {
-    const flag = (get: () => boolean, set: (on: boolean) => void, read: (v: number) => string): Switch => ({
-      max: 1,
-      get: () => (get() ? 1 : 0),
-      set: (v) => set(v === 1),
-      read,
-    });
-    const registration = (name: string): Switch => {
-      let mode = 0;
-      return { max: 2, get: () => mode, set: (v) => (mode = v), read: (v) => `${name}: ${v},${this.cfun === 1 ? 1 : 0}` };
-    };
-    const switches: Record<string, Switch> = {
-      '+CMEE': { max: 2, get: () => this.cmee, set: (v) => (this.cmee = v), read: (v) => `+CMEE: ${v}` },
-      '+CLIP': flag(() => this.clip, (on) => (this.clip = on), (v) => `+CLIP: ${v},1`),
-      '+CRC': flag(() => this.crc, (on) => (this.crc = on), (v) => `+CRC: ${v}`),
-      '+CCWA': flag(() => this.ccwa, (on) => (this.ccwa = on), (v) => `+CCWA: ${v}`),
-      '+COLP': flag(() => this.colp, (on) => (this.colp = on), (v) => `+COLP: ${v},1`),
-      '+CVHU': { max: 1, get: () => this.cvhu, set: (v) => (this.cvhu = v), read: (v) => `+CVHU: ${v}` },
-      '+CREG': registration('+CREG'),
-      '+CGREG': registration('+CGREG'),
-      '+CEREG': registration('+CEREG'),
-    };
-    if (this.profile.callStateUrc === 'dsci') {
-      switches['^DSCI'] = flag(() => this.dsci, (on) => (this.dsci = on), (v) => `^DSCI: ${v}`);
-    }
-    if (this.profile.quectel) {
-      switches['+QTONEDET'] = flag(() => this.toneDetection, (on) => (this.toneDetection = on), (v) => `+QTONEDET: ${v}`);
-    }
-    return switches;
-  }
-
-  private handleSwitch(cmd: AtCommand, sw: Switch): Outcome {
-    switch (cmd.kind) {
-      case 'read':
-        return ok([sw.read(sw.get())]);
-      case 'test':
-        return ok([`${cmd.name}: (0-${sw.max})`]);
-      case 'exec':
-        return ok();
-      case 'set': {
-        const value = parseIntArg(cmd.args[0]);
-        if (value === null || value > sw.max) return this.cme(50);
-        // AT+CCWA=<n>,2 queries the network's call waiting status.
-        const info = cmd.name === '+CCWA' && cmd.args[1] === '2' ? ['+CCWA: 1,1'] : undefined;
-        return { info, final: 'OK', after: () => sw.set(value) };
-      }
-    }
-  }
-
-  private sRegister(cmd: AtCommand): Outcome {
-    const n = Number(cmd.name.slice(1));
-    if (cmd.kind === 'read') return ok([String(this.registers.get(n) ?? 0).padStart(3, '0')]);
-    const value = parseIntArg(cmd.value === '' ? '0' : cmd.value);
-    if (value === null || value > 255) return this.cme(50);
-    this.registers.set(n, value);
-    return ok();
-  }
-
-  /** `AT+CPIN?`'s answer: `READY`, `SIM PIN`, or `SIM PUK` once three wrong PINs blocked the card. */
-  private simState(): string {
-    if (!this.simLocked) return 'READY';
-    return this.sim.blocked ? 'SIM PUK' : 'SIM PIN';
-  }
-
-  /** `AT+CPIN="<pin>"`, or `AT+CPIN="<puk>","<new pin>"` for a blocked card (27.007 §8.3). */
-  private cpin(cmd: AtCommand): Outcome {
-    if (cmd.kind === 'read') return ok([`+CPIN: ${this.simState()}`]);
-    if (cmd.kind === 'test') return ok();
-    if (cmd.kind !== 'set') return { final: 'ERROR' };
-    if (!this.simLocked) return this.cme(3);
-    const unlocked = (): Reply => ({
-      final: 'OK',
-      after: () => {
-        this.simLocked = false;
-        this.urc('+CPIN: READY');
-      },
-    });
-    if (this.sim.blocked) {
-      if (cmd.args.length < 2) return this.cme(12);
-      return this.sim.unblock(cmd.args[0], cmd.args[1]) ? unlocked() : this.cme(16);
-    }
-    return this.sim.checkPin(cmd.args[0] ?? '') ? unlocked() : this.cme(16);
-  }
-
-  /** Quectel `AT+QPINC="SC"`: `+QPINC: "SC",<PIN attempts left>,<PUK attempts left>` ("P2": PIN2). */
-  private qpinc(cmd: AtCommand): Outcome {
-    const line = (code: string): string =>
-      code === 'SC'
-        ? `+QPINC: "SC",${this.sim.pinAttemptsLeft},${this.sim.pukAttemptsLeft}`
-        : `+QPINC: "P2",${SIM_PIN_ATTEMPTS},${SIM_PUK_ATTEMPTS}`;
-    if (cmd.kind === 'test') return ok(['+QPINC: ("SC","P2")']);
-    if (cmd.kind === 'read') return ok([line('SC'), line('P2')]);
-    const code = (cmd.args[0] ?? '').toUpperCase();
-    if (cmd.kind !== 'set' || (code !== 'SC' && code !== 'P2')) return this.cme(50);
-    return ok([line(code)]);
-  }
-
-  /** 27.007 §8.65 `AT+CPINR[="<sel_code>"]`: `+CPINR: <code>,<retries>,<default retries>`. */
-  private cpinr(cmd: AtCommand): Outcome {
-    const all: Array<[string, number, number]> = [
-      ['SIM PIN', this.sim.pinAttemptsLeft, SIM_PIN_ATTEMPTS],
-      ['SIM PUK', this.sim.pukAttemptsLeft, SIM_PUK_ATTEMPTS],
-    ];
-    if (cmd.kind === 'test') return ok();
-    if (cmd.kind === 'read') return { final: 'ERROR' };
-    const sel = (cmd.args[0] ?? '').toUpperCase();
-    const chosen = cmd.kind === 'exec' ? all : all.filter(([code]) => code === sel);
-    if (chosen.length === 0) return this.cme(50);
-    return ok(chosen.map(([code, n, d]) => `+CPINR: ${code},${n},${d}`));
-  }
-
-  private cfunCommand(cmd: AtCommand): Outcome {
-    if (cmd.kind === 'read') return ok([`+CFUN: ${this.cfun}`]);
-    if (cmd.kind === 'test') return ok(['+CFUN: (0,1,4),(0-1)']);
-    if (cmd.kind !== 'set') return { final: 'ERROR' };
-    const fun = parseIntArg(cmd.args[0]);
-    const reset = cmd.args[1] === undefined ? 0 : parseIntArg(cmd.args[1]);
-    if ((fun !== 0 && fun !== 1 && fun !== 4) || (reset !== 0 && reset !== 1)) return this.cme(50);
-    if (reset === 1) return { final: 'OK', after: () => this.reboot() };
-    return {
-      final: 'OK',
-      after: () => {
-        this.cfun = fun;
-        if (fun !== 1) this.endAll(16);
-      },
-    };
-  }
-
-  private qindcfg(cmd: AtCommand): Outcome {
-    if (cmd.kind === 'test') return ok(['+QINDCFG: "all",(0,1),(0,1)', '+QINDCFG: "ccinfo",(0,1),(0,1)']);
-    if (cmd.kind !== 'set') return { final: 'ERROR' };
-    const type = (cmd.args[0] ?? '').toLowerCase();
-    if (type === 'ccinfo' && this.profile.callStateUrc !== 'ccinfo') return this.cme(4);
-    if (!['all', 'csq', 'smsfull', 'ring', 'smsincoming', 'act', 'ccinfo'].includes(type)) return this.cme(50);
-    if (cmd.args.length === 1) {
-      return ok([`+QINDCFG: "${type}",${type === 'ccinfo' && this.ccinfo ? 1 : 0}`]);
-    }
-    const enable = parseIntArg(cmd.args[1]);
-    if (enable !== 0 && enable !== 1) return this.cme(50);
-    return { final: 'OK', after: () => (type === 'ccinfo' || type === 'all' ? this.setCcinfo(enable === 1) : undefined) };
-  }
-
-  private setCcinfo(on: boolean): void {
-    if (this.profile.callStateUrc === 'ccinfo') this.ccinfo = on;
-  }
-
-  private clccLines(): string[] {
-    const lines = [...this.callList].sort((a, b) => a.idx - b.idx).map((c) => ({ idx: c.idx, line: clccLine(c) }));
-    const phantom = this.profile.phantomDataCallIndex;
-    if (phantom !== undefined) lines.push({ idx: phantom, line: phantomClccLine(phantom) });
-    return lines.sort((a, b) => a.idx - b.idx).map((l) => l.line);
-  }
-
-  private dial(value: string): Outcome {
-    const m = DIAL_RE.exec(value);
-    if (!m) return { final: 'ERROR' };
-    if (this.simLocked) return this.cme(11);
-    if (this.cfun !== 1) return this.cme(30);
-    const busyWith = this.callList.some((c) => c.stat !== ClccStat.Active && c.stat !== ClccStat.Held);
-    const heldAndActive = this.has(ClccStat.Held) && this.has(ClccStat.Active);
-    if (busyWith || heldAndActive || this.callList.length >= MAX_CALLS) return this.cme(3);
-    const number = m[1];
-    const start = (): CallRecord => {
-      // Dialling while in a call puts that call on hold first (3GPP TS 22.083).
-      for (const c of this.callList) if (c.stat === ClccStat.Active) this.setStat(c, ClccStat.Held);
-      const call = this.addCall(0, ClccStat.Dialing, number);
-      this.runFarEnd(call, this.behaviourFor(number));
-      return call;
-    };
-    if (this.colp) {
-      this.pendingDial = start();
-      return PENDING;
-    }
-    return { final: 'OK', after: () => void start() };
-  }
-
-  private behaviourFor(number: string): DialBehaviour {
-    return this.behaviourByNumber.get(number) ?? this.defaultBehaviour ?? plannedDialBehaviour(number);
-  }
-
-  /** What happens to a dialled call: alerting, then answer / reject / no answer, or an early busy. */
-  private runFarEnd(call: CallRecord, behaviour: DialBehaviour): void {
-    const t = this.timing;
-    this.log.debug(`emulated ${this.profile.model}: far end of call ${call.idx} will ${behaviour}`);
-    // Each step happens only if the call is still where the step expects it (remoteAnswer() may come first).
-    const whileIn = (stat: ClccStat, step: () => void) => (): void => {
-      if (call.stat === stat) step();
-    };
-    if (behaviour === 'busy' || behaviour === 'not-found') {
-      const q850 = behaviour === 'busy' ? 17 : 1;
-      this.schedule(t.alertAfter, whileIn(ClccStat.Dialing, () => this.endCall(call, q850, 'remote')), call);
-      return;
-    }
-    const alerting = (): void => {
-      this.setStat(call, ClccStat.Alerting);
-      if (behaviour === 'answer') {
-        this.schedule(t.answerAfter, whileIn(ClccStat.Alerting, () => this.connect(call)), call);
-      } else if (behaviour === 'reject') {
-        this.schedule(t.answerAfter, whileIn(ClccStat.Alerting, () => this.endCall(call, 21, 'remote')), call);
-      } else if (behaviour === 'no-answer') {
-        this.schedule(t.noAnswerAfter, whileIn(ClccStat.Alerting, () => this.endCall(call, 19, 'remote')), call);
-      }
-    };
-    this.schedule(t.alertAfter, whileIn(ClccStat.Dialing, alerting), call);
-  }
-
-  private answer(): Outcome {
-    const call = this.callList.find((c) => c.stat === ClccStat.Incoming);
-    if (!call) return this.has(ClccStat.Waiting) ? this.cme(3) : { final: 'NO CARRIER' };
-    return { final: 'OK', after: () => this.setStat(call, ClccStat.Active) };
-  }
-
-  private qhup(cmd: AtCommand): Outcome {
-    if (cmd.kind === 'test') return ok(['+QHUP: (1-127),(1-7)']);
-    if (cmd.kind !== 'set') return { final: 'ERROR' };
-    const cause = parseIntArg(cmd.args[0]);
-    if (cause === null || cause < 1 || cause > 127) return this.cme(50);
-    if (cmd.args[1] === undefined) return { final: 'OK', after: () => this.endAll(cause) };
-    const call = this.callByIdx(cmd.args[1]);
-    if (!call) return this.cme(21);
-    return { final: 'OK', after: () => this.endCall(call, cause, 'local') };
-  }
-
-  /** AT+CHLD=0, 1, 1<idx>, 2, 2<idx> (3GPP TS 27.007 §7.13); 3 (conference) is not offered, 4 (transfer) is features/forwarding.ts. */
-  private chld(cmd: AtCommand): Outcome {
-    if (cmd.kind === 'test') return ok(['+CHLD: (0,1,1x,2,2x)']);
-    if (cmd.kind !== 'set') return { final: 'ERROR' };
-    const m = /^([0-4])(\d?)$/.exec(cmd.value);
-    if (!m) return this.cme(50);
-    const [, op, idxText] = m;
-    const byState = (stat: ClccStat): CallRecord[] => this.callList.filter((c) => c.stat === stat);
-    const waitingOrHeld = (): CallRecord | undefined => byState(ClccStat.Waiting)[0] ?? byState(ClccStat.Held)[0];
-    if (op === '3' || op === '4') return this.cme(4);
-    if (idxText !== '') {
-      const call = this.callByIdx(idxText);
-      if (!call) return this.cme(21);
-      if (op === '1') return { final: 'OK', after: () => this.endCall(call, 16, 'local') };
-      if (op !== '2') return this.cme(50);
-      return {
-        final: 'OK',
-        after: () => {
-          for (const c of byState(ClccStat.Active)) if (c !== call) this.setStat(c, ClccStat.Held);
-          if (call.stat !== ClccStat.Active) this.setStat(call, ClccStat.Active);
-        },
-      };
-    }
-    switch (op) {
-      case '0': {
-        // Release the held calls, or reject the waiting call (user determined user busy).
-        const held = byState(ClccStat.Held);
-        const waiting = byState(ClccStat.Waiting);
-        return {
-          final: 'OK',
-          after: () => {
-            if (held.length > 0) for (const c of held) this.endCall(c, 16, 'local', false);
-            else for (const c of waiting) this.endCall(c, 17, 'local', false);
-          },
-        };
-      }
-      case '1':
-        return {
-          final: 'OK',
-          after: () => {
-            for (const c of byState(ClccStat.Active)) this.endCall(c, 16, 'local', false);
-            const other = waitingOrHeld();
-            if (other) this.setStat(other, ClccStat.Active);
-          },
-        };
-      default: {
-        // 2: hold the active calls and take the waiting (or held) one.
-        const other = waitingOrHeld();
-        const active = byState(ClccStat.Active);
-        if (!other && active.length === 0) return this.cme(3);
-        return {
-          final: 'OK',
-          after: () => {
-            for (const c of active) this.setStat(c, ClccStat.Held);
-            if (other) this.setStat(other, ClccStat.Active);
-          },
-        };
-      }
-    }
-  }
-
-  private cme(code: number): Reply {
-    if (this.cmee === 0) return { final: 'ERROR' };
-    return { final: this.cmee === 1 ? `+CME ERROR: ${code}` : `+CME ERROR: ${CME_TEXT[code] ?? 'unknown'}` };
+  private cme(code: number): EmulatorReply {
+    if (this.state.cmee === 0) return { final: 'ERROR' };
+    return { final: this.state.cmee === 1 ? `+CME ERROR: ${code}` : `+CME ERROR: ${CME_TEXT[code] ?? 'unknown'}` };
   }
 
   private resetSettings(): void {
-    this.echo = true;
-    this.cmee = this.profile.cmeeDefault;
-    this.clip = false;
-    this.crc = false;
-    this.ccwa = false;
-    this.colp = false;
-    this.cvhu = 0;
-    this.registers.clear();
+    this.state.echo = true;
+    this.state.cmee = this.profile.cmeeDefault;
+    this.state.clip = false;
+    this.state.crc = false;
+    this.state.ccwa = false;
+    this.state.colp = false;
+    this.state.cvhu = 0;
+    this.state.registers.clear();
     for (const f of this.features) f.reset?.();
   }
 
   // ── call model ──────────────────────────────────────────────────────────────────────────────
 
-  private addCall(dir: 0 | 1, stat: ClccStat, number: string, name?: string, cliValidity = 0): CallRecord {
-    const used = new Set(this.callList.map((c) => c.idx));
-    if (this.profile.phantomDataCallIndex !== undefined) used.add(this.profile.phantomDataCallIndex);
-    let idx = 1;
-    while (used.has(idx)) idx++;
-    const call: CallRecord = {
-      serial: ++this.serial,
-      idx,
-      dir,
-      stat,
-      number,
-      numberType: numberTypeOf(number),
-      name,
-      cliValidity,
-      rings: 0,
-      timers: new Set(),
-    };
-    this.callList.push(call);
-    this.log.debug(`emulated ${this.profile.model}: call ${idx} ${STATE_OF_STAT[stat]}`);
-    this.reportState(call);
-    this.emit('call-changed', this.snapshot(call));
-    if (this.demo) {
-      this.schedule(this.demo.hangupAfter, () => this.endCall(call, 16, 'remote'), call);
-    }
-    return call;
-  }
-
-  private setStat(call: CallRecord, stat: ClccStat): void {
-    if (call.stat === stat) return;
-    call.stat = stat;
-    this.log.debug(`emulated ${this.profile.model}: call ${call.idx} ${STATE_OF_STAT[stat]}`);
-    this.reportState(call);
-    this.emit('call-changed', this.snapshot(call));
-    if (stat === ClccStat.Incoming) this.startRinging(call);
-    if (stat === ClccStat.Active && this.demo?.digits) {
-      const digits = this.demo.digits;
-      this.schedule(this.demo.digitsAfter, () => this.pressDigits(digits, 300), call);
-    }
-  }
-
-  /** The far end answered: the call is active (and a pending `ATD` gets `+COLP` and `OK`). */
-  private connect(call: CallRecord): void {
-    if (this.pendingDial === call) {
-      this.pendingDial = null;
-      this.sendReply({ info: [`+COLP: "${call.number}",${call.numberType}`], final: 'OK' });
-      this.pump();
-    }
-    this.setStat(call, ClccStat.Active);
-  }
-
-  /**
-   * Ends a call: the state URC of an ended call, then, when the far end or the network ended it, the
-   * final result code (`BUSY`, `NO ANSWER`, `NO CARRIER`). A waiting call left alone starts ringing.
-   */
-  private endCall(call: CallRecord, q850: number, by: 'local' | 'remote', promoteWaiting = true): void {
-    const at = this.callList.indexOf(call);
-    if (at < 0) return;
-    this.callList.splice(at, 1);
-    this.clearCallTimers(call);
-    this.lastEnd = { q850 };
-    this.log.debug(`emulated ${this.profile.model}: call ${call.idx} ended by ${by}, Q.850 ${q850}`);
-    this.reportState(call, q850);
-    const final = by === 'remote' ? finalResultFor(q850) : 'NO CARRIER';
-    if (this.pendingDial === call) {
-      this.pendingDial = null;
-      this.sendReply({ final });
-      this.pump();
-    } else if (by === 'remote') {
-      this.urc(final);
-    }
-    this.emit('call-changed', { ...this.snapshot(call), state: 'ended', q850, endedBy: by } satisfies EmulatedCallInfo);
-    if (promoteWaiting) this.promoteWaiting();
-  }
-
-  private endAll(q850: number): void {
-    for (const call of [...this.callList]) this.endCall(call, q850, 'local', false);
-  }
-
-  /** A waiting call becomes an ordinary incoming call once no other call is in progress. */
-  private promoteWaiting(): void {
-    const waiting = this.callList.find((c) => c.stat === ClccStat.Waiting);
-    if (waiting && this.callList.every((c) => c === waiting || c.stat === ClccStat.Waiting)) {
-      this.setStat(waiting, ClccStat.Incoming);
-    }
-  }
-
-  private startRinging(call: CallRecord): void {
-    const ring = (): void => {
-      if (call.stat !== ClccStat.Incoming || !this.callList.includes(call)) return;
-      call.rings++;
-      if (this.profile.ringsOnIncoming) this.urc(this.crc ? '+CRING: VOICE' : 'RING');
-      if (this.clip) this.urc(clipLine(this.profile, call));
-      const autoAnswer = this.registers.get(0) ?? 0;
-      if (autoAnswer > 0 && call.rings >= autoAnswer) this.setStat(call, ClccStat.Active);
-      else this.schedule(this.timing.ringInterval, ring, call);
-    };
-    ring();
-  }
-
-  private reportState(call: CallRecord, endedWithQ850?: number): void {
-    if (this.dsci) this.urc(dsciLine(call, endedWithQ850, this.dsciToneInfo));
-    if (this.ccinfo) this.urc(ccinfoLine(call, endedWithQ850 !== undefined));
-  }
-
-  private snapshot(call: CallRecord): EmulatedCallInfo {
-    const info: EmulatedCallInfo = {
-      idx: call.idx,
-      direction: call.dir === 0 ? 'outgoing' : 'incoming',
-      state: STATE_OF_STAT[call.stat],
-      number: call.number,
-    };
-    return call.name === undefined ? info : { ...info, name: call.name };
-  }
-
-  private findCall(idx: number | undefined, fits: (c: CallRecord) => boolean): CallRecord {
-    if (idx === undefined) {
-      const candidates = this.callList.filter(fits);
-      const newest = candidates[candidates.length - 1];
-      if (!newest) throw new UnknownCallError('the emulated module has no call in a state for this');
-      return newest;
-    }
-    const call = this.callList.find((c) => c.idx === idx);
-    if (!call) throw new UnknownCallError(`the emulated module has no call ${idx}`);
-    if (!fits(call)) throw new CallStateError(`call ${idx} is ${STATE_OF_STAT[call.stat]}`);
-    return call;
-  }
-
-  private callByIdx(text: string): CallRecord | undefined {
-    const idx = parseIntArg(text);
-    return this.callList.find((c) => c.idx === idx);
-  }
-
-  private has(stat: ClccStat): boolean {
-    return this.callList.some((c) => c.stat === stat);
-  }
-
   private networkReady(): boolean {
-    return this.power === 'on' && !this.simLocked && this.cfun === 1;
+    return this.power === 'on' && !this.state.simLocked && this.state.cfun === 1;
   }
 
   private requireNetwork(): void {
@@ -1183,8 +623,7 @@ export class EmulatedModem extends EventEmitter {
     this.emit('data', data);
   }
 
-  private schedule(ms: number, fn: () => void, call?: CallRecord): NodeJS.Timeout {
-    const owner = call ? call.timers : this.timers;
+  private schedule(ms: number, fn: () => void, owner: Set<NodeJS.Timeout> = this.timers): NodeJS.Timeout {
     const timer = setTimeout(() => {
       owner.delete(timer);
       if (this.power === 'closed') return;
@@ -1202,18 +641,4 @@ export class EmulatedModem extends EventEmitter {
     clearTimeout(timer);
     this.timers.delete(timer);
   }
-
-  private clearCallTimers(call: CallRecord): void {
-    for (const t of call.timers) clearTimeout(t);
-    call.timers.clear();
-  }
-}
-
-function ok(info?: string[]): Reply {
-  return { info, final: 'OK' };
-}
-
-function parseIntArg(text: string | undefined): number | null {
-  if (text === undefined || !/^\d{1,3}$/.test(text)) return null;
-  return Number(text);
 }

@@ -3,7 +3,7 @@ import { SerialPortMock } from 'serialport';
 import type { Logger } from '../../backend';
 import { InvalidInputError } from '../../errors';
 import { printable } from '../../validate';
-import { EmulatedModem, EmulatorTiming } from './emulated-modem';
+import { EmulatedModem, EmulatorQuirks, EmulatorTiming } from './emulated-modem';
 import type { EmulatedSim } from './emulated-sim';
 import { EMULATOR_PROFILES, emulatorProfileNames } from './profiles';
 
@@ -18,6 +18,8 @@ export interface SimulatedPortOptions {
   pin?: string;
   /** The SIM card to put in the module (overrides `pin`): one card for every reopen of a line. */
   sim?: EmulatedSim;
+  /** Behaviours of other firmware (see EmulatorQuirks). */
+  quirks?: EmulatorQuirks;
 }
 
 /**
@@ -47,7 +49,7 @@ export async function openSimulatedPort(
   profile: string,
   options: SimulatedPortOptions = {},
 ): Promise<{ port: SerialPortMock; modem: EmulatedModem }> {
-  const modem = new EmulatedModem(profile, { timing: options.timing, log: options.log, pin: options.pin, sim: options.sim });
+  const modem = new EmulatedModem(profile, { timing: options.timing, log: options.log, pin: options.pin, sim: options.sim, quirks: options.quirks });
   const path = takeMockPath(modem.profile.name);
   MockBinding.createPort(path, { echo: false, record: false });
   const port = new SerialPortMock({ path, baudRate: options.baudRate ?? 115200, autoOpen: false });
