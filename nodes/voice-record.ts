@@ -17,8 +17,13 @@ interface VoiceRecordDef extends NodeDef {
   /** `rx`, `tx`, `both` (mixed) or `stereo` (one leg per channel: left rx, right tx). */
   direction?: string;
   chunkMs?: string | number;
-  /** The folder for the files (named for each call); empty: `<userDir>/voice-recordings`. */
+  /**
+   * The folder for the files (named for each call); empty: `<userDir>/voice-recordings`. A typed input
+   * of two types (`folderType`): a path (`str`) or an environment variable (`env`), both read at deploy:
+   * auto-record needs the folder without a message; a message's own path is `msg.path`, inside it.
+   */
   folder?: string;
+  folderType?: string;
   deleteOnModule?: boolean;
   /** Record every call of the line once it is answered. */
   autoRecord?: boolean;
@@ -43,7 +48,7 @@ export = function register(RED: NodeAPI): void {
       format: def.format || 'wav',
       direction: def.direction || 'rx',
       chunkMs: def.chunkMs === undefined || def.chunkMs === '' ? undefined : def.chunkMs,
-      path: (def.folder ?? '').trim() || join(userDir ?? homedir(), 'voice-recordings'),
+      path: folderOf(RED, node, def) || join(userDir ?? homedir(), 'voice-recordings'),
       deleteOnModule: def.deleteOnModule !== false,
     };
     /** The recordings this node runs, to stop them when it closes. */
@@ -115,6 +120,17 @@ export = function register(RED: NodeAPI): void {
 
   RED.nodes.registerType('voice-record', VoiceRecordNode);
 };
+
+/** The node's folder: its path, or the value of the environment variable it names (empty: the default). */
+function folderOf(RED: NodeAPI, node: Node, def: VoiceRecordDef): string {
+  const folder = (def.folder ?? '').trim();
+  if (def.folderType !== 'env' || folder === '') return folder;
+  let value: unknown;
+  RED.util.evaluateNodeProperty(folder, 'env', node, {}, (_err, v) => {
+    value = v;
+  });
+  return typeof value === 'string' ? value.trim() : '';
+}
 
 /** The properties of `msg` among `keys` that are set. */
 function pick(msg: NodeMessage, keys: readonly string[]): Record<string, unknown> {

@@ -210,6 +210,23 @@ describe('files named by messages', function () {
       assert.match(String(err), /does not take a file path from the message \(msg\.path\)/);
     });
 
+    it('its folder may come from an environment variable (read at deploy), and a message path stays inside that folder', async function () {
+      process.env.VOICE_TEST_RECORDINGS = base;
+      try {
+        await helper.load(AUDIO_NODES, flow({ folder: 'VOICE_TEST_RECORDINGS', folderType: 'env' }));
+        const out = new Inbox('OUT');
+        const id = await answeredCall('L');
+        getNode('R').receive({ call: id, path: 'env.wav' });
+        await waitFor('recording', () => emulatorOf('L').feature<EmulatorAudio>('audio').recording !== null);
+        getNode('R').receive({ call: id, stop: true });
+        assert.equal((await out.next('the recording', (m) => m.topic === 'recording')).payload.path, join(base, 'env.wav'));
+        getNode('R').receive({ call: id, path: '../outside.wav' });
+        assert.equal(codeOf(await nextError('R')), 'EPATH');
+      } finally {
+        delete process.env.VOICE_TEST_RECORDINGS;
+      }
+    });
+
     it('records to a path inside its folder (a new sub-folder made), and over an old WAV', async function () {
       wavFile(join(base, 'old.wav'));
       await helper.load(AUDIO_NODES, flow());
