@@ -42,6 +42,13 @@ async function main(): Promise<void> {
     await page.screenshot({ path: path.join(OUT, 'demo-flow.png') });
     console.log(`wrote ${path.relative(ROOT, path.join(OUT, 'demo-flow.png'))}`);
 
+    // The voice sidebar: the line and the call in progress (the demo's next call, answered).
+    await page.evaluate(() => RED.sidebar.show('voice-calls'));
+    await page.waitForSelector('.voice-calls-call .voice-calls-state:text("active")', { timeout: 60000 });
+    await page.mouse.move(0, 0);
+    await page.screenshot({ path: path.join(OUT, 'voice-sidebar.png') });
+    console.log(`wrote ${path.relative(ROOT, path.join(OUT, 'voice-sidebar.png'))}`);
+
     // The line's dialog, SIP chosen: the fields of that backend, an empty server flagged.
     const lineId = demo.find((n: { type: string }) => n.type === 'voice-line').id;
     await page.evaluate((id) => RED.editor.editConfig('', 'voice-line', id), lineId);
