@@ -13,7 +13,8 @@
  * ```
  *
  * Stable: what is exported here. Everything else under `lib/` is internal and may change in any
- * release. docs/architecture.md describes the layers; docs/nodes.md the message contract.
+ * release. docs/architecture.md describes the layers; docs/nodes.md the message contract;
+ * docs/extending.md how to add a modem profile, a node or a feature.
  */
 
 // The line: one modem or one SIP account, its calls and its policies.

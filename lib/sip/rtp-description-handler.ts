@@ -11,7 +11,7 @@ import { LocalSdp, NegotiatedMedia, parseRemoteSdp, RemoteSdp } from './sdp';
 
 /**
  * sip.js's SessionDescriptionHandler for Node: the SDP offer/answer of one call leg (lib/sip/sdp.ts)
- * and its media, our own G.711 RTP (lib/sip/rtp-session.ts). No WebRTC. See docs/sip-sdh.md.
+ * and its media, our own G.711 RTP (lib/sip/rtp-session.ts). No WebRTC. See docs/sip-in-node.md.
  *
  * sip.js drives it (node_modules/sip.js/lib/api/session.js getOffer / setAnswer /
  * setOfferAndGetAnswer / rollbackOffer, and Session.dispose → close):

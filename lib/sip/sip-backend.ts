@@ -322,7 +322,7 @@ export class SipBackend extends EventEmitter implements Backend {
     }
     if (session instanceof Inviter) {
       this.conclude(rec, local);
-      // cancel() rejects outside Initial/Establishing (docs/sip-sdh.md): a call that just ended needs nothing.
+      // cancel() rejects outside Initial/Establishing (docs/sip-in-node.md): a call that just ended needs nothing.
       if (session.state === SessionState.Initial || session.state === SessionState.Establishing) await session.cancel();
     }
   }
@@ -505,7 +505,7 @@ export class SipBackend extends EventEmitter implements Backend {
 
   /**
    * Trunk mode: a trunk sends `INVITE sip:<the DID dialled>@us`, and sip.js answers 404 to any
-   * Request-URI whose user is not ours (user-agent-core.js:395-416, docs/sip.md §5). Out-of-dialog
+   * Request-URI whose user is not ours (user-agent-core.js:395-416, docs/sip-in-node.md). Out-of-dialog
    * requests get our user name in their Request-URI before sip.js's core checks it; the user dialled
    * is kept (the call's `incoming` reason) and the INVITE's evidence keeps the original URI text.
    * Installed when the agent is first ready: before that no request can reach the user agent.

@@ -24,7 +24,7 @@ const ANSWER_WAIT_MS = 32_000;
 /**
  * Call control on a SIP line (docs/sip-backend.md, "Call control"):
  * - hold / resume: a re-INVITE with sip.js's `hold` option (our SDP `sendonly`) / with `{}` (sip.js
- *   keeps the previous options when given none, docs/sip-sdh.md); the call changes state when the
+ *   keeps the previous options when given none, docs/sip-in-node.md); the call changes state when the
  *   re-INVITE is answered 2xx, and the method resolves after that.
  * - the other side's hold (its re-INVITE `sendonly` / `inactive`): the media handler's `held` /
  *   `resumed`, the call's `held` / `resumed` with "held by the other side".

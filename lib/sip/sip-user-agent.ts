@@ -22,7 +22,7 @@
  * - `unregistered` ({ reason, code? }): a registration that held ended (close, refresh failure,
  *   transport or server lost).
  *
- * What running sip.js in Node needs, and where it is done (design §5; see docs/sip.md):
+ * What running sip.js in Node needs, and where it is done (see docs/sip-in-node.md):
  * - sip.js drops every response whose top Via host is not `viaHost` or that carries a port
  *   (node_modules/sip.js/lib/api/user-agent.js:851): `viaHost` is our local address and `forceRport`
  *   makes the server answer our source port;
