@@ -92,10 +92,14 @@ export async function portFree(port: number): Promise<boolean> {
   });
 }
 
-/** `count` consecutive free ports (UDP and TCP) from a random base in 20000–59999. */
+/**
+ * `count` consecutive free ports (UDP and TCP) from a random base in 20000–32767: below Linux's
+ * ephemeral range (32768–60999), where any socket bound to port 0 could take a port between this
+ * check and the peer's bind (SIPp once failed with errno 98 that way).
+ */
 export async function pickPorts(count = 1): Promise<number> {
   for (let tries = 0; tries < 50; tries++) {
-    const base = 20000 + Math.floor(Math.random() * 40000);
+    const base = 20000 + Math.floor(Math.random() * (32768 - 20000 - count));
     let ok = true;
     for (let p = base; p < base + count && ok; p++) ok = await portFree(p);
     if (ok) return base;
