@@ -11,17 +11,7 @@
  * MESSAGE) may come out valid: the line then does what they ask, which ends no call.
  */
 
-/** mulberry32: a small seeded generator (tests need the same sequence from the same seed). */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { seededRandom } from '../../lib/seeded-random';
 
 /** CSeq values a line must refuse on any request (`%M` is the request's method, `%O` another one). */
 export const HOSTILE_CSEQS = ['99999999999999999999999 %M', `${2 ** 32} %M`, '1e23 %M', '-1 %M', 'abc %M', '1.5 %M', '%M', '13 %O', '7 %M extra'];

@@ -2,6 +2,7 @@ import { EventEmitter } from 'node:events';
 import type { Duplex } from 'node:stream';
 import { Logger, SILENT_LOGGER } from '../../backend';
 import { CallStateError, InvalidInputError } from '../../errors';
+import { seededRandom } from '../../seeded-random';
 import { printable, validatePhoneNumber } from '../../validate';
 import { AtCommand, parseAtCommand } from './at-command';
 import { qtonedetLine } from './call-urcs';
@@ -124,18 +125,6 @@ const CME_TEXT: Readonly<Record<number, string>> = {
   30: 'no network service',
   50: 'Incorrect parameters',
 };
-
-/** A small seeded PRNG (mulberry32), so that jittered delays repeat from run to run. */
-function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function resolveTiming(timing: Partial<EmulatorTiming> = {}): EmulatorTiming {
   const merged: EmulatorTiming = { ...DEFAULT_EMULATOR_TIMING, ...timing };
