@@ -32,12 +32,17 @@ export interface LineStatus {
 export interface DialOptions {
   /** Caller-visible progress is reported through the Call's transitions. */
   ringTimeoutMs?: number;
-  /** SIP: the From user of this call (the caller ID), instead of the account's user name. */
+  /** SIP: the From user of this call (the caller ID), instead of the account's user name; `tel:+...` also asserts it as a tel URI. */
   callerId?: string;
   /** SIP: the From display name of this call, instead of the line's display name. */
   callerName?: string;
   /** SIP: extra headers for the INVITE, `{ "X-Ticket": "4711" }` (rules: lib/validate.ts validateSipHeaders). */
   headers?: Readonly<Record<string, string>>;
+  /**
+   * Withhold our number. SIP: `Privacy: id`, an anonymous From, our identity in P-Asserted-Identity
+   * for the trunk (lib/sip/sip-privacy.ts); AT: CLIR for this call, `ATD<n>I;` (27.007 §6.2).
+   */
+  privacy?: boolean;
   /**
    * SIP, the backend's own: this call follows a REFER of the other side (RFC 3515), and these headers
    * come from it, not from a flow. `replaces`: the Refer-To's `Replaces` (RFC 3891, an attended

@@ -37,14 +37,16 @@ export class CallActions {
    * call's outcome (`BUSY`, `NO ANSWER`, `NO CARRIER`, `NO DIALTONE`, `ERROR`, `+CME ERROR`). It is
    * sent only once no call is being released (see {@link CallTable.afterReleases}).
    */
-  async dial(number: string, _options: DialOptions): Promise<Call> {
+  async dial(number: string, options: DialOptions): Promise<Call> {
     const n = validatePhoneNumber(number); // again: no path to the modem skips it
+    // Privacy: the dial string's CLIR modifier `I` (27.007 §6.2: invocation, our number withheld for this call).
+    const cmd = `ATD${n}${options.privacy ? 'I' : ''};`;
     this.host.requireChannel();
     await this.table.afterReleases();
     const ch = this.host.requireChannel();
-    const rec = this.table.createCall('outbound', n, CallState.Dialing, { text: `dialling ${n}`, evidence: `ATD${n};` });
+    const rec = this.table.createCall('outbound', n, CallState.Dialing, { text: `dialling ${n}`, evidence: cmd });
     try {
-      await ch.send(`ATD${n};`, { finals: 'dial', timeoutMs: this.host.timing.callCommandTimeoutMs });
+      await ch.send(cmd, { finals: 'dial', timeoutMs: this.host.timing.callCommandTimeoutMs });
       this.table.schedulePoll(0);
     } catch (err) {
       const e = err as AtError;

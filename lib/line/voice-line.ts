@@ -6,7 +6,7 @@ import { CapabilityName } from '../capabilities';
 import { CallEventName, CallState, LineEventName, eventFor, isAlerting } from '../call/call-state';
 import { EndInfo, HANGUP_CAUSES, HangupCause } from '../call/cause';
 import { CallStateError, InvalidInputError, LineNotReadyError, NotSupportedError, UnknownCallError } from '../errors';
-import { describe, isSipTarget, printable, validateCallTarget, validateDisplayName, validateSipHeaders, validateSipUser } from '../validate';
+import { describe, isSipTarget, printable, validateCallTarget, validateDisplayName, validateSipHeaders } from '../validate';
 import type { DialOptions } from '../backend';
 import type { SipDtmfMode } from '../sip/rtp-description-handler';
 import type { IncomingReferPolicy } from '../sip/sip-forwarding';
@@ -81,6 +81,8 @@ export interface DialRequest {
   callerName?: unknown;
   /** Extra INVITE headers, `{ "X-Ticket": "4711" }`. */
   headers?: unknown;
+  /** Withhold our number (SIP `Privacy: id` and an anonymous From; AT CLIR `ATD<n>I;`): true or false. */
+  privacy?: unknown;
 }
 
 /** Secrets: Node-RED credentials. Never logged, never in status or errors. */
@@ -250,6 +252,13 @@ export class VoiceLine extends EventEmitter {
    * address is an InvalidInputError that says so, before anything is sent.
    */
   callTarget(value: unknown, what: string): string {
+    // A SIP line also takes users, extensions and tel: URIs (lib/sip/sip-target.ts), and says so when refusing.
+    if ((this.backend?.kind ?? this.config.backend) === 'sip') {
+      // Loaded as the SIP backend is (below): an AT line never loads sip.js.
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      const { validateSipTarget } = require('../sip/sip-target') as typeof import('../sip/sip-target');
+      return validateSipTarget(value, what);
+    }
     const target = validateCallTarget(value, what);
     if (isSipTarget(target) && (this.backend?.kind ?? this.config.backend) !== 'sip') {
       throw new InvalidInputError(`the ${what} is a SIP address, which only a SIP line can use: give a phone number (${printable(target)})`);
@@ -275,7 +284,8 @@ export class VoiceLine extends EventEmitter {
           `(${backend.description}): a mobile network shows the SIM's own number; leave them empty on an AT line`,
       );
     }
-    const call = await backend.dial(n, { ringTimeoutMs: ringTimeout * 1000, ...sip });
+    const privacy = checkPrivacy(options.privacy);
+    const call = await backend.dial(n, { ringTimeoutMs: ringTimeout * 1000, ...sip, ...(privacy ? { privacy } : {}) });
     this.adopt(call);
     if (ringTimeout > 0 && isAlerting(call.state)) {
       this.addTimer(call.id, ringTimeout * 1000, () => {
@@ -501,13 +511,25 @@ function checkRingTimeout(value: unknown): number {
   return n;
 }
 
+/** The privacy dial option: absent, true or false (a flow's `msg.privacy`; strings are refused, not guessed). */
+function checkPrivacy(value: unknown): boolean {
+  if (value === undefined || value === null || value === '') return false;
+  if (typeof value !== 'boolean') throw new InvalidInputError(`privacy must be true (withhold our number) or false, got ${describe(value)}`);
+  return value;
+}
+
 const SIP_DIAL_OPTION_WORDS = { callerId: 'a caller ID', callerName: 'a caller name', headers: 'SIP headers' } as const;
 
 /** The SIP parts of a dial request, validated; empty values (`''`, `{}`, null) mean "the line's own". */
 function sipDialOptions(request: DialRequest): Pick<DialOptions, 'callerId' | 'callerName' | 'headers'> {
   const given = (v: unknown): boolean => v !== undefined && v !== null && v !== '';
   const out: Pick<DialOptions, 'callerId' | 'callerName' | 'headers'> = {};
-  if (given(request.callerId)) out.callerId = validateSipUser(request.callerId, 'caller ID');
+  if (given(request.callerId)) {
+    // A user, an E.164 number or a tel: URI (lib/sip/sip-target.ts); kept as written: its form chooses the identity's form.
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const { parseSipCallerId, formatSipCallerId } = require('../sip/sip-target') as typeof import('../sip/sip-target');
+    out.callerId = formatSipCallerId(parseSipCallerId(request.callerId, 'caller ID'));
+  }
   if (given(request.callerName)) out.callerName = validateDisplayName(request.callerName, 'caller name');
   if (given(request.headers)) {
     validateSipHeaders(request.headers);

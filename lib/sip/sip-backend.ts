@@ -7,7 +7,7 @@ import { Call, TransitionReason } from '../call/call';
 import { CallState, isAlerting } from '../call/call-state';
 import { EndInfo, q850ForHangup } from '../call/cause';
 import { CallStateError, InvalidInputError, LineNotReadyError } from '../errors';
-import { describe, isSipTarget, printable, validateCallTarget, validateDisplayName, validateSipHeaders, validateSipHeaderValue, validateSipUser } from '../validate';
+import { describe, printable, validateDisplayName, validateSipHeaders, validateSipHeaderValue } from '../validate';
 import { G711_CODECS, G711Codec } from './media-params';
 import { RtpDescriptionHandler, SIP_DTMF_MODES, SipDtmfMode } from './rtp-description-handler';
 import { RtpDescriptionHandlerFactory } from './rtp-description-handler-factory';
@@ -15,6 +15,8 @@ import { RtpPortAllocator } from './rtp-port-allocator';
 import { RtpPortsExhaustedError } from './rtp-ports-exhausted-error';
 import type { RtpSession } from './rtp-session';
 import { callerOf } from './sip-caller-id';
+import { outgoingIdentity } from './sip-privacy';
+import { sipTargetUri, validateSipTarget } from './sip-target';
 import { SdpNegotiationError } from './sdp-negotiation-error';
 import { endFromRequest, endFromResponse, rejectCodeFor } from './sip-cause';
 import type { SipCallContext, SipCallFeature } from './sip-call-context';
@@ -233,12 +235,14 @@ export class SipBackend extends EventEmitter implements Backend {
   }
 
   /**
-   * Places a call to a number (`sip:<number>@<domain, else server>`) or to a SIP address, which is the
-   * Request-URI as given (the request still goes to the server / outbound proxy: the transport sends
-   * everything there). The call's remote number is the address's user part.
+   * Places a call to a number or user (`sip:<number>@<domain, else server>`, `;user=phone` for E.164),
+   * a `tel:` URI (the same with its params) or a SIP address, which is the Request-URI as given
+   * (lib/sip/sip-target.ts; the request still goes to the server / outbound proxy: the transport sends
+   * everything there). The call's remote number is the number dialled, or the address's user part.
+   * Caller ID, name and privacy: lib/sip/sip-privacy.ts.
    */
   async dial(number: string, options: DialOptions = {}): Promise<Call> {
-    const n = validateCallTarget(number);
+    const n = validateSipTarget(number);
     const agent = this.agent;
     if (!agent || !agent.ready) throw new LineNotReadyError(`the line is not ready (${this._status.text})`);
     const max = this.opts.maxCalls ?? 0;
@@ -246,30 +250,33 @@ export class SipBackend extends EventEmitter implements Backend {
       throw new CallStateError(`this line already has ${this.records.size} calls, its maximum: hang one up first`);
     }
     const ua = agent.userAgent;
-    const host = this.targetHost();
-    const address = isSipTarget(n);
-    // An address was checked (validateCallTarget: no spaces, <, >, quotes or ?headers); sip.js's grammar must read it too.
-    const target = UserAgent.makeURI(address ? n : `sip:${n}@${host}`);
-    if (!target) {
-      throw new InvalidInputError(address ? `the SIP address "${printable(n)}" cannot be read as a SIP URI` : `the number "${n}" does not make a SIP address with ${host}`);
-    }
+    // A number, user, sip:/sips: or tel: target → its SIP URI (lib/sip/sip-target.ts).
+    const { uri: target, number: remoteNumber } = sipTargetUri(n, this.targetHost());
     // Checked again here (VoiceLine did): nothing unchecked reaches a header, whoever calls dial().
-    const fromName = options.callerName !== undefined ? validateDisplayName(options.callerName, 'caller name') : this.opts.displayName;
-    let fromUri: URI | undefined;
-    if (options.callerId !== undefined) {
-      fromUri = ua.configuration.uri.clone();
-      fromUri.user = validateSipUser(options.callerId, 'caller ID');
-    }
-    const extraHeaders = [...(options.headers ? validateSipHeaders(options.headers) : []), ...referralHeaders(options.referral)];
+    const identity = outgoingIdentity({
+      callerId: options.callerId,
+      callerName: options.callerName,
+      lineName: this.opts.displayName,
+      privacy: options.privacy,
+      aor: ua.configuration.uri,
+    });
+    const flowHeaders = options.headers ? validateSipHeaders(options.headers) : [];
+    const ours = new Set(identity.extraHeaders.map((h) => h.slice(0, h.indexOf(':')).toLowerCase()));
+    const twice = flowHeaders.find((h) => ours.has(h.slice(0, h.indexOf(':')).toLowerCase()));
+    if (twice) throw new InvalidInputError(`the header "${twice.slice(0, twice.indexOf(':'))}" is written by the line for this call (privacy or a tel: caller ID): leave it out of the SIP headers`);
+    const extraHeaders = [...identity.extraHeaders, ...flowHeaders, ...referralHeaders(options.referral)];
     const inviter = new Inviter(ua, target, {
       earlyMedia: true,
       extraHeaders,
-      params: fromName || fromUri ? { ...(fromName ? { fromDisplayName: fromName } : {}), ...(fromUri ? { fromUri } : {}) } : undefined,
+      params:
+        identity.fromDisplayName || identity.fromUri
+          ? { ...(identity.fromDisplayName ? { fromDisplayName: identity.fromDisplayName } : {}), ...(identity.fromUri ? { fromUri: identity.fromUri } : {}) }
+          : undefined,
     });
     const call = new Call({
       line: this.opts.lineId,
       direction: 'outbound',
-      remote: { number: address ? (target.user ?? '') : n, uri: target.toString() },
+      remote: { number: remoteNumber, uri: target.toString() },
       state: CallState.Dialing,
       reason: { text: `calling ${target.toString()}`, evidence: `INVITE ${target.toString()}` },
     });

@@ -6,7 +6,8 @@ import { CallState } from '../call/call-state';
 import type { ForwardingCapability, ForwardRequest, ForwardRule, TransferReport } from '../capabilities/forwarding';
 import { CallStateError, CommandFailedError, InvalidInputError, NotSupportedError } from '../errors';
 import type { DialReferral } from '../backend';
-import { isSipTarget, printable, validateCallTarget, validatePhoneNumber } from '../validate';
+import { isSipTarget, printable, validateCallTarget } from '../validate';
+import { sipTargetKind, sipTargetUri, validateSipTarget } from './sip-target';
 import type { SipCallContext, SipCallFeature, SipIncomingRefusal } from './sip-call-context';
 import { isReferEvent, readReferNotify, sendReferNotify } from './sip-refer-notify';
 
@@ -440,23 +441,10 @@ export class SipForwarding implements ForwardingCapability, SipCallFeature {
     return session;
   }
 
-  /** The SIP address of a target: a SIP address as given (parsed again by sip.js), a number `sip:<n>@<host>`. */
+  /** The SIP address of a target: as a dialled one (lib/sip/sip-target.ts: numbers, users, sip:, tel:). */
   private targetUri(target: string, what: string): URI {
-    let text: string;
-    if (isSipTarget(target)) {
-      text = target;
-    } else {
-      const n = validatePhoneNumber(target, what);
-      const host = this.options.targetHost?.() ?? this.aorHost();
-      text = `sip:${n}@${host}`;
-    }
-    // The text was checked (validateCallTarget: no spaces, <, >, quotes, commas or ?headers); sip.js's
-    // grammar must read it too, or it is not sent.
-    const uri = /[\s<>"?,]/.test(text) ? undefined : UserAgent.makeURI(text);
-    if (!uri) {
-      throw new InvalidInputError(`the ${what} "${printable(target)}" does not make a SIP address`);
-    }
-    return uri;
+    const text = validateSipTarget(target, what);
+    return sipTargetUri(text, sipTargetKind(text) === 'sip' ? '' : (this.options.targetHost?.() ?? this.aorHost()), what).uri;
   }
 
   /** The host[:port] of the line's address of record (the domain, else the server's host). */

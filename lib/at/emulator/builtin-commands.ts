@@ -39,7 +39,8 @@ interface Switch {
   read(value: number): string;
 }
 
-const DIAL_RE = /^(\+?[0-9*#]{1,40});$/;
+/** `ATD<number>[I|i][G|g];` (27.007 §6.2: CLIR invocation / suppression, CUG): the modifiers are taken, the number is dialled. */
+const DIAL_RE = /^(\+?[0-9*#]{1,40})([Ii]?)[Gg]?;$/;
 
 /** `AT+CPIN?`'s answer: `READY`, `SIM PIN`, or `SIM PUK` once three wrong PINs blocked the card. */
 export function simState(state: ModemState, sim: EmulatedSim): string {
