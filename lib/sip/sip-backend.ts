@@ -306,6 +306,8 @@ export class SipBackend extends EventEmitter implements Backend {
     if (!(rec.session instanceof Invitation) || (call.state !== CallState.Incoming && call.state !== CallState.Waiting)) {
       throw new CallStateError(`call ${call.id} is ${call.state}: only an incoming or waiting call can be answered`);
     }
+    // Call waiting: the active call is held first (lib/sip/sip-control.ts), as on an AT line.
+    await this.control.holdActiveBefore(call);
     await rec.session.accept();
   }
 

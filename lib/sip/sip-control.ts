@@ -92,6 +92,22 @@ export class SipControl implements ControlCapability, SipCallFeature {
     });
   }
 
+  /**
+   * Call waiting (docs/control.md, "Call waiting"; the same contract as an AT line's `AT+CHLD=2`):
+   * before `call` is answered, the line's active call is put on hold (our re-INVITE, `sendonly`), so
+   * that answering never leaves two calls active. A call the flow is ending (its BYE sent: the session
+   * is no longer Established) is left alone: hang up first, then answer, is end-and-answer. Resolves
+   * once the hold was answered 2xx; rejects (the waiting call not answered) when the other side
+   * refused it. With no active call (swap held it already) it does nothing, without queueing.
+   */
+  holdActiveBefore(call: Call): Promise<void> {
+    const established = (c: Call): boolean => c.state === CallState.Active && this.ctx.sessionOf(c)?.state === SessionState.Established;
+    if (!this.others(call).some(established)) return Promise.resolve();
+    return this.oneAtATime(async () => {
+      for (const other of this.others(call).filter(established)) await this.doHold(other, true);
+    });
+  }
+
   async setMute(on: boolean): Promise<void> {
     this.muted = on;
     for (const rtp of this.media.values()) {
