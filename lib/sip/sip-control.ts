@@ -1,4 +1,4 @@
-import { SessionState } from 'sip.js';
+import { Invitation, SessionState } from 'sip.js';
 import type { Session } from 'sip.js';
 import { Call } from '../call/call';
 import { CallState } from '../call/call-state';
@@ -6,7 +6,7 @@ import { AudioChannel, ControlCapability, swapPair } from '../capabilities/contr
 import { CallStateError, NotSupportedError } from '../errors';
 import { RtpDescriptionHandler } from './rtp-description-handler';
 import type { RtpSession } from './rtp-session';
-import type { SipCallContext, SipCallFeature } from './sip-call-context';
+import type { SipCallContext, SipCallFeature, SipSessionHooks } from './sip-call-context';
 import { reoffer, startLine } from './sip-reinvite';
 
 /** What SIP call control needs of the backend. */
@@ -41,6 +41,16 @@ export class SipControl implements ControlCapability, SipCallFeature {
   /** One re-INVITE of the line at a time (swap is two in a row; sip.js refuses a second one per session anyway). */
   private queue: Promise<unknown> = Promise.resolve();
 
+  /**
+   * Answered incoming calls whose ACK has not come yet. A re-INVITE sent before it (a hold or swap
+   * right after answering) meets the ACK in sip.js with our offer pending ("Invalid signaling state
+   * HaveLocalOffer"), and sip.js ends the call; RFC 3261 §14.1 has the UAS wait for the ACK before a
+   * re-INVITE. So hold and resume wait here for the ACK (or the call's end).
+   */
+  private readonly acks = new WeakMap<Call, { done: Promise<void>; resolve: () => void }>();
+  /** The initial ACK of an incoming call (sip.js's session delegate onAck, fanned out). */
+  readonly session: SipSessionHooks = { onAck: (call) => this.acks.get(call)?.resolve() };
+
   constructor(private readonly ctx: SipControlContext) {}
 
   /**
@@ -50,6 +60,11 @@ export class SipControl implements ControlCapability, SipCallFeature {
    */
   attach(call: Call, session: Session): void {
     this.holds.set(call, { local: false, remote: false });
+    if (session instanceof Invitation) {
+      let resolve!: () => void;
+      const done = new Promise<void>((r) => (resolve = r));
+      this.acks.set(call, { done, resolve });
+    }
     let handler: RtpDescriptionHandler | undefined;
     const find = (): void => {
       if (handler || call.ended) return;
@@ -68,8 +83,10 @@ export class SipControl implements ControlCapability, SipCallFeature {
     };
     find();
     session.stateChange.addListener((state) => {
-      if (state === SessionState.Terminated) this.media.delete(call);
-      else find();
+      if (state === SessionState.Terminated) {
+        this.media.delete(call);
+        this.acks.get(call)?.resolve();
+      } else find();
     });
   }
 
@@ -179,6 +196,7 @@ export class SipControl implements ControlCapability, SipCallFeature {
    * 2xx → the call's new state, before this resolves; anything else → rejected, the call as it was.
    */
   private async reInvite(call: Call, hold: boolean): Promise<void> {
+    await this.acks.get(call)?.done;
     const answer = await reoffer(this.ctx, call, { what: hold ? 'hold' : 'resume', media: hold ? { hold: true } : {} });
     this.local(call, hold, startLine(answer));
   }
