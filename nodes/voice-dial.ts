@@ -19,6 +19,8 @@ interface VoiceDialDef extends NodeDef {
   callerId?: string;
   /** SIP: the caller name (From display name); empty: the line's display name. */
   callerName?: string;
+  /** Withhold our number (SIP Privacy: id, AT CLIR); `msg.privacy` wins. */
+  privacy?: boolean;
 }
 
 /** The ring timeout of a voice-dial node saved without one (the editor's default), in seconds. */
@@ -46,7 +48,8 @@ export = function register(RED: NodeAPI): void {
       const callerId = msg.callerId ?? ((def.callerId ?? '').trim() || undefined);
       const callerName = msg.callerName ?? ((def.callerName ?? '').trim() || undefined);
       // dialAndWait in two halves, so that the status follows the call while it rings.
-      const call = await line.dial(number, { ringTimeout, callerId, callerName, headers: msg.sipHeaders });
+      const privacy = msg.privacy ?? (def.privacy === true ? true : undefined);
+      const call = await line.dial(number, { ringTimeout, callerId, callerName, headers: msg.sipHeaders, privacy });
       session.follow(call);
       const result = await outcome(call);
       msg.call = result.call.snapshot();
