@@ -86,6 +86,17 @@ describe('SIP forwarding: redirect (302) and transfer (REFER) between two lines 
       assert.match(String(endA.payload.text), /sip:alice@127\.0\.0\.1:5999;transport=udp/);
     });
 
+    it('B diverts to a tel: URI and to a bare user, as a dial would make them (lib/sip/sip-target.ts): the Contacts A receives', async () => {
+      await a.dial('2002');
+      let incoming = await evB.next('incoming');
+      await b.forwarding.divert(incoming.call?.id, 'tel:+49-30-1234');
+      assert.match(String((await evA.next('ended')).payload.text), /\(to <sip:\+49301234@127\.0\.0\.1:\d+;user=phone>\)/);
+      await a.dial('2002');
+      incoming = await evB.next('incoming');
+      await b.forwarding.divert(incoming.call?.id, 'bob');
+      assert.match(String((await evA.next('ended')).payload.text), /\(to <sip:bob@127\.0\.0\.1:\d+>\)/);
+    });
+
     it('a bad target is refused before anything is sent (CR/LF, <, ?headers); the call keeps ringing', async () => {
       await a.dial('2002');
       const incoming = await evB.next('incoming');
