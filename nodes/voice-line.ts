@@ -29,6 +29,8 @@ interface VoiceLineDef extends NodeDef {
   dtmfMode?: string;
   maxCalls?: string | number;
   incomingRefer?: string;
+  sessionExpires?: string | number;
+  sessionRefresher?: string;
   tlsVerify?: boolean;
   tlsCa?: string;
 }
@@ -80,6 +82,8 @@ export = function register(RED: NodeAPI): void {
         dtmfMode: (def.dtmfMode || undefined) as LineConfig['dtmfMode'],
         maxCalls: optionalNumber(def.maxCalls),
         incomingRefer: (def.incomingRefer || undefined) as LineConfig['incomingRefer'],
+        sessionExpires: optionalNumber(def.sessionExpires),
+        sessionRefresher: (def.sessionRefresher || undefined) as LineConfig['sessionRefresher'],
         tlsVerify: def.tlsVerify !== false,
         tlsCa: (def.tlsCa ?? '').trim() || undefined,
       } satisfies Partial<LineConfig>);

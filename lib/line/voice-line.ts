@@ -10,6 +10,7 @@ import { describe, isSipTarget, printable, validateCallTarget, validateDisplayNa
 import type { DialOptions } from '../backend';
 import type { SipDtmfMode } from '../sip/rtp-description-handler';
 import type { IncomingReferPolicy } from '../sip/sip-forwarding';
+import type { SessionRefresherPreference } from '../sip/session-timer-rules';
 import { LineDtmf } from './line-dtmf';
 import { LineControl } from './line-control';
 import { LineForwarding } from './line-forwarding';
@@ -62,6 +63,10 @@ export interface LineConfig {
   dtmfMode?: SipDtmfMode;
   /** SIP: a REFER from the other side: `refuse` it (default) or `follow` it. */
   incomingRefer?: IncomingReferPolicy;
+  /** SIP: session timers (RFC 4028): the session interval we ask for, seconds (default 1800, at least 90; 0: none asked). */
+  sessionExpires?: number;
+  /** SIP: who refreshes the session when the choice is ours: `auto` (default), `us`, `them`. */
+  sessionRefresher?: SessionRefresherPreference;
   /** SIP over TLS / WSS: check the server's certificate (default true). */
   tlsVerify?: boolean;
   /** SIP over TLS / WSS: a PEM file of the CA certificates to trust instead of the system's, read when the line starts. */
@@ -579,6 +584,8 @@ function defaultBackendFactory(line: VoiceLine): Backend {
       codecs: c.codecs === undefined || c.codecs === '' ? undefined : parseCodecs(c.codecs),
       dtmfMode: c.dtmfMode,
       incomingRefer: c.incomingRefer,
+      sessionExpires: c.sessionExpires,
+      sessionRefresher: c.sessionRefresher,
       tls: tlsOptions(c),
       log: line.log,
     });

@@ -19,6 +19,8 @@ import { SdpNegotiationError } from './sdp-negotiation-error';
 import { endFromRequest, endFromResponse, rejectCodeFor } from './sip-cause';
 import type { SipCallContext, SipCallFeature } from './sip-call-context';
 import { SipAudio } from './sip-audio';
+import { SessionTimers } from './session-timer';
+import { SessionRefresherPreference, sessionTimerSettings } from './session-timer-rules';
 import { SipControl } from './sip-control';
 import { SipDtmf } from './sip-dtmf';
 import { INCOMING_REFER_POLICIES, IncomingReferPolicy, SipForwarding } from './sip-forwarding';
@@ -48,6 +50,15 @@ export interface SipBackendOptions extends Omit<SipUserAgentOptions, 'sip' | 'lo
    * lib/sip/sip-forwarding.ts). Not a line setting (the editor has none): for tests and embedders.
    */
   transferNotifyTimeoutMs?: number;
+  /** Session timers (RFC 4028, lib/sip/session-timer.ts): the interval we ask for, in seconds (default 1800, at least 90; 0: we ask for none). */
+  sessionExpires?: number;
+  /** Who refreshes when the choice is ours: `auto` (default: whoever sent the INVITE), `us`, `them`. */
+  sessionRefresher?: SessionRefresherPreference;
+  /**
+   * Our Min-SE, the smallest session interval we accept (seconds; default RFC 4028's 90). Not a line
+   * setting (the editor has none, and RFC 4028 forbids less): for tests that need a session to expire in seconds.
+   */
+  sessionMinSe?: number;
   log?: Logger;
 }
 
@@ -81,6 +92,8 @@ export class SipBackend extends EventEmitter implements Backend {
   readonly forwarding: SipForwarding;
   /** Recording and playback on the call's RTP session (lib/sip/sip-audio.ts). */
   readonly audio: SipAudio;
+  /** Session timers: Session-Expires, refreshes, expiry (lib/sip/session-timer.ts). */
+  readonly sessionTimers: SessionTimers;
   /** What the call features may use of the backend (lib/sip/sip-call-context.ts). */
   private readonly ctx: SipCallContext;
   private readonly opts: SipBackendOptions;
@@ -135,11 +148,12 @@ export class SipBackend extends EventEmitter implements Backend {
       transferNotifyTimeoutMs: options.transferNotifyTimeoutMs,
     });
     this.audio = new SipAudio(this.ctx);
+    this.sessionTimers = new SessionTimers(this.ctx, sessionTimerSettings(options));
   }
 
   /** The call features, each told of every call (lib/sip/sip-call-context.ts). */
   private features(): SipCallFeature[] {
-    return [this.dtmf, this.control, this.forwarding, this.audio];
+    return [this.dtmf, this.control, this.forwarding, this.audio, this.sessionTimers];
   }
 
   get description(): string {
@@ -202,7 +216,7 @@ export class SipBackend extends EventEmitter implements Backend {
     });
     this.media = new RtpDescriptionHandlerFactory({ allocator, address: local.sip, codecs: this.opts.codecs, dtmfMode: this.opts.dtmfMode, log: this.log });
     const delegate: UserAgentDelegate = { onInvite: (invitation) => this.onInvite(invitation) };
-    const { lineId: _lineId, rtpPortMin: _min, rtpPortMax: _max, codecs: _codecs, dtmfMode: _dtmf, maxCalls: _maxCalls, incomingRefer: _refer, transferNotifyTimeoutMs: _notify, ...account } = this.opts;
+    const { lineId: _lineId, rtpPortMin: _min, rtpPortMax: _max, codecs: _codecs, dtmfMode: _dtmf, maxCalls: _maxCalls, incomingRefer: _refer, transferNotifyTimeoutMs: _notify, sessionExpires: _se, sessionRefresher: _refresher, sessionMinSe: _minSe, ...account } = this.opts;
     return new SipUserAgent({
       ...account,
       log: this.log,
@@ -211,6 +225,8 @@ export class SipBackend extends EventEmitter implements Backend {
         sessionDescriptionHandlerFactory: this.media.sessionDescriptionHandlerFactory,
         // We refuse first (trunk source 403, call limit 486, media 488/503), then ring ourselves.
         sendInitialProvisionalResponse: false,
+        // RFC 4028 (lib/sip/session-timer.ts): `Supported: timer` on every request and response.
+        sipExtensionExtraSupported: ['timer'],
       },
     });
   }
@@ -260,7 +276,7 @@ export class SipBackend extends EventEmitter implements Backend {
       fromUri = ua.configuration.uri.clone();
       fromUri.user = validateSipUser(options.callerId, 'caller ID');
     }
-    const extraHeaders = [...(options.headers ? validateSipHeaders(options.headers) : []), ...referralHeaders(options.referral)];
+    const extraHeaders = [...(options.headers ? validateSipHeaders(options.headers) : []), ...referralHeaders(options.referral), ...this.sessionTimers.inviteHeaders()];
     const inviter = new Inviter(ua, target, {
       earlyMedia: true,
       extraHeaders,
@@ -331,9 +347,9 @@ export class SipBackend extends EventEmitter implements Backend {
 
   private onInvite(invitation: Invitation): void {
     const request = invitation.request;
-    const refuse = (statusCode: number, why: string): void => {
+    const refuse = (statusCode: number, why: string, extraHeaders?: string[]): void => {
       this.log.info(`sip: refused a call from ${request.from.uri.toString()} with ${statusCode}: ${why}`);
-      invitation.reject({ statusCode }).catch(() => undefined);
+      invitation.reject({ statusCode, ...(extraHeaders ? { extraHeaders } : {}) }).catch(() => undefined);
     };
     if (this.opts.register === false && !this.fromTrustedSource(request)) {
       const source = this.sources.get(request);
@@ -369,7 +385,7 @@ export class SipBackend extends EventEmitter implements Backend {
         for (const feature of this.features()) {
           const refusal = feature.incoming?.(call, invitation);
           if (refusal) {
-            refuse(refusal.refuse, `${feature.name}: ${refusal.why}`);
+            refuse(refusal.refuse, `${feature.name}: ${refusal.why}`, refusal.headers);
             return;
           }
         }

@@ -42,6 +42,8 @@ export interface SipCallContext {
 export interface SipIncomingRefusal {
   refuse: number;
   why: string;
+  /** Headers of the refusal (a 422's Min-SE). */
+  headers?: string[];
 }
 
 /**
