@@ -61,7 +61,8 @@ export function parseSessionExpires(value: string | undefined): SessionExpires |
 export function parseMinSe(value: string | undefined): number | undefined {
   if (value === undefined) return undefined;
   const parsed = Grammar.parse(value.trim(), 'Min_SE');
-  return typeof parsed === 'number' && Number.isFinite(parsed) ? parsed : undefined;
+  // -1 is the grammar's "does not parse".
+  return typeof parsed === 'number' && Number.isFinite(parsed) && parsed >= 0 ? parsed : undefined;
 }
 
 export function formatSessionExpires(se: SessionExpires): string {
