@@ -1,8 +1,12 @@
 import { Core, Invitation, Inviter, SessionState } from 'sip.js';
 import type { Session, UserAgent } from 'sip.js';
-import type { IncomingRequestMessage, IncomingResponse, IncomingResponseMessage, OutgoingRequestDelegate, OutgoingRequestMessage, ResponseOptions, SessionDialog } from 'sip.js/lib/core';
+import type { IncomingRequestMessage, IncomingResponseMessage, OutgoingRequestDelegate, OutgoingRequestMessage, ResponseOptions, SessionDialog } from 'sip.js/lib/core';
 import type { Call } from '../call/call';
-import type { SipCallContext, SipCallFeature, SipIncomingRefusal } from './sip-call-context';
+import { CommandFailedError } from '../errors';
+import type { RtpDescriptionHandlerOptions } from './rtp-description-handler';
+import type { SipBackendOptions } from './sip-backend';
+import type { SipCallContext, SipCallFeature, SipIncomingRefusal, SipOutgoing } from './sip-call-context';
+import { reoffer } from './sip-reinvite';
 import {
   answerRequest,
   expiryDelayMs,
@@ -15,10 +19,17 @@ import {
   retryAfter422,
   SessionTimerPlan,
   SessionTimerSettings,
+  sessionTimerSettings,
+  TimerAnswer,
 } from './session-timer-rules';
 
 /** What the session timers use of the backend. */
-export type SessionTimerContext = Pick<SipCallContext, 'userAgent' | 'conclude' | 'log'>;
+export type SessionTimerContext = Pick<SipCallContext, 'userAgent' | 'hangup' | 'log' | 'sessionOf' | 'shape'>;
+
+/** The registry's factory (lib/sip/sip-features.ts): the line's settings checked here, each refusal naming its setting. */
+export function sessionTimersFeature(ctx: SipCallContext, options: Readonly<SipBackendOptions>): SessionTimers {
+  return new SessionTimers(ctx, sessionTimerSettings(options));
+}
 
 /** How long a refresh that could not be sent (another offer of the call in progress: 491, RequestPendingError) waits before it tries again. */
 const REFRESH_RETRY_MS = 2000;
@@ -54,24 +65,44 @@ interface CallTimer {
  */
 export class SessionTimers implements SipCallFeature {
   readonly name = 'session-timer';
+  /** `Supported: timer` on every request and response of the line (lib/sip/sip-features.ts). */
+  readonly supported = ['timer'];
+  /** UPDATE in the line's Allow, and past sip.js's 405 (its AllowedMethods, set from the features). */
+  readonly allow = ['UPDATE'];
   private readonly timers = new Map<Call, CallTimer>();
   /** Per outgoing INVITE: the 2xx that established it (the core hook records it for `attach`). */
   private readonly answers = new WeakMap<OutgoingRequestMessage, IncomingResponseMessage>();
   private readonly hooked = new WeakSet<UserAgent>();
-  /** An incoming INVITE's timer facts, from \`incoming\` (before the call is tracked) to \`attach\`. */
-  private readonly inbound = new WeakMap<Session, { allowsUpdate: boolean }>();
+  /** An incoming INVITE's timer facts, from `incoming` (before the call is tracked) to `attach` and our 200. */
+  private readonly inbound = new WeakMap<Call, { allowsUpdate: boolean; answer: Exclude<TimerAnswer, { refuse: 422 }> }>();
 
   constructor(
     private readonly ctx: SessionTimerContext,
     readonly settings: SessionTimerSettings,
   ) {
-    allowUpdate();
   }
 
-  /** The timer headers of our initial INVITE. */
-  inviteHeaders(): string[] {
-    this.hookUserAgent();
-    return requestHeaders(this.settings);
+  /**
+   * Our timer headers: on our INVITE, on our 200 to theirs (what `incoming` decided), on every
+   * re-INVITE and UPDATE of ours (the refreshes, and hold / resume too: any of them refreshes the
+   * session for the other side), and the Reason of the BYE that ends an expired session.
+   */
+  outgoing(out: SipOutgoing): void {
+    if (out.kind === 'invite') {
+      this.hookUserAgent();
+      out.headers.push(...requestHeaders(this.settings));
+    } else if (out.kind === 'answer') {
+      const inbound = this.inbound.get(out.call);
+      const t = this.timers.get(out.call);
+      if (!inbound) return;
+      out.headers.push(...inbound.answer.headers);
+      if (t) t.plan = inbound.answer.plan;
+    } else if (out.kind === 'reinvite' || out.kind === 'update') {
+      const plan = this.timers.get(out.call)?.plan;
+      if (plan) out.headers.push(...requestHeaders(this.settings, plan));
+    } else if (out.kind === 'bye' && out.end?.cause === 'session-expired') {
+      out.headers = [...out.headers.filter((h) => !/^reason\s*:/i.test(h)), 'Reason: SIP;cause=408;text="Session expired"'];
+    }
   }
 
   /**
@@ -81,19 +112,12 @@ export class SessionTimers implements SipCallFeature {
   incoming(call: Call, invitation: Invitation): SipIncomingRefusal | void {
     const request = invitation.request;
     const answer = answerRequest(timerRequest(request), this.settings);
-    if ('refuse' in answer) return { refuse: answer.refuse, why: answer.why, headers: answer.headers };
-    this.inbound.set(invitation, { allowsUpdate: listsToken(request.getHeaders('allow'), 'UPDATE') });
-    // sip.js's Invitation.accept takes extra headers for its 200: ours are added to whatever the caller gives.
-    const accept = invitation.accept.bind(invitation);
-    invitation.accept = (options = {}) => {
-      const t = this.timers.get(call);
-      if (t) t.plan = answer.plan;
-      return accept({ ...options, extraHeaders: [...(options.extraHeaders ?? []), ...answer.headers] });
-    };
+    if ('refuse' in answer) return { refuse: answer.refuse, why: answer.why, extraHeaders: answer.headers };
+    this.inbound.set(call, { allowsUpdate: listsToken(request.getHeaders('allow'), 'UPDATE'), answer });
   }
 
   attach(call: Call, session: Session): void {
-    const t: CallTimer = { call, session, peerAllowsUpdate: this.inbound.get(session)?.allowsUpdate ?? false };
+    const t: CallTimer = { call, session, peerAllowsUpdate: this.inbound.get(call)?.allowsUpdate ?? false };
     this.timers.set(call, t);
     session.stateChange.addListener((state) => {
       if (state === SessionState.Established) this.established(t);
@@ -158,44 +182,33 @@ export class SessionTimers implements SipCallFeature {
     t.refreshTimer = undefined;
     const session = t.session;
     if (!t.plan || session.state !== SessionState.Established) return;
-    const headers = requestHeaders(this.settings, t.plan);
     const retryLater = (why: string): void => {
       this.ctx.log.debug(`sip: call ${t.call.id} session refresh postponed: ${why}`);
       t.refreshTimer = setTimeout(() => this.refresh(t), REFRESH_RETRY_MS);
     };
-    const failed = (response: IncomingResponseMessage, method: string): void => {
-      const code = response.statusCode ?? 0;
-      // RFC 4028 §10: a refresh answered 408 or 481 means the session is gone.
-      if (code === 408 || code === 481) this.expire(t, `our session refresh (${method}) was answered ${code}`);
-      else if (code === 491 || code === 500) retryLater(`${method} answered ${code}`);
-      else if (method === 'UPDATE' && (code === 405 || code === 501)) {
-        t.updateRefused = true;
-        retryLater(`UPDATE answered ${code}: re-INVITE from now on`);
-      } else {
-        // Refused for another reason (a 4xx/5xx/6xx that does not end the dialog): tried again until the expiry says the session is over.
-        retryLater(`${method} answered ${code}`);
-      }
-    };
-    const dialog = session.dialog as SessionDialog | undefined;
-    if (t.peerAllowsUpdate && !t.updateRefused && dialog) {
-      sendUpdate(session, dialog, headers, {
-        onAccept: (r) => this.refreshed(t, r.message),
-        onReject: (r) => failed(r.message, 'UPDATE'),
-        onRedirect: (r) => failed(r.message, 'UPDATE'),
-      });
-      return;
-    }
-    // sip.js's re-INVITE: without sessionDescriptionHandlerOptions it offers with the options of the
-    // last one (a held call stays held, lib/sip/sip-control.ts).
-    session
-      .invite({
-        requestOptions: { extraHeaders: headers },
-        requestDelegate: {
-          onAccept: (r: IncomingResponse) => this.refreshed(t, r.message),
-          onReject: (r: IncomingResponse) => failed(r.message, 're-INVITE'),
-        },
-      })
-      .catch((err: Error) => retryLater(`re-INVITE not sent: ${err.message}`));
+    const method = t.peerAllowsUpdate && !t.updateRefused ? 'UPDATE' : 'INVITE';
+    const name = method === 'UPDATE' ? 'UPDATE' : 're-INVITE';
+    // The backend's one re-INVITE / UPDATE helper; our `outgoing` hook adds the Session-Expires. A
+    // re-INVITE offers our SDP again with the options of the last one (sip.js keeps them on the
+    // session, privately): a call we hold stays held.
+    const media = (session as unknown as { sessionDescriptionHandlerOptionsReInvite?: RtpDescriptionHandlerOptions }).sessionDescriptionHandlerOptionsReInvite ?? {};
+    reoffer(this.ctx, t.call, { method, what: 'session refresh', ...(method === 'INVITE' ? { media } : {}) }).then(
+      (response) => this.refreshed(t, response),
+      (err: Error) => {
+        if (t.call.ended || session.state !== SessionState.Established) return;
+        const code = err instanceof CommandFailedError ? Number(/^SIP\/2\.0 (\d{3})/.exec(err.evidence ?? '')?.[1] ?? 0) : 0;
+        // RFC 4028 §10: a refresh answered 408 or 481 means the session is gone.
+        if (code === 408 || code === 481) this.expire(t, `our session refresh (${name}) was answered ${code}`);
+        else if (method === 'UPDATE' && (code === 405 || code === 501)) {
+          t.updateRefused = true;
+          retryLater(`UPDATE answered ${code}: re-INVITE from now on`);
+        } else {
+          // 491, 500, another refusal, or not sent (another offer of ours in progress): again soon,
+          // until the expiry says the session is over.
+          retryLater(`${name}: ${err.message}`);
+        }
+      },
+    );
   }
 
   /** The session has expired: BYE, cause `session-expired` (RFC 4028 §10). */
@@ -206,8 +219,8 @@ export class SessionTimers implements SipCallFeature {
     const session = t.session;
     if (t.call.ended || session.state !== SessionState.Established) return;
     this.ctx.log.info(`sip: call ${t.call.id} ended: ${why}`);
-    this.ctx.conclude(t.call, { cause: 'session-expired', by: 'local', text: `the session expired: ${why}` });
-    session.bye({ requestOptions: { extraHeaders: ['Reason: SIP;cause=408;text="Session expired"'] } }).catch((err: Error) =>
+    // The backend's hangup (its BYE, shaped by the features: our `outgoing` hook gives it the Reason).
+    this.ctx.hangup(t.call, { signal: 'normal', endCause: 'session-expired', text: `the session expired: ${why}` }).catch((err: Error) =>
       this.ctx.log.debug(`sip: call ${t.call.id} BYE on session expiry: ${err.message}`),
     );
   }
@@ -243,7 +256,8 @@ export class SessionTimers implements SipCallFeature {
   /**
    * Their UPDATE (RFC 3311) in the confirmed dialog. sip.js 0.21 has none: its core answers 405 to a
    * method missing from its AllowedMethods list (user-agent-core.js), and its SessionDialog answers
-   * 501 to one it has no case for. So UPDATE is added to that list ({@link allowUpdate}), and this
+   * 501 to one it has no case for. So UPDATE is in our `allow` (the backend sets that list from the
+   * features), and this
    * dialog's request handler takes UPDATE before sip.js's: the same in-dialog checks sip.js makes
    * for every request (CSeq order: `sequenceGuard`, then the base Dialog's bookkeeping), then
    * - no SDP: a session refresh, answered 200 with our timer headers;
@@ -346,26 +360,6 @@ export class SessionTimers implements SipCallFeature {
       return uac;
     };
   }
-}
-
-/**
- * sip.js answers 405 to any method missing from its AllowedMethods (an exported array that its own
- * source marks "FIXME: Should be configurable"), and lists the same array in its Allow headers:
- * UPDATE joins it, so that it reaches the dialog and our Allow says we take it.
- */
-function allowUpdate(): void {
-  // The very module sip.js's core imports (its package has no exports map: the path is the file's).
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const { AllowedMethods } = require('sip.js/lib/core/user-agent-core/allowed-methods.js') as { AllowedMethods: string[] };
-  if (!AllowedMethods.includes(Core.C.UPDATE)) AllowedMethods.push(Core.C.UPDATE);
-}
-
-/** Sends an UPDATE without SDP in the dialog (RFC 3311): sip.js has no UPDATE client, its generic one is used. */
-function sendUpdate(session: Session, dialog: SessionDialog, headers: string[], delegate: OutgoingRequestDelegate): void {
-  const contact = contactOf(session);
-  // UPDATE is a target refresh request (RFC 3311 §5.1): it carries our Contact, as sip.js's re-INVITE does.
-  const message = dialog.createOutgoingRequestMessage(Core.C.UPDATE, { extraHeaders: [...headers, ...(contact ? [`Contact: ${contact}`] : [])] });
-  new Core.UserAgentClient(Core.NonInviteClientTransaction, dialog.userAgentCore, message, delegate);
 }
 
 /** The Contact header value sip.js uses for the session (Session's private `_contact`). */

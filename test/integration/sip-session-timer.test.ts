@@ -17,7 +17,9 @@
 import assert from 'node:assert/strict';
 import type { Call } from '../../lib/call/call';
 import type { VoiceLine } from '../../lib/line/voice-line';
-import type { SipBackend, SipBackendOptions } from '../../lib/sip/sip-backend';
+import type { SipBackendOptions } from '../../lib/sip/sip-backend';
+import type { SipCallFeature } from '../../lib/sip/sip-call-context';
+import { SessionTimers } from '../../lib/sip/session-timer';
 import { interopHarness } from '../helpers/interop-harness';
 import { Kamailio, LOOPBACK, pickPorts, requirePeer, sippScenario, waitFor } from '../helpers/sip-peers';
 
@@ -25,8 +27,11 @@ import { Kamailio, LOOPBACK, pickPorts, requirePeer, sippScenario, waitFor } fro
 const SHORT = 6;
 const SHORT_TIMERS: Partial<SipBackendOptions> = { sessionMinSe: SHORT, sessionExpires: SHORT };
 
-function timers(line: VoiceLine) {
-  return (line.backend as SipBackend).sessionTimers;
+/** The line's session timer feature (the backend's registry features are private: a test-only peek). */
+function timers(line: VoiceLine): SessionTimers {
+  const feature = (line.backend as unknown as { extra: SipCallFeature[] }).extra.find((f) => f instanceof SessionTimers);
+  assert.ok(feature instanceof SessionTimers, 'the line has the session timer feature');
+  return feature;
 }
 
 describe('SIP session timers with SIPp and Kamailio (integration, loopback)', function () {

@@ -120,7 +120,8 @@ describe('voice-line (config node), SIP settings', function () {
       ['sip', 'Front Desk', '127.0.0.1:5099', 'PCMA,PCMU', 'info', 3, 'follow', false, undefined, 600, 'us'],
     );
     // ... and on to the backend's session timers.
-    assert.deepEqual((line.backend as unknown as { sessionTimers: { settings: unknown } }).sessionTimers.settings, { expires: 600, minSe: 90, refresher: 'us' });
+    const timers = (line.backend as unknown as { extra: Array<{ name: string; settings?: unknown }> }).extra.find((f) => f.name === 'session-timer');
+    assert.deepEqual(timers?.settings, { expires: 600, minSe: 90, refresher: 'us' });
     assert.equal(line.credentials.password, PASSWORD, 'the core got the password');
     assert.equal(JSON.stringify(c).includes(PASSWORD), false, 'the line settings carry no password');
     assert.equal(JSON.stringify(helper._redNodes.getFlows().flows).includes(PASSWORD), false, 'the flow JSON carries no password');
