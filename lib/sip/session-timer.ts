@@ -49,19 +49,22 @@ interface CallTimer {
 
 /**
  * Session timers (RFC 4028) on a SIP line's calls (docs/sip-backend.md, "Session timers"), the rules
- * in lib/sip/session-timer-rules.ts:
- * - our INVITE carries `Session-Expires` / `Min-SE` (and, as every request and response of the line,
- *   `Supported: timer`: the backend sets sip.js's `sipExtensionExtraSupported`); a 422 is retried once
- *   with the Min-SE it asks, as a new transaction of the same INVITE (same Call-ID and From tag, CSeq + 1):
- *   sip.js's own retry path, the one it uses for a 401 (UserAgentClient.authenticationGuard);
- * - our 200 to an INVITE says the interval and the refresher (or the INVITE is refused 422);
- * - the refresher refreshes at half the interval: by UPDATE when the other side's Allow lists it
- *   (no SDP, nothing renegotiated: RFC 4028 §7.4 recommends it), else by re-INVITE (sip.js's
- *   `Session.invite`, which offers the current SDP again, holds kept);
+ * in lib/sip/session-timer-rules.ts. A SIP_FEATURES entry (lib/sip/sip-features.ts) on the backend's hooks:
+ * - `supported` / `allow`: `Supported: timer` on every request and response, UPDATE in Allow (and
+ *   past sip.js's 405);
+ * - `outgoing`: `Session-Expires` / `Min-SE` on our INVITE, our 200 (what `incoming` decided, or the
+ *   INVITE is refused 422), every re-INVITE / UPDATE of ours, and the Reason of an expiry's BYE;
+ * - a 422 to our INVITE is retried once with the Min-SE it asks, as a new transaction of the same
+ *   INVITE (same Call-ID and From tag, CSeq + 1): sip.js's own retry path, the one it uses for a 401
+ *   (UserAgentClient.authenticationGuard), see {@link SessionTimers.hookUserAgent};
+ * - the refresher refreshes at half the interval with the backend's `reoffer()`: by UPDATE when the
+ *   other side's Allow lists it (no SDP, nothing renegotiated: RFC 4028 §7.4 recommends it), else by
+ *   re-INVITE (our current SDP offered again, holds kept);
  * - their refreshes, by re-INVITE (sip.js answers it; we add our headers to its 200) or by UPDATE
  *   (with or without SDP: sip.js 0.21 has no UPDATE at all, see {@link SessionTimers.hookUpdate});
  * - with no refresh by the interval minus min(32 s, interval / 3) (RFC 4028 §10), or our refresh
- *   answered 408 / 481, we end the call with a BYE (`Reason: SIP;cause=408`) and the cause `session-expired`.
+ *   answered 408 / 481, we end the call with the backend's hangup (a BYE with `Reason: SIP;cause=408`)
+ *   and the cause `session-expired`.
  */
 export class SessionTimers implements SipCallFeature {
   readonly name = 'session-timer';
@@ -257,9 +260,12 @@ export class SessionTimers implements SipCallFeature {
    * Their UPDATE (RFC 3311) in the confirmed dialog. sip.js 0.21 has none: its core answers 405 to a
    * method missing from its AllowedMethods list (user-agent-core.js), and its SessionDialog answers
    * 501 to one it has no case for. So UPDATE is in our `allow` (the backend sets that list from the
-   * features), and this
-   * dialog's request handler takes UPDATE before sip.js's: the same in-dialog checks sip.js makes
-   * for every request (CSeq order: `sequenceGuard`, then the base Dialog's bookkeeping), then
+   * features), and this dialog's request handler takes UPDATE before sip.js's: the same in-dialog
+   * checks sip.js makes for every request (CSeq order: `sequenceGuard`, then the base Dialog's
+   * bookkeeping), then
+   * (Not the backend's `request` hook: its answer is given at once, and the answer to an UPDATE with
+   * SDP comes later, from the media handler; and the offer / answer state is the dialog's. One path
+   * for every UPDATE, here.)
    * - no SDP: a session refresh, answered 200 with our timer headers;
    * - SDP: an offer (RFC 3311 §5.2) given to the call's media handler as sip.js gives a re-INVITE's
    *   (Session.setOfferAndGetAnswer), the answer in our 200; 491 while an offer of the dialog is in
@@ -302,8 +308,18 @@ export class SessionTimers implements SipCallFeature {
       return;
     }
     dialog.signalingStateTransition(message);
-    const session = t.session as unknown as { setOfferAndGetAnswer(offer: Core.Body, options: object): Promise<Core.Body> };
-    session.setOfferAndGetAnswer(offer, {}).then(
+    // As sip.js answers a re-INVITE (Session.onInviteRequest): with the options of our last offer (a
+    // call we hold stays held in our answer).
+    const session = t.session as unknown as {
+      setOfferAndGetAnswer(offer: Core.Body, options: object): Promise<Core.Body>;
+      sessionDescriptionHandlerOptionsReInvite?: object;
+      sessionDescriptionHandlerModifiersReInvite?: unknown[];
+    };
+    const options = {
+      sessionDescriptionHandlerOptions: session.sessionDescriptionHandlerOptionsReInvite,
+      sessionDescriptionHandlerModifiers: session.sessionDescriptionHandlerModifiersReInvite,
+    };
+    session.setOfferAndGetAnswer(offer, options).then(
       (body) => accepted(body),
       (err: Error) => {
         this.ctx.log.info(`sip: call ${t.call.id} UPDATE offer refused (488): ${err.message}`);
