@@ -128,6 +128,16 @@ describe('SIP session timers with SIPp and Kamailio (integration, loopback)', fu
     assert.equal(await uas.exitCode(), 0, uas.process.text().slice(-3000));
   });
 
+  it('their Session-Expires below our Min-SE (60 s, with Supported: timer): 422 with Min-SE: 90 before any ringing, no call reported (SIPp exit 0)', async () => {
+    const sippPort = await pickPorts(1);
+    const media = await pickPorts(2);
+    const { events, port } = await h.startLine({ server: `${LOOPBACK}:${sippPort}` });
+    const uac = await h.startSipp({ scenario: sippScenario('uac-too-small.xml'), port: sippPort, remote: `${LOOPBACK}:${port}`, calls: 1, extraArgs: ['-s', '1001', '-mp', String(media)] });
+    assert.equal(await uac.exitCode(), 0, uac.process.text().slice(-3000));
+    assert.deepEqual(events.events.filter((e) => e.call), [], 'the flow saw no call');
+    assert.ok(h.log.lines.some((l) => /refused a call .* with 422: session-timer: Session-Expires 60 is below our Min-SE 90/.test(l)), 'the log says why');
+  });
+
   it('a peer that stops refreshing: we end the call with a BYE (Reason: SIP;cause=408) and the cause session-expired', async () => {
     const { events, call, uac } = await callFromSipp('uac-timer-stops.xml', { se: String(SHORT) }, SHORT_TIMERS);
     const ended = await events.next('ended');
