@@ -82,8 +82,7 @@ export class SessionTimers implements SipCallFeature {
   constructor(
     private readonly ctx: SessionTimerContext,
     readonly settings: SessionTimerSettings,
-  ) {
-  }
+  ) {}
 
   /**
    * Our timer headers: on our INVITE, on our 200 to theirs (what `incoming` decided), on every
