@@ -19,6 +19,7 @@ export const CAUSES = [
   'transferred',
   'redirected',
   'replaced',
+  'session-expired',
   'failed',
 ] as const;
 

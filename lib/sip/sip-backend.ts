@@ -47,6 +47,11 @@ export interface SipBackendOptions
    * lib/sip/sip-forwarding.ts). Not a line setting (the editor has none): for tests and embedders.
    */
   transferNotifyTimeoutMs?: number;
+  /**
+   * Our Min-SE, the smallest session interval we accept (seconds; default RFC 4028's 90). Not a line
+   * setting (the editor has none, and RFC 4028 forbids less): for tests that need a session to expire in seconds.
+   */
+  sessionMinSe?: number;
   /** Features added after the registry's (lib/sip/sip-features.ts). Not a line setting: for tests and embedders. */
   features?: readonly SipFeatureFactory[];
   log?: Logger;

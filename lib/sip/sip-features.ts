@@ -1,6 +1,7 @@
 import { AllowedMethods } from 'sip.js/lib/core/user-agent-core/allowed-methods.js';
 import type { SipCallContext, SipCallFeature } from './sip-call-context';
 import type { SipBackendOptions } from './sip-backend';
+import { sessionTimersFeature } from './session-timer';
 
 /**
  * Makes one feature of a SIP line, given what it may use of the backend and the line's settings (its
@@ -15,7 +16,10 @@ export type SipFeatureFactory = (ctx: SipCallContext, options: Readonly<SipBacke
  * feature is one entry here; the backend calls each hook of each feature in this order, after the
  * capabilities'.
  */
-export const SIP_FEATURES: readonly SipFeatureFactory[] = [];
+export const SIP_FEATURES: readonly SipFeatureFactory[] = [
+  // Session timers (RFC 4028): Session-Expires, refreshes by UPDATE / re-INVITE, their UPDATE, expiry.
+  sessionTimersFeature,
+];
 
 /** What the backend itself handles, whatever the features: calls, their ending, keep-alives. */
 export const CORE_METHODS = ['INVITE', 'ACK', 'CANCEL', 'BYE', 'OPTIONS'] as const;

@@ -5,6 +5,7 @@ import { choice, flag, number, Setting, SettingsOf, text } from '../line/line-se
 import { printable } from '../validate';
 import { SIP_DTMF_MODES } from './rtp-description-handler';
 import { INCOMING_REFER_POLICIES } from './sip-forwarding';
+import { SESSION_REFRESHERS } from './session-timer-rules';
 import { SIP_TRANSPORTS } from './transport-address';
 import type { SipBackendOptions } from './sip-backend';
 
@@ -53,6 +54,13 @@ export const SIP_LINE_SETTINGS = {
   }),
   /** A REFER from the other side: `follow` it (call the target, end this call `transferred`) or `refuse` it (default). */
   incomingRefer: choice(INCOMING_REFER_POLICIES, 'incoming REFER setting'),
+  /**
+   * Session timers (RFC 4028, lib/sip/session-timer.ts): the interval we ask for, seconds (default
+   * 1800; 90–86400, or 0 for none). Checked by the feature against its Min-SE (session-timer-rules.ts).
+   */
+  sessionExpires: number(),
+  /** Who refreshes the session when the choice is ours: `auto` (default: whoever sent the INVITE), `us`, `them`. */
+  sessionRefresher: choice(SESSION_REFRESHERS, 'session refresher'),
   /** SIP over TLS / WSS: check the server's certificate (default true). */
   tlsVerify: flag(true),
   /** SIP over TLS / WSS: a PEM file of the CA certificates to trust instead of the system's, read when the line starts. */

@@ -332,9 +332,9 @@ describe('the editor in a browser', function () {
     assert.equal(await page.inputValue('#node-config-input-baudRate'), '115200', 'the AT default shown');
     await page.selectOption('#node-config-input-backend', 'sip');
     const values = await page.evaluate(() =>
-      ['localPort', 'rtpPortMin', 'rtpPortMax', 'maxCalls', 'transport', 'codecs', 'dtmfMode', 'incomingRefer'].map((f) => $(`#node-config-input-${f}`).val()),
+      ['localPort', 'rtpPortMin', 'rtpPortMax', 'maxCalls', 'transport', 'codecs', 'dtmfMode', 'incomingRefer', 'sessionExpires', 'sessionRefresher'].map((f) => $(`#node-config-input-${f}`).val()),
     );
-    assert.deepEqual(values, ['5060', '10000', '20000', '0', 'udp', 'PCMU,PCMA', 'rfc4733', 'refuse']);
+    assert.deepEqual(values, ['5060', '10000', '20000', '0', 'udp', 'PCMU,PCMA', 'rfc4733', 'refuse', '1800', 'auto']);
     await page.click('#node-config-dialog-cancel');
     await page.waitForSelector('#node-config-dialog-cancel', { state: 'detached' });
     await page.click('#node-dialog-cancel');
@@ -433,7 +433,7 @@ function lineFlowNode(id: string, serialPort: string): Record<string, unknown> {
   return {
     id, type: 'voice-line', name: '', backend: 'at', serialPort, baudRate: 115200, modem: 'auto', pcmPort: '', server: '', transport: 'udp',
     username: '', domain: '', displayName: '', register: true, localPort: 5060, rtpPortMin: 10000, rtpPortMax: 20000, outboundProxy: '',
-    codecs: 'PCMU,PCMA', dtmfMode: 'rfc4733', maxCalls: 0, incomingRefer: 'refuse', tlsVerify: true, tlsCa: '', autoAnswer: 0,
+    codecs: 'PCMU,PCMA', dtmfMode: 'rfc4733', maxCalls: 0, incomingRefer: 'refuse', sessionExpires: 1800, sessionRefresher: 'auto', tlsVerify: true, tlsCa: '', autoAnswer: 0,
     autoReject: false, resetOnHang: false,
   };
 }

@@ -106,6 +106,7 @@ describe('voice-line (config node), SIP settings', function () {
     const flow = [
       await sipLine({
         displayName: 'Front Desk', outboundProxy: ' 127.0.0.1:5099 ', codecs: 'PCMA,PCMU', dtmfMode: 'info', maxCalls: '3', incomingRefer: 'follow', tlsVerify: false, tlsCa: '',
+        sessionExpires: '600', sessionRefresher: 'us',
       }),
       voiceNode('E', 'voice-events', 'L', [['H']]),
       sink('H'),
@@ -115,9 +116,12 @@ describe('voice-line (config node), SIP settings', function () {
     const line = lineOf('L');
     const c = line.config;
     assert.deepEqual(
-      [c.backend, c.displayName, c.outboundProxy, c.codecs, c.dtmfMode, c.maxCalls, c.incomingRefer, c.tlsVerify, c.tlsCa],
-      ['sip', 'Front Desk', '127.0.0.1:5099', 'PCMA,PCMU', 'info', 3, 'follow', false, undefined],
+      [c.backend, c.displayName, c.outboundProxy, c.codecs, c.dtmfMode, c.maxCalls, c.incomingRefer, c.tlsVerify, c.tlsCa, c.sessionExpires, c.sessionRefresher],
+      ['sip', 'Front Desk', '127.0.0.1:5099', 'PCMA,PCMU', 'info', 3, 'follow', false, undefined, 600, 'us'],
     );
+    // ... and on to the backend's session timers.
+    const timers = (line.backend as unknown as { extra: Array<{ name: string; settings?: unknown }> }).extra.find((f) => f.name === 'session-timer');
+    assert.deepEqual(timers?.settings, { expires: 600, minSe: 90, refresher: 'us' });
     assert.equal(line.credentials.password, PASSWORD, 'the core got the password');
     assert.equal(JSON.stringify(c).includes(PASSWORD), false, 'the line settings carry no password');
     assert.equal(JSON.stringify(helper._redNodes.getFlows().flows).includes(PASSWORD), false, 'the flow JSON carries no password');
@@ -130,7 +134,10 @@ describe('voice-line (config node), SIP settings', function () {
     await helper.load(NODES, [await sipLine(), voiceNode('E', 'voice-events', 'L', [['H']]), sink('H')]);
     await waitReady('L');
     const c = lineOf('L').config;
-    assert.deepEqual([c.outboundProxy, c.codecs, c.dtmfMode, c.maxCalls, c.incomingRefer, c.tlsVerify, c.tlsCa], [undefined, undefined, undefined, undefined, undefined, true, undefined]);
+    assert.deepEqual(
+      [c.outboundProxy, c.codecs, c.dtmfMode, c.maxCalls, c.incomingRefer, c.tlsVerify, c.tlsCa, c.sessionExpires, c.sessionRefresher],
+      [undefined, undefined, undefined, undefined, undefined, true, undefined, undefined, undefined],
+    );
   });
 
   const refused: Array<[string, Record<string, unknown>, RegExp]> = [
@@ -138,6 +145,8 @@ describe('voice-line (config node), SIP settings', function () {
     ['DTMF mode', { dtmfMode: 'tones' }, /^the DTMF mode must be one of rfc4733, info, inband, got string tones$/],
     ['maximum calls', { maxCalls: '-2' }, /^the maximum number of calls must be a whole number, 0 for no limit, got -2$/],
     ['incoming REFER', { incomingRefer: 'accept' }, /^the incoming REFER setting must be one of follow, refuse/],
+    ['session expiry', { sessionExpires: '60' }, /^the session expiry must be a whole number of seconds from 90 to 86400, or 0 for none, got number 60$/],
+    ['session refresher', { sessionRefresher: 'me' }, /^the session refresher must be one of auto, us, them, got string me$/],
     ['outbound proxy', { outboundProxy: 'not a host' }, /^the outbound proxy must be host\[:port\]/],
     ['TLS CA file', { transport: 'tls', tlsCa: '/nonexistent/voice-ca.pem' }, /^the TLS CA file "\/nonexistent\/voice-ca\.pem" cannot be read: there is no such file$/],
   ];
