@@ -27,6 +27,7 @@ interface VoiceLineDef extends NodeDef {
   /** `"PCMU,PCMA"`, `"PCMA,PCMU"`, `"PCMU"` or `"PCMA"`. */
   codecs?: string;
   dtmfMode?: string;
+  mediaEncryption?: string;
   maxCalls?: string | number;
   incomingRefer?: string;
   tlsVerify?: boolean;
@@ -78,6 +79,7 @@ export = function register(RED: NodeAPI): void {
         codecs: (def.codecs ?? '').trim() || undefined,
         // Passed as written: the core refuses a value it does not know, naming the setting.
         dtmfMode: (def.dtmfMode || undefined) as LineConfig['dtmfMode'],
+        mediaEncryption: (def.mediaEncryption || undefined) as LineConfig['mediaEncryption'],
         maxCalls: optionalNumber(def.maxCalls),
         incomingRefer: (def.incomingRefer || undefined) as LineConfig['incomingRefer'],
         tlsVerify: def.tlsVerify !== false,

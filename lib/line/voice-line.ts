@@ -10,6 +10,7 @@ import { describe, isSipTarget, printable, validateCallTarget, validateDisplayNa
 import type { DialOptions } from '../backend';
 import type { SipDtmfMode } from '../sip/rtp-description-handler';
 import type { IncomingReferPolicy } from '../sip/sip-forwarding';
+import type { MediaEncryption } from '../sip/sdes';
 import { LineDtmf } from './line-dtmf';
 import { LineControl } from './line-control';
 import { LineForwarding } from './line-forwarding';
@@ -62,6 +63,8 @@ export interface LineConfig {
   dtmfMode?: SipDtmfMode;
   /** SIP: a REFER from the other side: `refuse` it (default) or `follow` it. */
   incomingRefer?: IncomingReferPolicy;
+  /** SIP: SRTP with SDES keys: `none` (default), `optional` or `required` (docs/sip-srtp.md). */
+  mediaEncryption?: MediaEncryption;
   /** SIP over TLS / WSS: check the server's certificate (default true). */
   tlsVerify?: boolean;
   /** SIP over TLS / WSS: a PEM file of the CA certificates to trust instead of the system's, read when the line starts. */
@@ -578,6 +581,7 @@ function defaultBackendFactory(line: VoiceLine): Backend {
       outboundProxy: c.outboundProxy || undefined,
       codecs: c.codecs === undefined || c.codecs === '' ? undefined : parseCodecs(c.codecs),
       dtmfMode: c.dtmfMode,
+      mediaEncryption: c.mediaEncryption,
       incomingRefer: c.incomingRefer,
       tls: tlsOptions(c),
       log: line.log,

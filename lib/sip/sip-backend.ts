@@ -13,6 +13,7 @@ import { RtpDescriptionHandler, SIP_DTMF_MODES, SipDtmfMode } from './rtp-descri
 import { RtpDescriptionHandlerFactory } from './rtp-description-handler-factory';
 import { RtpPortAllocator } from './rtp-port-allocator';
 import { RtpPortsExhaustedError } from './rtp-ports-exhausted-error';
+import { MEDIA_ENCRYPTIONS, MediaEncryption } from './sdes';
 import type { RtpSession } from './rtp-session';
 import { callerOf } from './sip-caller-id';
 import { SdpNegotiationError } from './sdp-negotiation-error';
@@ -39,6 +40,8 @@ export interface SipBackendOptions extends Omit<SipUserAgentOptions, 'sip' | 'lo
   codecs?: readonly G711Codec[];
   /** How DTMF is sent (and which way is offered): RFC 4733 events (default), SIP INFO, or in-band tones. */
   dtmfMode?: SipDtmfMode;
+  /** SRTP with SDES keys (docs/sip-srtp.md): `none` (default), `optional` or `required`. */
+  mediaEncryption?: MediaEncryption;
   /** Calls at once (in and out); an INVITE beyond it is answered 486. 0 = no limit (default). */
   maxCalls?: number;
   /** A REFER from the other side: `follow` it (call the target, end this call `transferred`) or `refuse` it (default). */
@@ -200,9 +203,17 @@ export class SipBackend extends EventEmitter implements Backend {
       rtpPortMax: this.opts.rtpPortMax ?? DEFAULT_RTP_MAX,
       address: local.rtp,
     });
-    this.media = new RtpDescriptionHandlerFactory({ allocator, address: local.sip, codecs: this.opts.codecs, dtmfMode: this.opts.dtmfMode, log: this.log });
+    const encryption = this.opts.mediaEncryption ?? 'none';
+    this.media = new RtpDescriptionHandlerFactory({ allocator, address: local.sip, codecs: this.opts.codecs, dtmfMode: this.opts.dtmfMode, encryption, log: this.log });
+    if (encryption !== 'none' && !['tls', 'wss'].includes(this.opts.transport ?? 'udp')) {
+      // SDES puts the SRTP keys in the SDP: over UDP or TCP anyone who sees the signalling can decrypt the audio.
+      this.log.warn(
+        `sip: media encryption is ${encryption}, but the SIP transport is ${(this.opts.transport ?? 'udp').toUpperCase()}: the SRTP keys travel unencrypted ` +
+          'in the SDP, so anyone who can read the signalling can decrypt the calls (use the TLS transport)',
+      );
+    }
     const delegate: UserAgentDelegate = { onInvite: (invitation) => this.onInvite(invitation) };
-    const { lineId: _lineId, rtpPortMin: _min, rtpPortMax: _max, codecs: _codecs, dtmfMode: _dtmf, maxCalls: _maxCalls, incomingRefer: _refer, transferNotifyTimeoutMs: _notify, ...account } = this.opts;
+    const { lineId: _lineId, rtpPortMin: _min, rtpPortMax: _max, codecs: _codecs, dtmfMode: _dtmf, mediaEncryption: _encryption, maxCalls: _maxCalls, incomingRefer: _refer, transferNotifyTimeoutMs: _notify, ...account } = this.opts;
     return new SipUserAgent({
       ...account,
       log: this.log,
@@ -582,6 +593,9 @@ function checkLineSettings(o: SipBackendOptions): void {
   if (o.codecs !== undefined) parseCodecs(o.codecs);
   if (o.dtmfMode !== undefined && !SIP_DTMF_MODES.includes(o.dtmfMode)) {
     throw new InvalidInputError(`the DTMF mode must be one of ${SIP_DTMF_MODES.join(', ')}, got ${describe(o.dtmfMode)}`);
+  }
+  if (o.mediaEncryption !== undefined && !MEDIA_ENCRYPTIONS.includes(o.mediaEncryption)) {
+    throw new InvalidInputError(`the media encryption must be one of ${MEDIA_ENCRYPTIONS.join(', ')}, got ${describe(o.mediaEncryption)}`);
   }
   if (o.incomingRefer !== undefined && !INCOMING_REFER_POLICIES.includes(o.incomingRefer)) {
     throw new InvalidInputError(`the incoming REFER setting must be one of ${INCOMING_REFER_POLICIES.join(', ')}, got ${describe(o.incomingRefer)}`);

@@ -494,6 +494,8 @@ export interface BaresipOptions {
   recordDir?: string;
   /** Answer incoming calls automatically. */
   autoAnswer?: boolean;
+  /** More config lines (`module srtp.so`, `sip_certificate <pem>` for its TLS listener on base + 1...). */
+  extraConfig?: string[];
 }
 
 export interface BaresipEvent {
@@ -555,6 +557,7 @@ export class Baresip {
       'rtp_ports 30000-39999',
       'dns_server 127.0.0.1:53',
       'call_local_timeout 120',
+      ...(options.extraConfig ?? []),
     ];
     writeFileSync(join(dir, 'config'), lines.join('\n') + '\n');
     const answer = options.autoAnswer ? ';answermode=auto' : '';
