@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { createSocket } from 'node:dgram';
-import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Call } from '../../lib/call/call';
@@ -17,37 +17,26 @@ import type { SipBackend } from '../../lib/sip/sip-backend';
 import { recordingResult } from '../helpers/audio-harness';
 import { dominantHz, loudMs, readChannels, toneWav } from '../helpers/audio-spectrum';
 import { interopHarness } from '../helpers/interop-harness';
-import { LOOPBACK, requirePeer, selfSignedCertificate, waitFor } from '../helpers/sip-peers';
+import { Baresip, baresipDecoded, LOOPBACK, requirePeer, selfSignedCertificate, waitFor } from '../helpers/sip-peers';
+import type { InteropLine } from '../helpers/interop-harness';
 
 const WAIT_MS = 20_000;
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** baresip dials the line, the line answers: the call and its media once both sides say established. */
+async function callFrom(b: Baresip, { line, events, port }: InteropLine): Promise<{ incoming: Call; rtp: RtpSession }> {
+  assert.equal((await b.command('dial', `sip:1001@${LOOPBACK}:${port}`)).ok, true);
+  const ringing = await events.next('incoming');
+  const incoming = await line.answer(ringing.call?.id);
+  await events.next('answered');
+  await b.nextEvent('CALL_ESTABLISHED');
+  return { incoming, rtp: rtpOf(line, incoming) };
+}
 
 function rtpOf(line: VoiceLine, call: Call): RtpSession {
   const rtp = (line.backend as SipBackend).rtpOf(call);
   assert.ok(rtp, 'the call has its media');
   return rtp;
-}
-
-/** baresip's sndfile recording of what it received and decoded (`-dec.wav`), once its header is written. */
-async function baresipHeard(recordDir: string): Promise<{ samples: Int16Array; rate: number }> {
-  let heard: { samples: Int16Array; rate: number } | null = null;
-  await waitFor(
-    'baresip\'s recording of what it received (-dec.wav)',
-    () => {
-      const name = readdirSync(recordDir).find((n) => n.endsWith('-dec.wav'));
-      if (!name) return false;
-      try {
-        const { info, mono } = readChannels(join(recordDir, name));
-        if (mono.length < info.sampleRate) return false;
-        heard = { samples: mono, rate: info.sampleRate };
-        return true;
-      } catch {
-        return false; // its header is not written yet
-      }
-    },
-    WAIT_MS,
-  );
-  return heard as unknown as { samples: Int16Array; rate: number };
 }
 
 describe('SRTP (SDES) with baresip on 127.0.0.1 (integration)', function () {
@@ -107,7 +96,7 @@ describe('SRTP (SDES) with baresip on 127.0.0.1 (integration)', function () {
       assert.equal(stats.srtpAuthFailures, 0);
       assert.ok(stats.packetsReceived >= 50, `packets authenticated and received: ${stats.packetsReceived}`);
       await b.nextEvent('CALL_CLOSED');
-      const heard = await baresipHeard(recordDir);
+      const heard = await baresipDecoded(recordDir, WAIT_MS);
       assert.equal(dominantHz(heard.samples, 10, heard.rate), 1200, 'baresip decrypted our tone');
       const loud = loudMs(heard.samples, 1000, heard.rate);
       assert.ok(loud >= 1400 && loud <= 1600, `our 1.5 s tone, got ${loud} ms`);
@@ -121,15 +110,10 @@ describe('SRTP (SDES) with baresip on 127.0.0.1 (integration)', function () {
     const b = await srtpBaresip(`<sip:bob@${LOOPBACK}>;regint=0;mediaenc=srtp`, { audioSource: source });
     const { line, events, port } = await h.startLine({ server: b.address, mediaEncryption: 'optional' });
     assert.ok(h.log.lines.some((l) => /media encryption is optional, but the SIP transport is UDP: the SRTP keys travel unencrypted/.test(l)), h.log.lines.join('\n'));
-    assert.equal((await b.command('dial', `sip:1001@${LOOPBACK}:${port}`)).ok, true);
-    const incoming = await events.next('incoming');
-    await line.answer(incoming.call?.id);
-    await events.next('answered');
-    await b.nextEvent('CALL_ESTABLISHED');
-    const rtp = rtpOf(line, line.activeCalls().find((c) => c.id === incoming.call?.id) as Call);
+    const { incoming, rtp } = await callFrom(b, { line, events, port });
     assert.notEqual(rtp.srtpSuite, null, 'SRTP agreed');
     const file = join(dir, 'from-baresip.wav');
-    const rec = await line.audio.record(incoming.call?.id, { direction: 'rx', path: file });
+    const rec = await line.audio.record(incoming.id, { direction: 'rx', path: file });
     await sleep(2000);
     assert.equal((await rec.stop()).endedBy, 'stop');
     const { mono } = readChannels(file);
@@ -155,12 +139,7 @@ describe('SRTP (SDES) with baresip on 127.0.0.1 (integration)', function () {
     writeFileSync(source, toneWav(700, 20_000));
     const b = await srtpBaresip(`<sip:bob@${LOOPBACK}>;regint=0;mediaenc=srtp-mand`, { audioSource: source });
     const { line, events, port } = await h.startLine({ server: b.address, mediaEncryption: 'required' });
-    assert.equal((await b.command('dial', `sip:1001@${LOOPBACK}:${port}`)).ok, true);
-    const incoming = await events.next('incoming');
-    await line.answer(incoming.call?.id);
-    await events.next('answered');
-    await b.nextEvent('CALL_ESTABLISHED');
-    const rtp = rtpOf(line, line.activeCalls().find((c) => c.id === incoming.call?.id) as Call);
+    const { incoming, rtp } = await callFrom(b, { line, events, port });
     await waitFor('baresip\'s packets arriving', () => rtp.stats().packetsReceived >= 10, WAIT_MS);
     const before = rtp.stats();
     // 40 packets that look like the stream's next ones (RTP header, a payload, a 10-byte tag) but with a tag no key made.
@@ -172,7 +151,7 @@ describe('SRTP (SDES) with baresip on 127.0.0.1 (integration)', function () {
     }
     await waitFor('the forged packets counted', () => rtp.stats().srtpAuthFailures >= before.srtpAuthFailures + 40, WAIT_MS);
     const file = join(dir, 'after.wav');
-    const rec = await line.audio.record(incoming.call?.id, { direction: 'rx', path: file });
+    const rec = await line.audio.record(incoming.id, { direction: 'rx', path: file });
     await sleep(1000);
     await rec.stop();
     const after = rtp.stats();
