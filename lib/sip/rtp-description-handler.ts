@@ -305,7 +305,7 @@ export class RtpDescriptionHandler extends EventEmitter<RtpDescriptionHandlerEve
 
   private apply(session: RtpSession, media: NegotiatedMedia): void {
     const { codec, payloadType, telephoneEventPt, remote, direction } = media;
-    if (media.srtp?.suite !== session.srtpSuite) {
+    if ((media.srtp?.suite ?? null) !== session.srtpSuite) {
       this.config.log.info(`sip media: ${media.srtp ? `SRTP (${media.srtp.suite}, keys by SDES)` : 'plain RTP (not encrypted)'}`);
     }
     session.setSrtp(media.srtp);

@@ -1,4 +1,4 @@
-import { createCipheriv, createHmac, timingSafeEqual } from 'node:crypto';
+import { Cipher, createCipheriv, createHmac, timingSafeEqual } from 'node:crypto';
 
 /**
  * SRTP and SRTCP (RFC 3711) for the two SDES suites a SIP line offers (RFC 4568 §6.2):
@@ -28,6 +28,32 @@ const REPLAY_WINDOW = 128n;
 /** SSRCs we keep receive state for (a stream that changes SSRC now and then; never unbounded). */
 const MAX_STREAMS = 8;
 const SRTCP_TAG_LENGTH = 10;
+
+/**
+ * AES-CM over a packet: `aes-128-ecb` of the counter blocks (IV, IV + 1, ...: the IV's low 16 bits are
+ * zero, so the block number is simply written there), XORed into the data. One ECB cipher per
+ * session key, kept: a `createCipheriv('aes-128-ctr')` per packet spends most of its time setting
+ * the key up (`npm run bench:media`, docs/benchmarks.md).
+ */
+function xorKeystream(ecb: Cipher, iv: Buffer, data: Buffer): Buffer {
+  const blocks = Math.ceil(data.length / 16);
+  if (blocks > 0x10000 || iv.readUInt16BE(14) !== 0) throw new RangeError('AES-CM: at most 2^16 blocks from an IV whose low 16 bits are zero');
+  const counters = Buffer.allocUnsafe(blocks * 16);
+  for (let i = 0; i < blocks; i++) {
+    iv.copy(counters, i * 16);
+    counters.writeUInt16BE(i, i * 16 + 14);
+  }
+  const stream = ecb.update(counters);
+  const out = Buffer.allocUnsafe(data.length);
+  for (let i = 0; i < data.length; i++) out[i] = data[i] ^ stream[i];
+  return out;
+}
+
+function ecbFor(key: Buffer): Cipher {
+  const ecb = createCipheriv('aes-128-ecb', key, null);
+  ecb.setAutoPadding(false);
+  return ecb;
+}
 
 /** A derived session key set (RFC 3711 §4.3): AES key, HMAC key, salt. */
 export interface SessionKeys {
@@ -60,10 +86,12 @@ export function deriveSessionKeys(masterKey: Buffer, masterSalt: Buffer, rtcp = 
   };
 }
 
-/** AES-128 counter mode from `iv` (the counter is the IV's low bits; OpenSSL counts over all 128, which is the same here). */
+/**
+ * AES-128 counter mode from `iv`, whose low 16 bits must be zero (every SRTP IV's are), for up to
+ * 2¹⁶ blocks: the one keystream function, for key derivation and packets alike.
+ */
 export function aesCm(key: Buffer, iv: Buffer, data: Buffer): Buffer {
-  const cipher = createCipheriv('aes-128-ctr', key, iv);
-  return Buffer.concat([cipher.update(data), cipher.final()]);
+  return xorKeystream(ecbFor(key), iv, data);
 }
 
 /** RFC 3711 §4.1.1: IV = (salt · 2¹⁶) XOR (SSRC · 2⁶⁴) XOR (index · 2¹⁶). */
@@ -115,6 +143,8 @@ export class SrtpContext {
   readonly tagLength: number;
   private readonly rtp: SessionKeys;
   private readonly rtcp: SessionKeys;
+  private readonly rtpEcb: Cipher;
+  private readonly rtcpEcb: Cipher;
   private readonly tx = new Map<number, TxStream>();
   private readonly rx = new Map<number, RxStream>();
   private readonly rtcpTx = new Map<number, number>();
@@ -132,6 +162,8 @@ export class SrtpContext {
     const salt = keySalt.subarray(MASTER_KEY_LENGTH);
     this.rtp = deriveSessionKeys(key, salt, false);
     this.rtcp = deriveSessionKeys(key, salt, true);
+    this.rtpEcb = ecbFor(this.rtp.encryption);
+    this.rtcpEcb = ecbFor(this.rtcp.encryption);
   }
 
   /**
@@ -153,7 +185,7 @@ export class SrtpContext {
     }
     if (wrapsForward(stream.lastSeq, seq)) stream.lastSeq = seq;
     const index = stream.roc * 0x10000 + seq;
-    const payload = aesCm(this.rtp.encryption, packetIv(this.rtp.salt, ssrc, index), packet.subarray(headerLength));
+    const payload = xorKeystream(this.rtpEcb, packetIv(this.rtp.salt, ssrc, index), packet.subarray(headerLength));
     const body = Buffer.concat([packet.subarray(0, headerLength), payload]);
     return Buffer.concat([body, this.rtpTag(body, stream.roc)]);
   }
@@ -187,7 +219,7 @@ export class SrtpContext {
         stream.highest = seq;
       }
     }
-    const payload = aesCm(this.rtp.encryption, packetIv(this.rtp.salt, ssrc, Number(index)), body.subarray(headerLength));
+    const payload = xorKeystream(this.rtpEcb, packetIv(this.rtp.salt, ssrc, Number(index)), body.subarray(headerLength));
     return Buffer.concat([body.subarray(0, headerLength), payload]);
   }
 
@@ -197,7 +229,7 @@ export class SrtpContext {
     const ssrc = packet.readUInt32BE(4);
     const index = ((this.rtcpTx.get(ssrc) ?? -1) + 1) % 0x80000000;
     remember(this.rtcpTx, ssrc, index);
-    const encrypted = aesCm(this.rtcp.encryption, packetIv(this.rtcp.salt, ssrc, index), packet.subarray(8));
+    const encrypted = xorKeystream(this.rtcpEcb, packetIv(this.rtcp.salt, ssrc, index), packet.subarray(8));
     const trailer = Buffer.alloc(4);
     trailer.writeUInt32BE((0x80000000 | index) >>> 0, 0);
     const body = Buffer.concat([packet.subarray(0, 8), encrypted, trailer]);
@@ -218,7 +250,7 @@ export class SrtpContext {
     if (state) mark(state, BigInt(index));
     else remember(this.rtcpRx, ssrc, { maxIndex: BigInt(index), window: 1n });
     const content = body.subarray(8, body.length - 4);
-    const plain = word & 0x80000000 ? aesCm(this.rtcp.encryption, packetIv(this.rtcp.salt, ssrc, index), content) : content;
+    const plain = word & 0x80000000 ? xorKeystream(this.rtcpEcb, packetIv(this.rtcp.salt, ssrc, index), content) : content;
     return Buffer.concat([body.subarray(0, 8), plain]);
   }
 
