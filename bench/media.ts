@@ -2,7 +2,7 @@
  * Micro-benchmarks of the media library: `node dist/bench/media.js` after `npm run build`.
  *
  * Prints ns per operation and operations per second for the hot paths of a SIP call's media
- * (G.711 frames, RTP packets, the reorder buffer), the in-band DTMF detector per second of audio,
+ * (G.711 frames, RTP packets, SRTP protect/unprotect, the reorder buffer), the in-band DTMF detector per second of audio,
  * and the streaming WAV writer's throughput. One process, one core; figures vary with the machine.
  */
 import fs from 'node:fs';
@@ -14,6 +14,7 @@ import { JitterBuffer } from '../lib/media/jitter-buffer';
 import { parseRtp, serializeRtp } from '../lib/media/rtp-packet';
 import { dtmfSequence, whiteNoise } from '../lib/media/tone-generator';
 import { WavWriter } from '../lib/media/wav-writer';
+import { SrtpContext } from '../lib/sip/srtp';
 
 interface Row {
   name: string;
@@ -68,6 +69,25 @@ function rtp(): void {
   if (sink === 0.5) console.log(sink);
 }
 
+/** What SRTP adds per packet (docs/sip-srtp.md): both ends of one direction, a new sequence number each time. */
+function srtp(): void {
+  const payload = encodeUlaw(whiteNoise(20, -12, 5));
+  let sink = 0;
+  for (const suite of ['AES_CM_128_HMAC_SHA1_80', 'AES_CM_128_HMAC_SHA1_32'] as const) {
+    const key = Buffer.alloc(30, 7);
+    const tx = new SrtpContext(suite, key);
+    const rx = new SrtpContext(suite, key);
+    let seq = 0;
+    measure(`SRTP ${suite.slice(-2)}-bit tag: protect + unprotect, 172 bytes`, 'packet', () => {
+      const bytes = serializeRtp({ payloadType: 0, sequenceNumber: seq, timestamp: seq * 160, ssrc: 0x1234, payload });
+      seq = (seq + 1) & 0xffff;
+      const out = rx.unprotectRtp(tx.protectRtp(bytes));
+      sink += typeof out === 'string' ? 1 : out.length;
+    });
+  }
+  if (sink === 0.5) console.log(sink);
+}
+
 function goertzel(): void {
   const second = whiteNoise(1000, -20, 5);
   const detector = new GoertzelDtmfDetector();
@@ -100,6 +120,7 @@ async function wav(): Promise<number> {
 async function main(): Promise<void> {
   g711();
   rtp();
+  srtp();
   goertzel();
   const mbPerSecond = await wav();
   console.log(`media benchmarks, Node ${process.version}, ${os.cpus()[0]?.model ?? 'unknown CPU'}`);

@@ -8,6 +8,7 @@ import { RtpDescriptionHandler, RtpHandlerConfig, SIP_DTMF_MODES, SipDtmfMode } 
 import { RtpPortAllocator } from './rtp-port-allocator';
 import type { MediaTickSource } from './rtp-session';
 import { LocalSdp } from './sdp';
+import { MEDIA_ENCRYPTIONS, MediaEncryption } from './sdes';
 
 export interface RtpDescriptionHandlerFactoryOptions {
   /** The line's RTP port range. */
@@ -28,6 +29,8 @@ export interface RtpDescriptionHandlerFactoryOptions {
   dtmfMode?: SipDtmfMode;
   /** The telephone-event payload type we offer (96–127, default 101). */
   telephoneEventPt?: number;
+  /** SRTP by SDES (RFC 4568): `none` (default), `optional` or `required` (docs/sip-srtp.md). */
+  encryption?: MediaEncryption;
   /** Default: the process's shared media clock (tests pass one they tick by hand). */
   clock?: MediaTickSource;
   log?: Logger;
@@ -67,6 +70,7 @@ export class RtpDescriptionHandlerFactory {
       codecs: o.codecs ?? G711_CODECS,
       dtmfMode: checkOneOf('dtmfMode', o.dtmfMode ?? 'rfc4733', SIP_DTMF_MODES),
       telephoneEventPt: o.telephoneEventPt ?? DEFAULT_TELEPHONE_EVENT_PT,
+      encryption: checkOneOf('encryption', o.encryption ?? 'none', MEDIA_ENCRYPTIONS),
       clock: o.clock,
       log: o.log ?? SILENT_LOGGER,
     };

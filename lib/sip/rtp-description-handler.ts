@@ -8,6 +8,7 @@ import { G711Codec, MediaDirection, sends } from './media-params';
 import type { RtpPortAllocator } from './rtp-port-allocator';
 import { MediaTickSource, RtpSession } from './rtp-session';
 import { LocalSdp, NegotiatedMedia, parseRemoteSdp, RemoteSdp } from './sdp';
+import type { MediaEncryption } from './sdes';
 
 /**
  * sip.js's SessionDescriptionHandler for Node: the SDP offer/answer of one call leg (lib/sip/sdp.ts)
@@ -41,6 +42,8 @@ export interface RtpHandlerConfig {
   dtmfMode: SipDtmfMode;
   /** The telephone-event payload type we offer (in every mode: RFC 4733 keys are always received). */
   telephoneEventPt: number;
+  /** SRTP by SDES: `none`, `optional`, `required` (lib/sip/sdp.ts, docs/sip-srtp.md). */
+  encryption: MediaEncryption;
   clock?: MediaTickSource;
   log: Logger;
 }
@@ -285,6 +288,7 @@ export class RtpDescriptionHandler extends EventEmitter<RtpDescriptionHandlerEve
           // whatever it sends (the mode only picks how WE send), so a peer that prefers events can use
           // them; one that sends INFO or tones still does (docs/dtmf.md, "SIP lines").
           telephoneEventPt: c.telephoneEventPt,
+          encryption: c.encryption,
         });
         this.rtp = session;
         if (!this.closing) this.emit('session', session);
@@ -301,6 +305,10 @@ export class RtpDescriptionHandler extends EventEmitter<RtpDescriptionHandlerEve
 
   private apply(session: RtpSession, media: NegotiatedMedia): void {
     const { codec, payloadType, telephoneEventPt, remote, direction } = media;
+    if ((media.srtp?.suite ?? null) !== session.srtpSuite) {
+      this.config.log.info(`sip media: ${media.srtp ? `SRTP (${media.srtp.suite}, keys by SDES)` : 'plain RTP (not encrypted)'}`);
+    }
+    session.setSrtp(media.srtp);
     session.configure({ codec, payloadType, telephoneEventPt, remote, direction });
     this.current = media;
     this.emit('negotiated', media);

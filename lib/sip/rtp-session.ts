@@ -30,6 +30,8 @@ import {
   STATIC_PAYLOAD_TYPES,
 } from './media-params';
 import type { RtpPortPair } from './rtp-port-allocator';
+import type { SrtpKeys } from './sdes';
+import { SrtpContext } from './srtp';
 
 /** 20 ms of 8 kHz audio: one packet, one media clock tick. */
 export const SAMPLES_PER_PACKET = 160;
@@ -95,6 +97,10 @@ export interface RtpSessionStats {
   reordered: number;
   /** Datagrams on the RTP port that are not RTP (garbage, truncated, another version). */
   invalid: number;
+  /** SRTP packets whose authentication tag is wrong (forged, corrupted, another key): dropped. */
+  srtpAuthFailures: number;
+  /** SRTP packets received already, or too old for the replay window: dropped. */
+  srtpReplays: number;
   /** RTP from another source than the one we latched to (dropped). */
   foreign: number;
   /** RTP of a payload type that was not negotiated (comfort noise, another codec): dropped. */
@@ -192,6 +198,8 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> {
   private silencePayload: Buffer;
   private isMuted = false;
   private isClosed = false;
+  /** SRTP (lib/sip/srtp.ts): our key protects what we send, theirs unprotects what arrives; `null`: plain RTP. */
+  private srtp: { keys: SrtpKeys; tx: SrtpContext; rx: SrtpContext } | null = null;
   private closing: Promise<void> | null = null;
 
   // Sending.
@@ -218,6 +226,8 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> {
     packetsReceived: 0,
     bytesReceived: 0,
     invalid: 0,
+    srtpAuthFailures: 0,
+    srtpReplays: 0,
     foreign: 0,
     ignored: 0,
     rtcp: 0,
@@ -305,6 +315,29 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> {
     if (!sends(next.direction)) {
       this.failDtmf(new CallStateError(`DTMF cannot be sent: the call's media is now ${next.direction} (on hold)`));
     }
+  }
+
+  /**
+   * Encrypts what we send and decrypts what arrives with SRTP (keys agreed by SDES), or stops (`null`).
+   * A side whose key did not change keeps its state (its rollover counter, its replay window).
+   */
+  setSrtp(keys: SrtpKeys | null): void {
+    const before = this.srtp;
+    if (!keys) {
+      this.srtp = null;
+      return;
+    }
+    const same = (a: Buffer | undefined, b: Buffer): boolean => a !== undefined && a.equals(b) && before?.keys.suite === keys.suite;
+    this.srtp = {
+      keys,
+      tx: before && same(before.keys.local, keys.local) ? before.tx : new SrtpContext(keys.suite, keys.local),
+      rx: before && same(before.keys.remote, keys.remote) ? before.rx : new SrtpContext(keys.suite, keys.remote),
+    };
+  }
+
+  /** The SRTP suite in force, or `null` (plain RTP). */
+  get srtpSuite(): SrtpKeys['suite'] | null {
+    return this.srtp?.keys.suite ?? null;
   }
 
   /** `sendrecv`, `sendonly` (we hold the remote party), `recvonly` (it holds us) or `inactive`. */
@@ -464,7 +497,8 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> {
 
   private send(payloadType: number, marker: boolean, timestamp: number, payload: Buffer): void {
     const target = this.target as RtpEndpoint;
-    const packet = serializeRtp({ payloadType, marker, sequenceNumber: this.seq, timestamp, ssrc: this.ssrc, payload });
+    const plain = serializeRtp({ payloadType, marker, sequenceNumber: this.seq, timestamp, ssrc: this.ssrc, payload });
+    const packet = this.srtp ? this.srtp.tx.protectRtp(plain) : plain;
     this.seq = (this.seq + 1) & 0xffff;
     this.counts.packetsSent++;
     this.counts.bytesSent += packet.length;
@@ -565,16 +599,22 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> {
 
   // ── receiving ─────────────────────────────────────────────────────────────────────────────────
 
-  private readonly onMessage = (buf: Buffer, rinfo: dgram.RemoteInfo): void => {
-    if (looksLikeRtcp(buf)) {
+  private readonly onMessage = (received: Buffer, rinfo: dgram.RemoteInfo): void => {
+    if (looksLikeRtcp(received)) {
       this.counts.rtcp++;
       return;
     }
-    const packet = parseRtp(buf);
+    // SRTP: only packets that authenticate go further (latching included); see lib/sip/srtp.ts.
+    const buf = this.srtp ? this.srtp.rx.unprotectRtp(received) : received;
+    if (buf === 'auth' || buf === 'replay') {
+      this.counts[buf === 'auth' ? 'srtpAuthFailures' : 'srtpReplays']++;
+      return;
+    }
+    const packet = buf === 'malformed' ? null : parseRtp(buf);
     if (!packet) {
       this.counts.invalid++;
       const from = `${rinfo.address}:${rinfo.port}`;
-      this.malformedLog?.note(from, () => `sip media: dropped a malformed RTP packet of ${buf.length} bytes from ${from} (to port ${this.ports.rtpPort})`);
+      this.malformedLog?.note(from, () => `sip media: dropped a malformed RTP packet of ${received.length} bytes from ${from} (to port ${this.ports.rtpPort})`);
       return;
     }
     if (!this.acceptSource(rinfo)) {
@@ -582,7 +622,7 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> {
       return;
     }
     this.counts.packetsReceived++;
-    this.counts.bytesReceived += buf.length;
+    this.counts.bytesReceived += received.length;
     this.lastRxTick = this.lastTick ?? 0;
     if (this.rxSsrc !== packet.ssrc) {
       if (this.rxSsrc !== null) {

@@ -18,14 +18,23 @@ import {
   STATIC_PAYLOAD_TYPES,
 } from './media-params';
 import { SdpNegotiationError } from './sdp-negotiation-error';
+import { cryptoAttributes, MEDIA_ENCRYPTIONS, MediaEncryption, newLocalKeys, RawCrypto, readCrypto, SdesCrypto, SrtpKeys } from './sdes';
+import { SRTP_SUITES } from './srtp';
 
 /**
  * SDP offer/answer (RFC 3264) for a call's audio, with `sdp-transform` doing the text.
  *
  * Ours: one `m=audio <port> RTP/AVP` with PCMU/0 and PCMA/8 (in the configured order) and
  * telephone-event/8000 (PT 101, events 0-16), `a=ptime:20`, a direction attribute, `c=IN IP4` at
- * session level. Theirs: the first `m=audio` over RTP/AVP; the codec is the first of OUR preference
- * order that they list; a `c=` at media level wins over the session's; `0.0.0.0` means hold (RFC 2543).
+ * session level. Theirs: the first `m=audio` over RTP/AVP or RTP/SAVP; the codec is the first of OUR
+ * preference order that they list; a `c=` at media level wins over the session's; `0.0.0.0` means
+ * hold (RFC 2543).
+ *
+ * SRTP keys by SDES (RFC 4568, lib/sip/sdes.ts), as the line's `encryption` says: `none` offers
+ * RTP/AVP and answers only RTP/AVP, ignoring crypto lines; `optional` offers RTP/AVP WITH crypto
+ * lines (best-effort SDES) and answers RTP/AVP or RTP/SAVP, encrypted whenever the other side gave a
+ * usable crypto line; `required` offers RTP/SAVP and refuses (488) or ends what has no usable crypto
+ * line. See docs/sip-srtp.md.
  */
 
 /** Our packet interval: G.711 at 20 ms. */
@@ -44,6 +53,8 @@ export interface SdpMediaConfig {
   telephoneEventPt?: number | null;
   /** The `o=` user name (default `-`). */
   username?: string;
+  /** SRTP by SDES: `none` (default), `optional` or `required`. */
+  encryption?: MediaEncryption;
 }
 
 /** A codec as the remote SDP lists it. */
@@ -68,6 +79,10 @@ export interface RemoteSdp {
   origin: { username: string; sessionId: string; version: string };
   /** Which `m=` line is the audio we use (an answer must keep every line, in order). */
   mediaIndex: number;
+  /** Its transport: plain RTP, or SRTP (keys by SDES). */
+  protocol: 'RTP/AVP' | 'RTP/SAVP';
+  /** Its `a=crypto` lines as read, unchecked (sdes.ts reads them when encryption is wanted), and those sdp-transform could not read. */
+  crypto: { lines: RawCrypto[]; unreadable: string[] };
   /** Where they want RTP, or `null` for `0.0.0.0` (hold). */
   address: string | null;
   /** Their RTP port; 0 means the stream is declined. */
@@ -89,6 +104,8 @@ export interface NegotiatedMedia extends RtpMediaParams {
   remoteHold: boolean;
   /** The packet interval they asked for (we send 20 ms whatever it is). */
   remotePtime: number | null;
+  /** The SRTP suite and keys agreed, or `null`: plain RTP. */
+  srtp: SrtpKeys | null;
 }
 
 /** RFC 3551 names of the static payload types, for matching and for error messages. */
@@ -117,15 +134,16 @@ export function parseRemoteSdp(text: string): RemoteSdp {
     throw new SdpNegotiationError('the remote party sent a session description (SDP) that cannot be read', 'malformed');
   }
   const media = Array.isArray(raw.media) ? raw.media : [];
-  const mediaIndex = media.findIndex((m) => m.type === 'audio' && m.protocol === 'RTP/AVP');
+  const mediaIndex = media.findIndex((m) => m.type === 'audio' && (m.protocol === 'RTP/AVP' || m.protocol === 'RTP/SAVP'));
   if (mediaIndex < 0) {
     const offered = media.map((m) => `${String(m.type)} ${String(m.protocol)}`).join(', ') || 'no media at all';
     throw new SdpNegotiationError(
-      `the remote party offered no audio stream this line can use (plain RTP/AVP; no SRTP, no WebRTC): it offered ${printable(offered)}`,
+      `the remote party offered no audio stream this line can use (RTP/AVP, or RTP/SAVP with SDES keys; no DTLS-SRTP, no WebRTC): it offered ${printable(offered)}`,
       'no-audio',
     );
   }
   const m = media[mediaIndex];
+  const invalid = (m as { invalid?: { value?: unknown }[] }).invalid ?? [];
   const port = Number.isInteger(m.port) && m.port >= 0 && m.port <= 65535 ? m.port : NaN;
   if (Number.isNaN(port)) throw new SdpNegotiationError('the remote SDP has an audio line without a valid port', 'malformed');
   const address = connectionAddress(m.connection ?? raw.connection, port);
@@ -140,6 +158,11 @@ export function parseRemoteSdp(text: string): RemoteSdp {
     raw,
     origin: readOrigin(text),
     mediaIndex,
+    protocol: m.protocol as RemoteSdp['protocol'],
+    crypto: {
+      lines: Array.isArray(m.crypto) ? (m.crypto as RawCrypto[]) : [],
+      unreadable: invalid.map((i) => String(i.value ?? '')).filter((v) => /^crypto:/i.test(v)),
+    },
     address,
     port,
     codecs,
@@ -163,6 +186,8 @@ export class LocalSdp {
   private lastSent: string | null = null;
   /** The direction of our last offer, for reading its answer. */
   private offeredDirection: MediaDirection | null = null;
+  /** Our SRTP master keys, one per suite, for the whole call leg (a re-offer keeps them). */
+  private readonly keys = newLocalKeys();
 
   constructor(config: SdpMediaConfig) {
     this.config = checkConfig(config);
@@ -188,7 +213,8 @@ export class LocalSdp {
     const c = this.config;
     const pts = c.codecs.map((codec) => ({ pt: STATIC_PAYLOAD_TYPES[codec], codec }));
     this.offeredDirection = direction;
-    return this.render([audioLine(c.port, pts, c.telephoneEventPt, direction)]);
+    const protocol = c.encryption === 'required' ? 'RTP/SAVP' : 'RTP/AVP';
+    return this.render([audioLine(c.port, pts, c.telephoneEventPt, direction, protocol, this.offeredCrypto())]);
   }
 
   /**
@@ -200,11 +226,12 @@ export class LocalSdp {
   createAnswer(offer: RemoteSdp | string, wanted: MediaDirection = 'sendrecv'): { sdp: string; media: NegotiatedMedia } {
     checkOneOf('direction', wanted, MEDIA_DIRECTIONS);
     const remote = typeof offer === 'string' ? parseRemoteSdp(offer) : offer;
-    const media = this.negotiate(remote, wanted);
+    const media = this.negotiate(remote, wanted, this.answerSrtp(remote));
     const te = this.config.telephoneEventPt === null ? null : media.telephoneEventPt;
+    const crypto = media.srtp ? [{ tag: media.srtp.tag, suite: media.srtp.suite, keySalt: media.srtp.local }] : [];
     const lines = remote.raw.media.map((m, i): sdpTransform.MediaDescription =>
       i === remote.mediaIndex
-        ? audioLine(this.config.port, [{ pt: media.payloadType, codec: media.codec }], te, media.direction)
+        ? audioLine(this.config.port, [{ pt: media.payloadType, codec: media.codec }], te, media.direction, remote.protocol, crypto)
         : { type: String(m.type ?? 'audio'), port: 0, protocol: String(m.protocol ?? 'RTP/AVP'), payloads: String(m.payloads ?? '0'), rtp: [], fmtp: [] },
     );
     this.offeredDirection = null;
@@ -218,11 +245,65 @@ export class LocalSdp {
   acceptAnswer(answer: RemoteSdp | string): NegotiatedMedia {
     if (this.offeredDirection === null) throw new TypeError('acceptAnswer() needs an offer made with createOffer() first');
     const remote = typeof answer === 'string' ? parseRemoteSdp(answer) : answer;
-    const media = this.negotiate(remote, this.offeredDirection);
+    const media = this.negotiate(remote, this.offeredDirection, this.acceptSrtp(remote));
     return { ...media, telephoneEventPt: this.config.telephoneEventPt === null ? null : media.telephoneEventPt };
   }
 
-  private negotiate(remote: RemoteSdp, wanted: MediaDirection): NegotiatedMedia {
+  /** Our crypto lines (tags 1, 2 in our order of suites), or none when encryption is off. */
+  private offeredCrypto(): SdesCrypto[] {
+    if (this.config.encryption === 'none') return [];
+    return SRTP_SUITES.map((suite, i) => ({ tag: i + 1, suite, keySalt: this.keys.get(suite) as Buffer }));
+  }
+
+  /** As answerer: the first of their crypto lines we support, with our key for its suite; `null` for plain RTP; throws (488) when that cannot be. */
+  private answerSrtp(remote: RemoteSdp): SrtpKeys | null {
+    const mode = this.config.encryption;
+    if (mode === 'none') {
+      if (remote.protocol === 'RTP/SAVP') {
+        throw new SdpNegotiationError('the remote party offered only encrypted audio (RTP/SAVP), and this line\'s media encryption is off', 'encryption');
+      }
+      return null;
+    }
+    const offered = readCrypto(remote.crypto);
+    const pick = offered[0];
+    if (pick) return { suite: pick.suite, tag: pick.tag, local: this.keys.get(pick.suite) as Buffer, remote: pick.keySalt };
+    if (remote.protocol === 'RTP/SAVP' || mode === 'required') {
+      const theirs = remote.crypto.lines.map((l) => String(l.suite)).join(', ') || 'none';
+      throw new SdpNegotiationError(
+        `the remote party offered no SRTP key this line can use (suites offered: ${printable(theirs)}; this line uses ${SRTP_SUITES.join(', ')} by SDES` +
+          `${mode === 'required' ? ', and its media encryption is required' : ''})`,
+        'encryption',
+      );
+    }
+    return null;
+  }
+
+  /** As offerer: the crypto line their answer took from our offer, or `null` for plain RTP; throws when their answer does not fit it. */
+  private acceptSrtp(remote: RemoteSdp): SrtpKeys | null {
+    const mode = this.config.encryption;
+    const ours = this.offeredCrypto();
+    if (mode === 'none') {
+      if (remote.protocol === 'RTP/SAVP') throw new SdpNegotiationError('the remote party answered with encrypted audio (RTP/SAVP) to our plain RTP offer', 'encryption');
+      return null;
+    }
+    const answered = readCrypto(remote.crypto);
+    if (answered.length === 0) {
+      if (mode === 'required' || remote.protocol === 'RTP/SAVP') {
+        throw new SdpNegotiationError('the remote party answered without an SRTP key, and this line\'s media encryption is required', 'encryption');
+      }
+      return null;
+    }
+    const mine = ours.find((c) => c.tag === answered[0].tag && c.suite === answered[0].suite);
+    if (answered.length > 1 || !mine) {
+      throw new SdpNegotiationError(
+        `the remote party answered with an SRTP key line we did not offer (tag ${answered[0].tag}, ${answered[0].suite}; we offered ${ours.map((c) => `${c.tag} ${c.suite}`).join(', ')})`,
+        'encryption',
+      );
+    }
+    return { suite: mine.suite, tag: mine.tag, local: mine.keySalt, remote: answered[0].keySalt };
+  }
+
+  private negotiate(remote: RemoteSdp, wanted: MediaDirection, srtp: SrtpKeys | null): NegotiatedMedia {
     if (remote.port === 0) throw new SdpNegotiationError('the remote party declined the audio stream (port 0)', 'declined');
     const codec = this.config.codecs.find((ours) => remote.codecs.some((c) => isCodec(c, ours)));
     if (codec === undefined) {
@@ -241,6 +322,7 @@ export class LocalSdp {
       direction: answerDirection(wanted, theirs),
       remoteHold: remote.hold,
       remotePtime: remote.ptime,
+      srtp,
     };
   }
 
@@ -267,6 +349,8 @@ function audioLine(
   codecs: { pt: number; codec: G711Codec }[],
   telephoneEventPt: number | null,
   direction: MediaDirection,
+  protocol: RemoteSdp['protocol'] = 'RTP/AVP',
+  crypto: readonly SdesCrypto[] = [],
 ): sdpTransform.MediaDescription {
   const rtp: sdpTransform.MediaAttributes['rtp'] = codecs.map(({ pt, codec }) => ({ payload: pt, codec, rate: 8000 }));
   const fmtp: sdpTransform.MediaDescription['fmtp'] = [];
@@ -277,10 +361,11 @@ function audioLine(
   return {
     type: 'audio',
     port,
-    protocol: 'RTP/AVP',
+    protocol,
     payloads: rtp.map((r) => r.payload).join(' '),
     rtp,
     fmtp,
+    ...(crypto.length > 0 ? { crypto: cryptoAttributes(crypto) } : {}),
     ptime: PTIME_MS,
     direction,
   };
@@ -348,5 +433,6 @@ function checkConfig(config: SdpMediaConfig): Required<SdpMediaConfig> {
     codecs: [...codecs],
     telephoneEventPt: te === null ? null : checkInt('telephoneEventPt', te, 96, 127),
     username,
+    encryption: checkOneOf('encryption', o.encryption ?? 'none', MEDIA_ENCRYPTIONS),
   };
 }

@@ -245,7 +245,15 @@ export class SipBackend extends EventEmitter implements Backend {
       rtpPortMax: this.opts.rtpPortMax ?? DEFAULT_RTP_MAX,
       address: local.rtp,
     });
-    this.media = new RtpDescriptionHandlerFactory({ allocator, address: local.sip, codecs: this.codecs, dtmfMode: this.opts.dtmfMode, log: this.log });
+    const encryption = this.opts.mediaEncryption ?? 'none';
+    this.media = new RtpDescriptionHandlerFactory({ allocator, address: local.sip, codecs: this.codecs, dtmfMode: this.opts.dtmfMode, encryption, log: this.log });
+    if (encryption !== 'none' && !['tls', 'wss'].includes(this.opts.transport ?? 'udp')) {
+      // SDES puts the SRTP keys in the SDP: over UDP or TCP anyone who sees the signalling can decrypt the audio.
+      this.log.warn(
+        `sip: media encryption is ${encryption}, but the SIP transport is ${(this.opts.transport ?? 'udp').toUpperCase()}: the SRTP keys travel unencrypted ` +
+          'in the SDP, so anyone who can read the signalling can decrypt the calls (use the TLS transport)',
+      );
+    }
     const delegate: UserAgentDelegate = { onInvite: (invitation) => this.onInvite(invitation) };
     applyAllowedMethods(this.allowList);
     // The account's options are SipUserAgent's, by name; it reads those and nothing else of the rest.

@@ -4,6 +4,7 @@ import { InvalidInputError } from '../errors';
 import { choice, flag, number, Setting, SettingsOf, text } from '../line/line-settings';
 import { printable } from '../validate';
 import { SIP_DTMF_MODES } from './rtp-description-handler';
+import { MEDIA_ENCRYPTIONS } from './sdes';
 import { INCOMING_REFER_POLICIES } from './sip-forwarding';
 import { SESSION_REFRESHERS } from './session-timer-rules';
 import { SIP_TRANSPORTS } from './transport-address';
@@ -46,6 +47,8 @@ export const SIP_LINE_SETTINGS = {
   codecs,
   /** How DTMF is sent (and which way is offered): `rfc4733` (default), `info` (SIP INFO) or `inband`. */
   dtmfMode: choice(SIP_DTMF_MODES, 'DTMF mode'),
+  /** SRTP with SDES keys (docs/sip-srtp.md): `none` (default), `optional` or `required`; use it with TLS. */
+  mediaEncryption: choice(MEDIA_ENCRYPTIONS, 'media encryption'),
   /** Calls at once (in and out); an INVITE beyond it is answered 486. 0 = no limit (default). */
   maxCalls: number({
     check: (max) => {

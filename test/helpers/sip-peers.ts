@@ -12,10 +12,11 @@
 import { ChildProcess, execFile, spawn, spawnSync } from 'node:child_process';
 import { createSocket } from 'node:dgram';
 import { EventEmitter } from 'node:events';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, Socket, connect as netConnect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { readChannels } from './audio-spectrum';
 
 export const LOOPBACK = '127.0.0.1';
 
@@ -494,6 +495,8 @@ export interface BaresipOptions {
   recordDir?: string;
   /** Answer incoming calls automatically. */
   autoAnswer?: boolean;
+  /** More config lines (`module srtp.so`, `sip_certificate <pem>` for its TLS listener on base + 1...). */
+  extraConfig?: string[];
 }
 
 export interface BaresipEvent {
@@ -502,6 +505,32 @@ export interface BaresipEvent {
   param?: string;
   peeruri?: string;
   [key: string]: unknown;
+}
+
+/**
+ * What baresip received and decoded in a call, from its sndfile recording in `recordDir`: sndfile
+ * writes one file per direction, `dump-<time>-dec.wav` the decoded audio (`-enc.wav` its own
+ * microphone). Waits until its header is complete (once the call closed) and it holds at least 1 s.
+ */
+export async function baresipDecoded(recordDir: string, timeoutMs = 20_000): Promise<{ samples: Int16Array; rate: number }> {
+  let heard: { samples: Int16Array; rate: number } | undefined;
+  await waitFor(
+    'baresip\'s recording of what it received (-dec.wav)',
+    () => {
+      const name = readdirSync(recordDir).find((n) => n.endsWith('-dec.wav'));
+      if (!name) return false;
+      try {
+        const { info, mono } = readChannels(join(recordDir, name));
+        if (mono.length < info.sampleRate) return false;
+        heard = { samples: mono, rate: info.sampleRate };
+        return true;
+      } catch {
+        return false; // its header is not written yet
+      }
+    },
+    timeoutMs,
+  );
+  return heard as { samples: Int16Array; rate: number };
 }
 
 /**
@@ -555,6 +584,7 @@ export class Baresip {
       'rtp_ports 30000-39999',
       'dns_server 127.0.0.1:53',
       'call_local_timeout 120',
+      ...(options.extraConfig ?? []),
     ];
     writeFileSync(join(dir, 'config'), lines.join('\n') + '\n');
     const answer = options.autoAnswer ? ';answermode=auto' : '';

@@ -176,8 +176,8 @@ describe('SDP', function () {
       assert.throws(() => parseRemoteSdp('hello'), rejectsWith('malformed', /no session description/));
       assert.throws(() => parseRemoteSdp(offerWith(['m=video 5002 RTP/AVP 96'])), rejectsWith('no-audio', /no audio stream this line can use.*video RTP\/AVP/));
       assert.throws(
-        () => parseRemoteSdp(offerWith(['m=audio 5000 RTP/SAVP 0', 'a=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:x'])),
-        rejectsWith('no-audio', /plain RTP\/AVP; no SRTP.*audio RTP\/SAVP/),
+        () => parseRemoteSdp(offerWith(['m=audio 5000 UDP/TLS/RTP/SAVPF 0', 'a=fingerprint:sha-256 AB:CD'])),
+        rejectsWith('no-audio', /RTP\/AVP, or RTP\/SAVP with SDES keys; no DTLS-SRTP.*audio UDP\/TLS\/RTP\/SAVPF/),
       );
       assert.throws(() => parseRemoteSdp(offerWith(['m=audio 5000 RTP/AVP 0'], [])), rejectsWith('malformed', /no connection address/));
       assert.throws(() => parseRemoteSdp(offerWith(['m=audio 5000 RTP/AVP 0'], ['c=IN IP6 2001:db8::1'])), rejectsWith('address', /2001:db8::1.*IPv4 addresses only/));
@@ -214,6 +214,7 @@ describe('SDP', function () {
         direction: 'sendrecv',
         remoteHold: false,
         remotePtime: 20,
+        srtp: null,
       });
       assert.match(text, /\r\nm=audio 40000 RTP\/AVP 0 101\r\na=rtpmap:0 PCMU\/8000\r\na=rtpmap:101 telephone-event\/8000\r\na=fmtp:101 0-16\r\na=ptime:20\r\na=sendrecv\r\n$/);
       assert.equal(local({ codecs: ['PCMA', 'PCMU'] }).createAnswer(ASTERISK_OFFER).media.codec, 'PCMA');
@@ -302,6 +303,7 @@ describe('SDP', function () {
         direction: 'sendrecv',
         remoteHold: false,
         remotePtime: 30,
+        srtp: null,
       });
     });
 
