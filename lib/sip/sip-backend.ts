@@ -21,6 +21,8 @@ import type { SipCallContext, SipCallFeature } from './sip-call-context';
 import { SipAudio } from './sip-audio';
 import { SipControl } from './sip-control';
 import { SipDtmf } from './sip-dtmf';
+import { SipEarlyMedia } from './sip-early-media';
+import { sipMediaStats } from './sip-media-stats';
 import { INCOMING_REFER_POLICIES, IncomingReferPolicy, SipForwarding } from './sip-forwarding';
 import { SipAgentState, SipAgentStateChange, SipUserAgent, SipUserAgentOptions } from './sip-user-agent';
 import { defaultSipPort, localAddressFor, parseHostPort, resolveHost } from './transport-address';
@@ -81,6 +83,8 @@ export class SipBackend extends EventEmitter implements Backend {
   readonly forwarding: SipForwarding;
   /** Recording and playback on the call's RTP session (lib/sip/sip-audio.ts). */
   readonly audio: SipAudio;
+  /** A forked or changed answer after early media (lib/sip/sip-early-media.ts). */
+  private readonly earlyMedia: SipEarlyMedia;
   /** What the call features may use of the backend (lib/sip/sip-call-context.ts). */
   private readonly ctx: SipCallContext;
   private readonly opts: SipBackendOptions;
@@ -135,11 +139,12 @@ export class SipBackend extends EventEmitter implements Backend {
       transferNotifyTimeoutMs: options.transferNotifyTimeoutMs,
     });
     this.audio = new SipAudio(this.ctx);
+    this.earlyMedia = new SipEarlyMedia(this.ctx);
   }
 
   /** The call features, each told of every call (lib/sip/sip-call-context.ts). */
   private features(): SipCallFeature[] {
-    return [this.dtmf, this.control, this.forwarding, this.audio];
+    return [this.dtmf, this.control, this.forwarding, this.audio, this.earlyMedia];
   }
 
   get description(): string {
@@ -400,12 +405,17 @@ export class SipBackend extends EventEmitter implements Backend {
 
   // ───────────────────────────── call progress ─────────────────────────────
 
+  /**
+   * A 18x with SDP (180 or 183: sip.js has applied its answer by now) is early media; one without is
+   * ringing, unless early media plays already: it goes on until the answer (RFC 3960).
+   */
   private onProgress(rec: CallRecord, response: IncomingResponse): void {
     const message = response.message;
     const code = message.statusCode ?? 0;
     const reason = { text: code === 183 ? 'session progress' : 'ringing', evidence: startLine(message) };
-    if (code === 183 && message.body) this.settle(rec, CallState.EarlyMedia, { ...reason, text: 'early media' });
-    else if (code >= 180) this.settle(rec, CallState.Ringing, reason);
+    const sdp = !!message.body && /^application\/sdp\b/i.test(String(message.getHeader('content-type') ?? ''));
+    if (code > 100 && sdp) this.settle(rec, CallState.EarlyMedia, { ...reason, text: 'early media' });
+    else if (code >= 180 && rec.call.state !== CallState.EarlyMedia) this.settle(rec, CallState.Ringing, reason);
   }
 
   private onFinal(rec: CallRecord, message: IncomingResponseMessage): void {
@@ -460,12 +470,15 @@ export class SipBackend extends EventEmitter implements Backend {
   private finish(rec: CallRecord, fallback?: EndInfo): void {
     if (this.records.get(rec.call.id) !== rec) return;
     this.records.delete(rec.call.id);
-    const end: EndInfo = rec.end ??
+    const found: EndInfo = rec.end ??
       fallback ?? {
         cause: isAlerting(rec.call.state) ? (rec.call.direction === 'inbound' ? 'no-answer' : 'failed') : 'normal',
         by: isAlerting(rec.call.state) ? 'local' : 'remote',
         text: isAlerting(rec.call.state) ? 'the call was not answered in time' : 'the SIP session ended',
       };
+    // The call's RTP figures, final once its media closed (lib/sip/sip-media-stats.ts).
+    const media = sipMediaStats(rec.session);
+    const end: EndInfo = media ? { ...found, media } : found;
     if (!rec.call.ended) {
       rec.call.transition(CallState.Ended, { text: end.text ?? `ended (${end.cause})`, ...(end.sipCode ? { evidence: `SIP ${end.sipCode}` } : {}), end });
     }
