@@ -15,7 +15,8 @@ interface InviterInside {
 }
 
 /**
- * Early media of an outgoing call (docs/sip-backend.md, "Early media"). Our INVITE carries the offer
+ * Early media of an outgoing call (docs/sip-backend.md, "Early media"), a feature of SIP_FEATURES
+ * (lib/sip/sip-features.ts). Our INVITE carries the offer
  * and the Inviter runs with `earlyMedia: true`: sip.js applies the answer in the first 18x with SDP
  * (the call is `early-media`, its RtpSession plays, records and detects keys from then), and when
  * the call is answered the same RtpSession goes on. Two things sip.js 0.21.2 does not do, done here:
