@@ -12,10 +12,11 @@
 import { ChildProcess, execFile, spawn, spawnSync } from 'node:child_process';
 import { createSocket } from 'node:dgram';
 import { EventEmitter } from 'node:events';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, Socket, connect as netConnect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { readChannels } from './audio-spectrum';
 
 export const LOOPBACK = '127.0.0.1';
 
@@ -508,6 +509,33 @@ export interface BaresipEvent {
  * baresip with `ctrl_tcp`: `command('dial', 'sip:...')` resolves with baresip's answer; `events`
  * emits every event (`CALL_INCOMING`, `CALL_ESTABLISHED`, `CALL_CLOSED`, ...) as `event`.
  */
+/**
+ * What baresip received and decoded on its last call, from its sndfile recording in `recordDir`
+ * (BaresipOptions.recordDir): sndfile writes `dump-<time>-dec.wav` (received) and `-enc.wav` (its own
+ * microphone); the header is complete once the call closed, so this waits for a readable file of at
+ * least a second. `rate`: the file's sample rate (baresip's, not always 8000).
+ */
+export async function baresipReceived(recordDir: string, timeoutMs = 20_000): Promise<{ samples: Int16Array; rate: number }> {
+  let found: { samples: Int16Array; rate: number } | null = null;
+  await waitFor(
+    'baresip\'s recording of what it received (-dec.wav)',
+    () => {
+      const name = readdirSync(recordDir).find((n) => n.endsWith('-dec.wav'));
+      if (!name) return false;
+      try {
+        const { info, mono } = readChannels(join(recordDir, name));
+        if (mono.length < info.sampleRate) return false;
+        found = { samples: mono, rate: info.sampleRate };
+        return true;
+      } catch {
+        return false; // its header is not written yet
+      }
+    },
+    timeoutMs,
+  );
+  return found as unknown as { samples: Int16Array; rate: number };
+}
+
 export class Baresip {
   readonly events = new EventEmitter();
   /** Every event received, in order. */

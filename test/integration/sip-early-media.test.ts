@@ -16,7 +16,7 @@
  */
 import assert from 'node:assert/strict';
 import dgram from 'node:dgram';
-import { mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { AudioChunk } from '../../lib/capabilities/audio';
@@ -28,7 +28,7 @@ import type { SipBackend } from '../../lib/sip/sip-backend';
 import { recordingResult } from '../helpers/audio-harness';
 import { dominantHz, loudMs, readChannels, rms, toneWav } from '../helpers/audio-spectrum';
 import { interopHarness } from '../helpers/interop-harness';
-import { LOOPBACK, Sipp, pickPorts, requirePeer, sippScenario, waitFor } from '../helpers/sip-peers';
+import { LOOPBACK, Sipp, baresipReceived, pickPorts, requirePeer, sippScenario, waitFor } from '../helpers/sip-peers';
 
 const WAIT_MS = 20_000;
 const NO_TIMEOUTS = { firstDigitTimeoutMs: 0, interDigitTimeoutMs: 0 };
@@ -217,26 +217,7 @@ describe('SIP early media and per-call media facts with real peers (integration)
       await line.hangup(call.id);
       await events.next('ended');
       await b.nextEvent('CALL_CLOSED');
-      let received: Int16Array | null = null;
-      let rate = 0;
-      await waitFor(
-        'baresip\'s recording of what it received (-dec.wav)',
-        () => {
-          const name = readdirSync(recordDir).find((n) => n.endsWith('-dec.wav'));
-          if (!name) return false;
-          try {
-            const { info, mono } = readChannels(join(recordDir, name));
-            if (mono.length < info.sampleRate) return false;
-            rate = info.sampleRate;
-            received = mono;
-            return true;
-          } catch {
-            return false; // its header is not written yet
-          }
-        },
-        WAIT_MS,
-      );
-      const heard = received as unknown as Int16Array;
+      const { samples: heard, rate } = await baresipReceived(recordDir, WAIT_MS);
       assert.equal(dominantHz(heard, 10, rate), 1200);
       const loud = loudMs(heard, 1000, rate);
       assert.ok(loud >= 1400 && loud <= 1900, `two of the three tones heard, the muted one not: ${loud} ms loud`);

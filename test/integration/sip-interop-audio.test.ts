@@ -3,7 +3,7 @@
  * and we record it; we play a tone and baresip's own recording (its sndfile module) has it.
  */
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { AudioChunk } from '../../lib/capabilities/audio';
@@ -11,7 +11,7 @@ import { pcm16leToInt16 } from '../../lib/media/g711';
 import { recordingResult } from '../helpers/audio-harness';
 import { dominantHz, loudMs, readChannels, toneWav } from '../helpers/audio-spectrum';
 import { interopHarness } from '../helpers/interop-harness';
-import { LOOPBACK, requirePeer, waitFor } from '../helpers/sip-peers';
+import { LOOPBACK, baresipReceived, requirePeer } from '../helpers/sip-peers';
 
 const WAIT_MS = 20_000;
 
@@ -88,29 +88,9 @@ describe('SIP call audio with baresip on 127.0.0.1 (integration)', function () {
     assert.equal(dominantHz(ours.left), 440, 'left: baresip');
     assert.equal(dominantHz(ours.right), 1200, 'right: what we played');
     await b.nextEvent('CALL_CLOSED');
-    // sndfile writes one file per direction: `dump-<time>-dec.wav` is what it received and decoded
-    // (`-enc.wav` its own microphone, here ausine's 440 Hz). Its header is complete once the call closed.
-    let received: Int16Array | null = null;
-    let rate = 0;
-    await waitFor(
-      'baresip\'s recording of what it received (-dec.wav)',
-      () => {
-        const name = readdirSync(recordDir).find((n) => n.endsWith('-dec.wav'));
-        if (!name) return false;
-        try {
-          const { info, mono } = readChannels(join(recordDir, name));
-          if (mono.length < info.sampleRate) return false;
-          rate = info.sampleRate;
-          received = mono;
-          return true;
-        } catch {
-          return false; // its header is not written yet
-        }
-      },
-      WAIT_MS,
-    );
-    assert.equal(dominantHz(received!, 10, rate), 1200);
-    const loud = loudMs(received!, 1000, rate);
+    const { samples: received, rate } = await baresipReceived(recordDir, WAIT_MS);
+    assert.equal(dominantHz(received, 10, rate), 1200);
+    const loud = loudMs(received, 1000, rate);
     assert.ok(loud >= 1400 && loud <= 1600, `our 1.5 s tone, got ${loud} ms`);
   });
 });
