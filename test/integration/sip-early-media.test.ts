@@ -16,10 +16,11 @@
  */
 import assert from 'node:assert/strict';
 import dgram from 'node:dgram';
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { AudioChunk } from '../../lib/capabilities/audio';
+import type { CallTransition } from '../../lib/call/call';
 import type { CallMediaStats } from '../../lib/call/media-stats';
 import { encodeUlaw, pcm16leToInt16 } from '../../lib/media/g711';
 import { parseRtp } from '../../lib/media/rtp-packet';
@@ -45,14 +46,24 @@ describe('SIP early media and per-call media facts with real peers (integration)
     });
 
     /**
-     * SIPp with `scenario`, streaming `pcm` (as `file`) after its 183; `set`: its -set variables. The
-     * file is raw G.711 u-law, 160 bytes a packet: SIPp 3.6's rtp_stream sends a file's bytes as they
-     * are (a WAV header would go out as the first packet's audio).
+     * SIPp with `scenario`, streaming `pcm` (as `file`) after its 183; `set`: its -set variables;
+     * `progress`: another status line for its 183 (SIPp reads status codes when it loads a scenario,
+     * so a variant is written to a folder of the test). The file is raw G.711 u-law, 160 bytes a
+     * packet: SIPp 3.6's rtp_stream sends a file's bytes as they are (a WAV header would go out as the
+     * first packet's audio).
      */
-    async function farEnd(scenario: string, file: string, pcm: Int16Array, set: Record<string, string | number> = {}): Promise<Sipp> {
+    async function farEnd(scenario: string, file: string, pcm: Int16Array, set: Record<string, string | number> = {}, progress?: string): Promise<Sipp> {
       const media = await pickPorts(2);
       const extraArgs = ['-mp', String(media), ...Object.entries(set).flatMap(([k, v]) => ['-set', k, String(v)])];
-      return startSipp({ scenario: sippScenario(scenario), calls: 1, extraArgs, files: { [file]: encodeUlaw(pcm) } });
+      let path = sippScenario(scenario);
+      if (progress) {
+        const dir = mkdtempSync(join(tmpdir(), 'early-media-scenario-'));
+        defer(() => rmSync(dir, { recursive: true, force: true }));
+        const variant = join(dir, scenario);
+        writeFileSync(variant, readFileSync(path, 'utf8').replace('SIP/2.0 183 Session Progress', `SIP/2.0 ${progress}`));
+        path = variant;
+      }
+      return startSipp({ scenario: path, calls: 1, extraArgs, files: { [file]: encodeUlaw(pcm) } });
     }
 
     /** A UDP socket on a picked port that counts the RTP packets it gets: where a 200's SDP moves our media. */
@@ -68,42 +79,44 @@ describe('SIP early media and per-call media facts with real peers (integration)
       return { port, packets: () => packets };
     }
 
-    it('an announcement in early media (no answer ever): the flow streams it (SIT tones 950/1400/1800 Hz), collects its keys 7 3 in-band, and hangs up: CANCEL, ended cancelled with media figures', async () => {
-      const sit = concat([beep(330, 950), beep(330, 1400), beep(330, 1800)]);
-      const announcement = concat([silence(200), sit, silence(200), dtmfSequence('73', 120, 120), silence(2000)]);
-      const uas = await farEnd('early-media-announcement-uas.xml', 'announcement.ulaw', announcement);
-      const { line, events } = await startLine({ server: uas.address, dtmfMode: 'inband' });
-      const call = await line.dial('2000');
-      const early = await events.next('early-media');
-      assert.equal(early.call?.id, call.id);
-      assert.match(String(early.payload.evidence), /^SIP\/2\.0 183 Session Progress/);
-      // What a flow does on early-media: stream the audio, and listen for keys.
-      const rec = await line.audio.record(call.id, { mode: 'stream', direction: 'rx', chunkMs: 100 });
-      const chunks: AudioChunk[] = [];
-      rec.on('chunk', (c: AudioChunk) => chunks.push(c));
-      const result = recordingResult(rec);
-      const gather = await line.dtmf.collect(call.id, { maxDigits: 2, finishKey: null, ...NO_TIMEOUTS });
-      assert.deepEqual(await gather.result, { digits: '73', reason: 'max-digits' });
-      assert.equal(call.state, 'early-media', 'still not answered');
-      const keys = events.events.filter((e) => e.topic === 'dtmf').map((e) => [e.payload.digit, e.payload.source]);
-      assert.deepEqual(keys, [['7', 'inband'], ['3', 'inband']]);
-      await line.hangup(call.id);
-      const ended = await events.next('ended');
-      assert.deepEqual([ended.payload.cause, ended.payload.by], ['cancelled', 'local']);
-      assert.equal((await result).endedBy, 'call-ended');
-      // The SIT tones were in the stream, one after the other.
-      const heard = chunks.map((c) => pcm16leToInt16(c.payload)).filter((s) => rms(s) > 1000).map((s) => dominantHz(s));
-      for (const hz of [950, 1400, 1800]) assert.ok(heard.includes(hz), `${hz} Hz in the stream's chunks (${heard.join(', ')})`);
-      assert.ok(heard.indexOf(950) < heard.indexOf(1400) && heard.indexOf(1400) < heard.indexOf(1800), 'in order');
-      // The media figures of a call that never was answered: what came in early media.
-      const media = ended.payload.media as CallMediaStats;
-      assert.equal(media.codec, 'PCMU');
-      assert.ok(media.packetsReceived >= (200 + 990 + 200 + 360) / 20, `received the announcement up to the keys (${media.packetsReceived})`);
-      assert.ok(media.packetsReceived <= announcement.length / FRAME, `no more than SIPp streamed (${media.packetsReceived})`);
-      assert.deepEqual(events.topics().filter((t) => t === 'answered'), [], 'never answered');
-      // SIPp's scenario ends with our CANCEL and the ACK of its 487: exit code 0.
-      assert.equal(await uas.exitCode(), 0, uas.process.text().slice(-2000));
-    });
+    for (const progress of ['183 Session Progress', '180 Ringing']) {
+      it(`an announcement in early media after a ${progress} with SDP (no answer ever): the flow streams it (SIT tones 950/1400/1800 Hz), collects its keys 7 3 in-band, and hangs up: CANCEL, ended cancelled with media figures`, async () => {
+        const sit = concat([beep(330, 950), beep(330, 1400), beep(330, 1800)]);
+        const announcement = concat([silence(200), sit, silence(200), dtmfSequence('73', 120, 120), silence(2000)]);
+        const uas = await farEnd('early-media-announcement-uas.xml', 'announcement.ulaw', announcement, {}, progress);
+        const { line, events } = await startLine({ server: uas.address, dtmfMode: 'inband' });
+        const call = await line.dial('2000');
+        const early = await events.next('early-media');
+        assert.equal(early.call?.id, call.id);
+        assert.equal(early.payload.evidence, `SIP/2.0 ${progress}`);
+        // What a flow does on early-media: stream the audio, and listen for keys.
+        const rec = await line.audio.record(call.id, { mode: 'stream', direction: 'rx', chunkMs: 100 });
+        const chunks: AudioChunk[] = [];
+        rec.on('chunk', (c: AudioChunk) => chunks.push(c));
+        const result = recordingResult(rec);
+        const gather = await line.dtmf.collect(call.id, { maxDigits: 2, finishKey: null, ...NO_TIMEOUTS });
+        assert.deepEqual(await gather.result, { digits: '73', reason: 'max-digits' });
+        assert.equal(call.state, 'early-media', 'still not answered');
+        const keys = events.events.filter((e) => e.topic === 'dtmf').map((e) => [e.payload.digit, e.payload.source]);
+        assert.deepEqual(keys, [['7', 'inband'], ['3', 'inband']]);
+        await line.hangup(call.id);
+        const ended = await events.next('ended');
+        assert.deepEqual([ended.payload.cause, ended.payload.by], ['cancelled', 'local']);
+        assert.equal((await result).endedBy, 'call-ended');
+        // The SIT tones were in the stream, one after the other.
+        const heard = chunks.map((c) => pcm16leToInt16(c.payload)).filter((s) => rms(s) > 1000).map((s) => dominantHz(s));
+        for (const hz of [950, 1400, 1800]) assert.ok(heard.includes(hz), `${hz} Hz in the stream's chunks (${heard.join(', ')})`);
+        assert.ok(heard.indexOf(950) < heard.indexOf(1400) && heard.indexOf(1400) < heard.indexOf(1800), 'in order');
+        // The media figures of a call that never was answered: what came in early media.
+        const media = ended.payload.media as CallMediaStats;
+        assert.equal(media.codec, 'PCMU');
+        assert.ok(media.packetsReceived >= (200 + 990 + 200 + 360) / 20, `received the announcement up to the keys (${media.packetsReceived})`);
+        assert.ok(media.packetsReceived <= announcement.length / FRAME, `no more than SIPp streamed (${media.packetsReceived})`);
+        assert.deepEqual(events.topics().filter((t) => t === 'answered'), [], 'never answered');
+        // SIPp's scenario ends with our CANCEL and the ACK of its 487: exit code 0.
+        assert.equal(await uas.exitCode(), 0, uas.process.text().slice(-2000));
+      });
+    }
 
     it('early media then the 200 (same dialog, same SDP): one recording from early-media on has the 600 Hz before and the 1000 Hz after the answer; same RtpSession; media figures = the stream SIPp sent', async () => {
       const stream = concat([beep(1000, 600), beep(1500, 1000)]);
@@ -159,6 +172,8 @@ describe('SIP early media and per-call media facts with real peers (integration)
         const uas = await farEnd('early-media-answer-uas.xml', 'stream.ulaw', beep(700, 700), { answer_port: sink.port, answer_tag: forked ? 'fork2' : 'early' });
         const { line, events } = await startLine({ server: uas.address });
         const call = await line.dial('2000');
+        const states: string[] = [];
+        call.on('transition', (t: CallTransition) => states.push(t.to));
         await events.next('early-media');
         const backend = line.backend as SipBackend;
         await waitFor('early media received', () => (backend.rtpOf(call)?.stats().packetsReceived ?? 0) > 10, WAIT_MS);
@@ -174,6 +189,7 @@ describe('SIP early media and per-call media facts with real peers (integration)
           events.events.filter((e) => e.call && e.topic !== 'dialing').map((e) => e.topic),
           ['early-media', 'answered', 'ended'],
         );
+        assert.deepEqual(states, ['early-media', 'active', 'ended'], 'the 180 without SDP after the 183 left the early media on (no silent ringing)');
         // SIPp got our ACK (to the 200's tag) and our BYE: exit code 0.
         assert.equal(await uas.exitCode(), 0, uas.process.text().slice(-2000));
       });
