@@ -27,6 +27,12 @@ const ACTIONS: Readonly<Record<string, Action>> = {
   },
   mute: async (line) => ({ payload: await line.control.setMute(true) }),
   unmute: async (line) => ({ payload: await line.control.setMute(false) }),
+  'mute-call': async (line, msg) => ({ call: await line.control.setCallMute(msg.call, true), payload: true }),
+  'unmute-call': async (line, msg) => ({ call: await line.control.setCallMute(msg.call, false), payload: false }),
+  'get-stats': (line, msg) => {
+    const { call, stats } = line.control.stats(msg.call);
+    return { call, payload: stats };
+  },
   'set-volume': async (line, _msg, value) => ({ payload: await line.control.setVolume(value()) }),
   'get-volume': async (line) => ({ payload: await line.control.getVolume() }),
   'set-channel': async (line, _msg, value) => ({ payload: await line.control.setChannel(value()) }),
@@ -51,7 +57,8 @@ interface VoiceControlDef extends NodeDef {
 }
 
 /**
- * `voice-control`: hold / resume / swap calls, mute, volume, audio channel, auto-answer,
+ * `voice-control`: hold / resume / swap calls, mute (the line, or one call), a call's media
+ * statistics, volume, audio channel, auto-answer,
  * auto-reject and DTMF detection at run time, and reading them back. `msg.action` overrides the node's action;
  * `msg.payload` (a string, number or boolean) overrides its value. Sends the message on with
  * `msg.payload` the result and, for the call actions, `msg.call` the call.

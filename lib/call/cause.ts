@@ -1,3 +1,5 @@
+import type { CallMediaStats } from './media-stats';
+
 /**
  * Clearing causes of the public contract: why a call ended (or why a dial failed). A flow branches on
  * `msg.payload.cause`; the raw evidence (SIP code, Q.850 cause, modem final result, +CEER text) travels
@@ -48,6 +50,8 @@ export interface EndInfo {
   sipCode?: number;
   /** SIP: the `Reason` header as received. */
   reason?: string;
+  /** SIP: the call's RTP figures (lib/call/media-stats.ts), once its media existed. */
+  media?: CallMediaStats;
 }
 
 /** Causes a user may give when rejecting or ending a call from `voice-hangup`. */

@@ -1,3 +1,4 @@
 export * from './call-state';
 export * from './cause';
 export * from './call';
+export * from './media-stats';

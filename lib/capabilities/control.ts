@@ -1,5 +1,6 @@
 import { Call } from '../call/call';
 import { CallState } from '../call/call-state';
+import type { CallMediaStats } from '../call/media-stats';
 import { CallStateError } from '../errors';
 
 /** Audio channel of a module (QuecPython voiceCall.setChannel: 0 handset, 1 headset, 2 speaker). */
@@ -42,6 +43,13 @@ export interface ControlCapability {
   /** Mutes (`true`) or unmutes the microphone (uplink) of the calls. */
   setMute(on: boolean): Promise<void>;
   getMute(): Promise<boolean>;
+  /**
+   * Mutes or unmutes one call's uplink, whatever the line's mute (a call is silent while either is
+   * on). Absent: the line can only mute all its calls at once (a module's microphone).
+   */
+  setCallMute?(call: Call, on: boolean): Promise<void>;
+  /** The figures of a call's media now (lib/call/media-stats.ts). Absent: the line has none (AT). */
+  callStats?(call: Call): CallMediaStats;
   /** `level` 0–11 (voiceCall's scale), mapped onto the module's own range. */
   setVolume(level: number): Promise<void>;
   /** The module's volume on the 0–11 scale. */

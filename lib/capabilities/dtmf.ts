@@ -7,8 +7,9 @@ import { describe, printable } from '../validate';
  *
  * Received digits are reported on the call as `call.report('dtmf', { digit, source })` (one report
  * per key press, `digit` one of {@link DTMF_SYMBOLS}), which the line turns into `dtmf` events and
- * feeds to gathers (lib/line/gather.ts). A backend MUST NOT report a digit on a call that is not
- * connected, and MUST NOT report anything but the sixteen DTMF symbols.
+ * feeds to gathers (lib/line/gather.ts). A backend MUST NOT report a digit on a call that is neither
+ * connected nor in early media (an outgoing call hearing the network's audio before the answer: the
+ * keys of an announcement), and MUST NOT report anything but the sixteen DTMF symbols.
  */
 export interface DtmfCapability {
   /**

@@ -150,13 +150,17 @@ export class LineAudio {
   }
 
   /**
-   * Starts recording a connected call (`ref`: a call id, a call snapshot, or nothing for the line's
-   * only connected call). Resolves once it records, with the {@link Recording}: its `chunk` events
-   * carry the stream, `end` the result (when the call ends or {@link stopRecording}).
+   * Starts recording a connected call, or an outgoing call's early media (`ref`: a call id, a call
+   * snapshot, or nothing for the line's only such call). Resolves once it records, with the
+   * {@link Recording}: its `chunk` events carry the stream, `end` the result (when the call ends or
+   * {@link stopRecording}). A recording of early media goes on when the call is answered.
    */
   async record(ref: unknown, input: RecordRequest): Promise<Recording> {
     const settings = this.checkRecording(input);
-    const call = this.connectedCall(ref, 'record');
+    const call = this.line.resolveCall(ref, 'record', hasMedia);
+    if (!hasMedia(call)) {
+      throw new CallStateError(`call ${call.id} is ${call.state}: only a connected (active) call, or one in early media, can be recorded`);
+    }
     return this.start(call, settings);
   }
 
@@ -325,6 +329,11 @@ export class LineAudio {
     }
     return call;
   }
+}
+
+/** A call whose audio can be recorded: connected, or an outgoing call's early media (docs/audio.md). */
+function hasMedia(call: Call): boolean {
+  return call.state === CallState.Active || call.state === CallState.EarlyMedia;
 }
 
 /** `20261122-171005_5550100_1a2b3c4d.wav`: the start (UTC), the other party, the call id's first part. */

@@ -1,5 +1,6 @@
 import { Call } from '../call/call';
 import { CallState } from '../call/call-state';
+import type { CallMediaStats } from '../call/media-stats';
 import { AUDIO_CHANNELS, AudioChannel, ControlCapability, MAX_VOLUME } from '../capabilities';
 import { InvalidInputError, LineNotReadyError, NotSupportedError } from '../errors';
 import { describe } from '../validate';
@@ -52,6 +53,36 @@ export class LineControl {
     if (typeof on !== 'boolean') throw new InvalidInputError(`mute must be true or false, got ${describe(on)}`);
     await this.capability('muting the microphone').setMute(on);
     return on;
+  }
+
+  /**
+   * Mutes (`true`) or unmutes one call's uplink (`ref`: a call id or snapshot; none: the line's only
+   * call), leaving the line's mute and the other calls alone. A line that can only mute its module's
+   * microphone (AT) says so with a NotSupportedError.
+   */
+  async setCallMute(ref: unknown, on: unknown): Promise<Call> {
+    if (typeof on !== 'boolean') throw new InvalidInputError(`mute must be true or false, got ${describe(on)}`);
+    const call = this.line.resolveCall(ref, on ? 'mute' : 'unmute', () => true);
+    const cap = this.capability('muting one call');
+    if (!cap.setCallMute) {
+      throw new NotSupportedError(`muting one call is not supported on this line (${this.line.backend?.description ?? this.line.config.backend}): mute (the microphone) mutes every call`);
+    }
+    await cap.setCallMute(call, on);
+    return call;
+  }
+
+  /**
+   * The media figures of a call in progress (`ref`: none means the line's only call): packets,
+   * loss, jitter, codec (lib/call/media-stats.ts). NotSupportedError on a line whose audio does not
+   * pass through this host (AT).
+   */
+  stats(ref?: unknown): { call: Call; stats: CallMediaStats } {
+    const call = this.line.resolveCall(ref, 'read the media statistics of', () => true);
+    const cap = this.capability('reading media statistics');
+    if (!cap.callStats) {
+      throw new NotSupportedError(`media statistics are not available on this line (${this.line.backend?.description ?? this.line.config.backend}): the call's audio does not pass through this host`);
+    }
+    return { call, stats: cap.callStats(call) };
   }
 
   /** Sets the volume, 0 (quietest) to 11 (loudest), scaled onto the module's own range. */

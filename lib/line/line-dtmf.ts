@@ -31,7 +31,7 @@ export class LineDtmf {
   }
 
   /**
-   * Starts collecting digits on a connected call (options: see `checkGatherOptions`, all optional).
+   * Starts collecting digits on a connected call, or an outgoing call in early media (options: see `checkGatherOptions`, all optional).
    * Resolves once the line listens for digits, with the {@link Gather}: its `result` says what was
    * collected and why it ended. A gather already running on the call ends `cancelled`. `pressed`:
    * keys the caller pressed already (the one that stopped a prompt), counted first.
@@ -39,7 +39,10 @@ export class LineDtmf {
   async collect(ref: unknown, options: unknown = {}, pressed: unknown = ''): Promise<Gather> {
     const checked = checkGatherOptions(options);
     const first = pressed === '' || pressed === undefined || pressed === null ? '' : checkDtmfDigits(pressed);
-    const call = this.connectedCall(ref, 'collect DTMF on');
+    const call = this.line.resolveCall(ref, 'collect DTMF on', hearsFarEnd);
+    if (!hearsFarEnd(call)) {
+      throw new CallStateError(`call ${call.id} is ${call.state}: DTMF is collected only on a connected (active) call, or one in early media`);
+    }
     await this.line.capability('dtmf', 'collecting DTMF digits').enableDetection(call);
     this.gathers.get(call.id)?.cancel();
     const gather = new Gather(call, this.line, checked, undefined, first);
@@ -74,4 +77,9 @@ export class LineDtmf {
     }
     return call;
   }
+}
+
+/** A call whose far end's keys are reported: connected, or an outgoing call's early media. */
+function hearsFarEnd(call: Call): boolean {
+  return call.state === CallState.Active || call.state === CallState.EarlyMedia;
 }

@@ -24,3 +24,4 @@ export * from './rx-playout';
 export * from './dtmf-merge';
 export * from './pcm-source';
 export * from './wav-file-source';
+export * from './interarrival-jitter';

@@ -191,6 +191,22 @@ export class RtpDescriptionHandler extends EventEmitter<RtpDescriptionHandlerEve
     });
   }
 
+  /**
+   * A later answer to our last offer: the 200 after an early media 18x whose SDP differs, or the 200
+   * of another fork (lib/sip/sip-early-media.ts). The media follows it; resolves `true` when that
+   * changed what it does, `false` when it is the same. Rejects (SdpNegotiationError, or an SDP that
+   * cannot be read) and leaves the media alone when it cannot be used.
+   */
+  followAnswer(body: string): Promise<boolean> {
+    return this.step(async () => {
+      const { session, sdp } = await this.ready();
+      const media = sdp.acceptAnswer(parseRemoteSdp(body));
+      if (this.current && sameMedia(this.current, media)) return false;
+      this.apply(session, media);
+      return true;
+    });
+  }
+
   /** sip.js asks before handing us a body: we read SDP only (anything else it answers 415). */
   hasDescription(contentType: string): boolean {
     return typeof contentType === 'string' && contentType.split(';')[0].trim().toLowerCase() === SDP_CONTENT_TYPE;
@@ -334,6 +350,18 @@ export class RtpDescriptionHandler extends EventEmitter<RtpDescriptionHandlerEve
 
 function closedError(): CallStateError {
   return new CallStateError('the call\'s media is closed (the call ended)');
+}
+
+/** Two exchanges decided the same media (codec, payload types, remote address, direction). */
+function sameMedia(a: NegotiatedMedia, b: NegotiatedMedia): boolean {
+  return (
+    a.codec === b.codec &&
+    a.payloadType === b.payloadType &&
+    a.telephoneEventPt === b.telephoneEventPt &&
+    a.direction === b.direction &&
+    a.remote?.address === b.remote?.address &&
+    a.remote?.port === b.remote?.port
+  );
 }
 
 function wantedDirection(hold: boolean): MediaDirection {

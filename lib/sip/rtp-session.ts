@@ -11,6 +11,7 @@ import { DEFAULT_DTMF_DURATION_MS, DtmfSender } from '../media/dtmf-sender';
 import { decodeG711, encodeG711 } from '../media/g711';
 import { GoertzelDtmfDetector } from '../media/goertzel-dtmf';
 import { allocInt16 } from '../media/int16-pool';
+import { InterarrivalJitter } from '../media/interarrival-jitter';
 import { isPcmSource, PcmSource, toPcmSource } from '../media/pcm-source';
 import { JitterBuffer } from '../media/jitter-buffer';
 import { MediaClock, sharedMediaClock } from '../media/media-clock';
@@ -116,6 +117,8 @@ export interface RtpSessionStats {
   dtmfReceived: number;
   /** How late the media clock ticked (so how late our packets left), process-wide: the send jitter. */
   sendJitter: { p50Ms: number; p99Ms: number; maxMs: number };
+  /** RFC 3550 interarrival jitter of the received audio, ms (lib/media/interarrival-jitter.ts). */
+  jitterMs: number;
 }
 
 export interface RtpSessionOptions extends Partial<Omit<RtpMediaParams, 'codec'>> {
@@ -219,6 +222,7 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> {
   private readonly reorder: JitterBuffer<RtpPacket>;
   private readonly dtmfReceiver = new DtmfReceiver();
   private inband: GoertzelDtmfDetector | null = null;
+  private readonly rxJitter = new InterarrivalJitter();
 
   private readonly counts = {
     packetsSent: 0,
@@ -443,6 +447,7 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> {
       duplicates: r.duplicates,
       reordered: r.reordered,
       sendJitter: { p50Ms, p99Ms, maxMs },
+      jitterMs: this.rxJitter.ms,
     };
   }
 
@@ -632,9 +637,12 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> {
         this.deliver(this.reorder.flush());
         this.reorder.reset();
         this.dtmfReceiver.reset();
+        this.rxJitter.restart();
       }
       this.rxSsrc = packet.ssrc;
     }
+    // Audio only: an RFC 4733 event's packets all carry its start's timestamp.
+    if (packet.payloadType === this.params.payloadType) this.rxJitter.push(performance.now(), packet.timestamp);
     this.rxWaiting = true;
     this.deliver(this.reorder.push(packet.sequenceNumber, packet));
   };

@@ -25,7 +25,8 @@ export class SipAudio implements AudioCapability, SipCallFeature {
   constructor(private readonly ctx: SipAudioContext) {}
 
   /**
-   * Records a connected call: WAV only (AMR is a NotSupportedError; nothing here encodes it), any
+   * Records a connected call, or an outgoing call's early media (the same RtpSession goes on once it
+   * is answered): WAV only (AMR is a NotSupportedError; nothing here encodes it), any
    * direction, mono or two channels.
    */
   async record(call: Call, options: RecordingOptions): Promise<Recording> {
@@ -37,7 +38,7 @@ export class SipAudio implements AudioCapability, SipCallFeature {
     if (options.channels === 2 && options.direction !== 'both') {
       throw new InvalidInputError(`2 channels hold one leg each (left rx, right tx): the direction must be both, got ${options.direction}`);
     }
-    const rtp = this.mediaOf(call, 'recorded');
+    const rtp = this.mediaOf(call, 'recorded', [CallState.Active, CallState.EarlyMedia]);
     const rec = new SipRecording(call, options, { rtp, log: this.ctx.log, onSettled: (r) => this.recordings.delete(r) });
     this.recordings.add(rec);
     await rec.start();
@@ -46,7 +47,7 @@ export class SipAudio implements AudioCapability, SipCallFeature {
 
   /** Plays 8 kHz samples into a connected call, after anything queued on its media. */
   async play(call: Call, pcm: PcmSource): Promise<Playback> {
-    const rtp = this.mediaOf(call, 'played into');
+    const rtp = this.mediaOf(call, 'played into', [CallState.Active]);
     const playback = new SipPlayback(call, rtp.play(pcm), this.ctx.log, (p) => this.playbacks.delete(p));
     this.playbacks.add(playback);
     return playback;
@@ -60,8 +61,11 @@ export class SipAudio implements AudioCapability, SipCallFeature {
     ]);
   }
 
-  private mediaOf(call: Call, what: string): RtpSession {
-    if (call.state !== CallState.Active) throw new CallStateError(`call ${call.id} is ${call.state}: only a connected call can be ${what}`);
+  private mediaOf(call: Call, what: string, states: readonly CallState[]): RtpSession {
+    if (!states.includes(call.state)) {
+      const which = states.length > 1 ? 'a connected call, or one in early media,' : 'a connected call';
+      throw new CallStateError(`call ${call.id} is ${call.state}: only ${which} can be ${what}`);
+    }
     const rtp = this.ctx.rtpOf(call);
     if (!rtp || rtp.closed) throw new CallStateError(`call ${call.id} has no media (${this.ctx.description()}): it cannot be ${what}`);
     return rtp;

@@ -27,6 +27,7 @@ import { SipAudio } from './sip-audio';
 import { SipControl } from './sip-control';
 import { SipDtmf } from './sip-dtmf';
 import { SipForwarding } from './sip-forwarding';
+import { sipMediaStats } from './sip-media-stats';
 import { SIP_LINE_SETTINGS, SipLineOnlySettings, SipLineSettings } from './sip-line-settings';
 import { checkSettings } from '../line/line-settings';
 import { SipAgentState, SipAgentStateChange, SipUserAgent, SipUserAgentOptions } from './sip-user-agent';
@@ -472,12 +473,17 @@ export class SipBackend extends EventEmitter implements Backend {
 
   // ───────────────────────────── call progress ─────────────────────────────
 
+  /**
+   * A 18x with SDP (180 or 183: sip.js has applied its answer by now) is early media; one without is
+   * ringing, unless early media plays already: it goes on until the answer (RFC 3960).
+   */
   private onProgress(rec: CallRecord, response: IncomingResponse): void {
     const message = response.message;
     const code = message.statusCode ?? 0;
     const reason = { text: code === 183 ? 'session progress' : 'ringing', evidence: startLine(message) };
-    if (code === 183 && message.body) this.settle(rec, CallState.EarlyMedia, { ...reason, text: 'early media' });
-    else if (code >= 180) this.settle(rec, CallState.Ringing, reason);
+    const sdp = !!message.body && /^application\/sdp\b/i.test(String(message.getHeader('content-type') ?? ''));
+    if (code > 100 && sdp) this.settle(rec, CallState.EarlyMedia, { ...reason, text: 'early media' });
+    else if (code >= 180 && rec.call.state !== CallState.EarlyMedia) this.settle(rec, CallState.Ringing, reason);
   }
 
   private onFinal(rec: CallRecord, message: IncomingResponseMessage): void {
@@ -525,12 +531,15 @@ export class SipBackend extends EventEmitter implements Backend {
   private finish(rec: CallRecord, fallback?: EndInfo): void {
     if (this.records.get(rec.call.id) !== rec) return;
     this.records.delete(rec.call.id);
-    const end: EndInfo = rec.end ??
+    const found: EndInfo = rec.end ??
       fallback ?? {
         cause: isAlerting(rec.call.state) ? (rec.call.direction === 'inbound' ? 'no-answer' : 'failed') : 'normal',
         by: isAlerting(rec.call.state) ? 'local' : 'remote',
         text: isAlerting(rec.call.state) ? 'the call was not answered in time' : 'the SIP session ended',
       };
+    // The call's RTP figures, final once its media closed (lib/sip/sip-media-stats.ts).
+    const media = sipMediaStats(rec.session);
+    const end: EndInfo = media ? { ...found, media } : found;
     if (!rec.call.ended) {
       rec.call.transition(CallState.Ended, { text: end.text ?? `ended (${end.cause})`, ...(end.sipCode ? { evidence: `SIP ${end.sipCode}` } : {}), end });
     }

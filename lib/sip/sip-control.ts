@@ -6,6 +6,8 @@ import { AudioChannel, ControlCapability, swapPair } from '../capabilities/contr
 import { CallStateError, NotSupportedError } from '../errors';
 import { RtpDescriptionHandler } from './rtp-description-handler';
 import type { RtpSession } from './rtp-session';
+import { sipMediaStats } from './sip-media-stats';
+import type { CallMediaStats } from '../call/media-stats';
 import type { SipCallContext, SipCallFeature, SipSessionHooks } from './sip-call-context';
 import { reoffer, startLine } from './sip-reinvite';
 
@@ -30,7 +32,9 @@ const ANSWER_WAIT_MS = 32_000;
  *   `resumed`, the call's `held` / `resumed` with "held by the other side".
  * A call is `held` while either side holds it: one state, so each change is one event, whose
  * `heldBy` (`local` / `remote`) says whose hold changed.
- * - mute: the RTP sessions stop sending audio (all calls, and calls that start while muted).
+ * - mute: the RTP sessions stop sending audio (all calls, and calls that start while muted); mute per
+ *   call (`setCallMute`): that call's RtpSession only. A call is silent while either is on.
+ * - media statistics of a call (`callStats`): its RtpSession's counters.
  * - volume and audio channel: a SIP line has no loudspeaker: NotSupportedError.
  */
 export class SipControl implements ControlCapability, SipCallFeature {
@@ -38,6 +42,8 @@ export class SipControl implements ControlCapability, SipCallFeature {
   private readonly holds = new WeakMap<Call, HoldState>();
   private readonly media = new Map<Call, RtpSession>();
   private muted = false;
+  /** Calls muted on their own (`mute-call`), besides the line's mute. */
+  private readonly mutedCalls = new WeakSet<Call>();
   /** One re-INVITE of the line at a time (swap is two in a row; sip.js refuses a second one per session anyway). */
   private queue: Promise<unknown> = Promise.resolve();
 
@@ -76,7 +82,7 @@ export class SipControl implements ControlCapability, SipCallFeature {
       const withMedia = (rtp: RtpSession): void => {
         if (call.ended) return;
         this.media.set(call, rtp);
-        if (this.muted) rtp.mute();
+        this.applyMute(call, rtp);
       };
       if (handler.session) withMedia(handler.session);
       else handler.once('session', withMedia);
@@ -127,14 +133,33 @@ export class SipControl implements ControlCapability, SipCallFeature {
 
   async setMute(on: boolean): Promise<void> {
     this.muted = on;
-    for (const rtp of this.media.values()) {
-      if (on) rtp.mute();
-      else rtp.unmute();
-    }
+    for (const [call, rtp] of this.media) this.applyMute(call, rtp);
   }
 
   async getMute(): Promise<boolean> {
     return this.muted;
+  }
+
+  /** One call's mute: its RtpSession sends no audio while it or the line's mute is on. */
+  async setCallMute(call: Call, on: boolean): Promise<void> {
+    if (call.ended || !this.holds.has(call)) throw new CallStateError(`call ${call.id} is not in progress on this line (${this.ctx.description()})`);
+    if (on) this.mutedCalls.add(call);
+    else this.mutedCalls.delete(call);
+    const rtp = this.media.get(call);
+    if (rtp) this.applyMute(call, rtp);
+  }
+
+  /** The call's media figures now (lib/sip/sip-media-stats.ts). */
+  callStats(call: Call): CallMediaStats {
+    const session = this.ctx.sessionOf(call);
+    const stats = session && sipMediaStats(session);
+    if (!stats) throw new CallStateError(`call ${call.id} has no media yet (${this.ctx.description()}): no statistics`);
+    return stats;
+  }
+
+  private applyMute(call: Call, rtp: RtpSession): void {
+    if (this.muted || this.mutedCalls.has(call)) rtp.mute();
+    else rtp.unmute();
   }
 
   setVolume(_level: number): Promise<void> {

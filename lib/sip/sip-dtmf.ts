@@ -33,7 +33,8 @@ export type SipDtmfSource = 'rfc4733' | 'info' | 'inband';
  * `inband` mode only, tones detected in the audio (a detector costs CPU and can mistake speech for
  * a key, so only a line that asks for it runs one). A key that arrives two ways is reported once
  * ({@link DtmfMerge}). Each key becomes `call.report('dtmf', { digit, source })`, only while the call
- * is connected (active or held), only for the sixteen DTMF symbols (lib/capabilities/dtmf.ts).
+ * is connected (active or held) or in early media (an announcement's keys, before the answer), only
+ * for the sixteen DTMF symbols (lib/capabilities/dtmf.ts).
  */
 export class SipDtmf implements DtmfCapability, SipCallFeature {
   readonly name = 'dtmf';
@@ -57,15 +58,16 @@ export class SipDtmf implements DtmfCapability, SipCallFeature {
 
   /**
    * Listens for the peer's keys on `call`: SIP INFO from now on (sip.js hands INFO to the session's
-   * delegate once the session is established), the media's keys from when the call is connected.
+   * delegate once the session is established), the media's keys from when the media exists (an
+   * outgoing call's early media included; sip.js makes an Inviter's handler during `invite()`, so it
+   * is looked for again at each session state change).
    */
   attach(call: Call, session: Session): void {
     const report = keyReporter(call, this.ctx, () => this.reporting);
     this.reporters.set(call, report);
+    if (reportMediaDtmf(session, report)) return;
     const onState = (state: SessionState): void => {
-      if (state !== SessionState.Established) return;
-      session.stateChange.removeListener(onState);
-      reportMediaDtmf(session, report);
+      if (state === SessionState.Terminated || reportMediaDtmf(session, report)) session.stateChange.removeListener(onState);
     };
     session.stateChange.addListener(onState);
   }
@@ -195,13 +197,13 @@ export class SipDtmf implements DtmfCapability, SipCallFeature {
 type KeyReporter = (digit: string, source: SipDtmfSource, durationMs?: number) => void;
 
 /**
- * The one place a call's received keys are reported: only while the call is connected (the DTMF
- * contract), only DTMF symbols, each press once whatever number of ways it came ({@link DtmfMerge}).
+ * The one place a call's received keys are reported: only while the call is connected or in early
+ * media (the DTMF contract), only DTMF symbols, each press once whatever number of ways it came ({@link DtmfMerge}).
  */
 function keyReporter(call: Call, ctx: SipDtmfContext, reporting: () => boolean): KeyReporter {
   const merge = new DtmfMerge();
   return (digit, source, durationMs) => {
-    if (call.state !== CallState.Active && call.state !== CallState.Held) return;
+    if (call.state !== CallState.Active && call.state !== CallState.Held && call.state !== CallState.EarlyMedia) return;
     if (!reporting()) {
       ctx.log.debug(`sip dtmf: call ${call.id}: key ${digit} (${source}) while detection is switched off: not reported`);
       return;
@@ -215,13 +217,17 @@ function keyReporter(call: Call, ctx: SipDtmfContext, reporting: () => boolean):
   };
 }
 
-/** Feeds the keys the call's media receives (RFC 4733, tones) to `report`, from the moment the media exists. */
-function reportMediaDtmf(session: Session, report: KeyReporter): void {
+/**
+ * Feeds the keys the call's media receives (RFC 4733, tones) to `report`, from the moment the media
+ * exists. False when the session has no handler yet (nothing attached).
+ */
+function reportMediaDtmf(session: Session, report: KeyReporter): boolean {
   const attach = (media: RtpSession): void => {
     media.on('dtmf', (d: RtpDtmfEvent) => report(d.digit, d.source, d.durationMs));
   };
   const handler = RtpDescriptionHandler.of(session);
-  if (!handler) return;
+  if (!handler) return false;
   if (handler.session) attach(handler.session);
   else handler.once('session', attach);
+  return true;
 }

@@ -2,6 +2,7 @@ import { AllowedMethods } from 'sip.js/lib/core/user-agent-core/allowed-methods.
 import type { SipCallContext, SipCallFeature } from './sip-call-context';
 import type { SipBackendOptions } from './sip-backend';
 import { sessionTimersFeature } from './session-timer';
+import { SipEarlyMedia } from './sip-early-media';
 
 /**
  * Makes one feature of a SIP line, given what it may use of the backend and the line's settings (its
@@ -19,6 +20,8 @@ export type SipFeatureFactory = (ctx: SipCallContext, options: Readonly<SipBacke
 export const SIP_FEATURES: readonly SipFeatureFactory[] = [
   // Session timers (RFC 4028): Session-Expires, refreshes by UPDATE / re-INVITE, their UPDATE, expiry.
   sessionTimersFeature,
+  // Early media (RFC 3960): the media follows the 200's SDP and the answered fork.
+  (ctx) => new SipEarlyMedia(ctx),
 ];
 
 /** What the backend itself handles, whatever the features: calls, their ending, keep-alives. */

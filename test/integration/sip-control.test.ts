@@ -209,6 +209,25 @@ describe('SIP voice-control on the two-line loopback (integration)', function ()
     await quiet(b, b.activeCalls().find((c) => c.id === id) as Call);
   });
 
+  it('mute-call silences that call only: the line stays unmuted; with both mutes on, either one alone keeps it silent', async function () {
+    const { callA, callB } = await connected();
+    assert.equal(await a.control.setCallMute(callA.id, true), callA);
+    await quiet(b, callB);
+    assert.equal((await a.control.settings()).muted, false, 'the line\'s mute is another thing');
+    await a.control.setMute(true);
+    await a.control.setMute(false);
+    await quiet(b, callB); // unmuting the line leaves the call's own mute on
+    await a.control.setMute(true);
+    await a.control.setCallMute(callA.snapshot(), false);
+    await quiet(b, callB); // the line's mute still holds it
+    await a.control.setMute(false);
+    await flowing(b, callB);
+    await assert.rejects(a.control.setCallMute(callA.id, 'yes'), { name: 'InvalidInputError', message: /mute must be true or false, got string yes/ });
+    const { stats } = a.control.stats();
+    assert.deepEqual(Object.keys(stats).sort(), ['bytesReceived', 'bytesSent', 'codec', 'jitterMs', 'lossRatio', 'packetsLost', 'packetsReceived', 'packetsSent']);
+    assert.equal(stats.codec, 'PCMU');
+  });
+
   it('volume and audio channel: NotSupportedError naming the SIP line; settings leave them out', async function () {
     await assert.rejects(a.control.setVolume(5), (err: Error) => err instanceof NotSupportedError && /setting the volume is not supported on a SIP line \(sip:1001@127\.0\.0\.1/.test(err.message));
     await assert.rejects(a.control.getVolume(), NotSupportedError);

@@ -119,7 +119,7 @@ describe('voice-control', function () {
     await waitReady('L');
     const before = commands().length;
     const cases: Array<[Record<string, unknown>, RegExp]> = [
-      [{ action: 'explode' }, /^the action must be one of hold, resume, swap, mute, unmute, set-volume, get-volume, set-channel, set-auto-answer, set-auto-reject, set-dtmf-detection, get-settings, got string explode$/],
+      [{ action: 'explode' }, /^the action must be one of hold, resume, swap, mute, unmute, mute-call, unmute-call, get-stats, set-volume, get-volume, set-channel, set-auto-answer, set-auto-reject, set-dtmf-detection, get-settings, got string explode$/],
       [{ payload: 12 }, /^the volume must be a whole number from 0 to 11, got number 12$/],
       [{ payload: '3;+CFUN=0' }, /^the volume must be a whole number from 0 to 11/],
       [{}, /^set-volume needs a value: set one in the node, or send it in msg.payload$/],
@@ -143,6 +143,18 @@ describe('voice-control', function () {
     await waitFor('an error', () => errorsOf('C').length === 1);
     assert.equal(String(errorsOf('C')[0]), 'choosing the audio channel is not supported on this line (Generic GSM Modem (generic))');
     assert.equal((errorsOf('C')[0] as Error & { code?: string }).code, 'ENOTSUP');
+  });
+
+  it('mute-call and get-stats on an AT line: ENOTSUP, "not supported / not available on this line"', async function () {
+    await helper.load([...NODES, voiceControl], flow({ action: 'get-stats' }));
+    await waitReady('L');
+    const { call } = await lineOf('L').dialAndWait('5551234');
+    getNode('C').receive({ call: call.snapshot() });
+    getNode('C').receive({ call: call.id, action: 'mute-call' });
+    await waitFor('two errors', () => errorsOf('C').length === 2);
+    assert.match(String(errorsOf('C')[0]), /^media statistics are not available on this line \(.*\): the call's audio does not pass through this host$/);
+    assert.match(String(errorsOf('C')[1]), /^muting one call is not supported on this line \(.*\): mute \(the microphone\) mutes every call$/);
+    for (const err of errorsOf('C')) assert.equal((err as Error & { code?: string }).code, 'ENOTSUP');
   });
 
   describe('examples', () => {

@@ -152,6 +152,31 @@ describe('RtpDescriptionHandler (sip.js SessionDescriptionHandler, no SIP)', fun
       assert.equal(a.negotiated?.direction, 'sendrecv');
       assert.equal(a.session?.media.direction, 'sendrecv');
     });
+
+    it('followAnswer(): a later answer to the same offer (the 200 after a 183, another fork) moves the media; the same one changes nothing; an unusable one is refused and changes nothing', async function () {
+      const a = handler();
+      const b = handler();
+      const offer = await a.getDescription();
+      await b.setDescription(offer.body);
+      const early = (await b.getDescription()).body;
+      await a.setDescription(early);
+      const port = a.negotiated?.remote?.port;
+      let negotiated = 0;
+      a.on('negotiated', () => negotiated++);
+      assert.equal(await a.followAnswer(early), false, 'the 183\'s own SDP again');
+      assert.equal(negotiated, 0);
+      const moved = early.replace(/^m=audio \d+ /m, 'm=audio 40123 ').replace(/^c=IN IP4 .*$/m, 'c=IN IP4 127.0.0.2');
+      assert.equal(await a.followAnswer(moved), true);
+      assert.deepEqual(a.session?.media.remote, { address: '127.0.0.2', port: 40123 });
+      assert.equal(negotiated, 1);
+      assert.notEqual(port, 40123);
+      const g722 = early.replace(/^m=audio (\d+) RTP\/AVP .*$/m, 'm=audio $1 RTP/AVP 9').replace(/^a=(rtpmap|fmtp).*\r\n/gm, '');
+      await assert.rejects(a.followAnswer(g722), (err: unknown) => err instanceof SdpNegotiationError && err.problem === 'no-common-codec');
+      assert.deepEqual(a.session?.media.remote, { address: '127.0.0.2', port: 40123 }, 'left as it was');
+      // A re-offer afterwards is still read as the offer it is (the exchange state is untouched).
+      const reoffer = await a.getDescription();
+      assert.equal(directionOf(reoffer.body), 'sendrecv');
+    });
   });
 
   describe('hold', function () {
