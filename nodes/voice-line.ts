@@ -24,6 +24,10 @@ interface VoiceLineDef extends NodeDef {
   rtpPortMax?: string | number;
   displayName?: string;
   outboundProxy?: string;
+  /** Trunk mode: more `host[:port]` sources of calls, commas or spaces between them. */
+  trustedSources?: string;
+  /** Our address for SIP and RTP (bound, and named in Via, Contact and SDP). */
+  localAddress?: string;
   /** `"PCMU,PCMA"`, `"PCMA,PCMU"`, `"PCMU"` or `"PCMA"`. */
   codecs?: string;
   dtmfMode?: string;
@@ -75,6 +79,8 @@ export = function register(RED: NodeAPI): void {
         rtpPortMax: optionalNumber(def.rtpPortMax),
         displayName: (def.displayName ?? '').trim() || undefined,
         outboundProxy: (def.outboundProxy ?? '').trim() || undefined,
+        trustedSources: (def.trustedSources ?? '').trim() || undefined,
+        localAddress: (def.localAddress ?? '').trim() || undefined,
         codecs: (def.codecs ?? '').trim() || undefined,
         // Passed as written: the core refuses a value it does not know, naming the setting.
         dtmfMode: (def.dtmfMode || undefined) as LineConfig['dtmfMode'],

@@ -56,6 +56,8 @@ export interface LineConfig {
   maxCalls?: number;
   /** SIP: `host[:port]` every request is sent to instead of the server (the registrar stays the server). */
   outboundProxy?: string;
+  /** SIP, trunk mode: more `host[:port]` places calls may come from (commas or spaces; no port: any), docs/scale-out.md. */
+  trustedSources?: string | readonly string[];
   /** SIP: the codecs offered and accepted, in order of preference: `"PCMU,PCMA"` or `['PCMA']` (default PCMU, PCMA). */
   codecs?: string | readonly string[];
   /** SIP: how DTMF is sent: `rfc4733` (default), `info` (SIP INFO) or `inband` (tones in the audio). */
@@ -137,6 +139,7 @@ export class VoiceLine extends EventEmitter {
   private _status: LineStatus = { state: 'idle', text: 'idle' };
   private autoAnswerS: number;
   private autoRejectOn: boolean;
+  private drainingOn = false;
   private stopping: Promise<void> | null = null;
 
   /** Features beyond dial / answer / hang up, one object each (lib/line/line-*.ts). */
@@ -186,6 +189,25 @@ export class VoiceLine extends EventEmitter {
     this.autoRejectOn = on;
   }
 
+  /** True while the line refuses new incoming calls (`setDraining`). */
+  get draining(): boolean {
+    return this.drainingOn;
+  }
+
+  /**
+   * Drains the line (`true`: new incoming calls refused, calls in progress finish, `drained` when none
+   * is left) or takes calls again (`false`); docs/scale-out.md. Kept across a restart of the backend.
+   * A backend that cannot drain (the AT line) refuses with a NotSupportedError.
+   */
+  setDraining(on: unknown): void {
+    if (typeof on !== 'boolean') throw new InvalidInputError(`draining must be true or false, got ${describe(on)}`);
+    const backend = this._backend;
+    if (backend && !backend.setDraining) throw new NotSupportedError(`draining is not supported on this line (${backend.description}): only a SIP line can drain`);
+    if (!backend && this.config.backend !== 'sip') throw new NotSupportedError('draining is not supported on this line: only a SIP line can drain');
+    this.drainingOn = on;
+    backend?.setDraining?.(on);
+  }
+
   /** A node starts using the line: the first user connects it. */
   acquire(userId: string): void {
     this.users.add(userId);
@@ -215,6 +237,7 @@ export class VoiceLine extends EventEmitter {
       this.emitEvent({ topic: e.topic, payload: e.payload }),
     );
     backend.on('call', (call: Call) => this.adopt(call));
+    if (this.drainingOn) backend.setDraining?.(true);
     await backend.start();
   }
 
@@ -576,6 +599,7 @@ function defaultBackendFactory(line: VoiceLine): Backend {
       displayName: c.displayName || undefined,
       maxCalls: c.maxCalls,
       outboundProxy: c.outboundProxy || undefined,
+      trustedSources: c.trustedSources || undefined,
       codecs: c.codecs === undefined || c.codecs === '' ? undefined : parseCodecs(c.codecs),
       dtmfMode: c.dtmfMode,
       incomingRefer: c.incomingRefer,
