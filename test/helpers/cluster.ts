@@ -242,11 +242,11 @@ export class Instance {
 }
 
 /**
- * test/fixtures/sipp/cluster-caller.xml's message 6 (from 0) is the wait for the instance's BYE: a
- * call that fails there was answered, and its instance went away during it.
+ * test/fixtures/sipp/cluster-caller.xml's message 8 (from 0) is the wait for the instance's BYE: a
+ * call whose wait timed out there was answered, and its instance went away during it.
  */
 export function lostInProgress(f: FailedCall): boolean {
-  return /cluster caller:6\b/.test(f.text);
+  return /receive timeout on message cluster caller:8\b/.test(f.text);
 }
 
 /** A SIPp call that failed, from its error log: when (ms since the epoch), its Call-ID and why. */
