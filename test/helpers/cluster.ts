@@ -170,7 +170,7 @@ export function instanceFlow(proxy: string, sipPort: number, rtpBase: number, to
     { id: 'cluster-play', z: 'cluster-tab', type: 'voice-play', line, source: `beep:${toneMs}`, sourceType: 'str', bargeIn: false, folder: '', pathFromMsg: false, maxSizeMB: 50, wires: [['cluster-hangup']] },
     { id: 'cluster-hangup', z: 'cluster-tab', type: 'voice-hangup', line, mode: 'hangup', cause: 'normal', wires: [[]] },
     { id: 'cluster-record', z: 'cluster-tab', type: 'voice-record', line, mode: 'file', format: 'wav', direction: 'rx', chunkMs: 100, folder: '', autoRecord: true, pathFromMsg: false, wires: [[]] },
-    { id: 'cluster-events', z: 'cluster-tab', type: 'voice-events', line, events: ['answered', 'ended', 'line-up', 'line-down', 'draining', 'drained'], wires: [['cluster-log']] },
+    { id: 'cluster-events', z: 'cluster-tab', type: 'voice-events', line, events: ['incoming', 'waiting', 'answered', 'ended', 'line-up', 'line-down', 'draining', 'drained'], wires: [['cluster-log']] },
     {
       id: 'cluster-log',
       z: 'cluster-tab',
@@ -213,6 +213,11 @@ export class Instance {
     return out;
   }
 
+  /** Calls that came in (`incoming` or `waiting`) at or after `from` (Date.now()). */
+  arrived(from = 0): InstanceEvent[] {
+    return this.events().filter((e) => (e.topic === 'incoming' || e.topic === 'waiting') && e.t >= from);
+  }
+
   /** Calls answered (in `[from, to)` of Date.now() when given). */
   answered(from = 0, to = Infinity): InstanceEvent[] {
     return this.events().filter((e) => e.topic === 'answered' && e.t >= from && e.t < to);
@@ -242,11 +247,12 @@ export class Instance {
 }
 
 /**
- * test/fixtures/sipp/cluster-caller.xml's message 8 (from 0) is the wait for the instance's BYE: a
- * call whose wait timed out there was answered, and its instance went away during it.
+ * test/fixtures/sipp/cluster-caller.xml's messages 6–8 (from 0; SIPp names the first of the group) are
+ * the wait for the instance's BYE after the ACK: a call whose wait timed out there was answered, and
+ * its instance went away during it.
  */
 export function lostInProgress(f: FailedCall): boolean {
-  return /receive timeout on message cluster caller:8\b/.test(f.text);
+  return /receive timeout on message cluster caller:[678]\b/.test(f.text);
 }
 
 /** A SIPp call that failed, from its error log: when (ms since the epoch), its Call-ID and why. */
