@@ -99,13 +99,32 @@ export class SipForwarding implements ForwardingCapability, SipCallFeature {
     readonly options: SipForwardingOptions = {},
   ) {}
 
-  /** Takes the other side's REFERs (sip.js would follow them by itself without a delegate). */
-  attach(call: Call, session: Session): void {
-    session.delegate = {
-      ...session.delegate,
-      onRefer: (referral: Referral) => this.onRefer(call, session, referral),
-    };
-  }
+  /** REFER (transfers both ways) and the NOTIFYs of its subscription. */
+  readonly allow = ['REFER', 'NOTIFY'] as const;
+  /** RFC 3891: an INVITE with Replaces (attended transfer). */
+  readonly supported = ['replaces'] as const;
+  readonly session = {
+    /** Takes the other side's REFERs (sip.js would follow them by itself without a delegate). */
+    onRefer: (call: Call, referral: Referral): void => {
+      const session = this.ctx.sessionOf(call);
+      if (session) this.onRefer(call, session, referral);
+      else referral.reject().catch(() => undefined);
+    },
+    /**
+     * Attended transfer: the target replaces its call with us by the transferee's (INVITE with Replaces)
+     * and then BYEs it (RFC 5589 §7), usually before the transferee's final NOTIFY reaches us (it sends
+     * the BYE the moment it answers; the NOTIFY waits for the transferee to see that answer). A BYE on
+     * the other call once the REFER was accepted is that replacement: the other call ends `transferred`,
+     * `by: "remote"`, not `normal`. (If the target hung up for another reason in that moment, the transfer
+     * itself still fails on its own NOTIFY; only the other call's cause would say `transferred`.)
+     */
+    onBye: (call: Call): void => {
+      for (const p of this.pending) {
+        if (p.other !== call || !p.accepted || p.done) continue;
+        this.ctx.conclude(call, { cause: 'transferred', by: 'remote', text: `replaced at the other side by call ${p.call.id} (${p.call.remote.number || 'the transferee'}), which this line transferred there` });
+      }
+    },
+  };
 
   /**
    * An INVITE with `Replaces` naming a connected call of ours: this call takes its place. One whose
@@ -193,7 +212,6 @@ export class SipForwarding implements ForwardingCapability, SipCallFeature {
       const p: PendingTransfer = { call, session, report, what, resolve, reject, accepted: false, done: false, other, cleanup: () => session.stateChange.removeListener(onState) };
       this.pending.add(p);
       session.stateChange.addListener(onState);
-      if (other) this.watchReplaced(p, other);
       session
         .refer(referTo, {
           requestDelegate: {
@@ -221,30 +239,6 @@ export class SipForwarding implements ForwardingCapability, SipCallFeature {
       this.report(p, 'failed', text);
       this.settle(p, new CommandFailedError(text, line));
     });
-  }
-
-  /**
-   * Attended transfer: the target replaces its call with us by the transferee's (INVITE with Replaces)
-   * and then BYEs it (RFC 5589 §7), usually before the transferee's final NOTIFY reaches us (it sends
-   * the BYE the moment it answers; the NOTIFY waits for the transferee to see that answer). A BYE on
-   * the other call once the REFER was accepted is that replacement: the other call ends `transferred`,
-   * `by: "remote"`, not `normal`. (If the target hung up for another reason in that moment, the transfer
-   * itself still fails on its own NOTIFY; only the other call's cause would say `transferred`.)
-   */
-  private watchReplaced(p: PendingTransfer, other: Call): void {
-    const otherSession = this.ctx.sessionOf(other);
-    if (!otherSession) return;
-    const previous = otherSession.delegate?.onBye;
-    otherSession.delegate = {
-      ...otherSession.delegate,
-      onBye: (bye) => {
-        if (p.accepted && !p.done) {
-          this.ctx.conclude(other, { cause: 'transferred', by: 'remote', text: `replaced at the other side by call ${p.call.id} (${p.call.remote.number || 'the transferee'}), which this line transferred there` });
-        }
-        if (previous) previous(bye);
-        else bye.accept().catch(() => undefined);
-      },
-    };
   }
 
   /** A NOTIFY of our REFER's subscription: progress, or the outcome. */
@@ -281,7 +275,7 @@ export class SipForwarding implements ForwardingCapability, SipCallFeature {
     const end = (to: string) => ({ cause: 'transferred' as const, by: 'local' as const, text: `transferred to ${to} (${statusLine})` });
     this.ctx.conclude(call, end(p.what));
     // The other call is the target's to end (it BYEs the dialog the transferee replaced): `by: "remote"`,
-    // as when its BYE came before this NOTIFY (watchReplaced); we BYE it after the grace time if not.
+    // as when its BYE came before this NOTIFY (session.onBye); we BYE it after the grace time if not.
     if (other) this.endOld(other, { ...end(call.remote.number || 'the other call'), by: 'remote' }, OLD_DIALOG_GRACE_MS);
     // Settled first: our own BYE ends the session, which is not a failure of the transfer.
     this.settle(p);
