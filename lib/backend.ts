@@ -15,7 +15,8 @@ export interface Logger {
 export const SILENT_LOGGER: Logger = { debug() {}, info() {}, warn() {}, error() {} };
 
 /** The line's connection state, for node status and `line-up` / `line-down`. */
-export type LineState = 'idle' | 'connecting' | 'ready' | 'error' | 'closed';
+/** `draining`: ready, but new incoming calls are refused (`Backend.setDraining`, docs/scale-out.md). */
+export type LineState = 'idle' | 'connecting' | 'ready' | 'draining' | 'error' | 'closed';
 
 export interface LineStatus {
   state: LineState;
@@ -131,6 +132,13 @@ export interface Backend extends EventEmitter {
    * the outcome as an `ended` event. Rejects, creating no call, only when the line is not ready.
    */
   dial(number: string, options: DialOptions): Promise<Call>;
+
+  /**
+   * Optional (SIP): refuse new incoming calls while the calls in progress finish (`true`), or take
+   * calls again (`false`). Emits the line events `draining` and `drained` (when no call is left), and
+   * `line-up` when undrained. Absent: the backend cannot drain.
+   */
+  setDraining?(on: boolean): void;
 
   /** Answers an incoming or waiting call. */
   answer(call: Call): Promise<void>;

@@ -40,6 +40,8 @@ const ACTIONS: Readonly<Record<string, Action>> = {
   'set-auto-reject': (line, _msg, value) => ({ payload: line.control.setAutoReject(value()) }),
   'set-dtmf-detection': async (line, _msg, value) => ({ payload: await line.dtmf.setDetection(value()) }),
   'get-settings': async (line) => ({ payload: await line.control.settings() }),
+  drain: (line) => ({ payload: line.control.setDraining(true) }),
+  undrain: (line) => ({ payload: line.control.setDraining(false) }),
 };
 
 const CONTROL_ACTIONS = Object.keys(ACTIONS);

@@ -59,7 +59,7 @@ export const CALL_EVENT_NAMES = [
 export type CallEventName = (typeof CALL_EVENT_NAMES)[number];
 
 /** Line events of the public contract. */
-export const LINE_EVENT_NAMES = ['line-up', 'line-down', 'registered', 'unregistered', 'registration-failed'] as const;
+export const LINE_EVENT_NAMES = ['line-up', 'line-down', 'registered', 'unregistered', 'registration-failed', 'draining', 'drained'] as const;
 export type LineEventName = (typeof LINE_EVENT_NAMES)[number];
 
 /**

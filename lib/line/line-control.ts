@@ -103,6 +103,12 @@ export class LineControl {
     return c;
   }
 
+  /** Refuses new incoming calls while the calls in progress finish (docs/scale-out.md); `false` takes calls again. */
+  setDraining(on: boolean): boolean {
+    this.line.setDraining(on);
+    return this.line.draining;
+  }
+
   /** Seconds before an incoming call is answered by itself, 0 = off (calls that arrive afterwards). */
   setAutoAnswer(seconds: unknown): number {
     this.line.setAutoAnswer(seconds);

@@ -116,6 +116,7 @@ export class VoiceLine extends EventEmitter {
   private _status: LineStatus = { state: 'idle', text: 'idle' };
   private autoAnswerS: number;
   private autoRejectOn: boolean;
+  private drainingOn = false;
   private stopping: Promise<void> | null = null;
 
   /** Features beyond dial / answer / hang up, one object each (lib/line/line-*.ts). */
@@ -165,6 +166,25 @@ export class VoiceLine extends EventEmitter {
     this.autoRejectOn = on;
   }
 
+  /** True while the line refuses new incoming calls (`setDraining`). */
+  get draining(): boolean {
+    return this.drainingOn;
+  }
+
+  /**
+   * Drains the line (`true`: new incoming calls refused, calls in progress finish, `drained` when none
+   * is left) or takes calls again (`false`); docs/scale-out.md. Kept across a restart of the backend.
+   * A backend that cannot drain (the AT line) refuses with a NotSupportedError.
+   */
+  setDraining(on: unknown): void {
+    if (typeof on !== 'boolean') throw new InvalidInputError(`draining must be true or false, got ${describe(on)}`);
+    const backend = this._backend;
+    if (backend && !backend.setDraining) throw new NotSupportedError(`draining is not supported on this line (${backend.description}): only a SIP line can drain`);
+    if (!backend && this.config.backend !== 'sip') throw new NotSupportedError('draining is not supported on this line: only a SIP line can drain');
+    this.drainingOn = on;
+    backend?.setDraining?.(on);
+  }
+
   /** A node starts using the line: the first user connects it. */
   acquire(userId: string): void {
     this.users.add(userId);
@@ -194,6 +214,7 @@ export class VoiceLine extends EventEmitter {
       this.emitEvent({ topic: e.topic, payload: e.payload }),
     );
     backend.on('call', (call: Call) => this.adopt(call));
+    if (this.drainingOn) backend.setDraining?.(true);
     await backend.start();
   }
 

@@ -31,7 +31,7 @@ import { sipMediaStats } from './sip-media-stats';
 import { SIP_LINE_SETTINGS, SipLineOnlySettings, SipLineSettings } from './sip-line-settings';
 import { checkSettings } from '../line/line-settings';
 import { SipAgentState, SipAgentStateChange, SipUserAgent, SipUserAgentOptions } from './sip-user-agent';
-import { defaultSipPort, localAddressFor, parseHostPort, resolveHost } from './transport-address';
+import { defaultSipPort, HostPort, localAddressFor, parseHostPort, resolveHost } from './transport-address';
 import type { NodeTransport, SourceAddress } from './transport-base';
 
 /**
@@ -101,8 +101,12 @@ export class SipBackend extends EventEmitter implements Backend {
   private retryTimer: NodeJS.Timeout | undefined;
   /** The codecs setting, parsed (lib/sip/sip-line-settings.ts). */
   private readonly codecs: G711Codec[] | undefined;
-  /** The server's (and proxy's) address and port: in trunk mode over UDP, the only sources of calls. */
+  /** The server's (and proxy's) address and port, and the trusted sources: in trunk mode over UDP, the only sources of calls (port 0: any). */
   private trusted: SourceAddress[] = [];
+  /** The trusted sources as given (`trustedSources`), resolved at start. */
+  private readonly trustedHops: HostPort[];
+  /** Draining (`setDraining`): new calls are refused 503, OPTIONS answered 503, calls in progress finish. */
+  private draining = false;
   /** Trunk mode: where each initial request came from (its datagram's source), read as sip.js takes it. */
   private readonly sources = new WeakMap<IncomingRequestMessage, SourceAddress>();
   /** Trunk mode: initial requests whose Request-URI user was rewritten to ours, with the original Request-URI. */
@@ -125,6 +129,7 @@ export class SipBackend extends EventEmitter implements Backend {
     checkLineSettings(options);
     parseHostPort(options.server, defaultSipPort(options.transport ?? 'udp'), 'server');
     this.codecs = options.codecs !== undefined ? parseCodecs(options.codecs) : undefined;
+    this.trustedHops = parseTrustedSources(options.trustedSources);
     this.ctx = {
       sessionOf: (call) => this.records.get(call.id)?.session,
       rtpOf: (call) => this.rtpOf(call),
@@ -416,6 +421,10 @@ export class SipBackend extends EventEmitter implements Backend {
       refuse(403, `trunk mode takes calls from ${this.trusted.map((t) => formatSource(t)).join(' or ')} only, this came from ${source ? formatSource(source) : request.via.host}`);
       return;
     }
+    if (this.draining) {
+      refuse(503, `the line is draining (${this.records.size} calls in progress)`);
+      return;
+    }
     const max = this.opts.maxCalls ?? 0;
     if (max > 0 && this.records.size >= max) {
       refuse(486, `the line has ${this.records.size} calls, its maximum`);
@@ -468,7 +477,7 @@ export class SipBackend extends EventEmitter implements Backend {
   private fromTrustedSource(request: IncomingRequestMessage): boolean {
     if ((this.opts.transport ?? 'udp') !== 'udp') return true;
     const source = this.sources.get(request);
-    return source !== undefined && this.trusted.some((t) => t.address === source.address && t.port === source.port);
+    return source !== undefined && this.trusted.some((t) => t.address === source.address && (t.port === 0 || t.port === source.port));
   }
 
   // ───────────────────────────── call progress ─────────────────────────────
@@ -543,6 +552,7 @@ export class SipBackend extends EventEmitter implements Backend {
     if (!rec.call.ended) {
       rec.call.transition(CallState.Ended, { text: end.text ?? `ended (${end.cause})`, ...(end.sipCode ? { evidence: `SIP ${end.sipCode}` } : {}), end });
     }
+    if (this.draining && this.records.size === 0) this.reportDrain();
     // Call waiting: a waiting call is a plain incoming one once nothing else is in progress.
     const others = [...this.records.values()];
     if (others.length > 0 && others.every((r) => r.call.state === CallState.Waiting)) {
@@ -562,8 +572,12 @@ export class SipBackend extends EventEmitter implements Backend {
   private onAgentState(s: SipAgentStateChange): void {
     if (s.state === SipAgentState.Ready) {
       this.hookRequests();
-      this.hookTrunkRequests();
+      this.hookTransportRequests();
       this.wasReady = true;
+      if (this.draining) {
+        this.setStatus('draining', this.drainText());
+        return;
+      }
       this.setStatus('ready', s.text);
       this.emit('line', { topic: 'line-up', payload: { state: 'ready', text: s.text, aor: this.agent?.aor } });
       return;
@@ -641,25 +655,76 @@ export class SipBackend extends EventEmitter implements Backend {
   }
 
   /**
-   * Trunk mode: a trunk sends `INVITE sip:<the DID dialled>@us`, and sip.js answers 404 to any
-   * Request-URI whose user is not ours (user-agent-core.js:395-416, docs/sip-in-node.md). Out-of-dialog
-   * requests get our user name in their Request-URI before sip.js's core checks it; the user dialled
-   * is kept (the call's `incoming` reason) and the INVITE's evidence keeps the original URI text.
-   * Installed when the agent is first ready: before that no request can reach the user agent.
+   * Draining (docs/scale-out.md): new INVITEs are answered 503 and OPTIONS 503 with the number of calls
+   * in progress (`X-Calls`), so that a proxy in front (Kamailio's dispatcher) sends new calls elsewhere;
+   * calls in progress go on (and the flow may still dial). A `draining` line event now, `drained` when
+   * the last call has ended (at once when there is none); undraining is a `line-up` again. Works while
+   * the line is not ready too: it applies once it is.
    */
-  private hookTrunkRequests(): void {
-    if (this.opts.register !== false || !this.agent) return;
+  setDraining(on: boolean): void {
+    if (on === this.draining) return;
+    this.draining = on;
+    if (on) {
+      this.emit('line', { topic: 'draining', payload: { state: 'draining', calls: this.records.size, text: this.drainText() } });
+      if (this.ready) this.setStatus('draining', this.drainText());
+      if (this.records.size === 0) this.reportDrain();
+      return;
+    }
+    if (!this.ready) return;
+    const text = 'taking calls again';
+    this.setStatus('ready', text);
+    this.emit('line', { topic: 'line-up', payload: { state: 'ready', text, aor: this.agent?.aor } });
+  }
+
+  get isDraining(): boolean {
+    return this.draining;
+  }
+
+  private drainText(): string {
+    const n = this.records.size;
+    return n === 0 ? 'drained: no calls, new ones refused' : `draining: ${n} call${n === 1 ? '' : 's'} in progress, new ones refused`;
+  }
+
+  /** The last call of a draining line has ended. */
+  private reportDrain(): void {
+    if (this.ready) this.setStatus('draining', this.drainText());
+    this.emit('line', { topic: 'drained', payload: { state: 'draining', calls: 0, text: this.drainText() } });
+  }
+
+  /**
+   * Out-of-dialog requests, read before sip.js's core takes them (installed when the agent is first
+   * ready: before that no request can reach the user agent):
+   * - OPTIONS to any Request-URI of ours, with or without a user part: sip.js's core answers 404 to a
+   *   Request-URI whose user is not its own (user-agent-core.js:395-416, docs/sip-in-node.md), so the
+   *   user is set to ours and the core answers 200 with its Allow / Accept; while draining we answer
+   *   503 ourselves, with the calls in progress in `X-Calls` (RFC 3261 §11.2: OPTIONS gets what an
+   *   INVITE would get).
+   * - Trunk mode: a trunk sends `INVITE sip:<the DID dialled>@us`: every out-of-dialog request gets our
+   *   user name in its Request-URI; the user dialled is kept (the call's `incoming` reason) and the
+   *   INVITE's evidence keeps the original URI text. The datagram's source is kept for the trust check.
+   */
+  private hookTransportRequests(): void {
+    if (!this.agent) return;
     const ua = this.agent.userAgent;
     if (this.hooked.has(ua)) return;
     this.hooked.add(ua);
     const core = ua.userAgentCore;
     const receive = core.receiveIncomingRequestFromTransport.bind(core);
     const user = this.opts.username;
+    const trunk = this.opts.register === false;
     core.receiveIncomingRequestFromTransport = (message: IncomingRequestMessage) => {
-      const source = (ua.transport as NodeTransport).deliveringFrom;
-      if (source && !message.toTag) this.sources.set(message, source);
-      if (!message.toTag && message.ruri && message.ruri.scheme === 'sip' && message.ruri.user !== user) {
-        this.dialled.set(message, message.ruri);
+      const outOfDialog = !message.toTag;
+      const options = message.method === 'OPTIONS';
+      if (trunk && outOfDialog) {
+        const source = (ua.transport as NodeTransport).deliveringFrom;
+        if (source) this.sources.set(message, source);
+      }
+      if (outOfDialog && options && this.draining) {
+        core.replyStateless(message, { statusCode: 503, reasonPhrase: 'Draining', extraHeaders: [`X-Calls: ${this.records.size}`] });
+        return;
+      }
+      if (outOfDialog && (trunk || options) && message.ruri && message.ruri.scheme === 'sip' && message.ruri.user !== user) {
+        if (!options) this.dialled.set(message, message.ruri);
         const ruri = message.ruri.clone();
         ruri.user = user;
         message.ruri = ruri;
@@ -675,7 +740,8 @@ export class SipBackend extends EventEmitter implements Backend {
     const hops = [server];
     if (this.opts.outboundProxy) hops.push(parseHostPort(this.opts.outboundProxy, defaultSipPort(transport), 'outboundProxy'));
     const resolved = await Promise.all(hops.map((h) => resolveHost(h.host)));
-    this.trusted = resolved.map((r, i) => ({ address: r.address, port: hops[i].port }));
+    const others = await Promise.all(this.trustedHops.map((h) => resolveHost(h.host)));
+    this.trusted = [...resolved.map((r, i) => ({ address: r.address, port: hops[i].port })), ...others.map((r, i) => ({ address: r.address, port: this.trustedHops[i].port }))];
     if (this.opts.localAddress) return { sip: this.opts.localAddress, rtp: this.opts.localAddress };
     const last = hops.length - 1;
     return { sip: await localAddressFor(resolved[last], hops[last].port), rtp: '0.0.0.0' };
@@ -773,9 +839,29 @@ function guardAckTimeout(invitation: Invitation): void {
   };
 }
 
-/** `host:port`, `[v6]:port`. */
+/** `host:port`, `[v6]:port` (port 0: any, `host`). */
 function formatSource(s: SourceAddress): string {
-  return s.address.includes(':') ? `[${s.address}]:${s.port}` : `${s.address}:${s.port}`;
+  const host = s.address.includes(':') ? `[${s.address}]` : s.address;
+  return s.port === 0 ? host : `${host}:${s.port}`;
+}
+
+/**
+ * The `trustedSources` setting: `host[:port]` entries, a list or one string separated by commas or
+ * spaces; no port = any port of that host (port 0). Throws InvalidInputError naming the entry.
+ */
+export function parseTrustedSources(value: unknown): HostPort[] {
+  if (value === undefined || value === '') return [];
+  const entries = typeof value === 'string' ? value.split(/[\s,]+/).filter(Boolean) : Array.isArray(value) ? value : undefined;
+  const hint = 'give host[:port] entries separated by commas, such as "10.0.0.5:5060, 10.0.0.6"';
+  if (!entries) throw new InvalidInputError(`the trusted sources must be a list of addresses: ${hint}, got ${describe(value)}`);
+  if (entries.length > 32) throw new InvalidInputError(`the trusted sources list ${entries.length} addresses, at most 32`);
+  return entries.map((entry) => {
+    try {
+      return parseHostPort(entry, 0, 'trusted source');
+    } catch (err) {
+      throw new InvalidInputError(`the trusted source ${describe(entry)} is not host[:port]: ${hint} (${(err as Error).message})`);
+    }
+  });
 }
 
 function startLine(message: IncomingResponseMessage): string {

@@ -34,7 +34,7 @@ export const SIP_LINE_SETTINGS = {
   register: flag(true),
   /** Local SIP port (0 or empty = any). */
   localPort: number(),
-  /** Local address for SIP and RTP (default: the one routed towards the server). Not in the editor. */
+  /** Local address for SIP and RTP, named in Via, Contact and SDP (default: the one routed towards the server). */
   localAddress: text(),
   /** RTP port range (default 10000–20000). */
   rtpPortMin: number(),
@@ -43,6 +43,11 @@ export const SIP_LINE_SETTINGS = {
   displayName: text(),
   /** `host[:port]` every request is sent to instead of the server (the registrar stays the server). */
   outboundProxy: text(),
+  /**
+   * Trunk mode: more places calls may come from, `host[:port]` separated by commas or spaces (no port:
+   * any port of that host); checked by the backend (parseTrustedSources). docs/scale-out.md.
+   */
+  trustedSources: text(),
   /** The codecs offered and accepted, in order of preference: `"PCMU,PCMA"` (default PCMU, PCMA). */
   codecs,
   /** How DTMF is sent (and which way is offered): `rfc4733` (default), `info` (SIP INFO) or `inband`. */

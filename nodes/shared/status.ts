@@ -13,14 +13,16 @@ import type { NodeStatus } from './red-types';
  *                ▼            └──────────┴───────────┘  the call ended
  *              error: …
  *                             closed: the line was stopped
+ *   draining (a voice-control action): like ready, but new incoming calls are refused
  * ```
  */
-export type StatusWord = 'idle' | 'connecting' | 'ready' | 'ringing' | 'in call' | 'error' | 'closed';
+export type StatusWord = 'idle' | 'connecting' | 'ready' | 'draining' | 'ringing' | 'in call' | 'error' | 'closed';
 
 const LOOK: Readonly<Record<StatusWord, Required<Pick<NodeStatus, 'fill' | 'shape'>>>> = {
   idle: { fill: 'grey', shape: 'ring' },
   connecting: { fill: 'yellow', shape: 'ring' },
   ready: { fill: 'green', shape: 'dot' },
+  draining: { fill: 'yellow', shape: 'dot' },
   ringing: { fill: 'blue', shape: 'dot' },
   'in call': { fill: 'green', shape: 'ring' },
   error: { fill: 'red', shape: 'ring' },
@@ -53,8 +55,8 @@ export function wordForCall(state: CallState): StatusWord | null {
  * the node follows (`in call` over `ringing`), else `ready`.
  */
 export function statusFor(line: LineStatus, calls: Iterable<CallState>): NodeStatus {
-  if (line.state !== 'ready') return statusOf(line.state, line.text);
-  let word: StatusWord = 'ready';
+  if (line.state !== 'ready' && line.state !== 'draining') return statusOf(line.state, line.text);
+  let word: StatusWord = line.state;
   for (const state of calls) {
     const w = wordForCall(state);
     if (w === 'in call') return statusOf(w);

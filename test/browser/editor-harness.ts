@@ -55,8 +55,11 @@ export class NodeRed {
     readonly log: string[],
   ) {}
 
-  /** Starts Node-RED; `flows` is deployed at start (the demo flow, say), else the workspace is empty. */
-  static async start(flows: unknown[] = []): Promise<NodeRed> {
+  /**
+   * Starts Node-RED; `flows` is deployed at start (the demo flow, say), else the workspace is empty.
+   * `startTimeoutMs`: how long it may take to report "Started flows" (several at once on a busy machine take longer).
+   */
+  static async start(flows: unknown[] = [], startTimeoutMs = 30000): Promise<NodeRed> {
     if (!fs.existsSync(path.join(ROOT, 'dist', 'nodes', 'voice-line.js'))) throw new Error('dist/ is missing: run `npm run build` first');
     const userDir = fs.mkdtempSync(path.join(os.tmpdir(), 'voice-editor-'));
     const port = await freePort();
@@ -83,12 +86,12 @@ export class NodeRed {
       stream.setEncoding('utf8');
       stream.on('data', (text: string) => log.push(...text.split('\n').filter((l) => l.trim() !== '')));
     }
-    const deadline = Date.now() + 30000;
+    const deadline = Date.now() + startTimeoutMs;
     while (!log.some((l) => /Started flows/.test(l))) {
       if (exited) throw new Error(`Node-RED ${exited} before it started:\n${log.join('\n')}`);
       if (Date.now() > deadline) {
         await nr.stop();
-        throw new Error(`Node-RED did not start in 30 s:\n${log.join('\n')}`);
+        throw new Error(`Node-RED did not start in ${startTimeoutMs / 1000} s:\n${log.join('\n')}`);
       }
       await new Promise((r) => setTimeout(r, 100));
     }
@@ -103,6 +106,16 @@ export class NodeRed {
       body: JSON.stringify(flows),
     });
     if (!res.ok) throw new Error(`POST /flows: ${res.status} ${await res.text()}`);
+  }
+
+  /** SIGKILL, as a crash: nothing of Node-RED runs its close handlers (the user directory is removed). */
+  async kill(): Promise<void> {
+    if (this.child.exitCode === null && this.child.signalCode === null) {
+      const gone = new Promise((r) => this.child.once('exit', r));
+      this.child.kill('SIGKILL');
+      await gone;
+    }
+    fs.rmSync(this.userDir, { recursive: true, force: true });
   }
 
   async stop(): Promise<void> {

@@ -328,13 +328,17 @@ export class Kamailio {
     readonly dir: string,
   ) {}
 
-  /** Starts Kamailio on free ports (another base if it could not bind). */
-  static async start(options: KamailioOptions): Promise<Kamailio> {
+  /**
+   * Starts Kamailio on free ports (another base if it could not bind), with the registrar and proxy
+   * configuration above or another one (`config`: the text for a port and a folder, e.g. the
+   * dispatcher of test/helpers/cluster.ts).
+   */
+  static async start(options: KamailioOptions, config: (port: number, dir: string, options: KamailioOptions) => string = kamailioConfig): Promise<Kamailio> {
     let lastError: unknown;
     for (let tries = 0; tries < 5; tries++) {
       const port = await pickPorts(1);
       const dir = mkdtempSync(join(tmpdir(), 'kamailio-'));
-      writeFileSync(join(dir, 'kamailio.cfg'), kamailioConfig(port, dir, options));
+      writeFileSync(join(dir, 'kamailio.cfg'), config(port, dir, options));
       const k = new Kamailio(port, dir);
       try {
         await k.launch();
@@ -378,11 +382,16 @@ export class Kamailio {
     rmSync(this.dir, { recursive: true, force: true });
   }
 
+  /** Runs a `kamcmd` command on this Kamailio (its ctl socket); resolves with what it printed. */
+  kamcmd(...args: string[]): Promise<string> {
+    return new Promise<string>((resolve, reject) => {
+      execFile('kamcmd', ['-s', `unix:${join(this.dir, 'ctl.sock')}`, ...args], { timeout: 5000 }, (err, stdout) => (err ? reject(err) : resolve(stdout)));
+    });
+  }
+
   /** The contacts the registrar holds for `user` (via `kamcmd ul.dump`). */
   async contacts(user: string): Promise<string[]> {
-    const out = await new Promise<string>((resolve, reject) => {
-      execFile('kamcmd', ['-s', `unix:${join(this.dir, 'ctl.sock')}`, 'ul.dump'], { timeout: 5000 }, (err, stdout) => (err ? reject(err) : resolve(stdout)));
-    });
+    const out = await this.kamcmd('ul.dump');
     const contacts: string[] = [];
     let current: string | undefined;
     for (const line of out.split('\n')) {

@@ -119,7 +119,7 @@ describe('voice-control', function () {
     await waitReady('L');
     const before = commands().length;
     const cases: Array<[Record<string, unknown>, RegExp]> = [
-      [{ action: 'explode' }, /^the action must be one of hold, resume, swap, mute, unmute, mute-call, unmute-call, get-stats, set-volume, get-volume, set-channel, set-auto-answer, set-auto-reject, set-dtmf-detection, get-settings, got string explode$/],
+      [{ action: 'explode' }, /^the action must be one of hold, resume, swap, mute, unmute, mute-call, unmute-call, get-stats, set-volume, get-volume, set-channel, set-auto-answer, set-auto-reject, set-dtmf-detection, get-settings, drain, undrain, got string explode$/],
       [{ payload: 12 }, /^the volume must be a whole number from 0 to 11, got number 12$/],
       [{ payload: '3;+CFUN=0' }, /^the volume must be a whole number from 0 to 11/],
       [{}, /^set-volume needs a value: set one in the node, or send it in msg.payload$/],
@@ -155,6 +155,16 @@ describe('voice-control', function () {
     assert.match(String(errorsOf('C')[0]), /^media statistics are not available on this line \(.*\): the call's audio does not pass through this host$/);
     assert.match(String(errorsOf('C')[1]), /^muting one call is not supported on this line \(.*\): mute \(the microphone\) mutes every call$/);
     for (const err of errorsOf('C')) assert.equal((err as Error & { code?: string }).code, 'ENOTSUP');
+  });
+
+  it('refuses drain on an AT line, saying only a SIP line can drain (docs/scale-out.md)', async function () {
+    await helper.load([...NODES, voiceControl], flow({ action: 'drain' }, { serialPort: 'sim:generic' }));
+    await waitReady('L');
+    getNode('C').receive({});
+    await waitFor('an error', () => errorsOf('C').length === 1);
+    assert.match(String(errorsOf('C')[0]), /^draining is not supported on this line \(.*\): only a SIP line can drain$/);
+    assert.equal((errorsOf('C')[0] as Error & { code?: string }).code, 'ENOTSUP');
+    assert.equal(lineOf('L').draining, false);
   });
 
   describe('examples', () => {
