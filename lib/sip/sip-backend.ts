@@ -366,13 +366,20 @@ export class SipBackend extends EventEmitter implements Backend {
     return call;
   }
 
+  /** Whether a call that comes while another is in progress waits (the `callWaiting` setting; `auto`: on unless in trunk mode). */
+  private get callWaiting(): boolean {
+    const mode = this.opts.callWaiting ?? 'auto';
+    return mode === 'auto' ? this.opts.register !== false : mode === 'on';
+  }
+
   async answer(call: Call): Promise<void> {
     const rec = this.recordOf(call);
     if (!(rec.session instanceof Invitation) || (call.state !== CallState.Incoming && call.state !== CallState.Waiting)) {
       throw new CallStateError(`call ${call.id} is ${call.state}: only an incoming or waiting call can be answered`);
     }
-    // Call waiting: the active call is held first (lib/sip/sip-control.ts), as on an AT line.
-    await this.control.holdActiveBefore(call);
+    // Call waiting: the active call is held first (lib/sip/sip-control.ts), as on an AT line. Without
+    // call waiting (a trunk), calls are independent: answering one leaves the others as they are.
+    if (call.state === CallState.Waiting) await this.control.holdActiveBefore(call);
     const out = this.outgoing('answer', call);
     await rec.session.accept({ extraHeaders: out.headers, sessionDescriptionHandlerModifiers: out.sdpModifiers });
   }
@@ -432,7 +439,7 @@ export class SipBackend extends EventEmitter implements Backend {
     }
     const media = this.media as RtpDescriptionHandlerFactory;
     const identity = invitation.remoteIdentity;
-    const busy = this.records.size > 0;
+    const busy = this.callWaiting && this.records.size > 0;
     const ruri = this.dialled.get(request) ?? request.ruri;
     const call = new Call({
       line: this.opts.lineId,

@@ -10,6 +10,8 @@ import { SESSION_REFRESHERS } from './session-timer-rules';
 import { SIP_TRANSPORTS } from './transport-address';
 import type { SipBackendOptions } from './sip-backend';
 
+export const CALL_WAITING_MODES = ['auto', 'on', 'off'] as const;
+
 /** The codecs setting: `"PCMU,PCMA"` as the editor stores it, or a list (embedders); the backend parses it. */
 const codecs: Setting<string | readonly string[]> = {
   read: (raw) => (Array.isArray(raw) ? (raw as string[]) : text().read(raw)),
@@ -60,6 +62,13 @@ export const SIP_LINE_SETTINGS = {
       if (!Number.isInteger(max) || max < 0) throw new InvalidInputError(`the maximum number of calls must be a whole number, 0 for no limit, got ${String(max)}`);
     },
   }),
+  /**
+   * Call waiting (docs/control.md, "Call waiting"): `on`, a call that comes while another is in
+   * progress is `waiting`, and answering it holds the active one, as a phone does; `off`, every call is
+   * `incoming` and calls are independent (a trunk, an IVR taking many callers); `auto` (default): on
+   * for a registered line, off in trunk mode.
+   */
+  callWaiting: choice(CALL_WAITING_MODES, 'call waiting setting'),
   /** A REFER from the other side: `follow` it (call the target, end this call `transferred`) or `refuse` it (default). */
   incomingRefer: choice(INCOMING_REFER_POLICIES, 'incoming REFER setting'),
   /**

@@ -187,6 +187,27 @@ describe('SIP backend: two voice lines calling each other on 127.0.0.1 (integrat
     assert.equal((await evA.next('answered')).call?.state, 'active');
   });
 
+  it('no call waiting in trunk mode (callWaiting auto): a second call is incoming, and answering it leaves the first active', async function () {
+    await b.stop();
+    const port = Number(String(a.config.server).split(':')[1]);
+    b = sipLine('line-b', '2002', port, a.config.localPort as number, b.config.rtpPortMin as number, log, { callWaiting: 'auto' });
+    evB = new Events(b);
+    await b.start();
+    await ready(b);
+    await a.dial('2002');
+    const in1 = await evB.next('incoming');
+    await b.answer(in1.call?.id);
+    await evA.next('answered');
+    await a.dial('2002');
+    const in2 = await evB.next('incoming');
+    assert.equal(in2.call?.state, 'incoming', 'a trunk takes independent calls: no waiting');
+    await b.answer(in2.call?.id);
+    await evA.next('answered');
+    const states = b.activeCalls().map((c) => c.state);
+    assert.deepEqual(states, [CallState.Active, CallState.Active], 'both calls active: the first was not held');
+    assert.equal(evB.topics().includes('held'), false);
+  });
+
   it('maximum concurrent calls: beyond it the caller gets 486 (busy)', async function () {
     await b.stop();
     const port = Number(String(a.config.server).split(':')[1]);
