@@ -155,11 +155,22 @@ export interface TransferReport {
  */
 export class TransferProgress {
   private finished = false;
+  /**
+   * The call ends before the outcome is known: `hangup` (our party hung up meanwhile), reported before
+   * its `ended`; or `normal` when it ends `transferred` (a module that releases the calls before its OK
+   * to AT+CHLD=4).
+   */
+  private readonly onEnding = (end: EndInfo): void => {
+    if (end.cause === 'transferred') this.outcome('normal', `call ${this.call.id} was transferred to ${this.base.to}`);
+    else this.outcome('hangup', `call ${this.call.id} ended (${end.cause}, by ${end.by}) before the transfer to ${this.base.to} was done`);
+  };
 
   constructor(
     readonly call: Call,
     readonly base: Pick<TransferReport, 'method' | 'role' | 'to' | 'target'>,
-  ) {}
+  ) {
+    call.once('ending', this.onEnding);
+  }
 
   /** True once the outcome was reported. */
   get done(): boolean {
@@ -175,6 +186,7 @@ export class TransferProgress {
   outcome(cause: TransferCause, text: string, evidence?: { sipCode?: number; evidence?: string }, status?: 'refused'): void {
     if (this.finished) return;
     this.finished = true;
+    this.call.off('ending', this.onEnding);
     this.send(status ?? (cause === 'normal' ? 'succeeded' : 'failed'), text, evidence, cause);
   }
 

@@ -120,9 +120,19 @@ export class AtForwarding implements ForwardingCapability, AtFeatureHooks {
         return p;
       });
     } catch (err) {
-      progress?.outcome(ectFailureCause(call, other, err), (err as Error).message, { evidence: evidenceOf(err) });
+      if (progress && !progress.done) progress.outcome(await this.failureCause(call, other, err), (err as Error).message, { evidence: evidenceOf(err) });
       throw err;
     }
+  }
+
+  /**
+   * Why an explicit call transfer failed. A refusal of the module may come from a call of the two that
+   * just ended (the module joins only a held and an active call): the call table is read again
+   * (AT+CLCC) before saying, so that the module's own account decides, not the order of its lines.
+   */
+  private async failureCause(call: Call, other: Call, err: unknown): Promise<TransferCause> {
+    if (err instanceof CommandFailedError && !call.ended && !other.ended) await this.ctx.refresh().catch(() => undefined);
+    return ectFailureCause(call, other, err);
   }
 
   /** `AT+CHLD=4`, once the calls are checked; `started` gives the reports (made only once the checks passed). */
@@ -149,7 +159,7 @@ export class AtForwarding implements ForwardingCapability, AtFeatureHooks {
     try {
       await this.ending([call, other], [end(other), end(call)], 'AT+CHLD=4', 'transferring the call');
     } catch (err) {
-      progress.outcome(ectFailureCause(call, other, err), (err as Error).message, { evidence: evidenceOf(err) });
+      if (!progress.done) progress.outcome(await this.failureCause(call, other, err), (err as Error).message, { evidence: evidenceOf(err) });
       throw err;
     }
     progress.outcome('normal', `call ${call.id} was joined with call ${other.id} and left: the transfer succeeded`, { evidence: 'AT+CHLD=4 → OK' });
