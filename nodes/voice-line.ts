@@ -1,46 +1,14 @@
-import { VoiceLine, type LineConfig } from '../lib/line/voice-line';
+import { lineConfigFrom, VoiceLine, type LineConfig } from '../lib/line/voice-line';
 import { closeWithin } from './shared/close-within';
 import { lineDirectory, registerEditorApi } from './shared/editor-api';
 import type { LineConfigNode } from './shared/line-session';
 import type { NodeAPI, NodeDef } from './shared/red-types';
 
-/** The `voice-line` node's properties in the flow JSON (the secrets are credentials, not here). */
-interface VoiceLineDef extends NodeDef {
-  backend?: string;
-  serialPort?: string;
-  pcmPort?: string;
-  baudRate?: string | number;
-  modem?: string;
-  autoAnswer?: string | number;
-  autoReject?: boolean;
-  resetOnHang?: boolean;
-  server?: string;
-  transport?: string;
-  username?: string;
-  domain?: string;
-  register?: boolean;
-  localPort?: string | number;
-  rtpPortMin?: string | number;
-  rtpPortMax?: string | number;
-  displayName?: string;
-  outboundProxy?: string;
-  /** `"PCMU,PCMA"`, `"PCMA,PCMU"`, `"PCMU"` or `"PCMA"`. */
-  codecs?: string;
-  dtmfMode?: string;
-  maxCalls?: string | number;
-  incomingRefer?: string;
-  tlsVerify?: boolean;
-  tlsCa?: string;
-}
-
-const SIP_TRANSPORTS = ['udp', 'tcp', 'tls', 'ws', 'wss'] as const;
-
-/** A number property of the flow JSON (the editor stores strings), or undefined when empty. */
-function optionalNumber(value: string | number | undefined): number | undefined {
-  return value === undefined || value === '' ? undefined : Number(value);
-}
-
-const DEFAULT_BAUD_RATE = 115200;
+/**
+ * The `voice-line` node's properties in the flow JSON (the secrets are credentials, not here): the
+ * settings of lib/line/line-settings.ts and the backend's table, read by {@link lineConfigFrom}.
+ */
+type VoiceLineDef = NodeDef & Record<string, unknown>;
 
 /**
  * `voice-line`: the config node. It owns one {@link VoiceLine} (`node.line`); the nodes that use it
@@ -51,39 +19,7 @@ export = function register(RED: NodeAPI): void {
   function VoiceLineNode(this: LineConfigNode, def: VoiceLineDef): void {
     RED.nodes.createNode(this, def);
     const node = this;
-    const config: LineConfig = {
-      id: node.id,
-      name: def.name || undefined,
-      backend: def.backend === 'sip' ? 'sip' : 'at',
-      serialPort: (def.serialPort ?? '').trim(),
-      pcmPort: (def.pcmPort ?? '').trim() || undefined,
-      baudRate: def.baudRate === undefined || def.baudRate === '' ? DEFAULT_BAUD_RATE : Number(def.baudRate),
-      modem: def.modem || 'auto',
-      autoAnswer: def.autoAnswer === undefined || def.autoAnswer === '' ? 0 : Number(def.autoAnswer),
-      autoReject: def.autoReject === true,
-      resetOnHang: def.resetOnHang === true,
-    };
-    if (config.backend === 'sip') {
-      Object.assign(config, {
-        server: (def.server ?? '').trim(),
-        transport: SIP_TRANSPORTS.find((t) => t === def.transport) ?? 'udp',
-        username: (def.username ?? '').trim(),
-        domain: (def.domain ?? '').trim() || undefined,
-        register: def.register !== false,
-        localPort: optionalNumber(def.localPort),
-        rtpPortMin: optionalNumber(def.rtpPortMin),
-        rtpPortMax: optionalNumber(def.rtpPortMax),
-        displayName: (def.displayName ?? '').trim() || undefined,
-        outboundProxy: (def.outboundProxy ?? '').trim() || undefined,
-        codecs: (def.codecs ?? '').trim() || undefined,
-        // Passed as written: the core refuses a value it does not know, naming the setting.
-        dtmfMode: (def.dtmfMode || undefined) as LineConfig['dtmfMode'],
-        maxCalls: optionalNumber(def.maxCalls),
-        incomingRefer: (def.incomingRefer || undefined) as LineConfig['incomingRefer'],
-        tlsVerify: def.tlsVerify !== false,
-        tlsCa: (def.tlsCa ?? '').trim() || undefined,
-      } satisfies Partial<LineConfig>);
-    }
+    const config: LineConfig = lineConfigFrom(node.id, def);
     try {
       node.line = new VoiceLine(config, {
         credentials: { pin: node.credentials?.pin || undefined, password: node.credentials?.password || undefined },
@@ -99,7 +35,7 @@ export = function register(RED: NodeAPI): void {
       node.lineError = (err as Error).message;
       node.error(node.lineError);
     }
-    lineDirectory.add(node.id, def.name || config.serialPort || config.server || node.id, node.line ?? null, node.lineError);
+    lineDirectory.add(node.id, config.name || config.serialPort || config.server || node.id, node.line ?? null, node.lineError);
     node.on('close', (_removed, done) => {
       lineDirectory.remove(node.id);
       closeWithin(node, () => node.line?.stop() ?? Promise.resolve(), done);

@@ -8,64 +8,41 @@ import { EndInfo, HANGUP_CAUSES, HangupCause } from '../call/cause';
 import { CallStateError, InvalidInputError, LineNotReadyError, NotSupportedError, UnknownCallError } from '../errors';
 import { describe, isSipTarget, printable, validateCallTarget, validateDisplayName, validateSipHeaders, validateSipUser } from '../validate';
 import type { DialOptions } from '../backend';
-import type { SipDtmfMode } from '../sip/rtp-description-handler';
-import type { IncomingReferPolicy } from '../sip/sip-forwarding';
+import type { AtLineSettings } from '../at/at-line-settings';
+import type { SipLineSettings } from '../sip/sip-line-settings';
+import { LINE_SETTINGS, readSettings, SettingsOf } from './line-settings';
 import { LineDtmf } from './line-dtmf';
 import { LineControl } from './line-control';
 import { LineForwarding } from './line-forwarding';
 import { LineAudio } from './line-audio';
 
-/** The settings of one line (the `voice-line` config node's properties, minus secrets). */
-export interface LineConfig {
+/**
+ * The settings of one line (the `voice-line` config node's properties, minus secrets): the common ones
+ * and each backend's, from their tables (lib/line/line-settings.ts, lib/at/at-line-settings.ts,
+ * lib/sip/sip-line-settings.ts). `autoAnswer` also takes a numeric string.
+ */
+export type LineConfig = {
   id: string;
-  name?: string;
   backend: 'at' | 'sip';
-  /** AT: a device path, or `sim:<profile>` for the built-in emulator. */
-  serialPort?: string;
-  /** AT: the module's PCM audio port (a second USB serial port, `AT+QPCMV`), for streaming and playback. */
-  pcmPort?: string;
-  baudRate?: number;
-  /** AT: `auto` or a modem profile name. */
-  modem?: string;
-  /** Seconds before an incoming call is answered automatically; 0 = off (a numeric string is accepted). */
   autoAnswer?: number | string;
-  /** Reject every incoming call. */
-  autoReject?: boolean;
-  /** AT: restart a module that stays silent after the port was reopened (`AT+CFUN=1,1`). */
-  resetOnHang?: boolean;
-  /** SIP: the registrar / PBX / trunk, `host[:port]` (the password is a credential). */
-  server?: string;
-  /** SIP: `udp` (default), `tcp`, `tls`, `ws`, `wss`. */
-  transport?: 'udp' | 'tcp' | 'tls' | 'ws' | 'wss';
-  /** SIP: the account's user name (also the caller ID sent). */
-  username?: string;
-  /** SIP: the account's domain (default: the server's host). */
-  domain?: string;
-  /** SIP: register the account (default true); false = trunk mode. */
-  register?: boolean;
-  /** SIP: local SIP port (0 = any). */
-  localPort?: number;
-  /** SIP: local address for SIP and RTP (default: the one routed towards the server). */
-  localAddress?: string;
-  /** SIP: RTP port range. */
-  rtpPortMin?: number;
-  rtpPortMax?: number;
-  /** SIP: From display name. */
-  displayName?: string;
-  /** SIP: calls at once; beyond it an INVITE is answered 486 (0 = no limit). */
-  maxCalls?: number;
-  /** SIP: `host[:port]` every request is sent to instead of the server (the registrar stays the server). */
-  outboundProxy?: string;
-  /** SIP: the codecs offered and accepted, in order of preference: `"PCMU,PCMA"` or `['PCMA']` (default PCMU, PCMA). */
-  codecs?: string | readonly string[];
-  /** SIP: how DTMF is sent: `rfc4733` (default), `info` (SIP INFO) or `inband` (tones in the audio). */
-  dtmfMode?: SipDtmfMode;
-  /** SIP: a REFER from the other side: `refuse` it (default) or `follow` it. */
-  incomingRefer?: IncomingReferPolicy;
-  /** SIP over TLS / WSS: check the server's certificate (default true). */
-  tlsVerify?: boolean;
-  /** SIP over TLS / WSS: a PEM file of the CA certificates to trust instead of the system's, read when the line starts. */
-  tlsCa?: string;
+} & Omit<SettingsOf<typeof LINE_SETTINGS>, 'autoAnswer'> &
+  AtLineSettings &
+  SipLineSettings;
+
+/**
+ * A `voice-line` node's properties → the line's settings: the common table and the backend's (loaded
+ * lazily, so that the SIP side never loads serialport, and the reverse). Settings left out of the flow
+ * JSON (an older flow) are absent, and get their defaults.
+ */
+export function lineConfigFrom(id: string, props: Readonly<Record<string, unknown>>): LineConfig {
+  const backend = props.backend === 'sip' ? 'sip' : 'at';
+  /* eslint-disable @typescript-eslint/no-require-imports */
+  const own =
+    backend === 'sip'
+      ? readSettings((require('../sip/sip-line-settings') as typeof import('../sip/sip-line-settings')).SIP_LINE_SETTINGS, props)
+      : readSettings((require('../at/at-line-settings') as typeof import('../at/at-line-settings')).AT_LINE_SETTINGS, props);
+  /* eslint-enable @typescript-eslint/no-require-imports */
+  return { id, backend, ...readSettings(LINE_SETTINGS, props), ...own };
 }
 
 /**
@@ -517,71 +494,21 @@ function sipDialOptions(request: DialRequest): Pick<DialOptions, 'callerId' | 'c
   return out;
 }
 
-/**
- * TLS settings of a SIP line: certificate checking (on unless `tlsVerify` is false) and the CA file,
- * read now (the line is starting), so that a path that does not work is the line's error status, in
- * words. Only for TLS and WSS: a CA path on a UDP line is left alone.
- */
-function tlsOptions(c: Readonly<LineConfig>): { ca?: Buffer; rejectUnauthorized: boolean } | undefined {
-  if (c.transport !== 'tls' && c.transport !== 'wss') return undefined;
-  const rejectUnauthorized = c.tlsVerify !== false;
-  const path = (c.tlsCa ?? '').trim();
-  if (!path) return { rejectUnauthorized };
-  let ca: Buffer;
-  try {
-    ca = readFileSync(path);
-  } catch (err) {
-    const e = err as NodeJS.ErrnoException;
-    const why = e.code === 'ENOENT' ? 'there is no such file' : e.code === 'EACCES' ? 'permission denied' : e.code === 'EISDIR' ? 'it is a folder' : e.message;
-    throw new InvalidInputError(`the TLS CA file "${printable(path, 200)}" cannot be read: ${why}`);
-  }
-  if (!ca.includes('-----BEGIN CERTIFICATE-----')) {
-    throw new InvalidInputError(`the TLS CA file "${printable(path, 200)}" holds no PEM certificate (-----BEGIN CERTIFICATE-----)`);
-  }
-  return { ca, rejectUnauthorized };
-}
-
 function defaultBackendFactory(line: VoiceLine): Backend {
   if (line.config.backend === 'at') {
     // Loaded lazily so that the SIP side never loads serialport, and the reverse.
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const { AtBackend } = require('../at/modem-backend') as typeof import('../at/modem-backend');
-    return new AtBackend({
-      lineId: line.id,
-      path: line.config.serialPort ?? '',
-      pcmPort: line.config.pcmPort,
-      resetOnHang: line.config.resetOnHang,
-      baudRate: line.config.baudRate ?? 115200,
-      modem: line.config.modem ?? 'auto',
-      pin: line.credentials.pin,
-      log: line.log,
-    });
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const { atBackendOptions } = require('../at/at-line-settings') as typeof import('../at/at-line-settings');
+    return new AtBackend(atBackendOptions(line.config, { lineId: line.id, pin: line.credentials.pin, log: line.log }));
   }
   if (line.config.backend === 'sip') {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const { SipBackend, parseCodecs } = require('../sip/sip-backend') as typeof import('../sip/sip-backend');
-    const c = line.config;
-    return new SipBackend({
-      lineId: line.id,
-      server: c.server ?? '',
-      transport: c.transport,
-      username: c.username ?? '',
-      password: line.credentials.password,
-      domain: c.domain || undefined,
-      register: c.register,
-      localPort: c.localPort,
-      localAddress: c.localAddress || undefined,
-      rtpPortMin: c.rtpPortMin,
-      rtpPortMax: c.rtpPortMax,
-      displayName: c.displayName || undefined,
-      maxCalls: c.maxCalls,
-      outboundProxy: c.outboundProxy || undefined,
-      codecs: c.codecs === undefined || c.codecs === '' ? undefined : parseCodecs(c.codecs),
-      dtmfMode: c.dtmfMode,
-      incomingRefer: c.incomingRefer,
-      tls: tlsOptions(c),
-      log: line.log,
-    });
+    const { SipBackend } = require('../sip/sip-backend') as typeof import('../sip/sip-backend');
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const { sipBackendOptions } = require('../sip/sip-line-settings') as typeof import('../sip/sip-line-settings');
+    return new SipBackend(sipBackendOptions(line.config, { lineId: line.id, password: line.credentials.password, log: line.log }));
   }
   throw new NotSupportedError(`the "${String(line.config.backend)}" backend is not available in this version: use "at" or "sip"`);
 }

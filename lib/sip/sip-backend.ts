@@ -1,6 +1,7 @@
 import { EventEmitter } from 'node:events';
 import { Grammar, Invitation, Inviter, SessionState, URI, UserAgent } from 'sip.js';
 import type { Session, UserAgentDelegate } from 'sip.js';
+import { InviteServerTransaction, NonInviteServerTransaction, UserAgentServer } from 'sip.js/lib/core';
 import type { IncomingRequestMessage, IncomingResponse, IncomingResponseMessage } from 'sip.js/lib/core';
 import { Backend, DialOptions, DialReferral, HangupRequest, LineStatus, Logger, SILENT_LOGGER } from '../backend';
 import { Call, TransitionReason } from '../call/call';
@@ -9,7 +10,7 @@ import { EndInfo, q850ForHangup } from '../call/cause';
 import { CallStateError, InvalidInputError, LineNotReadyError } from '../errors';
 import { describe, isSipTarget, printable, validateCallTarget, validateDisplayName, validateSipHeaders, validateSipHeaderValue, validateSipUser } from '../validate';
 import { G711_CODECS, G711Codec } from './media-params';
-import { RtpDescriptionHandler, SIP_DTMF_MODES, SipDtmfMode } from './rtp-description-handler';
+import { RtpDescriptionHandler } from './rtp-description-handler';
 import { RtpDescriptionHandlerFactory } from './rtp-description-handler-factory';
 import { RtpPortAllocator } from './rtp-port-allocator';
 import { RtpPortsExhaustedError } from './rtp-ports-exhausted-error';
@@ -17,11 +18,15 @@ import type { RtpSession } from './rtp-session';
 import { callerOf } from './sip-caller-id';
 import { SdpNegotiationError } from './sdp-negotiation-error';
 import { endFromRequest, endFromResponse, rejectCodeFor } from './sip-cause';
-import type { SipCallContext, SipCallFeature } from './sip-call-context';
+import type { SipCallContext, SipCallFeature, SipOutgoing, SipOutgoingKind, SipRequestAnswer, SipSessionHooks } from './sip-call-context';
+import { allowedMethods, applyAllowedMethods, SIP_FEATURES, SipFeatureFactory, supportedTags } from './sip-features';
+import { fanOutDelegate } from './sip-session-delegate';
 import { SipAudio } from './sip-audio';
 import { SipControl } from './sip-control';
 import { SipDtmf } from './sip-dtmf';
-import { INCOMING_REFER_POLICIES, IncomingReferPolicy, SipForwarding } from './sip-forwarding';
+import { SipForwarding } from './sip-forwarding';
+import { SIP_LINE_SETTINGS, SipLineOnlySettings, SipLineSettings } from './sip-line-settings';
+import { checkSettings } from '../line/line-settings';
 import { SipAgentState, SipAgentStateChange, SipUserAgent, SipUserAgentOptions } from './sip-user-agent';
 import { defaultSipPort, localAddressFor, parseHostPort, resolveHost } from './transport-address';
 import type { NodeTransport, SourceAddress } from './transport-base';
@@ -31,23 +36,17 @@ import type { NodeTransport, SourceAddress } from './transport-base';
  * password, domain, register: false for trunk mode, localPort, localAddress, displayName, ...); the rest
  * is the backend's.
  */
-export interface SipBackendOptions extends Omit<SipUserAgentOptions, 'sip' | 'log'> {
+export interface SipBackendOptions
+  extends Omit<SipUserAgentOptions, 'sip' | 'log' | 'supported'>,
+    Omit<SipLineSettings, keyof SipUserAgentOptions | SipLineOnlySettings> {
   lineId: string;
-  /** RTP port range (default 10000–20000). */
-  rtpPortMin?: number;
-  rtpPortMax?: number;
-  codecs?: readonly G711Codec[];
-  /** How DTMF is sent (and which way is offered): RFC 4733 events (default), SIP INFO, or in-band tones. */
-  dtmfMode?: SipDtmfMode;
-  /** Calls at once (in and out); an INVITE beyond it is answered 486. 0 = no limit (default). */
-  maxCalls?: number;
-  /** A REFER from the other side: `follow` it (call the target, end this call `transferred`) or `refuse` it (default). */
-  incomingRefer?: IncomingReferPolicy;
   /**
    * How long a transfer of ours waits for the final NOTIFY after the 202 (ms; default 32 s,
    * lib/sip/sip-forwarding.ts). Not a line setting (the editor has none): for tests and embedders.
    */
   transferNotifyTimeoutMs?: number;
+  /** Features added after the registry's (lib/sip/sip-features.ts). Not a line setting: for tests and embedders. */
+  features?: readonly SipFeatureFactory[];
   log?: Logger;
 }
 
@@ -92,6 +91,8 @@ export class SipBackend extends EventEmitter implements Backend {
   private wasReady = false;
   private stopped = false;
   private retryTimer: NodeJS.Timeout | undefined;
+  /** The codecs setting, parsed (lib/sip/sip-line-settings.ts). */
+  private readonly codecs: G711Codec[] | undefined;
   /** The server's (and proxy's) address and port: in trunk mode over UDP, the only sources of calls. */
   private trusted: SourceAddress[] = [];
   /** Trunk mode: where each initial request came from (its datagram's source), read as sip.js takes it. */
@@ -99,6 +100,12 @@ export class SipBackend extends EventEmitter implements Backend {
   /** Trunk mode: initial requests whose Request-URI user was rewritten to ours, with the original Request-URI. */
   private readonly dialled = new WeakMap<IncomingRequestMessage, URI>();
   private readonly hooked = new WeakSet<UserAgent>();
+  private readonly requestsHooked = new WeakSet<UserAgent>();
+  /** The features of the registry (lib/sip/sip-features.ts), after the four capabilities. */
+  private readonly extra: SipCallFeature[];
+  /** `Supported:` and `Allow:` of this line, from its features. */
+  private readonly supportedList: string[];
+  private readonly allowList: string[];
 
   constructor(options: SipBackendOptions) {
     super();
@@ -106,12 +113,10 @@ export class SipBackend extends EventEmitter implements Backend {
     this.log = options.log ?? SILENT_LOGGER;
     // Settings are checked now, so that the line shows what is wrong instead of a failed start().
     if (!options.server) throw new InvalidInputError('the "sip" backend is not available without a server: set the line\'s SIP server (host[:port])');
-    parseHostPort(options.server, defaultSipPort(options.transport ?? 'udp'), 'server');
     if (!options.username) throw new InvalidInputError('the "sip" backend is not available without a user name: set the account (in trunk mode, the number this line is)');
-    const max = options.maxCalls ?? 0;
-    if (!Number.isInteger(max) || max < 0) throw new InvalidInputError(`the maximum number of calls must be a whole number, 0 for no limit, got ${String(max)}`);
     checkLineSettings(options);
-    if (options.codecs !== undefined) this.opts.codecs = parseCodecs(options.codecs);
+    parseHostPort(options.server, defaultSipPort(options.transport ?? 'udp'), 'server');
+    this.codecs = options.codecs !== undefined ? parseCodecs(options.codecs) : undefined;
     this.ctx = {
       sessionOf: (call) => this.records.get(call.id)?.session,
       rtpOf: (call) => this.rtpOf(call),
@@ -123,6 +128,9 @@ export class SipBackend extends EventEmitter implements Backend {
         const rec = this.records.get(call.id);
         if (rec) this.conclude(rec, end);
       },
+      shape: (out) => this.shape(out),
+      supported: () => this.supportedList,
+      allowed: () => this.allowList,
       userAgent: () => this.agent?.userAgent,
       description: () => this.description,
       log: this.log,
@@ -135,11 +143,41 @@ export class SipBackend extends EventEmitter implements Backend {
       transferNotifyTimeoutMs: options.transferNotifyTimeoutMs,
     });
     this.audio = new SipAudio(this.ctx);
+    this.extra = [...SIP_FEATURES, ...(options.features ?? [])].map((make) => make(this.ctx, this.opts));
+    const features = this.features();
+    this.supportedList = supportedTags(features);
+    this.allowList = allowedMethods(features);
   }
 
-  /** The call features, each told of every call (lib/sip/sip-call-context.ts). */
+  /** The call features, each told of every call (lib/sip/sip-call-context.ts): the capabilities, then the registry's. */
   private features(): SipCallFeature[] {
-    return [this.dtmf, this.control, this.forwarding, this.audio];
+    return [this.dtmf, this.control, this.forwarding, this.audio, ...this.extra];
+  }
+
+  /** Every feature's `outgoing` hook on what we are about to send, in order. */
+  private shape(out: SipOutgoing): SipOutgoing {
+    for (const feature of this.features()) {
+      try {
+        feature.outgoing?.(out);
+      } catch (err) {
+        this.log.warn(`sip: ${feature.name}, shaping our ${out.kind} of call ${out.call.id}: ${(err as Error).message}`);
+      }
+    }
+    return out;
+  }
+
+  /** A new message of `kind` for `call`, shaped by the features. */
+  private outgoing(kind: SipOutgoingKind, call: Call, headers: string[] = [], more: Partial<Pick<SipOutgoing, 'end' | 'statusCode'>> = {}): SipOutgoing {
+    return this.shape({ kind, call, headers, sdpModifiers: [], ...more });
+  }
+
+  /** The session delegate of a call: every feature's hooks, then the backend's own (lib/sip/sip-session-delegate.ts). */
+  private delegateFor(rec: CallRecord): void {
+    const own: SipSessionHooks = {
+      onBye: (_call, bye) => this.conclude(rec, endFromRequest('BYE', bye.request.getHeader('reason'), 'normal')),
+      onCancel: (_call, cancel) => this.conclude(rec, endFromRequest('CANCEL', cancel.request.getHeader('reason'), 'cancelled')),
+    };
+    rec.session.delegate = fanOutDelegate(rec.call, () => this.features(), own, this.log);
   }
 
   get description(): string {
@@ -200,11 +238,13 @@ export class SipBackend extends EventEmitter implements Backend {
       rtpPortMax: this.opts.rtpPortMax ?? DEFAULT_RTP_MAX,
       address: local.rtp,
     });
-    this.media = new RtpDescriptionHandlerFactory({ allocator, address: local.sip, codecs: this.opts.codecs, dtmfMode: this.opts.dtmfMode, log: this.log });
+    this.media = new RtpDescriptionHandlerFactory({ allocator, address: local.sip, codecs: this.codecs, dtmfMode: this.opts.dtmfMode, log: this.log });
     const delegate: UserAgentDelegate = { onInvite: (invitation) => this.onInvite(invitation) };
-    const { lineId: _lineId, rtpPortMin: _min, rtpPortMax: _max, codecs: _codecs, dtmfMode: _dtmf, maxCalls: _maxCalls, incomingRefer: _refer, transferNotifyTimeoutMs: _notify, ...account } = this.opts;
+    applyAllowedMethods(this.allowList);
+    // The account's options are SipUserAgent's, by name; it reads those and nothing else of the rest.
     return new SipUserAgent({
-      ...account,
+      ...this.opts,
+      supported: this.supportedList,
       log: this.log,
       sip: {
         delegate,
@@ -261,11 +301,6 @@ export class SipBackend extends EventEmitter implements Backend {
       fromUri.user = validateSipUser(options.callerId, 'caller ID');
     }
     const extraHeaders = [...(options.headers ? validateSipHeaders(options.headers) : []), ...referralHeaders(options.referral)];
-    const inviter = new Inviter(ua, target, {
-      earlyMedia: true,
-      extraHeaders,
-      params: fromName || fromUri ? { ...(fromName ? { fromDisplayName: fromName } : {}), ...(fromUri ? { fromUri } : {}) } : undefined,
-    });
     const call = new Call({
       line: this.opts.lineId,
       direction: 'outbound',
@@ -273,7 +308,18 @@ export class SipBackend extends EventEmitter implements Backend {
       state: CallState.Dialing,
       reason: { text: `calling ${target.toString()}`, evidence: `INVITE ${target.toString()}` },
     });
+    const out = this.outgoing('invite', call, extraHeaders);
+    const inviter = new Inviter(ua, target, {
+      earlyMedia: true,
+      extraHeaders: out.headers,
+      sessionDescriptionHandlerModifiers: out.sdpModifiers,
+      params: fromName || fromUri ? { ...(fromName ? { fromDisplayName: fromName } : {}), ...(fromUri ? { fromUri } : {}) } : undefined,
+    });
+    // sip.js writes a fixed Allow into every INVITE (api/inviter.js): ours says what this line handles.
+    const request = inviter.request;
+    request.extraHeaders = [...request.extraHeaders.filter((h) => !/^allow\s*:/i.test(h)), `Allow: ${this.allowList.join(',')}`];
     const rec: CallRecord = { call, session: inviter };
+    this.delegateFor(rec);
     this.track(rec);
     this.emit('call', call);
     inviter
@@ -299,7 +345,8 @@ export class SipBackend extends EventEmitter implements Backend {
     if (!(rec.session instanceof Invitation) || (call.state !== CallState.Incoming && call.state !== CallState.Waiting)) {
       throw new CallStateError(`call ${call.id} is ${call.state}: only an incoming or waiting call can be answered`);
     }
-    await rec.session.accept();
+    const out = this.outgoing('answer', call);
+    await rec.session.accept({ extraHeaders: out.headers, sessionDescriptionHandlerModifiers: out.sdpModifiers });
   }
 
   async hangup(call: Call, request: HangupRequest): Promise<void> {
@@ -309,21 +356,27 @@ export class SipBackend extends EventEmitter implements Backend {
     const local: EndInfo = { cause: request.endCause, by: 'local', text: request.text };
     if (session.state === SessionState.Established) {
       const q850 = q850ForHangup(request.signal);
-      this.conclude(rec, { ...local, q850 });
-      await session.bye({ requestOptions: { extraHeaders: [`Reason: Q.850;cause=${q850}`] } });
+      const end = { ...local, q850 };
+      this.conclude(rec, end);
+      const out = this.outgoing('bye', call, [`Reason: Q.850;cause=${q850}`], { end });
+      await session.bye({ requestOptions: { extraHeaders: out.headers } });
       return;
     }
     if (session instanceof Invitation) {
       if (session.state !== SessionState.Initial && session.state !== SessionState.Establishing) return;
-      const statusCode = rejectCodeFor(request.signal);
-      this.conclude(rec, { ...local, sipCode: statusCode });
-      await session.reject({ statusCode });
+      const end = { ...local, sipCode: rejectCodeFor(request.signal) };
+      const out = this.outgoing('reject', call, [], { end, statusCode: end.sipCode });
+      const statusCode = out.statusCode ?? end.sipCode;
+      this.conclude(rec, { ...end, sipCode: statusCode });
+      await session.reject({ statusCode, extraHeaders: out.headers });
       return;
     }
     if (session instanceof Inviter) {
       this.conclude(rec, local);
       // cancel() rejects outside Initial/Establishing (docs/sip-in-node.md): a call that just ended needs nothing.
-      if (session.state === SessionState.Initial || session.state === SessionState.Establishing) await session.cancel();
+      if (session.state === SessionState.Initial || session.state === SessionState.Establishing) {
+        await session.cancel({ extraHeaders: this.outgoing('cancel', call, [], { end: local }).headers });
+      }
     }
   }
 
@@ -331,9 +384,9 @@ export class SipBackend extends EventEmitter implements Backend {
 
   private onInvite(invitation: Invitation): void {
     const request = invitation.request;
-    const refuse = (statusCode: number, why: string): void => {
+    const refuse = (statusCode: number, why: string, extraHeaders?: string[]): void => {
       this.log.info(`sip: refused a call from ${request.from.uri.toString()} with ${statusCode}: ${why}`);
-      invitation.reject({ statusCode }).catch(() => undefined);
+      invitation.reject({ statusCode, ...(extraHeaders ? { extraHeaders } : {}) }).catch(() => undefined);
     };
     if (this.opts.register === false && !this.fromTrustedSource(request)) {
       const source = this.sources.get(request);
@@ -358,10 +411,7 @@ export class SipBackend extends EventEmitter implements Backend {
     });
     const rec: CallRecord = { call, session: invitation };
     guardAckTimeout(invitation);
-    invitation.delegate = {
-      ...invitation.delegate,
-      onCancel: (cancel) => this.conclude(rec, endFromRequest('CANCEL', cancel.request.getHeader('reason'), 'cancelled')),
-    };
+    this.delegateFor(rec);
     // The media first: a caller we cannot take gets the precise refusal (488 / 503), not a ring.
     media.prepare(invitation).then(
       () => {
@@ -369,7 +419,7 @@ export class SipBackend extends EventEmitter implements Backend {
         for (const feature of this.features()) {
           const refusal = feature.incoming?.(call, invitation);
           if (refusal) {
-            refuse(refusal.refuse, `${feature.name}: ${refusal.why}`);
+            refuse(refusal.refuse, `${feature.name}: ${refusal.why}`, refusal.extraHeaders);
             return;
           }
         }
@@ -439,13 +489,6 @@ export class SipBackend extends EventEmitter implements Backend {
     this.records.set(rec.call.id, rec);
     const session = rec.session;
     for (const feature of this.features()) feature.attach?.(rec.call, session);
-    session.delegate = {
-      ...session.delegate,
-      onBye: (bye) => {
-        this.conclude(rec, endFromRequest('BYE', bye.request.getHeader('reason'), 'normal'));
-        bye.accept().catch(() => undefined);
-      },
-    };
     session.stateChange.addListener((state) => {
       if (state === SessionState.Established) {
         this.settle(rec, CallState.Active, { text: 'answered' });
@@ -487,6 +530,7 @@ export class SipBackend extends EventEmitter implements Backend {
 
   private onAgentState(s: SipAgentStateChange): void {
     if (s.state === SipAgentState.Ready) {
+      this.hookRequests();
       this.hookTrunkRequests();
       this.wasReady = true;
       this.setStatus('ready', s.text);
@@ -501,6 +545,68 @@ export class SipBackend extends EventEmitter implements Backend {
     }
     this.setStatus(s.state === SipAgentState.Retrying ? 'error' : 'connecting', s.text);
     if (wasReady) this.emit('line', { topic: 'line-down', payload: { state: this._status.state, text: s.text } });
+  }
+
+  /**
+   * Every new incoming request (after sip.js's transaction layer: retransmissions are absorbed there)
+   * goes to the features' `request` hooks before sip.js's core sees it, with its call when it is within
+   * one's dialog; the first feature that answers it wins, in a server transaction of ours.
+   * Installed when the agent is first ready, as the trunk hook.
+   */
+  private hookRequests(): void {
+    if (!this.agent) return;
+    const ua = this.agent.userAgent;
+    if (this.requestsHooked.has(ua)) return;
+    this.requestsHooked.add(ua);
+    // receiveRequest is private in sip.js's types (core/user-agent-core/user-agent-core.d.ts): it is
+    // where a request that matched no server transaction goes, the one place to see each request once.
+    const core = ua.userAgentCore as unknown as { receiveRequest(message: IncomingRequestMessage): void };
+    const receive = core.receiveRequest.bind(core);
+    core.receiveRequest = (message: IncomingRequestMessage) => {
+      if (message.method !== 'ACK' && message.method !== 'CANCEL') {
+        const call = message.toTag ? this.callInDialog(message) : undefined;
+        for (const feature of this.features()) {
+          let answer: SipRequestAnswer | void = undefined;
+          try {
+            answer = feature.request?.(message, call);
+          } catch (err) {
+            this.log.warn(`sip: ${feature.name}, reading a ${message.method}: ${(err as Error).message}`);
+          }
+          if (!answer) continue;
+          this.answerRequest(message, answer, feature.name);
+          return;
+        }
+      }
+      receive(message);
+    };
+  }
+
+  /** The call whose dialog an in-dialog request belongs to. */
+  private callInDialog(message: IncomingRequestMessage): Call | undefined {
+    const id = message.callId + message.toTag + message.fromTag;
+    for (const rec of this.records.values()) if (rec.session.dialog?.id === id) return rec.call;
+    return undefined;
+  }
+
+  /** Sends a feature's answer to a request, statefully (its retransmissions get the same answer). */
+  private answerRequest(message: IncomingRequestMessage, answer: SipRequestAnswer, by: string): void {
+    const core = this.agent?.userAgent.userAgentCore;
+    if (!core) return;
+    const text = `sip: ${by} answered a ${message.method} from ${message.from.uri.toString()} with ${answer.statusCode}: ${answer.why}`;
+    if (answer.statusCode >= 300) this.log.info(text);
+    else this.log.debug(text);
+    const uas = new UserAgentServer(message.method === 'INVITE' ? InviteServerTransaction : NonInviteServerTransaction, core, message);
+    const options = {
+      statusCode: answer.statusCode,
+      ...(answer.extraHeaders ? { extraHeaders: answer.extraHeaders } : {}),
+      ...(answer.body ? { body: { contentDisposition: 'render', contentType: answer.body.contentType, content: answer.body.content } } : {}),
+    };
+    try {
+      if (answer.statusCode >= 200 && answer.statusCode < 300) uas.accept(options);
+      else uas.reject(options);
+    } catch (err) {
+      this.log.warn(`${text}: not sent: ${(err as Error).message}`);
+    }
   }
 
   /**
@@ -579,13 +685,8 @@ export function parseCodecs(value: unknown): G711Codec[] {
  * checked when the line starts): each refusal names the setting as the editor shows it.
  */
 function checkLineSettings(o: SipBackendOptions): void {
+  checkSettings(SIP_LINE_SETTINGS, o as unknown as Record<string, unknown>);
   if (o.codecs !== undefined) parseCodecs(o.codecs);
-  if (o.dtmfMode !== undefined && !SIP_DTMF_MODES.includes(o.dtmfMode)) {
-    throw new InvalidInputError(`the DTMF mode must be one of ${SIP_DTMF_MODES.join(', ')}, got ${describe(o.dtmfMode)}`);
-  }
-  if (o.incomingRefer !== undefined && !INCOMING_REFER_POLICIES.includes(o.incomingRefer)) {
-    throw new InvalidInputError(`the incoming REFER setting must be one of ${INCOMING_REFER_POLICIES.join(', ')}, got ${describe(o.incomingRefer)}`);
-  }
   const notifyMs = o.transferNotifyTimeoutMs;
   if (notifyMs !== undefined && (typeof notifyMs !== 'number' || !Number.isFinite(notifyMs) || notifyMs <= 0)) {
     throw new InvalidInputError(`the transfer NOTIFY timeout must be a number of milliseconds above 0, got ${describe(notifyMs)}`);

@@ -1,16 +1,16 @@
 import { SessionState } from 'sip.js';
 import type { Session } from 'sip.js';
-import type { IncomingResponse } from 'sip.js/lib/core';
 import { Call } from '../call/call';
 import { CallState } from '../call/call-state';
 import { AudioChannel, ControlCapability, swapPair } from '../capabilities/control';
-import { CallStateError, CommandFailedError, NotSupportedError } from '../errors';
-import { RtpDescriptionHandler, RtpDescriptionHandlerOptions } from './rtp-description-handler';
+import { CallStateError, NotSupportedError } from '../errors';
+import { RtpDescriptionHandler } from './rtp-description-handler';
 import type { RtpSession } from './rtp-session';
 import type { SipCallContext, SipCallFeature } from './sip-call-context';
+import { reoffer, startLine } from './sip-reinvite';
 
 /** What SIP call control needs of the backend. */
-export type SipControlContext = Pick<SipCallContext, 'sessionOf' | 'calls' | 'answer' | 'description'>;
+export type SipControlContext = Pick<SipCallContext, 'sessionOf' | 'calls' | 'answer' | 'description' | 'shape'>;
 
 /** Who holds a call: we (our re-INVITE was answered), the other side (its SDP stopped wanting our audio), or both. */
 interface HoldState {
@@ -159,50 +159,12 @@ export class SipControl implements ControlCapability, SipCallFeature {
   }
 
   /**
-   * Sends the re-INVITE (hold: our SDP `sendonly`; resume: `{}`, see the class comment) and settles
-   * when it is answered: 2xx → the call's new state, before this resolves; anything else → rejected,
-   * the call as it was (sip.js rolled the offer back).
+   * Hold (our SDP `sendonly`) / resume (`{}`, see the class comment) by re-INVITE (lib/sip/sip-reinvite.ts):
+   * 2xx → the call's new state, before this resolves; anything else → rejected, the call as it was.
    */
-  private reInvite(call: Call, hold: boolean): Promise<void> {
-    const session = this.ctx.sessionOf(call);
-    if (!session || session.state !== SessionState.Established) {
-      return Promise.reject(new CallStateError(`call ${call.id} has no established SIP session to ${hold ? 'hold' : 'resume'}`));
-    }
-    const what = hold ? 'hold' : 'resume';
-    return new Promise<void>((resolve, reject) => {
-      const onState = (state: SessionState): void => {
-        if (state !== SessionState.Terminated) return;
-        session.stateChange.removeListener(onState);
-        reject(new CallStateError(`call ${call.id} ended before the ${what} was answered`));
-      };
-      session.stateChange.addListener(onState);
-      const settle = (fn: () => void): void => {
-        session.stateChange.removeListener(onState);
-        fn();
-      };
-      session
-        .invite({
-          sessionDescriptionHandlerOptions: (hold ? { hold: true } : {}) as RtpDescriptionHandlerOptions,
-          requestDelegate: {
-            onAccept: (response: IncomingResponse) =>
-              settle(() => {
-                // sip.js calls onAccept also after it gave up on an unusable answer (ACK + BYE).
-                if (session.state === SessionState.Terminated || call.ended) {
-                  reject(new CallStateError(`call ${call.id} ended: the answer to the ${what} could not be used`));
-                  return;
-                }
-                this.local(call, hold, startLine(response));
-                resolve();
-              }),
-            onReject: (response: IncomingResponse) =>
-              settle(() => reject(new CommandFailedError(`the other side refused the ${what}: ${startLine(response)}`, startLine(response)))),
-          },
-        })
-        .catch((err: Error) =>
-          // Not sent: a re-INVITE of ours still pending (RequestPendingError), the session ended.
-          settle(() => reject(new CallStateError(`call ${call.id} cannot be put on ${what} now: ${err.message}`))),
-        );
-    });
+  private async reInvite(call: Call, hold: boolean): Promise<void> {
+    const answer = await reoffer(this.ctx, call, { what: hold ? 'hold' : 'resume', media: hold ? { hold: true } : {} });
+    this.local(call, hold, startLine(answer));
   }
 
   /** Our hold changed (the re-INVITE answered 2xx). */
@@ -273,9 +235,4 @@ export class SipControl implements ControlCapability, SipCallFeature {
   private unsupported<T>(what: string): Promise<T> {
     return Promise.reject(new NotSupportedError(`${what} is not supported on a SIP line (${this.ctx.description()}): the call audio is the flow's, set its level there`));
   }
-}
-
-function startLine(response: IncomingResponse): string {
-  const m = response.message;
-  return `SIP/2.0 ${m.statusCode ?? ''} ${m.reasonPhrase ?? ''}`.trim();
 }

@@ -39,6 +39,17 @@ export class SipDtmf implements DtmfCapability, SipCallFeature {
   readonly name = 'dtmf';
   /** The INFO send in progress on each call: two sends run one after the other, never interleaved. */
   private readonly infoSends = new WeakMap<Call, Promise<void>>();
+  /** Each call's key reporter, made when it is attached (its INFO and its media report through it). */
+  private readonly reporters = new WeakMap<Call, KeyReporter>();
+  /** SIP INFO (RFC 2976 / application/dtmf-relay) handled here. */
+  readonly allow = ['INFO'] as const;
+  /** sip.js hands INFO to the session's delegate once the session is established. */
+  readonly session = {
+    onInfo: (call: Call, info: Info): void => {
+      const report = this.reporters.get(call);
+      if (report) this.onInfo(call, info, report);
+    },
+  };
   /** The flow's choice (setDetection): received keys are reported unless it switched them off. */
   private reporting = true;
 
@@ -50,7 +61,7 @@ export class SipDtmf implements DtmfCapability, SipCallFeature {
    */
   attach(call: Call, session: Session): void {
     const report = keyReporter(call, this.ctx, () => this.reporting);
-    session.delegate = { ...session.delegate, onInfo: (info: Info) => this.onInfo(call, info, report) };
+    this.reporters.set(call, report);
     const onState = (state: SessionState): void => {
       if (state !== SessionState.Established) return;
       session.stateChange.removeListener(onState);

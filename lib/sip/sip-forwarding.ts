@@ -101,13 +101,38 @@ export class SipForwarding implements ForwardingCapability, SipCallFeature {
     readonly options: SipForwardingOptions = {},
   ) {}
 
-  /** Takes the other side's REFERs (sip.js would follow them by itself without a delegate). */
-  attach(call: Call, session: Session): void {
-    session.delegate = {
-      ...session.delegate,
-      onRefer: (referral: Referral) => this.onRefer(call, session, referral),
-    };
-  }
+  /** REFER (transfers both ways) and the NOTIFYs of its subscription. */
+  readonly allow = ['REFER', 'NOTIFY'] as const;
+  /** RFC 3891: an INVITE with Replaces (attended transfer). */
+  readonly supported = ['replaces'] as const;
+  readonly session = {
+    /** Takes the other side's REFERs (sip.js would follow them by itself without a delegate). */
+    onRefer: (call: Call, referral: Referral): void => {
+      const session = this.ctx.sessionOf(call);
+      if (session) this.onRefer(call, session, referral);
+      else referral.reject().catch(() => undefined);
+    },
+    /**
+     * Attended transfer: the target replaces its call with us by the transferee's (INVITE with Replaces)
+     * and then BYEs it (RFC 5589 §7), usually before the transferee's final NOTIFY reaches us (it sends
+     * the BYE the moment it answers; the NOTIFY waits for the transferee to see that answer). A BYE on
+     * the other call once the REFER was accepted is that replacement: the other call ends `transferred`,
+     * `by: "remote"`, not `normal`. (If the target hung up for another reason in that moment, the transfer
+     * itself still fails on its own NOTIFY; only the other call's cause would say `transferred`.)
+     */
+    onBye: (call: Call): void => {
+      for (const p of [...this.pending]) {
+        if (p.other !== call || p.done) continue;
+        if (!p.accepted) {
+          // The target hung up before the other side took the transfer: nothing is left to replace.
+          const err = new CommandFailedError(`the transfer to ${p.what} failed: it hung up before the transfer was accepted; call ${p.call.id} is still connected`, 'BYE');
+          this.fail(p, 'target-hangup', err, { evidence: 'BYE' });
+          continue;
+        }
+        this.ctx.conclude(call, { cause: 'transferred', by: 'remote', text: `replaced at the other side by call ${p.call.id} (${p.call.remote.number || 'the transferee'}), which this line transferred there` });
+      }
+    },
+  };
 
   /**
    * An INVITE with `Replaces` naming a connected call of ours: this call takes its place. One whose
@@ -196,7 +221,6 @@ export class SipForwarding implements ForwardingCapability, SipCallFeature {
       const p: PendingTransfer = { call, session, progress, what, resolve, reject, accepted: false, done: false, other, cleanup: () => session.stateChange.removeListener(onState) };
       this.pending.add(p);
       session.stateChange.addListener(onState);
-      if (other) this.watchReplaced(p, other);
       progress.step('started', `asking the other side to call ${what} (REFER)`);
       session
         .refer(referTo, {
@@ -226,33 +250,6 @@ export class SipForwarding implements ForwardingCapability, SipCallFeature {
       const text = `the transfer to ${p.what} failed: no final word (NOTIFY) from the other side within ${timeoutMs / 1000} s; call ${p.call.id} is still connected`;
       this.fail(p, 'timeout', new CommandFailedError(text, line));
     });
-  }
-
-  /**
-   * Attended transfer: the target replaces its call with us by the transferee's (INVITE with Replaces)
-   * and then BYEs it (RFC 5589 §7), usually before the transferee's final NOTIFY reaches us (it sends
-   * the BYE the moment it answers; the NOTIFY waits for the transferee to see that answer). A BYE on
-   * the other call once the REFER was accepted is that replacement: the other call ends `transferred`,
-   * `by: "remote"`, not `normal`. (If the target hung up for another reason in that moment, the transfer
-   * itself still fails on its own NOTIFY; only the other call's cause would say `transferred`.)
-   */
-  private watchReplaced(p: PendingTransfer, other: Call): void {
-    const otherSession = this.ctx.sessionOf(other);
-    if (!otherSession) return;
-    const previous = otherSession.delegate?.onBye;
-    otherSession.delegate = {
-      ...otherSession.delegate,
-      onBye: (bye) => {
-        if (!p.accepted && !p.done) {
-          // The target hung up before the other side took the transfer: nothing to replace any more.
-          this.fail(p, 'target-hangup', new CommandFailedError(`the transfer to ${p.what} failed: it hung up before the transfer was accepted; call ${p.call.id} is still connected`, 'BYE'), { evidence: 'BYE' });
-        } else if (p.accepted && !p.done) {
-          this.ctx.conclude(other, { cause: 'transferred', by: 'remote', text: `replaced at the other side by call ${p.call.id} (${p.call.remote.number || 'the transferee'}), which this line transferred there` });
-        }
-        if (previous) previous(bye);
-        else bye.accept().catch(() => undefined);
-      },
-    };
   }
 
   /** A NOTIFY of our REFER's subscription: progress, or the outcome. */
@@ -290,7 +287,7 @@ export class SipForwarding implements ForwardingCapability, SipCallFeature {
     const end = (to: string) => ({ cause: 'transferred' as const, by: 'local' as const, text: `transferred to ${to} (${statusLine})` });
     this.ctx.conclude(call, end(p.what));
     // The other call is the target's to end (it BYEs the dialog the transferee replaced): `by: "remote"`,
-    // as when its BYE came before this NOTIFY (watchReplaced); we BYE it after the grace time if not.
+    // as when its BYE came before this NOTIFY (session.onBye); we BYE it after the grace time if not.
     if (other) this.endOld(other, { ...end(call.remote.number || 'the other call'), by: 'remote' }, OLD_DIALOG_GRACE_MS);
     // Settled first: our own BYE ends the session, which is not a failure of the transfer.
     this.settle(p);

@@ -133,6 +133,12 @@ export interface SipUserAgentOptions {
   log?: Logger;
   /** Options for sip.js that belong to call handling (the SIP backend's delegate, SDH factory...). */
   sip?: SipPassThroughOptions;
+  /**
+   * The `Supported:` option tags of every request and response (the SIP backend computes them from its
+   * features). sip.js adds `outbound` (RFC 5626, which we do not do) and its own tags by itself: given
+   * this, exactly these are sent. Default: sip.js's own list.
+   */
+  supported?: readonly string[];
 }
 
 interface Resolved {
@@ -431,6 +437,12 @@ export class SipUserAgent extends EventEmitter {
       },
     });
     if (!FAST_GRAMMAR.installed) log.debug(FAST_GRAMMAR.reason);
+    if (options.supported) {
+      // sip.js 0.21 has no option for the list (api/user-agent.js pushes "outbound" unconditionally):
+      // its core reads these two fields for each message it builds.
+      ua.userAgentCore.configuration.supportedOptionTags = [...options.supported];
+      ua.userAgentCore.configuration.supportedOptionTagsResponse = [...options.supported];
+    }
     ua.transport.stateChange.addListener((state) => {
       if (this.ua !== ua || state !== 'Disconnected') return;
       const cause = (ua.transport as NodeTransport).lastError;
