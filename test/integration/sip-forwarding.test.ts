@@ -166,6 +166,8 @@ describe('SIP forwarding: redirect (302) and transfer (REFER) between two lines 
       await assert.rejects(a.forwarding.transferToCall(first.callA, second.id), /603/);
       const refused = evB.events.find((e) => e.topic === 'transfer');
       assert.equal(refused?.payload.method, 'attended', 'B saw a Refer-To with Replaces');
+      assert.deepEqual(transferSteps(evA, first.callA), ['started', 'failed 603 failed']);
+      assert.equal(evA.events.find((e) => e.topic === 'transfer')?.payload.target, second.id);
       assert.equal(a.activeCalls().length, 2);
     });
 
