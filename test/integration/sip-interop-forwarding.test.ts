@@ -60,6 +60,24 @@ describe('SIP forwarding interop with SIPp and baresip on 127.0.0.1 (integration
       assert.equal(await uas.exitCode(), 0, uas.process.text().slice(-2000));
     });
 
+    /**
+     * A call to SIPp (`scenario` with its `fill`) transferred to 3003: the transfer fails naming `status`
+     * (a status line without `SIP/2.0`), its events are `steps` then the failure with `cause`, the call
+     * stays connected; our hang-up ends it normally and SIPp exits 0.
+     */
+    async function transferFails(scenario: string, fill: Record<string, string>, status: string, steps: unknown[][], cause: string): Promise<void> {
+      const uas = await sippUas(scenario, fill);
+      const { line, events } = await startLine({ server: uas.address });
+      const call = await line.dial('2000');
+      await events.next('answered');
+      await assert.rejects(line.forwarding.transfer(call.id, '3003'), (err: Error) => err instanceof CommandFailedError && err.message.includes(status) && /still connected/.test(err.message));
+      assert.equal(call.state, CallState.Active);
+      assert.deepEqual(transferSteps(events), [['started', undefined, undefined, undefined], ...steps, ['failed', Number(status.slice(0, 3)), `SIP/2.0 ${status}`, cause]]);
+      await line.hangup(call.id);
+      assert.deepEqual((await events.next('ended')).payload.cause, 'normal');
+      assert.equal(await uas.exitCode(), 0, uas.process.text().slice(-2000));
+    }
+
     // The REFER's own answer: the transferee will not or cannot transfer (the target was never called).
     for (const [refusal, cause] of [
       ['603 Decline', 'failed'],
@@ -67,21 +85,8 @@ describe('SIP forwarding interop with SIPp and baresip on 127.0.0.1 (integration
       ['501 Not Implemented', 'failed'],
       ['481 Call/Transaction Does Not Exist', 'hangup'],
     ] as const) {
-      it(`SIPp answers the REFER ${refusal}: the transfer fails with cause ${cause} naming the code, the call stays connected; our later hang-up reaches SIPp (exit 0)`, async () => {
-        const uas = await sippUas('refer-reject-uas.xml', { refusal });
-        const { line, events } = await startLine({ server: uas.address });
-        const call = await line.dial('2000');
-        await events.next('answered');
-        await assert.rejects(line.forwarding.transfer(call.id, '3003'), (err: Error) => err instanceof CommandFailedError && err.message.includes(refusal) && /still connected/.test(err.message));
-        assert.equal(call.state, CallState.Active);
-        assert.deepEqual(transferSteps(events), [
-          ['started', undefined, undefined, undefined],
-          ['failed', Number(refusal.slice(0, 3)), `SIP/2.0 ${refusal}`, cause],
-        ]);
-        await line.hangup(call.id);
-        assert.deepEqual((await events.next('ended')).payload.cause, 'normal');
-        assert.equal(await uas.exitCode(), 0, uas.process.text().slice(-2000));
-      });
+      it(`SIPp answers the REFER ${refusal}: the transfer fails with cause ${cause} naming the code, the call stays connected; our later hang-up reaches SIPp (exit 0)`, () =>
+        transferFails('refer-reject-uas.xml', { refusal }, refusal, [], cause));
     }
 
     // The sipfrag of the final NOTIFY: how the transferee's call to the target ended.
@@ -94,23 +99,11 @@ describe('SIP forwarding interop with SIPp and baresip on 127.0.0.1 (integration
       ['487 Request Terminated', 'target-hangup'],
       ['408 Request Timeout', 'timeout'],
     ] as const) {
-      it(`SIPp accepts (202), NOTIFYs 100 then a final sipfrag ${final}: the transfer fails with cause ${cause}, the call stays connected; our hang-up reaches SIPp (exit 0)`, async () => {
-        const uas = await sippUas('refer-final-status-uas.xml', { final });
-        const { line, events } = await startLine({ server: uas.address });
-        const call = await line.dial('2000');
-        await events.next('answered');
-        await assert.rejects(line.forwarding.transfer(call.id, '3003'), (err: Error) => err instanceof CommandFailedError && err.message.includes(final) && /still connected/.test(err.message));
-        assert.equal(call.state, CallState.Active);
-        assert.deepEqual(transferSteps(events), [
-          ['started', undefined, undefined, undefined],
+      it(`SIPp accepts (202), NOTIFYs 100 then a final sipfrag ${final}: the transfer fails with cause ${cause}, the call stays connected; our hang-up reaches SIPp (exit 0)`, () =>
+        transferFails('refer-final-status-uas.xml', { final }, final, [
           ['accepted', 202, 'SIP/2.0 202 Accepted', undefined],
           ['progress', 100, 'SIP/2.0 100 Trying', undefined],
-          ['failed', Number(final.slice(0, 3)), `SIP/2.0 ${final}`, cause],
-        ]);
-        await line.hangup(call.id);
-        assert.deepEqual((await events.next('ended')).payload.cause, 'normal');
-        assert.equal(await uas.exitCode(), 0, uas.process.text().slice(-2000));
-      });
+        ], cause));
     }
 
     it('our party hangs up (BYE) after the 202, before any final NOTIFY: the transfer fails with cause hangup, the call ends normal by remote (SIPp exits 0)', async () => {
