@@ -5,7 +5,9 @@ import type { ForwardingEmulator } from '../../lib/at/emulator/features/forwardi
 import { Backend } from '../../lib/backend';
 import { Call } from '../../lib/call/call';
 import { CallState } from '../../lib/call/call-state';
-import { FORWARD_MODES, ForwardMode, ForwardReason, checkForwardRequest } from '../../lib/capabilities';
+import { FORWARD_MODES, ForwardMode, ForwardReason, TRANSFER_CAUSES, checkForwardRequest, transferCauseOfTargetEnd } from '../../lib/capabilities';
+import type { Cause, EndInfo } from '../../lib/call/cause';
+import { referRefusalCause, sipfragCause } from '../../lib/sip/sip-forwarding';
 import { CallStateError, CommandFailedError, InvalidInputError, NotSupportedError } from '../../lib/errors';
 import { VoiceLine } from '../../lib/line/voice-line';
 import { Harness, startLine } from '../helpers/at-harness';
@@ -50,6 +52,31 @@ describe('forwarding: requests and replies', () => {
       [{ reason: 'all', mode: 'query' }, /query one reason at a time/],
     ];
     for (const [input, message] of refused) assert.throws(() => checkForwardRequest(input), (e: Error) => e instanceof InvalidInputError && message.test(e.message));
+  });
+
+  it('maps how the call to the target ended, a final sipfrag and a refused REFER to the transfer causes', () => {
+    const end = (cause: Cause, by: 'local' | 'remote' = 'remote'): EndInfo => ({ cause, by });
+    const ends: Array<[EndInfo | undefined, boolean, string]> = [
+      [end('busy'), false, 'target-busy'],
+      [end('no-answer', 'local'), false, 'timeout'],
+      [end('timeout'), false, 'timeout'],
+      [end('rejected'), false, 'target-rejected'],
+      [end('not-found'), false, 'target-rejected'],
+      [end('unavailable'), false, 'target-rejected'],
+      [end('normal'), false, 'target-hangup'],
+      [end('normal'), true, 'target-hangup'],
+      [end('network-error'), false, 'failed'],
+      [end('cancelled', 'local'), false, 'failed'],
+      [undefined, false, 'failed'],
+    ];
+    for (const [e, answered, cause] of ends) assert.equal(transferCauseOfTargetEnd(e, answered), cause, JSON.stringify(e));
+    const frags: Array<[number, string]> = [[486, 'target-busy'], [600, 'target-busy'], [603, 'target-rejected'], [480, 'target-rejected'], [503, 'target-rejected'], [487, 'target-hangup'], [408, 'timeout'], [302, 'failed']];
+    for (const [code, cause] of frags) assert.equal(sipfragCause(code), cause, String(code));
+    const refusals: Array<[number, string]> = [[405, 'failed'], [501, 'failed'], [603, 'failed'], [403, 'failed'], [481, 'hangup'], [408, 'timeout']];
+    for (const [code, cause] of refusals) assert.equal(referRefusalCause(code), cause, String(code));
+    for (const cause of [...ends.map((x) => x[2]), ...frags.map((x) => x[1]), ...refusals.map((x) => x[1])]) {
+      assert.ok((TRANSFER_CAUSES as readonly string[]).includes(cause), `${cause} is a contract cause`);
+    }
   });
 
   it('builds AT+CCFC with the number type, and the voice class only before a time', () => {
