@@ -108,7 +108,8 @@ export class InvalidTransitionError extends Error {
  * {@link TRANSITIONS}, stamps the times, and emits one `transition` event ({@link CallTransition}).
  *
  * Events: `transition` (CallTransition), `ended` (EndInfo) once, after the `transition` to ended,
- * `report` (CallReport) for events that do not change the state (a DTMF digit, transfer progress).
+ * `report` (CallReport) for events that do not change the state (a DTMF digit, transfer progress);
+ * `ending` (EndInfo) once, just before the transition to ended, while reports still go out.
  */
 export class Call extends EventEmitter {
   readonly id: string;
@@ -171,6 +172,8 @@ export class Call extends EventEmitter {
     if (to === CallState.Ended && !reason.end) {
       throw new TypeError('a transition to "ended" needs reason.end (the cause)');
     }
+    // The last moment reports still go out (a transfer under way reports its outcome before `ended`).
+    if (to === CallState.Ended) this.emit('ending', reason.end);
     this._state = to;
     this.lastReason = reason;
     const now = new Date();

@@ -1,4 +1,5 @@
 import { Call } from '../call/call';
+import type { Cause, EndInfo } from '../call/cause';
 import { InvalidInputError } from '../errors';
 import { describe, validatePhoneNumber } from '../validate';
 
@@ -78,32 +79,128 @@ export function checkForwardRequest(input: { reason?: unknown; mode?: unknown; n
 }
 
 /**
+ * How a transfer came out (design §3.1, Aculab's transfer causes), on the `transfer` event that ends it
+ * (status `succeeded`, `failed` or `refused`), the same names on every backend:
+ * - `normal`: done, the call was transferred;
+ * - `timeout`: no outcome in time (no final NOTIFY, the target did not answer within the ring time, the
+ *   network did not answer the request);
+ * - `hangup`: our party (the call being transferred) hung up meanwhile;
+ * - `target-busy`: the target was busy; `target-rejected`: the target refused the call (declined,
+ *   forbidden, not found, unavailable, ...); `target-hangup`: the target hung up before the transfer was
+ *   done (an attended transfer's other call ended, the call to the target was torn down);
+ * - `failed`: the transfer itself could not be done (the other side or the network refused the request,
+ *   the request is not supported, the line went down).
+ */
+export const TRANSFER_CAUSES = ['normal', 'timeout', 'hangup', 'target-busy', 'target-rejected', 'target-hangup', 'failed'] as const;
+export type TransferCause = (typeof TRANSFER_CAUSES)[number];
+
+/** Refusals of the target, by the end cause of the call to it: the target (or its network) said no. */
+const TARGET_REFUSALS: readonly Cause[] = ['rejected', 'forbidden', 'not-found', 'unavailable', 'incompatible'];
+
+/**
+ * The transfer cause of a call to the target that ended before the transfer was done (the consultation
+ * call of an AT blind transfer, the call a SIP line places following a REFER): busy → `target-busy`, no
+ * answer in time → `timeout`, a refusal → `target-rejected`, ended after it answered (the target hung up)
+ * or ended by the other side with a normal clearing → `target-hangup`; anything else (a network error,
+ * congestion, cancelled by us) → `failed`.
+ */
+export function transferCauseOfTargetEnd(end: EndInfo | undefined, answered = false): TransferCause {
+  if (!end) return 'failed';
+  if (answered) return 'target-hangup';
+  if (end.cause === 'busy') return 'target-busy';
+  if (end.cause === 'no-answer' || end.cause === 'timeout') return 'timeout';
+  if (TARGET_REFUSALS.includes(end.cause)) return 'target-rejected';
+  if (end.cause === 'normal' && end.by === 'remote') return 'target-hangup';
+  return 'failed';
+}
+
+/**
  * What a `transfer` event carries (`call.report('transfer', payload)`): one report per step of a
- * transfer, on the call being transferred. SIP lines report them (REFER and its NOTIFYs); the `ended`
- * event that follows a successful transfer has cause `transferred`.
+ * transfer, on the call being transferred. Both backends report them (SIP: REFER and its NOTIFYs; AT: the
+ * consultation call and `AT+CHLD=4`); the `ended` event that follows a successful transfer has cause
+ * `transferred`.
  */
 export interface TransferReport {
-  /** `blind`: to a number or address; `attended`: to another call of the line (REFER with Replaces). */
+  /** `blind`: to a number or address; `attended`: to another call of the line (REFER with Replaces, AT+CHLD=4). */
   method: 'blind' | 'attended';
-  /** `transferor`: we asked (our REFER); `transferee`: the other side asked us (their REFER). */
+  /** `transferor`: we asked (our REFER, our AT+CHLD=4); `transferee`: the other side asked us (their REFER). */
   role: 'transferor' | 'transferee';
   /** The target as given (number or SIP address), or the other call's remote number (attended). */
   to: string;
   /** Attended: the other call's id. */
   target?: string;
   /**
-   * `accepted`: the REFER was accepted (202); `progress`: the target is being called (a 1xx sipfrag,
-   * `sipCode` says which: 100 trying, 180 ringing); `succeeded`: the target answered (2xx sipfrag);
-   * `failed`: refused, the target did not answer, or no final word in time; `refused`: (transferee)
-   * we refused the other side's REFER.
+   * `started`: (transferor) the request went out (REFER sent; AT: the target dialled, or AT+CHLD=4 sent);
+   * `accepted`: the REFER was accepted (202); `progress`: the target is being called (SIP: a 1xx sipfrag,
+   * `sipCode` says which: 100 trying, 180 ringing; AT: the consultation call rings, or the target answered
+   * and the calls are being joined); `succeeded`: done; `failed`: not done, `cause` says why; `refused`:
+   * (transferee) we refused the other side's REFER.
    */
-  status: 'accepted' | 'progress' | 'succeeded' | 'failed' | 'refused';
+  status: 'started' | 'accepted' | 'progress' | 'succeeded' | 'failed' | 'refused';
+  /** On the last report (`succeeded`, `failed`, `refused`): how the transfer came out. */
+  cause?: TransferCause;
   /** The SIP code of this step: the REFER's response, or the status line of the NOTIFY's sipfrag. */
   sipCode?: number;
   /** In words, for people. */
   text: string;
-  /** Raw evidence: `SIP/2.0 202 Accepted`, the sipfrag's status line. */
+  /** Raw evidence: `SIP/2.0 202 Accepted`, the sipfrag's status line, `AT+CHLD=4 → +CME ERROR: 3`, `BUSY`. */
   evidence?: string;
+}
+
+/**
+ * The `transfer` reports of one transfer, on the call being transferred: the fields that stay the same
+ * (method, role, to, target) given once, each step then one call. {@link TransferProgress.outcome} sends the
+ * last report (`succeeded` for `normal`, else `failed`, with the cause) once; later steps and outcomes
+ * are dropped, so that whichever path learns the outcome first reports it and no other does.
+ */
+export class TransferProgress {
+  private finished = false;
+  /**
+   * The call ends before the outcome is known: `hangup` (our party hung up meanwhile), reported before
+   * its `ended`; or `normal` when it ends `transferred` (a module that releases the calls before its OK
+   * to AT+CHLD=4).
+   */
+  private readonly onEnding = (end: EndInfo): void => {
+    if (end.cause === 'transferred') this.outcome('normal', `call ${this.call.id} was transferred to ${this.base.to}`);
+    else this.outcome('hangup', `call ${this.call.id} ended (${end.cause}, by ${end.by}) before the transfer to ${this.base.to} was done`);
+  };
+
+  constructor(
+    readonly call: Call,
+    readonly base: Pick<TransferReport, 'method' | 'role' | 'to' | 'target'>,
+  ) {
+    call.once('ending', this.onEnding);
+  }
+
+  /** True once the outcome was reported. */
+  get done(): boolean {
+    return this.finished;
+  }
+
+  /** A step on the way: `started`, `accepted`, `progress`. */
+  step(status: 'started' | 'accepted' | 'progress', text: string, evidence?: { sipCode?: number; evidence?: string }): void {
+    if (!this.finished) this.send(status, text, evidence);
+  }
+
+  /** The outcome (once): `normal` → `succeeded`; any other cause → `failed`; or `refused` (a REFER we refused). */
+  outcome(cause: TransferCause, text: string, evidence?: { sipCode?: number; evidence?: string }, status?: 'refused'): void {
+    if (this.finished) return;
+    this.finished = true;
+    this.call.off('ending', this.onEnding);
+    this.send(status ?? (cause === 'normal' ? 'succeeded' : 'failed'), text, evidence, cause);
+  }
+
+  private send(status: TransferReport['status'], text: string, evidence: { sipCode?: number; evidence?: string } = {}, cause?: TransferCause): void {
+    const payload: TransferReport = {
+      ...this.base,
+      status,
+      ...(cause ? { cause } : {}),
+      text,
+      ...(evidence.sipCode !== undefined ? { sipCode: evidence.sipCode } : {}),
+      ...(evidence.evidence ? { evidence: evidence.evidence } : {}),
+    };
+    this.call.report('transfer', { ...payload });
+  }
 }
 
 /**
@@ -138,9 +235,12 @@ export interface ForwardingCapability {
   transfer?(call: Call, number: string): Promise<void>;
   /**
    * Attended (explicit) transfer: connects `call` with `other`, both ours, one of them held, and leaves
-   * both: both end `transferred`.
+   * both: both end `transferred`. Its reports go to `progress` when the line gives one (the consultation
+   * of a blind transfer, whose `started` the line reported); without it the backend reports the transfer
+   * as `attended` from `started` on. Once `started` was reported, the outcome MUST be reported too,
+   * whichever way the method settles.
    */
-  transferToCall(call: Call, other: Call): Promise<void>;
+  transferToCall(call: Call, other: Call, progress?: TransferProgress): Promise<void>;
 }
 
 function isGiven(value: unknown): boolean {

@@ -1,8 +1,8 @@
 import { Call } from '../call/call';
 import { CallState, isAlerting } from '../call/call-state';
-import { ForwardRequest, ForwardRule, checkForwardRequest } from '../capabilities';
+import { ForwardRequest, ForwardRule, TransferProgress, checkForwardRequest, transferCauseOfTargetEnd } from '../capabilities';
 import { CallStateError, CommandFailedError, InvalidInputError } from '../errors';
-import { outcome, type VoiceLine } from './voice-line';
+import { outcome, type DialResult, type VoiceLine } from './voice-line';
 
 /** What a forwarding request did: the request as sent, and for a query the network's rules. */
 export interface ForwardResult extends ForwardRequest {
@@ -55,7 +55,10 @@ export class LineForwarding {
    * Blind transfer of a connected call to `number`. Where the network has no such request (AT), the
    * line consults: it dials the number (the network puts the call on hold), and once the number answers
    * joins the two calls; when it does not answer within `ringTimeout` seconds, the call is taken off hold
-   * again and this rejects with the reason.
+   * again and this rejects with the reason. The consultation reports `transfer` events on the call as a
+   * `blind` transfer: `started` (the number dialled), `progress` (it rings; it answered), and the outcome
+   * (the backend's, once the calls are joined; the line's when the number did not answer, with the cause
+   * from how that call ended, or `hangup` when the call ended meanwhile: the number is then hung up).
    */
   async transfer(ref: unknown, number: unknown, options: { ringTimeout?: unknown } = {}): Promise<Forwarded> {
     const n = this.target(number, 'transfer number');
@@ -69,17 +72,50 @@ export class LineForwarding {
       return { call, to: n };
     }
     const consult = await this.line.dial(n, { ringTimeout: options.ringTimeout ?? DEFAULT_TRANSFER_RING_TIMEOUT_S });
-    const result = await outcome(consult);
-    if (call.ended) {
+    const progress = new TransferProgress(call, { method: 'blind', role: 'transferor', to: n });
+    progress.step('started', `calling ${n} (call ${consult.id}); call ${call.id} is joined with it once it answers`);
+    const result = await this.consultation(call, consult, n, progress);
+    if (result === 'hangup' || call.ended) {
       if (!consult.ended) await this.line.hangup(consult).catch(() => undefined);
-      throw new CallStateError(`call ${call.id} ended (${call.end?.cause}) while ${n} was being called: nothing was transferred`);
+      const err = new CallStateError(`call ${call.id} ended (${call.end?.cause}) while ${n} was being called: nothing was transferred`);
+      progress.outcome('hangup', err.message);
+      throw err;
     }
     if (!result.answered) {
       const back = await this.takeOffHold(call);
-      throw new CommandFailedError(`the transfer to ${n} failed: ${n} did not answer (${result.end?.cause ?? 'ended'}); ${back}`, result.end?.finalResult);
+      const err = new CommandFailedError(`the transfer to ${n} failed: ${n} did not answer (${result.end?.cause ?? 'ended'}); ${back}`, result.end?.finalResult);
+      progress.outcome(transferCauseOfTargetEnd(result.end), err.message, { evidence: err.evidence });
+      throw err;
     }
-    await cap.transferToCall(call, consult);
+    progress.step('progress', `${n} answered (call ${consult.id}): joining the calls`);
+    await cap.transferToCall(call, consult, progress);
     return { call, to: n, other: consult };
+  }
+
+  /**
+   * Waits for the consultation call's outcome, or for the call being transferred to end (`hangup`,
+   * whichever comes first); reports `progress` once when the number rings.
+   */
+  private consultation(call: Call, consult: Call, n: string, progress: TransferProgress): Promise<DialResult | 'hangup'> {
+    return new Promise((resolve) => {
+      let rang = false;
+      const onTransition = (): void => {
+        if (rang || (consult.state !== CallState.Ringing && consult.state !== CallState.EarlyMedia)) return;
+        rang = true;
+        progress.step('progress', `${n} is ringing (call ${consult.id})`);
+      };
+      const finish = (result: DialResult | 'hangup'): void => {
+        consult.off('transition', onTransition);
+        call.off('ended', onEnded);
+        resolve(result);
+      };
+      const onEnded = (): void => finish('hangup');
+      consult.on('transition', onTransition);
+      call.on('ended', onEnded);
+      onTransition();
+      if (call.ended) finish('hangup');
+      else void outcome(consult).then(finish);
+    });
   }
 
   /** Attended transfer: joins the call `ref` with the call `otherRef` (both on this line) and leaves both. */

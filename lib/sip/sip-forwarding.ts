@@ -3,7 +3,8 @@ import type { Notification, Referral, Session } from 'sip.js';
 import type { IncomingResponse } from 'sip.js/lib/core';
 import type { Call } from '../call/call';
 import { CallState } from '../call/call-state';
-import type { ForwardingCapability, ForwardRequest, ForwardRule, TransferReport } from '../capabilities/forwarding';
+import { TransferProgress, transferCauseOfTargetEnd } from '../capabilities/forwarding';
+import type { ForwardingCapability, ForwardRequest, ForwardRule, TransferCause } from '../capabilities/forwarding';
 import { CallStateError, CommandFailedError, InvalidInputError, NotSupportedError } from '../errors';
 import type { DialReferral } from '../backend';
 import { isSipTarget, printable, validateCallTarget } from '../validate';
@@ -54,7 +55,8 @@ const REFUSE_CODE = 603;
 interface PendingTransfer {
   call: Call;
   session: Session;
-  report: Omit<TransferReport, 'status' | 'text' | 'sipCode' | 'evidence'>;
+  /** Its `transfer` reports. */
+  progress: TransferProgress;
   /** Words for the target in messages: `3003`, `sip:bob@pbx`, `call <id> (2002)`. */
   what: string;
   resolve(): void;
@@ -120,8 +122,14 @@ export class SipForwarding implements ForwardingCapability, SipCallFeature {
      * itself still fails on its own NOTIFY; only the other call's cause would say `transferred`.)
      */
     onBye: (call: Call): void => {
-      for (const p of this.pending) {
-        if (p.other !== call || !p.accepted || p.done) continue;
+      for (const p of [...this.pending]) {
+        if (p.other !== call || p.done) continue;
+        if (!p.accepted) {
+          // The target hung up before the other side took the transfer: nothing is left to replace.
+          const err = new CommandFailedError(`the transfer to ${p.what} failed: it hung up before the transfer was accepted; call ${p.call.id} is still connected`, 'BYE');
+          this.fail(p, 'target-hangup', err, { evidence: 'BYE' });
+          continue;
+        }
         this.ctx.conclude(call, { cause: 'transferred', by: 'remote', text: `replaced at the other side by call ${p.call.id} (${p.call.remote.number || 'the transferee'}), which this line transferred there` });
       }
     },
@@ -152,7 +160,7 @@ export class SipForwarding implements ForwardingCapability, SipCallFeature {
     this.stopped = true;
     for (const t of this.timers) clearTimeout(t);
     this.timers.clear();
-    for (const p of [...this.pending]) this.settle(p, new CallStateError(`the line closed before the transfer of call ${p.call.id} to ${p.what} was done`));
+    for (const p of [...this.pending]) this.fail(p, 'failed', new CallStateError(`the line closed before the transfer of call ${p.call.id} to ${p.what} was done`));
   }
 
   async setRule(_request: ForwardRequest): Promise<ForwardRule[]> {
@@ -186,46 +194,50 @@ export class SipForwarding implements ForwardingCapability, SipCallFeature {
     const target = this.targetUri(number, 'transfer number');
     const session = this.established(call, 'transferred');
     const to = isSipTarget(number) ? target.toString() : number;
-    await this.refer(call, session, target, { method: 'blind', role: 'transferor', to }, to);
+    await this.refer(call, session, target, new TransferProgress(call, { method: 'blind', role: 'transferor', to }), to);
   }
 
-  async transferToCall(call: Call, other: Call): Promise<void> {
+  async transferToCall(call: Call, other: Call, progress?: TransferProgress): Promise<void> {
     if (call === other) throw new InvalidInputError('a call cannot be transferred to itself: name the other call');
     const session = this.established(call, 'transferred');
     const otherSession = this.established(other, 'transferred to');
     const to = other.remote.number || other.remote.uri || 'the other call';
-    await this.refer(call, session, otherSession, { method: 'attended', role: 'transferor', to, target: other.id }, `call ${other.id} (${to})`, other);
+    await this.refer(call, session, otherSession, progress ?? new TransferProgress(call, { method: 'attended', role: 'transferor', to, target: other.id }), `call ${other.id} (${to})`, other);
   }
 
   /**
    * Sends the REFER and settles with the transfer's outcome: resolves after the final 2xx NOTIFY (the
    * BYE sent, the call ending `transferred`), rejects with the code otherwise (the call as it was).
    */
-  private refer(call: Call, session: Session, referTo: URI | Session, report: PendingTransfer['report'], what: string, other?: Call): Promise<void> {
+  private refer(call: Call, session: Session, referTo: URI | Session, progress: TransferProgress, what: string, other?: Call): Promise<void> {
     if ([...this.pending].some((p) => p.call === call)) {
       return Promise.reject(new CallStateError(`call ${call.id} is already being transferred: wait for that transfer's outcome`));
     }
     return new Promise<void>((resolve, reject) => {
       const onState = (state: SessionState): void => {
         if (state !== SessionState.Terminated) return;
-        this.settle(p, new CallStateError(`call ${call.id} ended before the transfer to ${what} was done`));
+        // Our party hung up (or the flow hung up this call) before the outcome: `hangup`.
+        this.fail(p, 'hangup', new CallStateError(`call ${call.id} ended before the transfer to ${what} was done`));
       };
-      const p: PendingTransfer = { call, session, report, what, resolve, reject, accepted: false, done: false, other, cleanup: () => session.stateChange.removeListener(onState) };
+      const p: PendingTransfer = { call, session, progress, what, resolve, reject, accepted: false, done: false, other, cleanup: () => session.stateChange.removeListener(onState) };
       this.pending.add(p);
       session.stateChange.addListener(onState);
+      progress.step('started', `asking the other side to call ${what} (REFER)`);
       session
         .refer(referTo, {
           requestDelegate: {
             onAccept: (response: IncomingResponse) => this.referAccepted(p, response),
             onReject: (response: IncomingResponse) => {
               const line = startLine(response);
-              this.report(p, 'failed', `the other side refused the transfer to ${what}`, line, response.message.statusCode);
-              this.settle(p, new CommandFailedError(`the transfer to ${what} failed: the other side refused it (${line}); call ${call.id} is still connected`, line));
+              const code = response.message.statusCode ?? 0;
+              const cause = referRefusalCause(code);
+              const why = cause === 'timeout' ? 'no answer to the REFER' : cause === 'hangup' ? 'the other side no longer has this call' : 'the other side refused it';
+              this.fail(p, cause, new CommandFailedError(`the transfer to ${what} failed: ${why} (${line}); call ${call.id} is still connected`, line), { sipCode: code, evidence: line });
             },
           },
           onNotify: (notification: Notification) => this.onReferNotify(p, notification),
         })
-        .catch((err: Error) => this.settle(p, new CallStateError(`call ${call.id} cannot be transferred now: ${err.message}`)));
+        .catch((err: Error) => this.fail(p, 'failed', new CallStateError(`call ${call.id} cannot be transferred now: ${err.message}`)));
     });
   }
 
@@ -233,12 +245,11 @@ export class SipForwarding implements ForwardingCapability, SipCallFeature {
     if (p.done) return;
     p.accepted = true;
     const line = startLine(response);
-    this.report(p, 'accepted', `the other side accepted the transfer to ${p.what}`, line, response.message.statusCode);
+    p.progress.step('accepted', `the other side accepted the transfer to ${p.what}`, { sipCode: response.message.statusCode, evidence: line });
     const timeoutMs = this.options.transferNotifyTimeoutMs ?? TRANSFER_NOTIFY_TIMEOUT_MS;
     p.timer = this.later(timeoutMs, () => {
       const text = `the transfer to ${p.what} failed: no final word (NOTIFY) from the other side within ${timeoutMs / 1000} s; call ${p.call.id} is still connected`;
-      this.report(p, 'failed', text);
-      this.settle(p, new CommandFailedError(text, line));
+      this.fail(p, 'timeout', new CommandFailedError(text, line));
     });
   }
 
@@ -248,8 +259,9 @@ export class SipForwarding implements ForwardingCapability, SipCallFeature {
     notification.accept().catch(() => undefined);
     if (p.done || !isReferEvent(message)) return;
     const n = readReferNotify(message);
+    const evidence = { sipCode: n.code, evidence: n.statusLine };
     if (n.code !== undefined && n.code < 200) {
-      this.report(p, 'progress', n.code === 100 ? `calling ${p.what}` : `${p.what} is ringing`, n.statusLine, n.code);
+      p.progress.step('progress', n.code === 100 ? `calling ${p.what}` : `${p.what} is ringing`, evidence);
       if (!n.terminated) return;
     }
     if (n.code !== undefined && n.code >= 200 && n.code < 300) {
@@ -257,22 +269,22 @@ export class SipForwarding implements ForwardingCapability, SipCallFeature {
       return;
     }
     if (n.code !== undefined && n.code >= 300) {
+      // An attended transfer whose other call (the target) ended meanwhile: the target hung up.
+      const cause = p.other?.ended && p.other.end?.cause !== 'transferred' ? 'target-hangup' : sipfragCause(n.code);
       const text = `the transfer to ${p.what} failed: ${p.what} answered ${n.statusLine}; call ${p.call.id} is still connected`;
-      this.report(p, 'failed', text, n.statusLine, n.code);
-      this.settle(p, new CommandFailedError(text, n.statusLine));
+      this.fail(p, cause, new CommandFailedError(text, n.statusLine), evidence);
       return;
     }
     if (n.terminated) {
       const text = `the transfer to ${p.what} failed: the other side ended the transfer's subscription without a final answer${n.statusLine ? ` (last: ${n.statusLine})` : ''}; call ${p.call.id} is still connected`;
-      this.report(p, 'failed', text, n.statusLine, n.code);
-      this.settle(p, new CommandFailedError(text, n.statusLine ?? 'NOTIFY Subscription-State: terminated'));
+      this.fail(p, 'failed', new CommandFailedError(text, n.statusLine ?? 'NOTIFY Subscription-State: terminated'), evidence);
     }
   }
 
   /** The final 2xx NOTIFY: the call (and the other, attended) end `transferred`; our BYE goes now. */
   private succeeded(p: PendingTransfer, statusLine: string, code: number): void {
     const { call, other } = p;
-    this.report(p, 'succeeded', `${p.what} answered: the transfer succeeded`, statusLine, code);
+    p.progress.outcome('normal', `${p.what} answered: the transfer succeeded`, { sipCode: code, evidence: statusLine });
     const end = (to: string) => ({ cause: 'transferred' as const, by: 'local' as const, text: `transferred to ${to} (${statusLine})` });
     this.ctx.conclude(call, end(p.what));
     // The other call is the target's to end (it BYEs the dialog the transferee replaced): `by: "remote"`,
@@ -295,9 +307,11 @@ export class SipForwarding implements ForwardingCapability, SipCallFeature {
     else p.resolve();
   }
 
-  private report(p: PendingTransfer, status: TransferReport['status'], text: string, evidence?: string, sipCode?: number): void {
-    const payload: TransferReport = { ...p.report, status, text, ...(sipCode !== undefined ? { sipCode } : {}), ...(evidence ? { evidence } : {}) };
-    p.call.report('transfer', { ...payload });
+  /** The transfer failed: its outcome reported with `cause` (and the error's words), and the method rejects with `err`. */
+  private fail(p: PendingTransfer, cause: TransferCause, err: Error, evidence: { sipCode?: number; evidence?: string } = {}): void {
+    if (p.done) return;
+    p.progress.outcome(cause, err.message, evidence);
+    this.settle(p, err);
   }
 
   // ───────────────────────────── transfers asked of us: their REFER ─────────────────────────────
@@ -314,11 +328,11 @@ export class SipForwarding implements ForwardingCapability, SipCallFeature {
     }
     const shown = printable(`${referTo.scheme}:${referTo.user ?? ''}@${referTo.host}${referTo.port ? `:${referTo.port}` : ''}`, 120);
     const replacesParam = referTo.getHeader('replaces');
-    const base = { method: replacesParam !== undefined ? ('attended' as const) : ('blind' as const), role: 'transferee' as const, to: shown };
+    const progress = new TransferProgress(call, { method: replacesParam !== undefined ? 'attended' : 'blind', role: 'transferee', to: shown });
     const refuse = (why: string): void => {
       referral.reject({ statusCode: REFUSE_CODE }).catch(() => undefined);
       this.ctx.log.info(`sip: refused a REFER to ${shown} on call ${call.id} with ${REFUSE_CODE}: ${why}`);
-      call.report('transfer', { ...base, status: 'refused', sipCode: REFUSE_CODE, text: `the other side asked to transfer this call to ${shown}: refused (${why})`, evidence: `REFER ${request.ruri?.toString() ?? ''}`.trim() });
+      progress.outcome('failed', `the other side asked to transfer this call to ${shown}: refused (${why})`, { sipCode: REFUSE_CODE, evidence: `REFER ${request.ruri?.toString() ?? ''}`.trim() }, 'refused');
     };
     if ((this.options.incomingRefer ?? 'refuse') !== 'follow') return refuse('the line refuses transfers (incomingRefer: refuse)');
     if (call.state !== CallState.Active && call.state !== CallState.Held) return refuse(`the call is ${call.state}`);
@@ -344,7 +358,7 @@ export class SipForwarding implements ForwardingCapability, SipCallFeature {
     }
     const referredBy = request.getHeader('referred-by');
     if (referredBy) dialReferral.referredBy = referredBy;
-    void this.follow(call, session, referral, target, dialReferral, base);
+    void this.follow(call, session, referral, target, dialReferral, progress);
   }
 
   /**
@@ -353,11 +367,9 @@ export class SipForwarding implements ForwardingCapability, SipCallFeature {
    * are NOTIFYed; once it is answered, this call ends `transferred`, `by: "remote"` (the referrer
    * sends the BYE; we do after {@link OLD_DIALOG_GRACE_MS} if it does not).
    */
-  private async follow(call: Call, session: Session, referral: Referral, to: string, dialReferral: DialReferral, base: Omit<TransferReport, 'status' | 'text'>): Promise<void> {
+  private async follow(call: Call, session: Session, referral: Referral, to: string, dialReferral: DialReferral, progress: TransferProgress): Promise<void> {
     await referral.accept({ statusCode: 202 }).catch(() => undefined);
-    const say = (status: TransferReport['status'], text: string, sipCode?: number): void =>
-      call.report('transfer', { ...base, status, text, ...(sipCode !== undefined ? { sipCode } : {}) });
-    say('accepted', `the other side transfers this call to ${to}: calling it`, 202);
+    progress.step('accepted', `the other side transfers this call to ${to}: calling it`, { sipCode: 202 });
     void sendReferNotify(session, 100, false);
     // A bad Referred-By or Replaces (from the network) makes dial throw: a failed transfer, NOTIFYed below.
     let target: Call;
@@ -365,7 +377,7 @@ export class SipForwarding implements ForwardingCapability, SipCallFeature {
       target = await this.ctx.dial(to, Object.keys(dialReferral).length > 0 ? { referral: dialReferral } : {});
     } catch (err) {
       void sendReferNotify(session, 503, true);
-      say('failed', `calling ${to} for the transfer failed: ${(err as Error).message}`, 503);
+      progress.outcome('failed', `calling ${to} for the transfer failed: ${(err as Error).message}`, { sipCode: 503 });
       return;
     }
     let rang = false;
@@ -373,16 +385,16 @@ export class SipForwarding implements ForwardingCapability, SipCallFeature {
       if (!rang && (target.state === CallState.Ringing || target.state === CallState.EarlyMedia)) {
         rang = true;
         void sendReferNotify(session, 180, false);
-        say('progress', `${to} is ringing`, 180);
+        progress.step('progress', `${to} is ringing`, { sipCode: 180 });
       } else if (target.state === CallState.Active) {
         target.off('transition', onTransition);
         void sendReferNotify(session, 200, true);
-        say('succeeded', `${to} answered (call ${target.id}): the transfer succeeded`, 200);
+        progress.outcome('normal', `${to} answered (call ${target.id}): the transfer succeeded`, { sipCode: 200 });
         this.endOld(call, { cause: 'transferred', by: 'remote', text: `transferred by the other side to ${to} (call ${target.id})` }, OLD_DIALOG_GRACE_MS);
       } else if (target.ended) {
         const code = target.end?.sipCode ?? 487;
         void sendReferNotify(session, code, true);
-        say('failed', `${to} did not answer (${target.end?.cause ?? 'ended'}): the transfer failed`, code);
+        progress.outcome(transferCauseOfTargetEnd(target.end), `${to} did not answer (${target.end?.cause ?? 'ended'}): the transfer failed`, { sipCode: code });
       }
     };
     target.on('transition', onTransition);
@@ -466,4 +478,31 @@ export class SipForwarding implements ForwardingCapability, SipCallFeature {
 function startLine(response: IncomingResponse): string {
   const m = response.message;
   return `SIP/2.0 ${m.statusCode ?? ''} ${m.reasonPhrase ?? ''}`.trim();
+}
+
+/**
+ * The transfer cause of a final non-2xx status of the transferee's call to the target (the sipfrag of
+ * the last NOTIFY, RFC 3515 §2.4.5): 486 Busy Here and 600 Busy Everywhere → `target-busy`; 408 Request
+ * Timeout (no answer in time) → `timeout`; 487 Request Terminated (the call to the target was torn down
+ * before it answered) → `target-hangup`; any other 4xx-6xx (603 Decline, 403, 404, 480, ...) →
+ * `target-rejected`; a 3xx (a redirect the transferee did not follow) → `failed`.
+ */
+export function sipfragCause(code: number): TransferCause {
+  if (code === 486 || code === 600) return 'target-busy';
+  if (code === 408) return 'timeout';
+  if (code === 487) return 'target-hangup';
+  if (code >= 400) return 'target-rejected';
+  return 'failed';
+}
+
+/**
+ * The transfer cause of a refused REFER (the transferee's own answer; the target was not called): 408
+ * (sip.js's answer when the REFER got none) → `timeout`; 481 (the other side no longer has the dialog:
+ * our party hung up, its BYE on the way) → `hangup`; anything else (405, 501, 403, 603, ...: it will not
+ * or cannot transfer) → `failed`.
+ */
+export function referRefusalCause(code: number): TransferCause {
+  if (code === 408) return 'timeout';
+  if (code === 481) return 'hangup';
+  return 'failed';
 }

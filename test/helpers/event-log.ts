@@ -52,3 +52,13 @@ export class EventLog {
     return this.events.map((e) => e.topic);
   }
 }
+
+/**
+ * The `transfer` events of one call (every call's without `callId`), each as `<status>[ <sipCode>][ <cause>]`:
+ * `started`, `accepted 202`, `progress 180`, `succeeded 200 normal`, `failed 486 target-busy`.
+ */
+export function transferSteps(events: { events: readonly VoiceEvent[] }, callId?: string): string[] {
+  return events.events
+    .filter((e) => e.topic === 'transfer' && (callId === undefined || e.call?.id === callId))
+    .map((e) => [e.payload.status, e.payload.sipCode, e.payload.cause].filter((v) => v !== undefined).join(' '));
+}

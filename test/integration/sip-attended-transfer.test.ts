@@ -20,7 +20,7 @@ import { CallState } from '../../lib/call/call-state';
 import { LineConfig, VoiceEvent, VoiceLine } from '../../lib/line/voice-line';
 import { SipBackend } from '../../lib/sip/sip-backend';
 import { memoryLog } from '../helpers/at-harness';
-import { EventLog } from '../helpers/event-log';
+import { EventLog, transferSteps } from '../helpers/event-log';
 import { Kamailio, LOOPBACK, pickPorts, requirePeer, waitFor } from '../helpers/sip-peers';
 
 const WAIT_MS = 20_000;
@@ -33,12 +33,6 @@ interface Party {
 }
 
 /** The `transfer` events' statuses (and codes) of one call, in order. */
-function transferSteps(events: EventLog, callId: string | undefined): string[] {
-  return events.events
-    .filter((e) => e.topic === 'transfer' && e.call?.id === callId)
-    .map((e) => `${String(e.payload.status)}${e.payload.sipCode !== undefined ? ` ${String(e.payload.sipCode)}` : ''}`);
-}
-
 function ended(e: VoiceEvent): [unknown, unknown] {
   return [e.payload.cause, e.payload.by];
 }
@@ -135,7 +129,7 @@ describe('SIP attended transfer end to end: three lines at Kamailio on 127.0.0.1
     // C ends it (its BYE of the replaced dialog), whether that BYE or B's final NOTIFY reached A first.
     assert.deepEqual(ended(endAC), ['transferred', 'remote']);
     const stepsA = transferSteps(a.events, ab.out);
-    assert.deepEqual([stepsA[0], stepsA[stepsA.length - 1]], ['accepted 202', 'succeeded 200']);
+    assert.deepEqual([stepsA[0], stepsA[stepsA.length - 1]], ['started', 'succeeded 200 normal']);
     const reportA = a.events.events.find((e) => e.topic === 'transfer' && e.payload.status === 'succeeded');
     assert.deepEqual([reportA?.payload.method, reportA?.payload.role, reportA?.payload.target], ['attended', 'transferor', ac.out]);
 
@@ -143,7 +137,7 @@ describe('SIP attended transfer end to end: three lines at Kamailio on 127.0.0.1
     const endBA = await b.events.next('ended', (e) => e.call?.id === ab.in);
     assert.deepEqual(ended(endBA), ['transferred', 'remote']);
     const stepsB = transferSteps(b.events, ab.in);
-    assert.deepEqual([stepsB[0], stepsB[stepsB.length - 1]], ['accepted 202', 'succeeded 200']);
+    assert.deepEqual([stepsB[0], stepsB[stepsB.length - 1]], ['accepted 202', 'succeeded 200 normal']);
     assert.equal(b.events.events.find((e) => e.topic === 'transfer')?.payload.method, 'attended');
 
     // C: the call from B arrived while C had A (waiting), was answered at once, and replaced A's.

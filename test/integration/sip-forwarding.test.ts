@@ -11,19 +11,13 @@ import { CallState } from '../../lib/call/call-state';
 import { CommandFailedError, InvalidInputError } from '../../lib/errors';
 import { LineConfig, VoiceEvent, VoiceLine } from '../../lib/line/voice-line';
 import { memoryLog } from '../helpers/at-harness';
-import { EventLog } from '../helpers/event-log';
+import { EventLog, transferSteps } from '../helpers/event-log';
 import { pickPorts, waitFor } from '../helpers/sip-peers';
 import { sipLine } from '../helpers/sip-line';
 
 const WAIT_MS = 20_000;
 
 /** The `transfer` events' statuses (and sipfrag codes) of one call, in order. */
-function transferSteps(events: EventLog, callId: string | undefined): string[] {
-  return events.events
-    .filter((e) => e.topic === 'transfer' && e.call?.id === callId)
-    .map((e) => `${String(e.payload.status)}${e.payload.sipCode !== undefined ? ` ${String(e.payload.sipCode)}` : ''}`);
-}
-
 describe('SIP forwarding: redirect (302) and transfer (REFER) between two lines on 127.0.0.1 (integration)', function () {
   this.timeout(60_000);
   const log = memoryLog();
@@ -132,8 +126,8 @@ describe('SIP forwarding: redirect (302) and transfer (REFER) between two lines 
       assert.deepEqual([endA.payload.cause, endA.payload.by], ['transferred', 'local']);
       const endB = await evB.next('ended', (e) => e.call?.id === callB);
       assert.deepEqual([endB.payload.cause, endB.payload.by], ['transferred', 'remote']);
-      assert.deepEqual(transferSteps(evA, callA), ['accepted 202', 'progress 100', 'progress 180', 'succeeded 200']);
-      assert.deepEqual(transferSteps(evB, callB), ['accepted 202', 'progress 180', 'succeeded 200']);
+      assert.deepEqual(transferSteps(evA, callA), ['started', 'accepted 202', 'progress 100', 'progress 180', 'succeeded 200 normal']);
+      assert.deepEqual(transferSteps(evB, callB), ['accepted 202', 'progress 180', 'succeeded 200 normal']);
       const reportA = evA.events.find((e) => e.topic === 'transfer' && e.payload.status === 'succeeded');
       assert.deepEqual([reportA?.payload.method, reportA?.payload.role, reportA?.payload.to, reportA?.payload.evidence], ['blind', 'transferor', '3003', 'SIP/2.0 200 OK']);
       // The transferred call goes on between B and A's new call.
@@ -148,8 +142,9 @@ describe('SIP forwarding: redirect (302) and transfer (REFER) between two lines 
       const newCall = await evA.next('waiting');
       await a.hangup(newCall.call?.id, 'busy');
       await assert.rejects(transfer, (err: Error) => err instanceof CommandFailedError && /486/.test(err.message) && /still connected/.test(err.message));
-      assert.deepEqual(transferSteps(evA, callA).slice(-1), ['failed 486']);
-      assert.deepEqual(transferSteps(evB, callB).slice(-1), ['failed 486']);
+      // A: the sipfrag B NOTIFYed; B: its own call to the target ended busy. Both: target-busy.
+      assert.deepEqual(transferSteps(evA, callA).slice(-1), ['failed 486 target-busy']);
+      assert.deepEqual(transferSteps(evB, callB).slice(-1), ['failed 486 target-busy']);
       assert.equal(a.activeCalls().find((c) => c.id === callA)?.state, CallState.Active);
       assert.equal(b.activeCalls().find((c) => c.id === callB)?.state, CallState.Active);
       await a.hangup(callA);
@@ -163,9 +158,9 @@ describe('SIP forwarding: redirect (302) and transfer (REFER) between two lines 
     it('B answers the REFER 603: A\'s transfer fails (CommandFailedError naming 603), both calls stay connected; B reports the refusal', async () => {
       const { callA, callB } = await connect();
       await assert.rejects(a.forwarding.transfer(callA, '3003'), (err: Error) => err instanceof CommandFailedError && /603/.test(err.message));
-      assert.deepEqual(transferSteps(evA, callA), ['failed 603']);
+      assert.deepEqual(transferSteps(evA, callA), ['started', 'failed 603 failed']);
       await waitFor('B reports the refusal', () => transferSteps(evB, callB).length > 0, WAIT_MS);
-      assert.deepEqual(transferSteps(evB, callB), ['refused 603']);
+      assert.deepEqual(transferSteps(evB, callB), ['refused 603 failed']);
       assert.equal(a.activeCalls()[0]?.state, CallState.Active);
       assert.equal(b.activeCalls()[0]?.state, CallState.Active);
       // Still a working call: B hangs up, A sees it.
@@ -182,6 +177,8 @@ describe('SIP forwarding: redirect (302) and transfer (REFER) between two lines 
       await assert.rejects(a.forwarding.transferToCall(first.callA, second.id), /603/);
       const refused = evB.events.find((e) => e.topic === 'transfer');
       assert.equal(refused?.payload.method, 'attended', 'B saw a Refer-To with Replaces');
+      assert.deepEqual(transferSteps(evA, first.callA), ['started', 'failed 603 failed']);
+      assert.equal(evA.events.find((e) => e.topic === 'transfer')?.payload.target, second.id);
       assert.equal(a.activeCalls().length, 2);
     });
 

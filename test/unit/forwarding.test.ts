@@ -5,13 +5,22 @@ import type { ForwardingEmulator } from '../../lib/at/emulator/features/forwardi
 import { Backend } from '../../lib/backend';
 import { Call } from '../../lib/call/call';
 import { CallState } from '../../lib/call/call-state';
-import { FORWARD_MODES, ForwardMode, ForwardReason, checkForwardRequest } from '../../lib/capabilities';
+import { FORWARD_MODES, ForwardMode, ForwardReason, TRANSFER_CAUSES, checkForwardRequest, transferCauseOfTargetEnd } from '../../lib/capabilities';
+import type { Cause, EndInfo } from '../../lib/call/cause';
+import { referRefusalCause, sipfragCause } from '../../lib/sip/sip-forwarding';
 import { CallStateError, CommandFailedError, InvalidInputError, NotSupportedError } from '../../lib/errors';
 import { VoiceLine } from '../../lib/line/voice-line';
 import { Harness, startLine } from '../helpers/at-harness';
+import { transferSteps } from '../helpers/event-log';
 
 const ROUTINE: readonly ForwardReason[] = ['unconditional', 'busy', 'no-reply', 'not-reachable'];
 const TARGET = '+4930123';
+
+/** The `transfer` events of a call: `<status>[ <cause>]`, and their evidence. */
+function reports(h: Harness, callId: string | undefined): { steps: string[]; evidence: unknown[] } {
+  const events = h.events.filter((e) => e.topic === 'transfer' && e.call?.id === callId);
+  return { steps: transferSteps({ events }), evidence: events.map((e) => e.payload.evidence) };
+}
 
 /** The forwarding commands the emulated module received (CCFC, CTFR, CHLD=4), in order. */
 function forwardingCommands(h: Harness): string[] {
@@ -43,6 +52,31 @@ describe('forwarding: requests and replies', () => {
       [{ reason: 'all', mode: 'query' }, /query one reason at a time/],
     ];
     for (const [input, message] of refused) assert.throws(() => checkForwardRequest(input), (e: Error) => e instanceof InvalidInputError && message.test(e.message));
+  });
+
+  it('maps how the call to the target ended, a final sipfrag and a refused REFER to the transfer causes', () => {
+    const end = (cause: Cause, by: 'local' | 'remote' = 'remote'): EndInfo => ({ cause, by });
+    const ends: Array<[EndInfo | undefined, boolean, string]> = [
+      [end('busy'), false, 'target-busy'],
+      [end('no-answer', 'local'), false, 'timeout'],
+      [end('timeout'), false, 'timeout'],
+      [end('rejected'), false, 'target-rejected'],
+      [end('not-found'), false, 'target-rejected'],
+      [end('unavailable'), false, 'target-rejected'],
+      [end('normal'), false, 'target-hangup'],
+      [end('normal'), true, 'target-hangup'],
+      [end('network-error'), false, 'failed'],
+      [end('cancelled', 'local'), false, 'failed'],
+      [undefined, false, 'failed'],
+    ];
+    for (const [e, answered, cause] of ends) assert.equal(transferCauseOfTargetEnd(e, answered), cause, JSON.stringify(e));
+    const frags: Array<[number, string]> = [[486, 'target-busy'], [600, 'target-busy'], [603, 'target-rejected'], [480, 'target-rejected'], [503, 'target-rejected'], [487, 'target-hangup'], [408, 'timeout'], [302, 'failed']];
+    for (const [code, cause] of frags) assert.equal(sipfragCause(code), cause, String(code));
+    const refusals: Array<[number, string]> = [[405, 'failed'], [501, 'failed'], [603, 'failed'], [403, 'failed'], [481, 'hangup'], [408, 'timeout']];
+    for (const [code, cause] of refusals) assert.equal(referRefusalCause(code), cause, String(code));
+    for (const cause of [...ends.map((x) => x[2]), ...frags.map((x) => x[1]), ...refusals.map((x) => x[1])]) {
+      assert.ok((TRANSFER_CAUSES as readonly string[]).includes(cause), `${cause} is a contract cause`);
+    }
   });
 
   it('builds AT+CCFC with the number type, and the voice class only before a time', () => {
@@ -253,6 +287,10 @@ describe('forwarding on an AT line (emulator)', function () {
     assert.equal(ends.find((e) => e.call?.id === inc.call?.id)?.payload.text, 'transferred to 5551234');
     assert.deepEqual(feature(h).transfers, [{ held: 1, other: 2 }]);
     assert.deepEqual(h.modem().calls, []);
+    // Reported on the call transferred, as an attended transfer to the other call.
+    assert.deepEqual(reports(h, inc.call?.id), { steps: ['started', 'succeeded normal'], evidence: [undefined, 'AT+CHLD=4 → OK'] });
+    const started = h.events.find((e) => e.topic === 'transfer');
+    assert.deepEqual([started?.payload.method, started?.payload.role, started?.payload.to, started?.payload.target], ['attended', 'transferor', '5551234', consult.call.id]);
   });
 
   it('refuses an explicit transfer that AT+CHLD=4 could not do, before sending it', async () => {
@@ -264,6 +302,7 @@ describe('forwarding on an AT line (emulator)', function () {
     await assert.rejects(h.line.forwarding.transferToCall(a.call.id, waiting.call), CallStateError);
     await assert.rejects(h.line.forwarding.transferToCall(a.call.id, 'no-such-call'), /not in progress/);
     assert.deepEqual(forwardingCommands(h), []);
+    assert.deepEqual(transferSteps(h), [], 'nothing started: no transfer events');
   });
 
   it('keeps both calls when the network refuses the transfer', async () => {
@@ -273,6 +312,7 @@ describe('forwarding on an AT line (emulator)', function () {
     await h.next('held', (e) => e.call?.id === a.call.id);
     feature(h).refuseNext(3);
     await assert.rejects(h.line.forwarding.transferToCall(b.call.id, a.call.id), /transferring the call failed/);
+    assert.deepEqual(reports(h, b.call.id), { steps: ['started', 'failed failed'], evidence: [undefined, 'AT+CHLD=4 → +CME ERROR: 3'] });
     h.modem().remoteHangup(2);
     const end = await h.next('ended');
     assert.equal(end.call?.id, b.call.id);
@@ -294,7 +334,11 @@ describe('forwarding on an AT line (emulator)', function () {
     assert.ok(h.modem().commands.includes('ATD5551234;'));
     await h.next('ended', (e) => e.call?.id === inc.call?.id);
     await h.next('ended', (e) => e.call?.id === other?.id);
-    const seq = h.events.filter((e) => e.call).map((e) => `${e.call?.id === inc.call?.id ? 'caller' : 'target'} ${e.topic}${e.topic === 'ended' ? ` ${e.payload.cause}` : ''}`);
+    assert.deepEqual(reports(h, inc.call?.id).steps, ['started', 'progress', 'progress', 'succeeded normal']);
+    const texts = h.events.filter((e) => e.topic === 'transfer').map((e) => e.payload.text);
+    assert.match(String(texts[1]), /^5551234 is ringing/);
+    assert.match(String(texts[2]), /^5551234 answered/);
+    const seq = h.events.filter((e) => e.call && e.topic !== 'transfer').map((e) => `${e.call?.id === inc.call?.id ? 'caller' : 'target'} ${e.topic}${e.topic === 'ended' ? ` ${e.payload.cause}` : ''}`);
     assert.deepEqual(seq.slice(0, -2), ['caller incoming', 'caller answered', 'target dialing', 'caller held', 'target ringing', 'target answered']);
     // The modem releases both at once; their order is the modem's.
     assert.deepEqual(seq.slice(-2).sort(), ['caller ended transferred', 'target ended transferred']);
@@ -311,6 +355,51 @@ describe('forwarding on an AT line (emulator)', function () {
     assert.deepEqual(forwardingCommands(h), []);
     await h.next('resumed', (e) => e.call?.id === a.call.id);
     assert.equal(a.call.state, CallState.Active);
+    const { steps, evidence } = reports(h, a.call.id);
+    assert.deepEqual([steps[0], steps.at(-1), evidence.at(-1)], ['started', 'failed target-busy', 'BUSY']);
+  });
+
+  // How the consultation call ended → the transfer's cause (the emulator's number plan: 603 rejects, 408 rings on).
+  for (const [number, ringTimeout, cause] of [
+    ['555603', undefined, 'target-rejected'],
+    ['555408', 1, 'timeout'],
+  ] as const) {
+    it(`blind transfer to ${number}: fails with cause ${cause}, the call taken off hold`, async () => {
+      h = await startLine('ec600n');
+      const a = await h.line.dialAndWait('5551234');
+      await assert.rejects(h.line.forwarding.transfer(a.call.id, number, { ringTimeout }), CommandFailedError);
+      assert.deepEqual(forwardingCommands(h), []);
+      assert.equal(reports(h, a.call.id).steps.at(-1), `failed ${cause}`);
+      await h.next('resumed', (e) => e.call?.id === a.call.id);
+    });
+  }
+
+  it('blind transfer: our party hangs up while the number rings: cause hangup, the number is hung up', async () => {
+    h = await startLine('ec600n');
+    const a = await h.line.dialAndWait('5551234');
+    h.modem().setDialBehaviour('ring', '5559999');
+    const transfer = h.line.forwarding.transfer(a.call.id, '5559999');
+    const ringing = await h.next('ringing', (e) => e.call?.id !== a.call.id);
+    h.modem().remoteHangup(1);
+    await assert.rejects(transfer, (e: Error) => e instanceof CallStateError && /ended \(normal\) while 5559999 was being called/.test(e.message));
+    assert.deepEqual(reports(h, a.call.id).steps, ['started', 'progress', 'failed hangup']);
+    const consultEnd = await h.next('ended', (e) => e.call?.id === ringing.call?.id);
+    assert.deepEqual([consultEnd.payload.cause, consultEnd.payload.by], ['cancelled', 'local']);
+    assert.deepEqual(forwardingCommands(h), []);
+  });
+
+  it('blind transfer: the number answers and hangs up before the calls are joined: cause target-hangup', async () => {
+    const line = await startLine('ec600n');
+    h = line;
+    const a = await line.line.dialAndWait('5551234');
+    // The number hangs up the moment it answered, before the line's AT+CHLD=4 reaches the module (the
+    // line then refuses to join, or the module answers +CME ERROR: 3: either way the target is gone).
+    line.line.on('event', (e) => {
+      if (e.topic === 'answered' && e.call?.id !== a.call.id) line.modem().remoteHangup(2);
+    });
+    await assert.rejects(line.line.forwarding.transfer(a.call.id, '5557777'), (e: Error) => e instanceof CallStateError || e instanceof CommandFailedError);
+    assert.equal(reports(h, a.call.id).steps.at(-1), 'failed target-hangup');
+    assert.notEqual(a.call.state, CallState.Ended);
   });
 
   it('transfers only a connected call', async () => {

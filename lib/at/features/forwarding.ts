@@ -1,7 +1,7 @@
 import { HangupRequest } from '../../backend';
 import { Call } from '../../call/call';
 import { CallState } from '../../call/call-state';
-import { FORWARD_REASONS, ForwardMode, ForwardReason, ForwardRequest, ForwardRule, ForwardingCapability, checkForwardRequest } from '../../capabilities';
+import { FORWARD_REASONS, ForwardMode, ForwardReason, ForwardRequest, ForwardRule, ForwardingCapability, TransferCause, TransferProgress, checkForwardRequest } from '../../capabilities';
 import { CallStateError, CommandFailedError, InvalidInputError, LineNotReadyError, NotSupportedError } from '../../errors';
 import { printable, validatePhoneNumber } from '../../validate';
 import { AtError, AtResponse } from '../at-channel';
@@ -72,6 +72,9 @@ function int(field: string | undefined): number | null {
   return field !== undefined && /^\d+$/.test(field) ? Number(field) : null;
 }
 
+/** A network command got no answer in time (a transfer's `timeout`). */
+class NetworkTimeoutError extends CommandFailedError {}
+
 /**
  * Forwarding over AT: network forwarding rules (`AT+CCFC`, 27.007 §7.11), divert of a ringing call
  * (`AT+CTFR`, §7.14) and explicit call transfer (`AT+CHLD=4`, §7.13). Every one of them is a network
@@ -101,7 +104,39 @@ export class AtForwarding implements ForwardingCapability, AtFeatureHooks {
     await this.ending([call], { signal: 'normal', endCause: 'redirected', text: `diverted to ${n}` }, `AT+CTFR="${n}",${numberType(n)}`, 'diverting the call');
   }
 
-  async transferToCall(call: Call, other: Call): Promise<void> {
+  /**
+   * Explicit call transfer. Reported as `transfer` events (to `progress` when the line gives one, the
+   * consultation of a blind transfer; else as `attended` from `started` on): `succeeded` (`normal`) on the
+   * module's OK; on an error `hangup` when the call being transferred has ended, `target-hangup` when the
+   * other one has, `timeout` when the network did not answer, else `failed` (`+CME ERROR`, `ERROR`).
+   */
+  async transferToCall(call: Call, other: Call, progress?: TransferProgress): Promise<void> {
+    try {
+      await this.explicitTransfer(call, other, () => {
+        if (progress) return progress;
+        const to = other.remote.number || 'the other call';
+        const p = new TransferProgress(call, { method: 'attended', role: 'transferor', to, target: other.id });
+        p.step('started', `joining call ${call.id} with call ${other.id} (${to}) and leaving both (AT+CHLD=4)`);
+        return p;
+      });
+    } catch (err) {
+      if (progress && !progress.done) progress.outcome(await this.failureCause(call, other, err), (err as Error).message, { evidence: evidenceOf(err) });
+      throw err;
+    }
+  }
+
+  /**
+   * Why an explicit call transfer failed. A refusal of the module may come from a call of the two that
+   * just ended (the module joins only a held and an active call): the call table is read again
+   * (AT+CLCC) before saying, so that the module's own account decides, not the order of its lines.
+   */
+  private async failureCause(call: Call, other: Call, err: unknown): Promise<TransferCause> {
+    if (err instanceof CommandFailedError && !call.ended && !other.ended) await this.ctx.refresh().catch(() => undefined);
+    return ectFailureCause(call, other, err);
+  }
+
+  /** `AT+CHLD=4`, once the calls are checked; `started` gives the reports (made only once the checks passed). */
+  private async explicitTransfer(call: Call, other: Call, started: () => TransferProgress): Promise<void> {
     if (call === other) throw new InvalidInputError('a call cannot be transferred to itself: name the other call');
     const held = [call, other].filter((c) => c.state === CallState.Held);
     const connected = [call, other].filter((c) => c.state === CallState.Active || (c.direction === 'outbound' && (c.state === CallState.Ringing || c.state === CallState.EarlyMedia)));
@@ -120,7 +155,14 @@ export class AtForwarding implements ForwardingCapability, AtFeatureHooks {
       endCause: 'transferred',
       text: `transferred to ${to.remote.number || 'the other call'}`,
     });
-    await this.ending([call, other], [end(other), end(call)], 'AT+CHLD=4', 'transferring the call');
+    const progress = started();
+    try {
+      await this.ending([call, other], [end(other), end(call)], 'AT+CHLD=4', 'transferring the call');
+    } catch (err) {
+      if (!progress.done) progress.outcome(await this.failureCause(call, other, err), (err as Error).message, { evidence: evidenceOf(err) });
+      throw err;
+    }
+    progress.outcome('normal', `call ${call.id} was joined with call ${other.id} and left: the transfer succeeded`, { evidence: 'AT+CHLD=4 → OK' });
   }
 
   /**
@@ -151,7 +193,7 @@ export class AtForwarding implements ForwardingCapability, AtFeatureHooks {
         throw new LineNotReadyError(`${what} failed: the line went down (${err.message})`);
       }
       if (err.kind === 'timeout') {
-        throw new CommandFailedError(`${what} failed: no answer from the network within ${Math.round(timeoutMs / 1000)} s`, evidence);
+        throw new NetworkTimeoutError(`${what} failed: no answer from the network within ${Math.round(timeoutMs / 1000)} s`, evidence);
       }
       if (err.cmeCode === CME_NOT_SUPPORTED) {
         throw new NotSupportedError(`${what} is not supported on this line (${this.ctx.describeModem()})`);
@@ -159,4 +201,23 @@ export class AtForwarding implements ForwardingCapability, AtFeatureHooks {
       throw new CommandFailedError(`${what} failed: the modem or the network refused it (${printable(err.final ?? 'ERROR')})`, evidence);
     }
   }
+}
+
+/**
+ * Why an explicit call transfer failed, from what became of the calls and the error: the call being
+ * transferred ended → `hangup`; the other (the target) ended → `target-hangup`; no answer from the
+ * network in time → `timeout`; anything else (the module or network refused: `+CME ERROR`, `ERROR`; the
+ * line went down) → `failed`.
+ */
+function ectFailureCause(call: Call, other: Call, err: unknown): TransferCause {
+  if (call.ended) return 'hangup';
+  if (other.ended) return 'target-hangup';
+  if (err instanceof NetworkTimeoutError) return 'timeout';
+  return 'failed';
+}
+
+/** The raw evidence of an error (`AT+CHLD=4 → +CME ERROR: 3`), when it has one. */
+function evidenceOf(err: unknown): string | undefined {
+  const e = (err as { evidence?: unknown }).evidence;
+  return typeof e === 'string' ? e : undefined;
 }
