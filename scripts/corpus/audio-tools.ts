@@ -4,6 +4,7 @@
  * synthesises speech offline); `requireAudioTools` skips tests when they are missing (fails on CI).
  */
 import { spawnSync } from 'node:child_process';
+import { concat } from '../../lib/media/tone-generator';
 
 export const AUDIO_TOOLS = { 'espeak-ng': 'espeak-ng', sox: 'sox' } as const;
 
@@ -71,11 +72,5 @@ export function music(durationMs: number, pick: () => number, noteMs = 250): Int
     // Three generators on one channel: sox needs them remixed to one.
     parts.push(rawToInt16(run('sox', [...args, 'remix', '-', 'vol', '0.3'])));
   }
-  const out = new Int16Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
+  return concat(parts);
 }
