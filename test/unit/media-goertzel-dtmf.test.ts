@@ -2,9 +2,10 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { DtmfDetection, DtmfRejection, GoertzelDtmfDetector, GoertzelDtmfOptions } from '../../lib/media/goertzel-dtmf';
 import { mixMono } from '../../lib/media/pcm-convert';
+import { DTMF_KEYS, DetectResult, EdgePress, Law, detectAll, edgePressAudio } from '../helpers/dtmf-edges';
 import { DtmfToneOptions, concat, dtmfSequence, dtmfTone, silence, tones, whiteNoise } from '../../lib/media/tone-generator';
 
-const KEYS = '0123456789*#ABCD';
+const KEYS = DTMF_KEYS;
 
 interface Result {
   digits: DtmfDetection[];
@@ -78,25 +79,39 @@ describe('GoertzelDtmfDetector (ITU-T Q.24)', () => {
     assert.ok(Math.abs(d.highHz - 1336 * 0.99) < 1, String(d.highHz));
   });
 
-  it('rejects 30 ms, accepts 45 ms (minimum 40 ms)', () => {
+  it('rejects 22 ms, accepts 40 ms (Q.24: under 23 ms rejected, 40 ms accepted; limit 30 ms)', () => {
     for (const key of '1#D') {
-      const short = detect(press(key, 30));
+      const short = detect(press(key, 22));
       assert.equal(keysOf(short), '');
       assert.equal(short.rejects[0]?.reason, 'too-short');
-      assert.equal(keysOf(detect(press(key, 45))), key);
+      assert.equal(keysOf(detect(press(key, 40))), key);
     }
     assert.equal(keysOf(detect(press('1', 45), { minDurationMs: 50 })), '');
   });
 
-  it('accepts twist within limits (high tone 8 dB weaker, 4 dB stronger) and rejects beyond', () => {
-    assert.equal(keysOf(detect(press('9', 60, { twistDb: -7.5 }))), '9');
-    assert.equal(keysOf(detect(press('9', 60, { twistDb: 3.5 }))), '9');
-    for (const twistDb of [-9, 5]) {
+  it('accepts twist at the limits (high tone 8 dB weaker, 4 dB stronger) and rejects 2 dB beyond', () => {
+    assert.equal(keysOf(detect(press('9', 60, { twistDb: -8 }))), '9');
+    assert.equal(keysOf(detect(press('9', 60, { twistDb: 4 }))), '9');
+    for (const twistDb of [-10, 6]) {
       const r = detect(press('9', 60, { twistDb }));
       assert.equal(keysOf(r), '', `twist ${twistDb}`);
       assert.equal(r.rejects[0].reason, 'twist');
     }
-    assert.equal(keysOf(detect(press('9', 60, { twistDb: 5 }), { reverseTwistDb: 6 })), '9');
+    assert.equal(keysOf(detect(press('9', 60, { twistDb: 6 }), { reverseTwistDb: 7 })), '9');
+  });
+
+  it('measures twist to within 0.5 dB on 40 ms tones with noise, also for key 0 (941/1336 Hz, whose leak between filters a 2.5 ms hop cannot average out)', () => {
+    for (const key of '0*D5') {
+      for (const twistDb of [-8, 0, 4]) {
+        for (const seed of [1, 2, 3]) {
+          const r = detectAll(edgePressAudio({ key, toneMs: 40, levelDbfs: -12, twistDb, snrDb: 15, law: 'ulaw', seed }));
+          const e = r.digits[0] ?? r.rejects[0];
+          assert.ok(e, `${key} ${twistDb} dB: nothing`);
+          const measured = e.highDbfs - e.lowDbfs;
+          assert.ok(Math.abs(measured - twistDb) <= 0.5, `${key} twist ${twistDb} dB measured ${measured.toFixed(2)}`);
+        }
+      }
+    }
   });
 
   it('hears nothing in white noise, a lone tone, or a harmonic buzz (speech-like)', () => {
@@ -162,5 +177,75 @@ describe('GoertzelDtmfDetector (ITU-T Q.24)', () => {
     d.end();
     assert.deepEqual(seen.map((e) => e.digit), ['2']);
     assert.ok(Math.abs(seen[0].startMs - 30) <= 2.5);
+  });
+});
+
+/**
+ * Q.24's limits with a margin: each case is every key, at three levels, clean and with white noise
+ * 15 dB under the weaker tone (three seeds, the tone starting anywhere within a hop), through no
+ * codec, G.711 μ-law and A-law. Each limit is tested on both sides.
+ */
+describe('GoertzelDtmfDetector at the Q.24 edges (noise, G.711, levels)', () => {
+  const LEVELS = [-10, -20, -30];
+  const LAWS: Law[] = ['none', 'ulaw', 'alaw'];
+  const NOISE: { snrDb?: number; seed: number }[] = [{ seed: 1 }, { snrDb: 15, seed: 2 }, { snrDb: 15, seed: 3 }, { snrDb: 15, seed: 4 }];
+
+  /** The presses of `press` over every key, level, codec and noise, and what the detector made of each. */
+  function sweep(press: Omit<EdgePress, 'key' | 'levelDbfs' | 'law' | 'seed' | 'snrDb'>): { press: EdgePress; result: DetectResult }[] {
+    const out: { press: EdgePress; result: DetectResult }[] = [];
+    for (const key of DTMF_KEYS) {
+      for (const levelDbfs of LEVELS) {
+        for (const law of LAWS) {
+          for (const { snrDb, seed } of NOISE) {
+            const p: EdgePress = { ...press, key, levelDbfs, law, snrDb, seed };
+            out.push({ press: p, result: detectAll(edgePressAudio(p)) });
+          }
+        }
+      }
+    }
+    return out;
+  }
+
+  function assertAllAccepted(press: Omit<EdgePress, 'key' | 'levelDbfs' | 'law' | 'seed' | 'snrDb'>): void {
+    for (const { press: p, result } of sweep(press)) {
+      assert.deepEqual(result.digits.map((d) => d.digit), [p.key], `${JSON.stringify(p)}: ${JSON.stringify(result.rejects)}`);
+    }
+  }
+
+  function assertAllRejected(press: Omit<EdgePress, 'key' | 'levelDbfs' | 'law' | 'seed' | 'snrDb'>, reasons: string[]): void {
+    for (const { press: p, result } of sweep(press)) {
+      assert.deepEqual(result.digits, [], JSON.stringify(p));
+      for (const e of result.rejects) assert.ok(reasons.includes(e.reason), `${JSON.stringify(p)}: ${e.reason}`);
+    }
+  }
+
+  it('accepts twist of −8 dB and +4 dB', () => {
+    assertAllAccepted({ toneMs: 40, twistDb: -8 });
+    assertAllAccepted({ toneMs: 40, twistDb: 4 });
+  });
+
+  it('rejects twist of −10 dB and +6 dB', () => {
+    // At −30 dBFS a −10 dB high tone is also below the −40 dBFS floor.
+    assertAllRejected({ toneMs: 40, twistDb: -10 }, ['twist', 'level']);
+    assertAllRejected({ toneMs: 40, twistDb: 6 }, ['twist']);
+  });
+
+  it('accepts ±1.5 % on both tones, also with twist at its limits', () => {
+    assertAllAccepted({ toneMs: 40, lowFactor: 0.985, highFactor: 1.015 });
+    assertAllAccepted({ toneMs: 40, lowFactor: 1.015, highFactor: 0.985 });
+    assertAllAccepted({ toneMs: 40, lowFactor: 1.015, highFactor: 1.015, twistDb: -8 });
+    assertAllAccepted({ toneMs: 40, lowFactor: 0.985, highFactor: 0.985, twistDb: 4 });
+  });
+
+  it('rejects ±3.5 % on either tone', () => {
+    for (const f of [0.965, 1.035]) {
+      assertAllRejected({ toneMs: 40, lowFactor: f }, ['frequency']);
+      assertAllRejected({ toneMs: 40, highFactor: f }, ['frequency']);
+    }
+  });
+
+  it('accepts a 40 ms tone (after G.711 it can measure 37.5 ms) and rejects a 22 ms one', () => {
+    assertAllAccepted({ toneMs: 40 });
+    assertAllRejected({ toneMs: 22 }, ['too-short']);
   });
 });

@@ -1,0 +1,218 @@
+/**
+ * Single-frequency tone detection on 8 kHz PCM, for call analysis (issue 13): the voicemail beep (a
+ * stable tone of 440–2000 Hz for ≥ 150 ms), fax CNG (1100 Hz) and CED / ANSam (2100 Hz), and the
+ * special information tones (913.8 / 985.2, 1370.6 / 1428.5, 1776.7 Hz). Pure library code: no
+ * Node-RED, no sockets, no timers; `push()` frames as they arrive.
+ *
+ * Method. Every 10 ms, the last 20 ms (160 samples) are fitted with the second-order recurrence a
+ * pure sine obeys, x[n−1] + x[n+1] = 2·cos(ω)·x[n]: the least-squares cos(ω) gives the frequency
+ * and the residual, relative to the signal's energy, says how pure the tone is (0 for one sine; about
+ * 1 for white noise; speech, music and two-tone signals such as busy tones stay well above the
+ * limit). This is the idea of FreeSWITCH mod_avmd's DESA-2 estimator (Teager–Kaiser energy of the
+ * signal and its difference) in its least-squares form; written here because no npm package
+ * estimates a single tone's frequency on PCM frames, and it costs ~5 multiply-adds a sample.
+ * A tone is a run of pure frames whose frequency stays within ±3 % of the run's running mean; it is
+ * reported when it ends (with its frequency, start and length), so a beep is reported within one
+ * frame (10 ms) of its end.
+ */
+import { EventEmitter } from 'node:events';
+import { checkNumber, checkOptions } from '../media/check-option';
+
+export const ANALYSIS_SAMPLE_RATE = 8000;
+/** The analysis frame (hop), samples: 10 ms. */
+export const TONE_HOP = 80;
+/** The analysis window, samples: 20 ms. */
+export const TONE_WINDOW = 160;
+
+/** The least share of a window's energy a Goertzel filter at the estimated frequency must hold. */
+const MIN_SHARE = 0.9;
+/**
+ * How far (as a fraction) a window's frequency may stray from the run's mean: at 440 Hz, noise 20 dB
+ * under the tone moves single 20 ms estimates by ±2 %; speech's pitch glides further.
+ */
+const STABLE = 0.03;
+/** How many frames before a tone's first pure window are looked at for its start. */
+const LOOKBACK = TONE_WINDOW / TONE_HOP + 2;
+
+export interface ToneDetectorOptions {
+  /** Lowest and highest frequency tracked, Hz (default 300 and 3400). */
+  minHz?: number;
+  maxHz?: number;
+  /** Shortest tone reported, ms (default 100). */
+  minDurationMs?: number;
+  /** Largest residual share of a frame that still counts as a pure tone (default 0.1). */
+  maxResidual?: number;
+  /** Quietest frame considered, dBFS RMS (default −45). */
+  minLevelDbfs?: number;
+}
+
+export interface ToneSegment {
+  /** The tone's mean frequency, Hz. */
+  frequencyHz: number;
+  /** From the first sample pushed, ms. */
+  startMs: number;
+  endMs: number;
+  durationMs: number;
+  /** The mean level of its frames, dBFS (RMS re a full-scale sine). */
+  levelDbfs: number;
+}
+
+export interface ToneDetectorEvents {
+  tone: [ToneSegment];
+}
+
+interface Run {
+  firstFrame: number;
+  lastFrame: number;
+  sumHz: number;
+  sumPower: number;
+  frames: number;
+  /** The previous window did not fit the run. */
+  missed: boolean;
+}
+
+/** Streams 8 kHz samples in; emits `tone` once per stable single tone, when it ends (or at `end()`). */
+export class ToneDetector extends EventEmitter<ToneDetectorEvents> {
+  private readonly minCos: number;
+  private readonly maxCos: number;
+  private readonly minFrames: number;
+  private readonly maxResidual: number;
+  private readonly minPower: number;
+  private readonly window = new Float64Array(2 * TONE_WINDOW);
+  private at = 0;
+  private filled = 0;
+  private sinceHop = 0;
+  private frame = 0;
+  private run: Run | null = null;
+  /** Mean square of the last LOOKBACK frames' windows, by frame number modulo LOOKBACK. */
+  private readonly frameMeanSquare = new Float64Array(LOOKBACK);
+  private lastClosed = -1;
+
+  constructor(options?: ToneDetectorOptions) {
+    super();
+    const o = checkOptions('ToneDetector', options);
+    const minHz = checkNumber('minHz', o.minHz ?? 300, 50, 3900);
+    const maxHz = checkNumber('maxHz', o.maxHz ?? 3400, minHz, 3950);
+    this.maxCos = Math.cos((2 * Math.PI * minHz) / ANALYSIS_SAMPLE_RATE);
+    this.minCos = Math.cos((2 * Math.PI * maxHz) / ANALYSIS_SAMPLE_RATE);
+    this.minFrames = Math.ceil(checkNumber('minDurationMs', o.minDurationMs ?? 100, 20, 60_000) / 10);
+    this.maxResidual = checkNumber('maxResidual', o.maxResidual ?? 0.1, 0.001, 1);
+    const rms = (32767 / Math.SQRT2) * 10 ** (checkNumber('minLevelDbfs', o.minLevelDbfs ?? -45, -90, 0) / 20);
+    this.minPower = rms * rms;
+  }
+
+  push(samples: Int16Array): void {
+    for (let i = 0; i < samples.length; i++) {
+      this.window[this.at] = samples[i];
+      this.window[this.at + TONE_WINDOW] = samples[i];
+      this.at = (this.at + 1) % TONE_WINDOW;
+      if (this.filled < TONE_WINDOW) this.filled++;
+      if (++this.sinceHop === TONE_HOP) {
+        this.sinceHop = 0;
+        this.analyse();
+      }
+    }
+  }
+
+  end(): void {
+    this.close();
+  }
+
+  private analyse(): void {
+    const f = this.frame++;
+    if (this.filled < TONE_WINDOW) return;
+    const w = this.window;
+    const s = this.at; // the oldest sample
+    let energy = 0;
+    let xy = 0; // Σ x[n]·(x[n−1] + x[n+1])
+    let yy = 0; // Σ (x[n−1] + x[n+1])²
+    // Instruments x[n+2], x[n+3]: Σ z·y = 2c·Σ z·x holds for a sine, and noise in x does not bias
+    // these sums as it biases Σ x·x (two instruments, as Σ x[n+2]·x[n] vanishes at 1000 Hz).
+    let zy2 = 0;
+    let zx2 = 0;
+    let zy3 = 0;
+    let zx3 = 0;
+    for (let n = s + 1; n < s + TONE_WINDOW - 1; n++) {
+      const y = w[n - 1] + w[n + 1];
+      energy += w[n] * w[n];
+      xy += w[n] * y;
+      yy += y * y;
+      if (n < s + TONE_WINDOW - 3) {
+        zy2 += w[n + 2] * y;
+        zx2 += w[n + 2] * w[n];
+        zy3 += w[n + 3] * y;
+        zx3 += w[n + 3] * w[n];
+      }
+    }
+    const frames = TONE_WINDOW - 2;
+    this.frameMeanSquare[f % LOOKBACK] = energy / frames;
+    let pure = false;
+    let hz = 0;
+    if (energy / frames >= this.minPower) {
+      const den = 2 * (zx2 * zx2 + zx3 * zx3);
+      const c = den === 0 ? 2 : (zy2 * zx2 + zy3 * zx3) / den; // cos ω
+      // Residual Σ (y − 2c·x)² = yy − 4c·xy + 4c²·energy, relative to Σ y² ≈ 4cos²ω·energy for a sine.
+      const residual = (yy - 4 * c * xy + 4 * c * c * energy) / (2 * energy);
+      if (c >= this.minCos && c <= this.maxCos && residual <= this.maxResidual) {
+        // Two close tones (busy: 480 + 620 Hz) also nearly obey one recurrence (their cos(ω) are
+        // close): a Goertzel filter at the estimated frequency must hold the window's energy too.
+        const k = 2 * c;
+        let s1 = 0;
+        let s2 = 0;
+        for (let n = s; n < s + TONE_WINDOW; n++) {
+          const s0 = w[n] + k * s1 - s2;
+          s2 = s1;
+          s1 = s0;
+        }
+        const windowEnergy = energy + w[s] * w[s] + w[s + TONE_WINDOW - 1] * w[s + TONE_WINDOW - 1];
+        const share = (2 * (s1 * s1 + s2 * s2 - k * s1 * s2)) / (TONE_WINDOW * windowEnergy);
+        if (share >= MIN_SHARE) {
+          pure = true;
+          hz = (Math.acos(c) * ANALYSIS_SAMPLE_RATE) / (2 * Math.PI);
+        }
+      }
+    }
+    const r = this.run;
+    if (r && (!pure || Math.abs(hz / (r.sumHz / r.frames) - 1) > STABLE)) {
+      // A run of one or two windows is the tone's ragged start (a window part silence, part tone):
+      // dropped, so that the steady tone after it starts a run of its own. One stray window inside
+      // a steady tone (noise) is passed over; two in a row end it.
+      if (pure && r.frames <= 2) this.run = null;
+      else if (r.frames > 2 && !r.missed) {
+        r.missed = true;
+        return;
+      } else this.close();
+    }
+    if (!pure) return;
+    if (!this.run) this.run = { firstFrame: f, lastFrame: f, sumHz: 0, sumPower: 0, frames: 0, missed: false };
+    const run = this.run;
+    run.lastFrame = f;
+    run.missed = false;
+    run.sumHz += hz;
+    run.sumPower += energy / frames;
+    run.frames++;
+  }
+
+  private close(): void {
+    const r = this.run;
+    this.run = null;
+    if (!r) return;
+    const power = r.sumPower / r.frames;
+    // Frame f's window ends at sample (f + 1)·HOP. The first windows over the tone's start are not
+    // pure; those holding at least half the tone's power have their centre inside the tone, so the
+    // tone started about at the centre of the earliest of them.
+    let first = r.firstFrame;
+    while (first - 1 > this.lastClosed && r.firstFrame - (first - 1) < LOOKBACK && this.frameMeanSquare[(first - 1) % LOOKBACK] >= power / 2) first--;
+    const startSample = first < r.firstFrame ? (first + 1) * TONE_HOP - TONE_WINDOW / 2 : (r.firstFrame + 1) * TONE_HOP - TONE_WINDOW;
+    const endSample = (r.lastFrame + 1) * TONE_HOP;
+    if ((endSample - startSample) / TONE_HOP < this.minFrames) return;
+    this.lastClosed = r.lastFrame;
+    this.emit('tone', {
+      frequencyHz: Math.round((r.sumHz / r.frames) * 10) / 10,
+      startMs: Math.max(0, (startSample * 1000) / ANALYSIS_SAMPLE_RATE),
+      endMs: (endSample * 1000) / ANALYSIS_SAMPLE_RATE,
+      durationMs: ((endSample - Math.max(0, startSample)) * 1000) / ANALYSIS_SAMPLE_RATE,
+      levelDbfs: Math.round(10 * Math.log10(power / ((32767 * 32767) / 2)) * 10) / 10,
+    });
+  }
+}

@@ -1,0 +1,338 @@
+/**
+ * Generates the labelled call-analysis corpus (issue 13): what answers an outbound call, as the
+ * caller receives it: people answering, answering machines (greetings, beeps, music), fax tones,
+ * special information tones with their announcement, busy and congestion tones. Speech comes from
+ * espeak-ng, music from sox, tones from lib/media's generator; every file then passes through G.711
+ * (μ-law or A-law) at one of several levels and is written as 8 kHz 16-bit mono WAV. A fixed seed
+ * picks voices, texts, lengths, beep frequencies, so the same seed gives the same corpus.
+ *
+ *   npm run build && node dist/scripts/make-corpus.js [--out corpus] [--seed 13]
+ *
+ * The folder (default `corpus/`, git-ignored) gets the WAV files by class and `labels.json`:
+ * { seed, files: { "<class>/<name>.wav": CorpusLabel } }. Nothing generated is committed.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { seededRandom } from '../lib/seeded-random';
+import { decodeAlaw, decodeUlaw, encodeAlaw, encodeUlaw, int16ToPcm16le } from '../lib/media/g711';
+import { clamp16, mixMono } from '../lib/media/pcm-convert';
+import { beep, concat, silence, tones, whiteNoise } from '../lib/media/tone-generator';
+import { wavHeader } from '../lib/media/wav-header';
+import { music, speak } from './corpus/audio-tools';
+
+export const CORPUS_SAMPLE_RATE = 8000;
+
+export type CorpusClass = 'human' | 'machine' | 'fax' | 'sit' | 'busy' | 'congestion';
+
+/** A stretch of steady tone in a file: one frequency, or two sounding together (busy US: 480 + 620 Hz). */
+export interface LabelledTone {
+  hz: number[];
+  startMs: number;
+  endMs: number;
+  /** What it is: `beep`, `CNG`, `CED`, `ANSam`, `SIT`, `busy`, `congestion`. */
+  kind: string;
+}
+
+export interface CorpusLabel {
+  class: CorpusClass;
+  durationMs: number;
+  /** Gain applied before G.711, dB (0: speech peaks near −3 dBFS, tones at their nominal levels). */
+  levelDb: number;
+  law: 'ulaw' | 'alaw';
+  /** espeak-ng voice and pitch of the speech, if any. */
+  voice?: string;
+  text?: string;
+  /** When speech starts and ends (the greeting, for machines; the announcement, for SIT). */
+  speechStartMs?: number;
+  speechEndMs?: number;
+  /** Machines: the end of the voicemail beep (null: the greeting has no beep). */
+  beepEndMs?: number | null;
+  beepHz?: number | null;
+  /** Machines: synthesised music before the greeting, ms. */
+  musicMs?: number;
+  /** Humans: background noise level (dBFS RMS), if any. */
+  noiseDbfs?: number;
+  /** Fax: `CNG`, `CED` or `ANSam`. SIT: the Telcordia code (`IC`, `VC`, `NC`, `NC-inter`, `RO`). */
+  tone?: string;
+  /** SIT: what a dial should end with. */
+  outcome?: 'not-found' | 'unavailable';
+  /** The steady tones in the file, where they are. */
+  tones: LabelledTone[];
+}
+
+export interface CorpusOptions {
+  out: string;
+  seed?: number;
+}
+
+export interface Corpus {
+  seed: number;
+  files: Record<string, CorpusLabel>;
+}
+
+const ms = (samples: number): number => Math.round((samples * 1000) / CORPUS_SAMPLE_RATE);
+
+/** Builds a file from pieces, keeping track of where each labelled piece lands. */
+class Track {
+  readonly pieces: Int16Array[] = [];
+  length = 0;
+  add(pcm: Int16Array): { startMs: number; endMs: number } {
+    const startMs = ms(this.length);
+    this.pieces.push(pcm);
+    this.length += pcm.length;
+    return { startMs, endMs: ms(this.length) };
+  }
+  pcm(): Int16Array {
+    return concat(this.pieces);
+  }
+}
+
+/**
+ * `pcm` without its leading and trailing near-silence (under −50 dBFS: what espeak-ng pads with),
+ * scaled so that its peak is at `peakDbfs`, so that the labels say where the speech is.
+ */
+function toPeak(pcm: Int16Array, peakDbfs: number): Int16Array {
+  let a = 0;
+  let b = pcm.length;
+  while (a < b && Math.abs(pcm[a]) < 104) a++;
+  while (b > a && Math.abs(pcm[b - 1]) < 104) b--;
+  pcm = pcm.subarray(a, b);
+  const peak = pcm.reduce((m, x) => Math.max(m, Math.abs(x)), 1);
+  const g = (32767 * 10 ** (peakDbfs / 20)) / peak;
+  return Int16Array.from(pcm, (x) => clamp16(Math.round(x * g)));
+}
+
+/** ANSam (ITU-T V.8): 2100 Hz, amplitude-modulated 20 % by 15 Hz, phase reversed every 450 ms. */
+function ansam(durationMs: number, levelDbfs: number): Int16Array {
+  const n = Math.round((durationMs * CORPUS_SAMPLE_RATE) / 1000);
+  const a = 32767 * 10 ** (levelDbfs / 20);
+  const out = new Int16Array(n);
+  for (let i = 0; i < n; i++) {
+    const t = i / CORPUS_SAMPLE_RATE;
+    const reversals = Math.floor(t / 0.45);
+    const phase = reversals % 2 === 0 ? 0 : Math.PI;
+    out[i] = clamp16(Math.round(a * (1 + 0.2 * Math.sin(2 * Math.PI * 15 * t)) * Math.sin(2 * Math.PI * 2100 * t + phase)));
+  }
+  return out;
+}
+
+/** A cadence of `on`/`off` ms of `hz` for `totalMs`, the on-segments labelled as `kind`. */
+function cadence(track: Track, hz: number[], levelDbfs: number, onMs: number, offMs: number, totalMs: number, kind: string): LabelledTone[] {
+  const labelled: LabelledTone[] = [];
+  let left = totalMs;
+  while (left > 0) {
+    const on = Math.min(onMs, left);
+    const at = track.add(tones(hz.map((h) => ({ hz: h, levelDbfs })), on));
+    if (on >= 100) labelled.push({ hz, ...at, kind });
+    left -= on;
+    const off = Math.min(offMs, left);
+    if (off > 0) track.add(silence(off));
+    left -= off;
+  }
+  return labelled;
+}
+
+const HUMAN_OPENINGS = ['Hello?', 'Yes, speaking.', 'Hello, who is this?', 'Yeah?', 'Hi, this is Anna.', 'Good morning, Smith residence.', 'Hello, Mark speaking.', 'Yes?'];
+const HUMAN_LATER = ['Sorry, hello? Who is calling, please?', 'Hello? I can hardly hear you.', 'Oh, hi. Yes, I was expecting your call.', 'Hello? Is anybody there?'];
+const GREETING_PARTS = [
+  'Hi, you have reached John and Mary.',
+  'Hello, this is the voicemail of doctor Alan Brooks.',
+  'Thank you for calling Westfield Dental Clinic.',
+  'Hi, it is Sarah.',
+  'We are not able to take your call right now.',
+  'Our office hours are Monday to Friday, nine to five.',
+  'If this is an emergency, please hang up and dial your local emergency number.',
+  'Please leave your name, your number and a short message,',
+  'and we will get back to you as soon as we can.',
+  'You can also reach us by email at info at westfield dot com.',
+  'Please speak after the tone.',
+  'Thanks, and have a great day.',
+];
+const VOICES = ['en', 'en-us', 'en+f3', 'en+m3', 'en+f5', 'en-gb-x-rp', 'en+m7', 'en+f2'];
+const LEVELS = [0, -10, -20];
+const BEEP_HZ = [440, 500, 800, 850, 1000, 1400, 2000];
+
+/** Telcordia SIT segments: (Hz, ms) × 3, and what the dial should end with. */
+const SIT_CODES: { code: string; segments: [number, number][]; outcome: 'not-found' | 'unavailable'; text: string }[] = [
+  { code: 'IC', segments: [[913.8, 274], [1370.6, 274], [1776.7, 380]], outcome: 'not-found', text: 'The number you have dialled is not in service. Please check the number and try again.' },
+  { code: 'VC', segments: [[985.2, 380], [1370.6, 274], [1776.7, 380]], outcome: 'not-found', text: 'Your call cannot be completed as dialled. Please check the number and dial again.' },
+  { code: 'NC', segments: [[913.8, 380], [1370.6, 380], [1776.7, 380]], outcome: 'unavailable', text: 'All circuits are busy now. Please try your call again later.' },
+  { code: 'NC-inter', segments: [[985.2, 380], [1428.5, 380], [1776.7, 380]], outcome: 'unavailable', text: 'All circuits are busy now. Please try your call again later.' },
+  { code: 'RO', segments: [[913.8, 380], [1428.5, 274], [1776.7, 380]], outcome: 'unavailable', text: 'We are sorry, your call did not go through. Will you please try your call again.' },
+];
+
+/** Generates the corpus into `out` and returns its labels (also written as `labels.json`). */
+export function makeCorpus(options: CorpusOptions): Corpus {
+  const seed = options.seed ?? 13;
+  const rand = seededRandom(seed);
+  const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)];
+  const between = (a: number, b: number): number => Math.round(a + rand() * (b - a));
+  const corpus: Corpus = { seed, files: {} };
+  let counter = 0;
+
+  const write = (cls: CorpusClass, name: string, track: Track, label: Omit<CorpusLabel, 'class' | 'durationMs' | 'levelDb' | 'law'>): void => {
+    const levelDb = LEVELS[counter % LEVELS.length];
+    const law = counter % 2 === 0 ? 'ulaw' : 'alaw';
+    counter++;
+    const gain = 10 ** (levelDb / 20);
+    const scaled = Int16Array.from(track.pcm(), (x) => clamp16(Math.round(x * gain)));
+    const pcm = law === 'ulaw' ? decodeUlaw(encodeUlaw(scaled)) : decodeAlaw(encodeAlaw(scaled));
+    const file = `${cls}/${name}.wav`;
+    mkdirSync(join(options.out, cls), { recursive: true });
+    const data = int16ToPcm16le(pcm);
+    writeFileSync(join(options.out, file), Buffer.concat([wavHeader(CORPUS_SAMPLE_RATE, 1, data.length), data]));
+    corpus.files[file] = { class: cls, durationMs: ms(pcm.length), levelDb, law, ...label };
+  };
+
+  // People answering: a short opening, sometimes after a pause, sometimes a second line after a
+  // wait, sometimes over background noise; then the silence of someone waiting for the caller.
+  for (let i = 0; i < 24; i++) {
+    const voice = pick(VOICES);
+    const pitch = between(30, 90);
+    const track = new Track();
+    const pause = i % 4 === 3;
+    track.add(silence(pause ? between(1500, 3000) : between(200, 900)));
+    const text = pause ? pick(HUMAN_LATER) : pick(HUMAN_OPENINGS);
+    const speech = toPeak(speak(text, { voice, pitch }), -3 - (i % 3) * 6);
+    const at = track.add(speech);
+    let speechEndMs = at.endMs;
+    if (i % 3 === 1) {
+      track.add(silence(between(1200, 2000)));
+      speechEndMs = track.add(toPeak(speak(pick(['Hello?', 'Hello? Anyone there?']), { voice, pitch }), -6)).endMs;
+    }
+    track.add(silence(between(2000, 3000)));
+    let noiseDbfs: number | undefined;
+    let pcm: Int16Array = track.pcm();
+    if (i % 2 === 0) {
+      noiseDbfs = -between(35, 50);
+      pcm = mixMono(pcm, whiteNoise(pcm.length / 8, noiseDbfs, seed * 1000 + i));
+    }
+    const noisy = new Track();
+    noisy.add(pcm);
+    write('human', `person-${String(i + 1).padStart(2, '0')}`, noisy, { voice: `${voice} pitch ${pitch}`, text, speechStartMs: at.startMs, speechEndMs, noiseDbfs, tones: [] });
+  }
+
+  // Answering machines: greetings of 3–20 s, with and without a beep, some with music first.
+  for (let i = 0; i < 24; i++) {
+    const voice = pick(VOICES);
+    const pitch = between(30, 80);
+    // Sentences are added until the greeting reaches a length of 3–20 s (one that would pass 20 s is left out).
+    const targetMs = between(3000, 20000);
+    const wpm = between(140, 185);
+    const parts: string[] = [];
+    let greeting: Int16Array = new Int16Array(0);
+    for (let k = 0; greeting.length < (targetMs * CORPUS_SAMPLE_RATE) / 1000 && k < GREETING_PARTS.length; k++) {
+      const next = speak([...parts, GREETING_PARTS[(i + k * 5) % GREETING_PARTS.length]].join(' '), { voice, pitch, wpm });
+      if (parts.length > 0 && next.length > 19.5 * CORPUS_SAMPLE_RATE) break;
+      parts.push(GREETING_PARTS[(i + k * 5) % GREETING_PARTS.length]);
+      greeting = next;
+    }
+    const track = new Track();
+    track.add(silence(between(100, 600)));
+    let musicMs: number | undefined;
+    if (i % 4 === 2) {
+      const m = track.add(toPeak(music(between(2000, 4000), rand), -8));
+      musicMs = m.endMs - m.startMs;
+    }
+    const said = track.add(toPeak(greeting, -3));
+    const labelledTones: LabelledTone[] = [];
+    let beepEndMs: number | null = null;
+    let beepHz: number | null = null;
+    if (i % 5 !== 4) {
+      track.add(silence(between(150, 700)));
+      beepHz = i % 3 === 0 ? between(440, 2000) : pick(BEEP_HZ);
+      const b = track.add(beep(between(200, 1000), beepHz, -8));
+      beepEndMs = b.endMs;
+      labelledTones.push({ hz: [beepHz], ...b, kind: 'beep' });
+    }
+    track.add(silence(between(2000, 3000)));
+    write('machine', `greeting-${String(i + 1).padStart(2, '0')}`, track, {
+      voice: `${voice} pitch ${pitch}`,
+      text: parts.join(' '),
+      speechStartMs: said.startMs,
+      speechEndMs: said.endMs,
+      beepEndMs,
+      beepHz,
+      musicMs,
+      tones: labelledTones,
+    });
+  }
+
+  // Fax: CNG (calling: 1100 Hz, 0.5 s on, 3 s off), CED (answering: 2100 Hz, 2.6–4 s), ANSam.
+  for (let i = 0; i < 2; i++) {
+    const track = new Track();
+    track.add(silence(between(200, 1500)));
+    const t = cadence(track, [1100], -15, 500, 3000, 8000, 'CNG');
+    write('fax', `cng-${i + 1}`, track, { tone: 'CNG', tones: t });
+  }
+  for (let i = 0; i < 2; i++) {
+    const track = new Track();
+    track.add(silence(between(200, 1500)));
+    const at = track.add(tones([{ hz: 2100, levelDbfs: -12 }], between(2600, 4000)));
+    track.add(silence(1000));
+    write('fax', `ced-${i + 1}`, track, { tone: 'CED', tones: [{ hz: [2100], ...at, kind: 'CED' }] });
+  }
+  for (let i = 0; i < 2; i++) {
+    const track = new Track();
+    track.add(silence(between(200, 1500)));
+    const at = track.add(ansam(between(2600, 4000), -14));
+    track.add(silence(1000));
+    write('fax', `ansam-${i + 1}`, track, { tone: 'ANSam', tones: [{ hz: [2100], ...at, kind: 'ANSam' }] });
+  }
+
+  // Special information tones, each followed by its announcement.
+  for (const sit of SIT_CODES) {
+    const track = new Track();
+    track.add(silence(between(100, 800)));
+    const labelledTones: LabelledTone[] = [];
+    for (const [hz, dur] of sit.segments) {
+      labelledTones.push({ hz: [hz], ...track.add(tones([{ hz, levelDbfs: -20 }], dur)), kind: 'SIT' });
+      track.add(silence(2));
+    }
+    track.add(silence(between(100, 300)));
+    const voice = pick(VOICES);
+    const said = track.add(toPeak(speak(sit.text, { voice, wpm: 150 }), -12));
+    track.add(silence(500));
+    write('sit', `sit-${sit.code}`, track, { tone: sit.code, outcome: sit.outcome, voice, text: sit.text, speechStartMs: said.startMs, speechEndMs: said.endMs, tones: labelledTones });
+  }
+
+  // Busy and congestion: North American (480 + 620 Hz) and European (425 Hz, ETSI TR 101 041).
+  const NETWORK: { cls: 'busy' | 'congestion'; name: string; hz: number[]; on: number; off: number }[] = [
+    { cls: 'busy', name: 'busy-us', hz: [480, 620], on: 500, off: 500 },
+    { cls: 'busy', name: 'busy-etsi', hz: [425], on: 500, off: 500 },
+    { cls: 'congestion', name: 'reorder-us', hz: [480, 620], on: 250, off: 250 },
+    { cls: 'congestion', name: 'congestion-etsi', hz: [425], on: 200, off: 200 },
+  ];
+  for (const n of NETWORK) {
+    const track = new Track();
+    track.add(silence(between(100, 400)));
+    const t = cadence(track, n.hz, -16, n.on, n.off, 6000, n.cls);
+    write(n.cls, n.name, track, { tones: t });
+  }
+
+  writeFileSync(join(options.out, 'labels.json'), `${JSON.stringify(corpus, null, 1)}\n`);
+  return corpus;
+}
+
+if (require.main === module) {
+  const args = process.argv.slice(2);
+  const arg = (name: string): string | undefined => {
+    const i = args.indexOf(name);
+    return i >= 0 ? args[i + 1] : undefined;
+  };
+  const out = arg('--out') ?? 'corpus';
+  const seed = Number(arg('--seed') ?? 13);
+  if (!Number.isInteger(seed)) {
+    console.error('make-corpus: --seed must be an integer');
+    process.exit(2);
+  }
+  try {
+    const corpus = makeCorpus({ out, seed });
+    const byClass = new Map<string, number>();
+    for (const l of Object.values(corpus.files)) byClass.set(l.class, (byClass.get(l.class) ?? 0) + 1);
+    console.log(`make-corpus: ${Object.keys(corpus.files).length} files in ${out}/ (seed ${seed}): ${[...byClass].map(([c, n]) => `${c} ${n}`).join(', ')}`);
+  } catch (err) {
+    console.error(`make-corpus: ${(err as Error).message}`);
+    process.exit(1);
+  }
+}
