@@ -1,6 +1,8 @@
 import { AllowedMethods } from 'sip.js/lib/core/user-agent-core/allowed-methods.js';
 import type { SipCallContext, SipCallFeature } from './sip-call-context';
 import type { SipBackendOptions } from './sip-backend';
+import { SipExtensions } from './sip-extensions';
+import { SipReason } from './sip-reason';
 
 /**
  * Makes one feature of a SIP line, given what it may use of the backend and the line's settings (its
@@ -15,7 +17,11 @@ export type SipFeatureFactory = (ctx: SipCallContext, options: Readonly<SipBacke
  * feature is one entry here; the backend calls each hook of each feature in this order, after the
  * capabilities'.
  */
-export const SIP_FEATURES: readonly SipFeatureFactory[] = [];
+export const SIP_FEATURES: readonly SipFeatureFactory[] = [
+  // First: a request that requires what we lack is refused before any other feature acts on it.
+  (ctx) => new SipExtensions(ctx),
+  () => new SipReason(),
+];
 
 /** What the backend itself handles, whatever the features: calls, their ending, keep-alives. */
 export const CORE_METHODS = ['INVITE', 'ACK', 'CANCEL', 'BYE', 'OPTIONS'] as const;
