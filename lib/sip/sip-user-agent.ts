@@ -136,7 +136,7 @@ export interface SipUserAgentOptions {
   /**
    * The `Supported:` option tags of every request and response (the SIP backend computes them from its
    * features). sip.js adds `outbound` (RFC 5626, which we do not do) and its own tags by itself: given
-   * this, exactly these are sent. Default: sip.js's own list.
+   * this, exactly these are sent. Default: sip.js's own list without `outbound`.
    */
   supported?: readonly string[];
 }
@@ -441,12 +441,12 @@ export class SipUserAgent extends EventEmitter {
       },
     });
     if (!FAST_GRAMMAR.installed) log.debug(FAST_GRAMMAR.reason);
-    if (options.supported) {
-      // sip.js 0.21 has no option for the list (api/user-agent.js pushes "outbound" unconditionally):
-      // its core reads these two fields for each message it builds.
-      ua.userAgentCore.configuration.supportedOptionTags = [...options.supported];
-      ua.userAgentCore.configuration.supportedOptionTagsResponse = [...options.supported];
-    }
+    // sip.js 0.21 has no option for the list (api/user-agent.js pushes "outbound" unconditionally):
+    // its core reads these two fields for each message it builds. Without a list given, sip.js's own
+    // less `outbound` (RFC 5626: no flow token, no CRLF keep-alive here).
+    const core = ua.userAgentCore.configuration;
+    core.supportedOptionTags = [...(options.supported ?? core.supportedOptionTags.filter((t) => t !== 'outbound'))];
+    core.supportedOptionTagsResponse = [...(options.supported ?? core.supportedOptionTagsResponse.filter((t) => t !== 'outbound'))];
     ua.transport.stateChange.addListener((state) => {
       if (this.ua !== ua || state !== 'Disconnected') return;
       const cause = (ua.transport as NodeTransport).lastError;

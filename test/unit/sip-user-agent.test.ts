@@ -144,6 +144,8 @@ describe('SipUserAgent (registration logic against a scripted registrar)', () =>
     assert.equal(header(req, 'Contact'), `<sip:alice@127.0.0.1:${port};transport=udp>;expires=600`);
     assert.equal(contact, `<sip:alice@127.0.0.1:${port};transport=udp>`);
     assert.match(String(header(req, 'From')), /^<sip:alice@127\.0\.0\.1>;tag=/);
+    // RFC 5626 is not done: no `outbound` option tag (sip.js adds one by itself).
+    assert.doesNotMatch(String(header(req, 'Supported')), /outbound/);
   });
 
   it('answers the digest challenge, then reports 403 as an authentication failure, waiting the longest back-off', async () => {
