@@ -70,6 +70,10 @@ export interface HangupRequest {
   endCause: Cause;
   /** Words for people: why we hung up. */
   text: string;
+  /** The Q.850 cause signalled (AT+QHUP, SIP `Reason: Q.850`); default: the signal's. */
+  q850?: number;
+  /** SIP: the status that rejects an incoming call (a code the flow gave, 400–699); default: the signal's. */
+  sipCode?: number;
 }
 
 export interface LineEvent {

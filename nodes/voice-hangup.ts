@@ -6,7 +6,7 @@ interface VoiceHangupDef extends NodeDef {
   line?: string;
   /** `hangup`: end with cause normal; `reject`: end with `cause`. */
   mode?: string;
-  /** normal, busy, rejected or unavailable (checked by the line). */
+  /** A hangup cause (normal, busy, rejected, unavailable, changed-number, out-of-order, no-circuit, barred; checked by the line). */
   cause?: string;
 }
 

@@ -115,7 +115,7 @@ export class CallActions {
   private hangupCommand(rec: CallRecord, request: HangupRequest): string {
     const others = this.table.live().filter((r) => r !== rec && !r.call.ended);
     if (this.host.profile()?.hangupWithCause && rec.index !== undefined) {
-      return `AT+QHUP=${q850ForHangup(request.signal)},${rec.index}`;
+      return `AT+QHUP=${request.q850 ?? q850ForHangup(request.signal)},${rec.index}`;
     }
     if (others.length === 0) return 'AT+CHUP';
     if (rec.index === undefined) {

@@ -22,6 +22,10 @@ export const CAUSES = [
   'redirected',
   'replaced',
   'session-expired',
+  'changed-number',
+  'out-of-order',
+  'no-circuit',
+  'barred',
   'failed',
 ] as const;
 
@@ -54,8 +58,8 @@ export interface EndInfo {
   media?: CallMediaStats;
 }
 
-/** Causes a user may give when rejecting or ending a call from `voice-hangup`. */
-export const HANGUP_CAUSES = ['normal', 'busy', 'rejected', 'unavailable'] as const;
+/** Causes a user may give when rejecting or ending a call from `voice-hangup` (each has its Q.850 value, {@link q850ForHangup}). */
+export const HANGUP_CAUSES = ['normal', 'busy', 'rejected', 'unavailable', 'changed-number', 'out-of-order', 'no-circuit', 'barred'] as const;
 export type HangupCause = (typeof HANGUP_CAUSES)[number];
 
 /**
@@ -76,13 +80,20 @@ export function causeFromQ850(q850: number): Cause {
       return 'rejected';
     case 1:
     case 3:
-    case 22:
     case 28:
       return 'not-found';
+    case 22:
+      return 'changed-number';
     case 20:
-    case 27:
       return 'unavailable';
+    case 27:
+      return 'out-of-order';
     case 34:
+      return 'no-circuit';
+    case 53:
+    case 54:
+    case 55:
+      return 'barred';
     case 42:
     case 44:
     case 47:
@@ -116,5 +127,13 @@ export function q850ForHangup(cause: HangupCause): number {
       return 21;
     case 'unavailable':
       return 20;
+    case 'changed-number':
+      return 22;
+    case 'out-of-order':
+      return 27;
+    case 'no-circuit':
+      return 34;
+    case 'barred':
+      return 54;
   }
 }

@@ -11,6 +11,7 @@ import type { DialOptions } from '../backend';
 import type { AtLineSettings } from '../at/at-line-settings';
 import type { SipLineSettings } from '../sip/sip-line-settings';
 import { LINE_SETTINGS, readSettings, SettingsOf } from './line-settings';
+import { causeFromSipCode, q850ForSipCode } from '../sip/sip-cause';
 import { LineDtmf } from './line-dtmf';
 import { LineControl } from './line-control';
 import { LineForwarding } from './line-forwarding';
@@ -316,14 +317,17 @@ export class VoiceLine extends EventEmitter {
 
   /**
    * Ends a call: hangs up a connected call, cancels an outgoing call, rejects an incoming one with
-   * `cause` (`normal`, `busy`, `rejected`, `unavailable`).
+   * `cause`: one of {@link HANGUP_CAUSES}, or a SIP status code 400–699 (a number or its digits), sent
+   * as it is on a SIP line (with its Q.850 cause in the Reason header, RFC 3398) and signalled as that
+   * Q.850 cause on an AT line.
    */
   async hangup(ref?: unknown, cause: unknown = 'normal'): Promise<Call> {
-    if (!(HANGUP_CAUSES as readonly unknown[]).includes(cause)) {
-      throw new InvalidInputError(`the hangup cause must be one of ${HANGUP_CAUSES.join(', ')}, got ${describe(cause)}`);
+    const code = typeof cause === 'number' || (typeof cause === 'string' && /^\d{3}$/.test(cause)) ? Number(cause) : undefined;
+    if (code !== undefined ? !Number.isInteger(code) || code < 400 || code > 699 : !(HANGUP_CAUSES as readonly unknown[]).includes(cause)) {
+      throw new InvalidInputError(`the hangup cause must be one of ${HANGUP_CAUSES.join(', ')}, or a SIP status code 400–699, got ${describe(cause)}`);
     }
     const call = this.resolveCall(ref, 'hang up', () => true);
-    await this.hangupCall(call, hangupRequest(call, cause as HangupCause));
+    await this.hangupCall(call, code !== undefined ? hangupWithCode(call, code) : hangupRequest(call, cause as HangupCause));
     return call;
   }
 
@@ -477,6 +481,19 @@ function hangupRequest(call: Call, cause: HangupCause): HangupRequest {
     default:
       return { signal: cause, endCause: 'normal', text: 'hung up by the flow' };
   }
+}
+
+/**
+ * A hangup with a SIP status code: an incoming call is refused with it (its cause is the code's, as if
+ * the other side had answered it: 486 `busy`, 404 `not-found`), any other ends as with `rejected` /
+ * `normal`; the Q.850 cause signalled is the code's (RFC 3398).
+ */
+function hangupWithCode(call: Call, code: number): HangupRequest {
+  const q850 = q850ForSipCode(code);
+  if (call.state === CallState.Incoming || call.state === CallState.Waiting) {
+    return { signal: 'rejected', endCause: causeFromSipCode(code), text: `rejected by the flow (${code})`, q850, sipCode: code };
+  }
+  return { ...hangupRequest(call, 'normal'), q850 };
 }
 
 function initialPayload(call: Call): Record<string, unknown> {

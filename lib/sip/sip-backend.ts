@@ -7,6 +7,7 @@ import { Backend, DialOptions, DialReferral, HangupRequest, LineStatus, Logger, 
 import { Call, TransitionReason } from '../call/call';
 import { CallState, isAlerting } from '../call/call-state';
 import { EndInfo, q850ForHangup } from '../call/cause';
+import { SIP_USER_AGENT } from '../package-info';
 import { CallStateError, InvalidInputError, LineNotReadyError } from '../errors';
 import { describe, printable, validateDisplayName, validateSipHeaders, validateSipHeaderValue } from '../validate';
 import { G711_CODECS, G711Codec } from './media-params';
@@ -272,6 +273,7 @@ export class SipBackend extends EventEmitter implements Backend {
         sessionDescriptionHandlerFactory: this.media.sessionDescriptionHandlerFactory,
         // We refuse first (trunk source 403, call limit 486, media 488/503), then ring ourselves.
         sendInitialProvisionalResponse: false,
+        userAgentString: SIP_USER_AGENT,
       },
     });
   }
@@ -388,18 +390,17 @@ export class SipBackend extends EventEmitter implements Backend {
     const rec = this.records.get(call.id);
     if (!rec || call.ended) return;
     const session = rec.session;
-    const local: EndInfo = { cause: request.endCause, by: 'local', text: request.text };
+    // The Q.850 cause goes with every ending (the reason feature's `Reason:` header, lib/sip/sip-reason.ts).
+    const local: EndInfo = { cause: request.endCause, by: 'local', text: request.text, q850: request.q850 ?? q850ForHangup(request.signal) };
     if (session.state === SessionState.Established) {
-      const q850 = q850ForHangup(request.signal);
-      const end = { ...local, q850 };
-      this.conclude(rec, end);
-      const out = this.outgoing('bye', call, [`Reason: Q.850;cause=${q850}`], { end });
+      this.conclude(rec, local);
+      const out = this.outgoing('bye', call, [], { end: local });
       await session.bye({ requestOptions: { extraHeaders: out.headers } });
       return;
     }
     if (session instanceof Invitation) {
       if (session.state !== SessionState.Initial && session.state !== SessionState.Establishing) return;
-      const end = { ...local, sipCode: rejectCodeFor(request.signal) };
+      const end = { ...local, sipCode: request.sipCode ?? rejectCodeFor(request.signal) };
       const out = this.outgoing('reject', call, [], { end, statusCode: end.sipCode });
       const statusCode = out.statusCode ?? end.sipCode;
       this.conclude(rec, { ...end, sipCode: statusCode });

@@ -3,6 +3,8 @@ import type { SipCallContext, SipCallFeature } from './sip-call-context';
 import type { SipBackendOptions } from './sip-backend';
 import { sessionTimersFeature } from './session-timer';
 import { SipEarlyMedia } from './sip-early-media';
+import { SipExtensions } from './sip-extensions';
+import { SipReason } from './sip-reason';
 
 /**
  * Makes one feature of a SIP line, given what it may use of the backend and the line's settings (its
@@ -18,6 +20,9 @@ export type SipFeatureFactory = (ctx: SipCallContext, options: Readonly<SipBacke
  * capabilities'.
  */
 export const SIP_FEATURES: readonly SipFeatureFactory[] = [
+  // First: a request that requires what we lack is refused before any other feature acts on it.
+  (ctx) => new SipExtensions(ctx),
+  () => new SipReason(),
   // Session timers (RFC 4028): Session-Expires, refreshes by UPDATE / re-INVITE, their UPDATE, expiry.
   sessionTimersFeature,
   // Early media (RFC 3960): the media follows the 200's SDP and the answered fork.

@@ -136,7 +136,7 @@ export interface SipUserAgentOptions {
   /**
    * The `Supported:` option tags of every request and response (the SIP backend computes them from its
    * features). sip.js adds `outbound` (RFC 5626, which we do not do) and its own tags by itself: given
-   * this, exactly these are sent. Default: sip.js's own list.
+   * this, exactly these are sent. Default: sip.js's own list without `outbound`.
    */
   supported?: readonly string[];
 }
@@ -327,7 +327,7 @@ export class SipUserAgent extends EventEmitter {
     }, this.config.keepAliveMs);
   }
 
-  /** An OPTIONS to the next hop. Any answer from it (even 404) means it is there. */
+  /** An OPTIONS to the next hop. Any answer from it (even 404, or a 401 challenge) means it is there: one OPTIONS per keep-alive. */
   private ping(): Promise<boolean> {
     const ua = this.ua;
     if (!ua || !ua.isConnected()) return Promise.resolve(false);
@@ -341,7 +341,11 @@ export class SipUserAgent extends EventEmitter {
       };
       try {
         const request = ua.userAgentCore.makeOutgoingRequestMessage('OPTIONS', target, this.config.aor, target, {});
-        ua.userAgentCore.request(request, { onAccept: answered, onReject: answered, onRedirect: answered });
+        const uac = ua.userAgentCore.request(request, { onAccept: answered, onReject: answered, onRedirect: answered });
+        // A 401/407 is an answer too: sip.js would answer the challenge and send the OPTIONS again
+        // (user-agent-client.js authenticationGuard), two OPTIONS per keep-alive to a registrar that
+        // challenges them. Its guard is switched off for this request, so the challenge is the answer.
+        (uac as unknown as { authenticationGuard: () => boolean }).authenticationGuard = () => true;
       } catch (err) {
         clearTimeout(timer);
         this.log.debug(`sip: keep-alive not sent: ${errorText(err)}`);
@@ -437,12 +441,12 @@ export class SipUserAgent extends EventEmitter {
       },
     });
     if (!FAST_GRAMMAR.installed) log.debug(FAST_GRAMMAR.reason);
-    if (options.supported) {
-      // sip.js 0.21 has no option for the list (api/user-agent.js pushes "outbound" unconditionally):
-      // its core reads these two fields for each message it builds.
-      ua.userAgentCore.configuration.supportedOptionTags = [...options.supported];
-      ua.userAgentCore.configuration.supportedOptionTagsResponse = [...options.supported];
-    }
+    // sip.js 0.21 has no option for the list (api/user-agent.js pushes "outbound" unconditionally):
+    // its core reads these two fields for each message it builds. Without a list given, sip.js's own
+    // less `outbound` (RFC 5626: no flow token, no CRLF keep-alive here).
+    const core = ua.userAgentCore.configuration;
+    core.supportedOptionTags = [...(options.supported ?? core.supportedOptionTags.filter((t) => t !== 'outbound'))];
+    core.supportedOptionTagsResponse = [...(options.supported ?? core.supportedOptionTagsResponse.filter((t) => t !== 'outbound'))];
     ua.transport.stateChange.addListener((state) => {
       if (this.ua !== ua || state !== 'Disconnected') return;
       const cause = (ua.transport as NodeTransport).lastError;

@@ -13,6 +13,7 @@
  */
 import { randomInt } from 'node:crypto';
 import { LineConfig, VoiceLine } from '../../lib/line/voice-line';
+import { sipBackendOptions } from '../../lib/sip/sip-line-settings';
 import { SipBackend, SipBackendOptions } from '../../lib/sip/sip-backend';
 import { memoryLog } from './at-harness';
 import { EventLog } from './event-log';
@@ -101,25 +102,9 @@ export function interopHarness(id: string, harnessOptions: InteropHarnessOptions
     const rtp = 40000 + 32 * randomInt(0, 300);
     const settings: LineConfig = { id, backend: 'sip', transport: 'udp', username: '1001', register: false, localPort: port, localAddress: LOOPBACK, rtpPortMin: rtp, rtpPortMax: rtp + 15, ...config };
     const { backend } = options;
+    // The line's settings through the settings pipeline (lib/sip/sip-line-settings.ts), plus these.
     const backendFactory = backend
-      ? (l: VoiceLine) =>
-          new SipBackend({
-            lineId: l.id,
-            server: settings.server ?? '',
-            transport: settings.transport,
-            username: settings.username ?? '',
-            password: l.credentials.password,
-            register: settings.register,
-            localPort: settings.localPort,
-            localAddress: settings.localAddress,
-            rtpPortMin: settings.rtpPortMin,
-            rtpPortMax: settings.rtpPortMax,
-            displayName: settings.displayName,
-            dtmfMode: settings.dtmfMode,
-            incomingRefer: settings.incomingRefer,
-            log: l.log,
-            ...backend,
-          })
+      ? (l: VoiceLine) => new SipBackend({ ...sipBackendOptions(l.config, { lineId: l.id, password: l.credentials.password, log: l.log }), ...backend })
       : undefined;
     const line = new VoiceLine(settings, {
       log,

@@ -241,6 +241,8 @@ export interface KamailioOptions {
   users: Record<string, string>;
   /** Smallest registration expiry accepted (seconds; default 1, so tests can refresh quickly). */
   minExpires?: number;
+  /** Keep-alive OPTIONS to Kamailio itself are challenged (401) unless they carry valid credentials, as some registrars do. */
+  challengeOptions?: boolean;
 }
 
 const KAMAILIO_MODULES = '/usr/lib/x86_64-linux-gnu/kamailio/modules/';
@@ -293,7 +295,11 @@ request_route {
   if (!sanity_check("17895", "7")) { exit; }
   xlog("L_INFO", "request $rm $ru from $si:$sp ($pr)\\n");
   # Keep-alives to the proxy itself.
-  if (is_method("OPTIONS") && uri==myself && $rU==$null) { sl_send_reply("200", "Keepalive"); exit; }
+  if (is_method("OPTIONS") && uri==myself && $rU==$null) {
+${options.challengeOptions ? `    $var(pw) = $sht(users=>$fU);
+    if ($var(pw) == $null || !pv_www_authenticate("$td", "$var(pw)", "0")) { auth_challenge("$td", "1"); exit; }
+` : ''}    sl_send_reply("200", "Keepalive"); exit;
+  }
   # In-dialog requests follow the Record-Route set.
   if (has_totag()) {
     if (loose_route()) { t_relay(); exit; }

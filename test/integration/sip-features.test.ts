@@ -50,8 +50,7 @@ class ProbeFeature implements SipCallFeature {
   request(message: import('sip.js/lib/core').IncomingRequestMessage, call: Call | undefined): { statusCode: number; why: string; extraHeaders?: string[] } | void {
     this.seen.push(`${message.method} ${call ? 'in-dialog' : 'new'}`);
     if (this.name !== 'first') return;
-    const require = message.getHeader('require');
-    if (require?.includes('no-such-thing')) return { statusCode: 420, why: 'test', extraHeaders: ['Unsupported: no-such-thing'] };
+    if (message.hasHeader('x-refuse-me')) return { statusCode: 403, why: 'test', extraHeaders: ['X-Refused-By: first'] };
     if (message.method === 'UPDATE' && call) return { statusCode: 200, why: 'a refresh', extraHeaders: ['X-Update-Answer: yes'] };
   }
 }
@@ -113,12 +112,12 @@ describe('SIP features: hooks for what a line sends and receives, one delegate, 
     return (m.headers.get(name.toLowerCase()) ?? []).join(', ');
   }
 
-  it('a request hook answers an INVITE before sip.js sees it: 420 with the Unsupported it gave, no call reported', async function () {
+  it('a request hook answers an INVITE before sip.js sees it: the answer it gave, no call reported', async function () {
     const seenBefore = ev.events.length;
-    const { callId, fromTag } = await invite(['Require: no-such-thing']);
+    const { callId, fromTag } = await invite(['X-Refuse-Me: yes']);
     const final = await relay.final(callId, 'INVITE');
-    assert.equal(final.status, 420);
-    assert.equal(header(final, 'unsupported'), 'no-such-thing');
+    assert.equal(final.status, 403);
+    assert.equal(header(final, 'x-refused-by'), 'first');
     const branch = /;branch=([^;]+)/.exec(final.header('via'))?.[1];
     await relay.send(buildRequest({ method: 'ACK', ruri: lineUri(), via: via(), callId, cseq: 1, fromTag, to: `sip:2002@${LOOPBACK}`, toTag: tagOf(final.header('to')), branch }));
     assert.ok(first.seen.includes('INVITE new'), first.seen.join());

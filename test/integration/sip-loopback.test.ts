@@ -102,7 +102,7 @@ describe('SIP backend: two voice lines calling each other on 127.0.0.1 (integrat
     assert.equal(endA.payload.by, 'local');
     assert.equal(endB.payload.cause, 'normal');
     assert.equal(endB.payload.by, 'remote');
-    assert.equal(endB.payload.reason, 'Q.850;cause=16', 'our BYE carried the Reason header');
+    assert.equal(endB.payload.reason, 'Q.850;cause=16;text="Normal call clearing"', 'our BYE carried the Reason header');
     assert.equal(endB.payload.q850, 16);
     assert.equal(a.activeCalls().length + b.activeCalls().length, 0);
   });
@@ -313,7 +313,11 @@ describe('SIP backend against a scripted UAS on 127.0.0.1 (integration)', functi
     [404, 'Not Found', ['Reason: Q.850;cause=1;text="Unallocated number"'], 'not-found', 1],
     [403, 'Forbidden', [], 'forbidden', undefined],
     [488, 'Not Acceptable Here', [], 'incompatible', undefined],
-    [503, 'Service Unavailable', ['Reason: Q.850;cause=34'], 'congestion', 34],
+    [503, 'Service Unavailable', ['Reason: Q.850;cause=42'], 'congestion', 42],
+    [503, 'Service Unavailable', ['Reason: Q.850;cause=34'], 'no-circuit', 34],
+    [403, 'Forbidden', ['Reason: Q.850;cause=54'], 'barred', 54],
+    [410, 'Gone', [], 'changed-number', undefined],
+    [502, 'Bad Gateway', [], 'out-of-order', undefined],
     [302, 'Moved Temporarily', ['Contact: <sip:3003@127.0.0.1>'], 'redirected', undefined],
   ];
   for (const [code, phrase, headers, cause, q850] of cases) {

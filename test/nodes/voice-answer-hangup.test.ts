@@ -111,6 +111,6 @@ describe('voice-answer and voice-hangup', function () {
     const answered = new Inbox('ANS');
     const msg = await answered.next('answered');
     getNode('X').receive({ call: msg.call, cause: 'loudly' });
-    assert.match(String(await nextError('X')), /^the hangup cause must be one of normal, busy, rejected, unavailable/);
+    assert.match(String(await nextError('X')), /^the hangup cause must be one of normal, busy, rejected, unavailable, changed-number, out-of-order, no-circuit, barred, or a SIP status code 400–699/);
   });
 });

@@ -1,7 +1,7 @@
 import { strict as assert } from 'node:assert';
 import { Call, CallTransition, InvalidTransitionError } from '../../lib/call/call';
 import { CallState, TRANSITIONS, eventFor } from '../../lib/call/call-state';
-import { causeFromQ850, isCause } from '../../lib/call/cause';
+import { causeFromQ850, HANGUP_CAUSES, isCause, q850ForHangup } from '../../lib/call/cause';
 
 function outbound(): Call {
   return new Call({ line: 'L1', direction: 'outbound', remote: { number: '5551234' }, state: CallState.Dialing, reason: { text: 'dial' } });
@@ -90,13 +90,24 @@ describe('Call state machine', () => {
     }
   });
 
+  it('each hangup cause a flow may give is signalled with its Q.850 value, which reads back as that cause', () => {
+    for (const cause of HANGUP_CAUSES) assert.equal(causeFromQ850(q850ForHangup(cause)), cause, cause);
+    assert.deepEqual(HANGUP_CAUSES.map(q850ForHangup), [16, 17, 21, 20, 22, 27, 34, 54]);
+  });
+
   it('maps Q.850 causes onto the contract causes', () => {
     assert.equal(causeFromQ850(16), 'normal');
     assert.equal(causeFromQ850(17), 'busy');
     assert.equal(causeFromQ850(19), 'no-answer');
     assert.equal(causeFromQ850(21), 'rejected');
     assert.equal(causeFromQ850(1), 'not-found');
-    assert.equal(causeFromQ850(34), 'congestion');
+    assert.equal(causeFromQ850(42), 'congestion');
+    // design §3.1: the causes of the second wave, as Aculab's list has them.
+    assert.equal(causeFromQ850(22), 'changed-number');
+    assert.equal(causeFromQ850(27), 'out-of-order');
+    assert.equal(causeFromQ850(34), 'no-circuit');
+    assert.equal(causeFromQ850(54), 'barred');
+    assert.equal(causeFromQ850(55), 'barred');
     assert.equal(causeFromQ850(999), 'failed');
     for (let q = 0; q < 128; q++) assert.ok(isCause(causeFromQ850(q)));
   });

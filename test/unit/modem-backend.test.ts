@@ -146,6 +146,33 @@ describe('AT backend on the emulator', function () {
         await sleep(100);
         assert.equal(h.modem().calls.filter((c) => c.state !== 'ended').length, 0);
       });
+
+      it('rejects with the causes of the second wave and with a SIP code, each signalled as its Q.850 cause (AT+QHUP)', async () => {
+        h = await startLine(p.sim);
+        for (const [given, q850, cause] of [['barred', 54, 'barred'], ['no-circuit', 34, 'no-circuit'], [404, 1, 'not-found']] as const) {
+          h.modem().incomingCall('5550001');
+          const inc = await h.next('incoming', (e) => !h!.events.some((x) => x.topic === 'ended' && x.call?.id === e.call?.id));
+          await h.line.hangup(inc.call!.id, given);
+          const end = await h.next('ended', (e) => e.call?.id === inc.call?.id);
+          assert.deepEqual([end.payload.cause, end.payload.by], [cause, 'local']);
+          if (p.profile !== 'generic') assert.ok(h.modem().commands.some((c) => new RegExp(`^AT\\+QHUP=${q850},\\d$`).test(c)), `AT+QHUP=${q850}`);
+          await sleep(100);
+        }
+      });
+
+      it('the other side releasing with Q.850 22, 27, 34, 54 ends the call changed-number, out-of-order, no-circuit, barred', async () => {
+        h = await startLine(p.sim);
+        for (const [q850, cause] of [[22, 'changed-number'], [27, 'out-of-order'], [34, 'no-circuit'], [54, 'barred']] as const) {
+          h.modem().incomingCall('5550002');
+          const inc = await h.next('incoming', (e) => !h!.events.some((x) => x.topic === 'ended' && x.call?.id === e.call?.id));
+          await h.line.answer(inc.call!.id);
+          await h.next('answered', (e) => e.call?.id === inc.call?.id);
+          h.modem().remoteHangup(undefined, q850);
+          const end = await h.next('ended', (e) => e.call?.id === inc.call?.id);
+          assert.deepEqual([end.payload.cause, end.payload.by, end.payload.q850], [cause, 'remote', q850]);
+          await sleep(100);
+        }
+      });
     });
   }
 

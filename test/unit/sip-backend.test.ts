@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
-import { causeFromSipCode, endFromRequest, endFromResponse, q850FromReason, rejectCodeFor } from '../../lib/sip/sip-cause';
+import { HANGUP_CAUSES } from '../../lib/call/cause';
+import { causeFromSipCode, endFromRequest, endFromResponse, q850ForSipCode, q850FromReason, rejectCodeFor, sipCauseFromReason } from '../../lib/sip/sip-cause';
 import { SipBackend } from '../../lib/sip/sip-backend';
 import { VoiceLine } from '../../lib/line/voice-line';
 
@@ -7,7 +8,7 @@ describe('SIP cause mapping (design §5)', function () {
   const table: Array<[number, string]> = [
     [486, 'busy'], [600, 'busy'], [603, 'rejected'], [480, 'unavailable'], [408, 'timeout'], [487, 'cancelled'],
     [404, 'not-found'], [604, 'not-found'], [484, 'not-found'], [403, 'forbidden'], [401, 'forbidden'], [407, 'forbidden'],
-    [488, 'incompatible'], [606, 'incompatible'], [415, 'incompatible'], [500, 'congestion'], [502, 'congestion'],
+    [488, 'incompatible'], [606, 'incompatible'], [415, 'incompatible'], [500, 'congestion'], [502, 'out-of-order'], [410, 'changed-number'],
     [503, 'congestion'], [504, 'congestion'], [501, 'network-error'], [300, 'redirected'], [301, 'redirected'],
     [302, 'redirected'], [380, 'redirected'], [400, 'failed'], [420, 'failed'],
   ];
@@ -32,10 +33,16 @@ describe('SIP cause mapping (design §5)', function () {
     assert.deepEqual(end, { cause: 'not-found', by: 'remote', sipCode: 404, text: 'the other side answered 404 Not Found', reason: 'Q.850;cause=1;text="Unallocated"', q850: 1 });
   });
 
-  it('a Q.850 Reason refines only a code that says nothing precise (5xx, unknown)', function () {
+  it('a Q.850 Reason refines only a code that says nothing precise (5xx, 403, unknown)', function () {
     assert.equal(endFromResponse({ statusCode: 500, reason: 'Q.850;cause=17' }, 'remote').cause, 'busy');
     assert.equal(endFromResponse({ statusCode: 499, reason: 'Q.850;cause=21' }, 'remote').cause, 'rejected');
     assert.equal(endFromResponse({ statusCode: 486, reason: 'Q.850;cause=21' }, 'remote').cause, 'busy');
+    // design §3.1: 503 with Q.850 34 is no-circuit, 403 with 54 / 55 barred; without a Reason, what the code says.
+    assert.equal(endFromResponse({ statusCode: 503, reason: 'Q.850;cause=34;text="No circuit/channel available"' }, 'remote').cause, 'no-circuit');
+    assert.equal(endFromResponse({ statusCode: 403, reason: 'Q.850;cause=54' }, 'remote').cause, 'barred');
+    assert.equal(endFromResponse({ statusCode: 403, reason: 'Q.850;cause=55' }, 'remote').cause, 'barred');
+    assert.equal(endFromResponse({ statusCode: 403 }, 'remote').cause, 'forbidden');
+    assert.equal(endFromResponse({ statusCode: 503 }, 'remote').cause, 'congestion');
   });
 
   it('q850FromReason: Q.850 among several entries, other protocols ignored, nothing is undefined', function () {
@@ -51,8 +58,31 @@ describe('SIP cause mapping (design §5)', function () {
     assert.deepEqual(endFromRequest('CANCEL', undefined, 'cancelled'), { cause: 'cancelled', by: 'remote', text: 'the caller gave up before answer' });
   });
 
-  it('rejecting an incoming call: busy 486, unavailable 480, rejected and normal 603', function () {
-    assert.deepEqual(['busy', 'unavailable', 'rejected', 'normal'].map((s) => rejectCodeFor(s as 'busy')), [486, 480, 603, 603]);
+  it('a BYE\'s Reason says why: a SIP cause as its code would (Asterisk\'s `SIP ;cause=421` is failed, not normal), a Q.850 cause as the contract maps it; kept raw', function () {
+    const asterisk = endFromRequest('BYE', 'SIP ;cause=421 ;text="Extension Required"', 'normal');
+    assert.deepEqual(asterisk, { cause: 'failed', by: 'remote', text: 'the other side hung up: SIP 421 (Extension Required)', reason: 'SIP ;cause=421 ;text="Extension Required"' });
+    assert.equal(endFromRequest('BYE', 'SIP;cause=410', 'normal').cause, 'changed-number');
+    assert.deepEqual(endFromRequest('BYE', 'Q.850;cause=27;text="Destination out of order"', 'normal'), {
+      cause: 'out-of-order', by: 'remote', text: 'the other side hung up: Q.850 cause 27 (Destination out of order)', reason: 'Q.850;cause=27;text="Destination out of order"', q850: 27,
+    });
+    // Both: the Q.850 one, as RFC 3326 lets a message carry one of each protocol.
+    assert.equal(endFromRequest('BYE', 'SIP;cause=503, Q.850;cause=34', 'normal').cause, 'no-circuit');
+    // A Q.850 value the contract does not know leaves the SIP one (or the fallback) to speak.
+    assert.equal(endFromRequest('BYE', 'Q.850;cause=99, SIP;cause=480', 'normal').cause, 'unavailable');
+    assert.equal(endFromRequest('CANCEL', 'SIP;cause=200;text="Call completed elsewhere"', 'cancelled').text, 'the call was answered elsewhere');
+    assert.equal(endFromRequest('CANCEL', 'SIP;cause=200;text="Call completed elsewhere"', 'cancelled').cause, 'cancelled');
+    // Normal clearing on a CANCEL (what our own CANCEL carries) leaves it cancelled.
+    assert.equal(endFromRequest('CANCEL', 'Q.850;cause=16;text="Normal call clearing"', 'cancelled').cause, 'cancelled');
+    assert.equal(sipCauseFromReason('Q.850;cause=16, SIP ; cause = 487'), 487);
+    assert.equal(sipCauseFromReason('Q.850;cause=16'), undefined);
+  });
+
+  it('a refusal with a code the flow gave signals its Q.850 cause (RFC 3398)', function () {
+    assert.deepEqual([404, 410, 480, 486, 503, 603, 606, 499, 599].map(q850ForSipCode), [1, 22, 18, 17, 41, 21, 58, 31, 41]);
+  });
+
+  it('rejecting an incoming call: busy 486, unavailable 480, rejected and normal 603, changed-number 410, out-of-order 502, no-circuit 503, barred 403', function () {
+    assert.deepEqual(HANGUP_CAUSES.map((s) => rejectCodeFor(s)), [603, 486, 603, 480, 410, 502, 503, 403]);
   });
 });
 

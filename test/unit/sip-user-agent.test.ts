@@ -18,6 +18,9 @@ class ScriptedRegistrar {
   private socket!: Socket;
   lastFrom: RemoteInfo | undefined;
 
+  /** How OPTIONS are answered (default 200). */
+  optionsAnswer: { status: string; headers?: string[] } = { status: '200 OK' };
+
   constructor(private readonly script: (request: string, n: number) => Answer) {}
 
   async start(): Promise<number> {
@@ -41,7 +44,7 @@ class ScriptedRegistrar {
     this.all.push(text);
     const method = text.split(' ')[0];
     if (method !== 'REGISTER' && method !== 'OPTIONS') return;
-    if (method === 'OPTIONS') return this.socket.send(response(text, { status: '200 OK' }), from.port, from.address);
+    if (method === 'OPTIONS') return this.socket.send(response(text, this.optionsAnswer), from.port, from.address);
     this.requests.push(text);
     const answer = this.script(text, this.requests.length);
     if (answer === 'ignore') return;
@@ -141,6 +144,8 @@ describe('SipUserAgent (registration logic against a scripted registrar)', () =>
     assert.equal(header(req, 'Contact'), `<sip:alice@127.0.0.1:${port};transport=udp>;expires=600`);
     assert.equal(contact, `<sip:alice@127.0.0.1:${port};transport=udp>`);
     assert.match(String(header(req, 'From')), /^<sip:alice@127\.0\.0\.1>;tag=/);
+    // RFC 5626 is not done: no `outbound` option tag (sip.js adds one by itself).
+    assert.doesNotMatch(String(header(req, 'Supported')), /outbound/);
   });
 
   it('answers the digest challenge, then reports 403 as an authentication failure, waiting the longest back-off', async () => {
@@ -155,6 +160,20 @@ describe('SipUserAgent (registration logic against a scripted registrar)', () =>
     assert.equal(event.retryInMs, 400);
     assert.match(event.text, /403 Forbidden/);
     assert.ok(!log.lines.some((l) => l.includes('pw-123')), 'the password is never logged');
+  });
+
+  it('a registrar that challenges keep-alive OPTIONS gets one OPTIONS per keep-alive (the challenge is the answer), and the line stays ready', async () => {
+    const a = await start(() => ({ status: '200 OK' }), { keepAliveSeconds: 1, password: 'pw-123' });
+    registrar!.optionsAnswer = { status: '401 Unauthorized', headers: ['WWW-Authenticate: Digest realm="127.0.0.1", nonce="ka", qop="auth"'] };
+    const registered = next(a, 'registered');
+    await a.start();
+    await registered;
+    await new Promise((r) => setTimeout(r, 3500));
+    const options = registrar!.all.filter((m) => m.startsWith('OPTIONS '));
+    assert.ok(options.length >= 2 && options.length <= 4, `one OPTIONS a second: ${options.length} in 3.5 s`);
+    assert.deepEqual(options.filter((m) => /^Authorization:/im.test(m)), [], 'no OPTIONS answered the challenge (a second one per keep-alive)');
+    assert.equal(new Set(options.map((m) => header(m, 'Via'))).size, options.length, 'each keep-alive is a new OPTIONS (its own branch), none a retransmission');
+    assert.equal(a.state, SipAgentState.Ready, 'a 401 is an answer: the server is there');
   });
 
   it('raises the expiry to Min-Expires after 423 Interval Too Brief, and registers', async () => {

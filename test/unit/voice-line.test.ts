@@ -148,6 +148,25 @@ describe('VoiceLine', () => {
     assert.equal(events.at(-1)?.payload.cause, 'busy');
   });
 
+  it('rejects with a cause of the second wave, or a SIP code 400–699 the flow gave (its Q.850 cause per RFC 3398, the cause the code means)', async () => {
+    const { line, backend, events } = makeLine();
+    await line.start();
+    backend.ring('1');
+    await line.hangup(undefined, 'barred');
+    assert.deepEqual([backend.hangups[0].request.signal, events.at(-1)?.payload.cause], ['barred', 'barred']);
+    backend.ring('2');
+    await line.hangup(undefined, 404);
+    const coded = backend.hangups[1].request;
+    assert.deepEqual([coded.sipCode, coded.q850, coded.endCause, events.at(-1)?.payload.cause], [404, 1, 'not-found', 'not-found']);
+    backend.ring('3');
+    await line.hangup(undefined, '486');
+    assert.deepEqual([backend.hangups[2].request.sipCode, events.at(-1)?.payload.cause], [486, 'busy']);
+    backend.ring('4');
+    for (const bad of [399, 700, 486.5, '4860', 'out of order']) {
+      await assert.rejects(line.hangup(undefined, bad), /^InvalidInputError: the hangup cause must be one of normal, busy, rejected, unavailable, changed-number, out-of-order, no-circuit, barred, or a SIP status code 400–699, got/);
+    }
+  });
+
   it('validates run-time settings', () => {
     const { line } = makeLine();
     assert.throws(() => line.setAutoAnswer(-1), InvalidInputError);

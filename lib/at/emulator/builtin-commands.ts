@@ -11,7 +11,7 @@ import { EmulatorReply } from './emulator-feature';
 import { ModemState } from './modem-state';
 import { CallRecord, EmulatedNetwork, MAX_CALLS } from './network';
 import { EmulatorProfile } from './profiles';
-import { q850Text } from './q850-text';
+import { q850Text } from '../../call/q850-text';
 
 /** The final result comes later (ATD with AT+COLP=1). */
 export const PENDING = 'pending';

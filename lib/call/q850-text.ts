@@ -1,4 +1,7 @@
-/** ITU-T Q.850 cause texts, as the emulated module reports them in `+CEER`. */
+/**
+ * ITU-T Q.850 cause texts: what the emulated module reports in `+CEER`, and the `text=` of the SIP
+ * `Reason: Q.850;cause=N` header a SIP line sends.
+ */
 const Q850_TEXT: Readonly<Record<number, string>> = {
   0: 'No cause information available',
   1: 'Unassigned (unallocated) number',
@@ -18,6 +21,9 @@ const Q850_TEXT: Readonly<Record<number, string>> = {
   41: 'Temporary failure',
   42: 'Switching equipment congestion',
   47: 'Resource unavailable, unspecified',
+  53: 'Outgoing calls barred within CUG',
+  54: 'Incoming calls barred',
+  55: 'Incoming calls barred within CUG',
   57: 'Bearer capability not authorized',
   63: 'Service or option not available, unspecified',
   65: 'Bearer service not implemented',
