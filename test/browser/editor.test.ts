@@ -445,7 +445,17 @@ export async function importExample(page: Page, name: string): Promise<void> {
   await page.click('#red-ui-clipboard-dialog-import-tab-examples a, a[href="#red-ui-clipboard-dialog-import-tab-examples"]');
   const tab = page.locator('#red-ui-clipboard-dialog-import-tab-examples');
   await tab.getByText(PKG.name, { exact: true }).click();
-  await tab.getByText(name, { exact: true }).click();
+  // A click on the example fetches its flow and then enables Import; on a busy machine a click that
+  // lands while the tree still expands selects nothing, so it is made again until Import is enabled.
+  for (let attempt = 1; ; attempt++) {
+    await tab.getByText(name, { exact: true }).click();
+    try {
+      await page.waitForSelector('#red-ui-clipboard-dialog-ok:enabled', { timeout: 15_000 });
+      break;
+    } catch (err) {
+      if (attempt === 3) throw err;
+    }
+  }
   await page.click('#red-ui-clipboard-dialog-ok');
   await page.waitForSelector('#red-ui-clipboard-dialog-ok', { state: 'hidden' });
   // Imported nodes follow the mouse until a click places them.
