@@ -7,7 +7,7 @@
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { NodeRed } from '../browser/editor-harness';
-import { Kamailio, KamailioOptions, LOOPBACK } from './sip-peers';
+import { Kamailio, kamailioPreamble, KamailioOptions, LOOPBACK } from './sip-peers';
 
 /** The dispatcher set every instance is in. */
 export const DISPATCH_SET = 1;
@@ -23,28 +23,8 @@ export const ROUND_ROBIN = 4;
  * The recipe in docs/scale-out.md is this configuration.
  */
 export function dispatcherConfig(port: number, dir: string, _options: KamailioOptions): string {
-  return `#!KAMAILIO
-debug=2
-log_stderror=yes
-children=2
-tcp_children=1
-auto_aliases=no
-listen=udp:${LOOPBACK}:${port}
-alias="${LOOPBACK}:${port}"
-mpath="${process.env.KAMAILIO_MODULES ?? '/usr/lib/x86_64-linux-gnu/kamailio/modules/'}"
-loadmodule "ctl.so"
-loadmodule "tm.so"
-loadmodule "sl.so"
-loadmodule "tmx.so"
-loadmodule "rr.so"
-loadmodule "pv.so"
-loadmodule "maxfwd.so"
-loadmodule "textops.so"
-loadmodule "siputils.so"
-loadmodule "xlog.so"
-loadmodule "sanity.so"
+  return `${kamailioPreamble(port, dir)}
 loadmodule "dispatcher.so"
-modparam("ctl", "binrpc", "unix:${join(dir, 'ctl.sock')}")
 # A call to an instance that does not answer fails over after 2 s.
 modparam("tm", "fr_timer", 2000)
 modparam("tm", "fr_inv_timer", 30000)

@@ -248,22 +248,18 @@ export interface KamailioOptions {
 const KAMAILIO_MODULES = '/usr/lib/x86_64-linux-gnu/kamailio/modules/';
 
 /**
- * Kamailio as registrar and proxy, digest auth against a hash table filled from the config, no
- * database. Listens on UDP and TCP on the same port.
+ * What every Kamailio configuration of the tests starts with: the listening socket(s) on loopback,
+ * the modules of a stateful proxy (tm, sl, rr, sanity...) and the control socket `kamcmd` talks to.
  */
-export function kamailioConfig(port: number, dir: string, options: KamailioOptions): string {
-  const users = Object.entries(options.users)
-    .map(([user, password]) => `  $sht(users=>${user}) = "${password.replace(/["\\$]/g, '')}";`)
-    .join('\n');
+export function kamailioPreamble(port: number, dir: string, options: { tcp?: boolean } = {}): string {
   return `#!KAMAILIO
 debug=2
 log_stderror=yes
 children=2
-tcp_children=2
+tcp_children=${options.tcp ? 2 : 1}
 auto_aliases=no
 listen=udp:${LOOPBACK}:${port}
-listen=tcp:${LOOPBACK}:${port}
-alias="${LOOPBACK}:${port}"
+${options.tcp ? `listen=tcp:${LOOPBACK}:${port}\n` : ''}alias="${LOOPBACK}:${port}"
 mpath="${process.env.KAMAILIO_MODULES ?? KAMAILIO_MODULES}"
 loadmodule "ctl.so"
 loadmodule "tm.so"
@@ -276,11 +272,22 @@ loadmodule "textops.so"
 loadmodule "siputils.so"
 loadmodule "xlog.so"
 loadmodule "sanity.so"
+modparam("ctl", "binrpc", "unix:${join(dir, 'ctl.sock')}")`;
+}
+
+/**
+ * Kamailio as registrar and proxy, digest auth against a hash table filled from the config, no
+ * database. Listens on UDP and TCP on the same port.
+ */
+export function kamailioConfig(port: number, dir: string, options: KamailioOptions): string {
+  const users = Object.entries(options.users)
+    .map(([user, password]) => `  $sht(users=>${user}) = "${password.replace(/["\\$]/g, '')}";`)
+    .join('\n');
+  return `${kamailioPreamble(port, dir, { tcp: true })}
 loadmodule "usrloc.so"
 loadmodule "registrar.so"
 loadmodule "auth.so"
 loadmodule "htable.so"
-modparam("ctl", "binrpc", "unix:${join(dir, 'ctl.sock')}")
 modparam("usrloc", "db_mode", 0)
 modparam("registrar", "min_expires", ${options.minExpires ?? 1})
 modparam("registrar", "max_expires", 3600)
