@@ -17,6 +17,9 @@ import { dominantHz, loudMs, readChannels, toneWav } from '../helpers/audio-spec
 import { interopHarness } from '../helpers/interop-harness';
 import { Linphone, LinphoneOptions } from '../helpers/linphone';
 import { LOOPBACK, requirePeer, waitFor } from '../helpers/sip-peers';
+import type { EventLog } from '../helpers/event-log';
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 describe('linphone (linphonec, libsrtp2) on 127.0.0.1 (integration)', function () {
   this.timeout(60_000);
@@ -64,7 +67,7 @@ describe('linphone (linphonec, libsrtp2) on 127.0.0.1 (integration)', function (
    * linphone dials the line, the line answers; we record its tone while we play `ourHz` for 1.5 s;
    * linphone hangs up. Returns our RTP session, its stats at the end, and both recordings.
    */
-  async function callBothWays(lp: Linphone, heardFile: string, { line, events, port }: { line: VoiceLine; events: import('../helpers/event-log').EventLog; port: number }, ourHz: number) {
+  async function callBothWays(lp: Linphone, heardFile: string, { line, events, port }: { line: VoiceLine; events: EventLog; port: number }, ourHz: number) {
     lp.command(`call sip:1001@${LOOPBACK}:${port}`);
     const ringing = await events.next('incoming');
     const call = await line.answer(ringing.call?.id);
@@ -119,5 +122,59 @@ describe('linphone (linphonec, libsrtp2) on 127.0.0.1 (integration)', function (
     assert.equal(stats.srtpAuthFailures, 0);
     assert.equal(dominantHz(ours), 700);
     assert.equal(dominantHz(theirs.samples, 10, theirs.rate), 1000);
+  });
+
+  /** Session timer lines of the line's log (lib/sip/session-timer.ts) matching `re`. */
+  const timerLog = (re: RegExp): string[] => h.log.lines.filter((l) => re.test(l));
+
+  /** linphone, its session timer set by its [sip] `session_expires_*` keys, dials the line; the line answers. */
+  async function timedCall(linphoneTimer: string[], backend?: { sessionMinSe: number; sessionExpires: number }) {
+    const { lp } = await startLinphone(700, { sipConfig: ['session_expires_enabled=1', ...linphoneTimer] });
+    const { line, events, port } = await h.startLine({ server: lp.address }, backend ? { backend } : undefined);
+    lp.command(`call sip:1001@${LOOPBACK}:${port}`);
+    const ringing = await events.next('incoming');
+    const call = await line.answer(ringing.call?.id);
+    await events.next('answered');
+    await lp.waitOutput(/Call \d+ with .* connected\./);
+    return { lp, line, events, call };
+  }
+
+  /** Hangs up from linphone: the call ends normal, by the remote side (it was still up). */
+  async function linphoneHangsUp(lp: Linphone, events: EventLog): Promise<void> {
+    lp.command('terminate');
+    const ended = await events.next('ended');
+    assert.deepEqual([ended.payload?.cause, ended.payload?.by], ['normal', 'remote']);
+  }
+
+  // RFC 4028 allows no interval below 90 s; as in sip-session-timer.test.ts the line's Min-SE is
+  // lowered (backend option) and linphone's too, to 6 s: refreshes every 3 s, expiry after 4 s unrefreshed.
+  const SHORT = { sessionMinSe: 6, sessionExpires: 6 };
+
+  it('session timers, linphone refreshes (Session-Expires ;refresher=uac): its UPDATE refreshes are answered and the call outlives two intervals', async () => {
+    const { lp, line, events, call } = await timedCall(['session_expires_value=6', 'session_expires_min_value=6', 'session_expires_refresher_value=2'], SHORT);
+    assert.equal(timerLog(/session timer 6 s, they refresh \(the call was answered\)/).length, 1, 'a 6 s timer, linphone the refresher');
+    await sleep(10_000);
+    const refreshes = timerLog(/session timer 6 s, they refresh \(their UPDATE\)/).length;
+    assert.ok(refreshes >= 2, `linphone's UPDATE refreshes taken: ${refreshes}`);
+    assert.equal(line.activeCalls().find((c) => c.id === call.id)?.state, 'active', 'no expiry: the call is up after 10 s');
+    await linphoneHangsUp(lp, events);
+  });
+
+  it('session timers, we refresh (linphone asks ;refresher=uas): linphone answers our UPDATE refreshes 200 and the call outlives two intervals', async () => {
+    const { lp, line, events, call } = await timedCall(['session_expires_value=6', 'session_expires_min_value=6', 'session_expires_refresher_value=1'], SHORT);
+    assert.equal(timerLog(/session timer 6 s, we refresh \(the call was answered\)/).length, 1, 'a 6 s timer, we the refresher');
+    await sleep(10_000);
+    const refreshes = timerLog(/session timer 6 s, we refresh \(our refresh was answered 200\)/).length;
+    assert.ok(refreshes >= 2, `our refreshes answered 200 by linphone: ${refreshes}`);
+    assert.equal(line.activeCalls().find((c) => c.id === call.id)?.state, 'active', 'no expiry: the call is up after 10 s');
+    await linphoneHangsUp(lp, events);
+  });
+
+  it('session timers: linphone asks Session-Expires 30, below our Min-SE 90: we answer 422, linphone calls again with 90 and the call is up', async () => {
+    const { lp, events } = await timedCall(['session_expires_value=30', 'session_expires_min_value=30', 'session_expires_refresher_value=0']);
+    assert.equal(timerLog(/refused a call from .* with 422: session-timer: Session-Expires 30 is below our Min-SE 90/).length, 1);
+    assert.equal(timerLog(/session timer 90 s, .* \(the call was answered\)/).length, 1, 'the retry with 90 s answered');
+    assert.equal(events.events.filter((e) => e.topic === 'incoming').length, 1, 'the flow saw one call, not the refused INVITE');
+    await linphoneHangsUp(lp, events);
   });
 });
