@@ -48,9 +48,6 @@ export class Linphone {
       'sip_tcp_port=-1',
       'sip_tls_port=-1',
       'bind_address=127.0.0.1',
-      // IPv4 only, or it puts the host's IPv6 address in its Contact and SDP.
-      'use_ipv6=0',
-      `contact="linphone" <sip:linphone@${LOOPBACK}:${base}>`,
       `media_encryption=${options.mediaEncryption ?? 'none'}`,
       `media_encryption_mandatory=${options.encryptionMandatory ? 1 : 0}`,
       ...(options.srtpSuites ? [`srtp_crypto_suites=${options.srtpSuites.join(',')}`] : []),
@@ -77,6 +74,7 @@ export class Linphone {
     const l = new Linphone(base, dir, proc);
     try {
       await l.waitOutput(/linphonec> /, 15_000);
+      // IPv4 only (the rc's `use_ipv6=0` is not enough), or its SDP carries the host's IPv6 address.
       l.command('ipv6 disable');
       l.command(`ports sip ${base}`);
       l.command('soundcard use files');

@@ -4,7 +4,9 @@
  * the reference SRTP implementation (baresip uses libre's own, SIPp none), with both suites
  * (`AES_CM_128_HMAC_SHA1_80` and `_32`) and both kinds of offer (RTP/SAVP, and RTP/AVP with crypto).
  * Audio checked by frequency both ways: linphone plays a WAV tone as its microphone and records what
- * it hears to a WAV. linphonec 5.1 cannot take calls (test/helpers/linphone.ts), so linphone dials us.
+ * it hears to a WAV. Also session timers against liblinphone's own RFC 4028 code (SIPp only replays
+ * scripts): its UPDATE refreshes, ours answered by it, a 422 and its retry. linphonec 5.1 cannot take
+ * calls (test/helpers/linphone.ts), so linphone dials us.
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -176,5 +178,14 @@ describe('linphone (linphonec, libsrtp2) on 127.0.0.1 (integration)', function (
     assert.equal(timerLog(/session timer 90 s, .* \(the call was answered\)/).length, 1, 'the retry with 90 s answered');
     assert.equal(events.events.filter((e) => e.topic === 'incoming').length, 1, 'the flow saw one call, not the refused INVITE');
     await linphoneHangsUp(lp, events);
+  });
+
+  it('encryption off (the default): linphone\'s RTP/SAVP offer is refused 488, linphone reports the call failed, the flow sees no call', async () => {
+    const { lp } = await startLinphone(700, { mediaEncryption: 'srtp', encryptionMandatory: true });
+    const { events, port } = await h.startLine({ server: lp.address });
+    lp.command(`call sip:1001@${LOOPBACK}:${port}`);
+    await lp.waitOutput(/Call \d+ with .* error\./);
+    assert.equal(h.log.lines.filter((l) => /refused a call from .* with 488: the remote party offered only encrypted audio \(RTP\/SAVP\)/.test(l)).length, 1, h.log.lines.join('\n'));
+    assert.equal(events.events.filter((e) => e.topic === 'incoming').length, 0);
   });
 });
