@@ -5,11 +5,11 @@
  * what it hears to a WAV), driven by its stdin commands, its state read from its stdout
  * (`Call 1 with <sip:...> connected.`, `Call 1 with <sip:...> error.`).
  *
- * linphonec 5.1 only calls out: it never starts its core (global state not `On`), so it answers every
- * INVITE 503 (`Linphone core global state is not on`), and it opens no SIP socket until told a port
- * (`ports sip`). The tests therefore have linphone dial our line.
+ * Its call-log database folder ($HOME/.local/share/linphone) must exist: without it liblinphone 5.1
+ * fails to open the database and its core never reaches the `On` state, so it opens no SIP socket and
+ * answers every INVITE 503 (`Linphone core global state is not on`) — it seems to work, calling out only.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { LOOPBACK, PeerProcess, pickPorts, waitFor } from './sip-peers';
@@ -24,6 +24,8 @@ export interface LinphoneOptions {
   play?: string;
   /** A WAV linphone records what it hears to. */
   record?: string;
+  /** Answer incoming calls automatically (`linphonec -a`). */
+  autoAnswer?: boolean;
   /** More `[sip]` lines (`session_expires_value=90` ...). */
   sipConfig?: string[];
 }
@@ -44,7 +46,7 @@ export class Linphone {
     const dir = mkdtempSync(join(tmpdir(), 'linphone-'));
     const rc = [
       '[sip]',
-      // linphonec 5.1 opens no SIP socket from `sip_port` here: the port is set by the `ports sip` command.
+      `sip_port=${base}`,
       'sip_tcp_port=-1',
       'sip_tls_port=-1',
       'bind_address=127.0.0.1',
@@ -68,7 +70,8 @@ export class Linphone {
       'enabled=1',
     ];
     writeFileSync(join(dir, 'linphonerc'), rc.join('\n') + '\n');
-    const args = ['-c', join(dir, 'linphonerc')];
+    mkdirSync(join(dir, '.local', 'share', 'linphone'), { recursive: true });
+    const args = ['-c', join(dir, 'linphonerc'), ...(options.autoAnswer ? ['-a'] : [])];
     // HOME in the temp folder: its call-log database and friends list go there, not to the user's.
     const proc = new PeerProcess('linphonec', 'env', [`HOME=${dir}`, 'linphonec', ...args], dir);
     const l = new Linphone(base, dir, proc);
@@ -76,7 +79,6 @@ export class Linphone {
       await l.waitOutput(/linphonec> /, 15_000);
       // IPv4 only (the rc's `use_ipv6=0` is not enough), or its SDP carries the host's IPv6 address.
       l.command('ipv6 disable');
-      l.command(`ports sip ${base}`);
       l.command('soundcard use files');
       if (options.play) l.command(`play ${options.play}`);
       if (options.record) l.command(`record ${options.record}`);

@@ -5,8 +5,7 @@
  * (`AES_CM_128_HMAC_SHA1_80` and `_32`) and both kinds of offer (RTP/SAVP, and RTP/AVP with crypto).
  * Audio checked by frequency both ways: linphone plays a WAV tone as its microphone and records what
  * it hears to a WAV. Also session timers against liblinphone's own RFC 4028 code (SIPp only replays
- * scripts): its UPDATE refreshes, ours answered by it, a 422 and its retry. linphonec 5.1 cannot take
- * calls (test/helpers/linphone.ts), so linphone dials us.
+ * scripts): its UPDATE refreshes, ours answered by it, a 422 and its retry.
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -115,6 +114,50 @@ describe('linphone (linphonec, libsrtp2) on 127.0.0.1 (integration)', function (
       assert.ok(loud >= 1300 && loud <= 1700, `our 1.5 s tone, got ${loud} ms`);
     });
   }
+
+  // linphone with SRTP mandatory takes only RTP/SAVP (what `required` offers: SRTP); with SRTP
+  // best-effort, liblinphone 5.1 answers the RTP/AVP-with-crypto offer of `optional` without crypto:
+  // plain RTP, which `optional` accepts (unlike baresip's best-effort srtp, which answers with crypto).
+  for (const [mode, mandatory, suite] of [['required', true, 'AES_CM_128_HMAC_SHA1_80'], ['optional', false, null]] as const) {
+    it(`encryption ${mode}: we call linphone (srtp ${mandatory ? 'mandatory' : 'best-effort'}, auto-answer), ${suite ? 'SRTP decrypted by libsrtp2' : 'answered without crypto: plain RTP'} — it hears our 1200 Hz, we hear its 440 Hz`, async () => {
+      const { lp, heard } = await startLinphone(440, { mediaEncryption: 'srtp', encryptionMandatory: mandatory, autoAnswer: true });
+      const { line, events } = await h.startLine({ server: lp.address, mediaEncryption: mode });
+      const call = await line.dial('2000');
+      await events.next('answered');
+      await lp.waitOutput(/Call \d+ with .* connected\./);
+      const rtp = (line.backend as SipBackend).rtpOf(call) as RtpSession;
+      assert.ok(rtp, 'the call has its media');
+      assert.equal(rtp.srtpSuite, suite, suite ? 'linphone took the first suite we offered' : 'no SRTP: linphone\'s answer had no crypto');
+      await waitFor('linphone\'s packets arriving', () => rtp.stats().packetsReceived >= 10, 10_000);
+      const mine = join(dir, 'ours.wav');
+      const rec = await line.audio.record(call.id, { direction: 'rx', path: mine });
+      const source = join(dir, 'tone-1200.wav');
+      writeFileSync(source, toneWav(1200, 1500));
+      await line.audio.play(call.id, { source });
+      await rec.stop();
+      const stats = rtp.stats();
+      await line.hangup(call.id);
+      await events.next('ended');
+      await lp.waitOutput(/Call \d+ with .* ended/);
+      assert.equal(stats.srtpAuthFailures, 0);
+      const ours = readChannels(mine).mono;
+      assert.equal(dominantHz(ours), 440, 'we decrypted linphone\'s tone');
+      assert.ok(loudMs(ours) >= 1200, `linphone's tone all along, got ${loudMs(ours)} ms`);
+      const theirs = await linphoneHeard(heard, 1000);
+      assert.equal(dominantHz(theirs.samples, 10, theirs.rate), 1200, 'linphone heard (and decrypted) our tone');
+      const loud = loudMs(theirs.samples, 1000, theirs.rate);
+      assert.ok(loud >= 1300 && loud <= 1700, `our 1.5 s tone, got ${loud} ms`);
+    });
+  }
+
+  it('encryption optional: our best-effort offer (RTP/AVP with crypto) to linphone with SRTP mandatory is refused 488: the call ends incompatible', async () => {
+    const { lp } = await startLinphone(440, { mediaEncryption: 'srtp', encryptionMandatory: true, autoAnswer: true });
+    const { line, events } = await h.startLine({ server: lp.address, mediaEncryption: 'optional' });
+    await line.dial('2000');
+    const ended = await events.next('ended');
+    assert.deepEqual([ended.payload?.cause, ended.payload?.by, ended.payload?.sipCode], ['incompatible', 'remote', 488]);
+    assert.equal(events.events.filter((e) => e.topic === 'answered').length, 0);
+  });
 
   it('encryption optional: linphone\'s best-effort offer (srtp not mandatory: RTP/AVP with crypto) is answered with SRTP, audio both ways', async () => {
     const { lp, heard } = await startLinphone(700, { mediaEncryption: 'srtp', encryptionMandatory: false });
