@@ -21,7 +21,7 @@ import { readChannels } from './audio-spectrum';
 export const LOOPBACK = '127.0.0.1';
 
 /** The programs, and the Debian package each comes from. */
-export const PEER_PACKAGES = { kamailio: 'kamailio', kamcmd: 'kamailio', sipp: 'sip-tester', baresip: 'baresip-core' } as const;
+export const PEER_PACKAGES = { kamailio: 'kamailio', kamcmd: 'kamailio', sipp: 'sip-tester', baresip: 'baresip-core', linphonec: 'linphone-cli' } as const;
 export type PeerProgram = keyof typeof PEER_PACKAGES;
 
 const found = new Map<string, boolean>();
