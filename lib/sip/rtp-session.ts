@@ -108,6 +108,8 @@ export interface RtpSessionStats {
   ignored: number;
   /** RTCP packets received (on the RTCP port, or multiplexed on the RTP port): read no further. */
   rtcp: number;
+  /** STUN packets on the RTP port (first byte 0–3, RFC 7983 §7: linphone's connectivity checks): dropped quietly. */
+  stun: number;
   /** The remote party's SSRC changed (a new stream: the reorder buffer and DTMF state start over). */
   ssrcChanges: number;
   /** Sends the operating system refused, and other socket errors. */
@@ -235,6 +237,7 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> {
     foreign: 0,
     ignored: 0,
     rtcp: 0,
+    stun: 0,
     ssrcChanges: 0,
     sendErrors: 0,
     dtmfSent: 0,
@@ -607,6 +610,12 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> {
   private readonly onMessage = (received: Buffer, rinfo: dgram.RemoteInfo): void => {
     if (looksLikeRtcp(received)) {
       this.counts.rtcp++;
+      return;
+    }
+    // RFC 7983 §7: a first byte of 0–3 is STUN, not RTP (peers with ICE send binding requests to the
+    // RTP port): no ICE here, so it is dropped, counted, and not logged as malformed RTP.
+    if (received.length > 0 && received[0] <= 3) {
+      this.counts.stun++;
       return;
     }
     // SRTP: only packets that authenticate go further (latching included); see lib/sip/srtp.ts.

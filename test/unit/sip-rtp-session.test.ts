@@ -299,6 +299,21 @@ describe('RtpSession', function () {
       assert.equal(s.stats().lost, 1);
     });
 
+    it('a STUN binding request on the RTP port (linphone sends one as its stream starts) is counted as stun, not logged as malformed RTP', async function () {
+      const warnings: string[] = [];
+      const log = { debug: () => undefined, info: () => undefined, warn: (line: string) => warnings.push(line), error: (line: string) => warnings.push(line) };
+      const peer = await scope.peer();
+      const s = await scope.session({ codec: 'PCMU', clock: new ManualClock(), log });
+      // RFC 5389: type 0x0001 (binding request), length 0, the magic cookie, a 96-bit transaction id.
+      const binding = Buffer.from('000100002112a442' + '0102030405060708090a0b0c', 'hex');
+      await peer.send(binding, s.localPort);
+      await peer.send(Buffer.from([0x40, 1, 2, 3]), s.localPort); // not STUN, not RTP: malformed
+      await until(() => s.stats().stun === 1 && s.stats().invalid === 1, 5000, 'both counted');
+      assert.equal(s.stats().packetsReceived, 0);
+      assert.equal(warnings.filter((w) => /malformed RTP packet of 20 bytes/.test(w)).length, 0, warnings.join('\n'));
+      assert.equal(warnings.filter((w) => /malformed RTP packet of 4 bytes/.test(w)).length, 1, warnings.join('\n'));
+    });
+
     it('never throws on garbage, counts it, and keeps working', async function () {
       const clock = new ManualClock();
       const peer = await scope.peer();
@@ -313,9 +328,11 @@ describe('RtpSession', function () {
       let invalid = 0;
       let rtcp = 0;
       let rtp = 0;
+      let stun = 0;
       for (const g of garbage) {
         const buf = Buffer.from(g);
         if (looksLikeRtcp(buf)) rtcp++;
+        else if (buf.length > 0 && buf[0] <= 3) stun++; // RFC 7983: STUN's first byte
         else if (parseRtp(buf)) rtp++;
         else invalid++;
         await peer.send(buf, s.localPort);
@@ -326,7 +343,8 @@ describe('RtpSession', function () {
       await peer.sendRtp(s.localPort, { seq: 7000, pt: 101, payload: Buffer.from([1]) });
       await until(() => s.stats().invalid >= invalid && s.stats().rtcp === rtcp + 2, 5000, 'the garbage counted');
       assert.equal(s.stats().invalid, invalid);
-      assert.ok(rtp > 10 && invalid > 10 && rtcp > 0, `the sample has every kind: ${rtp} RTP, ${invalid} invalid, ${rtcp} RTCP`);
+      assert.equal(s.stats().stun, stun);
+      assert.ok(rtp > 10 && invalid > 10 && rtcp > 0 && stun > 0, `the sample has every kind: ${rtp} RTP, ${invalid} invalid, ${rtcp} RTCP, ${stun} STUN-like`);
       // Still alive: a good packet from the same (latched) source plays.
       const before = seen.audio.length;
       await peer.sendRtp(s.localPort, { seq: 9000, ssrc: 0x5555 });
