@@ -80,6 +80,10 @@ describe('SIP call audio with baresip on 127.0.0.1 (integration)', function () {
     const result = recordingResult(rec);
     const { outcome } = await line.audio.play(call.id, { source });
     assert.deepEqual(outcome, { playedMs: 1500, stopped: false });
+    // play() resolves when our last packet has left; baresip still holds the tail in its jitter
+    // buffer, and a BYE now tears its stream down before that is decoded into its recording (CI saw
+    // 1340 of 1500 ms once). A caller hangs up after the far end has heard the end: half a second.
+    await new Promise((resolve) => setTimeout(resolve, 500));
     await line.hangup(call.id);
     await events.next('ended');
     assert.deepEqual([(await result).endedBy, (await result).channels], ['call-ended', 2]);
