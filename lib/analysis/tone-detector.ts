@@ -12,10 +12,12 @@
  * signal and its difference) in its least-squares form; written here because no npm package
  * estimates a single tone's frequency on PCM frames, and it costs ~5 multiply-adds a sample.
  * A tone is a run of pure frames whose frequency stays within ±3 % of the run's running mean; it is
- * reported when it ends (with its frequency, start and length), so a beep is reported within one
- * frame (10 ms) of its end.
+ * returned when it ends (with its frequency, start and length), 20–30 ms after its end.
+ *
+ * It is the one single-tone mechanism of lib/analysis: the beep (beep.ts), fax (fax.ts) and SIT
+ * (network-tones.ts) analysers read its tones. Analysers of one call may share one detector
+ * (`pushFrame` with the same frame and time runs it once), so the tone work is done once a frame.
  */
-import { EventEmitter } from 'node:events';
 import { checkNumber, checkOptions } from '../media/check-option';
 
 export const ANALYSIS_SAMPLE_RATE = 8000;
@@ -57,10 +59,6 @@ export interface ToneSegment {
   levelDbfs: number;
 }
 
-export interface ToneDetectorEvents {
-  tone: [ToneSegment];
-}
-
 interface Run {
   firstFrame: number;
   lastFrame: number;
@@ -71,8 +69,8 @@ interface Run {
   missed: boolean;
 }
 
-/** Streams 8 kHz samples in; emits `tone` once per stable single tone, when it ends (or at `end()`). */
-export class ToneDetector extends EventEmitter<ToneDetectorEvents> {
+/** Streams 8 kHz samples in; returns each stable single tone once, when it ends (or at `end()`). */
+export class ToneDetector {
   private readonly minCos: number;
   private readonly maxCos: number;
   private readonly minFrames: number;
@@ -87,9 +85,14 @@ export class ToneDetector extends EventEmitter<ToneDetectorEvents> {
   /** Mean square of the last LOOKBACK frames' windows, by frame number modulo LOOKBACK. */
   private readonly frameMeanSquare = new Float64Array(LOOKBACK);
   private lastClosed = -1;
+  private closed: ToneSegment[] = [];
+  /** Where sample 0 is on the caller's time line, ms (set by the first `pushFrame`). */
+  private originMs = 0;
+  private pushed = 0;
+  private lastFrameAtMs = Number.NaN;
+  private lastFrameTones: readonly ToneSegment[] = [];
 
   constructor(options?: ToneDetectorOptions) {
-    super();
     const o = checkOptions('ToneDetector', options);
     const minHz = checkNumber('minHz', o.minHz ?? 300, 50, 3900);
     const maxHz = checkNumber('maxHz', o.maxHz ?? 3400, minHz, 3950);
@@ -101,7 +104,9 @@ export class ToneDetector extends EventEmitter<ToneDetectorEvents> {
     this.minPower = rms * rms;
   }
 
-  push(samples: Int16Array): void {
+  /** Samples of any count; returns the tones that ended in them. */
+  push(samples: Int16Array): ToneSegment[] {
+    this.pushed += samples.length;
     for (let i = 0; i < samples.length; i++) {
       this.window[this.at] = samples[i];
       this.window[this.at + TONE_WINDOW] = samples[i];
@@ -112,10 +117,53 @@ export class ToneDetector extends EventEmitter<ToneDetectorEvents> {
         this.analyse();
       }
     }
+    return this.take();
   }
 
-  end(): void {
+  /**
+   * One frame of a FrameAnalyser host (`atMs`: the frame's end on the host's time line, which the
+   * tones' times then follow). Called again with the same `atMs` (another analyser of the same call
+   * sharing this detector), it returns the same tones without analysing the frame twice.
+   */
+  pushFrame(frame: Int16Array, atMs: number): readonly ToneSegment[] {
+    if (atMs === this.lastFrameAtMs) return this.lastFrameTones;
+    if (this.pushed === 0) this.originMs = atMs - (frame.length * 1000) / ANALYSIS_SAMPLE_RATE;
+    this.lastFrameAtMs = atMs;
+    this.lastFrameTones = this.push(frame);
+    return this.lastFrameTones;
+  }
+
+  /** The tone in progress (its frequency and length so far), or null. */
+  current(): ToneSegment | null {
+    const r = this.run;
+    if (!r || r.frames <= 2) return null;
+    return this.segment(r, (r.firstFrame + 1) * TONE_HOP - TONE_WINDOW);
+  }
+
+  /** The end of the audio: returns the tone in progress, if any. */
+  end(): ToneSegment[] {
     this.close();
+    return this.take();
+  }
+
+  private take(): ToneSegment[] {
+    if (this.closed.length === 0) return [];
+    const out = this.closed;
+    this.closed = [];
+    return out;
+  }
+
+  private segment(r: Run, startSample: number): ToneSegment {
+    const endSample = (r.lastFrame + 1) * TONE_HOP;
+    const power = r.sumPower / r.frames;
+    const start = Math.max(0, startSample);
+    return {
+      frequencyHz: Math.round((r.sumHz / r.frames) * 10) / 10,
+      startMs: this.originMs + (start * 1000) / ANALYSIS_SAMPLE_RATE,
+      endMs: this.originMs + (endSample * 1000) / ANALYSIS_SAMPLE_RATE,
+      durationMs: ((endSample - start) * 1000) / ANALYSIS_SAMPLE_RATE,
+      levelDbfs: Math.round(10 * Math.log10(power / ((32767 * 32767) / 2)) * 10) / 10,
+    };
   }
 
   private analyse(): void {
@@ -207,12 +255,6 @@ export class ToneDetector extends EventEmitter<ToneDetectorEvents> {
     const endSample = (r.lastFrame + 1) * TONE_HOP;
     if ((endSample - startSample) / TONE_HOP < this.minFrames) return;
     this.lastClosed = r.lastFrame;
-    this.emit('tone', {
-      frequencyHz: Math.round((r.sumHz / r.frames) * 10) / 10,
-      startMs: Math.max(0, (startSample * 1000) / ANALYSIS_SAMPLE_RATE),
-      endMs: (endSample * 1000) / ANALYSIS_SAMPLE_RATE,
-      durationMs: ((endSample - Math.max(0, startSample)) * 1000) / ANALYSIS_SAMPLE_RATE,
-      levelDbfs: Math.round(10 * Math.log10(power / ((32767 * 32767) / 2)) * 10) / 10,
-    });
+    this.closed.push(this.segment(r, startSample));
   }
 }
