@@ -11,7 +11,7 @@
 import { readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
-import { ANALYSIS_FRAME_MS, ANALYSIS_FRAME_SAMPLES, AnalysisEvent, FrameAnalyser } from '../lib/analysis/analyser';
+import { ANALYSIS_FRAME_SAMPLES, FrameAnalyser } from '../lib/analysis/analyser';
 import { BeepAnalyser } from '../lib/analysis/beep';
 import { FaxAnalyser } from '../lib/analysis/fax';
 import { NetworkToneAnalyser } from '../lib/analysis/network-tones';
@@ -19,15 +19,11 @@ import { ToneDetector } from '../lib/analysis/tone-detector';
 import { decodeUlaw, encodeUlaw, pcm16leToInt16 } from '../lib/media/g711';
 import { parseWav } from '../lib/media/wav-reader';
 import type { Corpus, CorpusLabel } from '../scripts/make-corpus';
+import { feedFrames, HeardEvent } from '../test/helpers/analysis-corpus';
 
 const dir = process.argv[2] ?? 'corpus';
 const corpus = JSON.parse(readFileSync(join(dir, 'labels.json'), 'utf8')) as Corpus;
 
-interface Heard {
-  event: AnalysisEvent;
-  /** The end of the frame whose push returned it. */
-  reportedAtMs: number;
-}
 
 function load(file: string): Int16Array {
   const buf = readFileSync(join(dir, file));
@@ -41,16 +37,7 @@ function analysers(): FrameAnalyser[] {
   return [new BeepAnalyser({ tones }), new FaxAnalyser({ tones }), new NetworkToneAnalyser({ tones })];
 }
 
-function run(pcm: Int16Array, set: FrameAnalyser[]): Heard[] {
-  const heard: Heard[] = [];
-  const frame = new Int16Array(ANALYSIS_FRAME_SAMPLES);
-  for (let i = 0, atMs = ANALYSIS_FRAME_MS; i < pcm.length; i += ANALYSIS_FRAME_SAMPLES, atMs += ANALYSIS_FRAME_MS) {
-    frame.fill(0);
-    frame.set(pcm.subarray(i, i + ANALYSIS_FRAME_SAMPLES));
-    for (const a of set) if (!a.done) for (const event of a.push(frame, atMs)) heard.push({ event, reportedAtMs: atMs });
-  }
-  return heard;
-}
+const run = feedFrames;
 
 const pct = (n: number, d: number): string => `${n}/${d}${d ? ` (${((100 * n) / d).toFixed(1)} %)` : ''}`;
 const median = (xs: number[]): number => {
@@ -81,7 +68,7 @@ for (const [file, label] of files) {
   const beeps = heard.filter((h) => h.event.topic === 'beep');
   const fax = heard.filter((h) => h.event.topic === 'far-end');
   const tones = heard.filter((h) => h.event.topic === 'tone');
-  const show = (hs: Heard[]): string => hs.map((h) => `${JSON.stringify(h.event)} @${h.reportedAtMs}`).join(', ');
+  const show = (hs: HeardEvent[]): string => hs.map((h) => `${JSON.stringify(h.event)} @${h.reportedAtMs}`).join(', ');
   if (label.class === 'human' || label.class === 'machine') {
     speechFiles++;
     if (label.musicMs) musicFiles++;
@@ -161,7 +148,7 @@ for (const [tone, e] of byTone) {
   const plans = tone === 'sit' ? '' : `, its plan named ${e.plans}/${e.files}`;
   console.log(`${tone} recognised${what}: ${pct(e.right, e.files)}${plans}; after the tone starts: median ${median(e.decision)} ms, max ${Math.max(...e.decision)} ms`);
 }
-console.log(`network tones or fax reported in speech or music: ${falseTones.length} of ${speechFiles} files; tones in fax files: see below`);
+console.log(`network tones or fax reported in speech or music: ${falseTones.length} of ${speechFiles} files (network tones in fax files and misses, if any, listed below)`);
 for (const l of [...falseTones, ...notes]) console.log(`  ${l}`);
 const perSecond = analyseMs / audioSeconds;
 console.log(

@@ -105,7 +105,7 @@ function toPeak(pcm: Int16Array, peakDbfs: number): Int16Array {
 }
 
 /** ANSam (ITU-T V.8): 2100 Hz, amplitude-modulated 20 % by 15 Hz, phase reversed every 450 ms. */
-function ansam(durationMs: number, levelDbfs: number): Int16Array {
+export function ansam(durationMs: number, levelDbfs: number): Int16Array {
   const n = Math.round((durationMs * CORPUS_SAMPLE_RATE) / 1000);
   const a = 32767 * 10 ** (levelDbfs / 20);
   const out = new Int16Array(n);

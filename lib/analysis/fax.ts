@@ -15,8 +15,8 @@ import { ToneDetector, ToneSegment } from './tone-detector';
  *   measured ± 20 ms); 300 ms and 800 ms must not: 400–700 ms. The silence between two bursts:
  *   3 s ± 15 % must pass: 2400–3600 ms.
  * - CED / ANSam: 2100 ± 15 Hz must pass (V.25), 2050 Hz (a beep may reach 2000 Hz) must not: ± 25 Hz.
- *   Heard for 700 ms (CED lasts 2.6–4 s; ANSam's first phase reversal comes at 450 ms, so its
- *   evidence holds one), counting pieces split by phase reversals (gaps up to 100 ms).
+ *   Heard for 700 ms (CED lasts 2.6–4 s), counting pieces split by phase reversals (gaps up to
+ *   100 ms). ANSam is told from CED by its AM (below), as phase reversals do not always split the tone.
  */
 export const FAX_LIMITS = {
   cngHz: 1100,
@@ -63,10 +63,9 @@ export class FaxAnalyser implements FrameAnalyser {
   private loudMs = 0;
   private tonesMs = 0;
   private lastCng: ToneSegment | null = null;
-  /** 2100 Hz heard in closed pieces (split by phase reversals), the last piece's end, reversals. */
+  /** 2100 Hz heard in closed pieces (a phase reversal may split the tone), the last piece's end. */
   private answerMs = 0;
   private answerEndMs = Number.NEGATIVE_INFINITY;
-  private reversals = 0;
   /** The RMS of frames inside the 2100 Hz tone: count, sum, sum of squares (for the 15 Hz AM). */
   private amN = 0;
   private amSum = 0;
@@ -106,7 +105,7 @@ export class FaxAnalyser implements FrameAnalyser {
       const heard = this.answerMs + now.durationMs;
       if (heard >= FAX_LIMITS.answerMs) {
         const am = this.amDepth();
-        return this.decide({ tone: am >= FAX_LIMITS.ansamMinAm ? 'ansam' : 'ced', frequencyHz: Math.round(now.frequencyHz), heardMs: Math.round(heard), reversals: this.reversals, amDepth: Math.round(am * 1000) / 1000 }, atMs);
+        return this.decide({ tone: am >= FAX_LIMITS.ansamMinAm ? 'ansam' : 'ced', frequencyHz: Math.round(now.frequencyHz), heardMs: Math.round(heard), amDepth: Math.round(am * 1000) / 1000 }, atMs);
       }
     }
     return [];
@@ -135,12 +134,12 @@ export class FaxAnalyser implements FrameAnalyser {
     return null;
   }
 
-  /** A piece of 2100 Hz ended: a phase reversal if the tone goes on right after it. */
+  /**
+   * A piece of 2100 Hz ended. A phase reversal spoils the tone fit of one or two windows (one, which
+   * the detector rides over, when it falls near a window's edge): the pieces count together.
+   */
   private answerPiece(tone: ToneSegment): void {
-    if (this.answerMs > 0) {
-      if (tone.startMs - this.answerEndMs <= FAX_LIMITS.answerMaxGapMs) this.reversals++;
-      else this.resetAnswer();
-    }
+    if (this.answerMs > 0 && tone.startMs - this.answerEndMs > FAX_LIMITS.answerMaxGapMs) this.resetAnswer();
     this.answerMs += tone.durationMs;
     this.answerEndMs = tone.endMs;
   }
@@ -148,7 +147,6 @@ export class FaxAnalyser implements FrameAnalyser {
   private resetAnswer(): void {
     this.answerMs = 0;
     this.answerEndMs = Number.NEGATIVE_INFINITY;
-    this.reversals = 0;
     this.amN = 0;
     this.amSum = 0;
     this.amSumSq = 0;

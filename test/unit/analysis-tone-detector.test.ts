@@ -1,0 +1,82 @@
+import assert from 'node:assert/strict';
+import { ToneDetector, ToneSegment } from '../../lib/analysis/tone-detector';
+import { mixMono } from '../../lib/media/pcm-convert';
+import { beep, concat, silence, tones, whiteNoise } from '../../lib/media/tone-generator';
+import { Law, throughG711 } from '../helpers/dtmf-edges';
+
+/** The tones found in `audio`, pushed in 20 ms frames. */
+function detect(audio: Int16Array): ToneSegment[] {
+  const d = new ToneDetector();
+  const out: ToneSegment[] = [];
+  for (let i = 0; i < audio.length; i += 160) out.push(...d.push(audio.subarray(i, i + 160)));
+  out.push(...d.end());
+  return out;
+}
+
+describe('lib/analysis ToneDetector', () => {
+  it('finds single tones of 440–2000 Hz, 150 ms to 1 s, with noise 25 dB under them, through G.711, at several levels: frequency within 1 %, end within 20 ms', () => {
+    for (const hz of [440, 850, 1000, 1400, 2000]) {
+      for (const ms of [150, 400, 1000]) {
+        for (const level of [-6, -20, -35]) {
+          for (const law of ['ulaw', 'alaw'] as Law[]) {
+            const clean = concat([silence(300), beep(ms, hz, level), silence(300)]);
+            const audio = throughG711(mixMono(clean, whiteNoise(clean.length / 8, level - 25, hz + ms)), law);
+            const found = detect(audio);
+            const what = `${hz} Hz ${ms} ms ${level} dBFS ${law}: ${JSON.stringify(found)}`;
+            assert.equal(found.length, 1, what);
+            assert.ok(Math.abs(found[0].frequencyHz / hz - 1) < 0.01, what);
+            assert.ok(Math.abs(found[0].endMs - (300 + ms)) <= 20, what);
+            assert.ok(Math.abs(found[0].durationMs - ms) <= 20, what);
+          }
+        }
+      }
+    }
+  });
+
+  it('finds nothing in two tones at once (busy), white noise, silence or a tone under its level floor', () => {
+    assert.deepEqual(detect(tones([{ hz: 480, levelDbfs: -16 }, { hz: 620, levelDbfs: -16 }], 2000)), []);
+    assert.deepEqual(detect(whiteNoise(3000, -10)), []);
+    assert.deepEqual(detect(silence(1000)), []);
+    assert.deepEqual(detect(concat([silence(200), beep(500, 1000, -50), silence(200)])), []);
+  });
+
+  it('returns each tone once, when it ends, with pushFrame on the caller\'s time line; current() shows the tone in progress', () => {
+    const d = new ToneDetector();
+    const audio = concat([silence(200), beep(600, 1000, -10), silence(400)]);
+    const seen: { atMs: number; tones: readonly ToneSegment[] }[] = [];
+    let midway: ToneSegment | null = null;
+    for (let i = 0, atMs = 5020; i < audio.length; i += 160, atMs += 20) {
+      const found = d.pushFrame(audio.subarray(i, i + 160), atMs);
+      if (found.length) seen.push({ atMs, tones: found });
+      if (atMs === 5000 + 600) midway = d.current();
+    }
+    assert.equal(seen.length, 1);
+    const [t] = seen[0].tones;
+    assert.ok(Math.abs(t.endMs - 5800) <= 20 && Math.abs(t.startMs - 5200) <= 20, JSON.stringify(t));
+    assert.ok(seen[0].atMs - 5800 <= 40, `returned at ${seen[0].atMs}`);
+    assert.ok(midway && Math.abs(midway.frequencyHz - 1000) < 10 && Math.abs(midway.durationMs - 400) <= 30, JSON.stringify(midway));
+  });
+
+  it('pushFrame: a second push of the same frame time (an analyser sharing the detector) returns the same tones without analysing again', () => {
+    const shared = new ToneDetector();
+    const alone = new ToneDetector();
+    const audio = concat([silence(100), beep(300, 800, -10), silence(200)]);
+    const a: ToneSegment[] = [];
+    const b: ToneSegment[] = [];
+    const c: ToneSegment[] = [];
+    for (let i = 0, atMs = 20; i < audio.length; i += 160, atMs += 20) {
+      const frame = audio.subarray(i, i + 160);
+      a.push(...shared.pushFrame(frame, atMs));
+      b.push(...shared.pushFrame(frame, atMs));
+      c.push(...alone.pushFrame(frame, atMs));
+    }
+    assert.equal(c.length, 1);
+    assert.deepEqual(a, c);
+    assert.deepEqual(b, c);
+  });
+
+  it('validates its options with a TypeError naming them', () => {
+    assert.throws(() => new ToneDetector({ minHz: 10 }), /"minHz"/);
+    assert.throws(() => new ToneDetector({ maxResidual: 0 }), /"maxResidual"/);
+  });
+});
