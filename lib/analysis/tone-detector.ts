@@ -69,6 +69,49 @@ interface Run {
   missed: boolean;
 }
 
+/** What `fitSine` finds in a window. */
+export interface SineFit {
+  /** cos ω of the best-fitting sine (ω in radians per sample); outside [−1, 1] when nothing fits. */
+  cos: number;
+  /** What the fit leaves, as a share of the signal (0 for one pure sine, about 1 for white noise). */
+  residual: number;
+  /** The window's mean square (its inner samples). */
+  meanSquare: number;
+}
+
+/**
+ * Fits `w[s, s + n)` with the recurrence a sine obeys, x[n−1] + x[n+1] = 2·cos ω·x[n], by least
+ * squares with x[n+2] and x[n+3] as instruments: Σ z·y = 2c·Σ z·x holds for a sine, and noise in x
+ * does not bias these sums as it biases Σ x·x (two instruments, as Σ x[n+2]·x[n] vanishes at 1000 Hz).
+ * The DESA-2 idea (FreeSWITCH mod_avmd) over a whole window at once: compared in bench/call-tones.ts.
+ */
+export function fitSine(w: ArrayLike<number>, s: number, n: number): SineFit {
+  let energy = 0;
+  let xy = 0; // Σ x[n]·(x[n−1] + x[n+1])
+  let yy = 0; // Σ (x[n−1] + x[n+1])²
+  let zy2 = 0;
+  let zx2 = 0;
+  let zy3 = 0;
+  let zx3 = 0;
+  for (let i = s + 1; i < s + n - 1; i++) {
+    const y = w[i - 1] + w[i + 1];
+    energy += w[i] * w[i];
+    xy += w[i] * y;
+    yy += y * y;
+    if (i < s + n - 3) {
+      zy2 += w[i + 2] * y;
+      zx2 += w[i + 2] * w[i];
+      zy3 += w[i + 3] * y;
+      zx3 += w[i + 3] * w[i];
+    }
+  }
+  const den = 2 * (zx2 * zx2 + zx3 * zx3);
+  const c = den === 0 ? 2 : (zy2 * zx2 + zy3 * zx3) / den;
+  // Residual Σ (y − 2c·x)² = yy − 4c·xy + 4c²·energy, relative to Σ y² ≈ 4cos²ω·energy for a sine.
+  const residual = energy === 0 ? 1 : (yy - 4 * c * xy + 4 * c * c * energy) / (2 * energy);
+  return { cos: c, residual, meanSquare: energy / (n - 2) };
+}
+
 /** Streams 8 kHz samples in; returns each stable single tone once, when it ends (or at `end()`). */
 export class ToneDetector {
   private readonly minCos: number;
@@ -171,36 +214,14 @@ export class ToneDetector {
     if (this.filled < TONE_WINDOW) return;
     const w = this.window;
     const s = this.at; // the oldest sample
-    let energy = 0;
-    let xy = 0; // Σ x[n]·(x[n−1] + x[n+1])
-    let yy = 0; // Σ (x[n−1] + x[n+1])²
-    // Instruments x[n+2], x[n+3]: Σ z·y = 2c·Σ z·x holds for a sine, and noise in x does not bias
-    // these sums as it biases Σ x·x (two instruments, as Σ x[n+2]·x[n] vanishes at 1000 Hz).
-    let zy2 = 0;
-    let zx2 = 0;
-    let zy3 = 0;
-    let zx3 = 0;
-    for (let n = s + 1; n < s + TONE_WINDOW - 1; n++) {
-      const y = w[n - 1] + w[n + 1];
-      energy += w[n] * w[n];
-      xy += w[n] * y;
-      yy += y * y;
-      if (n < s + TONE_WINDOW - 3) {
-        zy2 += w[n + 2] * y;
-        zx2 += w[n + 2] * w[n];
-        zy3 += w[n + 3] * y;
-        zx3 += w[n + 3] * w[n];
-      }
-    }
-    const frames = TONE_WINDOW - 2;
-    this.frameMeanSquare[f % LOOKBACK] = energy / frames;
+    const fit = fitSine(w, s, TONE_WINDOW);
+    this.frameMeanSquare[f % LOOKBACK] = fit.meanSquare;
+    const energy = fit.meanSquare * (TONE_WINDOW - 2);
     let pure = false;
     let hz = 0;
-    if (energy / frames >= this.minPower) {
-      const den = 2 * (zx2 * zx2 + zx3 * zx3);
-      const c = den === 0 ? 2 : (zy2 * zx2 + zy3 * zx3) / den; // cos ω
-      // Residual Σ (y − 2c·x)² = yy − 4c·xy + 4c²·energy, relative to Σ y² ≈ 4cos²ω·energy for a sine.
-      const residual = (yy - 4 * c * xy + 4 * c * c * energy) / (2 * energy);
+    if (fit.meanSquare >= this.minPower) {
+      const c = fit.cos;
+      const residual = fit.residual;
       if (c >= this.minCos && c <= this.maxCos && residual <= this.maxResidual) {
         // Two close tones (busy: 480 + 620 Hz) also nearly obey one recurrence (their cos(ω) are
         // close): a Goertzel filter at the estimated frequency must hold the window's energy too.
@@ -237,7 +258,7 @@ export class ToneDetector {
     run.lastFrame = f;
     run.missed = false;
     run.sumHz += hz;
-    run.sumPower += energy / frames;
+    run.sumPower += fit.meanSquare;
     run.frames++;
   }
 
