@@ -96,7 +96,7 @@ export class FaxAnalyser implements FrameAnalyser {
     if (now && isAnswerHz(now.frequencyHz)) {
       if (this.answerMs > 0 && now.startMs - this.answerEndMs > FAX_LIMITS.answerMaxGapMs) this.resetAnswer();
       // The window ending with this frame was part of the tone: its RMS samples the 15 Hz envelope.
-      if (now.endMs === atMs) {
+      if (Math.abs(now.endMs - atMs) < 1) {
         const rms = Math.sqrt(power);
         this.amN++;
         this.amSum += rms;

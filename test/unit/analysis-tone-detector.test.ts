@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { ToneDetector, ToneSegment } from '../../lib/analysis/tone-detector';
+import { fitSine, ToneDetector, ToneSegment } from '../../lib/analysis/tone-detector';
 import { mixMono } from '../../lib/media/pcm-convert';
 import { beep, concat, silence, tones, whiteNoise } from '../../lib/media/tone-generator';
 import { Law, throughG711 } from '../helpers/dtmf-edges';
@@ -73,6 +73,17 @@ describe('lib/analysis ToneDetector', () => {
     assert.equal(c.length, 1);
     assert.deepEqual(a, c);
     assert.deepEqual(b, c);
+  });
+
+  it('fitSine: a pure sine fits with no residual at its exact frequency; noise and two tones far apart leave a large residual', () => {
+    for (const hz of [300, 440, 1000, 1776.7, 3000]) {
+      const fit = fitSine(beep(20, hz, -10), 0, 160);
+      assert.ok(Math.abs((Math.acos(fit.cos) * 8000) / (2 * Math.PI) - hz) < 0.5 && fit.residual < 0.001, `${hz} Hz: ${JSON.stringify(fit)}`);
+    }
+    assert.ok(fitSine(whiteNoise(20, -10, 3), 0, 160).residual > 0.5);
+    // Over ToneDetector's purity limit (0.1); close pairs (480 + 620 Hz) are left to its Goertzel check.
+    assert.ok(fitSine(tones([{ hz: 697, levelDbfs: -10 }, { hz: 1477, levelDbfs: -10 }], 20), 0, 160).residual > 0.15);
+    assert.equal(fitSine(silence(20), 0, 160).residual, 1);
   });
 
   it('validates its options with a TypeError naming them', () => {
