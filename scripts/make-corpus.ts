@@ -50,12 +50,14 @@ export interface CorpusLabel {
   beepHz?: number | null;
   /** Machines: synthesised music before the greeting, ms. */
   musicMs?: number;
-  /** Humans: background noise level (dBFS RMS), if any. */
+  /** Humans, some busy / congestion tones: background noise level (dBFS RMS), if any. */
   noiseDbfs?: number;
   /** Fax: `CNG`, `CED` or `ANSam`. SIT: the Telcordia code (`IC`, `VC`, `NC`, `NC-inter`, `RO`). */
   tone?: string;
   /** SIT: what a dial should end with. */
   outcome?: 'not-found' | 'unavailable';
+  /** Busy and congestion: the numbering plan whose tone it is (`CEPT`, `North America`, `UK` …). */
+  plan?: string;
   /** The steady tones in the file, where they are. */
   tones: LabelledTone[];
 }
@@ -103,7 +105,7 @@ function toPeak(pcm: Int16Array, peakDbfs: number): Int16Array {
 }
 
 /** ANSam (ITU-T V.8): 2100 Hz, amplitude-modulated 20 % by 15 Hz, phase reversed every 450 ms. */
-function ansam(durationMs: number, levelDbfs: number): Int16Array {
+export function ansam(durationMs: number, levelDbfs: number): Int16Array {
   const n = Math.round((durationMs * CORPUS_SAMPLE_RATE) / 1000);
   const a = 32767 * 10 ** (levelDbfs / 20);
   const out = new Int16Array(n);
@@ -116,16 +118,16 @@ function ansam(durationMs: number, levelDbfs: number): Int16Array {
   return out;
 }
 
-/** A cadence of `on`/`off` ms of `hz` for `totalMs`, the on-segments labelled as `kind`. */
-function cadence(track: Track, hz: number[], levelDbfs: number, onMs: number, offMs: number, totalMs: number, kind: string): LabelledTone[] {
+/** A cadence (`onOffMs`: on, off[, on, off …] ms, repeated) of `hz` for `totalMs`, the on-segments labelled as `kind`. */
+function cadence(track: Track, hz: number[], levelDbfs: number, onOffMs: readonly number[], totalMs: number, kind: string): LabelledTone[] {
   const labelled: LabelledTone[] = [];
   let left = totalMs;
-  while (left > 0) {
-    const on = Math.min(onMs, left);
+  for (let k = 0; left > 0; k += 2) {
+    const on = Math.min(onOffMs[k % onOffMs.length], left);
     const at = track.add(tones(hz.map((h) => ({ hz: h, levelDbfs })), on));
     if (on >= 100) labelled.push({ hz, ...at, kind });
     left -= on;
-    const off = Math.min(offMs, left);
+    const off = Math.min(onOffMs[(k + 1) % onOffMs.length], left);
     if (off > 0) track.add(silence(off));
     left -= off;
   }
@@ -158,7 +160,8 @@ const SIT_CODES: { code: string; segments: [number, number][]; outcome: 'not-fou
   { code: 'VC', segments: [[985.2, 380], [1370.6, 274], [1776.7, 380]], outcome: 'not-found', text: 'Your call cannot be completed as dialled. Please check the number and dial again.' },
   { code: 'NC', segments: [[913.8, 380], [1370.6, 380], [1776.7, 380]], outcome: 'unavailable', text: 'All circuits are busy now. Please try your call again later.' },
   { code: 'NC-inter', segments: [[985.2, 380], [1428.5, 380], [1776.7, 380]], outcome: 'unavailable', text: 'All circuits are busy now. Please try your call again later.' },
-  { code: 'RO', segments: [[913.8, 380], [1428.5, 274], [1776.7, 380]], outcome: 'unavailable', text: 'We are sorry, your call did not go through. Will you please try your call again.' },
+  // Reorder: 913.8 Hz short, 1428.5 Hz long (Telcordia SR-2275; this file had the lengths swapped).
+  { code: 'RO', segments: [[913.8, 274], [1428.5, 380], [1776.7, 380]], outcome: 'unavailable', text: 'We are sorry, your call did not go through. Will you please try your call again.' },
 ];
 
 /** Generates the corpus into `out` and returns its labels (also written as `labels.json`). */
@@ -262,7 +265,7 @@ export function makeCorpus(options: CorpusOptions): Corpus {
   for (let i = 0; i < 2; i++) {
     const track = new Track();
     track.add(silence(between(200, 1500)));
-    const t = cadence(track, [1100], -15, 500, 3000, 8000, 'CNG');
+    const t = cadence(track, [1100], -15, [500, 3000], 8000, 'CNG');
     write('fax', `cng-${i + 1}`, track, { tone: 'CNG', tones: t });
   }
   for (let i = 0; i < 2; i++) {
@@ -297,18 +300,36 @@ export function makeCorpus(options: CorpusOptions): Corpus {
   }
 
   // Busy and congestion: North American (480 + 620 Hz) and European (425 Hz, ETSI TR 101 041).
-  const NETWORK: { cls: 'busy' | 'congestion'; name: string; hz: number[]; on: number; off: number }[] = [
-    { cls: 'busy', name: 'busy-us', hz: [480, 620], on: 500, off: 500 },
-    { cls: 'busy', name: 'busy-etsi', hz: [425], on: 500, off: 500 },
-    { cls: 'congestion', name: 'reorder-us', hz: [480, 620], on: 250, off: 250 },
-    { cls: 'congestion', name: 'congestion-etsi', hz: [425], on: 200, off: 200 },
+  const NETWORK: { cls: 'busy' | 'congestion'; name: string; plan: string; hz: number[]; cadence: number[] }[] = [
+    { cls: 'busy', name: 'busy-us', plan: 'North America', hz: [480, 620], cadence: [500, 500] },
+    { cls: 'busy', name: 'busy-etsi', plan: 'CEPT', hz: [425], cadence: [500, 500] },
+    { cls: 'congestion', name: 'reorder-us', plan: 'North America', hz: [480, 620], cadence: [250, 250] },
+    { cls: 'congestion', name: 'congestion-etsi', plan: 'CEPT (Italy, Spain)', hz: [425], cadence: [200, 200] },
   ];
-  for (const n of NETWORK) {
+  // More plans (added after the first four, so that those files and the random draws before them
+  // stay as they were): UK (BT SIN 350: 400 Hz), CEPT congestion 0.25 / 0.25, Australia, Japan; the
+  // last ones over line noise.
+  const MORE_NETWORK: typeof NETWORK = [
+    { cls: 'busy', name: 'busy-uk', plan: 'UK', hz: [400], cadence: [375, 375] },
+    { cls: 'congestion', name: 'congestion-uk', plan: 'UK', hz: [400], cadence: [400, 350, 225, 525] },
+    { cls: 'congestion', name: 'congestion-cept', plan: 'CEPT', hz: [425], cadence: [250, 250] },
+    { cls: 'busy', name: 'busy-au', plan: 'Australia', hz: [425], cadence: [375, 375] },
+    { cls: 'busy', name: 'busy-jp', plan: 'Japan', hz: [400], cadence: [500, 500] },
+    { cls: 'busy', name: 'busy-us-noisy', plan: 'North America', hz: [480, 620], cadence: [500, 500] },
+    { cls: 'congestion', name: 'congestion-cept-noisy', plan: 'CEPT', hz: [425], cadence: [250, 250] },
+  ];
+  const network = (n: (typeof NETWORK)[number], noiseDbfs?: number): void => {
     const track = new Track();
     track.add(silence(between(100, 400)));
-    const t = cadence(track, n.hz, -16, n.on, n.off, 6000, n.cls);
-    write(n.cls, n.name, track, { tones: t });
-  }
+    const t = cadence(track, n.hz, -16, n.cadence, 6000, n.cls);
+    if (noiseDbfs === undefined) return write(n.cls, n.name, track, { plan: n.plan, tones: t });
+    const noisy = new Track();
+    const pcm = track.pcm();
+    noisy.add(mixMono(pcm, whiteNoise(pcm.length / 8, noiseDbfs, seed * 1000 + 500 + counter)));
+    write(n.cls, n.name, noisy, { plan: n.plan, noiseDbfs, tones: t });
+  };
+  for (const n of NETWORK) network(n);
+  for (const n of MORE_NETWORK) network(n, n.name.endsWith('-noisy') ? -40 : undefined);
 
   writeFileSync(join(options.out, 'labels.json'), `${JSON.stringify(corpus, null, 1)}\n`);
   return corpus;

@@ -1,11 +1,9 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { pcm16leToInt16 } from '../../lib/media/g711';
 import { parseWav } from '../../lib/media/wav-reader';
-import { requireAudioTools } from '../../scripts/corpus/audio-tools';
-import { Corpus, CorpusLabel, LabelledTone, makeCorpus } from '../../scripts/make-corpus';
+import { Corpus, CorpusLabel, LabelledTone } from '../../scripts/make-corpus';
+import { corpusFixture } from '../helpers/analysis-corpus';
 import { powerAt } from '../helpers/audio-spectrum';
 
 /**
@@ -42,17 +40,11 @@ describe('the call-analysis corpus (scripts/make-corpus.ts)', function () {
   const audio = new Map<string, Int16Array>();
 
   before(function () {
-    requireAudioTools(this);
-    dir = mkdtempSync(join(tmpdir(), 'corpus-'));
-    corpus = makeCorpus({ out: dir, seed: 13 });
-    for (const file of Object.keys(corpus.files)) {
-      const buf = readFileSync(join(dir, file));
-      const info = parseWav(buf);
-      audio.set(file, pcm16leToInt16(buf.subarray(info.dataOffset, info.dataOffset + info.dataBytes)));
-    }
-  });
-  after(() => {
-    if (dir) rmSync(dir, { recursive: true, force: true });
+    // Generated once per mocha process, shared with the analysers' corpus tests.
+    const fixture = corpusFixture(this);
+    dir = fixture.dir;
+    corpus = fixture.corpus;
+    for (const file of Object.keys(corpus.files)) audio.set(file, fixture.audio(file));
   });
 
   it('writes labels.json as returned, and every labelled file as 8 kHz 16-bit mono WAV of the labelled length', () => {
@@ -79,6 +71,9 @@ describe('the call-analysis corpus (scripts/make-corpus.ts)', function () {
     assert.ok(count((l) => l.class === 'machine' && (l.musicMs ?? 0) > 0) >= 3);
     assert.ok(count((l) => l.class === 'human' && l.noiseDbfs !== undefined) >= 5);
     assert.deepEqual(new Set(labels.filter((l) => l.class === 'fax').map((l) => l.tone)), new Set(['CNG', 'CED', 'ANSam']));
+    // Busy and congestion of several numbering plans, some over line noise.
+    for (const cls of ['busy', 'congestion']) assert.ok(new Set(labels.filter((l) => l.class === cls).map((l) => l.plan)).size >= 3, cls);
+    assert.ok(count((l) => (l.class === 'busy' || l.class === 'congestion') && l.noiseDbfs !== undefined) >= 2);
     for (const l of labels.filter((x) => x.class === 'machine')) {
       const greetingMs = (l.speechEndMs ?? 0) - (l.speechStartMs ?? 0);
       assert.ok(greetingMs >= 2500 && greetingMs <= 20000, `greeting of ${greetingMs} ms`);
