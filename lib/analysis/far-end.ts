@@ -142,6 +142,11 @@ export class FarEndAnalyser implements FrameAnalyser {
     return this.phase === 'done';
   }
 
+  /** How much audio it has heard, ms (20 per frame pushed). */
+  get elapsedMs(): number {
+    return this.frames * ANALYSIS_FRAME_MS;
+  }
+
   push(frame: Int16Array, atMs: number): AnalysisEvent[] {
     if (this.phase === 'done') return [];
     this.frames++;
