@@ -41,7 +41,8 @@ if (args.includes('--sweep')) {
     for (const greetingMs of [1500, 2500, 3000, 3500, 4000]) add(`VAD mode ${mode}, greetingMs ${greetingMs}`, { greetingMs }, () => new WebRtcVad({ mode }));
   }
   for (const afterGreetingSilenceMs of [500, 600, 700, 1000]) add(`afterGreetingSilenceMs ${afterGreetingSilenceMs}`, { afterGreetingSilenceMs });
-  for (const maxWords of [2, 6]) add(`maxWords ${maxWords}`, { maxWords });
+  for (const maxWords of [0, 2, 3]) add(`maxWords ${maxWords}`, { maxWords });
+  for (const timeoutMs of [6000, 8000]) add(`timeoutMs ${timeoutMs}`, { timeoutMs });
   add('initialSilence machine', { initialSilence: 'machine' });
 }
 

@@ -39,7 +39,7 @@ export interface FarEndOptions {
   minWordMs?: number;
   /** Shortest silence between two words, ms (default 50). */
   betweenWordsMs?: number;
-  /** More words than this → machine; 0: no limit (default 0; app_amd: 2). */
+  /** More words than this → machine; 0: no limit (default 6; app_amd: 2). */
   maxWords?: number;
   /** One word this long → machine, ms (default 5000). */
   maxWordMs?: number;
@@ -62,7 +62,7 @@ export const FAR_END_DEFAULTS = {
   afterGreetingSilenceMs: 600,
   minWordMs: 100,
   betweenWordsMs: 50,
-  maxWords: 0,
+  maxWords: 6,
   maxWordMs: 5000,
   warmUpMs: 160,
   greetingEndSilenceMs: 1200,
