@@ -1,34 +1,37 @@
 /**
- * The call-analysis corpus (scripts/make-corpus.ts, seed 13) for the tests that run detectors on
- * it: generated once per mocha process into a temporary folder (about a minute on one core),
- * removed at exit. Skips (fails on CI) without espeak-ng and sox, as test/unit/corpus.test.ts.
+ * For the call-analysis tests: the labelled corpus (scripts/make-corpus.ts, seed 13) generated once
+ * per mocha process into a temporary folder (removed when the process exits), its files as PCM; and
+ * frame analysers fed audio as a call's media clock would (20 ms frames, `atMs` the frame's end).
  */
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { ANALYSIS_FRAME_MS, ANALYSIS_FRAME_SAMPLES, AnalysisEvent, FrameAnalyser } from '../../lib/analysis/analyser';
 import { pcm16leToInt16 } from '../../lib/media/g711';
 import { parseWav } from '../../lib/media/wav-reader';
 import { requireAudioTools } from '../../scripts/corpus/audio-tools';
 import { Corpus, makeCorpus } from '../../scripts/make-corpus';
 
-export interface LoadedCorpus extends Corpus {
+export interface CorpusFixture {
   dir: string;
+  corpus: Corpus;
+  /** A file's samples (8 kHz 16-bit mono). */
   audio(file: string): Int16Array;
 }
 
-let loaded: LoadedCorpus | null = null;
+let fixture: CorpusFixture | null = null;
 
-/** For a mocha `before` hook (give it a timeout of a few minutes). */
-export function analysisCorpus(ctx: Mocha.Context): LoadedCorpus {
+/** For a mocha `before` hook (give it a long timeout: about a minute): skips without espeak-ng / sox. */
+export function corpusFixture(ctx: Mocha.Context): CorpusFixture {
   requireAudioTools(ctx);
-  if (loaded) return loaded;
-  const dir = mkdtempSync(join(tmpdir(), 'analysis-corpus-'));
+  if (fixture) return fixture;
+  const dir = mkdtempSync(join(tmpdir(), 'corpus-'));
   process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
   const corpus = makeCorpus({ out: dir, seed: 13 });
   const cache = new Map<string, Int16Array>();
-  loaded = {
-    ...corpus,
+  fixture = {
     dir,
+    corpus,
     audio(file: string): Int16Array {
       let pcm = cache.get(file);
       if (!pcm) {
@@ -40,5 +43,23 @@ export function analysisCorpus(ctx: Mocha.Context): LoadedCorpus {
       return pcm;
     },
   };
-  return loaded;
+  return fixture;
+}
+
+export interface HeardEvent {
+  event: AnalysisEvent;
+  /** The end of the frame whose `push` returned it, ms. */
+  reportedAtMs: number;
+}
+
+/** Feeds `pcm` to the analysers in 20 ms frames (the last one padded with silence) until each is done. */
+export function feedFrames(pcm: Int16Array, analysers: readonly FrameAnalyser[]): HeardEvent[] {
+  const heard: HeardEvent[] = [];
+  const frame = new Int16Array(ANALYSIS_FRAME_SAMPLES);
+  for (let i = 0, atMs = ANALYSIS_FRAME_MS; i < pcm.length; i += ANALYSIS_FRAME_SAMPLES, atMs += ANALYSIS_FRAME_MS) {
+    frame.fill(0);
+    frame.set(pcm.subarray(i, i + ANALYSIS_FRAME_SAMPLES));
+    for (const a of analysers) if (!a.done) for (const event of a.push(frame, atMs)) heard.push({ event, reportedAtMs: atMs });
+  }
+  return heard;
 }

@@ -1,10 +1,11 @@
 import assert from 'node:assert/strict';
-import { ANALYSIS_FRAME_MS, ANALYSIS_FRAME_SAMPLES, AnalysisEvent } from '../../lib/analysis/analyser';
+import { AnalysisEvent } from '../../lib/analysis/analyser';
 import { CallAnalyser, CallAnalyserOptions } from '../../lib/analysis/call-analyser';
 import { FarEndAnalyser } from '../../lib/analysis/far-end';
 import { EnergyVad } from '../../lib/analysis/vad';
 import { beep, concat, silence, tones, whiteNoise } from '../../lib/media/tone-generator';
-import { analysisCorpus, LoadedCorpus } from '../helpers/analysis-corpus';
+import { feedCall } from '../helpers/analysis-call';
+import { CorpusFixture, corpusFixture } from '../helpers/analysis-corpus';
 import { ToneAnalyser } from '../helpers/tone-analysers';
 
 /**
@@ -20,19 +21,7 @@ function analyser(o: CallAnalyserOptions = {}): CallAnalyser {
   return new CallAnalyser({ farEnd: new FarEndAnalyser({ vad: new EnergyVad(), warmUpMs: 0 }), detectors: [new ToneAnalyser('beep-fax')], ...o });
 }
 
-/** Pushes `pcm` then silence up to `totalMs`; `answerAtMs`: when `answered()` is called. */
-function run(a: CallAnalyser, pcm: Int16Array, totalMs = 30_000, answerAtMs = 0): AnalysisEvent[] {
-  const events: AnalysisEvent[] = [];
-  const frame = new Int16Array(ANALYSIS_FRAME_SAMPLES);
-  for (let at = ANALYSIS_FRAME_MS; at <= totalMs && !a.done; at += ANALYSIS_FRAME_MS) {
-    if (at - ANALYSIS_FRAME_MS === answerAtMs) a.answered();
-    const i = (at / ANALYSIS_FRAME_MS - 1) * ANALYSIS_FRAME_SAMPLES;
-    frame.fill(0);
-    if (i < pcm.length) frame.set(pcm.subarray(i, Math.min(pcm.length, i + ANALYSIS_FRAME_SAMPLES)));
-    events.push(...a.push(frame, at));
-  }
-  return events;
-}
+const run = (a: CallAnalyser, pcm: Int16Array, totalMs = 30_000, answerAtMs = 0): AnalysisEvent[] => feedCall(a, pcm, { totalMs, answerAtMs });
 
 const topics = (e: AnalysisEvent[]): string[] => e.map((x) => (x.topic === 'far-end' ? `far-end:${x.farEnd}` : x.topic === 'greeting-end' ? `greeting-end:${x.by}` : x.topic));
 
@@ -114,15 +103,15 @@ describe('call analyser: the far-end classifier and the tone detectors combined 
 
   describe('on the corpus', function () {
     this.timeout(600_000);
-    let corpus: LoadedCorpus;
+    let fixture: CorpusFixture;
     before(function () {
-      corpus = analysisCorpus(this);
+      fixture = corpusFixture(this);
     });
 
     const analyse = (file: string): AnalysisEvent[] => {
       const a = new CallAnalyser({ detectors: [new ToneAnalyser('beep-fax')] });
       a.answered();
-      return run(a, corpus.audio(file), 60_000);
+      return run(a, fixture.audio(file), 60_000);
     };
 
     // The fax files with CED / ANSam are left out: this test's ToneAnalyser reports a tone only when it
@@ -130,7 +119,7 @@ describe('call analyser: the far-end classifier and the tone detectors combined 
     // (lib/analysis/fax.ts, the tones helper's) decides after 700 ms of it. CNG bursts last 0.5 s.
     it('fax CNG → fax; machines → machine, their greeting ended by the beep when there is one; no person a machine', () => {
       let machines = 0;
-      for (const [file, label] of Object.entries(corpus.files)) {
+      for (const [file, label] of Object.entries(fixture.corpus.files)) {
         if (!['fax', 'machine', 'human'].includes(label.class) || (label.class === 'fax' && label.tone !== 'CNG')) continue;
         const t = topics(analyse(file));
         assert.equal(t.filter((x) => x.startsWith('far-end')).length, 1, `${file}: ${t}`);

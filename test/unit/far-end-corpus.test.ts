@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
-import { ANALYSIS_FRAME_MS, ANALYSIS_FRAME_SAMPLES, AnalysisEvent } from '../../lib/analysis/analyser';
+import { AnalysisEvent } from '../../lib/analysis/analyser';
 import { FarEndAnalyser } from '../../lib/analysis/far-end';
-import { analysisCorpus, LoadedCorpus } from '../helpers/analysis-corpus';
+import type { Corpus } from '../../scripts/make-corpus';
+import { feedCall } from '../helpers/analysis-call';
+import { CorpusFixture, corpusFixture } from '../helpers/analysis-corpus';
 
 /**
  * The far-end classifier with its defaults on the labelled corpus (people and machines through
@@ -9,28 +11,19 @@ import { analysisCorpus, LoadedCorpus } from '../helpers/analysis-corpus';
  * figures reached when it was written (docs/benchmarks.md), so that a change that loses them fails.
  */
 
-function classify(pcm: Int16Array): AnalysisEvent[] {
-  const a = new FarEndAnalyser();
-  const events: AnalysisEvent[] = [];
-  const frame = new Int16Array(ANALYSIS_FRAME_SAMPLES);
-  // After the file the call goes on in silence.
-  for (let i = 0, at = ANALYSIS_FRAME_MS; !a.done && i < 60 * 8000; i += ANALYSIS_FRAME_SAMPLES, at += ANALYSIS_FRAME_MS) {
-    frame.fill(0);
-    if (i < pcm.length) frame.set(pcm.subarray(i, Math.min(pcm.length, i + ANALYSIS_FRAME_SAMPLES)));
-    events.push(...a.push(frame, at));
-  }
-  return events;
-}
+const classify = (pcm: Int16Array): AnalysisEvent[] => feedCall(new FarEndAnalyser(), pcm, { totalMs: 60_000 });
 
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)];
 
 describe('far-end classifier on the corpus', function () {
   this.timeout(600_000);
-  let corpus: LoadedCorpus;
+  let fixture: CorpusFixture;
+  let corpus: Corpus;
   const results = new Map<string, AnalysisEvent[]>();
   before(function () {
-    corpus = analysisCorpus(this);
-    for (const [file, label] of Object.entries(corpus.files)) if (label.class === 'human' || label.class === 'machine') results.set(file, classify(corpus.audio(file)));
+    fixture = corpusFixture(this);
+    corpus = fixture.corpus;
+    for (const [file, label] of Object.entries(corpus.files)) if (label.class === 'human' || label.class === 'machine') results.set(file, classify(fixture.audio(file)));
   });
 
   const verdicts = (cls: string): { file: string; v: Extract<AnalysisEvent, { topic: 'far-end' }> }[] =>

@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
-import { ANALYSIS_FRAME_MS, ANALYSIS_FRAME_SAMPLES, AnalysisEvent } from '../../lib/analysis/analyser';
+import { AnalysisEvent } from '../../lib/analysis/analyser';
 import { FarEndAnalyser, FarEndOptions } from '../../lib/analysis/far-end';
 import { EnergyVad, WebRtcVad } from '../../lib/analysis/vad';
 import { concat, silence, whiteNoise } from '../../lib/media/tone-generator';
+import { feedCall } from '../helpers/analysis-call';
 
 /**
  * The far-end classifier's rules, on synthetic audio judged by the energy VAD, so that every frame's
@@ -13,18 +14,8 @@ import { concat, silence, whiteNoise } from '../../lib/media/tone-generator';
 const voice = (ms: number): Int16Array => whiteNoise(ms, -10, ms);
 const quiet = (ms: number): Int16Array => silence(ms);
 
-/** Pushes `pcm` then silence up to `totalMs` (or until done); the events with the frame's end. */
 function run(o: FarEndOptions, pcm: Int16Array, totalMs = 40_000): AnalysisEvent[] {
-  const a = new FarEndAnalyser({ vad: new EnergyVad(), warmUpMs: 0, ...o });
-  const events: AnalysisEvent[] = [];
-  const frame = new Int16Array(ANALYSIS_FRAME_SAMPLES);
-  for (let at = ANALYSIS_FRAME_MS; at <= totalMs && !a.done; at += ANALYSIS_FRAME_MS) {
-    const i = (at / ANALYSIS_FRAME_MS - 1) * ANALYSIS_FRAME_SAMPLES;
-    frame.fill(0);
-    if (i < pcm.length) frame.set(pcm.subarray(i, Math.min(pcm.length, i + ANALYSIS_FRAME_SAMPLES)));
-    events.push(...a.push(frame, at));
-  }
-  return events;
+  return feedCall(new FarEndAnalyser({ vad: new EnergyVad(), warmUpMs: 0, ...o }), pcm, { totalMs });
 }
 
 function verdict(events: AnalysisEvent[]): Extract<AnalysisEvent, { topic: 'far-end' }> {

@@ -4,7 +4,7 @@ import { Worker } from 'node:worker_threads';
 import { ANALYSIS_FRAME_SAMPLES } from '../../lib/analysis/analyser';
 import { EnergyVad, VoiceActivityDetector, WebRtcVad } from '../../lib/analysis/vad';
 import { concat, silence, whiteNoise } from '../../lib/media/tone-generator';
-import { analysisCorpus, LoadedCorpus } from '../helpers/analysis-corpus';
+import { CorpusFixture, corpusFixture } from '../helpers/analysis-corpus';
 
 /** The VAD's verdict on each 20 ms frame of `pcm`. */
 function verdicts(vad: VoiceActivityDetector, pcm: Int16Array): boolean[] {
@@ -90,18 +90,18 @@ describe('voice activity detection (lib/analysis/vad.ts)', () => {
 
   describe('on the corpus (G.711, three levels, background noise)', function () {
     this.timeout(600_000);
-    let corpus: LoadedCorpus;
+    let fixture: CorpusFixture;
     before(function () {
-      corpus = analysisCorpus(this);
+      fixture = corpusFixture(this);
     });
 
     it('WebRTC VAD (mode 0) hears most of the people’s speech and little of the silence before it; the energy threshold hears the noise', () => {
       let speechFrames: boolean[] = [];
       let beforeFrames: boolean[] = [];
       let energyBefore: boolean[] = [];
-      for (const [file, label] of Object.entries(corpus.files)) {
+      for (const [file, label] of Object.entries(fixture.corpus.files)) {
         if (label.class !== 'human') continue;
-        const pcm = corpus.audio(file);
+        const pcm = fixture.audio(file);
         const v = verdicts(new WebRtcVad({ mode: 0 }), pcm);
         const e = verdicts(new EnergyVad(), pcm);
         const a = Math.ceil((label.speechStartMs as number) / 20);
