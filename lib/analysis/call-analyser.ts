@@ -27,7 +27,7 @@ export interface CallAnalyserOptions {
   timeoutMs?: number;
   /** When the far-end classifier starts: at the `answered()` call (default) or with the first frame. */
   start?: 'answer' | 'connect';
-  /** The classifier's other options (far-end.ts), or a classifier made by the caller. */
+  /** The classifier's other options (far-end.ts), or a classifier made by the caller (then `timeoutMs` is its own, not the one above). */
   farEnd?: Omit<FarEndOptions, 'timeoutMs'> | FarEndAnalyser;
   /** Detectors whose events answer the far-end question: the beep detector, the fax tone detectors. */
   detectors?: FrameAnalyser[];
@@ -56,6 +56,7 @@ export class CallAnalyser implements FrameAnalyser {
         throw new TypeError(`"${name}" must be an array of frame analysers`);
       }
     }
+    if (o.farEnd instanceof FarEndAnalyser && o.timeoutMs !== undefined) throw new TypeError('"timeoutMs" is the classifier\'s own option when "farEnd" is a FarEndAnalyser');
     this.networkTones = [...(o.networkTones ?? [])];
     if (detect === 'off') {
       this.farEnd = null;

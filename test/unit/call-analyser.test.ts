@@ -99,6 +99,7 @@ describe('call analyser: the far-end classifier and the tone detectors combined 
     assert.throws(() => new CallAnalyser({ start: 'ring' as never }), /"start"/);
     assert.throws(() => new CallAnalyser({ detectors: [{}] as never }), /"detectors"/);
     assert.throws(() => new CallAnalyser({ timeoutMs: 5 }), /"timeoutMs"/);
+    assert.throws(() => new CallAnalyser({ timeoutMs: 3000, farEnd: new FarEndAnalyser() }), /"timeoutMs"/);
   });
 
   describe('on the corpus', function () {
