@@ -1,0 +1,154 @@
+/**
+ * The far-end classifier (lib/analysis/far-end.ts) over the labelled corpus (scripts/make-corpus.ts,
+ * already through G.711): people → human, people → machine, machines → machine, decision times,
+ * greeting ends, and CPU per second of call audio; beside reference runs in the same process:
+ * Asterisk app_amd's rules and fixed energy threshold, and app_amd's rules on WebRTC's VAD.
+ *
+ *   npm run corpus && npm run bench:far-end [-- corpus] [--verbose]
+ */
+import { readFileSync } from 'node:fs';
+import os from 'node:os';
+import { join } from 'node:path';
+import { ANALYSIS_FRAME_MS, ANALYSIS_FRAME_SAMPLES, AnalysisEvent } from '../lib/analysis/analyser';
+import { APP_AMD_SETTINGS, FarEndAnalyser, FarEndOptions } from '../lib/analysis/far-end';
+import { EnergyVad, VoiceActivityDetector, WebRtcVad } from '../lib/analysis/vad';
+import { pcm16leToInt16 } from '../lib/media/g711';
+import { parseWav } from '../lib/media/wav-reader';
+import type { Corpus, CorpusLabel } from '../scripts/make-corpus';
+
+const args = process.argv.slice(2);
+const verbose = args.includes('--verbose');
+const dir = args.find((a) => !a.startsWith('--')) ?? 'corpus';
+const corpus = JSON.parse(readFileSync(join(dir, 'labels.json'), 'utf8')) as Corpus;
+
+interface Run {
+  name: string;
+  make: () => FarEndAnalyser;
+}
+
+const RUNS: Run[] = [
+  { name: 'app_amd (energy threshold 256, app_amd rules)', make: () => new FarEndAnalyser({ ...APP_AMD_SETTINGS, vad: new EnergyVad() }) },
+  { name: 'app_amd rules on WebRTC VAD (mode 3)', make: () => new FarEndAnalyser({ ...APP_AMD_SETTINGS, vad: new WebRtcVad() }) },
+  { name: 'far-end defaults (WebRTC VAD, this package)', make: () => new FarEndAnalyser() },
+];
+
+/** Extra runs for tuning, selected with --sweep: each parameter moved alone from the defaults. */
+if (args.includes('--sweep')) {
+  const add = (name: string, o: FarEndOptions, vad: () => VoiceActivityDetector = () => new WebRtcVad({ mode: 0 })): void => {
+    RUNS.push({ name, make: () => new FarEndAnalyser({ ...o, vad: vad() }) });
+  };
+  for (const mode of [0, 1, 2, 3] as const) {
+    for (const greetingMs of [1500, 2500, 3000, 3500, 4000]) add(`VAD mode ${mode}, greetingMs ${greetingMs}`, { greetingMs }, () => new WebRtcVad({ mode }));
+  }
+  for (const afterGreetingSilenceMs of [500, 600, 700, 1000]) add(`afterGreetingSilenceMs ${afterGreetingSilenceMs}`, { afterGreetingSilenceMs });
+  for (const maxWords of [0, 2, 3]) add(`maxWords ${maxWords}`, { maxWords });
+  for (const timeoutMs of [6000, 8000]) add(`timeoutMs ${timeoutMs}`, { timeoutMs });
+  add('initialSilence machine', { initialSilence: 'machine' });
+}
+
+function load(file: string): Int16Array {
+  const buf = readFileSync(join(dir, file));
+  const info = parseWav(buf);
+  return pcm16leToInt16(buf.subarray(info.dataOffset, info.dataOffset + info.dataBytes));
+}
+
+const files = Object.entries(corpus.files).filter(([, l]) => l.class === 'human' || l.class === 'machine');
+const audio = new Map(files.map(([f]) => [f, load(f)]));
+
+const median = (xs: number[]): number => {
+  if (xs.length === 0) return NaN;
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+};
+const pct = (n: number, d: number): string => `${((100 * n) / d).toFixed(1)} % (${n}/${d})`;
+
+interface Outcome {
+  verdict: string;
+  decisionMs: number;
+  cause: string;
+  greetingEnd?: AnalysisEvent;
+}
+
+function analyse(run: Run, pcm: Int16Array): { outcome: Outcome; audioMs: number } {
+  const frame = new Int16Array(ANALYSIS_FRAME_SAMPLES);
+  const a = run.make();
+  let outcome: Outcome = { verdict: 'none', decisionMs: NaN, cause: '' };
+  let at = 0;
+  // After the file, the call goes on in silence (the person waits; the machine records) until the
+  // analyser is done or a minute has passed.
+  for (let i = 0; !a.done && i < 60 * 8000; i += ANALYSIS_FRAME_SAMPLES) {
+    if (i + ANALYSIS_FRAME_SAMPLES <= pcm.length) frame.set(pcm.subarray(i, i + ANALYSIS_FRAME_SAMPLES));
+    else frame.fill(0);
+    at += ANALYSIS_FRAME_MS;
+    for (const e of a.push(frame, at)) {
+      if (e.topic === 'far-end') outcome = { verdict: e.farEnd, decisionMs: e.decisionMs, cause: String(e.evidence.cause) };
+      if (e.topic === 'greeting-end') outcome.greetingEnd = e;
+    }
+  }
+  if (!a.done) a.stop();
+  return { outcome, audioMs: at };
+}
+
+/** CPU time (user + system, this process) per second of call audio analysed, ms: `REPEAT` passes over the files after one to warm up. */
+const REPEAT = 5;
+function cost(run: Run): number {
+  const pass = (): number => {
+    let audioMs = 0;
+    for (const [file] of files) audioMs += analyse(run, audio.get(file) as Int16Array).audioMs;
+    return audioMs;
+  };
+  pass();
+  const before = process.cpuUsage();
+  let audioMs = 0;
+  for (let i = 0; i < REPEAT; i++) audioMs += pass();
+  const used = process.cpuUsage(before);
+  return (used.user + used.system) / 1000 / (audioMs / 1000);
+}
+
+console.log(`load average ${os.loadavg().map((x) => x.toFixed(1)).join(' ')} on ${os.availableParallelism()} cores`);
+console.log(`far-end classifier over ${dir}/ (seed ${corpus.seed}): ${files.filter(([, l]) => l.class === 'human').length} people, ${files.filter(([, l]) => l.class === 'machine').length} machines; Node ${process.version}`);
+for (const run of RUNS) {
+  let humans = 0;
+  let humanOk = 0;
+  let humanAsMachine = 0;
+  let machines = 0;
+  let machineOk = 0;
+  const humanMs: number[] = [];
+  const machineMs: number[] = [];
+  const wrong: string[] = [];
+  const greetingEnds: string[] = [];
+  for (const [file, label] of files) {
+    const r = analyse(run, audio.get(file) as Int16Array);
+    const o = r.outcome;
+    const l: CorpusLabel = label;
+    if (l.class === 'human') {
+      humans++;
+      if (o.verdict === 'human') {
+        humanOk++;
+        humanMs.push(o.decisionMs);
+      } else wrong.push(`${file} → ${o.verdict} (${o.cause}, ${o.decisionMs} ms; ${l.text}, noise ${l.noiseDbfs ?? 'none'}, level ${l.levelDb})`);
+      if (o.verdict === 'machine') humanAsMachine++;
+    } else {
+      machines++;
+      if (o.verdict === 'machine') {
+        machineOk++;
+        machineMs.push(o.decisionMs);
+      } else wrong.push(`${file} → ${o.verdict} (${o.cause}, ${o.decisionMs} ms; music ${l.musicMs ?? 0}, level ${l.levelDb})`);
+      if (o.greetingEnd && o.greetingEnd.topic === 'greeting-end') {
+        const end = l.beepEndMs ?? (l.speechEndMs as number);
+        greetingEnds.push(`${o.greetingEnd.by} ${o.greetingEnd.atMs - end}`);
+      }
+    }
+  }
+  console.log(`\n${run.name}`);
+  console.log(`  people → human    ${pct(humanOk, humans)}`);
+  console.log(`  people → machine  ${pct(humanAsMachine, humans)}`);
+  console.log(`  machines → machine ${pct(machineOk, machines)}`);
+  console.log(`  decision time, median: people ${median(humanMs)} ms, machines ${median(machineMs)} ms (max ${Math.max(...machineMs)} ms)`);
+  const msPerSecond = cost(run);
+  console.log(`  CPU: ${msPerSecond.toFixed(3)} ms per call-second (process CPU time over ${REPEAT} passes, while analysing) → one core ≈ ${Math.floor(1000 / msPerSecond)} calls at once`);
+  if (verbose) {
+    for (const w of wrong) console.log(`    ${w}`);
+    console.log(`    greeting-end (by, ms after the beep's end or the greeting's end): ${greetingEnds.join(', ')}`);
+  }
+}

@@ -1,0 +1,152 @@
+/**
+ * One call's analysis: the far-end classifier (far-end.ts) and the tone detectors (voicemail beep,
+ * fax CNG / CED, network tones: any `FrameAnalyser`s, given to the constructor) run on the same
+ * frames, and the rules between their results are applied here, so that a flow sees one story:
+ *
+ * - exactly one `far-end` event: the classifier's, or `fax` when a fax detector reports it first,
+ *   or `machine` (cause `beep`) when a beep is heard before any verdict;
+ * - for a machine, exactly one end of its greeting: the first `beep` after the verdict, or the
+ *   classifier's `greeting-end` (silence / timeout) if no beep came first; beeps at any other time
+ *   (in a person's speech, after the greeting's end) are not reported;
+ * - network `tone` events pass through from the first frame (early media) to the end.
+ *
+ * Options: `detect` (`machine`: classify; `off`: only network tones), `timeoutMs` (the verdict's
+ * timeout), `start` (`answer`: the classifier starts with the frame after `answered()`; `connect`:
+ * with the first frame, early media included). A `FrameAnalyser` itself, so a media worker hosts it
+ * like any other. Detectors that answer the far-end question (beep, fax) are fed until it is
+ * settled; network tone detectors until they are done.
+ */
+import { AnalysisEvent, FarEnd, FrameAnalyser } from './analyser';
+import { FarEndAnalyser, FarEndOptions } from './far-end';
+import { checkOneOf, checkOptions } from '../media/check-option';
+
+export interface CallAnalyserOptions {
+  /** `machine`: say who answered (default); `off`: no far-end verdict, beep or greeting end. */
+  detect?: 'machine' | 'off';
+  /** The far-end verdict's timeout, ms (default 5000). */
+  timeoutMs?: number;
+  /** When the far-end classifier starts: at the `answered()` call (default) or with the first frame. */
+  start?: 'answer' | 'connect';
+  /** The classifier's other options (far-end.ts), or a classifier made by the caller (then `timeoutMs` is its own, not the one above). */
+  farEnd?: Omit<FarEndOptions, 'timeoutMs'> | FarEndAnalyser;
+  /** Detectors whose events answer the far-end question: the beep detector, the fax tone detectors. */
+  detectors?: FrameAnalyser[];
+  /** Network tone detectors (busy, congestion, SIT): their `tone` events pass through. */
+  networkTones?: FrameAnalyser[];
+}
+
+type Stage = 'listening' | 'greeting' | 'settled';
+
+export class CallAnalyser implements FrameAnalyser {
+  private readonly farEnd: FarEndAnalyser | null;
+  private readonly detectors: FrameAnalyser[];
+  private readonly networkTones: FrameAnalyser[];
+  private readonly startAtAnswer: boolean;
+  private answeredYet = false;
+  private stage: Stage;
+  /** The verdict sent, if any. */
+  private verdict: FarEnd | null = null;
+
+  constructor(options?: CallAnalyserOptions) {
+    const o = checkOptions('CallAnalyser', options);
+    const detect = checkOneOf('detect', o.detect ?? 'machine', ['machine', 'off'] as const);
+    this.startAtAnswer = checkOneOf('start', o.start ?? 'answer', ['answer', 'connect'] as const) === 'answer';
+    for (const [name, list] of [['detectors', o.detectors], ['networkTones', o.networkTones]] as const) {
+      if (list !== undefined && (!Array.isArray(list) || list.some((a) => typeof a?.push !== 'function'))) {
+        throw new TypeError(`"${name}" must be an array of frame analysers`);
+      }
+    }
+    if (o.farEnd instanceof FarEndAnalyser && o.timeoutMs !== undefined) throw new TypeError('"timeoutMs" is the classifier\'s own option when "farEnd" is a FarEndAnalyser');
+    this.networkTones = [...(o.networkTones ?? [])];
+    if (detect === 'off') {
+      this.farEnd = null;
+      this.detectors = [];
+      this.stage = 'settled';
+    } else {
+      this.farEnd = o.farEnd instanceof FarEndAnalyser ? o.farEnd : new FarEndAnalyser({ ...o.farEnd, timeoutMs: o.timeoutMs });
+      this.detectors = [...(o.detectors ?? [])];
+      this.stage = 'listening';
+    }
+  }
+
+  /** The call was answered: with `start: "answer"`, the far-end classifier hears the frames from now on. */
+  answered(): void {
+    this.answeredYet = true;
+  }
+
+  /** The far-end verdict sent so far (null: none yet, or `detect: "off"`). */
+  get farEndVerdict(): FarEnd | null {
+    return this.verdict;
+  }
+
+  get done(): boolean {
+    return this.stage === 'settled' && this.networkTones.every((a) => a.done);
+  }
+
+  push(frame: Int16Array, atMs: number): AnalysisEvent[] {
+    const out: AnalysisEvent[] = [];
+    for (const a of this.networkTones) {
+      if (a.done) continue;
+      for (const e of a.push(frame, atMs)) if (e.topic === 'tone') out.push(e);
+    }
+    if (this.stage === 'settled') return out;
+    // Tone detectors first: a beep or a fax tone ending on this frame outranks what the classifier
+    // decides on the same frame (it heard the tone as voice).
+    const heard: AnalysisEvent[] = [];
+    for (const a of this.detectors) if (!a.done) heard.push(...a.push(frame, atMs));
+    const farEnd = this.farEnd as FarEndAnalyser;
+    if (!farEnd.done && (this.answeredYet || !this.startAtAnswer)) heard.push(...farEnd.push(frame, atMs));
+    // A fax verdict goes before a beep ending on the same frame: a CNG burst is also a tone the
+    // beep detector accepts (1100 Hz, 0.5 s), and the fax analyser names it fax only when little
+    // else was heard before it (lib/analysis/fax.ts).
+    const isFax = (e: AnalysisEvent): boolean => e.topic === 'far-end' && e.farEnd === 'fax';
+    for (const e of [...heard.filter(isFax), ...heard.filter((e) => !isFax(e))]) this.apply(e, out);
+    return out;
+  }
+
+  /** Stops everything (the call ended): frees the classifier's VAD. */
+  stop(): void {
+    this.settle();
+    this.networkTones.length = 0;
+  }
+
+  private apply(e: AnalysisEvent, out: AnalysisEvent[]): void {
+    if (this.stage === 'settled') return;
+    switch (e.topic) {
+      case 'far-end':
+        if (this.verdict !== null) return; // one verdict: a later one (a fax tone heard late) is not sent
+        this.verdict = e.farEnd;
+        out.push(e);
+        if (e.farEnd === 'machine') this.stage = 'greeting';
+        else this.settle();
+        return;
+      case 'beep':
+        if (this.verdict === null) {
+          // A beep before any verdict: only machines beep.
+          const farEnd = this.farEnd as FarEndAnalyser;
+          out.push({ topic: 'far-end', farEnd: 'machine', evidence: { cause: 'beep', frequencyHz: e.frequencyHz, durationMs: e.durationMs }, decisionMs: farEnd.elapsedMs, atMs: e.atMs });
+          this.verdict = 'machine';
+        }
+        if (this.verdict === 'machine') {
+          out.push(e);
+          this.settle();
+        }
+        return;
+      case 'greeting-end':
+        if (this.verdict === 'machine') {
+          out.push(e);
+          this.settle();
+        }
+        return;
+      case 'tone':
+        out.push(e);
+        return;
+    }
+  }
+
+  private settle(): void {
+    this.stage = 'settled';
+    this.farEnd?.stop();
+    this.detectors.length = 0;
+  }
+}

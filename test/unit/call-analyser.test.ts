@@ -1,0 +1,136 @@
+import assert from 'node:assert/strict';
+import { AnalysisEvent } from '../../lib/analysis/analyser';
+import { CallAnalyser, CallAnalyserOptions } from '../../lib/analysis/call-analyser';
+import { FarEndAnalyser } from '../../lib/analysis/far-end';
+import { EnergyVad } from '../../lib/analysis/vad';
+import { beep, concat, silence, tones, whiteNoise } from '../../lib/media/tone-generator';
+import { feedCall } from '../helpers/analysis-call';
+import { CorpusFixture, corpusFixture } from '../helpers/analysis-corpus';
+import { toneAnalysers } from '../helpers/tone-analysers';
+
+/**
+ * The combiner's rules between the far-end classifier and the tone detectors. The classifier runs
+ * on the energy VAD (every frame's verdict known: white noise is voice, zeros silence) and the
+ * tones are found by the ToneDetector-based analyser of test/helpers/tone-analysers.ts.
+ */
+
+const voice = (ms: number): Int16Array => whiteNoise(ms, -10, ms);
+const quiet = (ms: number): Int16Array => silence(ms);
+
+function analyser(o: CallAnalyserOptions = {}): CallAnalyser {
+  return new CallAnalyser({ farEnd: new FarEndAnalyser({ vad: new EnergyVad(), warmUpMs: 0 }), detectors: toneAnalysers().detectors, ...o });
+}
+
+const run = (a: CallAnalyser, pcm: Int16Array, totalMs = 30_000, answerAtMs = 0): AnalysisEvent[] => feedCall(a, pcm, { totalMs, answerAtMs });
+
+const topics = (e: AnalysisEvent[]): string[] => e.map((x) => (x.topic === 'far-end' ? `far-end:${x.farEnd}` : x.topic === 'greeting-end' ? `greeting-end:${x.by}` : x.topic));
+
+describe('call analyser: the far-end classifier and the tone detectors combined (lib/analysis/call-analyser.ts)', () => {
+  it('a fax tone heard first decides fax (the classifier, which heard the CNG burst as a short greeting, is stopped)', () => {
+    const a = analyser();
+    const e = run(a, concat([quiet(500), tones([{ hz: 1100, levelDbfs: -15 }], 500), quiet(3000)]));
+    assert.deepEqual(topics(e), ['far-end:fax']);
+    assert.equal(a.farEndVerdict, 'fax');
+    assert.equal(a.done, true);
+  });
+
+  it('an answering fax’s CED (2100 Hz) heard first decides fax, though the classifier hears it as voice', () => {
+    const e = run(analyser(), concat([quiet(300), tones([{ hz: 2100, levelDbfs: -12 }], 1000), quiet(3000)]));
+    assert.deepEqual(topics(e), ['far-end:fax']);
+    assert.equal((e[0] as Extract<AnalysisEvent, { topic: 'far-end' }>).evidence.tone, 'ced');
+  });
+
+  it('a beep before any verdict decides machine (cause beep) and ends the greeting: no greeting-end follows', () => {
+    const e = run(analyser(), concat([quiet(200), voice(1000), quiet(300), beep(400, 1000, -8), quiet(3000)]));
+    assert.deepEqual(topics(e), ['far-end:machine', 'beep']);
+    const v = e[0] as Extract<AnalysisEvent, { topic: 'far-end' }>;
+    assert.equal(v.evidence.cause, 'beep');
+    assert.equal(e[1].atMs, v.atMs);
+  });
+
+  it('after a machine verdict, the first beep ends the greeting (no greeting-end by silence)', () => {
+    const e = run(analyser(), concat([voice(4000), quiet(400), beep(500, 850, -8), quiet(3000), beep(500, 850, -8), quiet(3000)]));
+    assert.deepEqual(topics(e), ['far-end:machine', 'beep']);
+    const b = e[1] as Extract<AnalysisEvent, { topic: 'beep' }>;
+    assert.ok(Math.abs(b.frequencyHz - 850) < 10 && b.atMs >= 4900 && b.atMs <= 4940, JSON.stringify(b));
+  });
+
+  it('after a machine verdict without a beep, the classifier’s greeting-end (silence) ends the greeting', () => {
+    const e = run(analyser(), concat([voice(4000), quiet(5000)]));
+    assert.deepEqual(topics(e), ['far-end:machine', 'greeting-end:silence']);
+    assert.equal(e[1].atMs, 5200);
+  });
+
+  it('a beep after a human verdict is not reported', () => {
+    const a = analyser();
+    const e = run(a, concat([voice(500), quiet(1000), beep(500, 1000, -8), quiet(1000)]));
+    assert.deepEqual(topics(e), ['far-end:human']);
+    assert.equal(a.done, true);
+  });
+
+  it('detect "off": no far-end verdict, beep or greeting end; network tones still pass', () => {
+    const sit = concat([quiet(300), tones([{ hz: 913.8, levelDbfs: -20 }], 274), quiet(2), tones([{ hz: 1370.6, levelDbfs: -20 }], 274), quiet(2), tones([{ hz: 1776.7, levelDbfs: -20 }], 380), voice(4000), beep(400, 1000, -8)]);
+    const e = run(new CallAnalyser({ detect: 'off', ...toneAnalysers() }), sit, 8000);
+    assert.deepEqual(topics(e), ['tone']);
+    const { evidence } = e[0] as Extract<AnalysisEvent, { topic: 'tone' }>;
+    assert.equal(evidence.code, 'IC');
+    assert.equal(evidence.endCause, 'not-found');
+    // With detection on, the same tones pass beside the verdict.
+    const on = run(analyser(toneAnalysers()), sit, 8000);
+    assert.deepEqual(topics(on).filter((t) => t === 'tone'), ['tone']);
+  });
+
+  it('start "answer": early media before answered() is not classified; start "connect": it is', () => {
+    const pcm = concat([voice(4000), quiet(1000), voice(500), quiet(2000)]);
+    const atAnswer = run(analyser(), pcm, 30_000, 5000);
+    assert.deepEqual(topics(atAnswer), ['far-end:human']);
+    assert.equal((atAnswer[0] as Extract<AnalysisEvent, { topic: 'far-end' }>).decisionMs, 500 + 600);
+    assert.equal(atAnswer[0].atMs, 5000 + 500 + 600);
+    const atConnect = run(analyser({ start: 'connect' }), pcm, 30_000, 5000);
+    assert.deepEqual(topics(atConnect), ['far-end:machine', 'greeting-end:silence']);
+  });
+
+  it('timeoutMs is the verdict’s timeout', () => {
+    const e = run(new CallAnalyser({ timeoutMs: 2000, farEnd: { vad: new EnergyVad() } }), quiet(0), 10_000);
+    assert.deepEqual(topics(e), ['far-end:unknown']);
+    assert.equal((e[0] as Extract<AnalysisEvent, { topic: 'far-end' }>).decisionMs, 2000);
+  });
+
+  it('rejects bad options with a TypeError naming them', () => {
+    assert.throws(() => new CallAnalyser({ detect: 'human' as never }), /"detect"/);
+    assert.throws(() => new CallAnalyser({ start: 'ring' as never }), /"start"/);
+    assert.throws(() => new CallAnalyser({ detectors: [{}] as never }), /"detectors"/);
+    assert.throws(() => new CallAnalyser({ timeoutMs: 5 }), /"timeoutMs"/);
+    assert.throws(() => new CallAnalyser({ timeoutMs: 3000, farEnd: new FarEndAnalyser() }), /"timeoutMs"/);
+  });
+
+  describe('on the corpus', function () {
+    this.timeout(600_000);
+    let fixture: CorpusFixture;
+    before(function () {
+      fixture = corpusFixture(this);
+    });
+
+    const analyse = (file: string): AnalysisEvent[] => {
+      const a = new CallAnalyser(toneAnalysers());
+      a.answered();
+      return run(a, fixture.audio(file), 60_000);
+    };
+
+    it('fax (CNG, CED, ANSam) → fax; machines → machine, their greeting ended by the beep when there is one; no person a machine', () => {
+      let machines = 0;
+      for (const [file, label] of Object.entries(fixture.corpus.files)) {
+        if (!['fax', 'machine', 'human'].includes(label.class)) continue;
+        const t = topics(analyse(file));
+        assert.equal(t.filter((x) => x.startsWith('far-end')).length, 1, `${file}: ${t}`);
+        if (label.class === 'fax') assert.deepEqual(t, ['far-end:fax'], file);
+        if (label.class === 'human') assert.notEqual(t[0], 'far-end:machine', file);
+        if (label.class === 'machine' && t[0] === 'far-end:machine') {
+          machines++;
+          assert.deepEqual(t.slice(1), [label.beepEndMs === null ? 'greeting-end:silence' : 'beep'], file);
+        }
+      }
+      assert.ok(machines >= 23, `${machines}/24 machines`);
+    });
+  });
+});
