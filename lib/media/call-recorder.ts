@@ -143,6 +143,8 @@ export class CallRecorder {
   constructor(
     spec: RecorderSpec,
     private readonly sink: RecorderSink,
+    /** The WAV writer's batching (lib/media/wav-writer.ts `flushMs`, default 500): for benchmarks. */
+    private readonly tuning: { flushMs?: number } = {},
   ) {
     this.spec = checkRecorderSpec(spec);
     this.layout = { direction: this.spec.direction, channels: this.spec.channels };
@@ -181,7 +183,7 @@ export class CallRecorder {
     if (path !== undefined) {
       try {
         await fsp.mkdir(dirname(path), { recursive: true });
-        this.writer = await WavWriter.open(path, { channels: this.spec.channels });
+        this.writer = await WavWriter.open(path, { channels: this.spec.channels, flushMs: this.tuning.flushMs });
       } catch (err) {
         this.failure ??= { kind: 'open', message: `the recording cannot be written at ${path}: ${messageOf(err)}` };
         void this.finish('error');
