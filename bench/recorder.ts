@@ -51,16 +51,20 @@ interface Ticked {
   tick(tx: Int16Array): void;
 }
 
-/** The reference: the same playout and legs as a recording, the frame dropped. */
+/** The reference: the same playout and legs as a recording (into buffers it keeps, as CallRecorder does), the frame dropped. */
 class MixOnly implements Ticked {
   private readonly playout = new RxPlayout();
+  private readonly rx = new Int16Array(160);
+  private readonly out: Int16Array;
   private sum = 0;
-  constructor(private readonly layout: LegLayout) {}
+  constructor(private readonly layout: LegLayout) {
+    this.out = new Int16Array(160 * layout.channels);
+  }
   pushRx(samples: Int16Array): void {
     this.playout.push(samples);
   }
   tick(tx: Int16Array): void {
-    this.sum += legFrame(this.layout, this.playout.take(), tx)[7];
+    this.sum += legFrame(this.layout, this.playout.take(this.rx), tx, this.out)[7];
   }
 }
 
