@@ -1,6 +1,7 @@
 /**
  * What a call recording costs, alone (no RTP, no SIP, no flow): `npm run build && node --expose-gc
- * dist/bench/recorder.js [--calls 500] [--seconds 20] [--only name,name] [--flush-ms 500]`.
+ * dist/bench/recorder.js [--calls 500] [--seconds 20] [--only name,name] [--flush-ms 500]`,
+ * or `--fs-api` (what one file write costs through FileHandle.write and fs.write).
  *
  * `--calls` recordings (lib/media/call-recorder.ts) run side by side, as a media worker would host
  * them: each tick of the (simulated) media clock, every recording gets one received frame and one
@@ -193,7 +194,58 @@ async function run(v: Variant, calls: number, seconds: number, dir: string, writ
   };
 }
 
+/**
+ * `--fs-api`: what one positional write costs through `FileHandle.write` and through `fs.write` with a
+ * callback (what WavWriter uses), 200 files, an 8 KB write then a 44-byte one at 0 per file and round,
+ * as a recording's flush does. Per call: all the process's CPU, and the main thread's.
+ */
+async function fsApi(): Promise<void> {
+  const files = 200;
+  const rounds = 50;
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-recorder-fs-'));
+  const data = Buffer.alloc(8000, 1);
+  const header = Buffer.alloc(44, 2);
+  const measure = async (name: string, open: (f: string) => Promise<{ put(b: Buffer, pos: number): Promise<void>; close(): Promise<void> }>): Promise<void> => {
+    const handles = await Promise.all(Array.from({ length: files }, (_, i) => open(path.join(dir, `${name}-${i}`))));
+    const cpu0 = process.cpuUsage();
+    const main0 = mainThreadCpuUs();
+    for (let r = 0; r < rounds; r++) {
+      await Promise.all(
+        handles.map(async (h) => {
+          await h.put(data, 44 + r * data.length);
+          await h.put(header, 0);
+        }),
+      );
+    }
+    const cpu = process.cpuUsage(cpu0);
+    const mainUs = mainThreadCpuUs() - main0;
+    await Promise.all(handles.map((h) => h.close()));
+    const calls = files * rounds * 2;
+    console.log(`| ${name} | ${((cpu.user + cpu.system) / calls).toFixed(1)} | ${(mainUs / calls).toFixed(1)} |`);
+  };
+  console.log('| API | CPU µs per write | of which main thread |');
+  console.log('|---|---|---|');
+  try {
+    for (let k = 0; k < 2; k++) {
+      await measure('FileHandle.write', async (f) => {
+        const h = await fs.promises.open(f, 'w');
+        return { put: async (b, pos) => void (await h.write(b, 0, b.length, pos)), close: () => h.close() };
+      });
+      await measure('fs.write (callback)', async (f) => {
+        const fd = fs.openSync(f, 'w');
+        return {
+          put: (b, pos) => new Promise<void>((resolve, reject) => fs.write(fd, b, 0, b.length, pos, (err) => (err ? reject(err) : resolve()))),
+          close: async () => fs.closeSync(fd),
+        };
+      });
+    }
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 async function main(): Promise<void> {
+  if (process.argv.includes('--fs-api')) return fsApi();
   const calls = Number(arg('calls', '500'));
   const seconds = Number(arg('seconds', '20'));
   const flushMs = process.argv.includes('--flush-ms') ? Number(arg('flush-ms', '500')) : undefined;
