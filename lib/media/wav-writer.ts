@@ -167,9 +167,9 @@ export class WavWriter {
 
   /**
    * Writes all of `data` at `position`. Through `fs.write` on the handle's descriptor (the writes
-   * are one at a time, on the chain, while the handle is open): it costs half the CPU of
-   * `FileHandle.write` and a third on the calling thread, which at 4 writes per second per recording
-   * is most of what a recording costs (docs/benchmarks.md, "Recording").
+   * are one at a time, on the chain, while the handle is open): it costs ~60 % of the CPU of
+   * `FileHandle.write`, under half of it on the calling thread, and at 4 writes per second per
+   * recording the writes are the largest part of what a recording costs (docs/benchmarks.md, "Recording").
    */
   private put(data: Uint8Array, position: number): Promise<void> {
     return new Promise((resolve, reject) => {
