@@ -56,7 +56,8 @@ export interface RecorderResult {
 }
 
 /**
- * Who hears from a recorder: each stream chunk in order, then its end, exactly once, whatever ended it
+ * Who hears from a recorder: each stream chunk in order (its payload has an ArrayBuffer of its own:
+ * transferable as it is), then its end, exactly once, whatever ended it
  * (stop(), the media closing, an error, a file that could not be opened), with the same result stop()
  * resolves with. Nothing comes after `end`. A method that throws ends the recording with an
  * `internal` error (never into the media clock).
