@@ -1,5 +1,5 @@
 import { checkInt, checkOneOf, checkOptions } from './check-option';
-import { int16ToPcm16le } from './g711';
+import { pcm16leBytes } from './g711';
 
 /**
  * Which audio of a call a stream carries: what we receive (`rx`, the remote party), what we send
@@ -25,7 +25,10 @@ export interface AudioChunkInfo {
 
 /** The `payload` and `audio` of one stream message. */
 export interface AudioChunk {
-  /** 16-bit little-endian PCM, interleaved when stereo. */
+  /**
+   * 16-bit little-endian PCM, interleaved when stereo. From {@link AudioChunker}: a Buffer with an
+   * ArrayBuffer of its own (offset 0, exactly its bytes), so a media worker can transfer it as it is.
+   */
   payload: Buffer;
   audio: AudioChunkInfo;
 }
@@ -86,7 +89,9 @@ export class AudioChunker {
   }
 
   private emit(): AudioChunk {
-    const payload = int16ToPcm16le(this.buffer.subarray(0, this.filled));
+    // Not from Buffer's shared pool: a pooled chunk would carry (and, posted to another thread, copy) the whole pool.
+    const payload = Buffer.allocUnsafeSlow(this.filled * 2);
+    payload.set(pcm16leBytes(this.buffer.subarray(0, this.filled)));
     const chunk: AudioChunk = {
       payload,
       audio: {

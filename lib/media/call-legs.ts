@@ -15,19 +15,20 @@ export interface LegLayout {
  * The samples a recording keeps of one block of call audio, `rx` and `tx` being the same length and
  * the same moment: the received leg, the sent leg, both mixed (saturating), or (2 channels) both
  * interleaved left rx, right tx. Used by both backends (the AT PCM stream, the SIP recorder).
- * `rx` / `tx` alone are returned as they are (not copied).
+ * `rx` / `tx` alone are returned as they are (not copied). A mix or an interleaving is written into
+ * `out` when given (its length: the frame's), else into a new array.
  */
-export function legFrame(layout: LegLayout, rx: Int16Array, tx: Int16Array): Int16Array {
+export function legFrame(layout: LegLayout, rx: Int16Array, tx: Int16Array, out?: Int16Array): Int16Array {
   if (layout.channels === 2) {
     if (layout.direction !== 'both') throw new TypeError('two channels (one leg each) need direction "both"');
-    return interleave(rx, tx);
+    return interleave(rx, tx, out);
   }
-  return pick(layout.direction, rx, tx);
+  return pick(layout.direction, rx, tx, out);
 }
 
-/** A mono stream's samples for `direction`: the downlink (rx), the uplink (tx), or both mixed (clipped). */
-export function pick(direction: AudioDirection, rx: Int16Array, tx: Int16Array): Int16Array {
+/** A mono stream's samples for `direction`: the downlink (rx), the uplink (tx), or both mixed (clipped, into `out` when given). */
+export function pick(direction: AudioDirection, rx: Int16Array, tx: Int16Array, out?: Int16Array): Int16Array {
   if (direction === 'rx') return rx;
   if (direction === 'tx') return tx;
-  return mixMono(rx, tx);
+  return mixMono(rx, tx, out);
 }

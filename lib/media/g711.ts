@@ -112,6 +112,14 @@ export function pcm16leToInt16(buf: Uint8Array): Int16Array {
   return out;
 }
 
+/**
+ * The bytes of samples as 16-bit little-endian PCM, for copying them on at once: a view of the
+ * array itself on a little-endian machine (no copy: do not keep it), else a converted copy.
+ */
+export function pcm16leBytes(samples: Int16Array): Uint8Array {
+  return LITTLE_ENDIAN ? new Uint8Array(samples.buffer, samples.byteOffset, samples.byteLength) : int16ToPcm16le(samples);
+}
+
 /** Samples to 16-bit little-endian PCM bytes, copied (whatever the array's `byteOffset`). */
 export function int16ToPcm16le(samples: Int16Array): Buffer {
   const out = Buffer.allocUnsafe(samples.length * 2);

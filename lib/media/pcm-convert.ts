@@ -1,19 +1,20 @@
 /**
  * Sample-level conversions on 16-bit PCM: mixing, (de)interleaving, and 16 kHz → 8 kHz.
- * Results are new arrays; sums saturate at the 16-bit limits instead of wrapping.
+ * Results are new arrays (mixing and interleaving can fill one the caller keeps instead: a recording
+ * does so 50 times a second per call); sums saturate at the 16-bit limits instead of wrapping.
  */
 
 /** Adds two signals sample by sample (the shorter is padded with silence), saturating. */
-export function mixMono(a: Int16Array, b: Int16Array): Int16Array {
-  const out = new Int16Array(Math.max(a.length, b.length));
+export function mixMono(a: Int16Array, b: Int16Array, out: Int16Array = new Int16Array(Math.max(a.length, b.length))): Int16Array {
+  if (out.length !== Math.max(a.length, b.length)) throw new RangeError('mixMono: "out" must be as long as the longer input');
   for (let i = 0; i < out.length; i++) out[i] = clamp16((a[i] ?? 0) + (b[i] ?? 0));
   return out;
 }
 
 /** Two mono signals to one interleaved stereo signal (left, right, ...); the shorter is padded. */
-export function interleave(left: Int16Array, right: Int16Array): Int16Array {
+export function interleave(left: Int16Array, right: Int16Array, out: Int16Array = new Int16Array(2 * Math.max(left.length, right.length))): Int16Array {
   const frames = Math.max(left.length, right.length);
-  const out = new Int16Array(frames * 2);
+  if (out.length !== frames * 2) throw new RangeError('interleave: "out" must hold both inputs\' frames');
   for (let i = 0; i < frames; i++) {
     out[2 * i] = left[i] ?? 0;
     out[2 * i + 1] = right[i] ?? 0;

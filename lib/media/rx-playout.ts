@@ -96,9 +96,12 @@ export class RxPlayout {
     }
   }
 
-  /** One tick's frame of the received leg (a new array): the oldest waiting samples, or silence. */
-  take(): Int16Array {
-    const out = new Int16Array(this.frameSamples);
+  /**
+   * One tick's frame of the received leg: the oldest waiting samples, or silence. In a new array, or
+   * written into `out` (`frameSamples` long) when given: a recording keeps one for the whole call.
+   */
+  take(out: Int16Array = new Int16Array(this.frameSamples)): Int16Array {
+    if (out.length !== this.frameSamples) throw new RangeError(`RxPlayout.take: "out" must hold ${this.frameSamples} samples`);
     if (this.priming && this.level >= this.primeSamples) this.priming = false;
     if (!this.priming && this.level < this.frameSamples) {
       this.priming = true;
@@ -106,7 +109,7 @@ export class RxPlayout {
     }
     if (this.priming) {
       this.counts.silentFrames++;
-      return out;
+      return out.fill(0);
     }
     let at = 0;
     while (at < this.frameSamples) {

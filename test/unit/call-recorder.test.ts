@@ -119,6 +119,8 @@ describe('CallRecorder', () => {
     );
     assert.deepEqual(sink.pcm, Int16Array.from({ length: 7 * 160 }, (_, i) => Math.floor(i / 160)));
     assert.deepEqual([r.frames, r.durationMs, r.bytes, r.chunks, r.path, r.rx], [7, 140, 0, 2, undefined, undefined]);
+    // Each payload owns its memory: a worker transfers it without copying a shared pool along.
+    for (const c of sink.chunks) assert.deepEqual([c.payload.byteOffset, c.payload.buffer.byteLength], [0, c.payload.length]);
     assert.deepEqual([sink.ends.length, sink.after], [1, []]);
   });
 
