@@ -1,0 +1,359 @@
+/**
+ * bench/setup-cost: the CPU one call costs to set up and tear down through a Node-RED flow on a SIP
+ * `voice-line`, beside SIPp's UAS on the same calls in the same run, and (with `--profile`) where that
+ * CPU went, by component, from a V8 CPU profile of the step (docs/benchmarks.md, "Call set-up cost").
+ *
+ * The flow (a real Node-RED runtime in this process, bench/sip-load/node-red-host.ts):
+ * `voice-events` (incoming) → `voice-answer` → [`delay` `--hold` ms] → `voice-hangup`, and with
+ * `--record` also `voice-answer` → `voice-record` (one WAV file per call, `both`). SIPp (UAC) places
+ * `--calls` calls at `--rate` per second, offering G.711 with a media address where a child process
+ * drains whatever we send (no audio comes back: set-up and tear-down, not media, are measured); it
+ * takes our BYE.
+ *
+ * The reference: the same SIPp calls against `sipp -sn uas` (SIPp's built-in UAS; the caller hangs up
+ * after the hold), its CPU read from /proc.
+ *
+ * Figures: CPU of this process (user + system) from the first INVITE to the last call's end, per
+ * call; the same with the idle process's own CPU over that wall time taken off ("net"); SIPp UAS's
+ * CPU per call. `--profile`: the step profiled (sampling every 100 µs), self time per call summed by
+ * component and the top functions; `--profile-out FILE` also writes the .cpuprofile.
+ *
+ * Run: `npm run bench:setup -- [--calls K] [--rate R] [--hold MS] [--record] [--profile]
+ * [--profile-out FILE] [--no-reference] [--repeat N]`.
+ */
+import { ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync, readdirSync } from 'node:fs';
+import { Session } from 'node:inspector';
+import { cpus, loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { VoiceEvent, VoiceLine } from '../lib/line/voice-line';
+import { LOOPBACK, PeerProcess, havePeer, pickPorts, waitFor } from '../test/helpers/sip-peers';
+import { NodeRedHost } from './sip-load/node-red-host';
+import { procSample } from './sip-load/proc-stat';
+import { parseSippCounts, uacScenario } from './sip-load/scenarios';
+
+const argv = process.argv.slice(2);
+const flag = (name: string): boolean => argv.includes(`--${name}`);
+const value = (name: string): string | undefined => {
+  const i = argv.indexOf(`--${name}`);
+  return i >= 0 && argv[i + 1] !== undefined && !argv[i + 1].startsWith('--') ? argv[i + 1] : undefined;
+};
+const number = (name: string, fallback: number, min = 1): number => {
+  const v = value(name);
+  const n = v === undefined ? fallback : Number(v);
+  if (!Number.isFinite(n) || n < min) throw new TypeError(`--${name} must be a number ≥ ${min}`);
+  return n;
+};
+
+const CALLS = number('calls', 200);
+const RATE = number('rate', 10);
+const HOLD_MS = number('hold', 0, 0);
+const RECORD = flag('record');
+const PROFILE = flag('profile') || value('profile-out') !== undefined;
+const PROFILE_OUT = value('profile-out');
+const REFERENCE = !flag('no-reference');
+const REPEAT = number('repeat', 1);
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const loadText = (): string => loadavg().map((l) => l.toFixed(2)).join(' ');
+const cpuMs = (u: NodeJS.CpuUsage): number => (u.user + u.system) / 1000;
+const log = (text: string): void => void process.stderr.write(`${text}\n`);
+
+const tempDirs = new Set<string>();
+process.on('exit', () => {
+  for (const d of tempDirs) rmSync(d, { recursive: true, force: true });
+});
+for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, () => process.exit(130));
+
+function tempDir(prefix: string): string {
+  const d = mkdtempSync(join(tmpdir(), prefix));
+  tempDirs.add(d);
+  return d;
+}
+
+/** A child process that binds `port` and drops every datagram: the offer's media address. */
+function rtpSink(port: number): ChildProcess {
+  const code = `const s=require('node:dgram').createSocket('udp4');s.on('message',()=>{});s.bind(${port},'${LOOPBACK}');process.on('disconnect',()=>process.exit(0));`;
+  return spawn(process.execPath, ['-e', code], { stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
+}
+
+function flow(linePort: number, sippPort: number, recordDir: string | null): object[] {
+  const z = 'setup-tab';
+  const afterAnswer = HOLD_MS > 0 ? 'setup-hold' : 'setup-hangup';
+  return [
+    { id: z, type: 'tab', label: 'setup-cost' },
+    {
+      id: 'setup-line', type: 'voice-line', z, name: 'setup', backend: 'sip', server: `${LOOPBACK}:${sippPort}`, transport: 'udp', username: '1001',
+      domain: '', register: false, localPort: linePort, rtpPortMin: 40000, rtpPortMax: 44999, displayName: 'setup', autoAnswer: 0, autoReject: false,
+    },
+    { id: 'setup-events', type: 'voice-events', z, line: 'setup-line', events: ['incoming'], wires: [['setup-answer']] },
+    { id: 'setup-answer', type: 'voice-answer', z, line: 'setup-line', wires: [recordDir ? [afterAnswer, 'setup-record'] : [afterAnswer]] },
+    ...(HOLD_MS > 0
+      ? [{
+          id: 'setup-hold', type: 'delay', z, pauseType: 'delay', timeout: String(HOLD_MS), timeoutUnits: 'milliseconds', rate: '1', nbRateUnits: '1',
+          rateUnits: 'second', randomFirst: '1', randomLast: '5', randomUnits: 'seconds', drop: false, allowrate: false, outputs: 1, wires: [['setup-hangup']],
+        }]
+      : []),
+    { id: 'setup-hangup', type: 'voice-hangup', z, line: 'setup-line', mode: 'hangup', wires: [[]] },
+    ...(recordDir
+      ? [{ id: 'setup-record', type: 'voice-record', z, line: 'setup-line', mode: 'file', format: 'wav', direction: 'both', folder: recordDir, autoRecord: false, wires: [[]] }]
+      : []),
+  ];
+}
+
+function sippArgs(scenario: string, sippPort: number, mediaPort: number, remote: string): string[] {
+  return [
+    '-sf', scenario, '-i', LOOPBACK, '-p', String(sippPort), '-r', String(RATE), '-rp', '1000', '-l', String(Math.max(10, RATE * 5)), '-m', String(CALLS),
+    '-s', '1001', '-set', 'peerport', String(mediaPort), '-nostdin', '-timeout', `${Math.ceil(CALLS / RATE + HOLD_MS / 1000) * 3 + 60}s`, '-max_socket', '100', remote,
+  ];
+}
+
+function post<T = unknown>(session: Session, method: string, params?: object): Promise<T> {
+  return new Promise((resolve, reject) => session.post(method, params ?? {}, (err, res) => (err ? reject(err) : resolve(res as T))));
+}
+
+// ───────────────────────────── the profile, by component ─────────────────────────────
+
+interface CallFrame {
+  functionName: string;
+  url: string;
+  lineNumber: number;
+}
+interface ProfileNode {
+  id: number;
+  callFrame: CallFrame;
+}
+interface CpuProfile {
+  nodes: ProfileNode[];
+  samples: number[];
+  timeDeltas: number[];
+}
+
+/** The component a function belongs to (docs/benchmarks.md, "Call set-up cost", names them). */
+function component(f: CallFrame): string | null {
+  const url = f.url;
+  if (f.functionName === '(idle)') return null;
+  if (f.functionName === '(garbage collector)') return 'V8 garbage collector';
+  if (f.functionName === '(program)') return 'V8 / native, not attributed (program)';
+  if (url.includes('sip-grammar') || /sip\.js\/lib\/grammar\//.test(url)) return 'sip.js grammar (SIP parsing)';
+  if (url.includes('/node_modules/sip.js/')) return 'sip.js (transport, transactions, dialogs, sessions)';
+  if (url.includes('lodash.clonedeep') || url.includes('/node_modules/lodash')) return 'Node-RED cloneMessage (lodash.clonedeep)';
+  if (url.includes('/node_modules/node-red/') || url.includes('/@node-red/')) return 'Node-RED runtime (send, routing, nodes)';
+  const ours = /\/dist\/((?:lib|nodes)\/.*)\.js$/.exec(url);
+  if (ours) return `ours: ${ours[1]}`;
+  if (url.includes('/dist/bench/') || url.includes('/dist/test/')) return 'bench harness';
+  const mod = /\/node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(url);
+  if (mod) return `npm: ${mod[1]}`;
+  if (url.startsWith('node:')) {
+    const m = url.replace(/^node:(internal\/)?/, '');
+    return `Node: ${m.split('/')[0]}`;
+  }
+  return `builtin: ${f.functionName || '(anonymous)'}`;
+}
+
+function breakdown(profile: CpuProfile, calls: number, msPerCall: number): string {
+  const byId = new Map(profile.nodes.map((n) => [n.id, n]));
+  const selfUs = new Map<number, number>();
+  for (let i = 0; i < profile.samples.length; i++) {
+    const id = profile.samples[i];
+    selfUs.set(id, (selfUs.get(id) ?? 0) + (profile.timeDeltas[i + 1] ?? 0));
+  }
+  const byComponent = new Map<string, number>();
+  const byFunction = new Map<string, number>();
+  let total = 0;
+  for (const [id, us] of selfUs) {
+    const node = byId.get(id);
+    if (!node) continue;
+    const c = component(node.callFrame);
+    if (c === null) continue;
+    total += us;
+    byComponent.set(c, (byComponent.get(c) ?? 0) + us);
+    const where = node.callFrame.url ? `${node.callFrame.url.replace(/^.*\/(node_modules|dist)\//, '')}:${node.callFrame.lineNumber + 1}` : '';
+    const fn = `${node.callFrame.functionName || '(anonymous)'} ${where}`;
+    byFunction.set(fn, (byFunction.get(fn) ?? 0) + us);
+  }
+  const perCall = (us: number): string => ((msPerCall * us) / total).toFixed(3);
+  const lines = [`Profile: ${(total / 1000 / calls).toFixed(2)} ms of busy samples per call (self time; idle left out)`, '', '| component | ms per call (scaled) | share |', '|---|---|---|'];
+  for (const [c, us] of [...byComponent].sort((a, b) => b[1] - a[1])) {
+    if (us / total < 0.003) continue;
+    lines.push(`| ${c} | ${perCall(us)} | ${((100 * us) / total).toFixed(1)} % |`);
+  }
+  lines.push('', '| top functions (self) | ms per call (scaled) |', '|---|---|');
+  for (const [fn, us] of [...byFunction].sort((a, b) => b[1] - a[1]).slice(0, 30)) lines.push(`| ${fn.replace(/\|/g, '\\|')} | ${perCall(us)} |`);
+  return lines.join('\n');
+}
+
+// ───────────────────────────── the steps ─────────────────────────────
+
+interface StepFigures {
+  who: string;
+  calls: number;
+  ok: number;
+  cpuMsPerCall: number;
+  netMsPerCall: number | null;
+  wallS: number;
+  load: string;
+  notes: string[];
+}
+
+async function flowStep(host: NodeRedHost, idleMsPerS: number, profile: boolean): Promise<{ figures: StepFigures; profile: CpuProfile | null }> {
+  const dir = tempDir('bench-setup-');
+  const recordDir = RECORD ? join(dir, 'recordings') : null;
+  const base = await pickPorts(3);
+  const [linePort, sippPort, mediaPort] = [base, base + 1, base + 2];
+  const sink = rtpSink(mediaPort);
+  let sipp: PeerProcess | undefined;
+  let line: VoiceLine | undefined;
+  let inspector: Session | undefined;
+  const notes: string[] = [];
+  let ok = 0;
+  const onEvent = (e: VoiceEvent): void => {
+    if (e.topic !== 'ended') return;
+    const p = e.payload as { cause?: string; by?: string };
+    if (p.cause === 'normal' && p.by === 'local' && e.call?.answeredAt) ok++;
+    else notes.push(`a call ended ${p.cause} by ${p.by}`);
+  };
+  try {
+    await host.deploy(flow(linePort, sippPort, recordDir));
+    await waitFor('the flow started', () => Boolean(host.node('setup-line')?.line), 15_000);
+    line = host.node('setup-line').line as VoiceLine;
+    await waitFor('line ready', () => line?.status.state === 'ready', 15_000);
+    line.on('event', onEvent);
+    const scenario = join(dir, 'uac.xml');
+    writeFileSync(scenario, uacScenario({ calleeHangsUp: true, holdMs: HOLD_MS, byeTimeoutMs: HOLD_MS + 30_000 }));
+    await sleep(300);
+    if (profile) {
+      inspector = new Session();
+      inspector.connect();
+      await post(inspector, 'Profiler.enable');
+      await post(inspector, 'Profiler.setSamplingInterval', { interval: 100 });
+      await post(inspector, 'Profiler.start');
+    }
+    const cpu0 = process.cpuUsage();
+    const t0 = Date.now();
+    sipp = new PeerProcess('sipp', 'sipp', sippArgs(scenario, sippPort, mediaPort, `${LOOPBACK}:${linePort}`), dir);
+    const exit = await sipp.exited;
+    await waitFor('every call ended', () => line?.activeCalls().length === 0, 15_000).catch(() => notes.push('calls still up after SIPp exited'));
+    const cpu = cpuMs(process.cpuUsage(cpu0));
+    const wallMs = Date.now() - t0;
+    let profile: CpuProfile | null = null;
+    if (inspector) {
+      profile = (await post<{ profile: CpuProfile }>(inspector, 'Profiler.stop')).profile;
+      if (PROFILE_OUT) writeFileSync(PROFILE_OUT, JSON.stringify(profile));
+    }
+    const counts = parseSippCounts(sipp.text());
+    if (!counts) notes.push(`SIPp printed no statistics (exit ${exit.code})`);
+    else if (counts.failed) notes.push(`SIPp counted ${counts.failed} failed calls`);
+    if (recordDir) {
+      const files = readdirSync(recordDir).filter((f) => f.endsWith('.wav')).length;
+      if (files < ok) notes.push(`${ok - files} calls without a recording`);
+    }
+    return {
+      figures: { who: `flow${RECORD ? ' + voice-record' : ''}`, calls: CALLS, ok, cpuMsPerCall: cpu / CALLS, netMsPerCall: (cpu - (idleMsPerS * wallMs) / 1000) / CALLS, wallS: wallMs / 1000, load: loadText(), notes },
+      profile,
+    };
+  } finally {
+    line?.off('event', onEvent);
+    inspector?.disconnect();
+    await sipp?.stop();
+    sink.kill();
+    await host.deploy([]);
+    rmSync(dir, { recursive: true, force: true });
+    tempDirs.delete(dir);
+  }
+}
+
+async function referenceStep(): Promise<StepFigures> {
+  const dir = tempDir('bench-setup-ref-');
+  const base = await pickPorts(3);
+  const [uasPort, uacPort, mediaPort] = [base, base + 1, base + 2];
+  const sink = rtpSink(mediaPort);
+  let uas: PeerProcess | undefined;
+  let uac: PeerProcess | undefined;
+  try {
+    uas = new PeerProcess('sipp-uas', 'sipp', ['-sn', 'uas', '-i', LOOPBACK, '-p', String(uasPort), '-nostdin'], dir);
+    await sleep(500);
+    const scenario = join(dir, 'uac.xml');
+    writeFileSync(scenario, uacScenario({ calleeHangsUp: false, holdMs: HOLD_MS, byeTimeoutMs: HOLD_MS + 30_000 }));
+    const before = procSample(uas.pid);
+    const t0 = Date.now();
+    uac = new PeerProcess('sipp-uac', 'sipp', sippArgs(scenario, uacPort, mediaPort, `${LOOPBACK}:${uasPort}`), dir);
+    await uac.exited;
+    const after = procSample(uas.pid);
+    const counts = parseSippCounts(uac.text());
+    const notes: string[] = [];
+    if (!counts) notes.push('SIPp printed no statistics');
+    else if (counts.failed) notes.push(`SIPp counted ${counts.failed} failed calls`);
+    const cpu = before && after ? after.cpuMs - before.cpuMs : NaN;
+    return { who: 'sipp -sn uas', calls: CALLS, ok: counts?.successful ?? 0, cpuMsPerCall: cpu / CALLS, netMsPerCall: null, wallS: (Date.now() - t0) / 1000, load: loadText(), notes };
+  } finally {
+    await uac?.stop();
+    await uas?.stop();
+    sink.kill();
+    rmSync(dir, { recursive: true, force: true });
+    tempDirs.delete(dir);
+  }
+}
+
+/** This process's CPU while the runtime sits idle with the line deployed, ms per second. */
+async function idleRate(host: NodeRedHost): Promise<number> {
+  const base = await pickPorts(2);
+  await host.deploy(flow(base, base + 1, null));
+  await waitFor('the flow started', () => Boolean(host.node('setup-line')?.line), 15_000);
+  await sleep(500);
+  const c0 = process.cpuUsage();
+  const t0 = Date.now();
+  await sleep(2000);
+  const rate = (cpuMs(process.cpuUsage(c0)) * 1000) / (Date.now() - t0);
+  await host.deploy([]);
+  return rate;
+}
+
+async function main(): Promise<void> {
+  if (!havePeer('sipp')) {
+    console.error('bench/setup-cost needs SIPp (apt-get install sip-tester)');
+    process.exit(2);
+  }
+  const host = await NodeRedHost.start(join(__dirname, '..', 'nodes'));
+  const rows: StepFigures[] = [];
+  let profiled: { figures: StepFigures; profile: CpuProfile | null } | null = null;
+  try {
+    const idle = await idleRate(host);
+    log(`idle: ${idle.toFixed(2)} ms of CPU per second; load ${loadText()}`);
+    // A warm-up step (JIT, first-use allocations), not counted.
+    log('warm-up…');
+    await flowStep(host, idle, false);
+    for (let i = 0; i < REPEAT; i++) {
+      const r = await flowStep(host, idle, false);
+      rows.push(r.figures);
+      log(`flow: ${r.figures.ok}/${r.figures.calls} ok, ${r.figures.cpuMsPerCall.toFixed(2)} ms/call ${r.figures.notes.join('; ')}`);
+      if (REFERENCE) {
+        const ref = await referenceStep();
+        rows.push(ref);
+        log(`sipp-uas: ${ref.ok}/${ref.calls} ok, ${ref.cpuMsPerCall.toFixed(2)} ms/call ${ref.notes.join('; ')}`);
+      }
+    }
+    // The profiler's sampling costs CPU itself: the profiled step gives the shares, the steps above the total.
+    if (PROFILE) profiled = await flowStep(host, idle, true);
+  } finally {
+    await host.stop().catch(() => undefined);
+  }
+  console.log(`\nbench:setup — ${cpus().length} × ${cpus()[0]?.model}, Node ${process.version}, ${new Date().toISOString()}, ${CALLS} calls at ${RATE}/s, hold ${HOLD_MS} ms${RECORD ? ', recording both' : ''}\n`);
+  console.log('| callee | calls ok | CPU per call (ms) | net of idle (ms) | wall (s) | load avg | notes |');
+  console.log('|---|---|---|---|---|---|---|');
+  for (const r of rows) {
+    console.log(`| ${r.who} | ${r.ok} / ${r.calls} | ${r.cpuMsPerCall.toFixed(2)} | ${r.netMsPerCall === null ? '—' : r.netMsPerCall.toFixed(2)} | ${r.wallS.toFixed(1)} | ${r.load} | ${r.notes.join('; ') || '—'} |`);
+  }
+  const nets = rows.filter((r) => r.netMsPerCall !== null).map((r) => r.netMsPerCall as number).sort((a, b) => a - b);
+  if (profiled?.profile) {
+    const median = nets[Math.floor(nets.length / 2)];
+    console.log(`\nProfiled step: ${profiled.figures.cpuMsPerCall.toFixed(2)} ms per call under the profiler; shares scaled to the unprofiled median, ${median.toFixed(2)} ms net per call.\n`);
+    console.log(breakdown(profiled.profile, CALLS, median));
+  }
+  process.exit([...rows, ...(profiled ? [profiled.figures] : [])].every((r) => r.ok === r.calls && r.notes.length === 0) ? 0 : 1);
+}
+
+main().catch((err: Error) => {
+  console.error(err.stack ?? err.message);
+  process.exit(1);
+});
