@@ -196,7 +196,7 @@ interface StepFigures {
   notes: string[];
 }
 
-async function flowStep(host: NodeRedHost, idleMsPerS: number, profile: boolean): Promise<{ figures: StepFigures; profile: CpuProfile | null }> {
+async function flowStep(host: NodeRedHost, idleMsPerS: number, profiled: boolean): Promise<{ figures: StepFigures; profile: CpuProfile | null }> {
   const dir = tempDir('bench-setup-');
   const recordDir = RECORD ? join(dir, 'recordings') : null;
   const base = await pickPorts(3);
@@ -222,7 +222,7 @@ async function flowStep(host: NodeRedHost, idleMsPerS: number, profile: boolean)
     const scenario = join(dir, 'uac.xml');
     writeFileSync(scenario, uacScenario({ calleeHangsUp: true, holdMs: HOLD_MS, byeTimeoutMs: HOLD_MS + 30_000 }));
     await sleep(300);
-    if (profile) {
+    if (profiled) {
       inspector = new Session();
       inspector.connect();
       await post(inspector, 'Profiler.enable');
