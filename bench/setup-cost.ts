@@ -51,6 +51,8 @@ const HOLD_MS = number('hold', 0, 0);
 const RECORD = flag('record');
 const PROFILE = flag('profile') || value('profile-out') !== undefined;
 const PROFILE_OUT = value('profile-out');
+/** `--alloc`: one more step under V8's sampling heap profiler (collected objects included): bytes allocated per call by component. */
+const ALLOC = flag('alloc');
 const REFERENCE = !flag('no-reference');
 const REPEAT = number('repeat', 1);
 
@@ -139,9 +141,9 @@ function component(f: CallFrame): string | null {
   if (url.includes('/node_modules/sip.js/')) return 'sip.js (transport, transactions, dialogs, sessions)';
   if (url.includes('lodash.clonedeep') || url.includes('/node_modules/lodash')) return 'Node-RED cloneMessage (lodash.clonedeep)';
   if (url.includes('/node_modules/node-red/') || url.includes('/@node-red/')) return 'Node-RED runtime (send, routing, nodes)';
-  const ours = /\/dist\/((?:lib|nodes)\/.*)\.js$/.exec(url);
+  const ours = /dist\/((?:lib|nodes)\/.*)\.js$/.exec(url);
   if (ours) return `ours: ${ours[1]}`;
-  if (url.includes('/dist/bench/') || url.includes('/dist/test/')) return 'bench harness';
+  if (/dist\/(bench|test)\//.test(url)) return 'bench harness';
   const mod = /\/node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(url);
   if (mod) return `npm: ${mod[1]}`;
   if (url.startsWith('node:')) {
@@ -183,6 +185,40 @@ function breakdown(profile: CpuProfile, calls: number, msPerCall: number): strin
   return lines.join('\n');
 }
 
+/** A node of V8's sampling heap profile. */
+interface AllocNode {
+  callFrame: CallFrame;
+  selfSize: number;
+  children: AllocNode[];
+}
+
+function allocations(head: AllocNode, calls: number): string {
+  const byComponent = new Map<string, number>();
+  const byFunction = new Map<string, number>();
+  let total = 0;
+  const walk = (n: AllocNode): void => {
+    if (n.selfSize > 0) {
+      const c = component(n.callFrame) ?? 'idle';
+      total += n.selfSize;
+      byComponent.set(c, (byComponent.get(c) ?? 0) + n.selfSize);
+      const where = n.callFrame.url ? `${n.callFrame.url.replace(/^.*\/(node_modules|dist)\//, '')}:${n.callFrame.lineNumber + 1}` : '';
+      const fn = `${n.callFrame.functionName || '(anonymous)'} ${where}`;
+      byFunction.set(fn, (byFunction.get(fn) ?? 0) + n.selfSize);
+    }
+    for (const c of n.children) walk(c);
+  };
+  walk(head);
+  const kib = (b: number): string => (b / 1024 / calls).toFixed(1);
+  const lines = [`Allocated: ${kib(total)} KiB per call (sampled, collected objects included)`, '', '| component | KiB per call | share |', '|---|---|---|'];
+  for (const [c, b] of [...byComponent].sort((a, b2) => b2[1] - a[1])) {
+    if (b / total < 0.005) continue;
+    lines.push(`| ${c} | ${kib(b)} | ${((100 * b) / total).toFixed(1)} % |`);
+  }
+  lines.push('', '| top allocating functions | KiB per call |', '|---|---|');
+  for (const [fn, b] of [...byFunction].sort((a, b2) => b2[1] - a[1]).slice(0, 25)) lines.push(`| ${fn.replace(/\|/g, '\\|')} | ${kib(b)} |`);
+  return lines.join('\n');
+}
+
 // ───────────────────────────── the steps ─────────────────────────────
 
 interface StepFigures {
@@ -196,7 +232,9 @@ interface StepFigures {
   notes: string[];
 }
 
-async function flowStep(host: NodeRedHost, idleMsPerS: number, profiled: boolean): Promise<{ figures: StepFigures; profile: CpuProfile | null }> {
+type StepMode = 'measure' | 'cpu' | 'alloc';
+
+async function flowStep(host: NodeRedHost, idleMsPerS: number, mode: StepMode): Promise<{ figures: StepFigures; profile: CpuProfile | null; alloc: AllocNode | null }> {
   const dir = tempDir('bench-setup-');
   const recordDir = RECORD ? join(dir, 'recordings') : null;
   const base = await pickPorts(3);
@@ -222,12 +260,17 @@ async function flowStep(host: NodeRedHost, idleMsPerS: number, profiled: boolean
     const scenario = join(dir, 'uac.xml');
     writeFileSync(scenario, uacScenario({ calleeHangsUp: true, holdMs: HOLD_MS, byeTimeoutMs: HOLD_MS + 30_000 }));
     await sleep(300);
-    if (profiled) {
+    if (mode === 'cpu') {
       inspector = new Session();
       inspector.connect();
       await post(inspector, 'Profiler.enable');
       await post(inspector, 'Profiler.setSamplingInterval', { interval: 100 });
       await post(inspector, 'Profiler.start');
+    } else if (mode === 'alloc') {
+      inspector = new Session();
+      inspector.connect();
+      await post(inspector, 'HeapProfiler.enable');
+      await post(inspector, 'HeapProfiler.startSampling', { samplingInterval: 1024, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: true });
     }
     const cpu0 = process.cpuUsage();
     const t0 = Date.now();
@@ -237,9 +280,12 @@ async function flowStep(host: NodeRedHost, idleMsPerS: number, profiled: boolean
     const cpu = cpuMs(process.cpuUsage(cpu0));
     const wallMs = Date.now() - t0;
     let profile: CpuProfile | null = null;
-    if (inspector) {
+    let alloc: AllocNode | null = null;
+    if (inspector && mode === 'cpu') {
       profile = (await post<{ profile: CpuProfile }>(inspector, 'Profiler.stop')).profile;
       if (PROFILE_OUT) writeFileSync(PROFILE_OUT, JSON.stringify(profile));
+    } else if (inspector && mode === 'alloc') {
+      alloc = (await post<{ profile: { head: AllocNode } }>(inspector, 'HeapProfiler.stopSampling')).profile.head;
     }
     const counts = parseSippCounts(sipp.text());
     if (!counts) notes.push(`SIPp printed no statistics (exit ${exit.code})`);
@@ -251,6 +297,7 @@ async function flowStep(host: NodeRedHost, idleMsPerS: number, profiled: boolean
     return {
       figures: { who: `flow${RECORD ? ' + voice-record' : ''}`, calls: CALLS, ok, cpuMsPerCall: cpu / CALLS, netMsPerCall: (cpu - (idleMsPerS * wallMs) / 1000) / CALLS, wallS: wallMs / 1000, load: loadText(), notes },
       profile,
+      alloc,
     };
   } finally {
     line?.off('event', onEvent);
@@ -317,14 +364,15 @@ async function main(): Promise<void> {
   const host = await NodeRedHost.start(join(__dirname, '..', 'nodes'));
   const rows: StepFigures[] = [];
   let profiled: { figures: StepFigures; profile: CpuProfile | null } | null = null;
+  let allocated: AllocNode | null = null;
   try {
     const idle = await idleRate(host);
     log(`idle: ${idle.toFixed(2)} ms of CPU per second; load ${loadText()}`);
     // A warm-up step (JIT, first-use allocations), not counted.
     log('warm-up…');
-    await flowStep(host, idle, false);
+    await flowStep(host, idle, 'measure');
     for (let i = 0; i < REPEAT; i++) {
-      const r = await flowStep(host, idle, false);
+      const r = await flowStep(host, idle, 'measure');
       rows.push(r.figures);
       log(`flow: ${r.figures.ok}/${r.figures.calls} ok, ${r.figures.cpuMsPerCall.toFixed(2)} ms/call ${r.figures.notes.join('; ')}`);
       if (REFERENCE) {
@@ -334,7 +382,8 @@ async function main(): Promise<void> {
       }
     }
     // The profiler's sampling costs CPU itself: the profiled step gives the shares, the steps above the total.
-    if (PROFILE) profiled = await flowStep(host, idle, true);
+    if (PROFILE) profiled = await flowStep(host, idle, 'cpu');
+    if (ALLOC) allocated = (await flowStep(host, idle, 'alloc')).alloc;
   } finally {
     await host.stop().catch(() => undefined);
   }
@@ -350,6 +399,7 @@ async function main(): Promise<void> {
     console.log(`\nProfiled step: ${profiled.figures.cpuMsPerCall.toFixed(2)} ms per call under the profiler; shares scaled to the unprofiled median, ${median.toFixed(2)} ms net per call.\n`);
     console.log(breakdown(profiled.profile, CALLS, median));
   }
+  if (allocated) console.log(`\n${allocations(allocated, CALLS)}`);
   process.exit([...rows, ...(profiled ? [profiled.figures] : [])].every((r) => r.ok === r.calls && r.notes.length === 0) ? 0 : 1);
 }
 
