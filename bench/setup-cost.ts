@@ -14,15 +14,20 @@
  * after the hold), its CPU read from /proc.
  *
  * Figures: CPU of this process (user + system) from the first INVITE to the last call's end, per
- * call; the same with the idle process's own CPU over that wall time taken off ("net"); SIPp UAS's
- * CPU per call. `--profile`: the step profiled (sampling every 100 µs), self time per call summed by
- * component and the top functions; `--profile-out FILE` also writes the .cpuprofile.
+ * call; the same with the idle process's own CPU over that wall time taken off ("net"); that CPU by
+ * thread (/proc: the main thread's user and system time, the other threads); SIPp UAS's CPU per
+ * call. After a warm-up step (not counted), `--repeat` measured steps. `--profile`: one more step
+ * profiled (sampling every 100 µs, which costs CPU itself: its shares are scaled to the measured
+ * median), self time per call summed by component and the top functions; `--profile-out FILE` also
+ * writes the .cpuprofile. `--alloc`: one more step under V8's sampling heap profiler, bytes
+ * allocated per call by component. `--record` holds each call 500 ms unless `--hold` says otherwise
+ * (voice-record starts once voice-answer's message reaches it).
  *
  * Run: `npm run bench:setup -- [--calls K] [--rate R] [--hold MS] [--record] [--profile]
- * [--profile-out FILE] [--no-reference] [--repeat N]`.
+ * [--profile-out FILE] [--alloc] [--no-reference] [--repeat N]`.
  */
 import { ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync, readdirSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync, readdirSync } from 'node:fs';
 import { Session } from 'node:inspector';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -47,8 +52,9 @@ const number = (name: string, fallback: number, min = 1): number => {
 
 const CALLS = number('calls', 200);
 const RATE = number('rate', 10);
-const HOLD_MS = number('hold', 0, 0);
 const RECORD = flag('record');
+/** With `--record` the call must last until voice-record's message arrives: 500 ms unless told. */
+const HOLD_MS = number('hold', RECORD ? 500 : 0, 0);
 const PROFILE = flag('profile') || value('profile-out') !== undefined;
 const PROFILE_OUT = value('profile-out');
 /** `--alloc`: one more step under V8's sampling heap profiler (collected objects included): bytes allocated per call by component. */
@@ -219,6 +225,36 @@ function allocations(head: AllocNode, calls: number): string {
   return lines.join('\n');
 }
 
+/**
+ * This process's CPU by thread, from Linux's /proc (ms): the main thread's user and system time apart
+ * (the event loop: JavaScript, and the system calls it makes, UDP sends included), and the other
+ * threads together (V8's garbage-collector and compiler helpers, libuv's pool). Null off Linux.
+ */
+interface ThreadCpu {
+  mainUser: number;
+  mainSystem: number;
+  others: number;
+}
+function threadCpu(): ThreadCpu | null {
+  try {
+    const out: ThreadCpu = { mainUser: 0, mainSystem: 0, others: 0 };
+    for (const tid of readdirSync('/proc/self/task')) {
+      const stat = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8');
+      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      const [user, system] = [(Number(f[11]) * 1000) / TICKS, (Number(f[12]) * 1000) / TICKS];
+      if (Number(tid) === process.pid) {
+        out.mainUser += user;
+        out.mainSystem += system;
+      } else out.others += user + system;
+    }
+    return out;
+  } catch {
+    return null;
+  }
+}
+/** Linux's clock ticks per second (`getconf CLK_TCK`: 100 on every common build). */
+const TICKS = 100;
+
 // ───────────────────────────── the steps ─────────────────────────────
 
 interface StepFigures {
@@ -230,6 +266,8 @@ interface StepFigures {
   wallS: number;
   load: string;
   notes: string[];
+  /** ms per call: main thread user / system, other threads; null when not measured. */
+  threads: ThreadCpu | null;
 }
 
 type StepMode = 'measure' | 'cpu' | 'alloc';
@@ -272,13 +310,19 @@ async function flowStep(host: NodeRedHost, idleMsPerS: number, mode: StepMode): 
       await post(inspector, 'HeapProfiler.enable');
       await post(inspector, 'HeapProfiler.startSampling', { samplingInterval: 1024, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: true });
     }
+    const threads0 = threadCpu();
     const cpu0 = process.cpuUsage();
     const t0 = Date.now();
     sipp = new PeerProcess('sipp', 'sipp', sippArgs(scenario, sippPort, mediaPort, `${LOOPBACK}:${linePort}`), dir);
     const exit = await sipp.exited;
     await waitFor('every call ended', () => line?.activeCalls().length === 0, 15_000).catch(() => notes.push('calls still up after SIPp exited'));
     const cpu = cpuMs(process.cpuUsage(cpu0));
+    const threads1 = threadCpu();
     const wallMs = Date.now() - t0;
+    const threads =
+      threads0 && threads1
+        ? { mainUser: (threads1.mainUser - threads0.mainUser) / CALLS, mainSystem: (threads1.mainSystem - threads0.mainSystem) / CALLS, others: (threads1.others - threads0.others) / CALLS }
+        : null;
     let profile: CpuProfile | null = null;
     let alloc: AllocNode | null = null;
     if (inspector && mode === 'cpu') {
@@ -295,7 +339,7 @@ async function flowStep(host: NodeRedHost, idleMsPerS: number, mode: StepMode): 
       if (files < ok) notes.push(`${ok - files} calls without a recording`);
     }
     return {
-      figures: { who: `flow${RECORD ? ' + voice-record' : ''}`, calls: CALLS, ok, cpuMsPerCall: cpu / CALLS, netMsPerCall: (cpu - (idleMsPerS * wallMs) / 1000) / CALLS, wallS: wallMs / 1000, load: loadText(), notes },
+      figures: { who: `flow${RECORD ? ' + voice-record' : ''}`, calls: CALLS, ok, cpuMsPerCall: cpu / CALLS, netMsPerCall: (cpu - (idleMsPerS * wallMs) / 1000) / CALLS, wallS: wallMs / 1000, load: loadText(), notes, threads },
       profile,
       alloc,
     };
@@ -332,7 +376,7 @@ async function referenceStep(): Promise<StepFigures> {
     if (!counts) notes.push('SIPp printed no statistics');
     else if (counts.failed) notes.push(`SIPp counted ${counts.failed} failed calls`);
     const cpu = before && after ? after.cpuMs - before.cpuMs : NaN;
-    return { who: 'sipp -sn uas', calls: CALLS, ok: counts?.successful ?? 0, cpuMsPerCall: cpu / CALLS, netMsPerCall: null, wallS: (Date.now() - t0) / 1000, load: loadText(), notes };
+    return { who: 'sipp -sn uas', calls: CALLS, ok: counts?.successful ?? 0, cpuMsPerCall: cpu / CALLS, netMsPerCall: null, wallS: (Date.now() - t0) / 1000, load: loadText(), notes, threads: null };
   } finally {
     await uac?.stop();
     await uas?.stop();
@@ -388,10 +432,11 @@ async function main(): Promise<void> {
     await host.stop().catch(() => undefined);
   }
   console.log(`\nbench:setup — ${cpus().length} × ${cpus()[0]?.model}, Node ${process.version}, ${new Date().toISOString()}, ${CALLS} calls at ${RATE}/s, hold ${HOLD_MS} ms${RECORD ? ', recording both' : ''}\n`);
-  console.log('| callee | calls ok | CPU per call (ms) | net of idle (ms) | wall (s) | load avg | notes |');
-  console.log('|---|---|---|---|---|---|---|');
+  console.log('| callee | calls ok | CPU per call (ms) | net of idle (ms) | main thread user / system, other threads (ms per call) | wall (s) | load avg | notes |');
+  console.log('|---|---|---|---|---|---|---|---|');
   for (const r of rows) {
-    console.log(`| ${r.who} | ${r.ok} / ${r.calls} | ${r.cpuMsPerCall.toFixed(2)} | ${r.netMsPerCall === null ? '—' : r.netMsPerCall.toFixed(2)} | ${r.wallS.toFixed(1)} | ${r.load} | ${r.notes.join('; ') || '—'} |`);
+    const t = r.threads ? `${r.threads.mainUser.toFixed(2)} / ${r.threads.mainSystem.toFixed(2)}, ${r.threads.others.toFixed(2)}` : '—';
+    console.log(`| ${r.who} | ${r.ok} / ${r.calls} | ${r.cpuMsPerCall.toFixed(2)} | ${r.netMsPerCall === null ? '—' : r.netMsPerCall.toFixed(2)} | ${t} | ${r.wallS.toFixed(1)} | ${r.load} | ${r.notes.join('; ') || '—'} |`);
   }
   const nets = rows.filter((r) => r.netMsPerCall !== null).map((r) => r.netMsPerCall as number).sort((a, b) => a - b);
   if (profiled?.profile) {
