@@ -147,7 +147,7 @@ function component(f: CallFrame): string | null {
   if (url.includes('/node_modules/sip.js/')) return 'sip.js (transport, transactions, dialogs, sessions)';
   if (url.includes('lodash.clonedeep') || url.includes('/node_modules/lodash')) return 'Node-RED cloneMessage (lodash.clonedeep)';
   if (url.includes('/node_modules/node-red/') || url.includes('/@node-red/')) return 'Node-RED runtime (send, routing, nodes)';
-  const ours = /dist\/((?:lib|nodes)\/.*)\.js$/.exec(url);
+  const ours = /(?:dist|\.build-[^/]+)\/((?:lib|nodes)\/.*)\.js$/.exec(url);
   if (ours) return `ours: ${ours[1]}`;
   if (/dist\/(bench|test)\//.test(url)) return 'bench harness';
   const mod = /\/node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(url);
