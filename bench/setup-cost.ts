@@ -159,36 +159,44 @@ function component(f: CallFrame): string | null {
   return `builtin: ${f.functionName || '(anonymous)'}`;
 }
 
+/** A sum of self time (µs) or bytes by component and by function. */
+interface Tally {
+  byComponent: Map<string, number>;
+  byFunction: Map<string, number>;
+  total: number;
+}
+
+function tally(entries: Iterable<[CallFrame, number]>): Tally {
+  const t: Tally = { byComponent: new Map(), byFunction: new Map(), total: 0 };
+  for (const [frame, amount] of entries) {
+    const c = component(frame);
+    if (c === null || amount <= 0) continue;
+    t.total += amount;
+    t.byComponent.set(c, (t.byComponent.get(c) ?? 0) + amount);
+    const where = frame.url ? `${frame.url.replace(/^.*\/(node_modules|dist|\.build-[^/]+)\//, '')}:${frame.lineNumber + 1}` : '';
+    const fn = `${frame.functionName || '(anonymous)'} ${where}`;
+    t.byFunction.set(fn, (t.byFunction.get(fn) ?? 0) + amount);
+  }
+  return t;
+}
+
+/** The tally as two Markdown tables: components (those above `minShare`) and the top functions. */
+function tables(t: Tally, unit: string, show: (amount: number) => string, minShare: number, top: number): string[] {
+  const lines = [`| component | ${unit} | share |`, '|---|---|---|'];
+  for (const [c, amount] of [...t.byComponent].sort((x, y) => y[1] - x[1])) {
+    if (amount / t.total >= minShare) lines.push(`| ${c} | ${show(amount)} | ${((100 * amount) / t.total).toFixed(1)} % |`);
+  }
+  lines.push('', `| top functions (self) | ${unit} |`, '|---|---|');
+  for (const [fn, amount] of [...t.byFunction].sort((x, y) => y[1] - x[1]).slice(0, top)) lines.push(`| ${fn.replace(/\|/g, '\\|')} | ${show(amount)} |`);
+  return lines;
+}
+
 function breakdown(profile: CpuProfile, calls: number, msPerCall: number): string {
   const byId = new Map(profile.nodes.map((n) => [n.id, n]));
-  const selfUs = new Map<number, number>();
-  for (let i = 0; i < profile.samples.length; i++) {
-    const id = profile.samples[i];
-    selfUs.set(id, (selfUs.get(id) ?? 0) + (profile.timeDeltas[i + 1] ?? 0));
-  }
-  const byComponent = new Map<string, number>();
-  const byFunction = new Map<string, number>();
-  let total = 0;
-  for (const [id, us] of selfUs) {
-    const node = byId.get(id);
-    if (!node) continue;
-    const c = component(node.callFrame);
-    if (c === null) continue;
-    total += us;
-    byComponent.set(c, (byComponent.get(c) ?? 0) + us);
-    const where = node.callFrame.url ? `${node.callFrame.url.replace(/^.*\/(node_modules|dist)\//, '')}:${node.callFrame.lineNumber + 1}` : '';
-    const fn = `${node.callFrame.functionName || '(anonymous)'} ${where}`;
-    byFunction.set(fn, (byFunction.get(fn) ?? 0) + us);
-  }
-  const perCall = (us: number): string => ((msPerCall * us) / total).toFixed(3);
-  const lines = [`Profile: ${(total / 1000 / calls).toFixed(2)} ms of busy samples per call (self time; idle left out)`, '', '| component | ms per call (scaled) | share |', '|---|---|---|'];
-  for (const [c, us] of [...byComponent].sort((a, b) => b[1] - a[1])) {
-    if (us / total < 0.003) continue;
-    lines.push(`| ${c} | ${perCall(us)} | ${((100 * us) / total).toFixed(1)} % |`);
-  }
-  lines.push('', '| top functions (self) | ms per call (scaled) |', '|---|---|');
-  for (const [fn, us] of [...byFunction].sort((a, b) => b[1] - a[1]).slice(0, 30)) lines.push(`| ${fn.replace(/\|/g, '\\|')} | ${perCall(us)} |`);
-  return lines.join('\n');
+  const samples = profile.samples.map((id, i): [CallFrame, number] => [(byId.get(id) as ProfileNode).callFrame, profile.timeDeltas[i + 1] ?? 0]);
+  const t = tally(samples);
+  const head = `Profile: ${(t.total / 1000 / calls).toFixed(2)} ms of busy samples per call (self time; idle left out)`;
+  return [head, '', ...tables(t, 'ms per call (scaled)', (us) => ((msPerCall * us) / t.total).toFixed(3), 0.003, 30)].join('\n');
 }
 
 /** A node of V8's sampling heap profile. */
@@ -199,30 +207,15 @@ interface AllocNode {
 }
 
 function allocations(head: AllocNode, calls: number): string {
-  const byComponent = new Map<string, number>();
-  const byFunction = new Map<string, number>();
-  let total = 0;
+  const all: Array<[CallFrame, number]> = [];
   const walk = (n: AllocNode): void => {
-    if (n.selfSize > 0) {
-      const c = component(n.callFrame) ?? 'idle';
-      total += n.selfSize;
-      byComponent.set(c, (byComponent.get(c) ?? 0) + n.selfSize);
-      const where = n.callFrame.url ? `${n.callFrame.url.replace(/^.*\/(node_modules|dist)\//, '')}:${n.callFrame.lineNumber + 1}` : '';
-      const fn = `${n.callFrame.functionName || '(anonymous)'} ${where}`;
-      byFunction.set(fn, (byFunction.get(fn) ?? 0) + n.selfSize);
-    }
+    all.push([n.callFrame, n.selfSize]);
     for (const c of n.children) walk(c);
   };
   walk(head);
-  const kib = (b: number): string => (b / 1024 / calls).toFixed(1);
-  const lines = [`Allocated: ${kib(total)} KiB per call (sampled, collected objects included)`, '', '| component | KiB per call | share |', '|---|---|---|'];
-  for (const [c, b] of [...byComponent].sort((a, b2) => b2[1] - a[1])) {
-    if (b / total < 0.005) continue;
-    lines.push(`| ${c} | ${kib(b)} | ${((100 * b) / total).toFixed(1)} % |`);
-  }
-  lines.push('', '| top allocating functions | KiB per call |', '|---|---|');
-  for (const [fn, b] of [...byFunction].sort((a, b2) => b2[1] - a[1]).slice(0, 25)) lines.push(`| ${fn.replace(/\|/g, '\\|')} | ${kib(b)} |`);
-  return lines.join('\n');
+  const t = tally(all);
+  const kib = (bytes: number): string => (bytes / 1024 / calls).toFixed(1);
+  return [`Allocated: ${kib(t.total)} KiB per call (sampled, collected objects included)`, '', ...tables(t, 'KiB per call', kib, 0.005, 25)].join('\n');
 }
 
 /**
