@@ -336,10 +336,12 @@ export class LocalSdp {
       timing: { start: 0, stop: 0 },
       media,
     });
+    // RFC 3264 §8: the version goes up when the description changes. Compared at version 0; the
+    // first description (most calls send only one) is that text itself, written once.
     const body = sdpTransform.write(description(0));
     if (this.lastSent !== null && body !== this.lastSent) this.version++;
     this.lastSent = body;
-    return sdpTransform.write(description(this.version));
+    return this.version === 0 ? body : sdpTransform.write(description(this.version));
   }
 }
 

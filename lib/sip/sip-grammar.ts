@@ -10,10 +10,13 @@
  * unmaintained (design §5) and we cannot patch node_modules for our users, so at load this module:
  *
  * 1. reads the grammar's own source text (through sip.js's package folder);
- * 2. moves `peg$bytecode` and `peg$decode` (which it calls, nothing else) from inside `peg$parse` to
- *    the top of the file, a text transformation checked by exact anchors: the table is data, read
- *    only by `peg$parseRule` (`bc[ip]`), never written, so one shared copy is the same as a fresh one
- *    per call. Everything else (the constants with their actions, the state) stays per call;
+ * 2. moves everything `peg$parse` declares (the bytecode table, decoded from strings; the ~800
+ *    constants, with ~120 regular expressions and ~120 action closures; the helper functions) out of
+ *    it, to be declared once over module-level `input`, `options` and parser state, which each call
+ *    then sets first exactly as peg$parse's own first lines did (a text transformation checked by
+ *    exact anchors: see {@link transformGrammarSource}). Declaring all that on every header parse
+ *    was most of what a parse cost, and most of its garbage (bench/setup-cost.ts, docs/benchmarks.md
+ *    "Call set-up cost"; the first version moved the bytecode table only);
  * 3. turns its two imports into parameters (the very `NameAddrHeader` and `URI` classes sip.js
  *    exports, so `instanceof` in sip.js still holds) and its exports into a `return`, compiles it
  *    once with `vm.compileFunction` in this realm, in strict mode as the ES module was;
@@ -50,13 +53,31 @@ const IMPORTS = 'import { NameAddrHeader } from "../../name-addr-header.js";\nim
 const EXPORT_CLASS = '\nexport class SyntaxError extends Error {\n';
 const EXPORT_PARSE = '\nexport const parse = peg$parse;';
 const PARSE_START = '\nfunction peg$parse(input, options) {\n';
-const BYTECODE_START = '\n    const peg$bytecode = [\n';
-const BYTECODE_END = '\n    ];\n';
-const DECODE = '\n    function peg$decode(s) {\n        return s.split("").map((ch) => ch.charCodeAt(0) - 32);\n    }\n';
-/** One entry of the table: a call of peg$decode on a string literal, nothing else. */
-const BYTECODE_LINE = /^ {8}peg\$decode\("(?:[^"\\\r\n]|\\.)*"\),?$/;
+/** peg$parse's first lines, up to its table of start rules. */
+const PARSE_HEAD = '    options = options !== undefined ? options : {};\n    const peg$FAILED = {};\n    const peg$source = options.grammarSource;\n';
+/** The start rules and the default one. */
+const START_RULES = /^ {4}const peg\$startRuleIndices = \{[^}\n]*\};\n {4}let peg\$startRuleIndex = (\d+);\n/;
+const CONSTS_START = '    const peg$consts = [\n';
+/** The per-parse state, after the tables (peg$consts, peg$bytecode), and the choice of the start rule. */
+const STATE = `    let peg$currPos = 0;
+    let peg$savedPos = 0;
+    const peg$posDetailsCache = [{ line: 1, column: 1 }];
+    let peg$maxFailPos = 0;
+    let peg$maxFailExpected = [];
+    let peg$silentFails = 0;
+    let peg$result;
+    if (options.startRule !== undefined) {
+        if (!(options.startRule in peg$startRuleIndices)) {
+            throw new Error("Can't start parsing from rule \\"" + options.startRule + "\\".");
+        }
+        peg$startRuleIndex = peg$startRuleIndices[options.startRule];
+    }
+`;
+/** Between the helper functions and the grammar's initializer (which declares `list`). */
+const DATA_INIT = '    options.data = {}; // Object to which header attributes will be assigned during parsing\n';
+/** The parse proper, after the initializer: the start rule run, the result or the error. */
+const RUN = '    peg$result = peg$parseRule(peg$startRuleIndex);\n';
 
-/** Where sip.js keeps its generated parser. */
 export function grammarSourcePath(): string {
   return path.join(path.dirname(require.resolve('sip.js/package.json')), 'lib', 'grammar', 'pegjs', 'dist', 'grammar.js');
 }
@@ -68,40 +89,88 @@ function replaceOnce(text: string, anchor: string, by: string): string {
   return text.slice(0, at) + by + text.slice(at + anchor.length);
 }
 
+/** Splits `text` at the only occurrence of `anchor` (dropped); throws when it occurs zero or several times. */
+function splitOnce(text: string, anchor: string): [string, string] {
+  const at = text.indexOf(anchor);
+  if (at < 0 || text.indexOf(anchor, at + 1) >= 0) throw new Error(`anchor ${JSON.stringify(anchor.trim().slice(0, 40))} ${at < 0 ? 'not found' : 'found twice'}`);
+  return [text.slice(0, at), text.slice(at + anchor.length)];
+}
+
 /**
  * The transformation alone: sip.js's grammar.js text in, the body of a function of
- * `(NameAddrHeader, URI)` that returns `peg$parse` out, its table decoded once. Throws (naming the
+ * `(NameAddrHeader, URI)` that returns `peg$parse` out, its tables built once. Throws (naming the
  * anchor) when the text is not the one this was written for.
+ *
+ * peg$parse declares, on every call, its whole grammar: the bytecode table (decoded from strings),
+ * the ~800 constants (regular expressions, expectation objects, the ~120 action functions), and the
+ * helper functions, all closures over the call's `input`, `options` and position. Here they are
+ * declared once, at the top, over variables of the same names that each call of peg$parse sets
+ * first (what peg$parse's own first lines set them to). The tables are read, never written, while
+ * parsing; a parse is synchronous and no action parses again (they build URI and NameAddrHeader
+ * objects, whose constructors do not parse), so one parse never sees another's state.
  */
 export function transformGrammarSource(source: string): string {
   if (!source.startsWith(IMPORTS)) throw new Error('anchor "import { NameAddrHeader }..." not found');
-  let body = source.slice(IMPORTS.length);
-  body = replaceOnce(body, EXPORT_CLASS, '\nclass SyntaxError extends Error {\n');
-  if (!body.trimEnd().endsWith(EXPORT_PARSE)) throw new Error(`anchor ${JSON.stringify(EXPORT_PARSE.trim())} not at the end`);
-  body = `${body.trimEnd().slice(0, -EXPORT_PARSE.length)}\nreturn peg$parse;\n`;
+  let text = source.slice(IMPORTS.length);
+  text = replaceOnce(text, EXPORT_CLASS, '\nclass SyntaxError extends Error {\n');
+  if (!text.trimEnd().endsWith(EXPORT_PARSE)) throw new Error(`anchor ${JSON.stringify(EXPORT_PARSE.trim())} not at the end`);
+  text = text.trimEnd().slice(0, -EXPORT_PARSE.length);
+  if (!text.endsWith('\n}')) throw new Error('peg$parse is not the last function');
 
-  // The table: every line a peg$decode of a literal (so it needs nothing of peg$parse's scope).
-  const start = body.indexOf(BYTECODE_START);
-  if (start < 0 || body.indexOf(BYTECODE_START, start + 1) >= 0) throw new Error('anchor "const peg$bytecode = [" not found once');
-  const end = body.indexOf(BYTECODE_END, start);
-  if (end < 0) throw new Error('the end of peg$bytecode not found');
-  const entries = body.slice(start + BYTECODE_START.length, end).split('\n');
-  const odd = entries.find((line) => !BYTECODE_LINE.test(line));
-  if (odd !== undefined) throw new Error(`peg$bytecode holds more than peg$decode("...") calls: ${JSON.stringify(odd.slice(0, 60))}`);
-  body = `${body.slice(0, start)}\n${body.slice(end + BYTECODE_END.length)}`;
-  body = replaceOnce(body, DECODE, '\n');
-  if (body.includes('peg$decode') || body.includes('const peg$bytecode')) throw new Error('peg$decode or peg$bytecode used elsewhere');
+  const [prelude, parse] = splitOnce(text, PARSE_START);
+  let body = parse.slice(0, -2); // without the function's closing brace
+  if (!body.startsWith(PARSE_HEAD)) throw new Error(`anchor ${JSON.stringify(PARSE_HEAD.trim().slice(0, 40))} not found`);
+  body = body.slice(PARSE_HEAD.length);
+  const rules = START_RULES.exec(body);
+  if (!rules) throw new Error('anchor "const peg$startRuleIndices = {...}" not found');
+  const startRules = rules[0].replace(/\blet peg\$startRuleIndex = \d+;/, 'let peg$startRuleIndex;');
+  body = body.slice(rules[0].length);
+  if (!body.startsWith(CONSTS_START)) throw new Error(`anchor ${JSON.stringify(CONSTS_START.trim())} not found`);
+  const [tables, afterTables] = splitOnce(body, STATE);
+  const [helpers, afterHelpers] = splitOnce(afterTables, DATA_INIT);
+  const [initializer, run] = splitOnce(afterHelpers, RUN);
+  if (!tables.includes('\n    const peg$bytecode = [\n')) throw new Error('anchor "const peg$bytecode = [" not found');
 
-  const hoisted = `function peg$decode(s) {\n    return s.split("").map((ch) => ch.charCodeAt(0) - 32);\n}\nconst peg$bytecode = [\n${entries.join('\n')}\n];\n`;
-  body = replaceOnce(body, PARSE_START, `\n${hoisted}${PARSE_START.slice(1)}`);
-  if (/^\s*(import|export)\b/m.test(body)) throw new Error('an import or export is left');
+  const hoisted = [
+    'let input;',
+    'let options;',
+    'const peg$FAILED = {};',
+    'let peg$source;',
+    startRules,
+    tables,
+    'let peg$currPos = 0;',
+    'let peg$savedPos = 0;',
+    'let peg$posDetailsCache = [{ line: 1, column: 1 }];',
+    'let peg$maxFailPos = 0;',
+    'let peg$maxFailExpected = [];',
+    'let peg$silentFails = 0;',
+    'let peg$result;',
+    helpers,
+    initializer,
+  ].join('\n');
+  const perCall = `function peg$parse(input1, options1) {
+    input = input1;
+    options = options1 !== undefined ? options1 : {};
+    peg$source = options.grammarSource;
+    peg$startRuleIndex = ${rules[1]};
+    peg$currPos = 0;
+    peg$savedPos = 0;
+    peg$posDetailsCache = [{ line: 1, column: 1 }];
+    peg$maxFailPos = 0;
+    peg$maxFailExpected = [];
+    peg$silentFails = 0;
+    peg$result = undefined;
+${STATE.slice(STATE.indexOf('    if (options.startRule'))}${DATA_INIT}${RUN}${run}}
+`;
+  const out = `${prelude}\n${hoisted}\n${perCall}return peg$parse;\n`;
+  if (/^\s*(import|export)\b/m.test(out)) throw new Error('an import or export is left');
   // The ES module was strict; so is the function.
-  return `"use strict";\n${body}`;
+  return `"use strict";\n${out}`;
 }
 
 /** Compiles the transformed grammar once, with sip.js's own NameAddrHeader and URI. */
 export function compileFastGrammar(source: string, filename: string): PegParse {
-  const factory = compileFunction(transformGrammarSource(source), ['NameAddrHeader', 'URI'], { filename: `${filename} (decoded once: lib/sip/sip-grammar.ts)` });
+  const factory = compileFunction(transformGrammarSource(source), ['NameAddrHeader', 'URI'], { filename: `${filename} (tables built once: lib/sip/sip-grammar.ts)` });
   const parse = factory(NameAddrHeader, URI) as unknown;
   if (typeof parse !== 'function') throw new Error('the compiled grammar did not return peg$parse');
   return parse as PegParse;
@@ -145,7 +214,7 @@ export function installFastGrammar(): FastGrammarOutcome {
       if (mine !== theirs) throw new Error(`the compiled grammar reads ${JSON.stringify(input)} (${rule}) differently`);
     }
     (Grammar as { parse: GrammarParse }).parse = fast;
-    outcome = { installed: true, reason: 'sip.js grammar: bytecode decoded once (lib/sip/sip-grammar.ts)' };
+    outcome = { installed: true, reason: 'sip.js grammar: tables built once (lib/sip/sip-grammar.ts)' };
   } catch (err) {
     outcome = { installed: false, reason: `sip.js grammar: its own parser stays (${err instanceof Error ? err.message : String(err)})` };
   }

@@ -412,6 +412,12 @@ export class SipUserAgent extends EventEmitter {
     };
     const transportConstructor = TRANSPORTS[config.transport];
     const log = this.log;
+    // sip.js hands the connector every line it writes, whatever `logLevel` says (core/log/
+    // logger-factory.js: the level gates only its console printer): about twenty debug lines per
+    // call. Each was a Node-RED `node.debug()`, which builds an Error for its stack before the log
+    // level drops it (bench/setup-cost.ts: ~5 % of a call's set-up). They are passed on with
+    // `traceSip` only, the setting that asks for SIP detail; warnings and errors always.
+    const sipJsDebug = options.traceSip === true;
     const ua = new UserAgent({
       ...options.sip,
       uri: config.aor,
@@ -433,6 +439,7 @@ export class SipUserAgent extends EventEmitter {
       // which answers 400 naming the fault when it is a request, and logs it once, rate-limited
       // (transport-bad-request.ts says why and how): not logged here, or each would be a warning.
       logConnector: (level, category, _label, content) => {
+        if (!sipJsDebug && level !== 'warn' && level !== 'error') return;
         const fault = sipJsParserFault(category, content);
         if (fault !== undefined) return (ua.transport as NodeTransport).unparsable(fault);
         if (isSipJsParseDrop(category, content)) return (ua.transport as NodeTransport).unparsable();
