@@ -8,7 +8,7 @@
  * mode (`register: false`) with SIPp's address as its server.
  *
  * SIPp (UAC, a scenario of bench/sip-load/scenarios.ts) offers G.711 with the media address of the
- * bench's RTP peer (test/helpers/rtp-load-peer.ts, a child process): the peer plays SIPp's g711a.pcap
+ * bench's RTP peer (bench/sip-load/rtp-peer.ts, a child process): the peer plays SIPp's g711a.pcap
  * audio to each call and times each of our RTP packets (loss, send jitter, lateness against the
  * stream's 20 ms grid, at the receiver). Each step also says where the CPU went (/proc: the callee,
  * the peer, SIPp, the rest of the machine).
@@ -44,8 +44,8 @@ import type { RtpSession } from '../lib/sip/rtp-session';
 import { sharedMediaClock } from '../lib/media/media-clock';
 import { SIP_LINE_SETTINGS } from '../lib/sip/sip-line-settings';
 import { LOOPBACK, PeerProcess, havePeer, pickPorts, waitFor } from '../test/helpers/sip-peers';
-import { NodeRedHost } from '../test/helpers/node-red-host';
-import { RtpLoadPeer, PeerReport } from '../test/helpers/rtp-load-peer';
+import { NodeRedHost } from './sip-load/node-red-host';
+import { RtpLoadPeer, PeerReport } from './sip-load/rtp-peer';
 import { StallWatch, stallNodes, STALL_EVERY_MS, STALL_MS } from '../test/helpers/media-stall';
 import { CpuMeter, CpuSplit, openFilesLimit, procSample, ProcSample, threadCount } from './sip-load/proc-stat';
 import { parseSippCounts, uacScenario } from './sip-load/scenarios';

@@ -6,7 +6,7 @@
  *
  * The proof that the thread really stalled is measured in the same process, beside the flow
  * ({@link StallWatch}: the event loop's delay, whose max must reach the stall); the packets' lateness
- * is measured outside it, by the RTP peer (test/helpers/rtp-load-peer.ts, a child process), against
+ * is measured outside it, by the RTP peer (bench/sip-load/rtp-peer.ts, a child process), against
  * each stream's 20 ms grid.
  */
 import { monitorEventLoopDelay, IntervalHistogram } from 'node:perf_hooks';
