@@ -30,7 +30,7 @@
  * Run: `node dist/bench/sip-load.js [--quick] [--record [rx|tx|both]] [--levels 50,100,...]
  * [--rates 20,50,...] [--hold S] [--rate-secs S] [--budget S] [--no-reference] [--reference-all]
  * [--ramp-cps R] [--max-jitter-ms MS] [--cpu-prof-level N] [--only concurrency|rate]
- * [--workers 0,1,2|auto] [--stall [--stall-calls N] [--stall-hold S]]`.
+ * [--workers 0,1,2|auto] [--stall [--stall-calls N] [--stall-hold S]] [--reference-only]`.
  */
 import { mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, loadavg, tmpdir } from 'node:os';
@@ -83,6 +83,9 @@ const RAMP_CPS = number('ramp-cps', 40);
 const BUDGET_S = number('budget', QUICK ? 100 : 540);
 const REFERENCE = !flag('no-reference');
 const REFERENCE_ALL = flag('reference-all');
+/** `--reference-only`: the reference at every step, no flow: what the load side (peer, SIPp, SIPp's echo) carries alone. */
+const REFERENCE_ONLY = flag('reference-only');
+if (REFERENCE_ONLY && !REFERENCE) throw new TypeError('--reference-only and --no-reference exclude each other');
 /** `--only concurrency` or `--only rate`: one search (the soak, bench:soak, is the concurrency one). */
 const ONLY = value('only');
 if (ONLY !== undefined && ONLY !== 'concurrency' && ONLY !== 'rate') throw new TypeError('--only must be concurrency or rate');
@@ -520,10 +523,11 @@ async function runReferenceStep(peer: RtpLoadPeer, p: StepPlan, window: [number,
     const failures: string[] = [];
     if (!counts) failures.push(`SIPp (UAC) printed no statistics: ${uac.text().slice(-300)}`);
     else if (counts.failed > 0) failures.push(`SIPp counted ${counts.failed} failed calls`);
-    const inWindow = window ? samples.filter((x) => x.t >= window[0] && x.t <= window[1] && x.s) : [];
+    // The flow step's full-load window; without one (--reference-only), the whole step.
+    const inWindow = window ? samples.filter((x) => x.t >= window[0] && x.t <= window[1] && x.s) : samples.filter((x) => x.s);
     const first = inWindow[0]?.s;
     const last = inWindow[inWindow.length - 1]?.s;
-    const cpuPct = first && last && window ? (100 * (last.cpuMs - first.cpuMs)) / Math.max(1, inWindow[inWindow.length - 1].t - inWindow[0].t) : 0;
+    const cpuPct = first && last && inWindow.length >= 2 ? (100 * (last.cpuMs - first.cpuMs)) / Math.max(1, inWindow[inWindow.length - 1].t - inWindow[0].t) : 0;
     const peakRss = Math.max(...samples.map((x) => x.s?.rss ?? 0));
     const callSeconds = (p.calls * p.holdMs) / 1000;
     const totalCpu = (after?.cpuMs ?? 0) - (before?.cpuMs ?? 0);
@@ -619,6 +623,11 @@ async function search(host: NodeRedHost, peer: RtpLoadPeer, kind: Search, target
       log(`${kind} ${target}: skipped (time budget)`);
       break;
     }
+    if (REFERENCE_ONLY) {
+      const passed = await reference(peer, p, null);
+      if (!passed) break;
+      continue;
+    }
     let window: [number, number] | null = null;
     const failed = new Set<Workers>();
     for (const workers of active) {
@@ -637,7 +646,7 @@ async function search(host: NodeRedHost, peer: RtpLoadPeer, kind: Search, target
       break;
     }
   }
-  if (REFERENCE && !REFERENCE_ALL) {
+  if (REFERENCE && !REFERENCE_ALL && !REFERENCE_ONLY) {
     for (const step of [lastPass, firstFail]) {
       if (step && elapsedS() + step.p.calls / step.p.rate + step.p.holdMs / 1000 + 5 <= budgetEndS + 20) await reference(peer, step.p, step.window);
     }
@@ -665,11 +674,12 @@ function workersLine(w: Workers): string {
   return `mediaWorkers ${w} (${known})`;
 }
 
-async function reference(peer: RtpLoadPeer, p: StepPlan, window: [number, number] | null): Promise<void> {
+async function reference(peer: RtpLoadPeer, p: StepPlan, window: [number, number] | null): Promise<boolean> {
   log(`  reference (sipp -sn uas -rtp_echo) at ${p.search} ${p.target}`);
   const r = await runReferenceStep(peer, p, window);
   results.push(r);
   log(`  sipp-uas: ${r.pass ? 'pass' : 'FAIL'} ${summary(r)}`);
+  return r.pass;
 }
 
 function summary(r: StepResult): string {
