@@ -31,9 +31,8 @@ import { performance } from 'node:perf_hooks';
 
 const PACKET_BYTES = 160; // 20 ms of 8 kHz A-law
 const TICK_MS = 20;
-/** The sends of a tick are spread over this many phases, TICK_MS / PHASES apart. */
-const PHASES = 10;
-const PHASE_MS = TICK_MS / PHASES;
+/** The sends of a tick are spread over this many phases, TICK_MS / phases apart (argv[4]: 1 = one burst per tick, as before). */
+const DEFAULT_PHASES = 10;
 /** A stream (either way) that has been silent this long is over. */
 const IDLE_MS = 400;
 /** Histograms: 0.05 ms buckets to 200 ms, then one bucket for everything later. */
@@ -169,6 +168,9 @@ function pcapAudio(path: string): Buffer {
 function main(): void {
   const port = Number(process.argv[2]);
   const pcap = process.argv[3];
+  const PHASES = Number(process.argv[4] ?? DEFAULT_PHASES);
+  if (!Number.isInteger(PHASES) || PHASES < 1 || PHASES > 20) throw new TypeError('phases must be 1 to 20');
+  const PHASE_MS = TICK_MS / PHASES;
   const audio = pcapAudio(pcap);
   const socket = dgram.createSocket({ type: 'udp4', recvBufferSize: 8 << 20, sendBufferSize: 8 << 20 });
   /** Answer mode: the streams back to each callee, by its RTP port (the bench is loopback-only). */
@@ -325,6 +327,11 @@ function main(): void {
   });
   process.on('disconnect', () => process.exit(0));
 
+  // A port taken: say so and exit (the parent's start() rejects), not a peer that never answers.
+  socket.once('error', (err) => {
+    process.stderr.write(`rtp-peer: ${err.message}\n`);
+    process.exit(1);
+  });
   socket.bind(port, '127.0.0.1', () => {
     // The kernel caps the 8 MB asked for at net.core.rmem_max: the bench prints what was granted.
     process.send?.({ ready: socket.address().port, recvBuffer: socket.getRecvBufferSize() });
@@ -347,8 +354,8 @@ export class RtpLoadPeer {
   }
 
   /** Forks the peer on `port` (127.0.0.1), playing the PCMA payloads of `pcap` (SIPp's g711a.pcap). */
-  static async start(port: number, pcap: string): Promise<RtpLoadPeer> {
-    const child = fork(__filename, [String(port), pcap], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  static async start(port: number, pcap: string, phases = DEFAULT_PHASES): Promise<RtpLoadPeer> {
+    const child = fork(__filename, [String(port), pcap, String(phases)], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
     const ready = await new Promise<{ ready: number; recvBuffer: number }>((resolve, reject) => {
       child.once('message', (m: { ready?: number; recvBuffer: number }) => (m.ready ? resolve(m as { ready: number; recvBuffer: number }) : reject(new Error('the RTP peer did not start'))));
       child.once('exit', (code) => reject(new Error(`the RTP peer exited (${code})`)));
