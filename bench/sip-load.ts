@@ -193,6 +193,8 @@ interface StepResult {
   rssPerCallKb: number;
   heapPerCallKb: number | null;
   recordings: string | null;
+  /** How late the RTP peer's own timer ran at most (ms): the peer itself held up, the machine the limit. */
+  peerSelfLateMaxMs: number | null;
   /** The RTP peer's own CPU over the step, % of a core (it must not be the bottleneck). */
   peerCpuPct: number;
   load: string;
@@ -459,6 +461,7 @@ async function runFlowStep(host: NodeRedHost, peer: RtpLoadPeer, p: StepPlan, pr
       heapPerCallKb: full.length ? (median(full.map((s) => s.heap)) - before.heap) / 1024 / Math.max(1, atFull) : null,
       recordings,
       peerCpuPct: (100 * report.cpuMs) / Math.max(1, report.wallMs),
+      peerSelfLateMaxMs: report.selfLate.maxMs,
       load: loadText(),
       wallS: wallMs / 1000,
       pass: false,
@@ -559,6 +562,7 @@ async function runReferenceStep(peer: RtpLoadPeer, p: StepPlan, window: [number,
       heapPerCallKb: null,
       recordings: null,
       peerCpuPct: (100 * report.cpuMs) / Math.max(1, report.wallMs),
+      peerSelfLateMaxMs: report.selfLate.maxMs,
       load: loadText(),
       wallS: wallMs / 1000,
       pass: false,
@@ -684,7 +688,7 @@ async function reference(peer: RtpLoadPeer, p: StepPlan, window: [number, number
 
 function summary(r: StepResult): string {
   const f = r.failures.length ? ` — ${[...new Set(r.failures)].slice(0, 4).join('; ')}` : '';
-  const late = r.lateness ? `, late > ${r.lateness.limitMs} ms ${r.lateness.overLimit} (max ${r.lateness.maxMs} ms)` : '';
+  const late = r.lateness ? `, late > ${r.lateness.limitMs} ms ${r.lateness.overLimit} (max ${r.lateness.maxMs} ms; the peer's own timer late max ${r.peerSelfLateMaxMs} ms)` : '';
   return `${r.succeeded}/${r.calls} ok, peak ${r.peak}, jitter p99 ${r.jitter?.p99Ms ?? '—'} ms${late}, loss out ${pct(r.lossOut)} in ${pct(r.lossIn)}, CPU ${splitText(r.split)}${f}`;
 }
 
@@ -699,7 +703,7 @@ function splitText(split: CpuSplit | null): string {
 
 /** Where the CPU went, the lateness and the workers, per step: the second table. */
 function splitTable(): string {
-  const head = '| search | callee | target | mediaWorkers | threads | lateness vs grid p99 / max (ms) | packets late > 5 ms | flow thread stall max (ms) | callee CPU | RTP peer CPU | SIPp (caller) CPU | load side (peer + SIPp caller) | machine busy (of 200 %) | others | pass |';
+  const head = '| search | callee | target | mediaWorkers | threads | lateness vs grid p99 / max (ms) | packets late > 5 ms | RTP peer\'s own timer late max (ms) | flow thread stall max (ms) | callee CPU | RTP peer CPU | SIPp (caller) CPU | load side (peer + SIPp caller) | machine busy (of 200 %) | others | pass |';
   const c = (r: StepResult, name: string): string => (r.split ? `${r.split.processes[name]?.toFixed(0) ?? '—'} %` : '—');
   const rows = results.map((r) =>
     [
@@ -710,6 +714,7 @@ function splitTable(): string {
       r.threads === null ? '—' : String(r.threads),
       r.lateness ? `${r.lateness.p99Ms} / ${r.lateness.maxMs}` : '—',
       r.lateness ? `${r.lateness.overLimit} of ${r.lateness.samples}` : '—',
+      r.peerSelfLateMaxMs === null ? '—' : String(r.peerSelfLateMaxMs),
       r.loopDelayMaxMs === null ? '—' : r.loopDelayMaxMs.toFixed(0),
       c(r, 'callee'),
       c(r, 'rtp peer'),
@@ -720,7 +725,7 @@ function splitTable(): string {
       r.pass ? 'yes' : 'NO',
     ].join(' | '),
   );
-  return [head.replace('200 %', `${100 * cpus().length} %`), `|${'---|'.repeat(15)}`, ...rows.map((r) => `| ${r} |`)].join('\n');
+  return [head.replace('200 %', `${100 * cpus().length} %`), `|${'---|'.repeat(16)}`, ...rows.map((r) => `| ${r} |`)].join('\n');
 }
 
 function table(): string {

@@ -42,7 +42,7 @@ interface Row {
   streams: number;
   procs: number;
   phases: number;
-  report: Pick<PeerReport, 'sent' | 'received' | 'expected' | 'lost' | 'cpuMs'> & { jitterP99: number; lateP99: number; lateMax: number; late: number; lateSamples: number };
+  report: Pick<PeerReport, 'sent' | 'received' | 'expected' | 'lost' | 'cpuMs'> & { jitterP99: number; lateP99: number; lateMax: number; late: number; lateSamples: number; selfLateMax: number };
   echoDrops: number | null;
   cpu: Record<string, number>;
   machine: number;
@@ -91,6 +91,7 @@ async function run(streams: number, procs: number, phases: number): Promise<Row>
         lateP99: Math.max(...reports.map((r) => r.lateness.p99Ms)),
         lateMax: Math.max(...reports.map((r) => r.lateness.maxMs)),
         late: sum((r) => r.lateness.overLimit),
+        selfLateMax: Math.max(...reports.map((r) => r.selfLate.maxMs)),
         lateSamples: sum((r) => r.lateness.samples),
       },
       echoDrops: echoDrops === null ? null : echoDrops - drops0,
@@ -121,13 +122,13 @@ async function main(): Promise<void> {
     }
   }
   console.log(`\nload side alone (RTP peers → sipp -rtp_echo → peers, ${SECS} s each), ${cpus().length} × ${cpus()[0]?.model}, Node ${process.version}, ${new Date().toISOString().slice(0, 16)}\n`);
-  console.log('| streams | peer processes | send phases per 20 ms | loss | dropped at SIPp\'s echo socket | send jitter p99 (ms) | lateness vs grid p99 / max (ms) | late > 5 ms | peer CPU (% of a core) | peer CPU per packet sent or received (µs) | SIPp echo CPU | machine busy (of 200 %) | others | load avg |');
-  console.log(`|${'---|'.repeat(14)}`);
+  console.log('| streams | peer processes | send phases per 20 ms | loss | dropped at SIPp\'s echo socket | send jitter p99 (ms) | lateness vs grid p99 / max (ms) | late > 5 ms | peer timer late max (ms) | peer CPU (% of a core) | peer CPU per packet sent or received (µs) | SIPp echo CPU | machine busy (of 200 %) | others | load avg |');
+  console.log(`|${'---|'.repeat(15)}`);
   for (const r of rows) {
     const peerCpu = Object.entries(r.cpu).filter(([k]) => k.startsWith('peer')).reduce((a, [, v]) => a + v, 0);
     const usPerPacket = (1000 * r.report.cpuMs) / Math.max(1, r.report.sent + r.report.received);
     console.log(
-      `| ${r.streams} | ${r.procs} | ${r.phases} | ${((100 * r.report.lost) / Math.max(1, r.report.expected)).toFixed(3)} % | ${r.echoDrops ?? '—'} | ${r.report.jitterP99} | ${r.report.lateP99} / ${r.report.lateMax} | ${r.report.late} of ${r.report.lateSamples} | ${peerCpu.toFixed(0)} | ${usPerPacket.toFixed(1)} | ${r.cpu['sipp echo']?.toFixed(0)} | ${r.machine.toFixed(0)} | ${r.others.toFixed(0)} | ${r.load} |`,
+      `| ${r.streams} | ${r.procs} | ${r.phases} | ${((100 * r.report.lost) / Math.max(1, r.report.expected)).toFixed(3)} % | ${r.echoDrops ?? '—'} | ${r.report.jitterP99} | ${r.report.lateP99} / ${r.report.lateMax} | ${r.report.late} of ${r.report.lateSamples} | ${r.report.selfLateMax} | ${peerCpu.toFixed(0)} | ${usPerPacket.toFixed(1)} | ${r.cpu['sipp echo']?.toFixed(0)} | ${r.machine.toFixed(0)} | ${r.others.toFixed(0)} | ${r.load} |`,
     );
   }
   process.exit(0);

@@ -77,6 +77,12 @@ export interface PeerReport {
    * (the jitter above would show it once per stall, between two neighbours).
    */
   lateness: Distribution & { overLimit: number; limitMs: number };
+  /**
+   * How late the peer's own timer ran (ms): the peer itself held up (not scheduled, or busy). A
+   * packet that arrived then is timed late by up to that much through no fault of its sender: when
+   * this is large, the machine is the limit, not the callee.
+   */
+  selfLate: Distribution;
   /** Packets the peer sent (its audio to the callees). */
   sent: number;
   /** The peer's own CPU (user + system) over the reporting period, ms, and the period, ms. */
@@ -180,6 +186,7 @@ function main(): void {
   const rx = new Map<number, RxStream>();
   const jitter = new Histogram();
   const lateness = new Histogram();
+  const selfLate = new Histogram();
   let counts = { received: 0, endedExpected: 0, endedReceived: 0, endedStreams: 0, sent: 0, late: 0 };
   let since = { cpu: process.cpuUsage(), wall: performance.now() };
   let originating = false;
@@ -255,6 +262,7 @@ function main(): void {
   let step = 0;
   const onTimer = (): void => {
     const now = performance.now();
+    selfLate.add(Math.max(0, now - (start + step * PHASE_MS)));
     while (start + step * PHASE_MS <= now) {
       const phase = step % PHASES;
       step++;
@@ -301,12 +309,14 @@ function main(): void {
       lost: Math.max(0, expected - received),
       jitter: jitter.distribution(),
       lateness: { ...lateness.distribution(), overLimit: counts.late, limitMs: LATE_MS },
+      selfLate: selfLate.distribution(),
       sent: counts.sent,
       cpuMs: (cpu.user + cpu.system) / 1000,
       wallMs: performance.now() - since.wall,
     };
     jitter.reset();
     lateness.reset();
+    selfLate.reset();
     counts = { received: 0, endedExpected: 0, endedReceived: 0, endedStreams: 0, sent: 0, late: 0 };
     since = { cpu: process.cpuUsage(), wall: performance.now() };
     return r;

@@ -114,7 +114,8 @@ describe('media: a flow that blocks its thread 200 ms every second does not dela
     const counts = parseSippCounts(sipp.text());
     const figures = `SIPp exit ${exit.code}, calls ${JSON.stringify(counts)}; flow thread's longest stall ${stall.maxMs.toFixed(0)} ms; ` +
       `RTP from the line: ${report.streams} streams, ${report.received} of ${report.expected} packets (${report.lost} lost); lateness vs grid p50 ${report.lateness.p50Ms} / p99 ${report.lateness.p99Ms} / max ${report.lateness.maxMs} ms, ` +
-      `${report.lateness.overLimit} packets late by more than ${LATE_LIMIT_MS} ms; mediaWorkers ${WORKERS ?? 'default'}`;
+      `${report.lateness.overLimit} packets late by more than ${LATE_LIMIT_MS} ms; the peer's own timer late p99 ${report.selfLate.p99Ms} / max ${report.selfLate.maxMs} ms ` +
+      `(when that is large the machine, not the line, held packets back); mediaWorkers ${WORKERS ?? 'default'}`;
     // eslint-disable-next-line no-console
     console.log(`      ${figures}`);
 
