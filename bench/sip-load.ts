@@ -764,8 +764,8 @@ function verdict(): string {
   ];
   for (const w of WORKERS) {
     const tag = WORKERS.length > 1 || w !== undefined ? `, mediaWorkers ${workersText(w)}` : '';
-    if (results.some((r) => r.search === 'concurrency' && r.workers === w)) lines.push(`Most concurrent calls carried (flow${RECORD ? `, recording ${RECORD}` : ', no recording'}${tag}): ${best('concurrency', 'flow', w) ?? 'none of the steps'} (target 500)`);
-    if (results.some((r) => r.search === 'rate' && r.workers === w)) lines.push(`Highest setup rate sustained (flow${tag}): ${best('rate', 'flow', w) ?? 'none of the steps'} cps (target 100)`);
+    if (results.some((r) => r.who === 'flow' && r.search === 'concurrency' && r.workers === w)) lines.push(`Most concurrent calls carried (flow${RECORD ? `, recording ${RECORD}` : ', no recording'}${tag}): ${best('concurrency', 'flow', w) ?? 'none of the steps'} (target 500)`);
+    if (results.some((r) => r.who === 'flow' && r.search === 'rate' && r.workers === w)) lines.push(`Highest setup rate sustained (flow${tag}): ${best('rate', 'flow', w) ?? 'none of the steps'} cps (target 100)`);
   }
   if (WORKERS.some((w) => w !== undefined) && !WORKERS_KNOWN) lines.push('mediaWorkers was IGNORED: this build\'s line has no such setting (media ran in the main thread in every flow row)');
   // Where the machine itself was the limit: the cores near full while the reference (load side + SIPp's echo) failed.

@@ -33,8 +33,14 @@ const PACKET_BYTES = 160; // 20 ms of 8 kHz A-law
 const TICK_MS = 20;
 /** The sends of a tick are spread over this many phases, TICK_MS / phases apart (argv[4]: 1 = one burst per tick, as before). */
 const DEFAULT_PHASES = 10;
-/** A stream (either way) that has been silent this long is over. */
+/** A callee that has sent nothing for this long is gone: the peer stops sending to it. */
 const IDLE_MS = 400;
+/**
+ * A received stream silent this long is over (its counts move to the totals). Longer than any stall
+ * a step can cause: a sender held up for a second and then resuming is one stream whose missing
+ * packets count as lost, not two streams with nothing missing.
+ */
+const RX_IDLE_MS = 5000;
 /** Histograms: 0.05 ms buckets to 200 ms, then one bucket for everything later. */
 const BUCKET_MS = 0.05;
 const BUCKETS = 4000;
@@ -277,7 +283,7 @@ function main(): void {
         send(t);
       }
       // Streams that fell silent are over: their counts move to the totals (once a tick).
-      if (phase === 0) for (const [ssrc, s] of rx) if (now - s.lastArrival > IDLE_MS) endRx(ssrc, s);
+      if (phase === 0) for (const [ssrc, s] of rx) if (now - s.lastArrival > RX_IDLE_MS) endRx(ssrc, s);
     }
     setTimeout(onTimer, Math.max(0, start + step * PHASE_MS - performance.now()));
   };

@@ -107,7 +107,7 @@ describe('media: a flow that blocks its thread 200 ms every second does not dela
       '-set', 'peerport', String(peerPort), '-nostdin', '-timeout', '90s', `${LOOPBACK}:${linePort}`,
     ], dir);
     const exit = await sipp.exited;
-    // The peer ends a stream 400 ms after its last packet: let the last ones end.
+    // Let the last packets arrive (the report counts the streams still open as they are).
     await new Promise((r) => setTimeout(r, 600));
     const stall = watch.stop();
     const report: PeerReport = await peer.report();
