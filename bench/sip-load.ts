@@ -162,6 +162,8 @@ interface StepResult {
   threads: number | null;
   /** Lateness of the packets the peer received against their stream's 20 ms grid. */
   lateness: PeerReport['lateness'] | null;
+  /** The same net of the peer's own hold-ups (PeerReport.latenessNet). */
+  latenessNet: PeerReport['latenessNet'] | null;
   /** The flow's thread's longest event-loop delay over the step (ms): the stall, seen from inside. */
   loopDelayMaxMs: number | null;
   /** Where the CPU went over the step (callee, RTP peer, SIPp, machine, others), % of one core. */
@@ -440,6 +442,7 @@ async function runFlowStep(host: NodeRedHost, peer: RtpLoadPeer, p: StepPlan, pr
       workers,
       threads: threads || null,
       lateness: report.lateness,
+      latenessNet: report.latenessNet,
       loopDelayMaxMs: loopDelay.maxMs,
       split,
       target: p.target,
@@ -541,6 +544,7 @@ async function runReferenceStep(peer: RtpLoadPeer, p: StepPlan, window: [number,
       workers: undefined,
       threads: null,
       lateness: report.lateness,
+      latenessNet: report.latenessNet,
       loopDelayMaxMs: null,
       split,
       target: p.target,
@@ -703,7 +707,7 @@ function splitText(split: CpuSplit | null): string {
 
 /** Where the CPU went, the lateness and the workers, per step: the second table. */
 function splitTable(): string {
-  const head = '| search | callee | target | mediaWorkers | threads | lateness vs grid p99 / max (ms) | packets late > 5 ms | RTP peer\'s own timer late max (ms) | flow thread stall max (ms) | callee CPU | RTP peer CPU | SIPp (caller) CPU | load side (peer + SIPp caller) | machine busy (of 200 %) | others | pass |';
+  const head = '| search | callee | target | mediaWorkers | threads | lateness vs grid p99 / max (ms) | packets late > 5 ms | the same net of the peer\'s hold-ups | RTP peer\'s own timer late max (ms) | flow thread stall max (ms) | callee CPU | RTP peer CPU | SIPp (caller) CPU | load side (peer + SIPp caller) | machine busy (of 200 %) | others | pass |';
   const c = (r: StepResult, name: string): string => (r.split ? `${r.split.processes[name]?.toFixed(0) ?? '—'} %` : '—');
   const rows = results.map((r) =>
     [
@@ -714,6 +718,7 @@ function splitTable(): string {
       r.threads === null ? '—' : String(r.threads),
       r.lateness ? `${r.lateness.p99Ms} / ${r.lateness.maxMs}` : '—',
       r.lateness ? `${r.lateness.overLimit} of ${r.lateness.samples}` : '—',
+      r.latenessNet ? `${r.latenessNet.overLimit} (max ${r.latenessNet.maxMs})` : '—',
       r.peerSelfLateMaxMs === null ? '—' : String(r.peerSelfLateMaxMs),
       r.loopDelayMaxMs === null ? '—' : r.loopDelayMaxMs.toFixed(0),
       c(r, 'callee'),
@@ -725,7 +730,7 @@ function splitTable(): string {
       r.pass ? 'yes' : 'NO',
     ].join(' | '),
   );
-  return [head.replace('200 %', `${100 * cpus().length} %`), `|${'---|'.repeat(16)}`, ...rows.map((r) => `| ${r} |`)].join('\n');
+  return [head.replace('200 %', `${100 * cpus().length} %`), `|${'---|'.repeat(17)}`, ...rows.map((r) => `| ${r} |`)].join('\n');
 }
 
 function table(): string {

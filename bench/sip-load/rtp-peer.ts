@@ -84,6 +84,12 @@ export interface PeerReport {
    */
   lateness: Distribution & { overLimit: number; limitMs: number };
   /**
+   * The same with each arrival taken back by how late the peer's own timer last ran (the peer held
+   * up, so packets queued in its socket are read late through no fault of their sender): the
+   * lateness the sender caused, the receiver's own hold-ups left out as far as it can see them.
+   */
+  latenessNet: Distribution & { overLimit: number; limitMs: number };
+  /**
    * How late the peer's own timer ran (ms): the peer itself held up (not scheduled, or busy). A
    * packet that arrived then is timed late by up to that much through no fault of its sender: when
    * this is large, the machine is the limit, not the callee.
@@ -106,6 +112,8 @@ interface RxStream {
   lastArrival: number;
   /** arrival − timestamp offset (ms) of every in-order packet: the grid is their minimum. */
   offsets: number[];
+  /** The peer's own hold-up when each was read (ms), see latenessNet. */
+  held: number[];
 }
 
 interface TxStream {
@@ -193,7 +201,10 @@ function main(): void {
   const jitter = new Histogram();
   const lateness = new Histogram();
   const selfLate = new Histogram();
-  let counts = { received: 0, endedExpected: 0, endedReceived: 0, endedStreams: 0, sent: 0, late: 0 };
+  const latenessNet = new Histogram();
+  /** How late the peer's timer ran last time (ms): packets read now may have waited that long. */
+  let heldMs = 0;
+  let counts = { received: 0, endedExpected: 0, endedReceived: 0, endedStreams: 0, sent: 0, late: 0, lateNet: 0 };
   let since = { cpu: process.cpuUsage(), wall: performance.now() };
   let originating = false;
 
@@ -231,7 +242,7 @@ function main(): void {
     const ts = buf.readUInt32BE(4);
     const s = rx.get(ssrc);
     if (!s) {
-      rx.set(ssrc, { lastTs: ts, span: 0, spanMs: 0, received: 1, lastArrival: now, offsets: [now] });
+      rx.set(ssrc, { lastTs: ts, span: 0, spanMs: 0, received: 1, lastArrival: now, offsets: [now], held: [heldMs] });
       return;
     }
     s.received++;
@@ -242,6 +253,7 @@ function main(): void {
       s.spanMs += dTs;
       s.lastTs = ts;
       s.offsets.push(now - s.spanMs);
+      s.held.push(heldMs);
     }
     s.lastArrival = now;
   });
@@ -268,7 +280,8 @@ function main(): void {
   let step = 0;
   const onTimer = (): void => {
     const now = performance.now();
-    selfLate.add(Math.max(0, now - (start + step * PHASE_MS)));
+    heldMs = Math.max(0, now - (start + step * PHASE_MS));
+    selfLate.add(heldMs);
     while (start + step * PHASE_MS <= now) {
       const phase = step % PHASES;
       step++;
@@ -295,10 +308,14 @@ function main(): void {
     counts.endedReceived += s.received;
     let grid = Infinity;
     for (const o of s.offsets) if (o < grid) grid = o;
-    for (const o of s.offsets) {
-      const late = o - grid;
+    for (let i = 0; i < s.offsets.length; i++) {
+      const late = s.offsets[i] - grid;
       lateness.add(late);
       if (late > LATE_MS) counts.late++;
+      // The grid stays the raw one (an arrival taken back by a hold-up is a guess, never the grid).
+      const net = Math.max(0, late - s.held[i]);
+      latenessNet.add(net);
+      if (net > LATE_MS) counts.lateNet++;
     }
   };
 
@@ -315,6 +332,7 @@ function main(): void {
       lost: Math.max(0, expected - received),
       jitter: jitter.distribution(),
       lateness: { ...lateness.distribution(), overLimit: counts.late, limitMs: LATE_MS },
+      latenessNet: { ...latenessNet.distribution(), overLimit: counts.lateNet, limitMs: LATE_MS },
       selfLate: selfLate.distribution(),
       sent: counts.sent,
       cpuMs: (cpu.user + cpu.system) / 1000,
@@ -323,7 +341,8 @@ function main(): void {
     jitter.reset();
     lateness.reset();
     selfLate.reset();
-    counts = { received: 0, endedExpected: 0, endedReceived: 0, endedStreams: 0, sent: 0, late: 0 };
+    latenessNet.reset();
+    counts = { received: 0, endedExpected: 0, endedReceived: 0, endedStreams: 0, sent: 0, late: 0, lateNet: 0 };
     since = { cpu: process.cpuUsage(), wall: performance.now() };
     return r;
   };

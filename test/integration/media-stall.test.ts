@@ -114,7 +114,8 @@ describe('media: a flow that blocks its thread 200 ms every second does not dela
     const counts = parseSippCounts(sipp.text());
     const figures = `SIPp exit ${exit.code}, calls ${JSON.stringify(counts)}; flow thread's longest stall ${stall.maxMs.toFixed(0)} ms; ` +
       `RTP from the line: ${report.streams} streams, ${report.received} of ${report.expected} packets (${report.lost} lost); lateness vs grid p50 ${report.lateness.p50Ms} / p99 ${report.lateness.p99Ms} / max ${report.lateness.maxMs} ms, ` +
-      `${report.lateness.overLimit} packets late by more than ${LATE_LIMIT_MS} ms; the peer's own timer late p99 ${report.selfLate.p99Ms} / max ${report.selfLate.maxMs} ms ` +
+      `${report.lateness.overLimit} packets late by more than ${LATE_LIMIT_MS} ms; net of the peer's own hold-ups p99 ${report.latenessNet.p99Ms} / max ${report.latenessNet.maxMs} ms, ` +
+      `${report.latenessNet.overLimit} late by more than ${LATE_LIMIT_MS} ms; the peer's own timer late p99 ${report.selfLate.p99Ms} / max ${report.selfLate.maxMs} ms ` +
       `(when that is large the machine, not the line, held packets back); mediaWorkers ${WORKERS ?? 'default'}`;
     // eslint-disable-next-line no-console
     console.log(`      ${figures}`);
@@ -123,7 +124,8 @@ describe('media: a flow that blocks its thread 200 ms every second does not dela
     assert.ok(stall.maxMs >= 0.75 * STALL_MS, `the function node blocked the flow's thread (${figures})`);
     assert.ok(report.streams >= CALLS, `a stream from the line per call (${figures})`);
     assert.equal(report.lost, 0, `no RTP packet lost (${figures})`);
-    assert.ok(report.lateness.maxMs < MAX_LATENESS_MS, `no packet held back by the stall (${figures})`);
-    assert.ok(report.lateness.overLimit <= LATE_SHARE_MAX * report.received, `packets late by more than ${LATE_LIMIT_MS} ms: at most ${LATE_SHARE_MAX * 100} % (${figures})`);
+    // Net of the peer's own hold-ups: the receiver's scheduling is not the line's lateness.
+    assert.ok(report.latenessNet.maxMs < MAX_LATENESS_MS, `no packet held back by the stall (${figures})`);
+    assert.ok(report.latenessNet.overLimit <= LATE_SHARE_MAX * report.received, `packets late by more than ${LATE_LIMIT_MS} ms: at most ${LATE_SHARE_MAX * 100} % (${figures})`);
   });
 });
