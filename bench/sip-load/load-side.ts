@@ -44,6 +44,8 @@ interface Row {
   phases: number;
   report: Pick<PeerReport, 'sent' | 'received' | 'expected' | 'lost' | 'cpuMs'> & { jitterP99: number; lateP99: number; lateMax: number; late: number; lateSamples: number; selfLateMax: number };
   echoDrops: number | null;
+  /** The same at the peers' own sockets. */
+  peerDrops: number;
   cpu: Record<string, number>;
   machine: number;
   others: number;
@@ -63,6 +65,7 @@ async function run(streams: number, procs: number, phases: number): Promise<Row>
     for (let k = 0; k < procs; k++) peers.push(await RtpLoadPeer.start(base + 6 + 2 * k, PCAP, phases));
     await Promise.all(peers.map((p) => p.report()));
     const drops0 = socketDrops(echoPort) ?? 0;
+    const peerDrops0 = peers.reduce((a, p) => a + (socketDrops(p.port) ?? 0), 0);
     const pids: Record<string, number | undefined> = { 'sipp echo': uas.pid };
     peers.forEach((p, k) => (pids[`peer ${k + 1}`] = p.pid));
     const meter = new CpuMeter(pids, cpus().length);
@@ -77,6 +80,7 @@ async function run(streams: number, procs: number, phases: number): Promise<Row>
     const reports = await Promise.all(peers.map((p) => p.report()));
     const sum = (f: (r: PeerReport) => number) => reports.reduce((a, r) => a + f(r), 0);
     const echoDrops = socketDrops(echoPort);
+    const peerDrops = peers.reduce((a, p) => a + (socketDrops(p.port) ?? 0), 0) - peerDrops0;
     return {
       streams,
       procs,
@@ -95,6 +99,7 @@ async function run(streams: number, procs: number, phases: number): Promise<Row>
         lateSamples: sum((r) => r.lateness.samples),
       },
       echoDrops: echoDrops === null ? null : echoDrops - drops0,
+      peerDrops,
       cpu: split.processes,
       machine: split.machine,
       others: split.others,
@@ -122,13 +127,13 @@ async function main(): Promise<void> {
     }
   }
   console.log(`\nload side alone (RTP peers → sipp -rtp_echo → peers, ${SECS} s each), ${cpus().length} × ${cpus()[0]?.model}, Node ${process.version}, ${new Date().toISOString().slice(0, 16)}\n`);
-  console.log('| streams | peer processes | send phases per 20 ms | loss | dropped at SIPp\'s echo socket | send jitter p99 (ms) | lateness vs grid p99 / max (ms) | late > 5 ms | peer timer late max (ms) | peer CPU (% of a core) | peer CPU per packet sent or received (µs) | SIPp echo CPU | machine busy (of 200 %) | others | load avg |');
-  console.log(`|${'---|'.repeat(15)}`);
+  console.log('| streams | peer processes | send phases per 20 ms | loss | dropped at SIPp\'s echo socket | dropped at the peers\' sockets | send jitter p99 (ms) | lateness vs grid p99 / max (ms) | late > 5 ms | peer timer late max (ms) | peer CPU (% of a core) | peer CPU per packet sent or received (µs) | SIPp echo CPU | machine busy (of 200 %) | others | load avg |');
+  console.log(`|${'---|'.repeat(16)}`);
   for (const r of rows) {
     const peerCpu = Object.entries(r.cpu).filter(([k]) => k.startsWith('peer')).reduce((a, [, v]) => a + v, 0);
     const usPerPacket = (1000 * r.report.cpuMs) / Math.max(1, r.report.sent + r.report.received);
     console.log(
-      `| ${r.streams} | ${r.procs} | ${r.phases} | ${((100 * r.report.lost) / Math.max(1, r.report.expected)).toFixed(3)} % | ${r.echoDrops ?? '—'} | ${r.report.jitterP99} | ${r.report.lateP99} / ${r.report.lateMax} | ${r.report.late} of ${r.report.lateSamples} | ${r.report.selfLateMax} | ${peerCpu.toFixed(0)} | ${usPerPacket.toFixed(1)} | ${r.cpu['sipp echo']?.toFixed(0)} | ${r.machine.toFixed(0)} | ${r.others.toFixed(0)} | ${r.load} |`,
+      `| ${r.streams} | ${r.procs} | ${r.phases} | ${((100 * r.report.lost) / Math.max(1, r.report.expected)).toFixed(3)} % | ${r.echoDrops ?? '—'} | ${r.peerDrops} | ${r.report.jitterP99} | ${r.report.lateP99} / ${r.report.lateMax} | ${r.report.late} of ${r.report.lateSamples} | ${r.report.selfLateMax} | ${peerCpu.toFixed(0)} | ${usPerPacket.toFixed(1)} | ${r.cpu['sipp echo']?.toFixed(0)} | ${r.machine.toFixed(0)} | ${r.others.toFixed(0)} | ${r.load} |`,
     );
   }
   process.exit(0);

@@ -42,11 +42,13 @@ const HOLD_MS = 12_000;
 const LATE_LIMIT_MS = 5;
 /**
  * Late packets tolerated, as a share of those received: the scheduler's noise on a 2-core machine
- * shared by SIPp, the peer and the flow (a process not run for a few ms now and then; the same
- * figure as the issue's loss criterion). A stalled sender is far beyond it: ~10 of every 50 packets
- * of every call late, by up to 200 ms.
+ * shared by SIPp, the peer and the flow (a process not run for a few ms now and then). Measured: the
+ * reference path alone (peer → SIPp's echo → peer, no flow, 100 streams; bench/sip-load --stall) had
+ * 0.19 % of its packets more than 5 ms late net of the peer's hold-ups (0.39 % raw), max 23 ms, at load
+ * average 2.5; 1 % leaves room for that. A stalled sender is far beyond it: 15–78 % of the packets
+ * late, by 100–570 ms (docs/benchmarks.md, "The stall").
  */
-const LATE_SHARE_MAX = 0.001;
+const LATE_SHARE_MAX = 0.01;
 /** No packet may be late by a quarter of a stall: that is the stall showing, not the scheduler. */
 const MAX_LATENESS_MS = STALL_MS / 4;
 /** `MEDIA_STALL_WORKERS=0` runs the test on media in the main thread (it must fail then). */
