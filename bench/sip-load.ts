@@ -9,7 +9,9 @@
  *
  * SIPp (UAC, a scenario of bench/sip-load/scenarios.ts) offers G.711 with the media address of the
  * bench's RTP peer (bench/sip-load/rtp-peer.ts, a child process): the peer plays SIPp's g711a.pcap
- * audio to each call and times each of our RTP packets (loss, send jitter at the receiver).
+ * audio to each call and times each of our RTP packets (loss, send jitter, lateness against the
+ * stream's 20 ms grid, at the receiver). Each step also says where the CPU went (/proc: the callee,
+ * the peer, SIPp, the rest of the machine).
  *
  * Two searches, stepping up until a step fails or the time budget is spent:
  * - concurrency: N calls at once (SIPp `-l N`), 2N calls in all, each held `--hold` s (longer when
@@ -19,13 +21,19 @@
  * as the reference, at the last passing and first failing step of each search (`--reference-all`:
  * at every step).
  *
+ * `--workers 0,1,2`: every step once per value of the line's `mediaWorkers` setting (media worker
+ * threads; 0 = in the main thread), side by side. `--stall`: instead of the searches, the stall step
+ * (test/helpers/media-stall.ts): `--stall-calls` calls (100) held `--stall-hold` s (20) while a
+ * function node blocks the flow's thread 200 ms every second; it passes with no RTP packet late by
+ * more than 5 ms against its stream's grid and no loss.
+ *
  * Run: `node dist/bench/sip-load.js [--quick] [--record [rx|tx|both]] [--levels 50,100,...]
  * [--rates 20,50,...] [--hold S] [--rate-secs S] [--budget S] [--no-reference] [--reference-all]
- * [--ramp-cps R] [--max-jitter-ms MS] [--cpu-prof-level N] [--only concurrency|rate]`.
+ * [--ramp-cps R] [--max-jitter-ms MS] [--cpu-prof-level N] [--only concurrency|rate]
+ * [--workers 0,1,2|auto] [--stall [--stall-calls N] [--stall-hold S]] [--reference-only]`.
  */
-import { fork, ChildProcess } from 'node:child_process';
 import { mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { cpus, loadavg, tmpdir } from 'node:os';
+import { availableParallelism, cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Session } from 'node:inspector';
 import { setFlagsFromString } from 'node:v8';
@@ -34,10 +42,12 @@ import type { VoiceEvent, VoiceLine } from '../lib/line/voice-line';
 import type { SipBackend } from '../lib/sip/sip-backend';
 import type { RtpSession } from '../lib/sip/rtp-session';
 import { sharedMediaClock } from '../lib/media/media-clock';
+import { SIP_LINE_SETTINGS } from '../lib/sip/sip-line-settings';
 import { LOOPBACK, PeerProcess, havePeer, pickPorts, waitFor } from '../test/helpers/sip-peers';
 import { NodeRedHost } from './sip-load/node-red-host';
-import { openFilesLimit, procSample, ProcSample } from './sip-load/proc-stat';
-import type { PeerReport } from './sip-load/rtp-peer';
+import { RtpLoadPeer, PeerReport } from './sip-load/rtp-peer';
+import { StallWatch, stallNodes, STALL_EVERY_MS, STALL_MS } from '../test/helpers/media-stall';
+import { CpuMeter, CpuSplit, openFilesLimit, procSample, ProcSample, threadCount } from './sip-load/proc-stat';
 import { parseSippCounts, uacScenario } from './sip-load/scenarios';
 
 // ───────────────────────────── options ─────────────────────────────
@@ -73,10 +83,34 @@ const RAMP_CPS = number('ramp-cps', 40);
 const BUDGET_S = number('budget', QUICK ? 100 : 540);
 const REFERENCE = !flag('no-reference');
 const REFERENCE_ALL = flag('reference-all');
+/** `--reference-only`: the reference at every step, no flow: what the load side (peer, SIPp, SIPp's echo) carries alone. */
+const REFERENCE_ONLY = flag('reference-only');
+if (REFERENCE_ONLY && !REFERENCE) throw new TypeError('--reference-only and --no-reference exclude each other');
 /** `--only concurrency` or `--only rate`: one search (the soak, bench:soak, is the concurrency one). */
 const ONLY = value('only');
 if (ONLY !== undefined && ONLY !== 'concurrency' && ONLY !== 'rate') throw new TypeError('--only must be concurrency or rate');
 const CPU_PROF_LEVEL = value('cpu-prof-level') === undefined ? null : number('cpu-prof-level', 1);
+/**
+ * `--workers 0,1,2`: the line's `mediaWorkers` per run of each step; `auto` = one per core. Without
+ * it the setting is left out of the flow (the line's default).
+ */
+type Workers = number | 'auto' | undefined;
+const WORKERS: Workers[] = ((): Workers[] => {
+  const v = value('workers');
+  if (v === undefined) return [undefined];
+  return v.split(',').map((w) => {
+    if (w === 'auto') return 'auto';
+    const n = Number(w);
+    if (!Number.isInteger(n) || n < 0) throw new TypeError('--workers must be whole numbers ≥ 0 or auto, comma-separated');
+    return n;
+  });
+})();
+/** Does this build's line know the setting? (Until the media engine lands, a line ignores it.) */
+const WORKERS_KNOWN = 'mediaWorkers' in SIP_LINE_SETTINGS;
+const workersText = (w: Workers): string => (w === undefined ? 'default' : String(w));
+const STALL = flag('stall');
+const STALL_CALLS = number('stall-calls', 100);
+const STALL_HOLD_S = number('stall-hold', 20);
 const PCAP = '/usr/share/sip-tester/g711a.pcap';
 /** The line's RTP range: room for 5000 calls. */
 const RTP_MIN = 30000;
@@ -120,8 +154,20 @@ const gc = runInNewContext('gc') as () => void;
 type Search = 'concurrency' | 'rate';
 
 interface StepResult {
-  search: Search;
+  search: Search | 'stall';
   who: 'flow' | 'sipp-uas';
+  /** The line's mediaWorkers setting asked for (flow rows). */
+  workers: Workers;
+  /** Threads of the callee process at full load (flow rows: media worker threads show here). */
+  threads: number | null;
+  /** Lateness of the packets the peer received against their stream's 20 ms grid. */
+  lateness: PeerReport['lateness'] | null;
+  /** The same net of the peer's own hold-ups (PeerReport.latenessNet). */
+  latenessNet: PeerReport['latenessNet'] | null;
+  /** The flow's thread's longest event-loop delay over the step (ms): the stall, seen from inside. */
+  loopDelayMaxMs: number | null;
+  /** Where the CPU went over the step (callee, RTP peer, SIPp, machine, others), % of one core. */
+  split: CpuSplit | null;
   /** Calls at once (concurrency) or calls per second (rate). */
   target: number;
   calls: number;
@@ -149,6 +195,8 @@ interface StepResult {
   rssPerCallKb: number;
   heapPerCallKb: number | null;
   recordings: string | null;
+  /** How late the RTP peer's own timer ran at most (ms): the peer itself held up, the machine the limit. */
+  peerSelfLateMaxMs: number | null;
   /** The RTP peer's own CPU over the step, % of a core (it must not be the bottleneck). */
   peerCpuPct: number;
   load: string;
@@ -158,64 +206,9 @@ interface StepResult {
 
 const results: StepResult[] = [];
 
-// ───────────────────────────── the RTP peer ─────────────────────────────
-
-class RtpPeer {
-  private waiters: Array<(m: Record<string, unknown>) => boolean> = [];
-  private constructor(
-    readonly child: ChildProcess,
-    readonly port: number,
-  ) {
-    child.on('message', (m: Record<string, unknown>) => {
-      this.waiters = this.waiters.filter((w) => !w(m));
-    });
-  }
-
-  static async start(): Promise<RtpPeer> {
-    const port = await pickPorts(1);
-    const child = fork(join(__dirname, 'sip-load', 'rtp-peer.js'), [String(port), PCAP], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-    const ready = await new Promise<{ ready: number; recvBuffer: number }>((resolve, reject) => {
-      child.once('message', (m: { ready?: number; recvBuffer: number }) => (m.ready ? resolve(m as { ready: number; recvBuffer: number }) : reject(new Error('the RTP peer did not start'))));
-      child.once('exit', (code) => reject(new Error(`the RTP peer exited (${code})`)));
-    });
-    log(`RTP peer on port ${ready.ready}, receive buffer ${(ready.recvBuffer / 1024).toFixed(0)} KiB (what the kernel granted of 8 MiB; net.core.rmem_max caps it)`);
-    return new RtpPeer(child, ready.ready);
-  }
-
-  private ask<T>(message: object, key: string): Promise<T> {
-    return new Promise<T>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`the RTP peer did not answer ${JSON.stringify(message)}`)), 10_000);
-      this.waiters.push((m) => {
-        if (!(key in m)) return false;
-        clearTimeout(timer);
-        resolve(m[key] as T);
-        return true;
-      });
-      this.child.send(message);
-    });
-  }
-
-  report(): Promise<PeerReport> {
-    return this.ask({ cmd: 'report' }, 'report');
-  }
-
-  originate(port: number, streams: number): Promise<number> {
-    return this.ask({ cmd: 'originate', address: LOOPBACK, port, streams }, 'originating');
-  }
-
-  stopOriginate(): Promise<boolean> {
-    return this.ask({ cmd: 'stop-originate' }, 'stopped');
-  }
-
-  stop(): void {
-    if (this.child.connected) this.child.disconnect();
-    this.child.kill();
-  }
-}
-
 // ───────────────────────────── the flow ─────────────────────────────
 
-function flow(linePort: number, sippPort: number, holdMs: number, recordDir: string | null): object[] {
+function flow(linePort: number, sippPort: number, holdMs: number, recordDir: string | null, workers: Workers, stall: boolean): object[] {
   // Ids unlike any property value: Node-RED takes a property equal to a node id for a reference.
   const z = 'bench-tab';
   return [
@@ -223,6 +216,7 @@ function flow(linePort: number, sippPort: number, holdMs: number, recordDir: str
     {
       id: 'bench-line', type: 'voice-line', z, name: 'bench', backend: 'sip', server: `${LOOPBACK}:${sippPort}`, transport: 'udp', username: '1001',
       domain: '', register: false, localPort: linePort, rtpPortMin: RTP_MIN, rtpPortMax: RTP_MAX, displayName: 'bench', autoAnswer: 0, autoReject: false,
+      ...(workers === undefined ? {} : { mediaWorkers: workers }),
     },
     { id: 'bench-events', type: 'voice-events', z, line: 'bench-line', events: ['incoming', 'waiting'], wires: [['bench-answer']] },
     { id: 'bench-answer', type: 'voice-answer', z, line: 'bench-line', wires: [recordDir ? ['bench-hold', 'bench-record'] : ['bench-hold']] },
@@ -234,6 +228,8 @@ function flow(linePort: number, sippPort: number, holdMs: number, recordDir: str
     ...(recordDir
       ? [{ id: 'bench-record', type: 'voice-record', z, line: 'bench-line', mode: 'file', format: 'wav', direction: RECORD, folder: recordDir, autoRecord: false, wires: [[]] }]
       : []),
+    // The stall starts once the calls are coming in (a second in) and runs to the end of the step.
+    ...(stall ? stallNodes(z, 'bench-stall', 1) : []),
   ];
 }
 
@@ -285,7 +281,7 @@ class CallTracker {
 // ───────────────────────────── one step ─────────────────────────────
 
 interface StepPlan {
-  search: Search;
+  search: Search | 'stall';
   target: number;
   /** SIPp: rate (calls/s), limit (calls at once), total calls, hold (ms). */
   rate: number;
@@ -294,7 +290,11 @@ interface StepPlan {
   holdMs: number;
 }
 
-function plan(search: Search, target: number): StepPlan {
+function plan(search: Search | 'stall', target: number): StepPlan {
+  if (search === 'stall') {
+    // All the calls up at once (set up at RAMP_CPS at most), held while the flow stalls.
+    return { search, target, rate: Math.min(RAMP_CPS, target), limit: target, calls: target, holdMs: Math.round(STALL_HOLD_S * 1000) };
+  }
   if (search === 'concurrency') {
     // Fill the N slots in 0.8 × hold, keep them full (SIPp -l) until 2N calls were placed. The
     // calls are held longer when that would take more than RAMP_CPS calls per second, so that this
@@ -334,11 +334,12 @@ interface Sample {
 /** The samples taken while the load was full: ours ≥ 90 % of the target at once (concurrency), else all. */
 function fullLoadWindow(samples: Sample[], p: StepPlan): [Sample, Sample] | null {
   if (p.search === 'rate') return samples.length >= 2 ? [samples[0], samples[samples.length - 1]] : null;
+  // concurrency, stall
   const full = samples.filter((s) => s.active >= 0.9 * p.target);
   return full.length >= 2 ? [full[0], full[full.length - 1]] : null;
 }
 
-async function runFlowStep(host: NodeRedHost, peer: RtpPeer, p: StepPlan, profile: boolean): Promise<{ result: StepResult; window: [number, number] | null }> {
+async function runFlowStep(host: NodeRedHost, peer: RtpLoadPeer, p: StepPlan, profile: boolean, workers: Workers): Promise<{ result: StepResult; window: [number, number] | null }> {
   const dir = tempDir('bench-sip-load-');
   const recordDir = RECORD ? join(dir, 'recordings') : null;
   const base = await pickPorts(2);
@@ -348,7 +349,7 @@ async function runFlowStep(host: NodeRedHost, peer: RtpPeer, p: StepPlan, profil
   let line: VoiceLine | undefined;
   let inspector: Session | undefined;
   try {
-    await host.deploy(flow(linePort, sippPort, p.holdMs, recordDir));
+    await host.deploy(flow(linePort, sippPort, p.holdMs, recordDir, workers, p.search === 'stall'));
     // The deploy resolves before the nodes start.
     await waitFor('the flow started', () => Boolean(host.node('bench-line')?.line), 15_000);
     line = host.node('bench-line').line as VoiceLine;
@@ -377,21 +378,29 @@ async function runFlowStep(host: NodeRedHost, peer: RtpPeer, p: StepPlan, profil
       await post(inspector, 'Profiler.start');
     }
     const scenario = writeScenario(dir, p, true);
+    const meter = new CpuMeter({ callee: process.pid, 'rtp peer': peer.pid }, cpus().length);
+    const watch = new StallWatch();
     const cpu0 = process.cpuUsage();
     const t0 = Date.now();
     sipp = new PeerProcess('sipp', 'sipp', sippArgs(p, scenario, sippPort, peer.port, `${LOOPBACK}:${linePort}`), dir);
+    meter.add('sipp', sipp.pid);
     const samples: Sample[] = [];
     let peak = 0;
+    let threads = 0;
     const running = sipp;
     while (running.running) {
       const m = process.memoryUsage();
       const active = line.activeCalls().length;
       peak = Math.max(peak, active);
+      if (active >= 0.9 * p.target) threads = Math.max(threads, threadCount());
       samples.push({ t: Date.now() - t0, active, cpu: process.cpuUsage(cpu0), rss: m.rss, heap: m.heapUsed, other: null });
+      meter.sample();
       await sleep(250);
     }
     const exit = await sipp.exited;
     await waitFor('every call of the line ended', () => line?.activeCalls().length === 0, 15_000).catch(() => undefined);
+    const loopDelay = watch.stop();
+    const split = meter.split();
     const cpuAll = process.cpuUsage(cpu0);
     const wallMs = Date.now() - t0;
     if (inspector) {
@@ -430,6 +439,12 @@ async function runFlowStep(host: NodeRedHost, peer: RtpPeer, p: StepPlan, profil
     const result: StepResult = {
       search: p.search,
       who: 'flow',
+      workers,
+      threads: threads || null,
+      lateness: report.lateness,
+      latenessNet: report.latenessNet,
+      loopDelayMaxMs: loopDelay.maxMs,
+      split,
       target: p.target,
       calls: p.calls,
       succeeded: t.ok,
@@ -449,6 +464,7 @@ async function runFlowStep(host: NodeRedHost, peer: RtpPeer, p: StepPlan, profil
       heapPerCallKb: full.length ? (median(full.map((s) => s.heap)) - before.heap) / 1024 / Math.max(1, atFull) : null,
       recordings,
       peerCpuPct: (100 * report.cpuMs) / Math.max(1, report.wallMs),
+      peerSelfLateMaxMs: report.selfLate.maxMs,
       load: loadText(),
       wallS: wallMs / 1000,
       pass: false,
@@ -456,7 +472,8 @@ async function runFlowStep(host: NodeRedHost, peer: RtpPeer, p: StepPlan, profil
     const misses = thresholdMisses(result);
     if (t.ok < p.calls && failures.length === 0) misses.push(`${p.calls - t.ok} calls did not end by our hang-up`);
     if (p.search === 'rate' && p.calls >= 2 && (result.achievedCps ?? 0) < 0.95 * p.target) misses.push(`only ${result.achievedCps?.toFixed(1) ?? 0} cps achieved`);
-    if (p.search === 'concurrency' && peak < p.target) misses.push(`only ${peak} calls at once`);
+    if (p.search !== 'rate' && peak < p.target) misses.push(`only ${peak} calls at once`);
+    if (p.search === 'stall') misses.push(...stallMisses(result));
     result.failures.push(...misses);
     result.pass = result.failures.length === 0;
     return { result, window: window ? [window[0].t, window[1].t] : null };
@@ -470,13 +487,13 @@ async function runFlowStep(host: NodeRedHost, peer: RtpPeer, p: StepPlan, profil
 }
 
 /** The same calls against `sipp -sn uas -rtp_echo`, the peer's streams echoed by it. */
-async function runReferenceStep(peer: RtpPeer, p: StepPlan, window: [number, number] | null): Promise<StepResult> {
+async function runReferenceStep(peer: RtpLoadPeer, p: StepPlan, window: [number, number] | null): Promise<StepResult> {
   const dir = tempDir('bench-sip-load-ref-');
   const base = await pickPorts(4);
   const [uasPort, uacPort, echoPort] = [base, base + 1, base + 2];
   let uas: PeerProcess | undefined;
   let uac: PeerProcess | undefined;
-  const streams = p.search === 'concurrency' ? p.target : Math.round((p.rate * p.holdMs) / 1000);
+  const streams = p.search === 'rate' ? Math.round((p.rate * p.holdMs) / 1000) : p.target;
   try {
     uas = new PeerProcess('sipp-uas', 'sipp', ['-sn', 'uas', '-rtp_echo', '-i', LOOPBACK, '-p', String(uasPort), '-mp', String(echoPort), '-rtp_buffsize', String(8 << 20), '-nostdin'], dir);
     const u = uas;
@@ -485,33 +502,38 @@ async function runReferenceStep(peer: RtpPeer, p: StepPlan, window: [number, num
     const before = procSample(uas.pid);
     await peer.report();
     const scenario = writeScenario(dir, p, false);
+    const meter = new CpuMeter({ callee: uas.pid, 'rtp peer': peer.pid }, cpus().length);
     const t0 = Date.now();
     uac = new PeerProcess('sipp-uac', 'sipp', sippArgs(p, scenario, uacPort, peer.port, `${LOOPBACK}:${uasPort}`), dir);
+    meter.add('sipp', uac.pid);
     let originating = false;
     const samples: Array<{ t: number; s: ProcSample | null }> = [];
     while (uac.running) {
       const t = Date.now() - t0;
       // The echoed streams run while the calls would be up (from the first call to the last one's end).
       if (!originating && t > 200) {
-        await peer.originate(echoPort, streams);
+        await peer.originate(LOOPBACK, echoPort, streams);
         originating = true;
       }
       samples.push({ t, s: procSample(uas.pid) });
+      meter.sample();
       await sleep(250);
     }
     await uac.exited;
     if (originating) await peer.stopOriginate();
     const wallMs = Date.now() - t0;
     const after = procSample(uas.pid);
+    const split = meter.split();
     const report = await peer.report();
     const counts = parseSippCounts(uac.text());
     const failures: string[] = [];
     if (!counts) failures.push(`SIPp (UAC) printed no statistics: ${uac.text().slice(-300)}`);
     else if (counts.failed > 0) failures.push(`SIPp counted ${counts.failed} failed calls`);
-    const inWindow = window ? samples.filter((x) => x.t >= window[0] && x.t <= window[1] && x.s) : [];
+    // The flow step's full-load window; without one (--reference-only), the whole step.
+    const inWindow = window ? samples.filter((x) => x.t >= window[0] && x.t <= window[1] && x.s) : samples.filter((x) => x.s);
     const first = inWindow[0]?.s;
     const last = inWindow[inWindow.length - 1]?.s;
-    const cpuPct = first && last && window ? (100 * (last.cpuMs - first.cpuMs)) / Math.max(1, inWindow[inWindow.length - 1].t - inWindow[0].t) : 0;
+    const cpuPct = first && last && inWindow.length >= 2 ? (100 * (last.cpuMs - first.cpuMs)) / Math.max(1, inWindow[inWindow.length - 1].t - inWindow[0].t) : 0;
     const peakRss = Math.max(...samples.map((x) => x.s?.rss ?? 0));
     const callSeconds = (p.calls * p.holdMs) / 1000;
     const totalCpu = (after?.cpuMs ?? 0) - (before?.cpuMs ?? 0);
@@ -519,12 +541,18 @@ async function runReferenceStep(peer: RtpPeer, p: StepPlan, window: [number, num
     const result: StepResult = {
       search: p.search,
       who: 'sipp-uas',
+      workers: undefined,
+      threads: null,
+      lateness: report.lateness,
+      latenessNet: report.latenessNet,
+      loopDelayMaxMs: null,
+      split,
       target: p.target,
       calls: p.calls,
       succeeded: counts?.successful ?? 0,
       failed: counts?.failed ?? p.calls,
       failures,
-      peak: p.search === 'concurrency' ? p.target : streams,
+      peak: streams,
       achievedCps: null,
       lossOut,
       lossIn: null,
@@ -534,16 +562,18 @@ async function runReferenceStep(peer: RtpPeer, p: StepPlan, window: [number, num
       cpuPct,
       cpuPerCallPct: (100 * totalCpu) / (callSeconds * 1000),
       cpuMsPerCall: totalCpu / p.calls,
-      rssPerCallKb: before ? (peakRss - before.rss) / 1024 / Math.max(1, p.search === 'concurrency' ? p.target : streams) : 0,
+      rssPerCallKb: before ? (peakRss - before.rss) / 1024 / Math.max(1, streams) : 0,
       heapPerCallKb: null,
       recordings: null,
       peerCpuPct: (100 * report.cpuMs) / Math.max(1, report.wallMs),
+      peerSelfLateMaxMs: report.selfLate.maxMs,
       load: loadText(),
       wallS: wallMs / 1000,
       pass: false,
     };
     if (result.succeeded < p.calls && failures.length === 0) failures.push(`${p.calls - result.succeeded} calls did not succeed`);
     failures.push(...thresholdMisses(result));
+    if (p.search === 'stall') failures.push(...stallMisses(result));
     result.pass = failures.length === 0;
     return result;
   } finally {
@@ -564,6 +594,17 @@ function thresholdMisses(r: StepResult): string[] {
   return misses;
 }
 
+/** The stall step's criteria (the issue's): no RTP packet late by more than 5 ms against its grid, no loss at all. */
+function stallMisses(r: StepResult): string[] {
+  const misses: string[] = [];
+  if (r.lateness && r.lateness.overLimit > 0) misses.push(`${r.lateness.overLimit} RTP packets late by more than ${r.lateness.limitMs} ms (max ${r.lateness.maxMs} ms)`);
+  // Loss from 0.1 % up is already a miss of every step (thresholdMisses).
+  if (r.lossOut !== null && r.lossOut > 0 && r.lossOut < MAX_LOSS) misses.push(`RTP loss ${r.who === 'flow' ? 'ours' : 'echoed'}→peer ${pct(r.lossOut)} (the stall step allows none)`);
+  if (r.lossIn !== null && r.lossIn > 0 && r.lossIn < MAX_LOSS) misses.push(`RTP loss peer→ours ${pct(r.lossIn)} (the stall step allows none)`);
+  if (r.who === 'flow' && (r.loopDelayMaxMs ?? 0) < 0.75 * STALL_MS) misses.push(`the flow's thread never stalled (longest event-loop delay ${r.loopDelayMaxMs?.toFixed(0)} ms): the step proves nothing`);
+  return misses;
+}
+
 function post(session: Session, method: string): Promise<unknown> {
   return new Promise((resolve, reject) => session.post(method, (err, res) => (err ? reject(err) : resolve(res))));
 }
@@ -578,54 +619,127 @@ function safeList(dir: string): string[] {
 
 // ───────────────────────────── the searches ─────────────────────────────
 
-async function search(host: NodeRedHost, peer: RtpPeer, kind: Search, targets: number[], budgetEndS: number): Promise<void> {
+async function search(host: NodeRedHost, peer: RtpLoadPeer, kind: Search, targets: number[], budgetEndS: number): Promise<void> {
   let lastPass: { p: StepPlan; window: [number, number] | null } | null = null;
   let firstFail: { p: StepPlan; window: [number, number] | null } | null = null;
+  // Each mediaWorkers value is stepped up until it fails; the search ends when none is left.
+  let active = [...WORKERS];
   for (const target of targets) {
     const p = plan(kind, target);
     const expectedS = p.calls / p.rate + p.holdMs / 1000 + 5;
-    if (elapsedS() + expectedS * (REFERENCE ? 2 : 1) > budgetEndS) {
+    if (elapsedS() + expectedS * (active.length + (REFERENCE ? 1 : 0)) > budgetEndS) {
       log(`${kind} ${target}: skipped (time budget)`);
       break;
     }
-    log(`${kind} ${target}: ${p.calls} calls, SIPp -r ${p.rate} -l ${p.limit}, hold ${p.holdMs} ms (load ${loadText()})`);
-    const { result, window } = await runFlowStep(host, peer, p, CPU_PROF_LEVEL === target);
-    results.push(result);
-    log(`  flow: ${result.pass ? 'pass' : 'FAIL'} ${summary(result)}`);
+    if (REFERENCE_ONLY) {
+      const passed = await reference(peer, p, null);
+      if (!passed) break;
+      continue;
+    }
+    let window: [number, number] | null = null;
+    const failed = new Set<Workers>();
+    for (const workers of active) {
+      log(`${kind} ${target}: ${p.calls} calls, SIPp -r ${p.rate} -l ${p.limit}, hold ${p.holdMs} ms, ${workersLine(workers)} (load ${loadText()})`);
+      const step = await runFlowStep(host, peer, p, CPU_PROF_LEVEL === target, workers);
+      results.push(step.result);
+      window ??= step.window;
+      log(`  flow: ${step.result.pass ? 'pass' : 'FAIL'} ${summary(step.result)}`);
+      if (!step.result.pass) failed.add(workers);
+    }
     if (REFERENCE_ALL && REFERENCE) await reference(peer, p, window);
-    if (result.pass) lastPass = { p, window };
-    else {
+    if (failed.size < active.length) lastPass = { p, window };
+    active = active.filter((w) => !failed.has(w));
+    if (active.length === 0) {
       firstFail = { p, window };
       break;
     }
   }
-  if (REFERENCE && !REFERENCE_ALL) {
+  if (REFERENCE && !REFERENCE_ALL && !REFERENCE_ONLY) {
     for (const step of [lastPass, firstFail]) {
       if (step && elapsedS() + step.p.calls / step.p.rate + step.p.holdMs / 1000 + 5 <= budgetEndS + 20) await reference(peer, step.p, step.window);
     }
   }
 }
 
-async function reference(peer: RtpPeer, p: StepPlan, window: [number, number] | null): Promise<void> {
+/** The stall step (issue 12 part 3), once per mediaWorkers value, and the reference at the same load. */
+async function stallStep(host: NodeRedHost, peer: RtpLoadPeer): Promise<void> {
+  const p = plan('stall', STALL_CALLS);
+  let window: [number, number] | null = null;
+  for (const workers of WORKERS) {
+    log(`stall: ${p.calls} calls held ${p.holdMs} ms, the flow's thread blocked ${STALL_MS} ms every ${STALL_EVERY_MS} ms, ${workersLine(workers)} (load ${loadText()})`);
+    const step = await runFlowStep(host, peer, p, false, workers);
+    results.push(step.result);
+    window ??= step.window;
+    log(`  flow: ${step.result.pass ? 'pass' : 'FAIL'} ${summary(step.result)}`);
+  }
+  if (REFERENCE) await reference(peer, p, window);
+}
+
+/** The mediaWorkers setting asked for, and whether this build's line knows it (else it is ignored). */
+function workersLine(w: Workers): string {
+  const known = WORKERS_KNOWN ? 'in force' : 'IGNORED: this build\'s line has no mediaWorkers setting, media runs in the main thread';
+  if (w === undefined) return `mediaWorkers not set (the line's default${WORKERS_KNOWN ? `: auto = ${availableParallelism()}` : ''})`;
+  return `mediaWorkers ${w} (${known})`;
+}
+
+async function reference(peer: RtpLoadPeer, p: StepPlan, window: [number, number] | null): Promise<boolean> {
   log(`  reference (sipp -sn uas -rtp_echo) at ${p.search} ${p.target}`);
   const r = await runReferenceStep(peer, p, window);
   results.push(r);
   log(`  sipp-uas: ${r.pass ? 'pass' : 'FAIL'} ${summary(r)}`);
+  return r.pass;
 }
 
 function summary(r: StepResult): string {
   const f = r.failures.length ? ` — ${[...new Set(r.failures)].slice(0, 4).join('; ')}` : '';
-  return `${r.succeeded}/${r.calls} ok, peak ${r.peak}, jitter p99 ${r.jitter?.p99Ms ?? '—'} ms, loss out ${pct(r.lossOut)} in ${pct(r.lossIn)}, CPU ${r.cpuPct.toFixed(0)} % (RTP peer ${r.peerCpuPct.toFixed(0)} %)${f}`;
+  const late = r.lateness ? `, late > ${r.lateness.limitMs} ms ${r.lateness.overLimit} (max ${r.lateness.maxMs} ms; the peer's own timer late max ${r.peerSelfLateMaxMs} ms)` : '';
+  return `${r.succeeded}/${r.calls} ok, peak ${r.peak}, jitter p99 ${r.jitter?.p99Ms ?? '—'} ms${late}, loss out ${pct(r.lossOut)} in ${pct(r.lossIn)}, CPU ${splitText(r.split)}${f}`;
 }
 
 const pct = (x: number | null): string => (x === null ? '—' : `${(100 * x).toFixed(3)} %`);
 
-function table(): string {
-  const head = '| search | callee | target | calls ok / placed | peak at once | setup rate achieved | loss ours→peer | loss peer→ours | send jitter p50 / p99 / max (ms) | clock lateness p99 (ms) | CPU at full load (% of a core) | CPU per call in progress (% of a core) | CPU per call (ms) | RSS per call (KiB) | heap per call (KiB) | recordings | load avg | pass |';
+/** "callee 80 %, rtp peer 30 %, sipp 5 %, machine 190 % of 200 (others 75 %)". */
+function splitText(split: CpuSplit | null): string {
+  if (!split) return '—';
+  const named = Object.entries(split.processes).map(([name, v]) => `${name} ${v.toFixed(0)} %`);
+  return `${named.join(', ')}; machine ${split.machine.toFixed(0)} % of ${100 * split.cores} (others ${split.others.toFixed(0)} %)`;
+}
+
+/** Where the CPU went, the lateness and the workers, per step: the second table. */
+function splitTable(): string {
+  const head = '| search | callee | target | mediaWorkers | threads | lateness vs grid p99 / max (ms) | packets late > 5 ms | the same net of the peer\'s hold-ups | RTP peer\'s own timer late max (ms) | flow thread stall max (ms) | callee CPU | RTP peer CPU | SIPp (caller) CPU | load side (peer + SIPp caller) | machine busy (of 200 %) | others | pass |';
+  const c = (r: StepResult, name: string): string => (r.split ? `${r.split.processes[name]?.toFixed(0) ?? '—'} %` : '—');
   const rows = results.map((r) =>
     [
       r.search,
       r.who,
+      r.search === 'rate' ? `${r.target} cps` : String(r.target),
+      r.who === 'flow' ? workersText(r.workers) : '—',
+      r.threads === null ? '—' : String(r.threads),
+      r.lateness ? `${r.lateness.p99Ms} / ${r.lateness.maxMs}` : '—',
+      r.lateness ? `${r.lateness.overLimit} of ${r.lateness.samples}` : '—',
+      r.latenessNet ? `${r.latenessNet.overLimit} (max ${r.latenessNet.maxMs})` : '—',
+      r.peerSelfLateMaxMs === null ? '—' : String(r.peerSelfLateMaxMs),
+      r.loopDelayMaxMs === null ? '—' : r.loopDelayMaxMs.toFixed(0),
+      c(r, 'callee'),
+      c(r, 'rtp peer'),
+      c(r, 'sipp'),
+      r.split ? `${((r.split.processes['rtp peer'] ?? 0) + (r.split.processes.sipp ?? 0)).toFixed(0)} %` : '—',
+      r.split ? `${r.split.machine.toFixed(0)} %` : '—',
+      r.split ? `${r.split.others.toFixed(0)} %` : '—',
+      r.pass ? 'yes' : 'NO',
+    ].join(' | '),
+  );
+  return [head.replace('200 %', `${100 * cpus().length} %`), `|${'---|'.repeat(17)}`, ...rows.map((r) => `| ${r} |`)].join('\n');
+}
+
+function table(): string {
+  const head = '| search | callee | workers | target | calls ok / placed | peak at once | setup rate achieved | loss ours→peer | loss peer→ours | send jitter p50 / p99 / max (ms) | clock lateness p99 (ms) | CPU at full load (% of a core) | CPU per call in progress (% of a core) | CPU per call (ms) | RSS per call (KiB) | heap per call (KiB) | recordings | load avg | pass |';
+  const rows = results.map((r) =>
+    [
+      r.search,
+      r.who,
+      r.who === 'flow' ? workersText(r.workers) : '—',
       r.search === 'rate' ? `${r.target} cps` : String(r.target),
       `${r.succeeded} / ${r.calls}`,
       String(r.peak),
@@ -644,18 +758,26 @@ function table(): string {
       r.pass ? 'yes' : 'NO',
     ].join(' | '),
   );
-  return [head, `|${'---|'.repeat(18)}`, ...rows.map((r) => `| ${r} |`)].join('\n');
+  return [head, `|${'---|'.repeat(19)}`, ...rows.map((r) => `| ${r} |`)].join('\n');
 }
 
 function verdict(): string {
-  const best = (kind: Search, who: StepResult['who']) =>
-    results.filter((r) => r.search === kind && r.who === who && r.pass).reduce<number | null>((m, r) => Math.max(m ?? 0, r.target), null);
+  const best = (kind: Search, who: StepResult['who'], workers: Workers) =>
+    results.filter((r) => r.search === kind && r.who === who && r.workers === workers && r.pass).reduce<number | null>((m, r) => Math.max(m ?? 0, r.target), null);
   const lines = [
-    `Criteria of a passing step: every call answered and ended by our hang-up, SIPp counting no failure, RTP loss under ${100 * MAX_LOSS} % each way, send jitter p99 under ${MAX_JITTER_P99_MS} ms (and, for a rate, 95 % of it achieved)`,
-    `Most concurrent calls carried (flow${RECORD ? `, recording ${RECORD}` : ', no recording'}): ${best('concurrency', 'flow') ?? 'none of the steps'} (target 500)`,
-    `Highest setup rate sustained (flow): ${best('rate', 'flow') ?? 'none of the steps'} cps (target 100)`,
+    `Criteria of a passing step: every call answered and ended by our hang-up, SIPp counting no failure, RTP loss under ${100 * MAX_LOSS} % each way, send jitter p99 under ${MAX_JITTER_P99_MS} ms (and, for a rate, 95 % of it achieved; for the stall, no packet late by more than 5 ms and no loss at all)`,
   ];
-  for (const r of results.filter((x) => !x.pass)) lines.push(`  ${r.who} ${r.search} ${r.target} failed: ${[...new Set(r.failures)].slice(0, 5).join('; ')}`);
+  for (const w of WORKERS) {
+    const tag = WORKERS.length > 1 || w !== undefined ? `, mediaWorkers ${workersText(w)}` : '';
+    if (results.some((r) => r.who === 'flow' && r.search === 'concurrency' && r.workers === w)) lines.push(`Most concurrent calls carried (flow${RECORD ? `, recording ${RECORD}` : ', no recording'}${tag}): ${best('concurrency', 'flow', w) ?? 'none of the steps'} (target 500)`);
+    if (results.some((r) => r.who === 'flow' && r.search === 'rate' && r.workers === w)) lines.push(`Highest setup rate sustained (flow${tag}): ${best('rate', 'flow', w) ?? 'none of the steps'} cps (target 100)`);
+  }
+  if (WORKERS.some((w) => w !== undefined) && !WORKERS_KNOWN) lines.push('mediaWorkers was IGNORED: this build\'s line has no such setting (media ran in the main thread in every flow row)');
+  // Where the machine itself was the limit: the cores near full while the reference (load side + SIPp's echo) failed.
+  for (const r of results.filter((x) => x.who === 'sipp-uas' && !x.pass && x.split && x.split.machine >= 90 * x.split.cores)) {
+    lines.push(`  the cores were full when the reference failed at ${r.search} ${r.target}: ${splitText(r.split)}${(r.split?.others ?? 0) > 50 ? ' — much of it other work on the machine, not this bench' : ''}`);
+  }
+  for (const r of results.filter((x) => !x.pass)) lines.push(`  ${r.who}${r.who === 'flow' ? ` (mediaWorkers ${workersText(r.workers)})` : ''} ${r.search} ${r.target} failed: ${[...new Set(r.failures)].slice(0, 5).join('; ')}`);
   return lines.join('\n');
 }
 
@@ -668,26 +790,33 @@ async function main(): Promise<void> {
   const need = 4 * Math.max(...LEVELS) + 1000;
   if (fds !== null && fds < need) log(`warning: ulimit -n is ${fds}; ${Math.max(...LEVELS)} calls need about ${need} (raise it with ulimit -n)`);
   log(`bench:sip — ${cpus().length} cores, ${cpus()[0]?.model}, Node ${process.version}; levels ${LEVELS.join(',')}; rates ${RATES.join(',')}; hold ${HOLD_S} s; record ${RECORD ?? 'off'}; load ${loadText()}`);
-  const peer = await RtpPeer.start();
+  const peer = await RtpLoadPeer.start(await pickPorts(1), PCAP);
+  log(`RTP peer on port ${peer.port}, receive buffer ${(peer.recvBuffer / 1024).toFixed(0)} KiB (what the kernel granted of 8 MiB; net.core.rmem_max caps it)`);
+  for (const w of WORKERS) log(workersLine(w));
   const host = await NodeRedHost.start(join(__dirname, '..', 'nodes'));
   const cleanup = (): void => peer.stop();
   process.on('exit', cleanup);
   try {
     // The concurrency search gets about two thirds of the budget, the rate search the rest.
-    if (ONLY !== 'rate') await search(host, peer, 'concurrency', LEVELS, ONLY ? BUDGET_S : BUDGET_S * 0.68);
-    if (ONLY !== 'concurrency') await search(host, peer, 'rate', RATES, BUDGET_S);
+    if (STALL) await stallStep(host, peer);
+    else {
+      if (ONLY !== 'rate') await search(host, peer, 'concurrency', LEVELS, ONLY ? BUDGET_S : BUDGET_S * 0.68);
+      if (ONLY !== 'concurrency') await search(host, peer, 'rate', RATES, BUDGET_S);
+    }
   } finally {
     await host.stop().catch(() => undefined);
     peer.stop();
   }
   console.log(`\nbench:sip — ${cpus().length} × ${cpus()[0]?.model}, Node ${process.version}, ${new Date().toISOString().slice(0, 10)}, load average at the end ${loadText()}, ${elapsedS().toFixed(0)} s\n`);
   console.log(table());
+  console.log(`\nWhere the CPU went (% of one core, over each step; /proc), the packets' lateness against their stream's 20 ms grid, the media workers:\n`);
+  console.log(splitTable());
   console.log(`\n${verdict()}`);
   process.exit(0);
 }
 
 main().catch((err: Error) => {
   console.error(err.stack ?? err.message);
-  if (results.length) console.log(table());
+  if (results.length) console.log(`${table()}\n\n${splitTable()}`);
   process.exit(1);
 });

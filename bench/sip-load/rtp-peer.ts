@@ -1,33 +1,61 @@
 /**
- * The far end of every call's media in bench/sip-load: one UDP socket, in a child process of its own
+ * The far end of every call's media in bench/sip-load and test/integration/media-stall.test.ts: one UDP socket, in a child process of its own
  * (so that its timing does not share the measured process's event loop), that
  *
  * - plays G.711 A-law audio (the payloads of SIPp's `g711a.pcap`, looped, re-cut into 20 ms packets)
  *   to every source that sends it RTP (a callee, as a latching SBC would: `answer` mode), or to a
  *   fixed address as N streams (`originate` mode, for SIPp's `-rtp_echo` reference callee);
  * - times every RTP packet it receives, per SSRC, to give the loss and the send jitter of the other
- *   side as a receiver sees them (see {@link PeerReport}).
+ *   side as a receiver sees them, and each packet's lateness against the 20 ms grid of its stream
+ *   (see {@link PeerReport}): measured here, in a process of its own, never in the thread it judges.
+ *
+ * What it costs is kept small, so that the load side is not what a step measures (docs/benchmarks.md,
+ * "The load side"): each stream's packet is allocated once and rewritten in place; one timer sends
+ * the streams in 10 phases 2 ms apart (not all in one burst each 20 ms: a burst of 500 packets
+ * overflows a receiver's default 208 KiB socket buffer, which is what SIPp's `-rtp_echo` socket has
+ * whatever `-rtp_buffsize` says, and is how the reference lost 12 % at 500 calls); a received packet
+ * costs no string, BigInt or object of ours.
  *
  * Why not SIPp's own `play_pcap_audio`: SIPp sends the pcap from its media port, which it binds
  * itself; the callee (our line, by symmetric RTP) then sends there, where nothing can time it.
  *
- * Driven over IPC (child_process.fork): `{ cmd: 'report' }` → a PeerReport (and the counts start
- * over), `{ cmd: 'originate', address, port, streams }`, `{ cmd: 'stop-originate' }`.
- * It sends `{ ready: port, recvBuffer: bytes }` over IPC once bound.
+ * Driven over IPC (child_process.fork; {@link RtpLoadPeer} is the parent's side): `{ cmd: 'report' }`
+ * → a PeerReport (and the counts start over), `{ cmd: 'originate', address, port, streams }`,
+ * `{ cmd: 'stop-originate' }`. It sends `{ ready: port, recvBuffer: bytes }` over IPC once bound.
  */
+import { fork, ChildProcess } from 'node:child_process';
 import dgram from 'node:dgram';
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { performance } from 'node:perf_hooks';
 
 const PACKET_BYTES = 160; // 20 ms of 8 kHz A-law
-const TICK_NS = 20_000_000n;
-/** A stream (either way) that has been silent this long is over. */
+const TICK_MS = 20;
+/** The sends of a tick are spread over this many phases, TICK_MS / phases apart (argv[4]: 1 = one burst per tick, as before). */
+const DEFAULT_PHASES = 10;
+/** A callee that has sent nothing for this long is gone: the peer stops sending to it. */
 const IDLE_MS = 400;
-/** |spacing error| histogram: 0.05 ms buckets to 200 ms, then one bucket for everything later. */
+/**
+ * A received stream silent this long is over (its counts move to the totals). Longer than any stall
+ * a step can cause: a sender held up for a second and then resuming is one stream whose missing
+ * packets count as lost, not two streams with nothing missing.
+ */
+const RX_IDLE_MS = 5000;
+/** Histograms: 0.05 ms buckets to 200 ms, then one bucket for everything later. */
 const BUCKET_MS = 0.05;
 const BUCKETS = 4000;
 const PCMA_PT = 8;
-const SEND_BATCH = 16;
+/** A packet later than this against its stream's grid is counted late (the issue's stall criterion). */
+export const LATE_MS = 5;
+
+/** A latency distribution, ms. */
+export interface Distribution {
+  samples: number;
+  p50Ms: number;
+  p99Ms: number;
+  p999Ms: number;
+  maxMs: number;
+}
 
 /** What the peer measured since the last report. */
 export interface PeerReport {
@@ -47,7 +75,26 @@ export interface PeerReport {
    * The send jitter as the receiver sees it: for consecutive packets of a stream, |(arrival gap) −
    * (timestamp gap / 8 kHz)|, in ms (RFC 3393's IP packet delay variation between neighbours).
    */
-  jitter: { samples: number; p50Ms: number; p99Ms: number; p999Ms: number; maxMs: number };
+  jitter: Distribution;
+  /**
+   * Each packet's lateness against its stream's 20 ms grid: arrival − (the stream's earliest
+   * arrival − timestamp offset) − timestamp offset, i.e. how much later than its stream's best-timed
+   * packet it came, its RTP timestamp considered. A sender stalled for 200 ms shows as ~200 ms here
+   * (the jitter above would show it once per stall, between two neighbours).
+   */
+  lateness: Distribution & { overLimit: number; limitMs: number };
+  /**
+   * The same with each arrival taken back by how late the peer's own timer last ran (the peer held
+   * up, so packets queued in its socket are read late through no fault of their sender): the
+   * lateness the sender caused, the receiver's own hold-ups left out as far as it can see them.
+   */
+  latenessNet: Distribution & { overLimit: number; limitMs: number };
+  /**
+   * How late the peer's own timer ran (ms): the peer itself held up (not scheduled, or busy). A
+   * packet that arrived then is timed late by up to that much through no fault of its sender: when
+   * this is large, the machine is the limit, not the callee.
+   */
+  selfLate: Distribution;
   /** Packets the peer sent (its audio to the callees). */
   sent: number;
   /** The peer's own CPU (user + system) over the reporting period, ms, and the period, ms. */
@@ -56,24 +103,63 @@ export interface PeerReport {
 }
 
 interface RxStream {
-  firstTs: number;
   lastTs: number;
   /** Timestamp span covered so far, in 160-sample units (unwrapped). */
   span: number;
+  /** The same in ms (sub-packet timestamp steps kept). */
+  spanMs: number;
   received: number;
-  lastArrivalNs: bigint;
+  lastArrival: number;
+  /** arrival − timestamp offset (ms) of every in-order packet: the grid is their minimum. */
+  offsets: number[];
+  /** The peer's own hold-up when each was read (ms), see latenessNet. */
+  held: number[];
 }
 
 interface TxStream {
   address: string;
   port: number;
-  ssrc: number;
+  /** The stream's packet, allocated once: the header's fixed bytes and SSRC written, seq / ts / payload rewritten per send. */
+  packet: Buffer;
   seq: number;
   ts: number;
   offset: number;
-  lastHeardNs: bigint;
+  lastHeard: number;
   /** Originate mode: never ends by silence. */
   fixed: boolean;
+  phase: number;
+}
+
+class Histogram {
+  private readonly buckets = new Uint32Array(BUCKETS + 1);
+  samples = 0;
+  max = 0;
+
+  add(ms: number): void {
+    this.samples++;
+    if (ms > this.max) this.max = ms;
+    this.buckets[Math.min(BUCKETS, Math.floor(ms / BUCKET_MS))]++;
+  }
+
+  percentile(p: number): number {
+    if (this.samples === 0) return 0;
+    let seen = 0;
+    for (let b = 0; b <= BUCKETS; b++) {
+      seen += this.buckets[b];
+      if (seen >= p * this.samples) return Math.round((b + 1) * BUCKET_MS * 100) / 100;
+    }
+    return BUCKETS * BUCKET_MS;
+  }
+
+  distribution(): Distribution {
+    return { samples: this.samples, p50Ms: this.percentile(0.5), p99Ms: this.percentile(0.99), p999Ms: this.percentile(0.999), maxMs: Math.round(this.max * 100) / 100 };
+  }
+
+  reset(): void {
+    this.buckets.fill(0);
+    this.samples = 0;
+    this.max = 0;
+  }
 }
 
 /** The A-law payloads of a pcap of RTP packets (Ethernet or Linux cooked captures), concatenated. */
@@ -102,103 +188,117 @@ function pcapAudio(path: string): Buffer {
 function main(): void {
   const port = Number(process.argv[2]);
   const pcap = process.argv[3];
+  const PHASES = Number(process.argv[4] ?? DEFAULT_PHASES);
+  if (!Number.isInteger(PHASES) || PHASES < 1 || PHASES > 20) throw new TypeError('phases must be 1 to 20');
+  const PHASE_MS = TICK_MS / PHASES;
   const audio = pcapAudio(pcap);
   const socket = dgram.createSocket({ type: 'udp4', recvBufferSize: 8 << 20, sendBufferSize: 8 << 20 });
-  const tx = new Map<string, TxStream>();
+  /** Answer mode: the streams back to each callee, by its RTP port (the bench is loopback-only). */
+  const answering = new Map<number, TxStream>();
+  /** The streams to send, by phase. */
+  const phases: TxStream[][] = Array.from({ length: PHASES }, () => []);
   const rx = new Map<number, RxStream>();
-  const histogram = new Uint32Array(BUCKETS + 1);
-  let counts = { received: 0, endedExpected: 0, endedReceived: 0, endedStreams: 0, sent: 0, maxMs: 0, samples: 0 };
-  let since = { cpu: process.cpuUsage(), wall: process.hrtime.bigint() };
+  const jitter = new Histogram();
+  const lateness = new Histogram();
+  const selfLate = new Histogram();
+  const latenessNet = new Histogram();
+  /** How late the peer's timer ran last time (ms): packets read now may have waited that long. */
+  let heldMs = 0;
+  let counts = { received: 0, endedExpected: 0, endedReceived: 0, endedStreams: 0, sent: 0, late: 0, lateNet: 0 };
+  let since = { cpu: process.cpuUsage(), wall: performance.now() };
+  let originating = false;
 
-  const newTx = (address: string, p: number, fixed: boolean): TxStream => {
+  const addTx = (address: string, p: number, fixed: boolean): TxStream => {
     const r = randomBytes(10);
-    return { address, port: p, ssrc: r.readUInt32BE(0), seq: r.readUInt16BE(4), ts: r.readUInt32BE(6), offset: 0, lastHeardNs: process.hrtime.bigint(), fixed };
+    const packet = Buffer.alloc(12 + PACKET_BYTES);
+    packet[0] = 0x80;
+    packet[1] = PCMA_PT;
+    packet.writeUInt32BE(r.readUInt32BE(0), 8);
+    // The least busy phase (streams come and go: round-robin alone would drift).
+    let phase = 0;
+    for (let i = 1; i < PHASES; i++) if (phases[i].length < phases[phase].length) phase = i;
+    const t: TxStream = { address, port: p, packet, seq: r.readUInt16BE(4), ts: r.readUInt32BE(6), offset: 0, lastHeard: performance.now(), fixed, phase };
+    phases[phase].push(t);
+    return t;
+  };
+  const removeTx = (t: TxStream): void => {
+    const list = phases[t.phase];
+    const i = list.indexOf(t);
+    if (i >= 0) list.splice(i, 1);
   };
 
   socket.on('message', (buf, rinfo) => {
-    const now = process.hrtime.bigint();
+    const now = performance.now();
     if (buf.length < 12 || buf[0] >> 6 !== 2) return;
     const pt = buf[1] & 0x7f;
     if (pt >= 72 && pt <= 76) return; // RTCP
     counts.received++;
-    const key = `${rinfo.address}:${rinfo.port}`;
-    const t = tx.get(key);
-    if (t) t.lastHeardNs = now;
-    else if (!originating) tx.set(key, newTx(rinfo.address, rinfo.port, false));
+    if (!originating) {
+      const t = answering.get(rinfo.port);
+      if (t) t.lastHeard = now;
+      else answering.set(rinfo.port, addTx(rinfo.address, rinfo.port, false));
+    }
     const ssrc = buf.readUInt32BE(8);
     const ts = buf.readUInt32BE(4);
     const s = rx.get(ssrc);
     if (!s) {
-      rx.set(ssrc, { firstTs: ts, lastTs: ts, span: 0, received: 1, lastArrivalNs: now });
+      rx.set(ssrc, { lastTs: ts, span: 0, spanMs: 0, received: 1, lastArrival: now, offsets: [now], held: [heldMs] });
       return;
     }
     s.received++;
     const dTs = ((ts - s.lastTs) | 0) / 8; // ms, signed (wraps)
     if (dTs > 0) {
-      const dArrival = Number(now - s.lastArrivalNs) / 1e6;
-      const err = Math.abs(dArrival - dTs);
-      counts.samples++;
-      if (err > counts.maxMs) counts.maxMs = err;
-      histogram[Math.min(BUCKETS, Math.floor(err / BUCKET_MS))]++;
-      s.span += Math.round(dTs / 20);
+      jitter.add(Math.abs(now - s.lastArrival - dTs));
+      s.span += Math.round(dTs / TICK_MS);
+      s.spanMs += dTs;
       s.lastTs = ts;
+      s.offsets.push(now - s.spanMs);
+      s.held.push(heldMs);
     }
-    s.lastArrivalNs = now;
+    s.lastArrival = now;
   });
 
-  // The sending clock: absolute 20 ms deadlines (no drift), like the package's media clock.
-  const start = process.hrtime.bigint();
-  let tick = 0;
-  let originating = false;
-  const header = Buffer.alloc(12);
-  // A tick's packets go out SEND_BATCH at a time, with the received ones handled in between: a
-  // packet that arrives while hundreds are being sent is then timed when it arrives, not after.
-  const outbox: Array<{ packet: Buffer; port: number; address: string }> = [];
-  let sent = 0;
-  let sending = false;
-  const sendSome = (): void => {
-    const end = Math.min(outbox.length, sent + SEND_BATCH);
-    for (; sent < end; sent++) socket.send(outbox[sent].packet, outbox[sent].port, outbox[sent].address);
-    if (sent < outbox.length) {
-      setImmediate(sendSome);
-      return;
-    }
-    outbox.length = 0;
-    sent = 0;
-    sending = false;
+  /** One packet of a stream, into its preallocated buffer. */
+  const send = (t: TxStream): void => {
+    const b = t.packet;
+    b[2] = t.seq >> 8;
+    b[3] = t.seq & 0xff;
+    b.writeUInt32BE(t.ts >>> 0, 4);
+    audio.copy(b, 12, t.offset, t.offset + PACKET_BYTES);
+    // No callback: Node tries the send right away (uv_udp_try_send) and queues it, holding `b`, only
+    // when the socket would block; `b` is rewritten 20 ms later, long after either.
+    socket.send(b, t.port, t.address);
+    t.seq = (t.seq + 1) & 0xffff;
+    t.ts = (t.ts + PACKET_BYTES) >>> 0;
+    t.offset = (t.offset + PACKET_BYTES) % audio.length;
+    counts.sent++;
   };
-  const onTick = (): void => {
-    const now = process.hrtime.bigint();
-    while (start + BigInt(tick) * TICK_NS <= now) {
-      tick++;
-      for (const [key, t] of tx) {
-        if (!t.fixed && Number(now - t.lastHeardNs) / 1e6 > IDLE_MS) {
-          tx.delete(key);
+
+  // The one timer: absolute deadlines PHASE_MS apart (no drift, like the package's media clock); a
+  // phase's streams go out at its deadline; a late timer sends every phase it owes.
+  const start = performance.now();
+  let step = 0;
+  const onTimer = (): void => {
+    const now = performance.now();
+    heldMs = Math.max(0, now - (start + step * PHASE_MS));
+    selfLate.add(heldMs);
+    while (start + step * PHASE_MS <= now) {
+      const phase = step % PHASES;
+      step++;
+      const list = phases[phase];
+      for (let i = 0; i < list.length; i++) {
+        const t = list[i];
+        if (!t.fixed && now - t.lastHeard > IDLE_MS) {
+          answering.delete(t.port);
+          list.splice(i--, 1);
           continue;
         }
-        header[0] = 0x80;
-        header[1] = PCMA_PT;
-        header.writeUInt16BE(t.seq, 2);
-        header.writeUInt32BE(t.ts >>> 0, 4);
-        header.writeUInt32BE(t.ssrc, 8);
-        const packet = Buffer.concat([header, audio.subarray(t.offset, t.offset + PACKET_BYTES)]);
-        t.seq = (t.seq + 1) & 0xffff;
-        t.ts = (t.ts + PACKET_BYTES) >>> 0;
-        t.offset = (t.offset + PACKET_BYTES) % audio.length;
-        counts.sent++;
-        outbox.push({ packet, port: t.port, address: t.address });
+        send(t);
       }
+      // Streams that fell silent are over: their counts move to the totals (once a tick).
+      if (phase === 0) for (const [ssrc, s] of rx) if (now - s.lastArrival > RX_IDLE_MS) endRx(ssrc, s);
     }
-    if (!sending) {
-      sending = true;
-      sendSome();
-    }
-    // Streams that fell silent are over: their counts move to the totals.
-    for (const [ssrc, s] of rx) {
-      if (Number(now - s.lastArrivalNs) / 1e6 > IDLE_MS) endRx(ssrc, s);
-    }
-    const next = start + BigInt(tick) * TICK_NS;
-    setTimeout(onTick, Math.max(0, Math.ceil(Number(next - process.hrtime.bigint()) / 1e6 - 0.5)));
+    setTimeout(onTimer, Math.max(0, start + step * PHASE_MS - performance.now()));
   };
 
   const endRx = (ssrc: number, s: RxStream): void => {
@@ -206,16 +306,17 @@ function main(): void {
     counts.endedStreams++;
     counts.endedExpected += s.span + 1;
     counts.endedReceived += s.received;
-  };
-
-  const percentile = (p: number, total: number): number => {
-    if (total === 0) return 0;
-    let seen = 0;
-    for (let b = 0; b <= BUCKETS; b++) {
-      seen += histogram[b];
-      if (seen >= p * total) return Math.round((b + 1) * BUCKET_MS * 100) / 100;
+    let grid = Infinity;
+    for (const o of s.offsets) if (o < grid) grid = o;
+    for (let i = 0; i < s.offsets.length; i++) {
+      const late = s.offsets[i] - grid;
+      lateness.add(late);
+      if (late > LATE_MS) counts.late++;
+      // The grid stays the raw one (an arrival taken back by a hold-up is a guess, never the grid).
+      const net = Math.max(0, late - s.held[i]);
+      latenessNet.add(net);
+      if (net > LATE_MS) counts.lateNet++;
     }
-    return BUCKETS * BUCKET_MS;
   };
 
   const report = (): PeerReport => {
@@ -224,43 +325,114 @@ function main(): void {
     const expected = counts.endedExpected;
     const received = counts.endedReceived;
     const cpu = process.cpuUsage(since.cpu);
-    const wallNs = process.hrtime.bigint() - since.wall;
     const r: PeerReport = {
       streams: counts.endedStreams,
       received,
       expected,
       lost: Math.max(0, expected - received),
-      jitter: { samples: counts.samples, p50Ms: percentile(0.5, counts.samples), p99Ms: percentile(0.99, counts.samples), p999Ms: percentile(0.999, counts.samples), maxMs: Math.round(counts.maxMs * 100) / 100 },
+      jitter: jitter.distribution(),
+      lateness: { ...lateness.distribution(), overLimit: counts.late, limitMs: LATE_MS },
+      latenessNet: { ...latenessNet.distribution(), overLimit: counts.lateNet, limitMs: LATE_MS },
+      selfLate: selfLate.distribution(),
       sent: counts.sent,
       cpuMs: (cpu.user + cpu.system) / 1000,
-      wallMs: Number(wallNs) / 1e6,
+      wallMs: performance.now() - since.wall,
     };
-    histogram.fill(0);
-    counts = { received: 0, endedExpected: 0, endedReceived: 0, endedStreams: 0, sent: 0, maxMs: 0, samples: 0 };
-    since = { cpu: process.cpuUsage(), wall: process.hrtime.bigint() };
+    jitter.reset();
+    lateness.reset();
+    selfLate.reset();
+    latenessNet.reset();
+    counts = { received: 0, endedExpected: 0, endedReceived: 0, endedStreams: 0, sent: 0, late: 0, lateNet: 0 };
+    since = { cpu: process.cpuUsage(), wall: performance.now() };
     return r;
   };
 
+  const fixed: TxStream[] = [];
   process.on('message', (m: { cmd: string; address?: string; port?: number; streams?: number }) => {
     if (m.cmd === 'report') process.send?.({ report: report() });
     else if (m.cmd === 'originate') {
       originating = true;
-      for (let i = 0; i < (m.streams ?? 0); i++) tx.set(`fixed-${i}`, newTx(m.address as string, m.port as number, true));
+      for (let i = 0; i < (m.streams ?? 0); i++) fixed.push(addTx(m.address as string, m.port as number, true));
       process.send?.({ originating: m.streams });
     } else if (m.cmd === 'stop-originate') {
-      for (const key of [...tx.keys()]) if (key.startsWith('fixed-')) tx.delete(key);
+      for (const t of fixed.splice(0)) removeTx(t);
       originating = false;
       process.send?.({ stopped: true });
     }
   });
   process.on('disconnect', () => process.exit(0));
 
+  // A port taken: say so and exit (the parent's start() rejects), not a peer that never answers.
+  socket.once('error', (err) => {
+    process.stderr.write(`rtp-peer: ${err.message}\n`);
+    process.exit(1);
+  });
   socket.bind(port, '127.0.0.1', () => {
-    // The kernel caps the 8 MB asked for at net.core.rmem_max (Linux's default 208 KiB holds about
-    // 20 ms of packets at 500 calls): the bench prints what was granted.
+    // The kernel caps the 8 MB asked for at net.core.rmem_max: the bench prints what was granted.
     process.send?.({ ready: socket.address().port, recvBuffer: socket.getRecvBufferSize() });
-    onTick();
+    onTimer();
   });
 }
 
-main();
+/** The peer as its parent sees it: a child process running this file, driven over IPC. */
+export class RtpLoadPeer {
+  private waiters: Array<(m: Record<string, unknown>) => boolean> = [];
+  private constructor(
+    readonly child: ChildProcess,
+    readonly port: number,
+    /** The receive buffer the kernel granted (of 8 MiB asked; net.core.rmem_max caps it), bytes. */
+    readonly recvBuffer: number,
+  ) {
+    child.on('message', (m: Record<string, unknown>) => {
+      this.waiters = this.waiters.filter((w) => !w(m));
+    });
+  }
+
+  /** Forks the peer on `port` (127.0.0.1), playing the PCMA payloads of `pcap` (SIPp's g711a.pcap). */
+  static async start(port: number, pcap: string, phases = DEFAULT_PHASES): Promise<RtpLoadPeer> {
+    const child = fork(__filename, [String(port), pcap, String(phases)], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    const ready = await new Promise<{ ready: number; recvBuffer: number }>((resolve, reject) => {
+      child.once('message', (m: { ready?: number; recvBuffer: number }) => (m.ready ? resolve(m as { ready: number; recvBuffer: number }) : reject(new Error('the RTP peer did not start'))));
+      child.once('exit', (code) => reject(new Error(`the RTP peer exited (${code})`)));
+    });
+    return new RtpLoadPeer(child, ready.ready, ready.recvBuffer);
+  }
+
+  get pid(): number | undefined {
+    return this.child.pid;
+  }
+
+  private ask<T>(message: object, key: string): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`the RTP peer did not answer ${JSON.stringify(message)}`)), 10_000);
+      this.waiters.push((m) => {
+        if (!(key in m)) return false;
+        clearTimeout(timer);
+        resolve(m[key] as T);
+        return true;
+      });
+      this.child.send(message);
+    });
+  }
+
+  /** What the peer measured since the last report (its counts start over). */
+  report(): Promise<PeerReport> {
+    return this.ask({ cmd: 'report' }, 'report');
+  }
+
+  /** Sends `streams` streams to address:port (SIPp's `-rtp_echo` port) until stopOriginate(). */
+  originate(address: string, port: number, streams: number): Promise<number> {
+    return this.ask({ cmd: 'originate', address, port, streams }, 'originating');
+  }
+
+  stopOriginate(): Promise<boolean> {
+    return this.ask({ cmd: 'stop-originate' }, 'stopped');
+  }
+
+  stop(): void {
+    if (this.child.connected) this.child.disconnect();
+    this.child.kill();
+  }
+}
+
+if (require.main === module) main();

@@ -1,5 +1,5 @@
 /**
- * The SIPp scenarios of bench/sip-load, written to a temp folder at run time (so the bench needs no
+ * The SIPp scenarios of bench/sip-load (and test/integration/media-stall.test.ts), written to a temp folder at run time (so the bench needs no
  * file beside its compiled JS).
  *
  * Both place a call with a G.711 offer (PCMA, PCMU, telephone-event) whose media address is the
