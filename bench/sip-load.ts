@@ -32,7 +32,7 @@ import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import type { VoiceEvent, VoiceLine } from '../lib/line/voice-line';
 import type { SipBackend } from '../lib/sip/sip-backend';
-import type { RtpSession } from '../lib/sip/rtp-session';
+import type { RtpMedia } from '../lib/media-engine/rtp-media';
 import { sharedMediaClock } from '../lib/media/media-clock';
 import { LOOPBACK, PeerProcess, havePeer, pickPorts, waitFor } from '../test/helpers/sip-peers';
 import { NodeRedHost } from './sip-load/node-red-host';
@@ -249,7 +249,7 @@ class CallTracker {
   lastOfferMs: number | null = null;
   rxReceived = 0;
   rxLost = 0;
-  private readonly sessions = new Map<string, RtpSession>();
+  private readonly sessions = new Map<string, RtpMedia>();
 
   constructor(private readonly line: VoiceLine) {}
 

@@ -3,6 +3,7 @@ import { CallState } from '../call/call-state';
 import type { AudioCapability, Playback, Recording, RecordingOptions } from '../capabilities/audio';
 import { CallStateError, InvalidInputError, NotSupportedError } from '../errors';
 import type { PcmSource } from '../media/pcm-source';
+import type { RtpMedia } from '../media-engine/rtp-media';
 import type { RtpSession } from './rtp-session';
 import type { SipCallContext, SipCallFeature } from './sip-call-context';
 import { SipPlayback } from './sip-playback';
@@ -39,7 +40,8 @@ export class SipAudio implements AudioCapability, SipCallFeature {
       throw new InvalidInputError(`2 channels hold one leg each (left rx, right tx): the direction must be both, got ${options.direction}`);
     }
     const rtp = this.mediaOf(call, 'recorded', [CallState.Active, CallState.EarlyMedia]);
-    const rec = new SipRecording(call, options, { rtp, log: this.ctx.log, onSettled: (r) => this.recordings.delete(r) });
+    // SipRecording listens to the media's `audio` and `tx` (RtpMedia has them): typed RtpSession there until it takes an RtpMedia.
+    const rec = new SipRecording(call, options, { rtp: rtp as RtpSession, log: this.ctx.log, onSettled: (r) => this.recordings.delete(r) });
     this.recordings.add(rec);
     await rec.start();
     return rec;
@@ -61,7 +63,7 @@ export class SipAudio implements AudioCapability, SipCallFeature {
     ]);
   }
 
-  private mediaOf(call: Call, what: string, states: readonly CallState[]): RtpSession {
+  private mediaOf(call: Call, what: string, states: readonly CallState[]): RtpMedia {
     if (!states.includes(call.state)) {
       const which = states.length > 1 ? 'a connected call, or one in early media,' : 'a connected call';
       throw new CallStateError(`call ${call.id} is ${call.state}: only ${which} can be ${what}`);

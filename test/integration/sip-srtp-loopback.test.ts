@@ -7,20 +7,20 @@ import assert from 'node:assert/strict';
 import type { Call } from '../../lib/call/call';
 import type { VoiceLine } from '../../lib/line/voice-line';
 import { encodeG711, PT_PCMU } from '../../lib/media/g711';
-import type { RtpSession } from '../../lib/sip/rtp-session';
+import type { RtpMedia } from '../../lib/media-engine/rtp-media';
 import type { SipBackend } from '../../lib/sip/sip-backend';
 import { dominantHz } from '../helpers/audio-spectrum';
 import { connect, SipAudioPair, startPair, WAIT_MS } from '../helpers/sip-audio-pair';
 import { waitFor } from '../helpers/sip-peers';
 
-function rtpOf(line: VoiceLine, call: Call): RtpSession {
+function rtpOf(line: VoiceLine, call: Call): RtpMedia {
   const rtp = (line.backend as SipBackend).rtpOf(call);
   assert.ok(rtp, `${line.id} has the call's media`);
   return rtp;
 }
 
 /** Collects what `rtp` decodes for `ms`. */
-async function hear(rtp: RtpSession, ms: number): Promise<Int16Array> {
+async function hear(rtp: RtpMedia, ms: number): Promise<Int16Array> {
   const chunks: Int16Array[] = [];
   const on = (samples: Int16Array): void => void chunks.push(Int16Array.from(samples));
   rtp.on('audio', on);
@@ -52,7 +52,7 @@ describe('SRTP between two of our SIP lines on 127.0.0.1 (integration)', functio
     await new Promise((r) => setTimeout(r, 100));
     assert.equal(dominantHz(await hear(rb, 600)), 1000, 'B decrypted A\'s 1000 Hz');
     // The contexts themselves (their rollover counters, replay windows) must carry on through the re-INVITEs.
-    const contexts = (r: RtpSession): unknown[] => {
+    const contexts = (r: RtpMedia): unknown[] => {
       const srtp = (r as unknown as { srtp: { tx: unknown; rx: unknown } }).srtp;
       return [srtp.tx, srtp.rx];
     };
