@@ -39,6 +39,7 @@ class WorkerSlot implements LegLink {
   readonly legs = new Map<LegId, RemoteRtpSession>();
   private readonly opening = new Map<LegId, { resolve: () => void; reject: (err: Error) => void }>();
   private worker: Worker;
+  private id = 0;
   private stopping = false;
   private lastError: Error | null = null;
   /** How many times its thread died and was started again. */
@@ -48,8 +49,9 @@ class WorkerSlot implements LegLink {
     this.worker = this.start();
   }
 
+  /** The thread's id (as it was at its start: a Worker's own reads -1 once it exited). */
   get threadId(): number {
-    return this.worker.threadId;
+    return this.id;
   }
 
   /** The thread, for tests that kill it (a death the engine did not ask for). */
@@ -99,6 +101,7 @@ class WorkerSlot implements LegLink {
 
   private start(): Worker {
     const worker = new Worker(this.script);
+    this.id = worker.threadId;
     // A worker must not keep Node-RED or a test run alive by itself: the lines' sockets do that.
     worker.unref();
     worker.on('message', (batch: Batch) => this.onBatch(batch));
@@ -124,7 +127,7 @@ class WorkerSlot implements LegLink {
   private onExit(worker: Worker, code: number): void {
     if (worker !== this.worker) return;
     const why = this.lastError ? `it threw ${this.lastError.name}: ${this.lastError.message}` : `it exited with code ${code}`;
-    const err = new Error(`the media worker (thread ${worker.threadId}) died: ${why}`);
+    const err = new Error(`the media worker (thread ${this.id}) died: ${why}`);
     this.lastError = null;
     for (const w of this.opening.values()) w.reject(err);
     this.opening.clear();
