@@ -167,8 +167,8 @@ export class RemoteRtpSession extends EventEmitter<RtpSessionEvents> implements 
       done,
       stop: () => {
         if (entry.finished) return;
-        if (this.isClosed) finish(entry, entry.position / 8, true);
-        else this.send({ t: 'stop-play', id: this.id, play });
+        // Closing: the worker's close stops it and reports what was played; closed already: it was reported.
+        if (!this.isClosed) this.send({ t: 'stop-play', id: this.id, play });
       },
     };
   }
