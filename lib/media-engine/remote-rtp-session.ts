@@ -16,6 +16,8 @@ export const PLAY_AHEAD = 16000;
 
 /** How a {@link RemoteRtpSession} talks to its worker (lib/media-engine/media-engine.ts). */
 export interface LegLink {
+  /** The worker thread's id. */
+  readonly threadId: number;
   post(command: Command, transfer?: ArrayBuffer[]): void;
   /** The leg is closed (its `closed` event came, or the worker died): forget it. */
   forget(id: LegId): void;
@@ -83,6 +85,11 @@ export class RemoteRtpSession extends EventEmitter<RtpSessionEvents> implements 
     };
     plain.on('newListener', onChange);
     plain.on('removeListener', onChange);
+  }
+
+  /** The id of the worker thread running this leg. */
+  get threadId(): number {
+    return this.link.threadId;
   }
 
   get ssrc(): number {

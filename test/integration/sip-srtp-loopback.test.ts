@@ -42,7 +42,8 @@ describe('SRTP between two of our SIP lines on 127.0.0.1 (integration)', functio
   });
 
   it('encryption required both sides: SRTP _80; the audio crosses; hold and resume keep the keys and the audio; nothing dropped', async () => {
-    pair = await startPair({ mediaEncryption: 'required', mediaWorkers: 0 }) // reads the RtpSession's SRTP contexts: in this thread (SRTP through workers: media-worker.test.ts);
+    // It reads the RtpSession's SRTP contexts: media in this thread (SRTP through workers: media-worker.test.ts).
+    pair = await startPair({ mediaEncryption: 'required', mediaWorkers: 0 });
     const { callA, callB } = await connect(pair);
     const ra = rtpOf(pair.a, callA);
     const rb = rtpOf(pair.b, callB);
@@ -68,7 +69,8 @@ describe('SRTP between two of our SIP lines on 127.0.0.1 (integration)', functio
   });
 
   it('on the wire the payload is not the G.711 we sent: a copy of A\'s packets, read as plain RTP, has other bytes and a 10-byte tag more', async () => {
-    pair = await startPair({ mediaEncryption: 'optional', mediaWorkers: 0 }) // taps the RtpSession's socket: in this thread;
+    // It taps the RtpSession's socket: media in this thread.
+    pair = await startPair({ mediaEncryption: 'optional', mediaWorkers: 0 });
     const { callA, callB } = await connect(pair);
     const ra = rtpOf(pair.a, callA);
     const rb = rtpOf(pair.b, callB);
