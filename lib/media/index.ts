@@ -25,3 +25,4 @@ export * from './dtmf-merge';
 export * from './pcm-source';
 export * from './wav-file-source';
 export * from './interarrival-jitter';
+export * from './call-recorder';

@@ -5,6 +5,7 @@ import type { PlaybackResult } from '../capabilities/audio';
 import type { Logger } from '../backend';
 import { CallStateError, NotSupportedError } from '../errors';
 import { LogRateLimiter } from '../log-rate-limit';
+import { AttachedRecorder, recordMediaEvents, RecorderHandle, RecorderSink, RecorderSpec } from '../media/call-recorder';
 import { checkInt, checkOneOf, checkOptions } from '../media/check-option';
 import { DtmfReceiver } from '../media/dtmf-receiver';
 import { DEFAULT_DTMF_DURATION_MS, DtmfSender } from '../media/dtmf-sender';
@@ -207,6 +208,8 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> implements RtpMed
   /** SRTP (lib/sip/srtp.ts): our key protects what we send, theirs unprotects what arrives; `null`: plain RTP. */
   private srtp: { keys: SrtpKeys; tx: SrtpContext; rx: SrtpContext } | null = null;
   private closing: Promise<void> | null = null;
+  /** Recordings running on this media (they end when it closes). */
+  private readonly recorders = new Set<AttachedRecorder>();
 
   // Sending.
   private seq: number;
@@ -402,6 +405,20 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> implements RtpMed
     };
   }
 
+  /**
+   * Records this media (lib/media/call-recorder.ts): from the moment its file is open, every tick is
+   * one frame of the sent leg (`tx`) and one of the received (`audio`, through a playout buffer), to
+   * a WAV file and/or the sink's chunks. It ends on `stop()`, when this media closes
+   * (`media-closed`), or on an error; `sink.end` hears it once. A media worker's proxy of a session
+   * offers the same method with the same plain-data types. Throws TypeError for a bad spec.
+   */
+  record(spec: RecorderSpec, sink: RecorderSink): RecorderHandle {
+    const handle: AttachedRecorder = recordMediaEvents(this, spec, sink, () => this.recorders.delete(handle));
+    this.recorders.add(handle);
+    if (this.isClosed) handle.mediaClosed();
+    return handle;
+  }
+
   /** Drops all queued audio (each `done` resolves with `stopped: true`). */
   clearQueue(): void {
     for (const entry of this.queue.splice(0)) finishEntry(entry, true);
@@ -453,6 +470,7 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> implements RtpMed
     this.ports.rtcp.off('message', this.onRtcp);
     this.malformedLog?.close();
     this.clearQueue();
+    for (const r of [...this.recorders]) r.mediaClosed();
     this.failDtmf(new CallStateError('DTMF was not sent: the call\'s media closed'));
     this.closing = this.ports.close();
     return this.closing;

@@ -12,6 +12,7 @@ import { Call } from '../../lib/call/call';
 import { CallState } from '../../lib/call/call-state';
 import type { AudioChunk, RecordingResult } from '../../lib/capabilities/audio';
 import { InvalidInputError } from '../../lib/errors';
+import { recordMediaEvents, RecorderSink, RecorderSpec } from '../../lib/media/call-recorder';
 import { pcm16leToInt16 } from '../../lib/media/g711';
 import type { RtpSession } from '../../lib/sip/rtp-session';
 import { SipAudio } from '../../lib/sip/sip-audio';
@@ -24,6 +25,10 @@ class FakeRtp extends EventEmitter {
   }
   packet(samples: Int16Array): void {
     this.emit('audio', samples, { timestamp: 0, sequenceNumber: 0 });
+  }
+  /** What RtpSession.record does over its events. */
+  record(spec: RecorderSpec, sink: RecorderSink) {
+    return recordMediaEvents(this, spec, sink);
   }
 }
 
@@ -79,7 +84,7 @@ describe('SipAudio recordings (driven tick by tick)', () => {
     const rec = await audio.record(call, { format: 'wav', direction: 'rx', file });
     const failed = new Promise<Error>((resolve) => rec.once('error', resolve));
     // A real write failure (EBADF, as a disk that went away would give): its file handle closed under it.
-    (rec as unknown as { writer: { file: { close(): Promise<void> } } }).writer.file.close();
+    (rec as unknown as { handle: { recorder: { writer: { file: { close(): Promise<void> } } } } }).handle.recorder.writer.file.close();
     for (let i = 0; i < 60; i++) assert.doesNotThrow(() => rtp.tick(frame(1)));
     await new Promise((r) => setTimeout(r, 50));
     for (let i = 0; i < 60; i++) assert.doesNotThrow(() => rtp.tick(frame(1)));
