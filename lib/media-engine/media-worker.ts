@@ -8,6 +8,7 @@
 import { parentPort } from 'node:worker_threads';
 import type { Logger } from '../backend';
 import { MediaClock } from '../media/media-clock';
+import type { RecorderHandle } from '../media/call-recorder';
 import type { PcmSource } from '../media/pcm-source';
 import { bindPortPair } from '../sip/rtp-port-allocator';
 import { MediaTickSource, QueuedAudio, RtpAudioInfo, RtpDtmfEvent, RtpSession } from '../sip/rtp-session';
@@ -69,6 +70,8 @@ interface Leg {
   stats: Float64Array;
   plays: Map<number, { source: FedSource; queued: QueuedAudio }>;
   listening: { audio: boolean; tx: boolean };
+  /** Recordings running on the leg (until their end is reported). */
+  recs: Map<number, RecorderHandle>;
 }
 
 const port = parentPort;
@@ -155,7 +158,7 @@ async function open(c: OpenCommand): Promise<void> {
     events.push({ e: 'open-failed', id: c.id, error: toWireError(err) });
     return;
   }
-  const leg: Leg = { id: c.id, session, stats: new Float64Array(c.stats), plays: new Map(), listening: { audio: false, tx: false } };
+  const leg: Leg = { id: c.id, session, stats: new Float64Array(c.stats), plays: new Map(), listening: { audio: false, tx: false }, recs: new Map() };
   legs.set(c.id, leg);
   session.on('dtmf', (d: RtpDtmfEvent) => events.push({ e: 'dtmf', id: c.id, ...d }));
   session.on('latched', (to: RtpEndpoint) => events.push({ e: 'latched', id: c.id, address: to.address, port: to.port }));
@@ -191,9 +194,28 @@ function play(leg: Leg, id: number, length: number, samples: Int16Array): void {
   });
 }
 
+function record(leg: Leg, rec: number, spec: Parameters<RtpSession['record']>[0]): void {
+  const handle = leg.session.record(spec, {
+    // A copy of exactly the chunk's bytes (a small Buffer may share a larger pool slab).
+    chunk: (c) => events.push({ e: 'rec-chunk', id: leg.id, rec, payload: new Uint8Array(c.payload), audio: c.audio }),
+    end: (result) => {
+      leg.recs.delete(rec);
+      events.push({ e: 'rec-end', id: leg.id, rec, result });
+      scheduleFlush();
+    },
+  });
+  leg.recs.set(rec, handle);
+  void handle.started.then((early) => {
+    events.push({ e: 'rec-started', id: leg.id, rec, early });
+    scheduleFlush();
+  });
+}
+
 async function close(leg: Leg): Promise<void> {
   legs.delete(leg.id);
   await leg.session.close();
+  // The recordings end with the media (their files closed): their ends go before 'closed'.
+  await Promise.all([...leg.recs.values()].map((h) => h.stop()));
   writeStats(leg.stats, leg.session.stats());
   events.push({ e: 'closed', id: leg.id });
   scheduleFlush();
@@ -235,6 +257,12 @@ function handle(c: Command): void {
       break;
     case 'clear':
       s.clearQueue();
+      break;
+    case 'record':
+      record(leg, c.rec, c.spec);
+      break;
+    case 'stop-record':
+      void leg.recs.get(c.rec)?.stop();
       break;
     case 'dtmf':
       s.sendDtmf(c.digits, c.durationMs, c.mode).then(

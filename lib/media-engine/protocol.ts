@@ -1,3 +1,5 @@
+import type { AudioChunkInfo } from '../media/audio-chunker';
+import type { RecorderResult, RecorderSpec } from '../media/call-recorder';
 import type { G711Codec, MediaDirection, RtpMediaParams } from '../sip/media-params';
 import type { DtmfSendMode, RtpDtmfSource, RtpSessionStats } from '../sip/rtp-session';
 import type { SrtpKeys } from '../sip/sdes';
@@ -48,6 +50,9 @@ export type Command =
   | { t: 'feed'; id: LegId; play: number; length: number; samples: Int16Array }
   | { t: 'stop-play'; id: LegId; play: number }
   | { t: 'clear'; id: LegId }
+  /** A recording run in the worker (lib/media/call-recorder.ts: its WAV file is written there). */
+  | { t: 'record'; id: LegId; rec: number; spec: RecorderSpec }
+  | { t: 'stop-record'; id: LegId; rec: number }
   | { t: 'dtmf'; id: LegId; req: number; digits: string; durationMs: number; mode: DtmfSendMode }
   | { t: 'close'; id: LegId };
 
@@ -77,6 +82,10 @@ export type MediaEvent =
   /** Samples `[off, off + len)` of the batch's `pcm`: received audio (`audio`) or what we sent (`tx`). */
   | { e: 'audio'; id: LegId; off: number; len: number; timestamp: number; sequenceNumber: number }
   | { e: 'tx'; id: LegId; off: number; len: number }
+  /** Recording `rec` takes the audio (`early: null`), or ended before it could (its result). */
+  | { e: 'rec-started'; id: LegId; rec: number; early: RecorderResult | null }
+  | { e: 'rec-chunk'; id: LegId; rec: number; payload: Uint8Array; audio: AudioChunkInfo }
+  | { e: 'rec-end'; id: LegId; rec: number; result: RecorderResult }
   | { e: 'log'; id: LegId; level: 'debug' | 'info' | 'warn' | 'error'; line: string }
   | { e: 'closed'; id: LegId };
 

@@ -2,12 +2,15 @@ import { EventEmitter } from 'node:events';
 import type { Logger } from '../backend';
 import type { PlaybackResult } from '../capabilities/audio';
 import { CallStateError, CommandFailedError, InvalidInputError, NotSupportedError, VoiceError } from '../errors';
+import { statSync } from 'node:fs';
+import { checkRecorderSpec, recordMediaEvents, RecorderHandle, RecorderResult, RecorderSink, RecorderSpec } from '../media/call-recorder';
 import { DEFAULT_DTMF_DURATION_MS } from '../media/dtmf-sender';
 import { isPcmSource, PcmSource, toPcmSource } from '../media/pcm-source';
 import type { MediaDirection, RtpEndpoint, RtpMediaParams } from '../sip/media-params';
 import { checkDtmfRequest, checkMediaParams, DtmfSendMode, QueuedAudio, RtpSessionEvents, RtpSessionStats } from '../sip/rtp-session';
 import { STATIC_PAYLOAD_TYPES } from '../sip/media-params';
 import type { SrtpKeys } from '../sip/sdes';
+import type { AudioChunkInfo } from '../media/audio-chunker';
 import { Command, LegId, MediaEvent, readStats, WireError } from './protocol';
 import type { RtpMedia } from './rtp-media';
 
@@ -61,6 +64,8 @@ export class RemoteRtpSession extends EventEmitter<RtpSessionEvents> implements 
   private readonly dtmfRequests = new Map<number, { resolve: () => void; reject: (err: Error) => void }>();
   private dtmfSeq = 0;
   private listening = { audio: false, tx: false };
+  private readonly recordings = new Map<number, RemoteRecording>();
+  private recSeq = 0;
   private closing: Promise<void> | null = null;
   private closedNow: () => void = () => undefined;
 
@@ -184,6 +189,32 @@ export class RemoteRtpSession extends EventEmitter<RtpSessionEvents> implements 
     this.send({ t: 'clear', id: this.id });
   }
 
+  /**
+   * Records this leg in its worker (lib/media/call-recorder.ts run by the worker's RtpSession: the
+   * WAV file is written there); stream chunks come back in the worker's batches. The same contract
+   * as RtpSession.record. Throws TypeError for a bad spec.
+   */
+  record(spec: RecorderSpec, sink: RecorderSink): RecorderHandle {
+    const clean = checkRecorderSpec(spec);
+    if (this.isClosed) {
+      // As RtpSession does on closed media: it ends at once (media-closed), in this thread.
+      const handle = recordMediaEvents(this, clean, sink);
+      handle.mediaClosed();
+      return handle;
+    }
+    const rec = ++this.recSeq;
+    const r = new RemoteRecording(clean, sink, this.log);
+    this.recordings.set(rec, r);
+    this.send({ t: 'record', id: this.id, rec, spec: clean });
+    return {
+      started: r.started,
+      stop: () => {
+        if (!r.over) this.send({ t: 'stop-record', id: this.id, rec });
+        return r.ended;
+      },
+    };
+  }
+
   sendDtmf(digits: string, durationMs: number = DEFAULT_DTMF_DURATION_MS, mode: DtmfSendMode = 'rfc4733'): Promise<void> {
     return new Promise<void>((resolve, reject) => {
       checkDtmfRequest(this, digits, durationMs, mode);
@@ -238,6 +269,16 @@ export class RemoteRtpSession extends EventEmitter<RtpSessionEvents> implements 
         else r?.resolve();
         break;
       }
+      case 'rec-started':
+        this.recordings.get(ev.rec)?.onStarted(ev.early);
+        break;
+      case 'rec-chunk':
+        this.recordings.get(ev.rec)?.onChunk(ev.payload, ev.audio);
+        break;
+      case 'rec-end':
+        this.recordings.get(ev.rec)?.onEnd(ev.result);
+        this.recordings.delete(ev.rec);
+        break;
       case 'log':
         this.log[ev.level](ev.line);
         break;
@@ -262,6 +303,8 @@ export class RemoteRtpSession extends EventEmitter<RtpSessionEvents> implements 
     this.plays.clear();
     for (const r of this.dtmfRequests.values()) r.reject(new CallStateError(`DTMF was not sent: the call's media failed (${err.message})`));
     this.dtmfRequests.clear();
+    for (const r of this.recordings.values()) r.onMediaFailed();
+    this.recordings.clear();
     this.settle();
     this.failed(err);
   }
@@ -303,6 +346,70 @@ export class RemoteRtpSession extends EventEmitter<RtpSessionEvents> implements 
     if (want.audio === this.listening.audio && want.tx === this.listening.tx) return;
     this.listening = want;
     this.send({ t: 'listen', id: this.id, ...want });
+  }
+}
+
+/** The main thread's side of a recording run in the worker: the sink, and the handle's promises. */
+class RemoteRecording {
+  readonly started: Promise<RecorderResult | null>;
+  readonly ended: Promise<RecorderResult>;
+  over = false;
+  private chunks = 0;
+  private resolveStarted!: (early: RecorderResult | null) => void;
+  private resolveEnded!: (result: RecorderResult) => void;
+
+  constructor(
+    private readonly spec: RecorderSpec,
+    private readonly sink: RecorderSink,
+    private readonly log: Logger,
+  ) {
+    this.started = new Promise((r) => (this.resolveStarted = r));
+    this.ended = new Promise((r) => (this.resolveEnded = r));
+  }
+
+  onStarted(early: RecorderResult | null): void {
+    this.resolveStarted(early);
+  }
+
+  onChunk(payload: Uint8Array, audio: AudioChunkInfo): void {
+    if (this.over) return;
+    this.chunks++;
+    try {
+      this.sink.chunk({ payload: Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength), audio });
+    } catch (err) {
+      this.log.warn(`sip media: a recording's chunk could not be handed on: ${(err as Error).message}`);
+    }
+  }
+
+  onEnd(result: RecorderResult): void {
+    if (this.over) return;
+    this.over = true;
+    this.resolveStarted(result);
+    try {
+      this.sink.end(result);
+    } catch (err) {
+      this.log.warn(`sip media: a recording's end could not be handed on: ${(err as Error).message}`);
+    }
+    this.resolveEnded(result);
+  }
+
+  /**
+   * The worker died: the recording ended with the media (`media-closed`, the call ends too). Its
+   * file is what the worker wrote (a WAV whose header is kept valid as it grows): measured here.
+   */
+  onMediaFailed(): void {
+    const result: RecorderResult = { direction: this.spec.direction, channels: this.spec.channels, bytes: 0, durationMs: 0, frames: 0, chunks: this.chunks, endedBy: 'media-closed' };
+    if (this.spec.file !== undefined) {
+      try {
+        result.bytes = statSync(this.spec.file).size;
+        result.path = this.spec.file;
+        result.durationMs = Math.round(Math.max(0, result.bytes - 44) / (2 * this.spec.channels) / 8);
+        result.frames = Math.floor(result.durationMs / 20);
+      } catch {
+        // not created: no file
+      }
+    }
+    this.onEnd(result);
   }
 }
 

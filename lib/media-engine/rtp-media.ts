@@ -1,4 +1,5 @@
 import type { EventEmitter } from 'node:events';
+import type { RecordableMedia } from '../media/call-recorder';
 import type { PcmSource } from '../media/pcm-source';
 import type { MediaDirection, RtpEndpoint, RtpMediaParams } from '../sip/media-params';
 import type { DtmfSendMode, QueuedAudio, RtpSessionEvents, RtpSessionStats } from '../sip/rtp-session';
@@ -14,7 +15,7 @@ import type { SrtpKeys } from '../sip/sdes';
  * arrive once per media tick in a batch (in the order the worker emitted them), and only while
  * someone listens (the worker sends them only then).
  */
-export interface RtpMedia extends EventEmitter<RtpSessionEvents> {
+export interface RtpMedia extends EventEmitter<RtpSessionEvents>, RecordableMedia {
   readonly localAddress: string;
   readonly localPort: number;
   /** The negotiated parameters in force. */

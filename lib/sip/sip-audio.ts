@@ -4,7 +4,6 @@ import type { AudioCapability, Playback, Recording, RecordingOptions } from '../
 import { CallStateError, InvalidInputError, NotSupportedError } from '../errors';
 import type { PcmSource } from '../media/pcm-source';
 import type { RtpMedia } from '../media-engine/rtp-media';
-import type { RtpSession } from './rtp-session';
 import type { SipCallContext, SipCallFeature } from './sip-call-context';
 import { SipPlayback } from './sip-playback';
 import { SipRecording } from './sip-recording';
@@ -40,8 +39,7 @@ export class SipAudio implements AudioCapability, SipCallFeature {
       throw new InvalidInputError(`2 channels hold one leg each (left rx, right tx): the direction must be both, got ${options.direction}`);
     }
     const rtp = this.mediaOf(call, 'recorded', [CallState.Active, CallState.EarlyMedia]);
-    // SipRecording listens to the media's `audio` and `tx` (RtpMedia has them): typed RtpSession there until it takes an RtpMedia.
-    const rec = new SipRecording(call, options, { rtp: rtp as RtpSession, log: this.ctx.log, onSettled: (r) => this.recordings.delete(r) });
+    const rec = new SipRecording(call, options, { rtp, log: this.ctx.log, onSettled: (r) => this.recordings.delete(r) });
     this.recordings.add(rec);
     await rec.start();
     return rec;
