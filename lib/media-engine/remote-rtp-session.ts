@@ -7,8 +7,7 @@ import { checkRecorderSpec, recordMediaEvents, RecorderHandle, RecorderResult, R
 import { DEFAULT_DTMF_DURATION_MS } from '../media/dtmf-sender';
 import { isPcmSource, PcmSource, toPcmSource } from '../media/pcm-source';
 import type { MediaDirection, RtpEndpoint, RtpMediaParams } from '../sip/media-params';
-import { checkDtmfRequest, checkMediaParams, DtmfSendMode, QueuedAudio, RtpSessionEvents, RtpSessionStats } from '../sip/rtp-session';
-import { STATIC_PAYLOAD_TYPES } from '../sip/media-params';
+import { checkDtmfRequest, checkMediaParams, DtmfSendMode, nextMediaParams, QueuedAudio, RtpSessionEvents, RtpSessionStats } from '../sip/rtp-session';
 import type { SrtpKeys } from '../sip/sdes';
 import type { AudioChunkInfo } from '../media/audio-chunker';
 import { Command, LegId, MediaEvent, readStats, WireError } from './protocol';
@@ -128,9 +127,7 @@ export class RemoteRtpSession extends EventEmitter<RtpSessionEvents> implements 
   }
 
   configure(update: Partial<RtpMediaParams>): void {
-    const merged = { ...this.params, ...update };
-    if (update.codec !== undefined && update.payloadType === undefined) merged.payloadType = STATIC_PAYLOAD_TYPES[update.codec] ?? -1;
-    const next = checkMediaParams(merged);
+    const next = nextMediaParams(this.params, update);
     const before = this.params;
     this.params = next;
     if (before.remote?.address !== next.remote?.address || before.remote?.port !== next.remote?.port) this.latched = null;

@@ -315,9 +315,7 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> implements RtpMed
    * A new remote address forgets the latched source (the media moved).
    */
   configure(update: Partial<RtpMediaParams>): void {
-    const merged = { ...this.params, ...update };
-    if (update.codec !== undefined && update.payloadType === undefined) merged.payloadType = STATIC_PAYLOAD_TYPES[update.codec] ?? -1;
-    const next = checkParams(merged);
+    const next = nextMediaParams(this.params, update);
     const before = this.params;
     this.params = next;
     if (!sameEndpoint(before.remote, next.remote)) this.latched = null;
@@ -736,6 +734,13 @@ export function checkDtmfRequest(media: Pick<RtpMedia, 'closed' | 'media' | 'tar
 /** The parameters checked and normalised (what {@link RtpSession.configure} applies), as any {@link RtpMedia} checks them. */
 export function checkMediaParams(p: RtpMediaParams): RtpMediaParams {
   return checkParams(p);
+}
+
+/** `update` applied to `current` (a new codec brings its static payload type unless one is given), checked. */
+export function nextMediaParams(current: RtpMediaParams, update: Partial<RtpMediaParams>): RtpMediaParams {
+  const merged = { ...current, ...update };
+  if (update.codec !== undefined && update.payloadType === undefined) merged.payloadType = STATIC_PAYLOAD_TYPES[update.codec] ?? -1;
+  return checkParams(merged);
 }
 
 function checkParams(p: RtpMediaParams): RtpMediaParams {

@@ -8,39 +8,16 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Call } from '../../lib/call/call';
-import type { VoiceLine } from '../../lib/line/voice-line';
 import { int16ToPcm16le } from '../../lib/media/g711';
 import { mediaEngine } from '../../lib/media-engine/media-engine';
 import { RemoteRtpSession } from '../../lib/media-engine/remote-rtp-session';
-import type { RtpMedia } from '../../lib/media-engine/rtp-media';
-import type { SipBackend } from '../../lib/sip/sip-backend';
 import type { VoiceEvent } from '../../lib/line/voice-line';
 import { memoryLog } from '../helpers/at-harness';
 import { dominantHz, toneWav } from '../helpers/audio-spectrum';
 import { EventLog } from '../helpers/event-log';
-import { connect, SipAudioPair, startPair, WAIT_MS } from '../helpers/sip-audio-pair';
+import { connect, hear, rtpOf, SipAudioPair, startPair, WAIT_MS } from '../helpers/sip-audio-pair';
 import { pickPorts, waitFor } from '../helpers/sip-peers';
 import { sipLine } from '../helpers/sip-line';
-
-function rtpOf(line: VoiceLine, call: Call): RtpMedia {
-  const rtp = (line.backend as SipBackend).rtpOf(call);
-  assert.ok(rtp, `${line.id} has the call's media`);
-  return rtp;
-}
-
-/** Collects what `rtp` decodes for `ms`. */
-async function hear(rtp: RtpMedia, ms: number): Promise<Int16Array> {
-  const chunks: Int16Array[] = [];
-  const on = (samples: Int16Array): void => void chunks.push(Int16Array.from(samples));
-  rtp.on('audio', on);
-  await new Promise((r) => setTimeout(r, ms));
-  rtp.off('audio', on);
-  const all = new Int16Array(chunks.reduce((n, c) => n + c.length, 0));
-  let at = 0;
-  for (const c of chunks) all.set(c, (at += c.length) - c.length);
-  return all;
-}
 
 function sine(hz: number, ms: number): Int16Array {
   return Int16Array.from({ length: (ms * 8000) / 1000 }, (_, i) => Math.round(8000 * Math.sin((2 * Math.PI * hz * i) / 8000)));

@@ -4,33 +4,11 @@
  * encrypted on the wire (what a third party on the path would see is not the G.711 we sent).
  */
 import assert from 'node:assert/strict';
-import type { Call } from '../../lib/call/call';
-import type { VoiceLine } from '../../lib/line/voice-line';
 import { encodeG711, PT_PCMU } from '../../lib/media/g711';
 import type { RtpMedia } from '../../lib/media-engine/rtp-media';
-import type { SipBackend } from '../../lib/sip/sip-backend';
 import { dominantHz } from '../helpers/audio-spectrum';
-import { connect, SipAudioPair, startPair, WAIT_MS } from '../helpers/sip-audio-pair';
+import { connect, hear, rtpOf, SipAudioPair, startPair, WAIT_MS } from '../helpers/sip-audio-pair';
 import { waitFor } from '../helpers/sip-peers';
-
-function rtpOf(line: VoiceLine, call: Call): RtpMedia {
-  const rtp = (line.backend as SipBackend).rtpOf(call);
-  assert.ok(rtp, `${line.id} has the call's media`);
-  return rtp;
-}
-
-/** Collects what `rtp` decodes for `ms`. */
-async function hear(rtp: RtpMedia, ms: number): Promise<Int16Array> {
-  const chunks: Int16Array[] = [];
-  const on = (samples: Int16Array): void => void chunks.push(Int16Array.from(samples));
-  rtp.on('audio', on);
-  await new Promise((r) => setTimeout(r, ms));
-  rtp.off('audio', on);
-  const all = new Int16Array(chunks.reduce((n, c) => n + c.length, 0));
-  let at = 0;
-  for (const c of chunks) all.set(c, (at += c.length) - c.length);
-  return all;
-}
 
 describe('SRTP between two of our SIP lines on 127.0.0.1 (integration)', function () {
   this.timeout(60_000);
