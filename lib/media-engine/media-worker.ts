@@ -78,11 +78,11 @@ const port = parentPort;
 if (!port) throw new Error('lib/media-engine/media-worker.js runs as a worker thread (new Worker), not on its own');
 
 const clock = new MediaClock();
-/** The clock's lateness, computed once per tick for every session's stats (not once per session). */
-let lateness = clock.stats().lateness;
+/** The clock's figures (its lateness percentiles: the send jitter), computed once per tick for every session's stats, not once per session. */
+let clockStats = clock.stats();
 const tickSource: MediaTickSource = {
   subscribe: (fn) => clock.subscribe(fn),
-  stats: () => ({ ...clock.stats(), lateness }),
+  stats: () => clockStats,
 };
 const legs = new Map<LegId, Leg>();
 let events: MediaEvent[] = [];
@@ -93,7 +93,7 @@ let flushScheduled = false;
 /** Sends what happened since the last batch (once per tick, after every session ticked). */
 function flush(): void {
   flushScheduled = false;
-  lateness = clock.stats().lateness;
+  clockStats = clock.stats();
   for (const leg of legs.values()) {
     writeStats(leg.stats, leg.session.stats());
     for (const [play, { source }] of leg.plays) {
