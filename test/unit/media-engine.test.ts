@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
 import dgram from 'node:dgram';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
 import os from 'node:os';
 import { SILENT_LOGGER } from '../../lib/backend';
 import { CallStateError, InvalidInputError, NotSupportedError } from '../../lib/errors';
@@ -7,7 +9,9 @@ import { MediaEngine, mediaWorkerCount } from '../../lib/media-engine/media-engi
 import { PLAY_AHEAD, RemoteRtpSession } from '../../lib/media-engine/remote-rtp-session';
 import { readStats, statsBuffer, STATS_FIELDS, writeStats } from '../../lib/media-engine/protocol';
 import { decodeUlaw, encodeUlaw } from '../../lib/media/g711';
+import type { RecorderResult } from '../../lib/media/call-recorder';
 import { arraySource, PcmSource } from '../../lib/media/pcm-source';
+import { parseWav } from '../../lib/media/wav-reader';
 import { encodeTelephoneEvent } from '../../lib/media/telephone-event';
 import { RtpPortAllocator } from '../../lib/sip/rtp-port-allocator';
 import { LOCALHOST, RawPeer, record, testAllocator, until } from '../helpers/rtp-harness';
@@ -243,5 +247,41 @@ describe('media engine: call media in worker threads (lib/media-engine/)', funct
     const pc = await peer();
     c.configure({ remote: pc.endpoint, direction: 'sendrecv' });
     await pc.waitFor(5);
+  });
+
+  it('record(): the worker writes the WAV and sends the stream\'s chunks back; stop() gives the result; a recording whose worker dies ends media-closed with its file as written', async function () {
+    const dir = mkdtempSync(join(os.tmpdir(), 'media-engine-rec-'));
+    try {
+      const l = await leg();
+      const p = await peer();
+      l.configure({ remote: p.endpoint, direction: 'sendrecv' });
+      const chunks: Buffer[] = [];
+      const ends: RecorderResult[] = [];
+      const file = join(dir, 'sub', 'a.wav');
+      const handle = l.record({ direction: 'tx', channels: 1, file, streamChunkMs: 100 }, { chunk: (c) => chunks.push(c.payload), end: (r) => ends.push(r) });
+      assert.equal(await handle.started, null, 'it takes the audio');
+      void l.play(ramp(8000));
+      await until(() => chunks.length >= 5, 5000, 'five chunks');
+      const result = await handle.stop();
+      assert.deepEqual(ends, [result], 'the sink hears the end once, with the result');
+      assert.deepEqual([result.endedBy, result.path, result.direction, result.channels], ['stop', file, 'tx', 1]);
+      const info = parseWav(readFileSync(file));
+      assert.equal(info.dataBytes, result.bytes - 44);
+      assert.equal(result.chunks, chunks.length);
+      assert.ok(Buffer.concat(chunks).length <= info.dataBytes, 'the stream is the file\'s samples (the last chunk goes with the end)');
+
+      const second = join(dir, 'b.wav');
+      const died: RecorderResult[] = [];
+      const h2 = l.record({ direction: 'both', channels: 2, file: second }, { chunk: () => undefined, end: (r) => died.push(r) });
+      await h2.started;
+      await new Promise((r) => setTimeout(r, 700)); // past the writer's first flush (500 ms)
+      await engine.workers.find((w) => w.threadId === l.threadId)?.thread.terminate();
+      const last = await h2.stop();
+      assert.deepEqual(died, [last]);
+      assert.deepEqual([last.endedBy, last.path, last.channels], ['media-closed', second, 2]);
+      assert.ok(last.bytes > 44 && last.durationMs > 0, `the file as the worker left it: ${last.bytes} bytes, ${last.durationMs} ms`);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
