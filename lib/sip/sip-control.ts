@@ -19,7 +19,7 @@ export type SipControlContext = Pick<SipCallContext, 'sessionOf' | 'calls' | 'an
  * media worker died, docs/media-engine.md). The failure is ours and short-lived (the worker is
  * started again at once): "the network is not functioning correctly and the condition is not likely
  * to last a long period of time; the user may wish to try another call attempt almost immediately"
- * (Q.850 §2.2.7.1). An incoming call not answered yet is refused 500 (RFC 3261: a server error).
+ * (Q.850 §2.2.7.1). Refusing a call not answered yet: 500 (RFC 3261: a server error).
  */
 export const MEDIA_FAILED_Q850 = 41;
 
