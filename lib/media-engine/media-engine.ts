@@ -149,37 +149,24 @@ export class MediaEngine {
   private readonly slots: WorkerSlot[] = [];
   private readonly leases = new Map<object, number>();
   private nextId = 1;
-  private idleTimer: NodeJS.Timeout | null = null;
 
-  /** `idleMs`: how long threads outlive the last line using them (default 5 s). */
-  constructor(
-    private readonly idleMs = 5000,
-    private readonly script = path.join(__dirname, 'media-worker.js'),
-  ) {}
+  constructor(private readonly script = path.join(__dirname, 'media-worker.js')) {}
 
   /**
-   * A line uses the pool with up to `workers` threads until it calls the returned release(). When
-   * the last line released it, its threads end after {@link idleMs} without a line (a redeploy, which
-   * closes the lines and opens them again at once, keeps them), or at once with `idleMs` 0.
+   * A line uses the pool with up to `workers` threads until it calls the returned release() (a line
+   * does from its first call). The first lease starts one thread at once; the others start with the
+   * calls that need them. The last release ends every thread.
    */
   acquire(workers: number): { release(): Promise<void> } {
     const lease = {};
     this.leases.set(lease, workers);
-    if (this.idleTimer) clearTimeout(this.idleTimer);
-    this.idleTimer = null;
+    if (this.slots.length === 0 && workers > 0) this.slots.push(new WorkerSlot(this.script));
     return {
       release: async () => {
         if (!this.leases.delete(lease) || this.leases.size > 0) return;
-        if (this.idleMs === 0) return this.stopAll();
-        this.idleTimer = setTimeout(() => void this.stopAll(), this.idleMs);
-        this.idleTimer.unref(); // never keeps the process alive
+        await Promise.all(this.slots.splice(0).map((s) => s.stop()));
       },
     };
-  }
-
-  private async stopAll(): Promise<void> {
-    this.idleTimer = null;
-    await Promise.all(this.slots.splice(0).map((s) => s.stop()));
   }
 
   /** The pool's size now: the largest number a line asks for. */

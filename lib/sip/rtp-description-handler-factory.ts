@@ -110,10 +110,7 @@ export class RtpDescriptionHandlerFactory {
       this.prepared.delete(session);
       if (!ready.closed) return ready;
     }
-    if (this.mediaWorkers > 0 && !this.lease) {
-      this.lease = this.pool.acquire(this.mediaWorkers);
-      this.config.engine = this.pool;
-    }
+    this.usePool();
     const handler = new RtpDescriptionHandler(this.config);
     this.live.add(handler);
     handler.once('closed', () => this.live.delete(handler));
@@ -154,7 +151,14 @@ export class RtpDescriptionHandlerFactory {
     }
   }
 
-  /** Closes every handler of the line (the line is closing). */
+  /** The line uses the media workers from its first call until closeAll(). */
+  private usePool(): void {
+    if (this.mediaWorkers === 0 || this.lease) return;
+    this.lease = this.pool.acquire(this.mediaWorkers);
+    this.config.engine = this.pool;
+  }
+
+  /** Closes every handler of the line (the line is closing); its use of the media workers ends. */
   async closeAll(): Promise<void> {
     await Promise.all([...this.live].map((h) => h.close()));
     const lease = this.lease;

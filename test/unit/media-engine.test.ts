@@ -63,7 +63,7 @@ describe('media engine: call media in worker threads (lib/media-engine/)', funct
   const closing: Array<{ close(): Promise<void> }> = [];
 
   beforeEach(() => {
-    engine = new MediaEngine(0);
+    engine = new MediaEngine();
     lease = engine.acquire(2);
     allocator = testAllocator(8);
   });
@@ -198,19 +198,20 @@ describe('media engine: call media in worker threads (lib/media-engine/)', funct
     lease = engine.acquire(1);
   });
 
-  it('with a grace time, threads outlive the last line for that long (a redeploy keeps them), and a new line cancels their end', async function () {
-    const graceful = new MediaEngine(150);
-    const first = graceful.acquire(1);
-    const l = await graceful.open({ allocator, codec: 'PCMU', direction: 'inactive', inbandDtmf: false, log: SILENT_LOGGER });
-    const thread = graceful.workers[0].threadId;
+  it('the first lease starts one thread at once, the others start with calls; a lease after the last release starts afresh', async function () {
+    const fresh = new MediaEngine();
+    const first = fresh.acquire(2);
+    assert.equal(fresh.workers.length, 1, 'one thread, booting already');
+    const thread = fresh.workers[0].threadId;
+    const l = await fresh.open({ allocator, codec: 'PCMU', direction: 'inactive', inbandDtmf: false, log: SILENT_LOGGER });
+    assert.equal(l.threadId, thread, 'the first call goes to it');
     await l.close();
     await first.release();
-    const second = graceful.acquire(1);
-    await new Promise((r) => setTimeout(r, 300));
-    assert.deepEqual(graceful.workers.map((w) => w.threadId), [thread], 'the same thread serves the next line');
+    assert.equal(fresh.workers.length, 0);
+    const second = fresh.acquire(1);
+    assert.equal(fresh.workers.length, 1);
+    assert.notEqual(fresh.workers[0].threadId, thread);
     await second.release();
-    assert.equal(graceful.workers.length, 1, 'not yet');
-    await until(() => graceful.workers.length === 0, 3000, 'the threads to end after the grace time');
   });
 
   it('a worker that dies: its calls fail (queued audio stopped, DTMF rejected, ports given back), the other worker\'s go on, and a new thread takes its place', async function () {

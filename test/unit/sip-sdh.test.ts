@@ -362,10 +362,11 @@ describe('RtpDescriptionHandler (sip.js SessionDescriptionHandler, no SIP)', fun
       let release!: () => void;
       const gate = new Promise<void>((resolve) => (release = resolve));
       class GatedAllocator extends RtpPortAllocator {
-        override async allocate() {
-          const pair = await super.allocate();
+        // Every binding goes through allocateWith (in this thread, and in a media worker).
+        override async allocateWith<T>(bind: (address: string, rtpPort: number, release: () => void) => Promise<T>): Promise<T> {
+          const bound = await super.allocateWith(bind);
           await gate;
-          return pair;
+          return bound;
         }
       }
       const gated = new GatedAllocator({ rtpPortMin: allocator.rtpPortMin, rtpPortMax: allocator.rtpPortMax, address: LOCALHOST });
