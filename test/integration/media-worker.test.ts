@@ -82,9 +82,10 @@ describe('SIP call media in worker threads, two of our lines on 127.0.0.1 (integ
     await pair.a.hangup(callA.id);
     const [endA, endB] = [await pair.evA.next('ended'), await pair.evB.next('ended')];
     for (const end of [endA, endB]) {
+      // 3 s of playback each way alone is 150 packets each way.
       const media = end.payload.media as { codec: string; packetsSent: number; packetsReceived: number; packetsLost: number };
       assert.equal(media.codec, 'PCMU');
-      assert.ok(media.packetsSent > 200 && media.packetsReceived > 200, `figures from the worker: ${JSON.stringify(media)}`);
+      assert.ok(media.packetsSent >= 150 && media.packetsReceived >= 150, `figures from the worker: ${JSON.stringify(media)}`);
       assert.equal(media.packetsLost, 0);
     }
     for (const s of [ra.stats(), rb.stats()]) assert.deepEqual([s.srtpAuthFailures, s.srtpReplays, s.invalid], [0, 0, 0]);
