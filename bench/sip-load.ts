@@ -40,7 +40,7 @@ import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import type { VoiceEvent, VoiceLine } from '../lib/line/voice-line';
 import type { SipBackend } from '../lib/sip/sip-backend';
-import type { RtpSession } from '../lib/sip/rtp-session';
+import type { RtpMedia } from '../lib/media-engine/rtp-media';
 import { sharedMediaClock } from '../lib/media/media-clock';
 import { SIP_LINE_SETTINGS } from '../lib/sip/sip-line-settings';
 import { LOOPBACK, PeerProcess, havePeer, pickPorts, waitFor } from '../test/helpers/sip-peers';
@@ -245,7 +245,7 @@ class CallTracker {
   lastOfferMs: number | null = null;
   rxReceived = 0;
   rxLost = 0;
-  private readonly sessions = new Map<string, RtpSession>();
+  private readonly sessions = new Map<string, RtpMedia>();
 
   constructor(private readonly line: VoiceLine) {}
 

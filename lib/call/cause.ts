@@ -26,6 +26,8 @@ export const CAUSES = [
   'out-of-order',
   'no-circuit',
   'barred',
+  /** The call's media failed (a SIP line's media worker died, docs/media-engine.md): we ended the call. */
+  'media-failed',
   'failed',
 ] as const;
 

@@ -1,6 +1,7 @@
 import { Core, SessionState } from 'sip.js';
 import type { Invitation, Session, SessionDescriptionHandlerFactory } from 'sip.js';
 import { Logger, SILENT_LOGGER } from '../backend';
+import { MediaEngine, mediaEngine, mediaWorkerCount, MediaWorkersSetting } from '../media-engine/media-engine';
 import { checkOneOf, checkOptions } from '../media/check-option';
 import { DEFAULT_TELEPHONE_EVENT_PT } from '../media/dtmf-sender';
 import { checkIpv4, G711_CODECS, G711Codec } from './media-params';
@@ -31,7 +32,14 @@ export interface RtpDescriptionHandlerFactoryOptions {
   telephoneEventPt?: number;
   /** SRTP by SDES (RFC 4568): `none` (default), `optional` or `required` (docs/sip-srtp.md). */
   encryption?: MediaEncryption;
-  /** Default: the process's shared media clock (tests pass one they tick by hand). */
+  /**
+   * Media worker threads for the calls (docs/media-engine.md): `auto` (default: one per core), a
+   * number, or 0: the media runs in this thread. Given a `clock`, the media runs here on it.
+   */
+  mediaWorkers?: MediaWorkersSetting;
+  /** The pool the workers come from (default: the process's, shared by every line). */
+  engine?: MediaEngine;
+  /** Default: the process's shared media clock (tests pass one they tick by hand). Media in this thread. */
   clock?: MediaTickSource;
   log?: Logger;
 }
@@ -54,6 +62,11 @@ export class RtpDescriptionHandlerFactory {
   /** Handlers made by prepare(), waiting for sip.js to ask for their session's. */
   private readonly prepared = new WeakMap<Session, RtpDescriptionHandler>();
   private readonly live = new Set<RtpDescriptionHandler>();
+  /** Media workers asked of the pool (0: the media runs in this thread). */
+  readonly mediaWorkers: number;
+  private readonly pool: MediaEngine;
+  /** This line's use of the pool, from its first call until closeAll(). */
+  private lease: { release(): Promise<void> } | null = null;
 
   constructor(options: RtpDescriptionHandlerFactoryOptions) {
     const o = checkOptions('RtpDescriptionHandlerFactory', options);
@@ -64,8 +77,14 @@ export class RtpDescriptionHandlerFactory {
         '"address" must be given when the RTP ports are bound to every interface (0.0.0.0): it is the address the remote party sends RTP to',
       );
     }
+    if (o.clock !== undefined && o.mediaWorkers !== undefined && o.mediaWorkers !== 0) {
+      throw new TypeError('"clock" drives media in this thread: give "mediaWorkers" 0 (or leave it out) with it');
+    }
+    this.mediaWorkers = o.clock !== undefined ? 0 : mediaWorkerCount(o.mediaWorkers);
+    this.pool = o.engine ?? mediaEngine;
     this.config = {
       allocator: o.allocator,
+      engine: null,
       address: checkIpv4('address', address),
       codecs: o.codecs ?? G711_CODECS,
       dtmfMode: checkOneOf('dtmfMode', o.dtmfMode ?? 'rfc4733', SIP_DTMF_MODES),
@@ -91,6 +110,7 @@ export class RtpDescriptionHandlerFactory {
       this.prepared.delete(session);
       if (!ready.closed) return ready;
     }
+    this.usePool();
     const handler = new RtpDescriptionHandler(this.config);
     this.live.add(handler);
     handler.once('closed', () => this.live.delete(handler));
@@ -131,8 +151,19 @@ export class RtpDescriptionHandlerFactory {
     }
   }
 
-  /** Closes every handler of the line (the line is closing). */
+  /** The line uses the media workers from its first call until closeAll(). */
+  private usePool(): void {
+    if (this.mediaWorkers === 0 || this.lease) return;
+    this.lease = this.pool.acquire(this.mediaWorkers);
+    this.config.engine = this.pool;
+  }
+
+  /** Closes every handler of the line (the line is closing); its use of the media workers ends. */
   async closeAll(): Promise<void> {
     await Promise.all([...this.live].map((h) => h.close()));
+    const lease = this.lease;
+    this.lease = null;
+    this.config.engine = null;
+    await lease?.release();
   }
 }

@@ -5,6 +5,9 @@ import { CallStateError, NotSupportedError } from '../errors';
 import { DEFAULT_DTMF_DURATION_MS } from '../media/dtmf-sender';
 import { dtmfKeyToEvent } from '../media/telephone-event';
 import { G711Codec, MediaDirection, sends } from './media-params';
+import type { MediaEngine } from '../media-engine/media-engine';
+import { RemoteRtpSession } from '../media-engine/remote-rtp-session';
+import type { RtpMedia } from '../media-engine/rtp-media';
 import type { RtpPortAllocator } from './rtp-port-allocator';
 import { MediaTickSource, RtpSession } from './rtp-session';
 import { LocalSdp, NegotiatedMedia, parseRemoteSdp, RemoteSdp } from './sdp';
@@ -45,6 +48,8 @@ export interface RtpHandlerConfig {
   /** SRTP by SDES: `none`, `optional`, `required` (lib/sip/sdp.ts, docs/sip-srtp.md). */
   encryption: MediaEncryption;
   clock?: MediaTickSource;
+  /** The media workers the legs run in (docs/media-engine.md); `null`: in this thread, on `clock`. */
+  engine: MediaEngine | null;
   log: Logger;
 }
 
@@ -68,8 +73,10 @@ export interface RtpDtmfOptions {
 }
 
 export interface RtpDescriptionHandlerEvents {
-  /** The call leg's RtpSession exists (its ports are bound): listen to its audio, tx and dtmf here. */
-  session: [RtpSession];
+  /** The call leg's media exists (its ports are bound): listen to its audio, tx and dtmf here. */
+  session: [RtpMedia];
+  /** The media worker running this leg died: the leg's media is gone (the SIP layer ends the call `media-failed`). */
+  'media-failed': [Error];
   /** An offer/answer exchange completed and the media follows it (early media's 183 too). */
   negotiated: [NegotiatedMedia];
   /** The remote party holds us (its SDP stopped wanting our audio), and when it stops. */
@@ -88,8 +95,8 @@ interface DescriptionInit {
 const SDP_CONTENT_TYPE = 'application/sdp';
 
 export class RtpDescriptionHandler extends EventEmitter<RtpDescriptionHandlerEvents> implements SessionDescriptionHandler {
-  private setup: Promise<{ session: RtpSession; sdp: LocalSdp }> | null = null;
-  private rtp: RtpSession | null = null;
+  private setup: Promise<{ session: RtpMedia; sdp: LocalSdp }> | null = null;
+  private rtp: RtpMedia | null = null;
   /** An exchange in progress: we offered (waiting for the answer), or they did (our answer is ready). */
   private localOffer = false;
   private remoteOffer: { remote: RemoteSdp; hold: boolean; answer: { sdp: string; media: NegotiatedMedia } } | null = null;
@@ -117,7 +124,7 @@ export class RtpDescriptionHandler extends EventEmitter<RtpDescriptionHandlerEve
    * The call leg's media, once its ports are bound (after the first offer or answer). After close()
    * it stays readable, closed: its stats() are the call's final figures.
    */
-  get session(): RtpSession | null {
+  get session(): RtpMedia | null {
     return this.rtp;
   }
 
@@ -143,7 +150,7 @@ export class RtpDescriptionHandler extends EventEmitter<RtpDescriptionHandlerEve
    * Binds the ports and builds the RtpSession now rather than at the first offer or answer. Rejects
    * with RtpPortsExhaustedError when the range is full (the SIP layer answers 503 / fails the dial).
    */
-  open(): Promise<RtpSession> {
+  open(): Promise<RtpMedia> {
     return this.step(async () => (await this.ready()).session);
   }
 
@@ -283,22 +290,13 @@ export class RtpDescriptionHandler extends EventEmitter<RtpDescriptionHandlerEve
   }
 
   /** The ports, the session and our SDP, made once; refused when close() came meanwhile. */
-  private async ready(): Promise<{ session: RtpSession; sdp: LocalSdp }> {
-    this.setup ??= this.config.allocator.allocate().then((ports) => {
+  private async ready(): Promise<{ session: RtpMedia; sdp: LocalSdp }> {
+    this.setup ??= this.openMedia().then((session) => {
       const c = this.config;
       try {
-        const session = new RtpSession({
-          ports,
-          codec: c.codecs[0],
-          // Until an exchange completes the codec and the peer are unknown: nothing is sent or emitted.
-          direction: 'inactive',
-          inbandDtmf: c.dtmfMode === 'inband',
-          clock: c.clock,
-          log: c.log,
-        });
         const sdp = new LocalSdp({
           address: c.address,
-          port: ports.rtpPort,
+          port: session.localPort,
           codecs: c.codecs,
           // telephone-event is offered (and accepted) in every mode: the line receives RFC 4733 keys
           // whatever it sends (the mode only picks how WE send), so a peer that prefers events can use
@@ -307,10 +305,15 @@ export class RtpDescriptionHandler extends EventEmitter<RtpDescriptionHandlerEve
           encryption: c.encryption,
         });
         this.rtp = session;
+        if (session instanceof RemoteRtpSession) {
+          void session.failure.then((err) => {
+            if (!this.closing) this.emit('media-failed', err);
+          });
+        }
         if (!this.closing) this.emit('session', session);
         return { session, sdp };
       } catch (err) {
-        void ports.close();
+        void session.close();
         throw err;
       }
     });
@@ -319,7 +322,22 @@ export class RtpDescriptionHandler extends EventEmitter<RtpDescriptionHandlerEve
     return media;
   }
 
-  private apply(session: RtpSession, media: NegotiatedMedia): void {
+  /** The leg's media: in a media worker when the line has them, else here (its ports bound here). */
+  private async openMedia(): Promise<RtpMedia> {
+    const c = this.config;
+    // Until an exchange completes the codec and the peer are unknown: nothing is sent or emitted.
+    const start = { codec: c.codecs[0], direction: 'inactive' as const, inbandDtmf: c.dtmfMode === 'inband', log: c.log };
+    if (c.engine) return c.engine.open({ allocator: c.allocator, ...start });
+    const ports = await c.allocator.allocate();
+    try {
+      return new RtpSession({ ports, ...start, clock: c.clock });
+    } catch (err) {
+      void ports.close();
+      throw err;
+    }
+  }
+
+  private apply(session: RtpMedia, media: NegotiatedMedia): void {
     const { codec, payloadType, telephoneEventPt, remote, direction } = media;
     if ((media.srtp?.suite ?? null) !== session.srtpSuite) {
       this.config.log.info(`sip media: ${media.srtp ? `SRTP (${media.srtp.suite}, keys by SDES)` : 'plain RTP (not encrypted)'}`);

@@ -73,7 +73,18 @@ export class RtpPortAllocator {
    * range is taken, and with the socket's error when binding fails for another reason (an address
    * that is not this machine's: EADDRNOTAVAIL).
    */
-  async allocate(): Promise<RtpPortPair> {
+  allocate(): Promise<RtpPortPair> {
+    return this.allocateWith((address, port, release) => bindPortPair(address, port, release));
+  }
+
+  /**
+   * The same choice of ports as {@link allocate}, with the binding done by `bind` (a media worker
+   * binds the sockets it will use, lib/media-engine/: sockets cannot move between threads). `bind`
+   * binds the pair at `rtpPort` (and `rtpPort + 1`) and rejects with the socket's error when it
+   * cannot: EADDRINUSE / EACCES make the next pair be tried, any other error rejects as it is.
+   * `release` gives the pair back to the allocator: call it once the sockets are closed.
+   */
+  async allocateWith<T>(bind: (address: string, rtpPort: number, release: () => void) => Promise<T>): Promise<T> {
     let busyElsewhere = 0;
     for (let tried = 0; tried < this.capacity; tried++) {
       const port = this.firstPort + 2 * this.cursor;
@@ -81,7 +92,7 @@ export class RtpPortAllocator {
       if (this.held.has(port)) continue;
       this.held.add(port);
       try {
-        return await this.bindPair(port);
+        return await bind(this.address, port, () => this.held.delete(port));
       } catch (err) {
         this.held.delete(port);
         const code = (err as NodeJS.ErrnoException).code;
@@ -95,35 +106,36 @@ export class RtpPortAllocator {
         'widen the RTP port range or lower the number of concurrent calls',
     );
   }
+}
 
-  private async bindPair(port: number): Promise<RtpPortPair> {
-    const rtp = await bindSocket(this.address, port);
-    let rtcp: dgram.Socket;
-    try {
-      rtcp = await bindSocket(this.address, port + 1);
-    } catch (err) {
-      await closeSocket(rtp);
-      throw err;
-    }
-    let closing: Promise<void> | null = null;
-    const pair: RtpPortPair = {
-      address: this.address,
-      rtpPort: port,
-      rtcpPort: port + 1,
-      rtp,
-      rtcp,
-      get closed() {
-        return closing !== null;
-      },
-      close: () => {
-        closing ??= Promise.all([closeSocket(rtp), closeSocket(rtcp)]).then(() => {
-          this.held.delete(port);
-        });
-        return closing;
-      },
-    };
-    return pair;
+/**
+ * Binds the RTP socket at `port` and the RTCP socket at `port + 1` on `address` (rejects with the
+ * socket's error, nothing left bound); `onClosed` runs once both are closed by `close()`.
+ */
+export async function bindPortPair(address: string, port: number, onClosed: () => void): Promise<RtpPortPair> {
+  const rtp = await bindSocket(address, port);
+  let rtcp: dgram.Socket;
+  try {
+    rtcp = await bindSocket(address, port + 1);
+  } catch (err) {
+    await closeSocket(rtp);
+    throw err;
   }
+  let closing: Promise<void> | null = null;
+  return {
+    address,
+    rtpPort: port,
+    rtcpPort: port + 1,
+    rtp,
+    rtcp,
+    get closed() {
+      return closing !== null;
+    },
+    close: () => {
+      closing ??= Promise.all([closeSocket(rtp), closeSocket(rtcp)]).then(onClosed);
+      return closing;
+    },
+  };
 }
 
 function bindSocket(address: string, port: number): Promise<dgram.Socket> {

@@ -31,6 +31,7 @@ import {
   sends,
   STATIC_PAYLOAD_TYPES,
 } from './media-params';
+import type { RtpMedia } from '../media-engine/rtp-media';
 import type { RtpPortPair } from './rtp-port-allocator';
 import type { SrtpKeys } from './sdes';
 import { SrtpContext } from './srtp';
@@ -192,7 +193,7 @@ const GAP_STEPS = DTMF_GAP_MS / PACKET_MS;
  * negotiated codec is decoded and emitted as `audio`, telephone events become one `dtmf` per key,
  * other payload types are counted as `ignored`. Nothing from the network makes it throw.
  */
-export class RtpSession extends EventEmitter<RtpSessionEvents> {
+export class RtpSession extends EventEmitter<RtpSessionEvents> implements RtpMedia {
   readonly ssrc: number;
   private readonly ports: RtpPortPair;
   private readonly malformedLog: LogRateLimiter | undefined;
@@ -314,9 +315,7 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> {
    * A new remote address forgets the latched source (the media moved).
    */
   configure(update: Partial<RtpMediaParams>): void {
-    const merged = { ...this.params, ...update };
-    if (update.codec !== undefined && update.payloadType === undefined) merged.payloadType = STATIC_PAYLOAD_TYPES[update.codec] ?? -1;
-    const next = checkParams(merged);
+    const next = nextMediaParams(this.params, update);
     const before = this.params;
     this.params = next;
     if (!sameEndpoint(before.remote, next.remote)) this.latched = null;
@@ -437,21 +436,7 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> {
    */
   sendDtmf(digits: string, durationMs: number = DEFAULT_DTMF_DURATION_MS, mode: DtmfSendMode = 'rfc4733'): Promise<void> {
     return new Promise<void>((resolve, reject) => {
-      if (typeof digits !== 'string' || digits.length === 0 || [...digits].some((d) => dtmfKeyToEvent(d) === null)) {
-        throw new TypeError(`"digits" must be DTMF keys (0-9, *, #, A-D), got ${JSON.stringify(digits)}`);
-      }
-      checkInt('durationMs', durationMs, 40, 1000);
-      checkOneOf('mode', mode, ['rfc4733', 'inband']);
-      if (this.isClosed) throw new CallStateError('DTMF cannot be sent: the call\'s media is closed');
-      if (!sends(this.params.direction)) {
-        throw new CallStateError(`DTMF cannot be sent: the call's media is ${this.params.direction} (on hold)`);
-      }
-      if (!this.target) throw new CallStateError('DTMF cannot be sent: the remote party\'s media address is not known yet');
-      if (mode === 'rfc4733' && !this.dtmfSender) {
-        throw new NotSupportedError(
-          'RFC 4733 DTMF cannot be sent: the remote party did not accept telephone-event in its SDP (use SIP INFO or in-band DTMF)',
-        );
-      }
+      checkDtmfRequest(this, digits, durationMs, mode);
       this.dtmfJobs.push({ digits: digits.toUpperCase(), durationMs, mode, index: 0, steps: [], at: 0, resolve, reject });
     });
   }
@@ -722,6 +707,40 @@ function finishEntry(entry: QueueEntry, stopped: boolean): void {
 
 function sameEndpoint(a: RtpEndpoint | null, b: RtpEndpoint | null): boolean {
   return a === b || (a !== null && b !== null && a.address === b.address && a.port === b.port);
+}
+
+/**
+ * Throws what {@link RtpSession.sendDtmf} rejects with when keys cannot go now (TypeError for bad
+ * arguments, CallStateError, NotSupportedError): one check for every {@link RtpMedia}.
+ */
+export function checkDtmfRequest(media: Pick<RtpMedia, 'closed' | 'media' | 'target'>, digits: string, durationMs: number, mode: DtmfSendMode): void {
+  if (typeof digits !== 'string' || digits.length === 0 || [...digits].some((d) => dtmfKeyToEvent(d) === null)) {
+    throw new TypeError(`"digits" must be DTMF keys (0-9, *, #, A-D), got ${JSON.stringify(digits)}`);
+  }
+  checkInt('durationMs', durationMs, 40, 1000);
+  checkOneOf('mode', mode, ['rfc4733', 'inband']);
+  if (media.closed) throw new CallStateError('DTMF cannot be sent: the call\'s media is closed');
+  if (!sends(media.media.direction)) {
+    throw new CallStateError(`DTMF cannot be sent: the call's media is ${media.media.direction} (on hold)`);
+  }
+  if (!media.target) throw new CallStateError('DTMF cannot be sent: the remote party\'s media address is not known yet');
+  if (mode === 'rfc4733' && media.media.telephoneEventPt === null) {
+    throw new NotSupportedError(
+      'RFC 4733 DTMF cannot be sent: the remote party did not accept telephone-event in its SDP (use SIP INFO or in-band DTMF)',
+    );
+  }
+}
+
+/** The parameters checked and normalised (what {@link RtpSession.configure} applies), as any {@link RtpMedia} checks them. */
+export function checkMediaParams(p: RtpMediaParams): RtpMediaParams {
+  return checkParams(p);
+}
+
+/** `update` applied to `current` (a new codec brings its static payload type unless one is given), checked. */
+export function nextMediaParams(current: RtpMediaParams, update: Partial<RtpMediaParams>): RtpMediaParams {
+  const merged = { ...current, ...update };
+  if (update.codec !== undefined && update.payloadType === undefined) merged.payloadType = STATIC_PAYLOAD_TYPES[update.codec] ?? -1;
+  return checkParams(merged);
 }
 
 function checkParams(p: RtpMediaParams): RtpMediaParams {

@@ -3,7 +3,7 @@ import { CallState } from '../call/call-state';
 import type { AudioCapability, Playback, Recording, RecordingOptions } from '../capabilities/audio';
 import { CallStateError, InvalidInputError, NotSupportedError } from '../errors';
 import type { PcmSource } from '../media/pcm-source';
-import type { RtpSession } from './rtp-session';
+import type { RtpMedia } from '../media-engine/rtp-media';
 import type { SipCallContext, SipCallFeature } from './sip-call-context';
 import { SipPlayback } from './sip-playback';
 import { SipRecording } from './sip-recording';
@@ -61,7 +61,7 @@ export class SipAudio implements AudioCapability, SipCallFeature {
     ]);
   }
 
-  private mediaOf(call: Call, what: string, states: readonly CallState[]): RtpSession {
+  private mediaOf(call: Call, what: string, states: readonly CallState[]): RtpMedia {
     if (!states.includes(call.state)) {
       const which = states.length > 1 ? 'a connected call, or one in early media,' : 'a connected call';
       throw new CallStateError(`call ${call.id} is ${call.state}: only ${which} can be ${what}`);

@@ -15,7 +15,7 @@ import { RtpDescriptionHandler } from './rtp-description-handler';
 import { RtpDescriptionHandlerFactory } from './rtp-description-handler-factory';
 import { RtpPortAllocator } from './rtp-port-allocator';
 import { RtpPortsExhaustedError } from './rtp-ports-exhausted-error';
-import type { RtpSession } from './rtp-session';
+import type { RtpMedia } from '../media-engine/rtp-media';
 import { callerOf } from './sip-caller-id';
 import { outgoingIdentity } from './sip-privacy';
 import { sipTargetUri, validateSipTarget } from './sip-target';
@@ -211,7 +211,7 @@ export class SipBackend extends EventEmitter implements Backend {
   }
 
   /** A call's RTP session (audio, stats) once its media exists; `undefined` before, or for a call not of this line. */
-  rtpOf(call: Call): RtpSession | undefined {
+  rtpOf(call: Call): RtpMedia | undefined {
     const session = this.records.get(call.id)?.session;
     return (session && RtpDescriptionHandler.of(session)?.session) ?? undefined;
   }
@@ -253,7 +253,15 @@ export class SipBackend extends EventEmitter implements Backend {
       address: local.rtp,
     });
     const encryption = this.opts.mediaEncryption ?? 'none';
-    this.media = new RtpDescriptionHandlerFactory({ allocator, address: local.sip, codecs: this.codecs, dtmfMode: this.opts.dtmfMode, encryption, log: this.log });
+    this.media = new RtpDescriptionHandlerFactory({
+      allocator,
+      address: local.sip,
+      codecs: this.codecs,
+      dtmfMode: this.opts.dtmfMode,
+      encryption,
+      mediaWorkers: this.opts.mediaWorkers,
+      log: this.log,
+    });
     if (encryption !== 'none' && !['tls', 'wss'].includes(this.opts.transport ?? 'udp')) {
       // SDES puts the SRTP keys in the SDP: over UDP or TCP anyone who sees the signalling can decrypt the audio.
       this.log.warn(

@@ -3,7 +3,7 @@ import type { IncomingRequestMessage } from 'sip.js/lib/core';
 import type { DialOptions, HangupRequest, Logger } from '../backend';
 import type { Call } from '../call/call';
 import type { EndInfo } from '../call/cause';
-import type { RtpSession } from './rtp-session';
+import type { RtpMedia } from '../media-engine/rtp-media';
 
 /**
  * What the SIP backend's call features (DTMF, control, forwarding, audio: one file each) may use of
@@ -14,7 +14,7 @@ export interface SipCallContext {
   /** The sip.js session of a call of this line (undefined once the call is gone). */
   sessionOf(call: Call): Session | undefined;
   /** The call's RTP session once its media exists. */
-  rtpOf(call: Call): RtpSession | undefined;
+  rtpOf(call: Call): RtpMedia | undefined;
   /** The line's calls in progress. */
   calls(): Call[];
   /** Answers an incoming or waiting call. */

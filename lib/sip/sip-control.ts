@@ -5,14 +5,23 @@ import { CallState } from '../call/call-state';
 import { AudioChannel, ControlCapability, swapPair } from '../capabilities/control';
 import { CallStateError, NotSupportedError } from '../errors';
 import { RtpDescriptionHandler } from './rtp-description-handler';
-import type { RtpSession } from './rtp-session';
+import type { RtpMedia } from '../media-engine/rtp-media';
 import { sipMediaStats } from './sip-media-stats';
 import type { CallMediaStats } from '../call/media-stats';
 import type { SipCallContext, SipCallFeature, SipSessionHooks } from './sip-call-context';
 import { reoffer, startLine } from './sip-reinvite';
 
 /** What SIP call control needs of the backend. */
-export type SipControlContext = Pick<SipCallContext, 'sessionOf' | 'calls' | 'answer' | 'description' | 'shape'>;
+export type SipControlContext = Pick<SipCallContext, 'sessionOf' | 'calls' | 'answer' | 'hangup' | 'description' | 'shape' | 'log'>;
+
+/**
+ * Q.850 41, temporary failure: what a BYE (its `Reason`) says when the call's media failed (its
+ * media worker died, docs/media-engine.md). The failure is ours and short-lived (the worker is
+ * started again at once): "the network is not functioning correctly and the condition is not likely
+ * to last a long period of time; the user may wish to try another call attempt almost immediately"
+ * (Q.850 §2.2.7.1). Refusing a call not answered yet: 500 (RFC 3261: a server error).
+ */
+export const MEDIA_FAILED_Q850 = 41;
 
 /** Who holds a call: we (our re-INVITE was answered), the other side (its SDP stopped wanting our audio), or both. */
 interface HoldState {
@@ -35,12 +44,13 @@ const ANSWER_WAIT_MS = 32_000;
  * - mute: the RTP sessions stop sending audio (all calls, and calls that start while muted); mute per
  *   call (`setCallMute`): that call's RtpSession only. A call is silent while either is on.
  * - media statistics of a call (`callStats`): its RtpSession's counters.
+ * - a call whose media failed (its media worker died) is hung up: cause `media-failed`.
  * - volume and audio channel: a SIP line has no loudspeaker: NotSupportedError.
  */
 export class SipControl implements ControlCapability, SipCallFeature {
   readonly name = 'control';
   private readonly holds = new WeakMap<Call, HoldState>();
-  private readonly media = new Map<Call, RtpSession>();
+  private readonly media = new Map<Call, RtpMedia>();
   private muted = false;
   /** Calls muted on their own (`mute-call`), besides the line's mute. */
   private readonly mutedCalls = new WeakSet<Call>();
@@ -79,7 +89,8 @@ export class SipControl implements ControlCapability, SipCallFeature {
       const h = handler;
       h.on('held', () => this.remote(call, true, h));
       h.on('resumed', () => this.remote(call, false, h));
-      const withMedia = (rtp: RtpSession): void => {
+      h.on('media-failed', (err) => this.mediaFailed(call, err));
+      const withMedia = (rtp: RtpMedia): void => {
         if (call.ended) return;
         this.media.set(call, rtp);
         this.applyMute(call, rtp);
@@ -157,7 +168,7 @@ export class SipControl implements ControlCapability, SipCallFeature {
     return stats;
   }
 
-  private applyMute(call: Call, rtp: RtpSession): void {
+  private applyMute(call: Call, rtp: RtpMedia): void {
     if (this.muted || this.mutedCalls.has(call)) rtp.mute();
     else rtp.unmute();
   }
@@ -224,6 +235,14 @@ export class SipControl implements ControlCapability, SipCallFeature {
     await this.acks.get(call)?.done;
     const answer = await reoffer(this.ctx, call, { what: hold ? 'hold' : 'resume', media: hold ? { hold: true } : {} });
     this.local(call, hold, startLine(answer));
+  }
+
+  /** The call's media is gone (its worker died): the call cannot go on, we end it `media-failed`. */
+  private mediaFailed(call: Call, err: Error): void {
+    if (call.ended) return;
+    this.ctx.log.warn(`sip: call ${call.id} ends: ${err.message}`);
+    const end = { signal: 'normal' as const, endCause: 'media-failed' as const, text: `the call's media failed: ${err.message}`, q850: MEDIA_FAILED_Q850, sipCode: 500 };
+    this.ctx.hangup(call, end).catch((e: Error) => this.ctx.log.warn(`sip: call ${call.id} could not be ended after its media failed: ${e.message}`));
   }
 
   /** Our hold changed (the re-INVITE answered 2xx). */

@@ -9,7 +9,8 @@ import { DtmfMerge } from '../media/dtmf-merge';
 import { printable } from '../validate';
 import { RtpDescriptionHandler } from './rtp-description-handler';
 import { DTMF_GAP_MS } from './rtp-session';
-import type { RtpDtmfEvent, RtpSession } from './rtp-session';
+import type { RtpDtmfEvent } from './rtp-session';
+import type { RtpMedia } from '../media-engine/rtp-media';
 import type { SipCallContext, SipCallFeature } from './sip-call-context';
 import { formatDtmfRelay, INFO_DTMF_CONTENT_TYPES, parseInfoDtmf } from './sip-info-dtmf';
 
@@ -222,7 +223,7 @@ function keyReporter(call: Call, ctx: SipDtmfContext, reporting: () => boolean):
  * exists. False when the session has no handler yet (nothing attached).
  */
 function reportMediaDtmf(session: Session, report: KeyReporter): boolean {
-  const attach = (media: RtpSession): void => {
+  const attach = (media: RtpMedia): void => {
     media.on('dtmf', (d: RtpDtmfEvent) => report(d.digit, d.source, d.durationMs));
   };
   const handler = RtpDescriptionHandler.of(session);

@@ -3,6 +3,7 @@ import type { Logger } from '../backend';
 import { InvalidInputError } from '../errors';
 import { choice, flag, number, Setting, SettingsOf, text } from '../line/line-settings';
 import { printable } from '../validate';
+import { mediaWorkerCount, MediaWorkersSetting } from '../media-engine/media-engine';
 import { SIP_DTMF_MODES } from './rtp-description-handler';
 import { MEDIA_ENCRYPTIONS } from './sdes';
 import { INCOMING_REFER_POLICIES } from './sip-forwarding';
@@ -15,6 +16,12 @@ export const CALL_WAITING_MODES = ['auto', 'on', 'off'] as const;
 /** The codecs setting: `"PCMU,PCMA"` as the editor stores it, or a list (embedders); the backend parses it. */
 const codecs: Setting<string | readonly string[]> = {
   read: (raw) => (Array.isArray(raw) ? (raw as string[]) : text().read(raw)),
+};
+
+/** `mediaWorkers`: `auto` as written, a number from the editor's text; empty is "not set" (auto). */
+const mediaWorkers: Setting<MediaWorkersSetting> = {
+  read: (raw) => (raw === undefined || raw === null || raw === '' ? undefined : String(raw).trim() === 'auto' ? 'auto' : Number(raw)),
+  check: (value) => void mediaWorkerCount(value),
 };
 
 /**
@@ -78,6 +85,11 @@ export const SIP_LINE_SETTINGS = {
   sessionExpires: number(),
   /** Who refreshes the session when the choice is ours: `auto` (default: whoever sent the INVITE), `us`, `them`. */
   sessionRefresher: choice(SESSION_REFRESHERS, 'session refresher'),
+  /**
+   * Worker threads for the calls' media (docs/media-engine.md): `auto` (default, one per core), a
+   * number, or 0: the media runs in the flow's thread. Lines share the workers of the process.
+   */
+  mediaWorkers,
   /** SIP over TLS / WSS: check the server's certificate (default true). */
   tlsVerify: flag(true),
   /** SIP over TLS / WSS: a PEM file of the CA certificates to trust instead of the system's, read when the line starts. */

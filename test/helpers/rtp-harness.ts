@@ -4,6 +4,7 @@ import { EventEmitter } from 'node:events';
 import type { MediaClockStats } from '../../lib/media/media-clock';
 import { parseRtp, RtpPacket, serializeRtp } from '../../lib/media/rtp-packet';
 import { RtpPortAllocator } from '../../lib/sip/rtp-port-allocator';
+import type { RtpMedia } from '../../lib/media-engine/rtp-media';
 import { MediaTickSource, RtpSession, RtpSessionOptions } from '../../lib/sip/rtp-session';
 
 /**
@@ -151,7 +152,7 @@ export async function settle(peer: RawPeer): Promise<void> {
 }
 
 /** Everything a session emits, collected. */
-export function record(session: RtpSession): {
+export function record(session: RtpMedia): {
   audio: Array<{ samples: Int16Array; seq: number; timestamp: number }>;
   dtmf: Array<{ digit: string; source: string }>;
   latched: Array<{ address: string; port: number }>;

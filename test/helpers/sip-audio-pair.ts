@@ -3,8 +3,11 @@
  * (as test/integration/sip-loopback.test.ts), with a call between them: for the call audio tests.
  */
 import { randomInt } from 'node:crypto';
+import assert from 'node:assert/strict';
 import type { Call } from '../../lib/call/call';
 import { LineConfig, VoiceLine } from '../../lib/line/voice-line';
+import type { RtpMedia } from '../../lib/media-engine/rtp-media';
+import type { SipBackend } from '../../lib/sip/sip-backend';
 import { memoryLog } from './at-harness';
 import { EventLog } from './event-log';
 import { pickPorts, waitFor } from './sip-peers';
@@ -42,4 +45,24 @@ export async function connect(p: SipAudioPair): Promise<{ callA: Call; callB: Ca
   const callB = await p.b.answer(incoming.call?.id);
   await Promise.all([p.evA.next('answered'), p.evB.next('answered')]);
   return { callA, callB };
+}
+
+/** A call's media on a SIP line (in this thread or a media worker). */
+export function rtpOf(line: VoiceLine, call: Call): RtpMedia {
+  const rtp = (line.backend as SipBackend).rtpOf(call);
+  assert.ok(rtp, `${line.id} has the call's media`);
+  return rtp;
+}
+
+/** Collects what `rtp` decodes for `ms`. */
+export async function hear(rtp: RtpMedia, ms: number): Promise<Int16Array> {
+  const chunks: Int16Array[] = [];
+  const on = (samples: Int16Array): void => void chunks.push(Int16Array.from(samples));
+  rtp.on('audio', on);
+  await new Promise((r) => setTimeout(r, ms));
+  rtp.off('audio', on);
+  const all = new Int16Array(chunks.reduce((n, c) => n + c.length, 0));
+  let at = 0;
+  for (const c of chunks) all.set(c, (at += c.length) - c.length);
+  return all;
 }

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import type { Call } from '../../lib/call/call';
 import type { VoiceLine } from '../../lib/line/voice-line';
 import { serializeRtp } from '../../lib/media/rtp-packet';
-import type { RtpSession } from '../../lib/sip/rtp-session';
+import type { RtpMedia } from '../../lib/media-engine/rtp-media';
 import type { SipBackend } from '../../lib/sip/sip-backend';
 import { recordingResult } from '../helpers/audio-harness';
 import { dominantHz, loudMs, readChannels, toneWav } from '../helpers/audio-spectrum';
@@ -24,7 +24,7 @@ const WAIT_MS = 20_000;
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 /** baresip dials the line, the line answers: the call and its media once both sides say established. */
-async function callFrom(b: Baresip, { line, events, port }: InteropLine): Promise<{ incoming: Call; rtp: RtpSession }> {
+async function callFrom(b: Baresip, { line, events, port }: InteropLine): Promise<{ incoming: Call; rtp: RtpMedia }> {
   assert.equal((await b.command('dial', `sip:1001@${LOOPBACK}:${port}`)).ok, true);
   const ringing = await events.next('incoming');
   const incoming = await line.answer(ringing.call?.id);
@@ -33,7 +33,7 @@ async function callFrom(b: Baresip, { line, events, port }: InteropLine): Promis
   return { incoming, rtp: rtpOf(line, incoming) };
 }
 
-function rtpOf(line: VoiceLine, call: Call): RtpSession {
+function rtpOf(line: VoiceLine, call: Call): RtpMedia {
   const rtp = (line.backend as SipBackend).rtpOf(call);
   assert.ok(rtp, 'the call has its media');
   return rtp;

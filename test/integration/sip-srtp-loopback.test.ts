@@ -4,33 +4,11 @@
  * encrypted on the wire (what a third party on the path would see is not the G.711 we sent).
  */
 import assert from 'node:assert/strict';
-import type { Call } from '../../lib/call/call';
-import type { VoiceLine } from '../../lib/line/voice-line';
 import { encodeG711, PT_PCMU } from '../../lib/media/g711';
-import type { RtpSession } from '../../lib/sip/rtp-session';
-import type { SipBackend } from '../../lib/sip/sip-backend';
+import type { RtpMedia } from '../../lib/media-engine/rtp-media';
 import { dominantHz } from '../helpers/audio-spectrum';
-import { connect, SipAudioPair, startPair, WAIT_MS } from '../helpers/sip-audio-pair';
+import { connect, hear, rtpOf, SipAudioPair, startPair, WAIT_MS } from '../helpers/sip-audio-pair';
 import { waitFor } from '../helpers/sip-peers';
-
-function rtpOf(line: VoiceLine, call: Call): RtpSession {
-  const rtp = (line.backend as SipBackend).rtpOf(call);
-  assert.ok(rtp, `${line.id} has the call's media`);
-  return rtp;
-}
-
-/** Collects what `rtp` decodes for `ms`. */
-async function hear(rtp: RtpSession, ms: number): Promise<Int16Array> {
-  const chunks: Int16Array[] = [];
-  const on = (samples: Int16Array): void => void chunks.push(Int16Array.from(samples));
-  rtp.on('audio', on);
-  await new Promise((r) => setTimeout(r, ms));
-  rtp.off('audio', on);
-  const all = new Int16Array(chunks.reduce((n, c) => n + c.length, 0));
-  let at = 0;
-  for (const c of chunks) all.set(c, (at += c.length) - c.length);
-  return all;
-}
 
 describe('SRTP between two of our SIP lines on 127.0.0.1 (integration)', function () {
   this.timeout(60_000);
@@ -42,7 +20,8 @@ describe('SRTP between two of our SIP lines on 127.0.0.1 (integration)', functio
   });
 
   it('encryption required both sides: SRTP _80; the audio crosses; hold and resume keep the keys and the audio; nothing dropped', async () => {
-    pair = await startPair({ mediaEncryption: 'required' });
+    // It reads the RtpSession's SRTP contexts: media in this thread (SRTP through workers: media-worker.test.ts).
+    pair = await startPair({ mediaEncryption: 'required', mediaWorkers: 0 });
     const { callA, callB } = await connect(pair);
     const ra = rtpOf(pair.a, callA);
     const rb = rtpOf(pair.b, callB);
@@ -52,7 +31,7 @@ describe('SRTP between two of our SIP lines on 127.0.0.1 (integration)', functio
     await new Promise((r) => setTimeout(r, 100));
     assert.equal(dominantHz(await hear(rb, 600)), 1000, 'B decrypted A\'s 1000 Hz');
     // The contexts themselves (their rollover counters, replay windows) must carry on through the re-INVITEs.
-    const contexts = (r: RtpSession): unknown[] => {
+    const contexts = (r: RtpMedia): unknown[] => {
       const srtp = (r as unknown as { srtp: { tx: unknown; rx: unknown } }).srtp;
       return [srtp.tx, srtp.rx];
     };
@@ -68,7 +47,8 @@ describe('SRTP between two of our SIP lines on 127.0.0.1 (integration)', functio
   });
 
   it('on the wire the payload is not the G.711 we sent: a copy of A\'s packets, read as plain RTP, has other bytes and a 10-byte tag more', async () => {
-    pair = await startPair({ mediaEncryption: 'optional' });
+    // It taps the RtpSession's socket: media in this thread.
+    pair = await startPair({ mediaEncryption: 'optional', mediaWorkers: 0 });
     const { callA, callB } = await connect(pair);
     const ra = rtpOf(pair.a, callA);
     const rb = rtpOf(pair.b, callB);

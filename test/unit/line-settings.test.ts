@@ -31,7 +31,7 @@ describe('the settings pipeline: voice-line properties → line config → backe
 
   it('every SIP setting reaches the SIP backend under its own name, except the TLS pair, which becomes `tls`', function () {
     const samples: Record<string, unknown> = { server: 'pbx', transport: 'tls', username: 'u', domain: 'd', register: false, localPort: 1, localAddress: '127.0.0.1', rtpPortMin: 2, rtpPortMax: 3,
-      displayName: 'n', outboundProxy: 'p', trustedSources: '10.0.0.5:5060, 10.0.0.6', codecs: 'PCMA', dtmfMode: 'info', mediaEncryption: 'required', maxCalls: 4, callWaiting: 'off', incomingRefer: 'follow', sessionExpires: 600, sessionRefresher: 'us', tlsVerify: false, tlsCa: '' };
+      displayName: 'n', outboundProxy: 'p', trustedSources: '10.0.0.5:5060, 10.0.0.6', codecs: 'PCMA', dtmfMode: 'info', mediaEncryption: 'required', maxCalls: 4, mediaWorkers: 2, callWaiting: 'off', incomingRefer: 'follow', sessionExpires: 600, sessionRefresher: 'us', tlsVerify: false, tlsCa: '' };
     assert.deepEqual(Object.keys(samples).sort(), Object.keys(SIP_LINE_SETTINGS).sort(), 'the sample covers the table (a new setting needs a sample here)');
     const options = sipBackendOptions(samples as SipLineSettings, { lineId: 'L', password: 'secret' }) as unknown as Record<string, unknown>;
     for (const key of Object.keys(SIP_LINE_SETTINGS)) {
@@ -53,7 +53,10 @@ describe('the settings pipeline: voice-line properties → line config → backe
     assert.throws(() => checkSettings(SIP_LINE_SETTINGS, { transport: 'sctp' }), /the SIP transport must be one of udp, tcp, tls, ws, wss/);
     assert.throws(() => checkSettings(SIP_LINE_SETTINGS, { maxCalls: Number('x') }), /the maximum number of calls must be a whole number, 0 for no limit, got NaN/);
     assert.throws(() => checkSettings(SIP_LINE_SETTINGS, { mediaEncryption: 'always' }), /^InvalidInputError: the media encryption must be one of none, optional, required, got string always$/);
-    checkSettings(SIP_LINE_SETTINGS, { dtmfMode: 'inband', transport: 'ws', maxCalls: 0 });
+    assert.throws(() => checkSettings(SIP_LINE_SETTINGS, { mediaWorkers: Number('two') }), /^InvalidInputError: the number of media workers must be auto or a whole number from 0 \(media in the main thread\) to 64, got number NaN$/);
+    assert.throws(() => checkSettings(SIP_LINE_SETTINGS, { mediaWorkers: -1 }), /the number of media workers must be auto or a whole number/);
+    checkSettings(SIP_LINE_SETTINGS, { dtmfMode: 'inband', transport: 'ws', maxCalls: 0, mediaWorkers: 'auto' });
+    checkSettings(SIP_LINE_SETTINGS, { mediaWorkers: 0 });
   });
 });
 

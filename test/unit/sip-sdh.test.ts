@@ -63,7 +63,7 @@ describe('RtpDescriptionHandler (sip.js SessionDescriptionHandler, no SIP)', fun
     it('offers PCMU, PCMA and telephone-event, answers with one codec, and carries audio both ways', async function () {
       const a = handler();
       const b = handler({ codecs: ['PCMA', 'PCMU'] });
-      const sessions: RtpSession[] = [];
+      const sessions: unknown[] = [];
       a.on('session', (s) => sessions.push(s));
       const negotiated: string[] = [];
       a.on('negotiated', (m) => negotiated.push(`a ${m.codec} ${m.direction}`));
@@ -362,10 +362,11 @@ describe('RtpDescriptionHandler (sip.js SessionDescriptionHandler, no SIP)', fun
       let release!: () => void;
       const gate = new Promise<void>((resolve) => (release = resolve));
       class GatedAllocator extends RtpPortAllocator {
-        override async allocate() {
-          const pair = await super.allocate();
+        // Every binding goes through allocateWith (in this thread, and in a media worker).
+        override async allocateWith<T>(bind: (address: string, rtpPort: number, release: () => void) => Promise<T>): Promise<T> {
+          const bound = await super.allocateWith(bind);
           await gate;
-          return pair;
+          return bound;
         }
       }
       const gated = new GatedAllocator({ rtpPortMin: allocator.rtpPortMin, rtpPortMax: allocator.rtpPortMax, address: LOCALHOST });

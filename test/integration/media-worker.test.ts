@@ -1,0 +1,146 @@
+/**
+ * Call media in worker threads (docs/media-engine.md) between two of our SIP lines on 127.0.0.1:
+ * what the nodes see is the same as with the media in the main thread (audio both ways, playback,
+ * DTMF RFC 4733 and in-band, hold, SRTP, the figures in `ended`), and a worker that dies ends its
+ * calls `media-failed` while the calls on another worker go on.
+ */
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { int16ToPcm16le } from '../../lib/media/g711';
+import { mediaEngine } from '../../lib/media-engine/media-engine';
+import { RemoteRtpSession } from '../../lib/media-engine/remote-rtp-session';
+import type { VoiceEvent } from '../../lib/line/voice-line';
+import { memoryLog } from '../helpers/at-harness';
+import { dominantHz, toneWav } from '../helpers/audio-spectrum';
+import { EventLog } from '../helpers/event-log';
+import { connect, hear, rtpOf, SipAudioPair, startPair, WAIT_MS } from '../helpers/sip-audio-pair';
+import { pickPorts, waitFor } from '../helpers/sip-peers';
+import { sipLine } from '../helpers/sip-line';
+
+function sine(hz: number, ms: number): Int16Array {
+  return Int16Array.from({ length: (ms * 8000) / 1000 }, (_, i) => Math.round(8000 * Math.sin((2 * Math.PI * hz * i) / 8000)));
+}
+
+async function dtmfEvents(ev: EventLog, count: number): Promise<Array<[unknown, unknown]>> {
+  const out: Array<[unknown, unknown]> = [];
+  for (let i = 0; i < count; i++) {
+    const e: VoiceEvent = await ev.next('dtmf');
+    out.push([e.payload.digit, e.payload.source]);
+  }
+  return out;
+}
+
+describe('SIP call media in worker threads, two of our lines on 127.0.0.1 (integration)', function () {
+  this.timeout(90_000);
+  let pair: SipAudioPair | undefined;
+  let dir: string;
+
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'media-worker-'));
+  });
+  afterEach(async function () {
+    if (this.currentTest?.state === 'failed' && pair) console.log(pair.log.lines.slice(-60).join('\n'));
+    await pair?.stop();
+    pair = undefined;
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('SRTP, 2 workers a line: a WAV played one way and samples the other are heard; RFC 4733 keys arrive once each; hold and resume; `ended` has the figures', async function () {
+    pair = await startPair({ mediaWorkers: 2, mediaEncryption: 'required' });
+    const { callA, callB } = await connect(pair);
+    const ra = rtpOf(pair.a, callA);
+    const rb = rtpOf(pair.b, callB);
+    assert.ok(ra instanceof RemoteRtpSession && rb instanceof RemoteRtpSession, 'the legs run in media workers');
+    assert.notEqual(ra.threadId, rb.threadId, 'the two legs are on the two workers (the one with the fewest calls)');
+    assert.deepEqual([ra.srtpSuite, rb.srtpSuite], ['AES_CM_128_HMAC_SHA1_80', 'AES_CM_128_HMAC_SHA1_80']);
+
+    const wav = join(dir, 'tone-1000.wav');
+    writeFileSync(wav, toneWav(1000, 3000)); // 3 s: more than the 2 s sent ahead with the play command
+    const playA = pair.a.audio.play(callA.id, { source: wav });
+    const playB = pair.b.audio.play(callB.id, { source: int16ToPcm16le(sine(600, 3000)) });
+    await new Promise((r) => setTimeout(r, 200));
+    const [atB, atA] = await Promise.all([hear(rb, 2000), hear(ra, 2000)]);
+    assert.equal(dominantHz(atB), 1000, 'B hears A\'s file');
+    assert.equal(dominantHz(atA), 600, 'A hears B\'s samples');
+    assert.deepEqual((await playA).outcome, { playedMs: 3000, stopped: false });
+    assert.deepEqual((await playB).outcome, { playedMs: 3000, stopped: false });
+
+    await pair.a.dtmf.send(callA.id, '159#', { durationMs: 100 });
+    assert.deepEqual(await dtmfEvents(pair.evB, 4), [['1', 'rfc4733'], ['5', 'rfc4733'], ['9', 'rfc4733'], ['#', 'rfc4733']]);
+
+    await pair.a.control.hold(callA.id);
+    await pair.evB.next('held');
+    assert.equal(ra.media.direction, 'sendonly');
+    await waitFor('B stops sending while held', () => rb.media.direction === 'recvonly', WAIT_MS);
+    await pair.a.control.resume(callA.id);
+    await pair.evB.next('resumed');
+    const before = rb.stats().packetsReceived;
+    await waitFor('B receiving again after resume', () => rb.stats().packetsReceived >= before + 10, WAIT_MS);
+
+    await pair.a.hangup(callA.id);
+    const [endA, endB] = [await pair.evA.next('ended'), await pair.evB.next('ended')];
+    for (const end of [endA, endB]) {
+      // 3 s of playback each way alone is 150 packets each way.
+      const media = end.payload.media as { codec: string; packetsSent: number; packetsReceived: number; packetsLost: number };
+      assert.equal(media.codec, 'PCMU');
+      assert.ok(media.packetsSent >= 150 && media.packetsReceived >= 150, `figures from the worker: ${JSON.stringify(media)}`);
+      assert.equal(media.packetsLost, 0);
+    }
+    for (const s of [ra.stats(), rb.stats()]) assert.deepEqual([s.srtpAuthFailures, s.srtpReplays, s.invalid], [0, 0, 0]);
+  });
+
+  it('in-band DTMF: tones sent and detected in the workers', async function () {
+    pair = await startPair({ mediaWorkers: 1, dtmfMode: 'inband' });
+    const { callA } = await connect(pair);
+    await pair.a.dtmf.send(callA.id, '4*7', { durationMs: 100 });
+    assert.deepEqual(await dtmfEvents(pair.evB, 3), [['4', 'inband'], ['*', 'inband'], ['7', 'inband']]);
+  });
+
+  it('a worker that dies: its call ends media-failed (BYE with Q.850 41), the call on the other worker goes on; a new call is placed on the restarted worker', async function () {
+    // A's media in 2 workers, B's in the main thread: each of A's calls has its own worker.
+    const log = memoryLog();
+    const base = await pickPorts(2);
+    const rtp = 30000 + 32 * Math.floor(Math.random() * 300);
+    const a = sipLine('line-a', '1001', base, base + 1, rtp, log, { mediaWorkers: 2, callWaiting: 'off' });
+    const b = sipLine('line-b', '2002', base + 1, base, rtp + 16, log, { mediaWorkers: 0, callWaiting: 'off' });
+    pair = { a, b, evA: new EventLog(a, WAIT_MS), evB: new EventLog(b, WAIT_MS), log, stop: async () => void (await Promise.all([a.stop(), b.stop()])) };
+    await Promise.all([a.start(), b.start()]);
+    await waitFor('both lines ready', () => a.backend?.ready === true && b.backend?.ready === true, WAIT_MS);
+    const one = await connect(pair);
+    const two = await connect(pair);
+    const [a1, a2] = [rtpOf(a, one.callA), rtpOf(a, two.callA)] as RemoteRtpSession[];
+    assert.notEqual(a1.threadId, a2.threadId, 'one call per worker');
+    const b2 = rtpOf(b, two.callB);
+    void b.audio.play(two.callB.id, { source: int16ToPcm16le(sine(800, 8000)) });
+
+    const worker = mediaEngine.workers.find((w) => w.threadId === a1.threadId);
+    assert.ok(worker);
+    await worker.thread.terminate();
+
+    const endA = await pair.evA.next('ended', (e) => e.call?.id === one.callA.id);
+    assert.deepEqual([endA.payload.cause, endA.payload.by, endA.payload.q850], ['media-failed', 'local', 41]);
+    assert.match(String(endA.payload.text), /the call's media failed: the media worker \(thread \d+\) died/);
+    const endB = await pair.evB.next('ended', (e) => e.call?.id === one.callB.id);
+    assert.deepEqual([endB.payload.by, endB.payload.q850], ['remote', 41]);
+    assert.match(String(endB.payload.reason), /^Q\.850;cause=41/);
+
+    // The other call: still up, A still hears B's tone, B still receives A's packets.
+    assert.equal(two.callA.ended, false);
+    assert.equal(dominantHz(await hear(a2, 1000)), 800);
+    const before = b2.stats().packetsReceived;
+    await waitFor('B still receiving on the other call', () => b2.stats().packetsReceived >= before + 10, WAIT_MS);
+
+    await waitFor('the worker started again', () => mediaEngine.workers.some((w) => w.restarts === 1), WAIT_MS);
+    const three = await connect(pair);
+    const a3 = rtpOf(a, three.callA) as RemoteRtpSession;
+    assert.notEqual(a3.threadId, a2.threadId, 'the new call goes to the restarted worker (the fewest calls)');
+    const b3 = rtpOf(b, three.callB);
+    await waitFor('the new call carries audio', () => b3.stats().packetsReceived >= 10, WAIT_MS);
+    await pair.a.hangup(two.callA.id);
+    await pair.a.hangup(three.callA.id);
+    const ends = [await pair.evA.next('ended'), await pair.evA.next('ended')];
+    assert.deepEqual(ends.map((e) => e.payload.cause), ['normal', 'normal']);
+  });
+});

@@ -1,0 +1,288 @@
+import assert from 'node:assert/strict';
+import dgram from 'node:dgram';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import os from 'node:os';
+import { SILENT_LOGGER } from '../../lib/backend';
+import { CallStateError, InvalidInputError, NotSupportedError } from '../../lib/errors';
+import { MediaEngine, mediaWorkerCount } from '../../lib/media-engine/media-engine';
+import { PLAY_AHEAD, RemoteRtpSession } from '../../lib/media-engine/remote-rtp-session';
+import { readStats, statsBuffer, STATS_FIELDS, writeStats } from '../../lib/media-engine/protocol';
+import { decodeUlaw, encodeUlaw } from '../../lib/media/g711';
+import type { RecorderResult } from '../../lib/media/call-recorder';
+import { arraySource, PcmSource } from '../../lib/media/pcm-source';
+import { parseWav } from '../../lib/media/wav-reader';
+import { encodeTelephoneEvent } from '../../lib/media/telephone-event';
+import { RtpPortAllocator } from '../../lib/sip/rtp-port-allocator';
+import { LOCALHOST, RawPeer, record, testAllocator, until } from '../helpers/rtp-harness';
+
+/** A ramp that never repeats within 65536 samples: what arrives shows which samples, in which order. */
+function ramp(length: number): Int16Array {
+  return Int16Array.from({ length }, (_, i) => ((i * 7) % 8000) * 4 - 16000);
+}
+
+/** The samples of the RTP audio packets `peer` received, in sequence order (µ-law decoded). */
+function heard(peer: RawPeer, pt = 0): Int16Array {
+  const packets = peer.packets().filter((p) => p.payloadType === pt);
+  const parts = packets.map((p) => decodeUlaw(p.payload));
+  const out = new Int16Array(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
+}
+
+/** A PcmSource that counts how often it is taken from (the pump takes ahead, never all at once). */
+function countingSource(pcm: Int16Array): PcmSource & { takes: number } {
+  const inner = arraySource(pcm);
+  const s = {
+    takes: 0,
+    get length() {
+      return inner.length;
+    },
+    get position() {
+      return inner.position;
+    },
+    error: null,
+    take(max: number) {
+      s.takes++;
+      return inner.take(max);
+    },
+    close: () => inner.close(),
+  };
+  return s;
+}
+
+describe('media engine: call media in worker threads (lib/media-engine/)', function () {
+  this.timeout(20000);
+  let engine: MediaEngine;
+  let lease: { release(): Promise<void> };
+  let allocator: RtpPortAllocator;
+  const closing: Array<{ close(): Promise<void> }> = [];
+
+  beforeEach(() => {
+    engine = new MediaEngine();
+    lease = engine.acquire(2);
+    allocator = testAllocator(8);
+  });
+  afterEach(async () => {
+    for (const c of closing.splice(0)) await c.close();
+    await lease.release();
+  });
+
+  async function leg(): Promise<RemoteRtpSession> {
+    const l = await engine.open({ allocator, codec: 'PCMU', direction: 'inactive', inbandDtmf: false, log: SILENT_LOGGER });
+    closing.push(l);
+    return l;
+  }
+
+  async function peer(): Promise<RawPeer> {
+    const p = await RawPeer.open();
+    closing.push(p);
+    return p;
+  }
+
+  it('mediaWorkers: auto is one per core, 0 to 64 as given, anything else refused naming the setting', function () {
+    assert.equal(mediaWorkerCount('auto'), os.availableParallelism());
+    assert.equal(mediaWorkerCount(undefined), os.availableParallelism());
+    assert.equal(mediaWorkerCount(0), 0);
+    assert.equal(mediaWorkerCount(3), 3);
+    for (const bad of [-1, 1.5, 65, Number.NaN, 'two' as unknown as number]) {
+      assert.throws(() => mediaWorkerCount(bad), (err: Error) => err instanceof InvalidInputError && /the number of media workers must be auto or a whole number from 0/.test(err.message));
+    }
+  });
+
+  it('the counters cross in a shared buffer, field by field', function () {
+    const buf = new Float64Array(statsBuffer());
+    assert.equal(buf.length, STATS_FIELDS.length);
+    const stats = { ssrc: 7, packetsSent: 1, bytesSent: 2, packetsReceived: 3, bytesReceived: 4, lost: 5, late: 6, duplicates: 8, reordered: 9, invalid: 10, srtpAuthFailures: 11, srtpReplays: 12, foreign: 13, ignored: 14, rtcp: 15, stun: 16, ssrcChanges: 17, sendErrors: 18, dtmfSent: 19, dtmfReceived: 20, sendJitter: { p50Ms: 0.1, p99Ms: 2.5, maxMs: 9 }, jitterMs: 1.25 };
+    writeStats(buf, stats);
+    assert.deepEqual(readStats(buf), stats);
+  });
+
+  it('a leg in a worker sends its queued audio every 20 ms to the SDP address, in order, and `done` says what was played', async function () {
+    const l = await leg();
+    const p = await peer();
+    assert.equal(l.localAddress, LOCALHOST);
+    assert.equal(allocator.inUse, 1, 'the line\'s allocator holds the pair the worker bound');
+    l.configure({ codec: 'PCMU', remote: p.endpoint, direction: 'sendrecv', telephoneEventPt: 101 });
+    const pcm = ramp(4000); // 500 ms
+    const result = await l.play(pcm).done;
+    assert.deepEqual(result, { playedMs: 500, stopped: false });
+    await until(() => heard(p).length >= 4000 + 1600, 5000, 'the tone and some silence after it');
+    const got = heard(p);
+    const start = got.findIndex((s) => s !== decodeUlaw(encodeUlaw(new Int16Array(1)))[0]);
+    assert.deepEqual([...got.subarray(start, start + 4000)], [...decodeUlaw(encodeUlaw(pcm))], 'every sample, once, in order');
+    const packets = p.packets();
+    for (let i = 1; i < packets.length; i++) {
+      assert.equal(packets[i].sequenceNumber, (packets[i - 1].sequenceNumber + 1) & 0xffff, 'no packet lost or repeated');
+      assert.equal(packets[i].timestamp - packets[i - 1].timestamp, 160);
+    }
+    assert.equal(packets[0].ssrc, l.ssrc, 'its SSRC is read from the shared counters');
+    await until(() => l.stats().packetsSent >= packets.length, 2000, 'the counters to follow');
+  });
+
+  it('a long source is pumped into the worker ahead of the sending, a little at a time, and stop() ends it with what was played', async function () {
+    const l = await leg();
+    const p = await peer();
+    l.configure({ remote: p.endpoint, direction: 'sendrecv' });
+    const source = countingSource(ramp(8000 * 5)); // 5 s
+    const queued = l.play(source);
+    assert.equal(source.position, PLAY_AHEAD, 'the first 2 s go with the play command');
+    await until(() => source.position > PLAY_AHEAD, 5000, 'the worker to ask for more');
+    assert.ok(source.position < 8000 * 5, 'never all of it at once');
+    await until(() => heard(p).length >= 8000 * 2.5, 8000, '2.5 s of audio');
+    queued.stop();
+    const r = await queued.done;
+    assert.equal(r.stopped, true);
+    assert.ok(r.playedMs >= 2500 && r.playedMs < 5000, `played ${r.playedMs} ms`);
+    assert.ok(source.takes >= 2, 'topped up');
+  });
+
+  it('what arrives: latched, audio (to listeners), RFC 4733 keys as one dtmf event each, counted', async function () {
+    const l = await leg();
+    const p = await peer();
+    l.configure({ remote: p.endpoint, direction: 'sendrecv', telephoneEventPt: 101 });
+    const seen = record(l);
+    const tone = ramp(160);
+    for (let i = 0; i < 5; i++) await p.sendRtp(l.localPort, { seq: 100 + i, payload: encodeUlaw(tone) });
+    for (let i = 0; i < 4; i++) {
+      const end = i === 3;
+      await p.sendRtp(l.localPort, { seq: 105 + i, ts: 105 * 160, pt: 101, marker: i === 0, payload: encodeTelephoneEvent({ event: 5, end, volume: 10, duration: 160 * (i + 1) }) });
+    }
+    await until(() => seen.dtmf.length === 1 && seen.audio.length >= 5, 5000, 'the audio and the key');
+    assert.deepEqual(seen.latched, [p.endpoint]);
+    assert.deepEqual(l.target, p.endpoint);
+    assert.deepEqual(seen.dtmf, [{ digit: '5', source: 'rfc4733' }]);
+    assert.deepEqual([...seen.audio[0].samples], [...decodeUlaw(encodeUlaw(tone))]);
+    assert.deepEqual(seen.audio.map((a) => a.seq), [100, 101, 102, 103, 104]);
+    await until(() => l.stats().packetsReceived === 9 && l.stats().dtmfReceived === 1, 2000, 'the counters');
+  });
+
+  it('sendDtmf() resolves once the keys left, rejects as RtpSession does (NotSupportedError, CallStateError), in the worker or here', async function () {
+    const l = await leg();
+    const p = await peer();
+    await assert.rejects(l.sendDtmf('1'), CallStateError, 'inactive: nothing is sent');
+    l.configure({ remote: p.endpoint, direction: 'sendrecv', telephoneEventPt: null });
+    await assert.rejects(l.sendDtmf('1'), NotSupportedError);
+    l.configure({ telephoneEventPt: 101 });
+    await l.sendDtmf('12', 60);
+    const events = p.packets().filter((x) => x.payloadType === 101);
+    assert.equal(new Set(events.map((e) => e.timestamp)).size, 2, 'two keys');
+    // A key being sent when the direction stops sending: the worker rejects it.
+    const pending = l.sendDtmf('9', 1000);
+    l.setDirection('recvonly');
+    await assert.rejects(pending, CallStateError);
+  });
+
+  it('calls go to the worker with the fewest; a pair another program holds is skipped; close() gives the ports back; the last release ends the threads', async function () {
+    const base = 41000 + 8 * Math.floor(Math.random() * 100);
+    const busy = dgram.createSocket('udp4');
+    await new Promise<void>((resolve) => busy.bind(base + 2, LOCALHOST, () => resolve()));
+    try {
+      allocator = new RtpPortAllocator({ rtpPortMin: base, rtpPortMax: base + 7, address: LOCALHOST }); // 4 pairs
+      const legs = [await leg(), await leg(), await leg()];
+      assert.deepEqual(legs.map((l) => l.localPort).sort(), [base, base + 4, base + 6], 'the pair whose port is bound elsewhere was skipped (EADDRINUSE in the worker)');
+      await assert.rejects(leg(), /no free RTP port .*\(3 by calls of this line, 1 by other programs\)/);
+    } finally {
+      busy.close();
+    }
+    assert.deepEqual(engine.workers.map((t) => t.legs).sort(), [1, 2], 'three calls on two workers: 2 and 1');
+    for (const c of closing.splice(0)) await c.close();
+    assert.equal(allocator.inUse, 0);
+    assert.deepEqual(engine.workers.map((t) => t.legs), [0, 0]);
+    await lease.release();
+    assert.equal(engine.workers.length, 0, 'no line uses the pool: its threads ended');
+    lease = engine.acquire(1);
+  });
+
+  it('the first lease starts one thread at once, the others start with calls; a lease after the last release starts afresh', async function () {
+    const fresh = new MediaEngine();
+    const first = fresh.acquire(2);
+    assert.equal(fresh.workers.length, 1, 'one thread, booting already');
+    const thread = fresh.workers[0].threadId;
+    const l = await fresh.open({ allocator, codec: 'PCMU', direction: 'inactive', inbandDtmf: false, log: SILENT_LOGGER });
+    assert.equal(l.threadId, thread, 'the first call goes to it');
+    await l.close();
+    await first.release();
+    assert.equal(fresh.workers.length, 0);
+    const second = fresh.acquire(1);
+    assert.equal(fresh.workers.length, 1);
+    assert.notEqual(fresh.workers[0].threadId, thread);
+    await second.release();
+  });
+
+  it('a worker that dies: its calls fail (queued audio stopped, DTMF rejected, ports given back), the other worker\'s go on, and a new thread takes its place', async function () {
+    const a = await leg();
+    const b = await leg();
+    const pa = await peer();
+    const pb = await peer();
+    a.configure({ remote: pa.endpoint, direction: 'sendrecv', telephoneEventPt: 101 });
+    b.configure({ remote: pb.endpoint, direction: 'sendrecv', telephoneEventPt: 101 });
+    assert.deepEqual(engine.workers.map((w) => w.legs), [1, 1]);
+    const playing = a.play(ramp(8000 * 10));
+    const keys = a.sendDtmf('123456', 500);
+    await pa.waitFor(10);
+    const victim = engine.workers[0];
+    let failed: Error | undefined;
+    void a.failure.then((err) => (failed = err));
+    await victim.thread.terminate();
+    const result = await playing.done;
+    assert.equal(result.stopped, true);
+    await assert.rejects(keys, (err: Error) => err instanceof CallStateError && /media failed/.test(err.message));
+    await until(() => failed !== undefined, 2000, 'the failure');
+    assert.match(String(failed?.message), /the media worker \(thread \d+\) died/);
+    assert.equal(a.closed, true);
+    assert.equal(allocator.inUse, 1, 'the dead leg\'s pair is free again, the other is held');
+    await a.close(); // nothing more to do, and it does not hang
+    // b goes on: its peer keeps getting packets.
+    const before = pb.received.length;
+    await pb.waitFor(before + 10);
+    assert.equal(b.closed, false);
+    await until(() => engine.workers[0].restarts === 1, 5000, 'the restart');
+    assert.notEqual(engine.workers[0].threadId, victim.threadId);
+    // The new thread takes calls.
+    const c = await leg();
+    const pc = await peer();
+    c.configure({ remote: pc.endpoint, direction: 'sendrecv' });
+    await pc.waitFor(5);
+  });
+
+  it('record(): the worker writes the WAV and sends the stream\'s chunks back; stop() gives the result; a recording whose worker dies ends media-closed with its file as written', async function () {
+    const dir = mkdtempSync(join(os.tmpdir(), 'media-engine-rec-'));
+    try {
+      const l = await leg();
+      const p = await peer();
+      l.configure({ remote: p.endpoint, direction: 'sendrecv' });
+      const chunks: Buffer[] = [];
+      const ends: RecorderResult[] = [];
+      const file = join(dir, 'sub', 'a.wav');
+      const handle = l.record({ direction: 'tx', channels: 1, file, streamChunkMs: 100 }, { chunk: (c) => chunks.push(c.payload), end: (r) => ends.push(r) });
+      assert.equal(await handle.started, null, 'it takes the audio');
+      void l.play(ramp(8000));
+      await until(() => chunks.length >= 5, 5000, 'five chunks');
+      const result = await handle.stop();
+      assert.deepEqual(ends, [result], 'the sink hears the end once, with the result');
+      assert.deepEqual([result.endedBy, result.path, result.direction, result.channels], ['stop', file, 'tx', 1]);
+      const info = parseWav(readFileSync(file));
+      assert.equal(info.dataBytes, result.bytes - 44);
+      assert.equal(result.chunks, chunks.length);
+      assert.ok(Buffer.concat(chunks).length <= info.dataBytes, 'the stream is the file\'s samples (the last chunk goes with the end)');
+
+      const second = join(dir, 'b.wav');
+      const died: RecorderResult[] = [];
+      const h2 = l.record({ direction: 'both', channels: 2, file: second }, { chunk: () => undefined, end: (r) => died.push(r) });
+      await h2.started;
+      await new Promise((r) => setTimeout(r, 700)); // past the writer's first flush (500 ms)
+      await engine.workers.find((w) => w.threadId === l.threadId)?.thread.terminate();
+      const last = await h2.stop();
+      assert.deepEqual(died, [last]);
+      assert.deepEqual([last.endedBy, last.path, last.channels], ['media-closed', second, 2]);
+      assert.ok(last.bytes > 44 && last.durationMs > 0, `the file as the worker left it: ${last.bytes} bytes, ${last.durationMs} ms`);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
