@@ -48,6 +48,16 @@ export class EventLog {
     });
   }
 
+  /** The next `count` dtmf events, as [digit, source] pairs. */
+  async dtmf(count: number): Promise<Array<[unknown, unknown]>> {
+    const out: Array<[unknown, unknown]> = [];
+    for (let i = 0; i < count; i++) {
+      const e = await this.next('dtmf');
+      out.push([e.payload.digit, e.payload.source]);
+    }
+    return out;
+  }
+
   topics(): string[] {
     return this.events.map((e) => e.topic);
   }

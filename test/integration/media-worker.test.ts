@@ -11,7 +11,6 @@ import { join } from 'node:path';
 import { int16ToPcm16le } from '../../lib/media/g711';
 import { mediaEngine } from '../../lib/media-engine/media-engine';
 import { RemoteRtpSession } from '../../lib/media-engine/remote-rtp-session';
-import type { VoiceEvent } from '../../lib/line/voice-line';
 import { memoryLog } from '../helpers/at-harness';
 import { dominantHz, toneWav } from '../helpers/audio-spectrum';
 import { EventLog } from '../helpers/event-log';
@@ -21,15 +20,6 @@ import { sipLine } from '../helpers/sip-line';
 
 function sine(hz: number, ms: number): Int16Array {
   return Int16Array.from({ length: (ms * 8000) / 1000 }, (_, i) => Math.round(8000 * Math.sin((2 * Math.PI * hz * i) / 8000)));
-}
-
-async function dtmfEvents(ev: EventLog, count: number): Promise<Array<[unknown, unknown]>> {
-  const out: Array<[unknown, unknown]> = [];
-  for (let i = 0; i < count; i++) {
-    const e: VoiceEvent = await ev.next('dtmf');
-    out.push([e.payload.digit, e.payload.source]);
-  }
-  return out;
 }
 
 describe('SIP call media in worker threads, two of our lines on 127.0.0.1 (integration)', function () {
@@ -68,7 +58,7 @@ describe('SIP call media in worker threads, two of our lines on 127.0.0.1 (integ
     assert.deepEqual((await playB).outcome, { playedMs: 3000, stopped: false });
 
     await pair.a.dtmf.send(callA.id, '159#', { durationMs: 100 });
-    assert.deepEqual(await dtmfEvents(pair.evB, 4), [['1', 'rfc4733'], ['5', 'rfc4733'], ['9', 'rfc4733'], ['#', 'rfc4733']]);
+    assert.deepEqual(await pair.evB.dtmf(4), [['1', 'rfc4733'], ['5', 'rfc4733'], ['9', 'rfc4733'], ['#', 'rfc4733']]);
 
     await pair.a.control.hold(callA.id);
     await pair.evB.next('held');
@@ -95,7 +85,7 @@ describe('SIP call media in worker threads, two of our lines on 127.0.0.1 (integ
     pair = await startPair({ mediaWorkers: 1, dtmfMode: 'inband' });
     const { callA } = await connect(pair);
     await pair.a.dtmf.send(callA.id, '4*7', { durationMs: 100 });
-    assert.deepEqual(await dtmfEvents(pair.evB, 3), [['4', 'inband'], ['*', 'inband'], ['7', 'inband']]);
+    assert.deepEqual(await pair.evB.dtmf(3), [['4', 'inband'], ['*', 'inband'], ['7', 'inband']]);
   });
 
   it('a worker that dies: its call ends media-failed (BYE with Q.850 41), the call on the other worker goes on; a new call is placed on the restarted worker', async function () {

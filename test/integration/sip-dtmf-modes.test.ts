@@ -11,7 +11,7 @@ import type { IncomingResponse } from 'sip.js/lib/core';
 import { Call } from '../../lib/call/call';
 import { CallState } from '../../lib/call/call-state';
 import { CallStateError } from '../../lib/errors';
-import { VoiceEvent, VoiceLine } from '../../lib/line/voice-line';
+import { VoiceLine } from '../../lib/line/voice-line';
 import type { SipDtmfMode } from '../../lib/sip/rtp-description-handler';
 import { RtpDescriptionHandler } from '../../lib/sip/rtp-description-handler';
 import { SipBackend } from '../../lib/sip/sip-backend';
@@ -74,27 +74,17 @@ describe('SIP DTMF modes: two voice lines on 127.0.0.1, SIP INFO / in-band / RFC
     return { a, b, evA, evB, callA, callB };
   }
 
-  /** The next `count` dtmf events of a line, as [digit, source] pairs. */
-  async function dtmfEvents(ev: EventLog, count: number): Promise<Array<[unknown, unknown]>> {
-    const out: Array<[unknown, unknown]> = [];
-    for (let i = 0; i < count; i++) {
-      const e: VoiceEvent = await ev.next('dtmf');
-      out.push([e.payload.digit, e.payload.source]);
-    }
-    return out;
-  }
-
   it('SIP INFO both ways: A sends 12#9 as INFO, B\'s gather collects 12; B sends 7*0# as INFO, A\'s gather collects 7*0; every key reported once with source info', async function () {
     const { a, b, evA, evB, callA, callB } = await connected('info', 'info');
     const gatherB = await b.dtmf.collect(callB.id, { maxDigits: 10, finishKey: '#', ...NO_TIMEOUTS });
     await a.dtmf.send(callA.id, '12#9', { durationMs: 100 });
     assert.deepEqual(await gatherB.result, { digits: '12', reason: 'finish-key' });
-    assert.deepEqual(await dtmfEvents(evB, 4), [['1', 'info'], ['2', 'info'], ['#', 'info'], ['9', 'info']]);
+    assert.deepEqual(await evB.dtmf(4), [['1', 'info'], ['2', 'info'], ['#', 'info'], ['9', 'info']]);
 
     const gatherA = await a.dtmf.collect(callA.id, { maxDigits: 10, finishKey: '#', ...NO_TIMEOUTS });
     await b.dtmf.send(callB.id, '7*0#', { durationMs: 120 });
     assert.deepEqual(await gatherA.result, { digits: '7*0', reason: 'finish-key' });
-    assert.deepEqual(await dtmfEvents(evA, 4), [['7', 'info'], ['*', 'info'], ['0', 'info'], ['#', 'info']]);
+    assert.deepEqual(await evA.dtmf(4), [['7', 'info'], ['*', 'info'], ['0', 'info'], ['#', 'info']]);
     // Nothing went through the media: the RTP sessions counted no DTMF.
     assert.equal(a.backend && (a.backend as SipBackend).rtpOf(callA)?.stats().dtmfSent, 0);
     assert.equal(evA.events.filter((e) => e.topic === 'dtmf').length + evB.events.filter((e) => e.topic === 'dtmf').length, 8, 'no key twice');
@@ -127,12 +117,12 @@ describe('SIP DTMF modes: two voice lines on 127.0.0.1, SIP INFO / in-band / RFC
     const gatherB = await b.dtmf.collect(callB.id, { maxDigits: 10, finishKey: '#', ...NO_TIMEOUTS });
     await a.dtmf.send(callA.id, '5*0#', { durationMs: 100 });
     assert.deepEqual(await gatherB.result, { digits: '5*0', reason: 'finish-key' });
-    assert.deepEqual(await dtmfEvents(evB, 4), [['5', 'inband'], ['*', 'inband'], ['0', 'inband'], ['#', 'inband']]);
+    assert.deepEqual(await evB.dtmf(4), [['5', 'inband'], ['*', 'inband'], ['0', 'inband'], ['#', 'inband']]);
 
     const gatherA = await a.dtmf.collect(callA.id, { maxDigits: 10, finishKey: '#', ...NO_TIMEOUTS });
     await b.dtmf.send(callB.id, '38#', { durationMs: 150 });
     assert.deepEqual(await gatherA.result, { digits: '38', reason: 'finish-key' });
-    assert.deepEqual(await dtmfEvents(evA, 3), [['3', 'inband'], ['8', 'inband'], ['#', 'inband']]);
+    assert.deepEqual(await evA.dtmf(3), [['3', 'inband'], ['8', 'inband'], ['#', 'inband']]);
     // The keys went as audio: A's media sent no RFC 4733 events but its tones (dtmfSent counts keys of both kinds).
     const rtpA = (a.backend as SipBackend).rtpOf(callA);
     assert.equal(rtpA?.stats().dtmfSent, 4);
@@ -149,18 +139,18 @@ describe('SIP DTMF modes: two voice lines on 127.0.0.1, SIP INFO / in-band / RFC
     const gatherB = await b.dtmf.collect(callB.id, { maxDigits: 3, finishKey: null, ...NO_TIMEOUTS });
     await a.dtmf.send(callA.id, '246');
     assert.deepEqual(await gatherB.result, { digits: '246', reason: 'max-digits' });
-    assert.deepEqual(await dtmfEvents(evB, 3), [['2', 'info'], ['4', 'info'], ['6', 'info']]);
+    assert.deepEqual(await evB.dtmf(3), [['2', 'info'], ['4', 'info'], ['6', 'info']]);
     const gatherA = await a.dtmf.collect(callA.id, { maxDigits: 2, finishKey: null, ...NO_TIMEOUTS });
     await b.dtmf.send(callB.id, '9A');
     assert.deepEqual(await gatherA.result, { digits: '9A', reason: 'max-digits' });
-    assert.deepEqual(await dtmfEvents(evA, 2), [['9', 'rfc4733'], ['A', 'rfc4733']]);
+    assert.deepEqual(await evA.dtmf(2), [['9', 'rfc4733'], ['A', 'rfc4733']]);
     await Promise.all(lines.map((l) => l.stop()));
 
     const second = await connected('rfc4733', 'inband');
     const gather = await second.b.dtmf.collect(second.callB.id, { maxDigits: 10, finishKey: '#', ...NO_TIMEOUTS });
     await second.a.dtmf.send(second.callA.id, '31#');
     assert.deepEqual(await gather.result, { digits: '31', reason: 'finish-key' });
-    assert.deepEqual(await dtmfEvents(second.evB, 3), [['3', 'rfc4733'], ['1', 'rfc4733'], ['#', 'rfc4733']]);
+    assert.deepEqual(await second.evB.dtmf(3), [['3', 'rfc4733'], ['1', 'rfc4733'], ['#', 'rfc4733']]);
   });
 
   it('a malformed INFO body is answered 400, another content type 415 (with Accept), an empty INFO 200; the call goes on and keys still arrive', async function () {
@@ -173,7 +163,7 @@ describe('SIP DTMF modes: two voice lines on 127.0.0.1, SIP INFO / in-band / RFC
     assert.deepEqual(await rawInfo(session), { code: 200, accept: undefined }, 'an INFO without a body (a keep-alive)');
     // application/dtmf with an event number: 11 is #.
     assert.equal((await rawInfo(session, 'application/dtmf', '11')).code, 200);
-    assert.deepEqual(await dtmfEvents(evB, 1), [['#', 'info']]);
+    assert.deepEqual(await evB.dtmf(1), [['#', 'info']]);
     assert.equal(callA.state, CallState.Active);
     assert.equal(callB.state, CallState.Active);
     const gather = await b.dtmf.collect(callB.id, { maxDigits: 2, finishKey: null, ...NO_TIMEOUTS });
