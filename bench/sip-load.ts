@@ -455,8 +455,9 @@ async function runFlowStep(host: NodeRedHost, peer: RtpLoadPeer, p: StepPlan, pr
       lossOut,
       lossIn,
       jitter: report.jitter,
-      clockP99Ms: clock.lateness.p99Ms,
-      clockSkipped: clock.skipped,
+      // With media workers the main thread's clock does not tick (each worker has its own): no figure.
+      clockP99Ms: clock.ticks ? clock.lateness.p99Ms : null,
+      clockSkipped: clock.ticks ? clock.skipped : null,
       cpuPct,
       cpuPerCallPct: t.callSeconds ? (100 * cpuMs(cpuAll)) / (t.callSeconds * 1000) : 0,
       cpuMsPerCall: cpuMs(cpuAll) / Math.max(1, t.offered),
