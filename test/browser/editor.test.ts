@@ -270,8 +270,8 @@ describe('the editor in a browser', function () {
     assert.equal(await visible('server'), true);
     assert.equal(await visible('serialPort'), false);
     assert.deepEqual(
-      [await value('localPort'), await value('rtpPortMin'), await value('rtpPortMax'), await value('maxCalls'), await value('transport')],
-      ['5060', '10000', '20000', '0', 'udp'],
+      [await value('localPort'), await value('rtpPortMin'), await value('rtpPortMax'), await value('maxCalls'), await value('transport'), await value('mediaWorkers')],
+      ['5060', '10000', '20000', '0', 'udp', 'auto'],
     );
     await expectFlags({ server: true, username: true, serialPort: false });
     await typeInto(page, '#node-config-input-server', '127.0.0.1:5090');
@@ -289,6 +289,13 @@ describe('the editor in a browser', function () {
     await expectFlags({ localPort: true });
     await typeInto(page, '#node-config-input-localPort', '5090');
     await expectFlags({ localPort: false });
+    // Media workers: auto, or a whole number 0–64.
+    await typeInto(page, '#node-config-input-mediaWorkers', 'many');
+    await expectFlags({ mediaWorkers: true });
+    await typeInto(page, '#node-config-input-mediaWorkers', '65');
+    await expectFlags({ mediaWorkers: true });
+    await typeInto(page, '#node-config-input-mediaWorkers', '0');
+    await expectFlags({ mediaWorkers: false });
 
     // Back to AT: the SIP fields are not checked any more; an empty serial port is.
     await typeInto(page, '#node-config-input-server', '');
@@ -332,9 +339,9 @@ describe('the editor in a browser', function () {
     assert.equal(await page.inputValue('#node-config-input-baudRate'), '115200', 'the AT default shown');
     await page.selectOption('#node-config-input-backend', 'sip');
     const values = await page.evaluate(() =>
-      ['localPort', 'rtpPortMin', 'rtpPortMax', 'maxCalls', 'transport', 'codecs', 'dtmfMode', 'incomingRefer', 'sessionExpires', 'sessionRefresher'].map((f) => $(`#node-config-input-${f}`).val()),
+      ['localPort', 'rtpPortMin', 'rtpPortMax', 'maxCalls', 'transport', 'codecs', 'dtmfMode', 'incomingRefer', 'sessionExpires', 'sessionRefresher', 'mediaWorkers'].map((f) => $(`#node-config-input-${f}`).val()),
     );
-    assert.deepEqual(values, ['5060', '10000', '20000', '0', 'udp', 'PCMU,PCMA', 'rfc4733', 'refuse', '1800', 'auto']);
+    assert.deepEqual(values, ['5060', '10000', '20000', '0', 'udp', 'PCMU,PCMA', 'rfc4733', 'refuse', '1800', 'auto', 'auto']);
     await page.click('#node-config-dialog-cancel');
     await page.waitForSelector('#node-config-dialog-cancel', { state: 'detached' });
     await page.click('#node-dialog-cancel');
