@@ -12,6 +12,7 @@
 import { checkNumber, checkOptions } from '../media/check-option';
 import { ANALYSIS_FRAME_MS, AnalysisEvent, FrameAnalyser, NetworkTone } from './analyser';
 import { ANALYSIS_SAMPLE_RATE, ToneDetector, ToneSegment } from './tone-detector';
+import { goertzelCoefficient, goertzelPower } from '../media/goertzel';
 
 export interface CadencePlan {
   /** Where it is used. */
@@ -126,7 +127,7 @@ class CadenceTrack {
     readonly hz: readonly number[],
     plans: readonly CadencePlan[],
   ) {
-    this.coefficients = hz.map((f) => 2 * Math.cos((2 * Math.PI * f) / ANALYSIS_SAMPLE_RATE));
+    this.coefficients = hz.map((f) => goertzelCoefficient(f, ANALYSIS_SAMPLE_RATE));
     this.plans.push(...plans);
     this.longestMs = Math.max(...plans.flatMap((p) => p.cadenceMs.map(upper)));
   }
@@ -214,14 +215,7 @@ const fits = (ms: number, nominal: number): boolean => Math.abs(ms - nominal) <=
 
 /** The share of a frame's energy at one frequency (1 for a pure tone there). */
 function goertzelShare(frame: Int16Array, k: number, energy: number): number {
-  let s1 = 0;
-  let s2 = 0;
-  for (let i = 0; i < frame.length; i++) {
-    const s0 = frame[i] + k * s1 - s2;
-    s2 = s1;
-    s1 = s0;
-  }
-  return (2 * (s1 * s1 + s2 * s2 - k * s1 * s2)) / (frame.length * energy);
+  return (2 * goertzelPower(frame, k)) / (frame.length * energy);
 }
 
 export interface NetworkToneAnalyserOptions {

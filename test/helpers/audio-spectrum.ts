@@ -7,18 +7,11 @@ import { pcm16leToInt16 } from '../../lib/media/g711';
 import { stereoToMono } from '../../lib/media/pcm-convert';
 import { wavHeader } from '../../lib/media/wav-header';
 import { parseWav, WavInfo } from '../../lib/media/wav-reader';
+import { goertzelCoefficient, goertzelPower } from '../../lib/media/goertzel';
 
 /** The power of `hz` in `samples` (Goertzel over the whole block). */
 export function powerAt(samples: Int16Array, hz: number, sampleRate = 8000): number {
-  const k = 2 * Math.cos((2 * Math.PI * hz) / sampleRate);
-  let s1 = 0;
-  let s2 = 0;
-  for (let i = 0; i < samples.length; i++) {
-    const s0 = samples[i] + k * s1 - s2;
-    s2 = s1;
-    s1 = s0;
-  }
-  return s1 * s1 + s2 * s2 - k * s1 * s2;
+  return goertzelPower(samples, goertzelCoefficient(hz, sampleRate));
 }
 
 /** The frequency (on a `stepHz` grid from 100 Hz to 3600 Hz) with the most power in `samples`. */

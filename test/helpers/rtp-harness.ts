@@ -6,6 +6,7 @@ import { parseRtp, RtpPacket, serializeRtp } from '../../lib/media/rtp-packet';
 import { RtpPortAllocator } from '../../lib/sip/rtp-port-allocator';
 import type { RtpMedia } from '../../lib/media-engine/rtp-media';
 import { MediaTickSource, RtpSession, RtpSessionOptions } from '../../lib/sip/rtp-session';
+import { goertzelCoefficient, goertzelPower as goertzelBin } from '../../lib/media/goertzel';
 
 /**
  * Test doubles and probes for the SIP media tests: a media clock ticked by hand, a port range of
@@ -208,13 +209,5 @@ export function zeroCrossingHz(samples: Int16Array, sampleRate = 8000): number {
 
 /** The power of one frequency in the signal (a single Goertzel bin), normalised by length. */
 export function goertzelPower(samples: Int16Array, hz: number, sampleRate = 8000): number {
-  const coef = 2 * Math.cos((2 * Math.PI * hz) / sampleRate);
-  let s1 = 0;
-  let s2 = 0;
-  for (let i = 0; i < samples.length; i++) {
-    const s = samples[i] + coef * s1 - s2;
-    s2 = s1;
-    s1 = s;
-  }
-  return (s1 * s1 + s2 * s2 - coef * s1 * s2) / samples.length ** 2;
+  return goertzelBin(samples, goertzelCoefficient(hz, sampleRate)) / samples.length ** 2;
 }
