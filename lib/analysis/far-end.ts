@@ -14,7 +14,10 @@
  *   `maxWords` words → `machine` (`max-words`); one word of `maxWordMs` → `machine`
  *   (`max-word-length`);
  * - nothing said for `initialSilenceMs` → what `initialSilence` says (app_amd: `machine`);
- * - nothing decided after `timeoutMs` → `unknown` (app_amd's NOTSURE).
+ * - nothing decided after `timeoutMs`: a verdict on the voice heard by then (`timeoutVoiceMs`): a
+ *   greeting fills the line, a person says a few words and waits, so at least `timeoutVoiceMs` of
+ *   voice → `machine`, something said but less → `human`, nothing said → `unknown`; with
+ *   `timeoutVoiceMs: 0`, `unknown` whatever was heard (app_amd's NOTSURE).
  * Every threshold is an option; the defaults and why are in docs/call-analysis.md, the figures
  * behind them from bench/far-end.ts over the labelled corpus.
  */
@@ -25,8 +28,13 @@ import { checkInt, checkOneOf, checkOptions } from '../media/check-option';
 export interface FarEndOptions {
   /** The voice-activity detector (default: WebRTC's, `new WebRtcVad({ mode: 0 })`). Freed when the analyser is done. */
   vad?: VoiceActivityDetector;
-  /** No verdict after this long → `unknown`, ms (default 5000). */
+  /** When the verdict is due, ms (default 5000): see `timeoutVoiceMs`. */
   timeoutMs?: number;
+  /**
+   * At the timeout, voice heard (in all) from which the far end is a machine; less (but some) is a
+   * person, none `unknown`, ms (default 2900). 0: `unknown` at the timeout (app_amd).
+   */
+  timeoutVoiceMs?: number;
   /** Silence before anything is said that decides `initialSilence`'s verdict, ms (default 2500). */
   initialSilenceMs?: number;
   /** What a long initial silence means: `machine` (app_amd) or `wait` (go on listening; default). */
@@ -56,6 +64,7 @@ export interface FarEndOptions {
 
 export const FAR_END_DEFAULTS = {
   timeoutMs: 5000,
+  timeoutVoiceMs: 2900,
   initialSilenceMs: 2500,
   initialSilence: 'wait' as 'machine' | 'wait',
   greetingMs: 3500,
@@ -72,6 +81,7 @@ export const FAR_END_DEFAULTS = {
 /** app_amd's defaults (Asterisk amd.conf), for the reference run of bench/far-end.ts. */
 export const APP_AMD_SETTINGS: Omit<FarEndOptions, 'vad'> = {
   timeoutMs: 5000,
+  timeoutVoiceMs: 0,
   initialSilenceMs: 2500,
   initialSilence: 'machine',
   greetingMs: 1500,
@@ -122,6 +132,7 @@ export class FarEndAnalyser implements FrameAnalyser {
       checkInt(name, (o as Record<string, unknown>)[name] ?? FAR_END_DEFAULTS[name], min, max);
     this.o = {
       timeoutMs: ms('timeoutMs', 500, 60_000),
+      timeoutVoiceMs: ms('timeoutVoiceMs', 0, 60_000),
       initialSilenceMs: ms('initialSilenceMs', 100, 60_000),
       initialSilence: checkOneOf('initialSilence', o.initialSilence ?? FAR_END_DEFAULTS.initialSilence, ['machine', 'wait'] as const),
       greetingMs: ms('greetingMs', 100, 60_000),
@@ -179,8 +190,14 @@ export class FarEndAnalyser implements FrameAnalyser {
       if (voice && o.maxWords > 0 && this.words > o.maxWords) return this.decide('machine', 'max-words', atMs);
       if (voice && this.voiced >= o.greetingMs) return this.decide('machine', 'long-greeting', atMs);
     }
-    if (this.frames * ANALYSIS_FRAME_MS >= o.timeoutMs) return this.decide('unknown', 'timeout', atMs);
+    if (this.frames * ANALYSIS_FRAME_MS >= o.timeoutMs) return this.decide(this.atTimeout(), 'timeout', atMs);
     return [];
+  }
+
+  /** The verdict at the timeout, on the voice heard (see `timeoutVoiceMs`). */
+  private atTimeout(): FarEnd {
+    if (this.o.timeoutVoiceMs === 0 || this.words === 0) return 'unknown';
+    return this.voiced >= this.o.timeoutVoiceMs ? 'machine' : 'human';
   }
 
   private decide(farEnd: FarEnd, cause: FarEndCause, atMs: number): AnalysisEvent[] {

@@ -55,9 +55,24 @@ describe('far-end classifier (lib/analysis/far-end.ts)', () => {
     const v = verdict(run({}, quiet(0)));
     assert.deepEqual([v.farEnd, v.decisionMs, v.evidence.cause, v.evidence.initialSilenceMs, v.evidence.words], ['unknown', 5000, 'timeout', 5000, 0]);
     assert.equal(verdict(run({ timeoutMs: 3000 }, quiet(0))).decisionMs, 3000);
-    // Speech still going on at the timeout, too short for a machine: unknown, not a guess.
-    const late = verdict(run({}, concat([quiet(3000), voice(3000)])));
+    // With app_amd's timeout (timeoutVoiceMs 0), speech going on at the timeout is unknown too.
+    const late = verdict(run({ timeoutVoiceMs: 0 }, concat([quiet(3000), voice(3000)])));
     assert.deepEqual([late.farEnd, late.decisionMs, late.evidence.greetingMs], ['unknown', 5000, 2000]);
+  });
+
+  it('at the timeout, speech going on: 2900 ms of voice heard → machine, 2880 → human (timeoutVoiceMs), cause "timeout"', () => {
+    // Voice from 2100 ms: 2900 ms of it at the 5 s timeout (under greetingMs, no pause to end it).
+    const m = verdict(run({}, concat([quiet(2100), voice(4000)])));
+    assert.deepEqual([m.farEnd, m.decisionMs, m.evidence.cause, m.evidence.greetingMs], ['machine', 5000, 'timeout', 2900]);
+    const h = verdict(run({}, concat([quiet(2120), voice(4000)])));
+    assert.deepEqual([h.farEnd, h.decisionMs, h.evidence.cause, h.evidence.greetingMs], ['human', 5000, 'timeout', 2880]);
+    // The threshold is an option, counted over the whole answer (voice across pauses).
+    assert.equal(verdict(run({ timeoutVoiceMs: 2000 }, concat([quiet(2120), voice(4000)]))).farEnd, 'machine');
+    const paused = verdict(run({}, concat([quiet(1500), voice(1000), quiet(400), voice(3000)])));
+    assert.deepEqual([paused.farEnd, paused.evidence.cause, paused.evidence.greetingMs, paused.evidence.words], ['machine', 'timeout', 3100, 2]);
+    // A machine verdict at the timeout is followed by the greeting's end, as any other.
+    const e = run({}, concat([quiet(2100), voice(4000)]));
+    assert.deepEqual(e[1], { topic: 'greeting-end', by: 'silence', atMs: 2100 + 4000 + 1200 });
   });
 
   it('initialSilence "machine" (app_amd) decides machine after 2500 ms of silence, not after 2480', () => {
@@ -113,6 +128,7 @@ describe('far-end classifier (lib/analysis/far-end.ts)', () => {
     assert.throws(() => new FarEndAnalyser({ timeoutMs: 10 }), /"timeoutMs"/);
     assert.throws(() => new FarEndAnalyser({ initialSilence: 'maybe' as never }), /"initialSilence"/);
     assert.throws(() => new FarEndAnalyser({ greetingMs: 1.5 }), /"greetingMs"/);
+    assert.throws(() => new FarEndAnalyser({ timeoutVoiceMs: -1 }), /"timeoutVoiceMs"/);
     assert.throws(() => new FarEndAnalyser([] as never), TypeError);
   });
 });
