@@ -4,7 +4,10 @@
  * greeting ends, and CPU per second of call audio; beside reference runs in the same process:
  * Asterisk app_amd's rules and fixed energy threshold, and app_amd's rules on WebRTC's VAD.
  *
- *   npm run corpus && npm run bench:far-end [-- corpus] [--verbose]
+ * The figures are given for each half of the corpus (labels' `split`): the rules are tuned on the
+ * `tuning` half only; the `held-out` half's figures are the ones to quote.
+ *
+ *   npm run corpus && npm run bench:far-end [-- corpus] [--verbose] [--sweep] [--no-cost]
  */
 import { readFileSync } from 'node:fs';
 import os from 'node:os';
@@ -14,16 +17,20 @@ import { APP_AMD_SETTINGS, FarEndAnalyser, FarEndOptions } from '../lib/analysis
 import { EnergyVad, VoiceActivityDetector, WebRtcVad } from '../lib/analysis/vad';
 import { pcm16leToInt16 } from '../lib/media/g711';
 import { parseWav } from '../lib/media/wav-reader';
-import type { Corpus, CorpusLabel } from '../scripts/make-corpus';
+import type { Corpus, CorpusLabel, CorpusSplit } from '../scripts/make-corpus';
 
 const args = process.argv.slice(2);
 const verbose = args.includes('--verbose');
+/** --no-cost: leave out the CPU measurement (for tuning sweeps). */
+const skipCost = args.includes('--no-cost');
 const dir = args.find((a) => !a.startsWith('--')) ?? 'corpus';
 const corpus = JSON.parse(readFileSync(join(dir, 'labels.json'), 'utf8')) as Corpus;
 
 interface Run {
   name: string;
   make: () => FarEndAnalyser;
+  /** A tuning sweep's run: one line, the tuning half only, no CPU figure. */
+  sweep?: boolean;
 }
 
 const RUNS: Run[] = [
@@ -32,17 +39,20 @@ const RUNS: Run[] = [
   { name: 'far-end defaults (WebRTC VAD, this package)', make: () => new FarEndAnalyser() },
 ];
 
-/** Extra runs for tuning, selected with --sweep: each parameter moved alone from the defaults. */
+/**
+ * Extra runs for tuning, selected with --sweep: the rules' thresholds on a grid around the defaults,
+ * and the VAD's modes; one line each, figures of the TUNING half only (choose on it, then read the
+ * held-out half of the chosen settings in the full rows above).
+ */
 if (args.includes('--sweep')) {
   const add = (name: string, o: FarEndOptions, vad: () => VoiceActivityDetector = () => new WebRtcVad({ mode: 0 })): void => {
-    RUNS.push({ name, make: () => new FarEndAnalyser({ ...o, vad: vad() }) });
+    RUNS.push({ name, make: () => new FarEndAnalyser({ ...o, vad: vad() }), sweep: true });
   };
-  for (const mode of [0, 1, 2, 3] as const) {
-    for (const greetingMs of [1500, 2500, 3000, 3500, 4000]) add(`VAD mode ${mode}, greetingMs ${greetingMs}`, { greetingMs }, () => new WebRtcVad({ mode }));
-  }
-  for (const afterGreetingSilenceMs of [500, 600, 700, 1000]) add(`afterGreetingSilenceMs ${afterGreetingSilenceMs}`, { afterGreetingSilenceMs });
-  for (const maxWords of [0, 2, 3]) add(`maxWords ${maxWords}`, { maxWords });
-  for (const timeoutMs of [6000, 8000]) add(`timeoutMs ${timeoutMs}`, { timeoutMs });
+  for (const mode of [1, 2, 3] as const) add(`VAD mode ${mode}`, {}, () => new WebRtcVad({ mode }));
+  for (const timeoutVoiceMs of [0, 2500, 2700, 2900, 3100, 3300])
+    for (const afterGreetingSilenceMs of [500, 600, 700, 800])
+      for (const greetingMs of [3000, 3500, 4000]) add(`timeoutVoiceMs ${timeoutVoiceMs} afterGreetingSilenceMs ${afterGreetingSilenceMs} greetingMs ${greetingMs}`, { timeoutVoiceMs, afterGreetingSilenceMs, greetingMs });
+  for (const maxWords of [0, 4, 8]) add(`maxWords ${maxWords}`, { maxWords });
   add('initialSilence machine', { initialSilence: 'machine' });
 }
 
@@ -107,48 +117,59 @@ function cost(run: Run): number {
 
 console.log(`load average ${os.loadavg().map((x) => x.toFixed(1)).join(' ')} on ${os.availableParallelism()} cores`);
 console.log(`far-end classifier over ${dir}/ (seed ${corpus.seed}): ${files.filter(([, l]) => l.class === 'human').length} people, ${files.filter(([, l]) => l.class === 'machine').length} machines; Node ${process.version}`);
+const SPLITS: CorpusSplit[] = ['held-out', 'tuning'];
 for (const run of RUNS) {
-  let humans = 0;
-  let humanOk = 0;
-  let humanAsMachine = 0;
-  let machines = 0;
-  let machineOk = 0;
-  const humanMs: number[] = [];
-  const machineMs: number[] = [];
-  const wrong: string[] = [];
-  const greetingEnds: string[] = [];
-  for (const [file, label] of files) {
-    const r = analyse(run, audio.get(file) as Int16Array);
-    const o = r.outcome;
-    const l: CorpusLabel = label;
-    if (l.class === 'human') {
-      humans++;
-      if (o.verdict === 'human') {
-        humanOk++;
-        humanMs.push(o.decisionMs);
-      } else wrong.push(`${file} → ${o.verdict} (${o.cause}, ${o.decisionMs} ms; ${l.text}, noise ${l.noiseDbfs ?? 'none'}, level ${l.levelDb})`);
-      if (o.verdict === 'machine') humanAsMachine++;
-    } else {
-      machines++;
-      if (o.verdict === 'machine') {
-        machineOk++;
-        machineMs.push(o.decisionMs);
-      } else wrong.push(`${file} → ${o.verdict} (${o.cause}, ${o.decisionMs} ms; music ${l.musicMs ?? 0}, level ${l.levelDb})`);
-      if (o.greetingEnd && o.greetingEnd.topic === 'greeting-end') {
-        const end = l.beepEndMs ?? (l.speechEndMs as number);
-        greetingEnds.push(`${o.greetingEnd.by} ${o.greetingEnd.atMs - end}`);
+  if (!run.sweep) console.log(`\n${run.name}`);
+  const results = new Map(files.map(([file]) => [file, analyse(run, audio.get(file) as Int16Array).outcome]));
+  for (const split of run.sweep ? (['tuning'] as const) : SPLITS) {
+    let humans = 0;
+    let humanOk = 0;
+    let humanAsMachine = 0;
+    let machines = 0;
+    let machineOk = 0;
+    const humanMs: number[] = [];
+    const machineMs: number[] = [];
+    const wrong: string[] = [];
+    const greetingEnds: string[] = [];
+    for (const [file, label] of files) {
+      if ((label.split ?? 'tuning') !== split) continue;
+      const o = results.get(file) as Outcome;
+      const l: CorpusLabel = label;
+      if (l.class === 'human') {
+        humans++;
+        if (o.verdict === 'human') {
+          humanOk++;
+          humanMs.push(o.decisionMs);
+        } else wrong.push(`${file} [${l.kind}] → ${o.verdict} (${o.cause}, ${o.decisionMs} ms; "${l.text}" at ${l.speechStartMs}–${l.speechEndMs} ms, noise ${l.noiseDbfs ?? 'none'}, level ${l.levelDb})`);
+        if (o.verdict === 'machine') humanAsMachine++;
+      } else {
+        machines++;
+        if (o.verdict === 'machine') {
+          machineOk++;
+          machineMs.push(o.decisionMs);
+        } else wrong.push(`${file} [${l.kind}] → ${o.verdict} (${o.cause}, ${o.decisionMs} ms; greeting ${l.speechStartMs}–${l.speechEndMs} ms, music ${l.musicMs ?? 0}, level ${l.levelDb})`);
+        if (o.greetingEnd && o.greetingEnd.topic === 'greeting-end') {
+          const end = l.beepEndMs ?? (l.speechEndMs as number);
+          greetingEnds.push(`${o.greetingEnd.by} ${o.greetingEnd.atMs - end}`);
+        }
       }
     }
+    if (humans + machines === 0) continue;
+    if (run.sweep) {
+      console.log(`sweep (tuning half) ${run.name}: people → human ${pct(humanOk, humans)}, → machine ${pct(humanAsMachine, humans)}; machines → machine ${pct(machineOk, machines)}; median people ${median(humanMs)} ms, machines ${median(machineMs)} ms`);
+      continue;
+    }
+    console.log(`  ${split} half: ${humans} people, ${machines} machines`);
+    console.log(`    people → human     ${pct(humanOk, humans)}`);
+    console.log(`    people → machine   ${pct(humanAsMachine, humans)}`);
+    console.log(`    machines → machine ${pct(machineOk, machines)}`);
+    console.log(`    decision time, median: people ${median(humanMs)} ms, machines ${median(machineMs)} ms (max ${Math.max(...machineMs)} ms)`);
+    if (verbose) {
+      for (const w of wrong) console.log(`      ${w}`);
+      console.log(`      greeting-end (by, ms after the beep's end or the greeting's end): ${greetingEnds.join(', ')}`);
+    }
   }
-  console.log(`\n${run.name}`);
-  console.log(`  people → human    ${pct(humanOk, humans)}`);
-  console.log(`  people → machine  ${pct(humanAsMachine, humans)}`);
-  console.log(`  machines → machine ${pct(machineOk, machines)}`);
-  console.log(`  decision time, median: people ${median(humanMs)} ms, machines ${median(machineMs)} ms (max ${Math.max(...machineMs)} ms)`);
+  if (skipCost || run.sweep) continue;
   const msPerSecond = cost(run);
   console.log(`  CPU: ${msPerSecond.toFixed(3)} ms per call-second (process CPU time over ${REPEAT} passes, while analysing) → one core ≈ ${Math.floor(1000 / msPerSecond)} calls at once`);
-  if (verbose) {
-    for (const w of wrong) console.log(`    ${w}`);
-    console.log(`    greeting-end (by, ms after the beep's end or the greeting's end): ${greetingEnds.join(', ')}`);
-  }
 }

@@ -18,7 +18,7 @@ import { decodeAlaw, decodeUlaw, encodeAlaw, encodeUlaw, int16ToPcm16le } from '
 import { clamp16, mixMono } from '../lib/media/pcm-convert';
 import { beep, concat, silence, tones, whiteNoise } from '../lib/media/tone-generator';
 import { wavHeader } from '../lib/media/wav-header';
-import { music, speak } from './corpus/audio-tools';
+import { music, noise, speak } from './corpus/audio-tools';
 
 export const CORPUS_SAMPLE_RATE = 8000;
 
@@ -60,11 +60,25 @@ export interface CorpusLabel {
   plan?: string;
   /** The steady tones in the file, where they are. */
   tones: LabelledTone[];
+  /** People and machines: the half of the corpus the file belongs to (rules are tuned on `tuning` only). */
+  split?: CorpusSplit;
+  /** People and machines: the recipe (`hello`, `pause-then-sentence`, `greeting-beep`, `music-greeting-beep` …). */
+  kind?: string;
+  /** Background noise's colour (`white`, `pink`, `brown`) when `noiseDbfs` is set. */
+  noiseKind?: string;
+  /** Speech peak before the level's gain, dBFS. */
+  peakDbfs?: number;
 }
+
+export type CorpusSplit = 'tuning' | 'held-out';
 
 export interface CorpusOptions {
   out: string;
   seed?: number;
+  /** How many people answering (default 120: 60 in each half). */
+  people?: number;
+  /** How many answering machines (default 120). */
+  machines?: number;
 }
 
 export interface Corpus {
@@ -134,8 +148,24 @@ function cadence(track: Track, hz: number[], levelDbfs: number, onOffMs: readonl
   return labelled;
 }
 
-const HUMAN_OPENINGS = ['Hello?', 'Yes, speaking.', 'Hello, who is this?', 'Yeah?', 'Hi, this is Anna.', 'Good morning, Smith residence.', 'Hello, Mark speaking.', 'Yes?'];
-const HUMAN_LATER = ['Sorry, hello? Who is calling, please?', 'Hello? I can hardly hear you.', 'Oh, hi. Yes, I was expecting your call.', 'Hello? Is anybody there?'];
+/**
+ * People and answering machines, the far-end classifier's corpus. Each file has its own random
+ * stream (seed, class, index), so a file does not change when others are added, and a recipe
+ * (`kind`) taken in turn by pairs: of each pair the first file goes to the `tuning` half, the second
+ * to the `held-out` half, so both halves hold the same mix of recipes with different voices, texts,
+ * pauses, levels and noise. Rules are tuned on the tuning half; the held-out half gives the figures.
+ */
+const PEOPLE: { kind: string; texts: readonly string[]; delayMs: [number, number] }[] = [
+  { kind: 'hello', texts: ['Hello?', 'Yes, hello?', 'Hallo?', 'Hello.', 'Yeah?', 'Yes?'], delayMs: [200, 1000] },
+  { kind: 'speaking', texts: ['Yes, speaking.', 'Speaking.', 'Hello, Mark speaking.', 'This is Anna.', 'Yes, this is she.', 'Hi, Tom here.'], delayMs: [200, 1000] },
+  { kind: 'who', texts: ['Hello, who is this?', 'Hello? Who is calling?', 'Yes? Who is it?', 'Hi, who am I speaking to?'], delayMs: [200, 1000] },
+  { kind: 'named-greeting', texts: ['Good morning, Smith residence.', 'Hi, this is Anna.', 'Westfield Dental, good afternoon.', 'Hello, Brooks family.'], delayMs: [200, 1000] },
+  // A pause before speaking (a phone picked up from a pocket, a hands-free set), then a sentence.
+  { kind: 'pause-then-sentence', texts: ['Sorry, hello? Who is calling, please?', 'Hello? I can hardly hear you.', 'Oh, hi. Yes, I was expecting your call.', 'Hello? Is anybody there?', 'Yes, hello, sorry, I was just driving.', 'Hello? Can you hear me?'], delayMs: [1500, 3000] },
+  // "Hello?", nobody answers, "hello?" again.
+  { kind: 'hello-twice', texts: ['Hello?', 'Hello.', 'Yes, hello?'], delayMs: [200, 1000] },
+];
+const HELLO_AGAIN = ['Hello?', 'Hello? Anyone there?', 'Hello? Who is this?', 'Hello-o?'];
 const GREETING_PARTS = [
   'Hi, you have reached John and Mary.',
   'Hello, this is the voicemail of doctor Alan Brooks.',
@@ -149,8 +179,26 @@ const GREETING_PARTS = [
   'You can also reach us by email at info at westfield dot com.',
   'Please speak after the tone.',
   'Thanks, and have a great day.',
+  'The person you are calling is not available.',
+  'Hey, it is Mike, leave a message.',
+  'You have reached the office of Green and Partners.',
+  'Sorry I missed your call.',
+  'At the tone, please record your message.',
+  'When you have finished recording, you may hang up.',
+  'I am away from my desk at the moment.',
+  'For sales, please call back during business hours.',
 ];
-const VOICES = ['en', 'en-us', 'en+f3', 'en+m3', 'en+f5', 'en-gb-x-rp', 'en+m7', 'en+f2'];
+const MACHINES: { kind: string; greetingMs: [number, number]; beep: boolean; musicMs?: [number, number]; delayMs: [number, number] }[] = [
+  { kind: 'greeting-beep', greetingMs: [5000, 20000], beep: true, delayMs: [100, 600] },
+  { kind: 'greeting-no-beep', greetingMs: [3000, 20000], beep: false, delayMs: [100, 600] },
+  { kind: 'short-greeting-beep', greetingMs: [3000, 5000], beep: true, delayMs: [100, 600] },
+  { kind: 'music-greeting-beep', greetingMs: [3000, 15000], beep: true, musicMs: [2000, 4000], delayMs: [100, 400] },
+  // Silence before the greeting (a voicemail system that takes a moment to start playing).
+  { kind: 'silence-greeting-beep', greetingMs: [3000, 15000], beep: true, delayMs: [800, 1500] },
+];
+const VOICES = ['en', 'en-us', 'en-gb-scotland', 'en-gb-x-rp', 'en-029', 'en-us-nyc', 'en-gb-x-gbclan', 'en-gb-x-gbcwmd'];
+const VARIANTS = ['', '+f1', '+f2', '+f3', '+f4', '+f5', '+m1', '+m2', '+m3', '+m5', '+m7'];
+const NOISES = ['white', 'pink', 'brown'] as const;
 const LEVELS = [0, -10, -20];
 const BEEP_HZ = [440, 500, 800, 850, 1000, 1400, 2000];
 
@@ -164,6 +212,136 @@ const SIT_CODES: { code: string; segments: [number, number][]; outcome: 'not-fou
   { code: 'RO', segments: [[913.8, 274], [1428.5, 380], [1776.7, 380]], outcome: 'unavailable', text: 'We are sorry, your call did not go through. Will you please try your call again.' },
 ];
 
+type Writer = (cls: CorpusClass, name: string, track: Track, label: Omit<CorpusLabel, 'class' | 'durationMs' | 'levelDb' | 'law'>, line?: { levelDb: number; law: 'ulaw' | 'alaw' }) => void;
+
+/** The random stream of one file (mulberry32 seeded from the corpus seed, the class and the index). */
+function fileRandom(seed: number, cls: number, i: number): () => number {
+  return seededRandom((Math.imul(seed, 1_000_003) + cls * 100_019 + i * 7919) >>> 0);
+}
+
+/** People answering and answering machines (see PEOPLE, MACHINES), written with `write`. */
+function peopleAndMachines(seed: number, people: number, machines: number, write: Writer): void {
+  for (let i = 0; i < people; i++) {
+    const rand = fileRandom(seed, 1, i);
+    const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)];
+    const between = (a: number, b: number): number => Math.round(a + rand() * (b - a));
+    const recipe = PEOPLE[Math.floor(i / 2) % PEOPLE.length];
+    const voice = pick(VOICES) + pick(VARIANTS);
+    const pitch = between(20, 90);
+    const wpm = between(140, 200);
+    const peakDbfs = -between(3, 15);
+    const track = new Track();
+    track.add(silence(between(...recipe.delayMs)));
+    const text = pick(recipe.texts);
+    const at = track.add(toPeak(speak(text, { voice, pitch, wpm }), peakDbfs));
+    let speechEndMs = at.endMs;
+    let said = text;
+    if (recipe.kind === 'hello-twice') {
+      track.add(silence(between(1200, 2500)));
+      const again = pick(HELLO_AGAIN);
+      said += ` … ${again}`;
+      speechEndMs = track.add(toPeak(speak(again, { voice, pitch, wpm }), peakDbfs - between(0, 3))).endMs;
+    }
+    track.add(silence(between(2000, 3000)));
+    let pcm = track.pcm();
+    let noiseDbfs: number | undefined;
+    let noiseKind: string | undefined;
+    if (rand() < 0.5) {
+      noiseDbfs = -between(35, 50);
+      noiseKind = pick(NOISES);
+      pcm = mixMono(pcm, noise(noiseKind as (typeof NOISES)[number], pcm.length, noiseDbfs, rand));
+    }
+    const out = new Track();
+    out.add(pcm);
+    write('human', `person-${String(i + 1).padStart(3, '0')}`, out, {
+      split: i % 2 === 0 ? 'tuning' : 'held-out',
+      kind: recipe.kind,
+      voice: `${voice} pitch ${pitch} ${wpm} wpm`,
+      text: said,
+      speechStartMs: at.startMs,
+      speechEndMs,
+      peakDbfs,
+      noiseDbfs,
+      noiseKind,
+      tones: [],
+    }, { levelDb: pick(LEVELS), law: pick(['ulaw', 'alaw'] as const) });
+  }
+
+  for (let i = 0; i < machines; i++) {
+    const rand = fileRandom(seed, 2, i);
+    const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)];
+    const between = (a: number, b: number): number => Math.round(a + rand() * (b - a));
+    const recipe = MACHINES[Math.floor(i / 2) % MACHINES.length];
+    const voice = pick(VOICES) + pick(VARIANTS);
+    const pitch = between(20, 85);
+    const wpm = between(140, 195);
+    // Sentences (in a random order) with pauses of 250–700 ms, until the greeting reaches its
+    // length (one that would pass 20 s is left out).
+    const targetMs = between(...recipe.greetingMs);
+    const order = [...GREETING_PARTS.keys()];
+    for (let k = order.length - 1; k > 0; k--) {
+      const j = Math.floor(rand() * (k + 1));
+      [order[k], order[j]] = [order[j], order[k]];
+    }
+    const parts: string[] = [];
+    const pieces: Int16Array[] = [];
+    let length = 0;
+    for (const k of order) {
+      if (length >= (targetMs * CORPUS_SAMPLE_RATE) / 1000) break;
+      const sentence = toPeak(speak(GREETING_PARTS[k], { voice, pitch, wpm }), -3);
+      const pause = parts.length > 0 ? silence(between(250, 700)) : new Int16Array(0);
+      if (parts.length > 0 && length + pause.length + sentence.length > 19.5 * CORPUS_SAMPLE_RATE) continue;
+      parts.push(GREETING_PARTS[k]);
+      pieces.push(pause, sentence);
+      length += pause.length + sentence.length;
+    }
+    const track = new Track();
+    track.add(silence(between(...recipe.delayMs)));
+    let musicMs: number | undefined;
+    if (recipe.musicMs) {
+      const m = track.add(toPeak(music(between(...recipe.musicMs), rand, pick([200, 250, 300])), -between(6, 12)));
+      musicMs = m.endMs - m.startMs;
+    }
+    const said = track.add(concat(pieces));
+    const labelledTones: LabelledTone[] = [];
+    let beepEndMs: number | null = null;
+    let beepHz: number | null = null;
+    if (recipe.beep) {
+      track.add(silence(between(150, 700)));
+      beepHz = rand() < 0.4 ? between(440, 2000) : pick(BEEP_HZ);
+      const b = track.add(beep(between(200, 1000), beepHz, -between(6, 12)));
+      beepEndMs = b.endMs;
+      labelledTones.push({ hz: [beepHz], ...b, kind: 'beep' });
+    }
+    track.add(silence(between(2000, 3000)));
+    // A third of the greetings were recorded with some hiss.
+    let noiseDbfs: number | undefined;
+    let noiseKind: string | undefined;
+    let pcm = track.pcm();
+    if (rand() < 0.33) {
+      noiseDbfs = -between(50, 60);
+      noiseKind = pick(NOISES);
+      pcm = mixMono(pcm, noise(noiseKind as (typeof NOISES)[number], pcm.length, noiseDbfs, rand));
+    }
+    const out = new Track();
+    out.add(pcm);
+    write('machine', `greeting-${String(i + 1).padStart(3, '0')}`, out, {
+      split: i % 2 === 0 ? 'tuning' : 'held-out',
+      kind: recipe.kind,
+      voice: `${voice} pitch ${pitch} ${wpm} wpm`,
+      text: parts.join(' '),
+      speechStartMs: said.startMs,
+      speechEndMs: said.endMs,
+      beepEndMs,
+      beepHz,
+      musicMs,
+      noiseDbfs,
+      noiseKind,
+      tones: labelledTones,
+    }, { levelDb: pick(LEVELS), law: pick(['ulaw', 'alaw'] as const) });
+  }
+}
+
 /** Generates the corpus into `out` and returns its labels (also written as `labels.json`). */
 export function makeCorpus(options: CorpusOptions): Corpus {
   const seed = options.seed ?? 13;
@@ -173,9 +351,9 @@ export function makeCorpus(options: CorpusOptions): Corpus {
   const corpus: Corpus = { seed, files: {} };
   let counter = 0;
 
-  const write = (cls: CorpusClass, name: string, track: Track, label: Omit<CorpusLabel, 'class' | 'durationMs' | 'levelDb' | 'law'>): void => {
-    const levelDb = LEVELS[counter % LEVELS.length];
-    const law = counter % 2 === 0 ? 'ulaw' : 'alaw';
+  const write: Writer = (cls, name, track, label, line) => {
+    const levelDb = line?.levelDb ?? LEVELS[counter % LEVELS.length];
+    const law = line?.law ?? (counter % 2 === 0 ? 'ulaw' : 'alaw');
     counter++;
     const gain = 10 ** (levelDb / 20);
     const scaled = Int16Array.from(track.pcm(), (x) => clamp16(Math.round(x * gain)));
@@ -187,79 +365,7 @@ export function makeCorpus(options: CorpusOptions): Corpus {
     corpus.files[file] = { class: cls, durationMs: ms(pcm.length), levelDb, law, ...label };
   };
 
-  // People answering: a short opening, sometimes after a pause, sometimes a second line after a
-  // wait, sometimes over background noise; then the silence of someone waiting for the caller.
-  for (let i = 0; i < 24; i++) {
-    const voice = pick(VOICES);
-    const pitch = between(30, 90);
-    const track = new Track();
-    const pause = i % 4 === 3;
-    track.add(silence(pause ? between(1500, 3000) : between(200, 900)));
-    const text = pause ? pick(HUMAN_LATER) : pick(HUMAN_OPENINGS);
-    const speech = toPeak(speak(text, { voice, pitch }), -3 - (i % 3) * 6);
-    const at = track.add(speech);
-    let speechEndMs = at.endMs;
-    if (i % 3 === 1) {
-      track.add(silence(between(1200, 2000)));
-      speechEndMs = track.add(toPeak(speak(pick(['Hello?', 'Hello? Anyone there?']), { voice, pitch }), -6)).endMs;
-    }
-    track.add(silence(between(2000, 3000)));
-    let noiseDbfs: number | undefined;
-    let pcm: Int16Array = track.pcm();
-    if (i % 2 === 0) {
-      noiseDbfs = -between(35, 50);
-      pcm = mixMono(pcm, whiteNoise(pcm.length / 8, noiseDbfs, seed * 1000 + i));
-    }
-    const noisy = new Track();
-    noisy.add(pcm);
-    write('human', `person-${String(i + 1).padStart(2, '0')}`, noisy, { voice: `${voice} pitch ${pitch}`, text, speechStartMs: at.startMs, speechEndMs, noiseDbfs, tones: [] });
-  }
-
-  // Answering machines: greetings of 3–20 s, with and without a beep, some with music first.
-  for (let i = 0; i < 24; i++) {
-    const voice = pick(VOICES);
-    const pitch = between(30, 80);
-    // Sentences are added until the greeting reaches a length of 3–20 s (one that would pass 20 s is left out).
-    const targetMs = between(3000, 20000);
-    const wpm = between(140, 185);
-    const parts: string[] = [];
-    let greeting: Int16Array = new Int16Array(0);
-    for (let k = 0; greeting.length < (targetMs * CORPUS_SAMPLE_RATE) / 1000 && k < GREETING_PARTS.length; k++) {
-      const next = speak([...parts, GREETING_PARTS[(i + k * 5) % GREETING_PARTS.length]].join(' '), { voice, pitch, wpm });
-      if (parts.length > 0 && next.length > 19.5 * CORPUS_SAMPLE_RATE) break;
-      parts.push(GREETING_PARTS[(i + k * 5) % GREETING_PARTS.length]);
-      greeting = next;
-    }
-    const track = new Track();
-    track.add(silence(between(100, 600)));
-    let musicMs: number | undefined;
-    if (i % 4 === 2) {
-      const m = track.add(toPeak(music(between(2000, 4000), rand), -8));
-      musicMs = m.endMs - m.startMs;
-    }
-    const said = track.add(toPeak(greeting, -3));
-    const labelledTones: LabelledTone[] = [];
-    let beepEndMs: number | null = null;
-    let beepHz: number | null = null;
-    if (i % 5 !== 4) {
-      track.add(silence(between(150, 700)));
-      beepHz = i % 3 === 0 ? between(440, 2000) : pick(BEEP_HZ);
-      const b = track.add(beep(between(200, 1000), beepHz, -8));
-      beepEndMs = b.endMs;
-      labelledTones.push({ hz: [beepHz], ...b, kind: 'beep' });
-    }
-    track.add(silence(between(2000, 3000)));
-    write('machine', `greeting-${String(i + 1).padStart(2, '0')}`, track, {
-      voice: `${voice} pitch ${pitch}`,
-      text: parts.join(' '),
-      speechStartMs: said.startMs,
-      speechEndMs: said.endMs,
-      beepEndMs,
-      beepHz,
-      musicMs,
-      tones: labelledTones,
-    });
-  }
+  peopleAndMachines(seed, options.people ?? 120, options.machines ?? 120, write);
 
   // Fax: CNG (calling: 1100 Hz, 0.5 s on, 3 s off), CED (answering: 2100 Hz, 2.6–4 s), ANSam.
   for (let i = 0; i < 2; i++) {

@@ -74,3 +74,17 @@ export function music(durationMs: number, pick: () => number, noteMs = 250): Int
   }
   return concat(parts);
 }
+
+/**
+ * `samples` of sox's white, pink or brown noise at `rmsDbfs`, starting at a point within its first
+ * 5 s picked by `pick` (sox `-R` always makes the same noise).
+ */
+export function noise(kind: 'white' | 'pink' | 'brown', samples: number, rmsDbfs: number, pick: () => number): Int16Array {
+  const skip = Math.floor(pick() * 5 * 8000);
+  const seconds = ((samples + skip) / 8000 + 0.1).toFixed(3);
+  const raw = rawToInt16(run('sox', ['-R', '-n', ...TO_PCM8K, 'synth', seconds, `${kind}noise`, 'vol', '0.5'])).subarray(skip, skip + samples);
+  let e = 0;
+  for (const x of raw) e += x * x;
+  const g = (32767 * 10 ** (rmsDbfs / 20)) / Math.sqrt(e / Math.max(1, raw.length) || 1);
+  return Int16Array.from(raw, (x) => Math.max(-32768, Math.min(32767, Math.round(x * g))));
+}
