@@ -76,13 +76,14 @@ export function music(durationMs: number, pick: () => number, noteMs = 250): Int
 }
 
 /**
- * `samples` of sox's white, pink or brown noise at `rmsDbfs`, starting at a point within its first
- * 5 s picked by `pick` (sox `-R` always makes the same noise).
+ * `samples` of sox's white, pink or brown noise in the telephone band (300–3400 Hz, as the speech:
+ * the noise of the far end's room or line as the caller hears it) at `rmsDbfs`, starting at a point
+ * within its first 5 s picked by `pick` (sox `-R` always makes the same noise).
  */
 export function noise(kind: 'white' | 'pink' | 'brown', samples: number, rmsDbfs: number, pick: () => number): Int16Array {
   const skip = Math.floor(pick() * 5 * 8000);
   const seconds = ((samples + skip) / 8000 + 0.1).toFixed(3);
-  const raw = rawToInt16(run('sox', ['-R', '-n', ...TO_PCM8K, 'synth', seconds, `${kind}noise`, 'vol', '0.5'])).subarray(skip, skip + samples);
+  const raw = rawToInt16(run('sox', ['-R', '-n', ...TO_PCM8K, 'synth', seconds, `${kind}noise`, 'vol', '0.5', 'sinc', '300-3400'])).subarray(skip, skip + samples);
   let e = 0;
   for (const x of raw) e += x * x;
   const g = (32767 * 10 ** (rmsDbfs / 20)) / Math.sqrt(e / Math.max(1, raw.length) || 1);

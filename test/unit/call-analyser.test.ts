@@ -117,20 +117,23 @@ describe('call analyser: the far-end classifier and the tone detectors combined 
       return run(a, fixture.audio(file), 60_000);
     };
 
-    it('fax (CNG, CED, ANSam) → fax; machines → machine, their greeting ended by the beep when there is one; no person a machine', () => {
+    it('fax (CNG, CED, ANSam) → fax; machines → machine, their greeting ended by the beep when there is one; at most 2 % of people a machine', () => {
       let machines = 0;
+      const peopleAsMachines: string[] = [];
       for (const [file, label] of Object.entries(fixture.corpus.files)) {
         if (!['fax', 'machine', 'human'].includes(label.class)) continue;
         const t = topics(analyse(file));
         assert.equal(t.filter((x) => x.startsWith('far-end')).length, 1, `${file}: ${t}`);
         if (label.class === 'fax') assert.deepEqual(t, ['far-end:fax'], file);
-        if (label.class === 'human') assert.notEqual(t[0], 'far-end:machine', file);
+        if (label.class === 'human' && t[0] === 'far-end:machine') peopleAsMachines.push(file);
         if (label.class === 'machine' && t[0] === 'far-end:machine') {
           machines++;
           assert.deepEqual(t.slice(1), [label.beepEndMs === null ? 'greeting-end:silence' : 'beep'], file);
         }
       }
-      assert.ok(machines >= 23, `${machines}/24 machines`);
+      const count = (cls: string): number => Object.values(fixture.corpus.files).filter((l) => l.class === cls).length;
+      assert.ok(machines >= 0.95 * count('machine'), `${machines}/${count('machine')} machines`);
+      assert.ok(peopleAsMachines.length <= 0.02 * count('human'), `people called machines: ${peopleAsMachines}`);
     });
   });
 });
