@@ -2,7 +2,7 @@ import { EventEmitter } from 'node:events';
 import { Call } from './call/call';
 import { Cause, HangupCause } from './call/cause';
 import { LineEventName } from './call/call-state';
-import type { AudioCapability, ControlCapability, DtmfCapability, ForwardingCapability } from './capabilities';
+import type { AnalysisCapability, AnalysisOptions, AudioCapability, ControlCapability, DtmfCapability, ForwardingCapability } from './capabilities';
 
 /** Where log lines go. The Node-RED adapter passes the node's own log methods. */
 export interface Logger {
@@ -53,6 +53,12 @@ export interface DialOptions {
    * backend's REFER handling sets it. The SIP backend still checks both values before they reach a header.
    */
   referral?: DialReferral;
+  /**
+   * Analyse the call's received audio from the start (lib/capabilities/analysis.ts; already checked by
+   * VoiceLine). A backend whose line has no audio path MUST refuse a dial with `detect: "machine"`
+   * (NotSupportedError, before anything is sent) and MAY drop network tones (`detect: "off"`) silently.
+   */
+  analysis?: AnalysisOptions;
 }
 
 /** What a call placed to follow a REFER carries from it (see {@link DialOptions.referral}). */
@@ -115,6 +121,8 @@ export interface Backend extends EventEmitter {
   readonly control?: ControlCapability;
   readonly forwarding?: ForwardingCapability;
   readonly audio?: AudioCapability;
+  /** Call analysis on the received audio (lib/capabilities/analysis.ts). */
+  readonly analysis?: AnalysisCapability;
 
   /**
    * Connects and stays connected until `stop()`, reconnecting with back-off. MUST NOT reject because

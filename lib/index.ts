@@ -30,6 +30,7 @@ export type {
 } from './line/voice-line';
 export { Gather, GATHER_DEFAULTS, checkGatherOptions } from './line/gather';
 export type { GatherOptions, GatherResult, GatherEndReason } from './line/gather';
+export { LineAnalysis } from './line/line-analysis';
 
 // The call model: states, causes, snapshots.
 export * from './call';

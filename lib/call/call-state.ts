@@ -54,6 +54,10 @@ export const CALL_EVENT_NAMES = [
   'waiting',
   'dtmf',
   'transfer',
+  'far-end',
+  'beep',
+  'greeting-end',
+  'tone',
   'ended',
 ] as const;
 export type CallEventName = (typeof CALL_EVENT_NAMES)[number];

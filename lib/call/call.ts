@@ -86,10 +86,13 @@ export interface CallTransition {
   reason: TransitionReason;
 }
 
-/** A call event that is not a state change (`dtmf`, `transfer`): reported by the backend, forwarded by the line. */
+/**
+ * A call event that is not a state change (`dtmf`, `transfer`, call analysis' `far-end`, `beep`,
+ * `greeting-end`, `tone`): reported by the backend, forwarded by the line.
+ */
 export interface CallReport {
   call: Call;
-  topic: Extract<CallEventName, 'dtmf' | 'transfer'>;
+  topic: Extract<CallEventName, 'dtmf' | 'transfer' | 'far-end' | 'beep' | 'greeting-end' | 'tone'>;
   payload: Record<string, unknown>;
 }
 

@@ -16,6 +16,8 @@ import { LineDtmf } from './line-dtmf';
 import { LineControl } from './line-control';
 import { LineForwarding } from './line-forwarding';
 import { LineAudio } from './line-audio';
+import { LineAnalysis } from './line-analysis';
+import { analysisIsIdle, checkAnalysisOptions } from '../capabilities/analysis';
 
 /**
  * The settings of one line (the `voice-line` config node's properties, minus secrets): the common ones
@@ -61,6 +63,13 @@ export interface DialRequest {
   headers?: unknown;
   /** Withhold our number (SIP `Privacy: id` and an anonymous From; AT CLIR `ATD<n>I;`): true or false. */
   privacy?: unknown;
+  /**
+   * Analyse the call's received audio (lib/capabilities/analysis.ts, docs/call-analysis.md): the
+   * options (any left out take their defaults, `detect: "machine"` included), or `"machine"` /
+   * `"off"`. Absent: no analysis. Refused (NotSupportedError) before dialing when `detect` is
+   * `machine` on a line without the call's audio; network tones alone are then not run.
+   */
+  analysis?: unknown;
 }
 
 /** Secrets: Node-RED credentials. Never logged, never in status or errors. */
@@ -125,6 +134,7 @@ export class VoiceLine extends EventEmitter {
   readonly control: LineControl = new LineControl(this);
   readonly forwarding: LineForwarding = new LineForwarding(this);
   readonly audio: LineAudio = new LineAudio(this);
+  readonly analysis: LineAnalysis = new LineAnalysis(this);
 
   constructor(config: LineConfig, options: VoiceLineOptions = {}) {
     super();
@@ -274,6 +284,8 @@ export class VoiceLine extends EventEmitter {
     const n = this.callTarget(number, 'phone number');
     const ringTimeout = checkRingTimeout(options.ringTimeout ?? 0);
     const sip = sipDialOptions(options);
+    const requested = options.analysis === undefined || options.analysis === null ? null : checkAnalysisOptions(options.analysis);
+    const analysis = requested && !analysisIsIdle(requested) ? requested : null;
     const backend = this.readyBackend();
     const asked = Object.keys(sip);
     if (asked.length > 0 && backend.kind !== 'sip') {
@@ -284,8 +296,12 @@ export class VoiceLine extends EventEmitter {
       );
     }
     const privacy = checkPrivacy(options.privacy);
-    const call = await backend.dial(n, { ringTimeoutMs: ringTimeout * 1000, ...sip, ...(privacy ? { privacy } : {}) });
+    if (analysis?.detect === 'machine' && !backend.analysis) {
+      throw new NotSupportedError(`call analysis is not supported on this line (${backend.description}): it needs the call's audio`);
+    }
+    const call = await backend.dial(n, { ringTimeoutMs: ringTimeout * 1000, ...sip, ...(privacy ? { privacy } : {}), ...(analysis && backend.analysis ? { analysis } : {}) });
     this.adopt(call);
+    if (analysis && backend.analysis) this.analysis.track(call, analysis);
     if (ringTimeout > 0 && isAlerting(call.state)) {
       this.addTimer(call.id, ringTimeout * 1000, () => {
         if (!isAlerting(call.state)) return;
