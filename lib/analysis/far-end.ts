@@ -52,8 +52,9 @@ export interface FarEndOptions {
   /** One word this long → machine, ms (default 5000). */
   maxWordMs?: number;
   /**
-   * The VAD's first frames are not believed, ms (default 160): libfvad calls the first 100–140 ms
-   * of any audio voice until its noise model has settled.
+   * The VAD's first frames of sound are not believed, ms (default 160): libfvad calls the first
+   * 100–140 ms of any audio voice until its noise model has settled. Counted from the first frame
+   * that is not all zeros (a call's first frames may be nothing received yet).
    */
   warmUpMs?: number;
   /** After a machine verdict: silence that ends its greeting, ms (default 1200: longer than a greeting's pauses and than the usual gap before a beep). */
@@ -117,6 +118,8 @@ export class FarEndAnalyser implements FrameAnalyser {
   private readonly vadName: string;
   private phase: Phase = 'initial';
   private frames = 0;
+  /** Frames since the first one that was not digital silence (all zeros). */
+  private soundFrames = 0;
   private silenceRun = 0;
   private voiceRun = 0;
   private voiced = 0;
@@ -162,7 +165,10 @@ export class FarEndAnalyser implements FrameAnalyser {
     if (this.phase === 'done') return [];
     this.frames++;
     const heard = this.vad.isVoice(frame);
-    const voice = heard && this.frames * ANALYSIS_FRAME_MS > this.o.warmUpMs;
+    // The VAD settles on the first frames of sound, not on the digital silence a call may start
+    // with (nothing received yet after the answer): the warm-up counts from the first sound.
+    if (this.soundFrames > 0 || frame.some((x) => x !== 0)) this.soundFrames++;
+    const voice = heard && this.soundFrames * ANALYSIS_FRAME_MS > this.o.warmUpMs;
     if (voice) {
       this.silenceRun = 0;
       this.voiceRun += ANALYSIS_FRAME_MS;

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { AnalysisEvent } from '../../lib/analysis/analyser';
 import { FarEndAnalyser, FarEndOptions } from '../../lib/analysis/far-end';
 import { EnergyVad, WebRtcVad } from '../../lib/analysis/vad';
+import { decodeAlaw, encodeAlaw } from '../../lib/media/g711';
 import { concat, silence, whiteNoise } from '../../lib/media/tone-generator';
 import { feedCall } from '../helpers/analysis-call';
 
@@ -103,8 +104,21 @@ describe('far-end classifier (lib/analysis/far-end.ts)', () => {
 
   it('does not believe the VAD in the first 160 ms (warmUpMs): a blip there is no word', () => {
     assert.equal(verdict(run({ warmUpMs: 160 }, voice(160))).farEnd, 'unknown');
-    assert.equal(verdict(run({ warmUpMs: 160 }, concat([quiet(160), voice(160)]))).farEnd, 'human');
+    // Line noise (no voice to the energy VAD, but sound) for 160 ms: the warm-up is over.
+    assert.equal(verdict(run({ warmUpMs: 160 }, concat([whiteNoise(160, -60, 5), voice(160)]))).farEnd, 'human');
     assert.equal(verdict(run({ warmUpMs: 0 }, voice(160))).farEnd, 'human');
+  });
+
+  it('counts the warm-up from the first sound, not from digital silence before it (a call\'s first frames may be nothing received)', () => {
+    // Through A-law, silence decodes to ±8, which libfvad calls voice for its first ~140 ms.
+    const line = decodeAlaw(encodeAlaw(silence(5000)));
+    for (const lead of [0, 300, 1000]) {
+      const v = verdict(feedCall(new FarEndAnalyser(), concat([quiet(lead), line]), { totalMs: 6000 }));
+      assert.deepEqual([v.farEnd, v.evidence.words], ['unknown', 0], `${lead} ms of zeros first`);
+    }
+    // Digital silence first: the first 160 ms of sound are still the warm-up.
+    assert.equal(verdict(run({ warmUpMs: 160 }, concat([quiet(300), voice(160)]))).farEnd, 'unknown');
+    assert.equal(verdict(run({ warmUpMs: 160 }, concat([quiet(300), voice(280)]))).farEnd, 'human');
   });
 
   it('is done after its verdict (human) or the greeting’s end (machine), frees its VAD, and reports nothing more', () => {
