@@ -49,7 +49,7 @@ if (args.includes('--sweep')) {
     RUNS.push({ name, make: () => new FarEndAnalyser({ ...o, vad: vad() }), sweep: true });
   };
   for (const mode of [1, 2, 3] as const) add(`VAD mode ${mode}`, {}, () => new WebRtcVad({ mode }));
-  for (const timeoutVoiceMs of [0, 2500, 2700, 2900, 3100, 3300])
+  for (const timeoutVoiceMs of [0, 2500, 2600, 2700, 2800, 2900, 3100])
     for (const afterGreetingSilenceMs of [500, 600, 700, 800])
       for (const greetingMs of [3000, 3500, 4000]) add(`timeoutVoiceMs ${timeoutVoiceMs} afterGreetingSilenceMs ${afterGreetingSilenceMs} greetingMs ${greetingMs}`, { timeoutVoiceMs, afterGreetingSilenceMs, greetingMs });
   for (const maxWords of [0, 4, 8]) add(`maxWords ${maxWords}`, { maxWords });

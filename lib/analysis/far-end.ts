@@ -32,7 +32,7 @@ export interface FarEndOptions {
   timeoutMs?: number;
   /**
    * At the timeout, voice heard (in all) from which the far end is a machine; less (but some) is a
-   * person, none `unknown`, ms (default 2900). 0: `unknown` at the timeout (app_amd).
+   * person, none `unknown`, ms (default 2800). 0: `unknown` at the timeout (app_amd).
    */
   timeoutVoiceMs?: number;
   /** Silence before anything is said that decides `initialSilence`'s verdict, ms (default 2500). */
@@ -65,7 +65,7 @@ export interface FarEndOptions {
 
 export const FAR_END_DEFAULTS = {
   timeoutMs: 5000,
-  timeoutVoiceMs: 2900,
+  timeoutVoiceMs: 2800,
   initialSilenceMs: 2500,
   initialSilence: 'wait' as 'machine' | 'wait',
   greetingMs: 3500,

@@ -61,19 +61,19 @@ describe('far-end classifier (lib/analysis/far-end.ts)', () => {
     assert.deepEqual([late.farEnd, late.decisionMs, late.evidence.greetingMs], ['unknown', 5000, 2000]);
   });
 
-  it('at the timeout, speech going on: 2900 ms of voice heard → machine, 2880 → human (timeoutVoiceMs), cause "timeout"', () => {
-    // Voice from 2100 ms: 2900 ms of it at the 5 s timeout (under greetingMs, no pause to end it).
-    const m = verdict(run({}, concat([quiet(2100), voice(4000)])));
-    assert.deepEqual([m.farEnd, m.decisionMs, m.evidence.cause, m.evidence.greetingMs], ['machine', 5000, 'timeout', 2900]);
-    const h = verdict(run({}, concat([quiet(2120), voice(4000)])));
-    assert.deepEqual([h.farEnd, h.decisionMs, h.evidence.cause, h.evidence.greetingMs], ['human', 5000, 'timeout', 2880]);
+  it('at the timeout, speech going on: 2800 ms of voice heard → machine, 2780 → human (timeoutVoiceMs), cause "timeout"', () => {
+    // Voice from 2200 ms: 2800 ms of it at the 5 s timeout (under greetingMs, no pause to end it).
+    const m = verdict(run({}, concat([quiet(2200), voice(4000)])));
+    assert.deepEqual([m.farEnd, m.decisionMs, m.evidence.cause, m.evidence.greetingMs], ['machine', 5000, 'timeout', 2800]);
+    const h = verdict(run({}, concat([quiet(2220), voice(4000)])));
+    assert.deepEqual([h.farEnd, h.decisionMs, h.evidence.cause, h.evidence.greetingMs], ['human', 5000, 'timeout', 2780]);
     // The threshold is an option, counted over the whole answer (voice across pauses).
-    assert.equal(verdict(run({ timeoutVoiceMs: 2000 }, concat([quiet(2120), voice(4000)]))).farEnd, 'machine');
+    assert.equal(verdict(run({ timeoutVoiceMs: 2000 }, concat([quiet(2220), voice(4000)]))).farEnd, 'machine');
     const paused = verdict(run({}, concat([quiet(1500), voice(1000), quiet(400), voice(3000)])));
     assert.deepEqual([paused.farEnd, paused.evidence.cause, paused.evidence.greetingMs, paused.evidence.words], ['machine', 'timeout', 3100, 2]);
     // A machine verdict at the timeout is followed by the greeting's end, as any other.
-    const e = run({}, concat([quiet(2100), voice(4000)]));
-    assert.deepEqual(e[1], { topic: 'greeting-end', by: 'silence', atMs: 2100 + 4000 + 1200 });
+    const e = run({}, concat([quiet(2200), voice(4000)]));
+    assert.deepEqual(e[1], { topic: 'greeting-end', by: 'silence', atMs: 2200 + 4000 + 1200 });
   });
 
   it('initialSilence "machine" (app_amd) decides machine after 2500 ms of silence, not after 2480', () => {
