@@ -6,7 +6,7 @@
  * (μ-law or A-law) at one of several levels and is written as 8 kHz 16-bit mono WAV. A fixed seed
  * picks voices, texts, lengths, beep frequencies, so the same seed gives the same corpus.
  *
- *   npm run build && node dist/scripts/make-corpus.js [--out corpus] [--seed 13]
+ *   npm run build && node dist/scripts/make-corpus.js [--out corpus] [--seed 13] [--people 120] [--machines 120]
  *
  * The folder (default `corpus/`, git-ignored) gets the WAV files by class and `labels.json`:
  * { seed, files: { "<class>/<name>.wav": CorpusLabel } }. Nothing generated is committed.
@@ -449,12 +449,16 @@ if (require.main === module) {
   };
   const out = arg('--out') ?? 'corpus';
   const seed = Number(arg('--seed') ?? 13);
-  if (!Number.isInteger(seed)) {
-    console.error('make-corpus: --seed must be an integer');
-    process.exit(2);
+  const people = Number(arg('--people') ?? 120);
+  const machines = Number(arg('--machines') ?? 120);
+  for (const [name, n] of [['--seed', seed], ['--people', people], ['--machines', machines]] as const) {
+    if (!Number.isInteger(n) || (name !== '--seed' && n < 0)) {
+      console.error(`make-corpus: ${name} must be ${name === '--seed' ? 'an integer' : 'a whole number'}`);
+      process.exit(2);
+    }
   }
   try {
-    const corpus = makeCorpus({ out, seed });
+    const corpus = makeCorpus({ out, seed, people, machines });
     const byClass = new Map<string, number>();
     for (const l of Object.values(corpus.files)) byClass.set(l.class, (byClass.get(l.class) ?? 0) + 1);
     console.log(`make-corpus: ${Object.keys(corpus.files).length} files in ${out}/ (seed ${seed}): ${[...byClass].map(([c, n]) => `${c} ${n}`).join(', ')}`);
