@@ -2,7 +2,7 @@ import { EventEmitter } from 'node:events';
 import { Call } from './call/call';
 import { Cause, HangupCause } from './call/cause';
 import { LineEventName } from './call/call-state';
-import type { AudioCapability, ControlCapability, DtmfCapability, ForwardingCapability } from './capabilities';
+import type { AudioCapability, ConferenceCapability, ControlCapability, DtmfCapability, ForwardingCapability } from './capabilities';
 
 /** Where log lines go. The Node-RED adapter passes the node's own log methods. */
 export interface Logger {
@@ -115,6 +115,7 @@ export interface Backend extends EventEmitter {
   readonly control?: ControlCapability;
   readonly forwarding?: ForwardingCapability;
   readonly audio?: AudioCapability;
+  readonly conference?: ConferenceCapability;
 
   /**
    * Connects and stays connected until `stop()`, reconnecting with back-off. MUST NOT reject because

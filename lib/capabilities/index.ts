@@ -8,5 +8,6 @@ export * from './dtmf';
 export * from './control';
 export * from './forwarding';
 export * from './audio';
+export * from './conference';
 
-export type CapabilityName = 'dtmf' | 'control' | 'forwarding' | 'audio';
+export type CapabilityName = 'dtmf' | 'control' | 'forwarding' | 'audio' | 'conference';

@@ -3,6 +3,7 @@ import type { RecorderResult, RecorderSpec } from '../media/call-recorder';
 import type { G711Codec, MediaDirection, RtpMediaParams } from '../sip/media-params';
 import type { DtmfSendMode, RtpDtmfSource, RtpSessionStats } from '../sip/rtp-session';
 import type { SrtpKeys } from '../sip/sdes';
+import type { MixCommand, MixEvent } from '../conference/worker-mixing';
 
 /**
  * The messages between the main thread and a media worker (docs/media-engine.md, "What crosses").
@@ -54,7 +55,9 @@ export type Command =
   | { t: 'record'; id: LegId; rec: number; spec: RecorderSpec }
   | { t: 'stop-record'; id: LegId; rec: number }
   | { t: 'dtmf'; id: LegId; req: number; digits: string; durationMs: number; mode: DtmfSendMode }
-  | { t: 'close'; id: LegId };
+  | { t: 'close'; id: LegId }
+  /** Conference rooms (lib/conference/worker-mixing.ts). */
+  | MixCommand;
 
 /** An error as it crosses: its class name (CallStateError, NotSupportedError, TypeError, ...), message and code. */
 export interface WireError {
@@ -87,7 +90,9 @@ export type MediaEvent =
   | { e: 'rec-chunk'; id: LegId; rec: number; payload: Uint8Array; audio: AudioChunkInfo }
   | { e: 'rec-end'; id: LegId; rec: number; result: RecorderResult }
   | { e: 'log'; id: LegId; level: 'debug' | 'info' | 'warn' | 'error'; line: string }
-  | { e: 'closed'; id: LegId };
+  | { e: 'closed'; id: LegId }
+  /** A conference party's talk detection (lib/conference/worker-mixing.ts). */
+  | MixEvent;
 
 /** What a worker posts: the events in the order they happened, and the audio they point into (transferred). */
 export interface Batch {

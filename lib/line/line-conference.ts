@@ -1,0 +1,115 @@
+import type { Call } from '../call/call';
+import { CallState } from '../call/call-state';
+import type { ConferenceCapability } from '../capabilities/conference';
+import { ConferenceRooms, PartyOptions, RoomEvent, RoomSnapshot } from '../conference/rooms';
+import { InvalidInputError, LineNotReadyError, NotSupportedError } from '../errors';
+import { describe } from '../validate';
+import type { VoiceLine } from './voice-line';
+
+/** The actions of `voice-conference` (docs/conference.md). */
+export const CONFERENCE_ACTIONS = ['join', 'leave', 'mute', 'unmute', 'deaf', 'undeaf', 'kick', 'end', 'get-room'] as const;
+export type ConferenceAction = (typeof CONFERENCE_ACTIONS)[number];
+
+/** The longest room name. */
+export const MAX_ROOM_NAME = 100;
+
+const PARTY_OPTION_NAMES = ['muted', 'deaf', 'moderator', 'startsRoom', 'endsRoom', 'talkThresholdDbfs'] as const;
+
+/**
+ * The line's conference rooms (docs/conference.md): validates what a flow gives, resolves the
+ * call, and runs the rooms (lib/conference/rooms.ts) over the backend's `conference` capability,
+ * which mixes. Room events (`room-start`, `join`, `leave`, `talking`, `silent`, `room-end`) are
+ * emitted as `event` by {@link LineConference.rooms}. A line without the capability (AT) refuses
+ * with a NotSupportedError.
+ */
+export class LineConference {
+  readonly rooms: ConferenceRooms;
+
+  constructor(readonly line: VoiceLine) {
+    this.rooms = new ConferenceRooms(() => this.capability());
+  }
+
+  /** Puts a connected call into room `name` (created on first use) with the party's options. */
+  join(ref: unknown, name: unknown, options: unknown = {}): Promise<RoomSnapshot> {
+    const room = checkRoomName(name);
+    const o = checkPartyOptions(options);
+    this.capability();
+    const call = this.line.resolveCall(ref, 'join to a conference room', (c) => c.state === CallState.Active && this.rooms.roomNameOf(c) === null);
+    return this.rooms.join(call, room, o);
+  }
+
+  leave(ref: unknown): Promise<RoomSnapshot> {
+    return this.rooms.leave(this.partyCall(ref, 'take out of its conference room'), 'left');
+  }
+
+  kick(ref: unknown): Promise<RoomSnapshot> {
+    return this.rooms.leave(this.partyCall(ref, 'kick out of its conference room'), 'kicked');
+  }
+
+  setMuted(ref: unknown, muted: boolean): Promise<RoomSnapshot> {
+    return this.rooms.update(this.partyCall(ref, muted ? 'mute in its room' : 'unmute in its room'), { muted });
+  }
+
+  setDeaf(ref: unknown, deaf: boolean): Promise<RoomSnapshot> {
+    return this.rooms.update(this.partyCall(ref, deaf ? 'make deaf in its room' : 'let hear in its room'), { deaf });
+  }
+
+  end(name: unknown): Promise<RoomSnapshot> {
+    return this.rooms.end(checkRoomName(name));
+  }
+
+  /** A room now: `null` when there is no room of that name. */
+  getRoom(name: unknown): RoomSnapshot | null {
+    return this.rooms.get(checkRoomName(name));
+  }
+
+  /** Room events, for a listener (the voice-conference node). Returns the function that stops it. */
+  onEvent(listener: (ev: RoomEvent) => void): () => void {
+    this.rooms.on('event', listener);
+    return () => this.rooms.off('event', listener);
+  }
+
+  private partyCall(ref: unknown, action: string): Call {
+    return this.line.resolveCall(ref, action, (c) => this.rooms.roomNameOf(c) !== null);
+  }
+
+  private capability(): ConferenceCapability {
+    const backend = this.line.backend;
+    if (backend && !backend.conference) {
+      throw new NotSupportedError(`conference rooms are not supported on this line yet (${backend.description})`);
+    }
+    if (!backend || !backend.ready) throw new LineNotReadyError('the line is not ready');
+    return backend.conference as ConferenceCapability;
+  }
+}
+
+/** A room name: 1–100 characters, not blank. */
+export function checkRoomName(value: unknown): string {
+  if (typeof value !== 'string' || value.trim() === '' || value.length > MAX_ROOM_NAME) {
+    throw new InvalidInputError(`the room must be a name of 1 to ${MAX_ROOM_NAME} characters, got ${describe(value)}`);
+  }
+  return value;
+}
+
+/** A party's options: `muted`, `deaf`, `moderator`, `startsRoom`, `endsRoom` (true / false), `talkThresholdDbfs` (−90 to 0). */
+export function checkPartyOptions(value: unknown): Partial<PartyOptions> {
+  if (value === undefined || value === null) return {};
+  if (typeof value !== 'object' || Array.isArray(value)) throw new InvalidInputError(`the party options must be an object, got ${describe(value)}`);
+  const out: Partial<PartyOptions> = {};
+  for (const [key, v] of Object.entries(value)) {
+    if (v === undefined) continue;
+    if (!(PARTY_OPTION_NAMES as readonly string[]).includes(key)) {
+      throw new InvalidInputError(`unknown party option ${JSON.stringify(key)}: the options are ${PARTY_OPTION_NAMES.join(', ')}`);
+    }
+    if (key === 'talkThresholdDbfs') {
+      if (typeof v !== 'number' || !Number.isFinite(v) || v < -90 || v > 0) {
+        throw new InvalidInputError(`talkThresholdDbfs must be a level from -90 to 0 dBFS, got ${describe(v)}`);
+      }
+      out.talkThresholdDbfs = v;
+    } else {
+      if (typeof v !== 'boolean') throw new InvalidInputError(`${key} must be true or false, got ${describe(v)}`);
+      (out as Record<string, boolean>)[key] = v;
+    }
+  }
+  return out;
+}
