@@ -160,7 +160,7 @@ export class Mixer<K = unknown> {
       for (const p of this.parties.values()) {
         // Received audio is not kept while waiting (it would be heard late once the room starts).
         while (p.backlog.take(p.frame));
-        p.out = p.options.deaf ? null : frame;
+        p.out = p.options.deaf ? null : frame.slice(); // each its own: a relay transfers its frame to another thread
       }
       return;
     }

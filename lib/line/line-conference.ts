@@ -30,7 +30,7 @@ export class LineConference {
   }
 
   /** Puts a connected call into room `name` (created on first use) with the party's options. */
-  join(ref: unknown, name: unknown, options: unknown = {}): Promise<RoomSnapshot> {
+  async join(ref: unknown, name: unknown, options: unknown = {}): Promise<RoomSnapshot> {
     const room = checkRoomName(name);
     const o = checkPartyOptions(options);
     this.capability();
@@ -38,23 +38,23 @@ export class LineConference {
     return this.rooms.join(call, room, o);
   }
 
-  leave(ref: unknown): Promise<RoomSnapshot> {
+  async leave(ref: unknown): Promise<RoomSnapshot> {
     return this.rooms.leave(this.partyCall(ref, 'take out of its conference room'), 'left');
   }
 
-  kick(ref: unknown): Promise<RoomSnapshot> {
+  async kick(ref: unknown): Promise<RoomSnapshot> {
     return this.rooms.leave(this.partyCall(ref, 'kick out of its conference room'), 'kicked');
   }
 
-  setMuted(ref: unknown, muted: boolean): Promise<RoomSnapshot> {
+  async setMuted(ref: unknown, muted: boolean): Promise<RoomSnapshot> {
     return this.rooms.update(this.partyCall(ref, muted ? 'mute in its room' : 'unmute in its room'), { muted });
   }
 
-  setDeaf(ref: unknown, deaf: boolean): Promise<RoomSnapshot> {
+  async setDeaf(ref: unknown, deaf: boolean): Promise<RoomSnapshot> {
     return this.rooms.update(this.partyCall(ref, deaf ? 'make deaf in its room' : 'let hear in its room'), { deaf });
   }
 
-  end(name: unknown): Promise<RoomSnapshot> {
+  async end(name: unknown): Promise<RoomSnapshot> {
     return this.rooms.end(checkRoomName(name));
   }
 

@@ -114,7 +114,9 @@ describe('conference Mixer (N−1)', () => {
     m.tick();
     assert.equal((m.output('a') as Int16Array)[0], FRAME);
     m.tick();
-    assert.equal((m.output('b') as Int16Array)[0], 0, 'looped');
+    const [a, b] = [m.output('a'), m.output('b')];
+    assert.equal((b as Int16Array)[0], 0, 'looped');
+    assert.notEqual(a, b, 'each party its own frame (a relay transfers its frame to another thread)');
     m.setWaiting(null);
     m.push('b', flat(42));
     m.tick();
