@@ -10,6 +10,12 @@ import type { VoiceLine } from './voice-line';
 export const CONFERENCE_ACTIONS = ['join', 'leave', 'mute', 'unmute', 'deaf', 'undeaf', 'kick', 'end', 'get-room'] as const;
 export type ConferenceAction = (typeof CONFERENCE_ACTIONS)[number];
 
+/** What a party action gives: the call, and its room as it is afterwards. */
+export interface PartyResult {
+  call: Call;
+  room: RoomSnapshot;
+}
+
 /** The longest room name. */
 export const MAX_ROOM_NAME = 100;
 
@@ -30,28 +36,38 @@ export class LineConference {
   }
 
   /** Puts a connected call into room `name` (created on first use) with the party's options. */
-  async join(ref: unknown, name: unknown, options: unknown = {}): Promise<RoomSnapshot> {
+  /**
+   * Puts a connected call into room `name` (created on first use) with the party's options; a call in
+   * another room moves. `ref`: a call id or snapshot; none: the line's only connected call in no room.
+   */
+  async join(ref: unknown, name: unknown, options: unknown = {}): Promise<PartyResult> {
     const room = checkRoomName(name);
     const o = checkPartyOptions(options);
     this.capability();
     const call = this.line.resolveCall(ref, 'join to a conference room', (c) => c.state === CallState.Active && this.rooms.roomNameOf(c) === null);
-    return this.rooms.join(call, room, o);
+    return { call, room: await this.rooms.join(call, room, o) };
   }
 
-  async leave(ref: unknown): Promise<RoomSnapshot> {
-    return this.rooms.leave(this.partyCall(ref, 'take out of its conference room'), 'left');
+  /** Takes a call out of its room (`ref`: none means the line's only call in a room). */
+  async leave(ref: unknown): Promise<PartyResult> {
+    const call = this.partyCall(ref, 'take out of its conference room');
+    return { call, room: await this.rooms.leave(call, 'left') };
   }
 
-  async kick(ref: unknown): Promise<RoomSnapshot> {
-    return this.rooms.leave(this.partyCall(ref, 'kick out of its conference room'), 'kicked');
+  /** As leave, reported `kicked`. The call stays up. */
+  async kick(ref: unknown): Promise<PartyResult> {
+    const call = this.partyCall(ref, 'kick out of its conference room');
+    return { call, room: await this.rooms.leave(call, 'kicked') };
   }
 
-  async setMuted(ref: unknown, muted: boolean): Promise<RoomSnapshot> {
-    return this.rooms.update(this.partyCall(ref, muted ? 'mute in its room' : 'unmute in its room'), { muted });
+  async setMuted(ref: unknown, muted: boolean): Promise<PartyResult> {
+    const call = this.partyCall(ref, muted ? 'mute in its room' : 'unmute in its room');
+    return { call, room: await this.rooms.update(call, { muted }) };
   }
 
-  async setDeaf(ref: unknown, deaf: boolean): Promise<RoomSnapshot> {
-    return this.rooms.update(this.partyCall(ref, deaf ? 'make deaf in its room' : 'let hear in its room'), { deaf });
+  async setDeaf(ref: unknown, deaf: boolean): Promise<PartyResult> {
+    const call = this.partyCall(ref, deaf ? 'make deaf in its room' : 'let hear in its room');
+    return { call, room: await this.rooms.update(call, { deaf }) };
   }
 
   async end(name: unknown): Promise<RoomSnapshot> {
