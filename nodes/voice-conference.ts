@@ -20,6 +20,10 @@ interface VoiceConferenceDef extends NodeDef {
   moderator?: boolean;
   startsRoom?: boolean;
   endsRoom?: boolean;
+  beepOnEntry?: boolean;
+  /** A DTMF key that takes the party out / toggles its mute; empty: none. */
+  leaveDigit?: string;
+  muteDigit?: string;
   talkThreshold?: string | number;
 }
 
@@ -103,7 +107,10 @@ function partyOptions(def: VoiceConferenceDef, msg: NodeMessage): () => unknown 
       moderator: def.moderator === true,
       startsRoom: def.startsRoom !== false,
       endsRoom: def.endsRoom === true,
+      beepOnEntry: def.beepOnEntry === true,
     };
+    if (def.leaveDigit) own.leaveDigit = def.leaveDigit;
+    if (def.muteDigit) own.muteDigit = def.muteDigit;
     if (def.talkThreshold !== undefined && def.talkThreshold !== '') own.talkThresholdDbfs = Number(def.talkThreshold);
     const p = msg.party;
     if (p === undefined || p === null) return own;

@@ -29,6 +29,8 @@ export interface RoomMedia {
   update(call: Call, party: Pick<RoomPartyMedia, 'muted' | 'deaf'>): void;
   /** Takes a call out: it sends silence (or what is queued to play) again. Nothing for a call not in it. */
   remove(call: Call): Promise<void>;
+  /** Plays audio (8 kHz samples) to the whole room once, on top of the parties (an entry beep). */
+  play(audio: Int16Array): void;
   /** Mixing (`true`), or every party hears the waiting audio (ring-back) while the room has not started. */
   setStarted(started: boolean): void;
   /** The room ended: every party is out, the mixer stops. */

@@ -87,6 +87,11 @@ export class MixRoom<K> {
     this.mixer.remove(key);
   }
 
+  /** Plays audio to the whole room once (lib/conference/mixer.ts `play`). */
+  play(audio: Int16Array): void {
+    this.mixer.play(audio);
+  }
+
   setStarted(started: boolean): void {
     this.mixer.setWaiting(started ? null : ringbackLoop());
   }

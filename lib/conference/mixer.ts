@@ -94,6 +94,9 @@ export class Mixer<K = unknown> {
   private readonly parties = new Map<K, Party>();
   private readonly sum = new Int32Array(FRAME);
   private waiting: Int16Array | null = null;
+  /** Audio every party hears, played once (an entry beep), in order. */
+  private readonly announcements: Int16Array[] = [];
+  private announcementAt = 0;
   private waitingAt = 0;
   private ticks = 0;
   private clipped = 0;
@@ -134,6 +137,14 @@ export class Mixer<K = unknown> {
     this.waitingAt = 0;
   }
 
+  /**
+   * Plays `audio` to the whole room once (an entry beep): every party that is not deaf hears it on
+   * top of the others, after what was queued before. Not while the room waits (it is dropped then).
+   */
+  play(audio: Int16Array): void {
+    if (audio.length > 0) this.announcements.push(audio);
+  }
+
   /** A party's received audio (any length; copied). Ignored for a key not in the room. */
   push(key: K, samples: Int16Array): void {
     this.parties.get(key)?.backlog.push(samples);
@@ -152,6 +163,8 @@ export class Mixer<K = unknown> {
   tick(): void {
     this.ticks++;
     if (this.waiting) {
+      this.announcements.length = 0;
+      this.announcementAt = 0;
       const frame = new Int16Array(FRAME);
       for (let i = 0; i < FRAME; i++) {
         frame[i] = this.waiting[this.waitingAt];
@@ -166,6 +179,7 @@ export class Mixer<K = unknown> {
     }
     const sum = this.sum;
     sum.fill(0);
+    this.addAnnouncement(sum);
     for (const p of this.parties.values()) {
       p.has = p.backlog.take(p.frame);
       if (!p.has) p.missed++;
@@ -193,6 +207,22 @@ export class Mixer<K = unknown> {
         }
       }
       p.out = out;
+    }
+  }
+
+  /** The next 160 samples of the room-wide audio into `sum`, if any is queued. */
+  private addAnnouncement(sum: Int32Array): void {
+    let at = 0;
+    while (at < FRAME && this.announcements.length > 0) {
+      const a = this.announcements[0];
+      const n = Math.min(FRAME - at, a.length - this.announcementAt);
+      for (let i = 0; i < n; i++) sum[at + i] += a[this.announcementAt + i];
+      at += n;
+      this.announcementAt += n;
+      if (this.announcementAt === a.length) {
+        this.announcements.shift();
+        this.announcementAt = 0;
+      }
     }
   }
 

@@ -12,7 +12,9 @@
 import { EventEmitter } from 'node:events';
 import type { Call } from '../call/call';
 import type { ConferenceCapability, RoomMedia } from '../capabilities/conference';
+import type { CallReport } from '../call/call';
 import { CallStateError, InvalidInputError } from '../errors';
+import { beep } from '../media/tone-generator';
 
 export interface PartyOptions {
   muted: boolean;
@@ -25,7 +27,16 @@ export interface PartyOptions {
   endsRoom: boolean;
   /** Talk detection threshold on what this party sends us, dBFS (default −40). */
   talkThresholdDbfs: number;
+  /** The room hears a beep when this party enters (a started room; default false). */
+  beepOnEntry: boolean;
+  /** A DTMF key this party presses to leave the room (reason `digit`); `null`: none (default). */
+  leaveDigit: string | null;
+  /** A DTMF key this party presses to mute / unmute itself; `null`: none (default). */
+  muteDigit: string | null;
 }
+
+/** The entry beep: 1 kHz, 200 ms, −16 dBFS. */
+export const ENTRY_BEEP = beep(200, 1000, -16);
 
 export const DEFAULT_PARTY_OPTIONS: Readonly<PartyOptions> = {
   muted: false,
@@ -34,6 +45,9 @@ export const DEFAULT_PARTY_OPTIONS: Readonly<PartyOptions> = {
   startsRoom: true,
   endsRoom: false,
   talkThresholdDbfs: -40,
+  beepOnEntry: false,
+  leaveDigit: null,
+  muteDigit: null,
 };
 
 export interface PartySnapshot {
@@ -48,6 +62,8 @@ export interface PartySnapshot {
   endsRoom: boolean;
   talking: boolean;
   joinedAt: string;
+  leaveDigit?: string;
+  muteDigit?: string;
 }
 
 export type RoomState = 'waiting' | 'started';
@@ -63,8 +79,8 @@ export interface RoomSnapshot {
 export type RoomEventTopic = 'room-start' | 'join' | 'leave' | 'talking' | 'silent' | 'room-end';
 export const ROOM_EVENT_TOPICS: readonly RoomEventTopic[] = ['room-start', 'join', 'leave', 'talking', 'silent', 'room-end'];
 
-/** Why a party left: `left` (leave), `kicked`, `room-ended`, `call-ended`, `moved` (joined another room). */
-export type LeaveReason = 'left' | 'kicked' | 'room-ended' | 'call-ended' | 'moved';
+/** Why a party left: `left` (leave), `kicked`, `room-ended`, `call-ended`, `moved` (joined another room), `digit` (its leave digit). */
+export type LeaveReason = 'left' | 'kicked' | 'room-ended' | 'call-ended' | 'moved' | 'digit';
 
 export interface RoomEvent {
   topic: RoomEventTopic;
@@ -82,6 +98,7 @@ export interface RoomEvent {
 interface Party {
   call: Call;
   onEnded: () => void;
+  onReport: (r: CallReport) => void;
   options: PartyOptions;
   talking: boolean;
   joinedAt: Date;
@@ -135,8 +152,10 @@ export class ConferenceRooms extends EventEmitter<{ event: [RoomEvent] }> {
       }
       if (created) this.rooms.set(name, room);
       const onEnded = (): void => this.callEnded(call);
+      const onReport = (r: CallReport): void => this.onDigit(call, r);
       call.once('ended', onEnded);
-      room.parties.set(call, { call, onEnded, options: o, talking: false, joinedAt: new Date() });
+      call.on('report', onReport);
+      room.parties.set(call, { call, onEnded, onReport, options: o, talking: false, joinedAt: new Date() });
       this.roomOf.set(call, room);
       this.emitRoom(room, 'join', { party: this.partySnapshot(room.parties.get(call) as Party) });
       if (room.state === 'waiting' && o.startsRoom) {
@@ -145,6 +164,7 @@ export class ConferenceRooms extends EventEmitter<{ event: [RoomEvent] }> {
         room.media.setStarted(true);
         this.emitRoom(room, 'room-start', {});
       }
+      if (o.beepOnEntry && room.state === 'started') room.media.play(ENTRY_BEEP);
       return this.snapshot(room);
     });
   }
@@ -219,6 +239,7 @@ export class ConferenceRooms extends EventEmitter<{ event: [RoomEvent] }> {
     room.parties.delete(call);
     this.roomOf.delete(call);
     call.off('ended', party.onEnded);
+    call.off('report', party.onReport);
     await room.media.remove(call).catch(() => undefined);
     this.emitRoom(room, 'leave', { party: this.partySnapshot(party), reason });
     if (reason === 'room-ended') return;
@@ -232,6 +253,22 @@ export class ConferenceRooms extends EventEmitter<{ event: [RoomEvent] }> {
     this.rooms.delete(room.name);
     await room.media.close().catch(() => undefined);
     this.emitRoom(room, 'room-end', { reason });
+  }
+
+  /** A key the party pressed: its leave digit takes it out, its mute digit toggles its mute. */
+  private onDigit(call: Call, r: CallReport): void {
+    if (r.topic !== 'dtmf') return;
+    const party = this.roomOf.get(call)?.parties.get(call);
+    const digit = String(r.payload.digit ?? '').toUpperCase();
+    if (!party || digit === '') return;
+    if (digit === party.options.leaveDigit) {
+      void this.serial(async () => {
+        const room = this.roomOf.get(call);
+        if (room) await this.removeParty(room, call, 'digit');
+      }).catch(() => undefined);
+    } else if (digit === party.options.muteDigit) {
+      void this.update(call, { muted: !party.options.muted }).catch(() => undefined);
+    }
   }
 
   private onTalk(call: Call, talking: boolean, levelDbfs: number): void {
@@ -269,6 +306,8 @@ export class ConferenceRooms extends EventEmitter<{ event: [RoomEvent] }> {
       endsRoom: o.endsRoom,
       talking: p.talking,
       joinedAt: p.joinedAt.toISOString(),
+      ...(o.leaveDigit ? { leaveDigit: o.leaveDigit } : {}),
+      ...(o.muteDigit ? { muteDigit: o.muteDigit } : {}),
     };
   }
 

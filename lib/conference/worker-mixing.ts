@@ -14,6 +14,8 @@ export type MixCommand =
   /** Host: create the room (if new) and set whether it mixes or plays ring-back. */
   | { t: 'mix-room'; id: 0; room: number; started: boolean }
   | { t: 'mix-close'; id: 0; room: number }
+  /** Host: audio the whole room hears once (an entry beep). */
+  | { t: 'mix-play'; id: 0; room: number; samples: Int16Array }
   /** Host: a party joins; its leg runs here, or on another worker whose relay is at the end of `port`. */
   | { t: 'mix-add'; id: LegId; room: number; muted: boolean; deaf: boolean; talkDbfs: number; port?: MessagePort }
   | { t: 'mix-set'; id: LegId; room: number; muted: boolean; deaf: boolean }
@@ -24,7 +26,7 @@ export type MixCommand =
 
 export type MixEvent = { e: 'talk'; id: LegId; talking: boolean; levelDbfs: number };
 
-const MIX_COMMANDS = new Set(['mix-room', 'mix-close', 'mix-add', 'mix-set', 'mix-remove', 'relay', 'relay-stop']);
+const MIX_COMMANDS = new Set(['mix-room', 'mix-close', 'mix-play', 'mix-add', 'mix-set', 'mix-remove', 'relay', 'relay-stop']);
 
 export function isMixCommand(c: { t: string }): c is MixCommand {
   return MIX_COMMANDS.has(c.t);
@@ -59,6 +61,9 @@ export class WorkerMixing {
         for (const p of r.ports.values()) p.close();
         break;
       }
+      case 'mix-play':
+        this.rooms.get(c.room)?.room.play(c.samples);
+        break;
       case 'mix-add': {
         const r = this.rooms.get(c.room);
         if (!r) break;

@@ -19,7 +19,7 @@ export interface PartyResult {
 /** The longest room name. */
 export const MAX_ROOM_NAME = 100;
 
-const PARTY_OPTION_NAMES = ['muted', 'deaf', 'moderator', 'startsRoom', 'endsRoom', 'talkThresholdDbfs'] as const;
+const PARTY_OPTION_NAMES = ['muted', 'deaf', 'moderator', 'startsRoom', 'endsRoom', 'talkThresholdDbfs', 'beepOnEntry', 'leaveDigit', 'muteDigit'] as const;
 
 /**
  * The line's conference rooms (docs/conference.md): validates what a flow gives, resolves the
@@ -107,7 +107,10 @@ export function checkRoomName(value: unknown): string {
   return value;
 }
 
-/** A party's options: `muted`, `deaf`, `moderator`, `startsRoom`, `endsRoom` (true / false), `talkThresholdDbfs` (−90 to 0). */
+/**
+ * A party's options: `muted`, `deaf`, `moderator`, `startsRoom`, `endsRoom`, `beepOnEntry` (true /
+ * false), `talkThresholdDbfs` (−90 to 0), `leaveDigit` / `muteDigit` (one DTMF key; different keys).
+ */
 export function checkPartyOptions(value: unknown): Partial<PartyOptions> {
   if (value === undefined || value === null) return {};
   if (typeof value !== 'object' || Array.isArray(value)) throw new InvalidInputError(`the party options must be an object, got ${describe(value)}`);
@@ -122,10 +125,18 @@ export function checkPartyOptions(value: unknown): Partial<PartyOptions> {
         throw new InvalidInputError(`talkThresholdDbfs must be a level from -90 to 0 dBFS, got ${describe(v)}`);
       }
       out.talkThresholdDbfs = v;
+    } else if (key === 'leaveDigit' || key === 'muteDigit') {
+      if (v === null || v === '') {
+        out[key] = null;
+        continue;
+      }
+      if (typeof v !== 'string' || !/^[0-9*#A-Da-d]$/.test(v)) throw new InvalidInputError(`${key} must be one DTMF key (0-9, *, #, A-D), got ${describe(v)}`);
+      out[key] = v.toUpperCase();
     } else {
       if (typeof v !== 'boolean') throw new InvalidInputError(`${key} must be true or false, got ${describe(v)}`);
       (out as Record<string, boolean>)[key] = v;
     }
   }
+  if (out.leaveDigit && out.leaveDigit === out.muteDigit) throw new InvalidInputError(`leaveDigit and muteDigit must be different keys, both are ${out.leaveDigit}`);
   return out;
 }

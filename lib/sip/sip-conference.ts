@@ -94,6 +94,11 @@ class SipRoomMedia implements RoomMedia {
     if (p.relayed) rtp.sendMix({ t: 'relay-stop', id: rtp.id });
   }
 
+  play(audio: Int16Array): void {
+    if (this.host?.kind === 'local') this.host.room.play(audio);
+    else if (this.host) this.host.via.sendMix({ t: 'mix-play', id: 0, room: this.host.room, samples: audio });
+  }
+
   setStarted(started: boolean): void {
     this.started = started;
     if (this.host?.kind === 'local') this.host.room.setStarted(started);

@@ -167,6 +167,23 @@ for (const mode of [{ mediaWorkers: 0 }, {}] as Array<Partial<LineConfig>>) {
       assert.equal(events.find((e) => e.topic === 'leave')?.reason, 'call-ended');
     });
 
+    it('beepOnEntry: the others hear a 1 kHz beep as the party enters; leaveDigit: the far end presses # and the party leaves (digit)', async function () {
+      const [one, two, three] = parties;
+      await p.b.conference.join(one.b.id, 'r');
+      await p.b.conference.join(two.b.id, 'r');
+      const listening = hear(one.far, 800);
+      await new Promise((r) => setTimeout(r, 100));
+      await p.b.conference.join(three.b.id, 'r', { beepOnEntry: true, leaveDigit: '#' });
+      const withBeep = await listening;
+      assert.ok(amplitude(withBeep, 1000) > 300, `the beep is heard: ${amplitude(withBeep, 1000)}`);
+      const after = await hear(one.far, 800);
+      assert.ok(amplitude(after, 1000) < NOT_HEARD, `once: ${amplitude(after, 1000)}`);
+      await three.far.sendDtmf('#', 100);
+      await waitFor('the party left on its digit', () => events.some((e) => e.topic === 'leave' && e.reason === 'digit'), 5000);
+      assert.deepEqual(p.b.conference.getRoom('r')?.parties.map((q) => q.call), [one.b.id, two.b.id]);
+      assert.equal(three.b.ended, false, 'the call stays up');
+    });
+
     it('refuses clearly: unknown party options, a call in no room, a room that does not exist', async function () {
       await assert.rejects(p.b.conference.join(parties[0].b.id, 'r', { loud: true }), /unknown party option "loud"/);
       await assert.rejects(p.b.conference.leave(parties[0].b.id), /not in a conference room/);

@@ -124,6 +124,30 @@ describe('conference Mixer (N−1)', () => {
   });
 });
 
+describe('conference Mixer: audio to the whole room', () => {
+  it('play: every party that is not deaf hears it once, on top of the others; dropped while waiting', () => {
+    const m = new Mixer<string>();
+    m.add('a', { muted: false, deaf: false });
+    m.add('b', { muted: false, deaf: true });
+    m.add('c', { muted: false, deaf: false });
+    m.play(new Int16Array(FRAME + 10).fill(50));
+    m.push('c', flat(1));
+    m.tick();
+    assert.equal((m.output('a') as Int16Array)[0], 51);
+    assert.equal((m.output('c') as Int16Array)[0], 50, 'c hears the beep, not itself');
+    assert.equal(m.output('b'), null);
+    m.tick();
+    const out = m.output('a') as Int16Array;
+    assert.deepEqual([out[9], out[10]], [50, 0], 'the rest of it, then nothing');
+    m.setWaiting(flat(7));
+    m.play(flat(1000));
+    m.tick();
+    m.setWaiting(null);
+    m.tick();
+    assert.equal((m.output('a') as Int16Array)[0], 0, 'what was played while waiting is not kept');
+  });
+});
+
 describe('conference TalkDetector', () => {
   it('talking after 60 ms above the threshold, silent after 600 ms below it; pauses between words stay talking', () => {
     const changes: Array<[boolean, number]> = [];

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { Call } from '../../lib/call/call';
 import { CallState } from '../../lib/call/call-state';
 import type { ConferenceCapability, RoomMedia, RoomPartyMedia } from '../../lib/capabilities/conference';
-import { ConferenceRooms, RoomEvent } from '../../lib/conference/rooms';
+import { ConferenceRooms, ENTRY_BEEP, RoomEvent } from '../../lib/conference/rooms';
 import { CallStateError, InvalidInputError } from '../../lib/errors';
 import { checkPartyOptions, checkRoomName } from '../../lib/line/line-conference';
 
@@ -23,6 +23,7 @@ class RecordingMedia implements ConferenceCapability {
       update: (call: Call, p: Pick<RoomPartyMedia, 'muted' | 'deaf'>) => void this.log.push(`update ${name} ${call.remote.number} muted=${p.muted} deaf=${p.deaf}`),
       remove: async (call: Call) => void this.log.push(`remove ${name} ${call.remote.number}`),
       setStarted: (s: boolean) => void this.log.push(`started ${name} ${s}`),
+      play: (audio: Int16Array) => void this.log.push(`play ${name} ${audio.length}`),
       close: async () => void this.log.push(`close ${name}`),
     };
   }
@@ -141,6 +142,35 @@ describe('conference rooms (the model)', () => {
     assert.deepEqual(t.map((e) => [e.topic, e.levelDbfs, e.party?.talking]), [['talking', -20.5, true], ['silent', -80, false]]);
   });
 
+  it('beepOnEntry: the room hears a beep when that party enters a started room (not while it waits)', async () => {
+    const { rooms, media } = setup();
+    await rooms.join(call('1'), 'r', { startsRoom: false, beepOnEntry: true });
+    assert.deepEqual(media.log.filter((l) => l.startsWith('play')), [], 'waiting: no beep');
+    await rooms.join(call('2'), 'r', { beepOnEntry: true });
+    await rooms.join(call('3'), 'r');
+    assert.deepEqual(media.log.filter((l) => l.startsWith('play')), [`play r ${ENTRY_BEEP.length}`]);
+  });
+
+  it('leaveDigit takes the party out (reason digit); muteDigit toggles its mute; other keys do nothing', async () => {
+    const { rooms, topics } = setup();
+    const a = call('1');
+    const b = call('2');
+    await rooms.join(a, 'r', { leaveDigit: '#', muteDigit: '*' });
+    await rooms.join(b, 'r');
+    a.report('dtmf', { digit: '5', source: 'rfc4733' });
+    a.report('dtmf', { digit: '*', source: 'rfc4733' });
+    await rooms.update(b, {}); // after the toggle (actions run in order)
+    assert.equal(rooms.get('r')?.parties[0].muted, true);
+    a.report('dtmf', { digit: '*', source: 'rfc4733' });
+    await rooms.update(b, {});
+    assert.equal(rooms.get('r')?.parties[0].muted, false);
+    b.report('dtmf', { digit: '#', source: 'rfc4733' });
+    a.report('dtmf', { digit: '#', source: 'rfc4733' });
+    await rooms.update(b, {});
+    assert.deepEqual(topics().slice(3), ['leave 1 digit']);
+    assert.deepEqual(rooms.get('r')?.parties.map((p) => p.number), ['2']);
+  });
+
   it('validates room names and party options with clear words', () => {
     assert.equal(checkRoomName('sales'), 'sales');
     assert.throws(() => checkRoomName(''), /room must be a name of 1 to 100/);
@@ -150,5 +180,8 @@ describe('conference rooms (the model)', () => {
     assert.throws(() => checkPartyOptions({ deaf: 'yes' }), /deaf must be true or false/);
     assert.throws(() => checkPartyOptions({ talkThresholdDbfs: 3 }), /-90 to 0/);
     assert.throws(() => checkPartyOptions('x'), /must be an object/);
+    assert.deepEqual(checkPartyOptions({ leaveDigit: 'a', muteDigit: '' }), { leaveDigit: 'A', muteDigit: null });
+    assert.throws(() => checkPartyOptions({ leaveDigit: '##' }), /one DTMF key/);
+    assert.throws(() => checkPartyOptions({ leaveDigit: '#', muteDigit: '#' }), /must be different keys/);
   });
 });
