@@ -91,6 +91,11 @@ async function act(
     case 'deaf':
     case 'undeaf':
       return party(await c.setDeaf(msg.call, action === 'deaf'));
+    case 'bridge': {
+      const r = await c.bridge(msg.call, msg.target);
+      msg.target = r.target.snapshot();
+      return { payload: r.room, call: r.call };
+    }
     case 'end':
       return { payload: await c.end(room()) };
     case 'get-room':

@@ -2,12 +2,12 @@ import type { Call } from '../call/call';
 import { CallState } from '../call/call-state';
 import type { ConferenceCapability } from '../capabilities/conference';
 import { ConferenceRooms, PartyOptions, RoomEvent, RoomSnapshot } from '../conference/rooms';
-import { InvalidInputError, LineNotReadyError, NotSupportedError } from '../errors';
+import { CallStateError, InvalidInputError, LineNotReadyError, NotSupportedError } from '../errors';
 import { describe } from '../validate';
 import type { VoiceLine } from './voice-line';
 
 /** The actions of `voice-conference` (docs/conference.md). */
-export const CONFERENCE_ACTIONS = ['join', 'leave', 'mute', 'unmute', 'deaf', 'undeaf', 'kick', 'end', 'get-room'] as const;
+export const CONFERENCE_ACTIONS = ['join', 'leave', 'mute', 'unmute', 'deaf', 'undeaf', 'kick', 'end', 'get-room', 'bridge'] as const;
 export type ConferenceAction = (typeof CONFERENCE_ACTIONS)[number];
 
 /** What a party action gives: the call, and its room as it is afterwards. */
@@ -46,6 +46,33 @@ export class LineConference {
     this.capability();
     const call = this.line.resolveCall(ref, 'join to a conference room', (c) => c.state === CallState.Active && this.rooms.roomNameOf(c) === null);
     return { call, room: await this.rooms.join(call, room, o) };
+  }
+
+  /**
+   * Connects two connected calls to each other (click-to-call on a trunk that refuses REFER): a
+   * two-party room named `bridge:<first call id>` where both parties end the room when they leave,
+   * so the bridge ends when either call leaves or ends (the other call stays up). Its events are
+   * room events like any room's. Both calls must be named (a call id or snapshot each), and differ.
+   */
+  async bridge(ref: unknown, target: unknown): Promise<{ call: Call; target: Call; room: RoomSnapshot }> {
+    if (ref === undefined || ref === null || ref === '' || target === undefined || target === null || target === '') {
+      throw new InvalidInputError('a bridge needs two calls: msg.call and msg.target (call ids or call objects)');
+    }
+    this.capability();
+    const a = this.line.resolveCall(ref, 'bridge', () => true);
+    const b = this.line.resolveCall(target, 'bridge', () => true);
+    if (a === b) throw new InvalidInputError(`a call cannot be bridged to itself (${a.id})`);
+    for (const c of [a, b]) {
+      if (c.state !== CallState.Active) throw new CallStateError(`call ${c.id} is ${c.state}: only connected calls can be bridged`);
+    }
+    const name = `bridge:${a.id}`;
+    await this.rooms.join(a, name, { endsRoom: true });
+    try {
+      return { call: a, target: b, room: await this.rooms.join(b, name, { endsRoom: true }) };
+    } catch (err) {
+      await this.rooms.leave(a).catch(() => undefined);
+      throw err;
+    }
   }
 
   /** Takes a call out of its room (`ref`: none means the line's only call in a room). */

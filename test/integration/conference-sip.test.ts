@@ -184,6 +184,23 @@ for (const mode of [{ mediaWorkers: 0 }, {}] as Array<Partial<LineConfig>>) {
       assert.equal(three.b.ended, false, 'the call stays up');
     });
 
+    it('bridge: two calls hear each other (and not the third); one hangs up: the bridge ends, the other call stays up', async function () {
+      const [one, two, three] = parties;
+      const r = await p.b.conference.bridge(one.b.id, two.b.snapshot());
+      assert.equal(r.room.name, `bridge:${one.b.id}`);
+      await new Promise((res) => setTimeout(res, 300));
+      const heard = await listen(parties);
+      assertHears(heard[0], 'bridged 500', [900], [500, 1300]);
+      assertHears(heard[1], 'bridged 900', [500], [900, 1300]);
+      assertHears(heard[2], 'not bridged', [], TONES);
+      await assert.rejects(p.b.conference.bridge(three.b.id, three.b.id), /cannot be bridged to itself/);
+      await assert.rejects(p.b.conference.bridge(three.b.id, undefined), /needs two calls/);
+      await p.b.hangup(two.b.id);
+      await waitFor('the bridge ended', () => events.some((e) => e.topic === 'room-end'), 5000);
+      assert.deepEqual(events.filter((e) => e.topic === 'leave').map((e) => e.reason), ['call-ended', 'room-ended']);
+      assert.equal(one.b.ended, false);
+    });
+
     it('refuses clearly: unknown party options, a call in no room, a room that does not exist', async function () {
       await assert.rejects(p.b.conference.join(parties[0].b.id, 'r', { loud: true }), /unknown party option "loud"/);
       await assert.rejects(p.b.conference.leave(parties[0].b.id), /not in a conference room/);
