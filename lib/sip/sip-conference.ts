@@ -35,7 +35,7 @@ type Host = { kind: 'local'; room: MixRoom<Call> } | { kind: 'worker'; via: Remo
 class SipRoomMedia implements RoomMedia {
   private host: Host | null = null;
   private started = false;
-  private readonly parties = new Map<Call, { rtp: RtpMedia; relayed: boolean }>();
+  private readonly parties = new Map<Call, { rtp: RtpMedia; relayed: boolean; media: RoomPartyMedia }>();
 
   constructor(
     private readonly ctx: SipConferenceContext,
@@ -53,21 +53,12 @@ class SipRoomMedia implements RoomMedia {
     const host = (this.host ??= this.hostFor(rtp));
     if (host.kind === 'local' && rtp instanceof RtpSession) {
       host.room.addLocal(call, rtp, options, party.talkThresholdDbfs);
-      this.parties.set(call, { rtp, relayed: false });
+      this.parties.set(call, { rtp, relayed: false, media: { ...party } });
       return;
     }
     if (host.kind === 'worker' && rtp instanceof RemoteRtpSession) {
       rtp.onTalk = (talking, level) => this.onTalk(call, talking, level);
-      const add = { t: 'mix-add' as const, id: rtp.id, room: host.room, ...options, talkDbfs: party.talkThresholdDbfs };
-      if (rtp.threadId === host.threadId) {
-        host.via.sendMix(add);
-        this.parties.set(call, { rtp, relayed: false });
-      } else {
-        const { port1, port2 } = new MessageChannel();
-        host.via.sendMix({ ...add, port: port1 }, [port1]);
-        rtp.sendMix({ t: 'relay', id: rtp.id, port: port2, talkDbfs: party.talkThresholdDbfs }, [port2]);
-        this.parties.set(call, { rtp, relayed: true });
-      }
+      this.attach(call, rtp, { ...party }, host);
       return;
     }
     throw new NotSupportedError(`room ${this.name} is mixed ${host.kind === 'local' ? 'in the main thread' : 'in a media worker'}; call ${call.id}'s media runs elsewhere (a line with another mediaWorkers setting)`);
@@ -76,6 +67,7 @@ class SipRoomMedia implements RoomMedia {
   update(call: Call, party: Pick<RoomPartyMedia, 'muted' | 'deaf'>): void {
     const p = this.parties.get(call);
     if (!p || !this.host) return;
+    p.media = { ...p.media, ...party };
     if (this.host.kind === 'local') this.host.room.update(call, party);
     else this.host.via.sendMix({ t: 'mix-set', id: (p.rtp as RemoteRtpSession).id, room: this.host.room, muted: party.muted, deaf: party.deaf });
   }
@@ -92,6 +84,8 @@ class SipRoomMedia implements RoomMedia {
     rtp.onTalk = null;
     this.host.via.sendMix({ t: 'mix-remove', id: rtp.id, room: this.host.room });
     if (p.relayed) rtp.sendMix({ t: 'relay-stop', id: rtp.id });
+    // The host keeps a party of its own: once none is left, the room moves to a remaining party's worker.
+    if (!p.relayed && ![...this.parties.values()].some((q) => !q.relayed && !q.rtp.closed)) this.rehost();
   }
 
   play(audio: Int16Array): void {
@@ -110,6 +104,41 @@ class SipRoomMedia implements RoomMedia {
     if (this.host?.kind === 'local') this.host.room.close();
     else if (this.host) this.host.via.sendMix({ t: 'mix-close', id: 0, room: this.host.room });
     this.host = null;
+  }
+
+  /** A leg into a worker-hosted room: mixed there directly, or relayed from its own worker. */
+  private attach(call: Call, rtp: RemoteRtpSession, media: RoomPartyMedia, host: Extract<Host, { kind: 'worker' }>): void {
+    const add = { t: 'mix-add' as const, id: rtp.id, room: host.room, muted: media.muted, deaf: media.deaf, talkDbfs: media.talkThresholdDbfs };
+    if (rtp.threadId === host.threadId) {
+      host.via.sendMix(add);
+      this.parties.set(call, { rtp, relayed: false, media });
+      // The host's worker died (this leg with it): the room moves to a surviving party's worker.
+      void rtp.failure.then(() => {
+        if (this.host === host) this.rehost();
+      });
+      return;
+    }
+    const { port1, port2 } = new MessageChannel();
+    host.via.sendMix({ ...add, port: port1 }, [port1]);
+    rtp.sendMix({ t: 'relay', id: rtp.id, port: port2, talkDbfs: media.talkThresholdDbfs }, [port2]);
+    this.parties.set(call, { rtp, relayed: true, media });
+  }
+
+  /**
+   * Moves a worker-hosted room to the worker of a remaining party (its host has no party of its
+   * own any more, or died): a new room there, every remaining party added again (directly or
+   * relayed), the old room closed. The audio of the move is at most a few ticks of silence.
+   */
+  private rehost(): void {
+    const old = this.host;
+    if (!old || old.kind !== 'worker') return;
+    const survivors = [...this.parties].filter(([, p]) => !p.rtp.closed) as Array<[Call, { rtp: RemoteRtpSession; relayed: boolean; media: RoomPartyMedia }]>;
+    if (survivors.length === 0) return;
+    old.via.sendMix({ t: 'mix-close', id: 0, room: old.room });
+    for (const [, p] of survivors) if (p.relayed) p.rtp.sendMix({ t: 'relay-stop', id: p.rtp.id });
+    const host = this.hostFor(survivors[0][1].rtp) as Extract<Host, { kind: 'worker' }>;
+    this.host = host;
+    for (const [call, p] of survivors) this.attach(call, p.rtp, p.media, host);
   }
 
   /** The room goes where its first party's media runs. */

@@ -11,6 +11,7 @@ import { availableParallelism } from 'node:os';
 import type { Call } from '../../lib/call/call';
 import type { RoomEvent } from '../../lib/conference/rooms';
 import type { LineConfig } from '../../lib/line/voice-line';
+import { mediaEngine } from '../../lib/media-engine/media-engine';
 import { RemoteRtpSession } from '../../lib/media-engine/remote-rtp-session';
 import type { RtpMedia } from '../../lib/media-engine/rtp-media';
 import { beep } from '../../lib/media/tone-generator';
@@ -210,3 +211,84 @@ for (const mode of [{ mediaWorkers: 0 }, {}] as Array<Partial<LineConfig>>) {
     });
   });
 }
+
+describe('conference rooms on SIP lines: PCMA calls (integration)', function () {
+  this.timeout(60_000);
+  let p: SipAudioPair;
+
+  afterEach(async function () {
+    if (this.currentTest?.state === 'failed') console.log(p.log.lines.slice(-40).join('\n'));
+    await p?.stop();
+  });
+
+  // A trunk-mode line takes calls from its one peer, and a line's calls share its codec choice: a
+  // room of PCMU and PCMA parties at once is not built here (each leg decodes and encodes its own
+  // codec, so the mixer sees linear PCM either way); this checks a room of A-law calls.
+  it('three PCMA calls in a room (media workers): each hears the other two, not itself', async function () {
+    p = await startLines({ mediaWorkers: 0, codecs: 'PCMA' }, {});
+    const parties: Party[] = [];
+    for (const hz of TONES) {
+      const { callA, callB } = await connect(p);
+      const far = rtpOf(p.a, callA);
+      far.play(beep(30_000, hz, -20));
+      parties.push({ b: callB, far, hz });
+    }
+    assert.deepEqual(parties.map((x) => rtpOf(p.b, x.b).media.codec), ['PCMA', 'PCMA', 'PCMA']);
+    for (const x of parties) await p.b.conference.join(x.b.id, 'alaw');
+    await new Promise((r) => setTimeout(r, 300));
+    const heard = await listen(parties);
+    heard.forEach((h, i) => assertHears(h, `party ${TONES[i]}`, TONES.filter((_, j) => j !== i), [TONES[i]]));
+  });
+});
+
+describe('conference rooms in media workers: the room moves when its worker has no party left or dies (integration)', function () {
+  this.timeout(90_000);
+  const HZ = [500, 900, 1300, 1700];
+  let p: SipAudioPair;
+  let parties: Party[];
+
+  beforeEach(async function () {
+    if (availableParallelism() < 2) this.skip(); // one worker: every leg on it, nothing to move
+    p = await startLines({ mediaWorkers: 0 }, { mediaWorkers: 2 });
+    parties = [];
+    for (const hz of HZ) {
+      const { callA, callB } = await connect(p);
+      const far = rtpOf(p.a, callA);
+      far.play(beep(60_000, hz, -20));
+      parties.push({ b: callB, far, hz });
+    }
+    for (const x of parties) await p.b.conference.join(x.b.id, 'r');
+  });
+
+  afterEach(async function () {
+    if (this.currentTest?.state === 'failed') console.log(p.log.lines.slice(-40).join('\n'));
+    await p?.stop();
+  });
+
+  const threadOf = (x: Party): number => (rtpOf(p.b, x.b) as RemoteRtpSession).threadId;
+
+  /** Parties 2 and 4 (on the other worker) hear each other and nothing of 1 and 3. */
+  async function twoAndFourHearEachOther(): Promise<void> {
+    await new Promise((r) => setTimeout(r, 400));
+    const [h2, h4] = await Promise.all([hear(parties[1].far, 1000), hear(parties[3].far, 1000)]);
+    const level = (s: Int16Array): Record<number, number> => Object.fromEntries(HZ.map((hz) => [hz, Math.round(amplitude(s, hz))]));
+    assertHears(level(h2), 'party 900', [1700], [500, 900, 1300]);
+    assertHears(level(h4), 'party 1700', [900], [500, 1300, 1700]);
+  }
+
+  it('the host worker\'s own parties leave: the room moves to the other worker, the two left hear each other', async function () {
+    assert.equal(threadOf(parties[0]), threadOf(parties[2]), 'parties 1 and 3 on the host worker');
+    assert.notEqual(threadOf(parties[0]), threadOf(parties[1]));
+    await p.b.conference.leave(parties[0].b.id);
+    await p.b.conference.leave(parties[2].b.id);
+    await twoAndFourHearEachOther();
+  });
+
+  it('the host worker dies: its calls end media-failed and leave; the room moves, the two left hear each other', async function () {
+    const host = mediaEngine.workers.find((w) => w.threadId === threadOf(parties[0]));
+    assert.ok(host);
+    await host.thread.terminate();
+    await waitFor('the host worker\'s parties left', () => p.b.conference.getRoom('r')?.parties.length === 2, 10_000);
+    await twoAndFourHearEachOther();
+  });
+});
