@@ -2,7 +2,7 @@ import { EventEmitter } from 'node:events';
 import { Call } from './call/call';
 import { Cause, HangupCause } from './call/cause';
 import { LineEventName } from './call/call-state';
-import type { AnalysisCapability, AnalysisOptions, AudioCapability, ControlCapability, DtmfCapability, ForwardingCapability } from './capabilities';
+import type { AnalysisCapability, AnalysisOptions, AudioCapability, ConferenceCapability, ControlCapability, DtmfCapability, ForwardingCapability } from './capabilities';
 
 /** Where log lines go. The Node-RED adapter passes the node's own log methods. */
 export interface Logger {
@@ -123,6 +123,7 @@ export interface Backend extends EventEmitter {
   readonly audio?: AudioCapability;
   /** Call analysis on the received audio (lib/capabilities/analysis.ts). */
   readonly analysis?: AnalysisCapability;
+  readonly conference?: ConferenceCapability;
 
   /**
    * Connects and stays connected until `stop()`, reconnecting with back-off. MUST NOT reject because

@@ -9,5 +9,6 @@ export * from './control';
 export * from './forwarding';
 export * from './audio';
 export * from './analysis';
+export * from './conference';
 
-export type CapabilityName = 'dtmf' | 'control' | 'forwarding' | 'audio' | 'analysis';
+export type CapabilityName = 'dtmf' | 'control' | 'forwarding' | 'audio' | 'analysis' | 'conference';

@@ -14,6 +14,7 @@ import { LINE_SETTINGS, readSettings, SettingsOf } from './line-settings';
 import { causeFromSipCode, q850ForSipCode } from '../sip/sip-cause';
 import { LineDtmf } from './line-dtmf';
 import { LineControl } from './line-control';
+import { LineConference } from './line-conference';
 import { LineForwarding } from './line-forwarding';
 import { LineAudio } from './line-audio';
 import { LineAnalysis } from './line-analysis';
@@ -135,6 +136,7 @@ export class VoiceLine extends EventEmitter {
   readonly forwarding: LineForwarding = new LineForwarding(this);
   readonly audio: LineAudio = new LineAudio(this);
   readonly analysis: LineAnalysis = new LineAnalysis(this);
+  readonly conference: LineConference = new LineConference(this);
 
   constructor(config: LineConfig, options: VoiceLineOptions = {}) {
     super();

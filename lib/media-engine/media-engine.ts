@@ -1,6 +1,6 @@
 import os from 'node:os';
 import path from 'node:path';
-import { Worker } from 'node:worker_threads';
+import { TransferListItem, Worker } from 'node:worker_threads';
 import type { Logger } from '../backend';
 import { InvalidInputError } from '../errors';
 import { describe } from '../validate';
@@ -59,7 +59,7 @@ class WorkerSlot implements LegLink {
     return this.worker;
   }
 
-  post(command: Command, transfer?: ArrayBuffer[]): void {
+  post(command: Command, transfer?: TransferListItem[]): void {
     this.worker.postMessage(command, transfer ?? []);
   }
 

@@ -14,6 +14,7 @@ import type { PcmSource } from '../media/pcm-source';
 import { bindPortPair } from '../sip/rtp-port-allocator';
 import { MediaTickSource, QueuedAudio, RtpAudioInfo, RtpDtmfEvent, RtpSession } from '../sip/rtp-session';
 import type { RtpEndpoint } from '../sip/media-params';
+import { isMixCommand, WorkerMixing } from '../conference/worker-mixing';
 import { Batch, Command, LegId, MediaEvent, OpenCommand, toWireError, writeStats } from './protocol';
 
 /** A playback asks for more once it holds less than this ahead of what was sent (1 s)... */
@@ -224,7 +225,14 @@ async function close(leg: Leg): Promise<void> {
   scheduleFlush();
 }
 
+/** The conference rooms this worker hosts, and the relays of its legs in rooms hosted elsewhere. */
+const mixing = new WorkerMixing(tickSource, (id) => legs.get(id)?.session, (ev) => events.push(ev));
+
 function handle(c: Command): void {
+  if (isMixCommand(c)) {
+    mixing.handle(c);
+    return;
+  }
   if (c.t === 'open') {
     void open(c).then(scheduleFlush);
     return;

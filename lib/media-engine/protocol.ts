@@ -5,6 +5,7 @@ import type { RecorderResult, RecorderSpec } from '../media/call-recorder';
 import type { G711Codec, MediaDirection, RtpMediaParams } from '../sip/media-params';
 import type { DtmfSendMode, RtpDtmfSource, RtpSessionStats } from '../sip/rtp-session';
 import type { SrtpKeys } from '../sip/sdes';
+import type { MixCommand, MixEvent } from '../conference/worker-mixing';
 
 /**
  * The messages between the main thread and a media worker (docs/media-engine.md, "What crosses").
@@ -60,7 +61,9 @@ export type Command =
   | { t: 'analyse'; id: LegId; an: number; options: AnalysisOptions }
   | { t: 'analysis-answered'; id: LegId; an: number }
   | { t: 'stop-analysis'; id: LegId; an: number }
-  | { t: 'close'; id: LegId };
+  | { t: 'close'; id: LegId }
+  /** Conference rooms (lib/conference/worker-mixing.ts). */
+  | MixCommand;
 
 /** An error as it crosses: its class name (CallStateError, NotSupportedError, TypeError, ...), message and code. */
 export interface WireError {
@@ -95,7 +98,9 @@ export type MediaEvent =
   /** A result of call analysis `an` of the leg. */
   | { e: 'analysis'; id: LegId; an: number; event: AnalysisEvent }
   | { e: 'log'; id: LegId; level: 'debug' | 'info' | 'warn' | 'error'; line: string }
-  | { e: 'closed'; id: LegId };
+  | { e: 'closed'; id: LegId }
+  /** A conference party's talk detection (lib/conference/worker-mixing.ts). */
+  | MixEvent;
 
 /** What a worker posts: the events in the order they happened, and the audio they point into (transferred). */
 export interface Batch {

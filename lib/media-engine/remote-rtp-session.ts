@@ -1,4 +1,6 @@
 import { EventEmitter } from 'node:events';
+import type { TransferListItem } from 'node:worker_threads';
+import type { MixCommand } from '../conference/worker-mixing';
 import type { Logger } from '../backend';
 import type { PlaybackResult } from '../capabilities/audio';
 import { CallStateError, CommandFailedError, InvalidInputError, NotSupportedError, VoiceError } from '../errors';
@@ -22,7 +24,7 @@ export const PLAY_AHEAD = 16000;
 export interface LegLink {
   /** The worker thread's id. */
   readonly threadId: number;
-  post(command: Command, transfer?: ArrayBuffer[]): void;
+  post(command: Command, transfer?: TransferListItem[]): void;
   /** The leg is closed (its `closed` event came, or the worker died): forget it. */
   forget(id: LegId): void;
 }
@@ -94,6 +96,14 @@ export class RemoteRtpSession extends EventEmitter<RtpSessionEvents> implements 
     };
     plain.on('newListener', onChange);
     plain.on('removeListener', onChange);
+  }
+
+  /** A conference party's talk changes, detected in the worker (lib/conference/worker-mixing.ts). */
+  onTalk: ((talking: boolean, levelDbfs: number) => void) | null = null;
+
+  /** Sends a conference command to this leg's worker (even once the leg closed: a room it hosts lives on). */
+  sendMix(command: MixCommand, transfer?: TransferListItem[]): void {
+    this.link.post(command, transfer);
   }
 
   /** The id of the worker thread running this leg. */
@@ -304,6 +314,9 @@ export class RemoteRtpSession extends EventEmitter<RtpSessionEvents> implements 
         break;
       case 'log':
         this.log[ev.level](ev.line);
+        break;
+      case 'talk':
+        if (!this.isClosed) this.onTalk?.(ev.talking, ev.levelDbfs);
         break;
       case 'closed':
         this.finalStats = readStats(this.statsView);

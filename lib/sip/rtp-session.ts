@@ -199,7 +199,8 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> implements RtpMed
   readonly ssrc: number;
   private readonly ports: RtpPortPair;
   private readonly malformedLog: LogRateLimiter | undefined;
-  private readonly clock: MediaTickSource;
+  /** The clock it sends on (a conference room mixing this media ticks on the same one). */
+  readonly clock: MediaTickSource;
   private readonly unsubscribe: () => void;
   private readonly relatchTicks: number;
   private params: RtpMediaParams;
@@ -223,6 +224,8 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> implements RtpMed
   private audioPaused = true;
   private readonly queue: QueueEntry[] = [];
   private readonly dtmfJobs: DtmfJob[] = [];
+  /** What is sent when nothing is queued (a conference room's mix, lib/conference/mix-room.ts); `null`: silence. */
+  private fill: (() => Int16Array | null) | null = null;
 
   // Receiving.
   private latched: RtpEndpoint | null = null;
@@ -434,6 +437,14 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> implements RtpMed
     return { answered: () => handle.answered(), stop: () => (handle.stop(), this.analyses.delete(handle)) };
   }
 
+  /**
+   * What to send on the ticks where nothing is queued (a conference room's mix for this party,
+   * lib/conference): called once per such tick; `null` from it, or no fill, sends silence.
+   */
+  setFill(fill: (() => Int16Array | null) | null): void {
+    this.fill = fill;
+  }
+
   /** Drops all queued audio (each `done` resolves with `stopped: true`). */
   clearQueue(): void {
     for (const entry of this.queue.splice(0)) finishEntry(entry, true);
@@ -513,7 +524,7 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> implements RtpMed
       this.audioPaused = true;
     } else {
       // In-band keys go even while muted (DTMF is not the microphone); the gaps and the audio do not.
-      const frame = step?.kind === 'tone' ? step.frame : step ? null : this.nextQueuedFrame();
+      const frame = step?.kind === 'tone' ? step.frame : step ? null : (this.nextQueuedFrame() ?? this.fill?.() ?? null);
       const sendAudio = canSend && (step?.kind === 'tone' || !this.isMuted);
       if (sendAudio) {
         const payload = frame ? encodeG711(STATIC_PAYLOAD_TYPES[this.params.codec], frame) : this.silencePayload;

@@ -26,6 +26,7 @@ import { allowedMethods, applyAllowedMethods, SIP_FEATURES, SipFeatureFactory, s
 import { fanOutDelegate } from './sip-session-delegate';
 import { SipAudio } from './sip-audio';
 import { SipAnalysis } from './sip-analysis';
+import { SipConference } from './sip-conference';
 import { SipControl } from './sip-control';
 import { SipDtmf } from './sip-dtmf';
 import { SipForwarding } from './sip-forwarding';
@@ -92,6 +93,8 @@ export class SipBackend extends EventEmitter implements Backend {
   readonly audio: SipAudio;
   /** Call analysis on the call's received audio, where its media runs (lib/sip/sip-analysis.ts). */
   readonly analysis: SipAnalysis;
+  /** Conference rooms mixed where the calls' media runs (lib/sip/sip-conference.ts, docs/conference.md). */
+  readonly conference: SipConference;
   /** What the call features may use of the backend (lib/sip/sip-call-context.ts). */
   private readonly ctx: SipCallContext;
   private readonly opts: SipBackendOptions;
@@ -161,6 +164,7 @@ export class SipBackend extends EventEmitter implements Backend {
     });
     this.audio = new SipAudio(this.ctx);
     this.analysis = new SipAnalysis(this.ctx);
+    this.conference = new SipConference(this.ctx);
     this.extra = [...SIP_FEATURES, ...(options.features ?? [])].map((make) => make(this.ctx, this.opts));
     const features = this.features();
     this.supportedList = supportedTags(features);

@@ -1,0 +1,184 @@
+/**
+ * What mixing a conference room costs (docs/benchmarks.md, "Conference rooms"):
+ * `npm run bench:conference [-- --sizes 3,10,50] [--seconds 5] [--rounds 3] [--only mixer,calls,relay]`.
+ *
+ * - `mixer`: the N−1 mixer alone (lib/conference/mixer.ts): N parties push a 20 ms frame each, one
+ *   tick, each output taken; as fast as the process goes. Prints µs per tick and the share of one
+ *   core at 50 ticks a second.
+ * - `calls`: N calls in this process (each a pair of RtpSessions over UDP on 127.0.0.1, on one media
+ *   clock in real time, mediaWorkers 0): the far end of each plays its tone, the near end is the
+ *   party. First the calls unmixed (the reference: the same sockets, packets, codecs), then the same
+ *   calls in one room, alternated `--rounds` times (medians): process CPU (`process.cpuUsage`) as a share of a core, and the clock's send
+ *   jitter p99. What mixing adds is the difference.
+ * - `relay`: what a room with media workers pays for a party on another worker: one 20 ms frame
+ *   each way per party per tick over a MessageChannel between two threads (main ↔ a worker that
+ *   echoes it), event-loop utilisation of both threads, against the same ticking with no messages.
+ *
+ * Run on a quiet machine and note `uptime` beside the figures; never in a loop.
+ */
+import os from 'node:os';
+import { performance } from 'node:perf_hooks';
+import { MessageChannel, Worker } from 'node:worker_threads';
+import { Mixer } from '../lib/conference/mixer';
+import { MixRoom } from '../lib/conference/mix-room';
+import { MediaClock } from '../lib/media/media-clock';
+import { beep } from '../lib/media/tone-generator';
+import { RtpPortAllocator } from '../lib/sip/rtp-port-allocator';
+import { RtpSession } from '../lib/sip/rtp-session';
+
+function arg(name: string, fallback: string): string {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 && process.argv[i + 1] ? process.argv[i + 1] : fallback;
+}
+
+const SIZES = arg('sizes', '3,10,50').split(',').map(Number);
+const SECONDS = Number(arg('seconds', '5'));
+const ROUNDS = Number(arg('rounds', '3'));
+const ONLY = new Set(arg('only', 'mixer,calls,relay').split(','));
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+const pct = (usedUs: number, wallMs: number): string => ((usedUs / 1000 / wallMs) * 100).toFixed(2);
+
+/** The run with the median CPU (and its own jitter figure). */
+function median<T extends { rate: number }>(runs: T[]): T {
+  return [...runs].sort((a, b) => a.rate - b.rate)[Math.floor(runs.length / 2)];
+}
+
+function cpuDuring<T>(fn: () => T): { us: number; result: T } {
+  const before = process.cpuUsage();
+  const result = fn();
+  const d = process.cpuUsage(before);
+  return { us: d.user + d.system, result };
+}
+
+function benchMixer(): void {
+  console.log('\n## mixer alone (compute only)\n');
+  console.log('| parties | µs per tick | % of a core at 50 ticks/s | µs per party-tick |');
+  console.log('|---|---|---|---|');
+  for (const n of SIZES) {
+    const m = new Mixer<number>();
+    const frames = Array.from({ length: n }, (_, i) => beep(20, 300 + 37 * i, -20));
+    for (let i = 0; i < n; i++) m.add(i, { muted: false, deaf: false });
+    const ticks = Math.max(2000, Math.round(200_000 / n));
+    const run = (): void => {
+      for (let t = 0; t < ticks; t++) {
+        for (let i = 0; i < n; i++) m.push(i, frames[i]);
+        m.tick();
+        for (let i = 0; i < n; i++) m.output(i);
+      }
+    };
+    run(); // warm-up
+    const start = performance.now();
+    const { us } = cpuDuring(run);
+    const wall = performance.now() - start;
+    const perTick = (Math.min(us, wall * 1000) / ticks);
+    console.log(`| ${n} | ${perTick.toFixed(1)} | ${((perTick * 50) / 1e4).toFixed(3)} | ${(perTick / n).toFixed(2)} |`);
+  }
+}
+
+async function benchCalls(): Promise<void> {
+  console.log(`\n## calls in this process (mediaWorkers 0), ${ROUNDS} × (${SECONDS} s unmixed, the reference; ${SECONDS} s mixed), medians\n`);
+  console.log('| parties | unmixed: CPU % of a core | p99 send jitter ms | mixed: CPU % of a core | p99 send jitter ms | mixing adds, % of a core | per party |');
+  console.log('|---|---|---|---|---|---|---|');
+  const base = 20000 + 2 * Math.floor(Math.random() * 10000);
+  const allocator = new RtpPortAllocator({ rtpPortMin: base, rtpPortMax: base + 2 * 2 * Math.max(...SIZES) * 2 + 50, address: '127.0.0.1' });
+  for (const n of SIZES) {
+    const clock = new MediaClock();
+    const near: RtpSession[] = [];
+    const far: RtpSession[] = [];
+    for (let i = 0; i < n; i++) {
+      const [a, b] = await Promise.all([allocator.allocate(), allocator.allocate()]);
+      const s = new RtpSession({ ports: a, codec: 'PCMU', clock, remote: { address: '127.0.0.1', port: b.rtpPort } });
+      const f = new RtpSession({ ports: b, codec: 'PCMU', clock, remote: { address: '127.0.0.1', port: a.rtpPort } });
+      f.play(beep(3 * SECONDS * 1000 + 5000, 300 + 37 * i, -20));
+      near.push(s);
+      far.push(f);
+    }
+    await sleep(1000);
+    const measure = async (): Promise<{ cpu: string; us: number; wall: number; p99: number; rate: number }> => {
+      clock.resetStats();
+      const t0 = performance.now();
+      const c0 = process.cpuUsage();
+      await sleep(SECONDS * 1000);
+      const d = process.cpuUsage(c0);
+      const wall = performance.now() - t0;
+      return { cpu: pct(d.user + d.system, wall), us: d.user + d.system, wall, p99: clock.stats().lateness.p99Ms, rate: (d.user + d.system) / wall };
+    };
+    // Alternated (reference, mixed, reference, mixed...) so that a change in the machine's load
+    // falls on both; the medians are reported.
+    const room = new MixRoom<number>(clock, () => undefined);
+    room.setStarted(true);
+    const refs: Array<Awaited<ReturnType<typeof measure>>> = [];
+    const mixes: typeof refs = [];
+    for (let r = 0; r < ROUNDS; r++) {
+      refs.push(await measure());
+      near.forEach((s, i) => room.addLocal(i, s, { muted: false, deaf: false }, -40));
+      await sleep(200);
+      mixes.push(await measure());
+      near.forEach((_, i) => room.remove(i));
+      await sleep(200);
+    }
+    room.close();
+    const ref = median(refs);
+    const mixed = median(mixes);
+    await Promise.all([...near, ...far].map((s) => s.close()));
+    const addUs = mixed.us / mixed.wall - ref.us / ref.wall; // µs of CPU per ms of wall
+    console.log(
+      `| ${n} | ${ref.cpu} | ${ref.p99} | ${mixed.cpu} | ${mixed.p99} | ${(addUs / 10).toFixed(2)} | ${(addUs / 10 / n).toFixed(3)} |`,
+    );
+  }
+}
+
+/** A worker that sends back every frame it gets on the port it is given (the relay's round trip). */
+const ECHO = `
+const { parentPort } = require('node:worker_threads');
+parentPort.once('message', (port) => port.on('message', (f) => port.postMessage(f, [f.buffer])));
+`;
+
+async function benchRelay(): Promise<void> {
+  console.log(`\n## relay between two threads: one frame each way per party per tick, ${SECONDS} s\n`);
+  console.log('| parties relayed | main ELU % (reference → with frames) | worker ELU % (reference → with frames) | added, % of a core, per relayed party |');
+  console.log('|---|---|---|---|');
+  for (const n of SIZES) {
+    const worker = new Worker(ECHO, { eval: true });
+    const { port1, port2 } = new MessageChannel();
+    worker.postMessage(port2, [port2]);
+    port1.on('message', () => undefined);
+    const clock = new MediaClock();
+    const run = async (frames: boolean): Promise<{ main: number; worker: number }> => {
+      const stop = clock.subscribe(() => {
+        if (!frames) return;
+        for (let i = 0; i < n; i++) {
+          const f = new Int16Array(160);
+          port1.postMessage(f, [f.buffer]);
+        }
+      });
+      await sleep(300);
+      const m0 = performance.eventLoopUtilization();
+      const w0 = worker.performance.eventLoopUtilization();
+      await sleep(SECONDS * 1000);
+      const m = performance.eventLoopUtilization(m0);
+      const w = worker.performance.eventLoopUtilization(w0);
+      stop();
+      return { main: m.utilization * 100, worker: w.utilization * 100 };
+    };
+    const ref = await run(false);
+    const with_ = await run(true);
+    const added = (with_.main - ref.main + with_.worker - ref.worker) / n;
+    console.log(`| ${n} | ${ref.main.toFixed(2)} → ${with_.main.toFixed(2)} | ${ref.worker.toFixed(2)} → ${with_.worker.toFixed(2)} | ${added.toFixed(3)} |`);
+    port1.close();
+    await worker.terminate();
+  }
+}
+
+async function main(): Promise<void> {
+  console.log(`# conference bench: ${os.cpus().length} CPUs, load average ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}, node ${process.version}`);
+  if (ONLY.has('mixer')) benchMixer();
+  if (ONLY.has('calls')) await benchCalls();
+  if (ONLY.has('relay')) await benchRelay();
+  console.log(`\nload average at the end: ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});

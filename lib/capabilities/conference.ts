@@ -1,0 +1,38 @@
+import type { Call } from '../call/call';
+
+/**
+ * Conference rooms (docs/conference.md): the media side a backend gives. The rooms themselves (who
+ * is in which, lifetime, events) are backend-neutral (lib/conference/rooms.ts); a backend mixes.
+ *
+ * - {@link ConferenceCapability.openRoom} gives one room's media: ONE mixer, run in ONE thread (the
+ *   thread where the first party's audio runs), on that thread's media clock.
+ * - `add` MUST reject with a CallStateError when the call has no audio here (ended, not connected),
+ *   and MUST NOT change anything then.
+ * - A party's talk changes are reported with `onTalk` (from its received audio), until it is removed.
+ */
+export interface ConferenceCapability {
+  openRoom(name: string, onTalk: (call: Call, talking: boolean, levelDbfs: number) => void): RoomMedia;
+}
+
+export interface RoomPartyMedia {
+  /** Contributes nothing to the others. */
+  muted: boolean;
+  /** Hears nothing. */
+  deaf: boolean;
+  /** Talk detection threshold on the party's received audio, dBFS. */
+  talkThresholdDbfs: number;
+}
+
+export interface RoomMedia {
+  /** Puts a call into the mix: from the next tick it sends what the room gives it. */
+  add(call: Call, party: RoomPartyMedia): Promise<void>;
+  update(call: Call, party: Pick<RoomPartyMedia, 'muted' | 'deaf'>): void;
+  /** Takes a call out: it sends silence (or what is queued to play) again. Nothing for a call not in it. */
+  remove(call: Call): Promise<void>;
+  /** Plays audio (8 kHz samples) to the whole room once, on top of the parties (an entry beep). */
+  play(audio: Int16Array): void;
+  /** Mixing (`true`), or every party hears the waiting audio (ring-back) while the room has not started. */
+  setStarted(started: boolean): void;
+  /** The room ended: every party is out, the mixer stops. */
+  close(): Promise<void>;
+}

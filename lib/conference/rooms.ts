@@ -1,0 +1,319 @@
+/**
+ * Conference rooms, backend-neutral (docs/conference.md): rooms by name, created on the first
+ * join; parties (a call and its options); the room's lifetime; the events. The audio is mixed by
+ * the backend's {@link RoomMedia} (lib/capabilities/conference.ts), one per room.
+ *
+ * Lifetime: a room starts when a party with `startsRoom` (default true) enters: so at the first
+ * join, unless that party (and every one after it) joins with `startsRoom: false`, in which case
+ * they hear ring-back until one with `startsRoom` comes. A room ends when a party with `endsRoom`
+ * leaves (every other party leaves with it, reason `room-ended`), when the last party leaves, or on
+ * `end`. A party leaves by `leave`, `kick`, its call ending, or moving to another room.
+ */
+import { EventEmitter } from 'node:events';
+import type { Call } from '../call/call';
+import type { ConferenceCapability, RoomMedia } from '../capabilities/conference';
+import type { CallReport } from '../call/call';
+import { CallStateError, InvalidInputError } from '../errors';
+import { beep } from '../media/tone-generator';
+
+export interface PartyOptions {
+  muted: boolean;
+  deaf: boolean;
+  /** A label the flows may use (shown in every event); it gives no rights by itself. */
+  moderator: boolean;
+  /** The room starts when this party enters (default true). */
+  startsRoom: boolean;
+  /** The room ends when this party leaves (default false). */
+  endsRoom: boolean;
+  /** Talk detection threshold on what this party sends us, dBFS (default −40). */
+  talkThresholdDbfs: number;
+  /** The room hears a beep when this party enters (a started room; default false). */
+  beepOnEntry: boolean;
+  /** A DTMF key this party presses to leave the room (reason `digit`); `null`: none (default). */
+  leaveDigit: string | null;
+  /** A DTMF key this party presses to mute / unmute itself; `null`: none (default). */
+  muteDigit: string | null;
+}
+
+/** The entry beep: 1 kHz, 200 ms, −16 dBFS. */
+export const ENTRY_BEEP = beep(200, 1000, -16);
+
+export const DEFAULT_PARTY_OPTIONS: Readonly<PartyOptions> = {
+  muted: false,
+  deaf: false,
+  moderator: false,
+  startsRoom: true,
+  endsRoom: false,
+  talkThresholdDbfs: -40,
+  beepOnEntry: false,
+  leaveDigit: null,
+  muteDigit: null,
+};
+
+export interface PartySnapshot {
+  /** The call's id (`msg.call.id`). */
+  call: string;
+  /** The far end's number, when known. */
+  number?: string;
+  muted: boolean;
+  deaf: boolean;
+  moderator: boolean;
+  startsRoom: boolean;
+  endsRoom: boolean;
+  talking: boolean;
+  joinedAt: string;
+  leaveDigit?: string;
+  muteDigit?: string;
+}
+
+export type RoomState = 'waiting' | 'started';
+
+export interface RoomSnapshot {
+  name: string;
+  state: RoomState;
+  createdAt: string;
+  startedAt?: string;
+  parties: PartySnapshot[];
+}
+
+export type RoomEventTopic = 'room-start' | 'join' | 'leave' | 'talking' | 'silent' | 'room-end';
+export const ROOM_EVENT_TOPICS: readonly RoomEventTopic[] = ['room-start', 'join', 'leave', 'talking', 'silent', 'room-end'];
+
+/** Why a party left: `left` (leave), `kicked`, `room-ended`, `call-ended`, `moved` (joined another room), `digit` (its leave digit). */
+export type LeaveReason = 'left' | 'kicked' | 'room-ended' | 'call-ended' | 'moved' | 'digit';
+
+export interface RoomEvent {
+  topic: RoomEventTopic;
+  room: string;
+  /** The party it is about (join, leave, talking, silent). */
+  party?: PartySnapshot;
+  /** leave: why; room-end: why the room ended (`last-left`, `ends-room` with the party that ended it, `ended`). */
+  reason?: LeaveReason | 'last-left' | 'ends-room' | 'ended';
+  /** talking / silent: the level that decided it, dBFS. */
+  levelDbfs?: number;
+  /** The room's parties after the change (room-end: none). */
+  parties: PartySnapshot[];
+}
+
+interface Party {
+  call: Call;
+  onEnded: () => void;
+  onReport: (r: CallReport) => void;
+  options: PartyOptions;
+  talking: boolean;
+  joinedAt: Date;
+}
+
+interface Room {
+  name: string;
+  state: RoomState;
+  createdAt: Date;
+  startedAt?: Date;
+  parties: Map<Call, Party>;
+  media: RoomMedia;
+}
+
+export class ConferenceRooms extends EventEmitter<{ event: [RoomEvent] }> {
+  private readonly rooms = new Map<string, Room>();
+  private readonly roomOf = new Map<Call, Room>();
+  /** One change at a time (a join waits for the media): the events come in the order of the actions. */
+  private chain: Promise<unknown> = Promise.resolve();
+
+  constructor(private readonly media: () => ConferenceCapability) {
+    super();
+  }
+
+  /** Puts a call into a room (created on first use); a call in another room moves (it leaves that one, `moved`). */
+  join(call: Call, name: string, options: Partial<PartyOptions> = {}): Promise<RoomSnapshot> {
+    return this.serial(async () => {
+      if (call.ended) throw new CallStateError(`call ${call.id} has ended: it cannot join room ${name}`);
+      const current = this.roomOf.get(call);
+      if (current?.name === name) throw new CallStateError(`call ${call.id} is already in room ${name}`);
+      const o: PartyOptions = { ...DEFAULT_PARTY_OPTIONS, ...options };
+      // Moving: out of the old room first (its media lets go of the call before the new room takes it).
+      if (current) await this.removeParty(current, call, 'moved');
+      let room = this.rooms.get(name);
+      const created = !room;
+      if (!room) {
+        room = {
+          name,
+          state: 'waiting',
+          createdAt: new Date(),
+          parties: new Map(),
+          media: this.media().openRoom(name, (c, talking, level) => this.onTalk(c, talking, level)),
+        };
+        room.media.setStarted(false);
+      }
+      try {
+        await room.media.add(call, { muted: o.muted, deaf: o.deaf, talkThresholdDbfs: o.talkThresholdDbfs });
+      } catch (err) {
+        if (created) await room.media.close();
+        throw err;
+      }
+      if (created) this.rooms.set(name, room);
+      const onEnded = (): void => this.callEnded(call);
+      const onReport = (r: CallReport): void => this.onDigit(call, r);
+      call.once('ended', onEnded);
+      call.on('report', onReport);
+      room.parties.set(call, { call, onEnded, onReport, options: o, talking: false, joinedAt: new Date() });
+      this.roomOf.set(call, room);
+      this.emitRoom(room, 'join', { party: this.partySnapshot(room.parties.get(call) as Party) });
+      if (room.state === 'waiting' && o.startsRoom) {
+        room.state = 'started';
+        room.startedAt = new Date();
+        room.media.setStarted(true);
+        this.emitRoom(room, 'room-start', {});
+      }
+      if (o.beepOnEntry && room.state === 'started') room.media.play(ENTRY_BEEP);
+      return this.snapshot(room);
+    });
+  }
+
+  /** Takes a call out of its room (`kicked` for kick). CallStateError when it is in none. */
+  leave(call: Call, reason: 'left' | 'kicked' = 'left'): Promise<RoomSnapshot> {
+    return this.serial(async () => {
+      const room = this.roomOf.get(call);
+      if (!room) throw new CallStateError(`call ${call.id} is not in a conference room`);
+      await this.removeParty(room, call, reason);
+      return this.snapshot(room);
+    });
+  }
+
+  /** Mutes / unmutes, deafens / undeafens a party. */
+  update(call: Call, change: Partial<Pick<PartyOptions, 'muted' | 'deaf'>>): Promise<RoomSnapshot> {
+    return this.serial(async () => {
+      const room = this.roomOf.get(call);
+      const party = room?.parties.get(call);
+      if (!room || !party) throw new CallStateError(`call ${call.id} is not in a conference room`);
+      party.options = { ...party.options, ...change };
+      room.media.update(call, { muted: party.options.muted, deaf: party.options.deaf });
+      return this.snapshot(room);
+    });
+  }
+
+  /** Ends a room: every party leaves (`room-ended`), then `room-end`. InvalidInputError for a room that does not exist. */
+  end(name: string): Promise<RoomSnapshot> {
+    return this.serial(async () => {
+      const room = this.rooms.get(name);
+      if (!room) throw new InvalidInputError(`there is no conference room ${JSON.stringify(name)}`);
+      const before = this.snapshot(room);
+      await this.endRoom(room, 'ended');
+      return { ...before, parties: [] };
+    });
+  }
+
+  /** A call ended (the line says so): it leaves its room. */
+  callEnded(call: Call): void {
+    if (!this.roomOf.has(call)) return;
+    void this.serial(async () => {
+      const room = this.roomOf.get(call);
+      if (room) await this.removeParty(room, call, 'call-ended');
+    }).catch(() => undefined);
+  }
+
+  /** A room now, or `null` when there is none of that name. */
+  get(name: string): RoomSnapshot | null {
+    const room = this.rooms.get(name);
+    return room ? this.snapshot(room) : null;
+  }
+
+  /** The room a call is in, or `null`. */
+  roomNameOf(call: Call): string | null {
+    return this.roomOf.get(call)?.name ?? null;
+  }
+
+  list(): RoomSnapshot[] {
+    return [...this.rooms.values()].map((r) => this.snapshot(r));
+  }
+
+  /** Ends every room (the line stops). */
+  async close(): Promise<void> {
+    await this.serial(async () => {
+      for (const room of [...this.rooms.values()]) await this.endRoom(room, 'ended');
+    });
+  }
+
+  private async removeParty(room: Room, call: Call, reason: LeaveReason): Promise<void> {
+    const party = room.parties.get(call);
+    if (!party) return;
+    room.parties.delete(call);
+    this.roomOf.delete(call);
+    call.off('ended', party.onEnded);
+    call.off('report', party.onReport);
+    await room.media.remove(call).catch(() => undefined);
+    this.emitRoom(room, 'leave', { party: this.partySnapshot(party), reason });
+    if (reason === 'room-ended') return;
+    if (party.options.endsRoom) await this.endRoom(room, 'ends-room');
+    else if (room.parties.size === 0) await this.endRoom(room, 'last-left');
+  }
+
+  private async endRoom(room: Room, reason: 'last-left' | 'ends-room' | 'ended'): Promise<void> {
+    if (this.rooms.get(room.name) !== room) return;
+    for (const call of [...room.parties.keys()]) await this.removeParty(room, call, 'room-ended');
+    this.rooms.delete(room.name);
+    await room.media.close().catch(() => undefined);
+    this.emitRoom(room, 'room-end', { reason });
+  }
+
+  /** A key the party pressed: its leave digit takes it out, its mute digit toggles its mute. */
+  private onDigit(call: Call, r: CallReport): void {
+    if (r.topic !== 'dtmf') return;
+    const party = this.roomOf.get(call)?.parties.get(call);
+    const digit = String(r.payload.digit ?? '').toUpperCase();
+    if (!party || digit === '') return;
+    if (digit === party.options.leaveDigit) {
+      void this.serial(async () => {
+        const room = this.roomOf.get(call);
+        if (room) await this.removeParty(room, call, 'digit');
+      }).catch(() => undefined);
+    } else if (digit === party.options.muteDigit) {
+      void this.update(call, { muted: !party.options.muted }).catch(() => undefined);
+    }
+  }
+
+  private onTalk(call: Call, talking: boolean, levelDbfs: number): void {
+    const room = this.roomOf.get(call);
+    const party = room?.parties.get(call);
+    if (!room || !party || party.talking === talking) return;
+    party.talking = talking;
+    this.emitRoom(room, talking ? 'talking' : 'silent', { party: this.partySnapshot(party), levelDbfs });
+  }
+
+  private emitRoom(room: Room, topic: RoomEventTopic, extra: Partial<RoomEvent>): void {
+    this.emit('event', { topic, room: room.name, ...extra, parties: [...room.parties.values()].map((p) => this.partySnapshot(p)) });
+  }
+
+  private snapshot(room: Room): RoomSnapshot {
+    return {
+      name: room.name,
+      state: room.state,
+      createdAt: room.createdAt.toISOString(),
+      ...(room.startedAt ? { startedAt: room.startedAt.toISOString() } : {}),
+      parties: [...room.parties.values()].map((p) => this.partySnapshot(p)),
+    };
+  }
+
+  private partySnapshot(p: Party): PartySnapshot {
+    const o = p.options;
+    const number = p.call.remote.number;
+    return {
+      call: p.call.id,
+      ...(number ? { number } : {}),
+      muted: o.muted,
+      deaf: o.deaf,
+      moderator: o.moderator,
+      startsRoom: o.startsRoom,
+      endsRoom: o.endsRoom,
+      talking: p.talking,
+      joinedAt: p.joinedAt.toISOString(),
+      ...(o.leaveDigit ? { leaveDigit: o.leaveDigit } : {}),
+      ...(o.muteDigit ? { muteDigit: o.muteDigit } : {}),
+    };
+  }
+
+  private serial<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.chain.then(fn, fn);
+    this.chain = run.catch(() => undefined);
+    return run;
+  }
+}

@@ -1,0 +1,158 @@
+import { MessageChannel } from 'node:worker_threads';
+import type { Call } from '../call/call';
+import { CallState } from '../call/call-state';
+import type { ConferenceCapability, RoomMedia, RoomPartyMedia } from '../capabilities/conference';
+import { MixRoom } from '../conference/mix-room';
+import { CallStateError, NotSupportedError } from '../errors';
+import { RemoteRtpSession } from '../media-engine/remote-rtp-session';
+import type { RtpMedia } from '../media-engine/rtp-media';
+import { RtpSession } from './rtp-session';
+import type { SipCallContext } from './sip-call-context';
+
+/** What the conference capability needs of the backend: a call's media and the line's name. */
+export type SipConferenceContext = Pick<SipCallContext, 'rtpOf' | 'description'>;
+
+/** Rooms hosted by media workers are numbered process-wide (a worker hosts rooms of every line). */
+let nextWorkerRoom = 1;
+
+/**
+ * Conference rooms on a SIP line (the `conference` capability, docs/conference.md): each room is
+ * mixed in ONE thread, the thread of its first party's media. `mediaWorkers: 0`: the main thread,
+ * on the media clock the calls send on. With media workers: the worker of the first party's leg;
+ * a party whose leg runs on another worker is relayed through a MessageChannel between the two
+ * workers (its received audio one way, its mix the other, one message each way per tick).
+ */
+export class SipConference implements ConferenceCapability {
+  constructor(private readonly ctx: SipConferenceContext) {}
+
+  openRoom(name: string, onTalk: (call: Call, talking: boolean, levelDbfs: number) => void): RoomMedia {
+    return new SipRoomMedia(this.ctx, name, onTalk);
+  }
+}
+
+type Host = { kind: 'local'; room: MixRoom<Call> } | { kind: 'worker'; via: RemoteRtpSession; threadId: number; room: number };
+
+class SipRoomMedia implements RoomMedia {
+  private host: Host | null = null;
+  private started = false;
+  private readonly parties = new Map<Call, { rtp: RtpMedia; relayed: boolean; media: RoomPartyMedia }>();
+
+  constructor(
+    private readonly ctx: SipConferenceContext,
+    private readonly name: string,
+    private readonly onTalk: (call: Call, talking: boolean, levelDbfs: number) => void,
+  ) {}
+
+  async add(call: Call, party: RoomPartyMedia): Promise<void> {
+    if (call.state !== CallState.Active && call.state !== CallState.Held) {
+      throw new CallStateError(`call ${call.id} is ${call.state}: only a connected call can join a conference room`);
+    }
+    const rtp = this.ctx.rtpOf(call);
+    if (!rtp || rtp.closed) throw new CallStateError(`call ${call.id} has no media (${this.ctx.description()}): it cannot join room ${this.name}`);
+    const options = { muted: party.muted, deaf: party.deaf };
+    const host = (this.host ??= this.hostFor(rtp));
+    if (host.kind === 'local' && rtp instanceof RtpSession) {
+      host.room.addLocal(call, rtp, options, party.talkThresholdDbfs);
+      this.parties.set(call, { rtp, relayed: false, media: { ...party } });
+      return;
+    }
+    if (host.kind === 'worker' && rtp instanceof RemoteRtpSession) {
+      rtp.onTalk = (talking, level) => this.onTalk(call, talking, level);
+      this.attach(call, rtp, { ...party }, host);
+      return;
+    }
+    throw new NotSupportedError(`room ${this.name} is mixed ${host.kind === 'local' ? 'in the main thread' : 'in a media worker'}; call ${call.id}'s media runs elsewhere (a line with another mediaWorkers setting)`);
+  }
+
+  update(call: Call, party: Pick<RoomPartyMedia, 'muted' | 'deaf'>): void {
+    const p = this.parties.get(call);
+    if (!p || !this.host) return;
+    p.media = { ...p.media, ...party };
+    if (this.host.kind === 'local') this.host.room.update(call, party);
+    else this.host.via.sendMix({ t: 'mix-set', id: (p.rtp as RemoteRtpSession).id, room: this.host.room, muted: party.muted, deaf: party.deaf });
+  }
+
+  async remove(call: Call): Promise<void> {
+    const p = this.parties.get(call);
+    if (!p || !this.host) return;
+    this.parties.delete(call);
+    if (this.host.kind === 'local') {
+      this.host.room.remove(call);
+      return;
+    }
+    const rtp = p.rtp as RemoteRtpSession;
+    rtp.onTalk = null;
+    this.host.via.sendMix({ t: 'mix-remove', id: rtp.id, room: this.host.room });
+    if (p.relayed) rtp.sendMix({ t: 'relay-stop', id: rtp.id });
+    // The host keeps a party of its own: once none is left, the room moves to a remaining party's worker.
+    if (!p.relayed && ![...this.parties.values()].some((q) => !q.relayed && !q.rtp.closed)) this.rehost();
+  }
+
+  play(audio: Int16Array): void {
+    if (this.host?.kind === 'local') this.host.room.play(audio);
+    else if (this.host) this.host.via.sendMix({ t: 'mix-play', id: 0, room: this.host.room, samples: audio });
+  }
+
+  setStarted(started: boolean): void {
+    this.started = started;
+    if (this.host?.kind === 'local') this.host.room.setStarted(started);
+    else if (this.host) this.host.via.sendMix({ t: 'mix-room', id: 0, room: this.host.room, started });
+  }
+
+  async close(): Promise<void> {
+    for (const call of [...this.parties.keys()]) await this.remove(call);
+    if (this.host?.kind === 'local') this.host.room.close();
+    else if (this.host) this.host.via.sendMix({ t: 'mix-close', id: 0, room: this.host.room });
+    this.host = null;
+  }
+
+  /** A leg into a worker-hosted room: mixed there directly, or relayed from its own worker. */
+  private attach(call: Call, rtp: RemoteRtpSession, media: RoomPartyMedia, host: Extract<Host, { kind: 'worker' }>): void {
+    const add = { t: 'mix-add' as const, id: rtp.id, room: host.room, muted: media.muted, deaf: media.deaf, talkDbfs: media.talkThresholdDbfs };
+    if (rtp.threadId === host.threadId) {
+      host.via.sendMix(add);
+      this.parties.set(call, { rtp, relayed: false, media });
+      // The host's worker died (this leg with it): the room moves to a surviving party's worker.
+      void rtp.failure.then(() => {
+        if (this.host === host) this.rehost();
+      });
+      return;
+    }
+    const { port1, port2 } = new MessageChannel();
+    host.via.sendMix({ ...add, port: port1 }, [port1]);
+    rtp.sendMix({ t: 'relay', id: rtp.id, port: port2, talkDbfs: media.talkThresholdDbfs }, [port2]);
+    this.parties.set(call, { rtp, relayed: true, media });
+  }
+
+  /**
+   * Moves a worker-hosted room to the worker of a remaining party (its host has no party of its
+   * own any more, or died): a new room there, every remaining party added again (directly or
+   * relayed), the old room closed. The audio of the move is at most a few ticks of silence.
+   */
+  private rehost(): void {
+    const old = this.host;
+    if (!old || old.kind !== 'worker') return;
+    const survivors = [...this.parties].filter(([, p]) => !p.rtp.closed) as Array<[Call, { rtp: RemoteRtpSession; relayed: boolean; media: RoomPartyMedia }]>;
+    if (survivors.length === 0) return;
+    old.via.sendMix({ t: 'mix-close', id: 0, room: old.room });
+    for (const [, p] of survivors) if (p.relayed) p.rtp.sendMix({ t: 'relay-stop', id: p.rtp.id });
+    const host = this.hostFor(survivors[0][1].rtp) as Extract<Host, { kind: 'worker' }>;
+    this.host = host;
+    for (const [call, p] of survivors) this.attach(call, p.rtp, p.media, host);
+  }
+
+  /** The room goes where its first party's media runs. */
+  private hostFor(rtp: RtpMedia): Host {
+    if (rtp instanceof RtpSession) {
+      const room = new MixRoom<Call>(rtp.clock, this.onTalk);
+      room.setStarted(this.started);
+      return { kind: 'local', room };
+    }
+    if (rtp instanceof RemoteRtpSession) {
+      const host: Host = { kind: 'worker', via: rtp, threadId: rtp.threadId, room: nextWorkerRoom++ };
+      rtp.sendMix({ t: 'mix-room', id: 0, room: host.room, started: this.started });
+      return host;
+    }
+    throw new NotSupportedError(`conference rooms need the call's media in this process (${this.ctx.description()})`);
+  }
+}

@@ -1,0 +1,105 @@
+/**
+ * voice-conference in a flow: two SIP lines on 127.0.0.1 (A dials B twice); the node on B joins
+ * both calls to a room, mutes one, reads the room, ends it; its second output sends the room events.
+ * On an AT line (the emulator) a join fails with "not supported on this line yet" to the Catch path.
+ */
+import assert from 'node:assert/strict';
+import { randomInt } from 'node:crypto';
+import { pickPorts } from '../helpers/sip-peers';
+import { errorsOf, FlowNode, getNode, helper, Inbox, lineNode, lineOf, NODES, sink, voiceNode, waitReady } from './flow-helpers';
+import voiceConference = require('../../nodes/voice-conference');
+
+describe('voice-conference', function () {
+  this.timeout(30000);
+  afterEach(async function () {
+    await helper.unload();
+  });
+
+  it('joins two SIP calls to a room, mutes one, get-room, end; the second output sends join, room-start, leave, room-end', async function () {
+    const base = await pickPorts(2);
+    const rtp = 30000 + 32 * randomInt(0, 300);
+    const sipLine = (id: string, username: string, port: number, peer: number, rtpMin: number): FlowNode => ({
+      id, type: 'voice-line', name: `line ${username}`, backend: 'sip', server: `127.0.0.1:${peer}`, transport: 'udp', mediaWorkers: 0,
+      username, domain: '', register: false, localPort: port, rtpPortMin: rtpMin, rtpPortMax: rtpMin + 15, autoAnswer: 0, autoReject: false, callWaiting: 'off',
+    });
+    await helper.load([...NODES, voiceConference], [
+      sipLine('A', '1001', base, base + 1, rtp),
+      sipLine('B', '2002', base + 1, base, rtp + 16),
+      voiceNode('C', 'voice-conference', 'B', [['OUT'], ['EV']], { action: 'join', room: 'sales', moderator: true }),
+      sink('OUT'),
+      sink('EV'),
+      // A line runs while a node uses it: this one keeps A (the far ends) up.
+      voiceNode('EA', 'voice-events', 'A', [['EVA']], { events: ['ended'] }),
+      sink('EVA'),
+    ]);
+    await Promise.all([waitReady('A'), waitReady('B')]);
+    const out = new Inbox('OUT');
+    const ev = new Inbox('EV');
+    const a = lineOf('A');
+    const b = lineOf('B');
+    const calls: string[] = [];
+    for (let i = 0; i < 2; i++) {
+      const dialled = a.dial('2002');
+      const ringing = await new Promise<string>((resolve) => {
+        const on = (e: { topic: string; call?: { id: string } }): void => {
+          if (e.topic !== 'incoming' || !e.call) return;
+          b.off('event', on);
+          resolve(e.call.id);
+        };
+        b.on('event', on);
+      });
+      await b.answer(ringing);
+      await dialled;
+      calls.push(ringing);
+    }
+
+    getNode('C').receive({ call: calls[0], topic: 'keep' });
+    const first = await out.next('joined', (m) => m.action === 'join');
+    assert.equal(first.room, 'sales');
+    assert.equal(first.call.id, calls[0]);
+    assert.equal(first.topic, 'keep');
+    assert.equal(first.payload.state, 'started');
+    assert.deepEqual(first.payload.parties.map((p: { call: string; moderator: boolean }) => [p.call, p.moderator]), [[calls[0], true]]);
+    getNode('C').receive({ call: calls[1], party: { moderator: false, muted: true } });
+    const second = await out.next('second joined', (m) => m.action === 'join' && m.call.id === calls[1]);
+    assert.deepEqual(second.payload.parties.map((p: { muted: boolean; moderator: boolean }) => [p.muted, p.moderator]), [[false, true], [true, false]]);
+
+    getNode('C').receive({ call: calls[1], action: 'unmute' });
+    const unmuted = await out.next('unmuted', (m) => m.action === 'unmute');
+    assert.equal(unmuted.payload.parties[1].muted, false);
+    getNode('C').receive({ action: 'get-room', room: 'sales' });
+    const room = await out.next('room', (m) => m.action === 'get-room');
+    assert.equal(room.payload.parties.length, 2);
+    getNode('C').receive({ action: 'get-room', room: 'none' });
+    assert.equal((await out.next('no room', (m) => m.action === 'get-room' && m.payload === null)).payload, null);
+    getNode('C').receive({ action: 'end' });
+    const ended = await out.next('ended', (m) => m.action === 'end');
+    assert.deepEqual(ended.payload.parties, []);
+    await ev.next('room-end', (m) => m.topic === 'room-end');
+    assert.deepEqual(
+      ev.messages.filter((m) => m.topic !== 'talking' && m.topic !== 'silent').map((m) => `${m.topic} ${m.room} ${m.payload.reason ?? ''}`.trim()),
+      ['join sales', 'room-start sales', 'join sales', 'leave sales room-ended', 'leave sales room-ended', 'room-end sales ended'],
+    );
+    getNode('C').receive({ call: calls[0], party: { loud: true } });
+    await waitFor(() => errorsOf('C').length === 1);
+    assert.match(errorsOf('C')[0].message, /unknown party option "loud"/);
+    assert.equal(a.activeCalls().length, 2, 'the calls stay up after the room ended');
+  });
+
+  it('on an AT line: join fails with "conference rooms are not supported on this line yet"', async function () {
+    await helper.load([...NODES, voiceConference], [lineNode('L'), voiceNode('C', 'voice-conference', 'L', [['OUT'], ['EV']], { room: 'r' }), sink('OUT'), sink('EV')]);
+    await waitReady('L');
+    const { call } = await lineOf('L').dialAndWait('5551234');
+    getNode('C').receive({ call: call.snapshot() });
+    await waitFor(() => errorsOf('C').length === 1);
+    assert.match(errorsOf('C')[0].message, /^conference rooms are not supported on this line yet/);
+  });
+});
+
+async function waitFor(cond: () => boolean, ms = 8000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error('timed out');
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
