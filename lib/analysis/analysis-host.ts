@@ -114,6 +114,7 @@ export class AnalysisHost implements AnalysisHandle {
     if (this.stopped) return;
     this.started = true;
     this.analyser.answered();
+    if (this.analyser.done) this.stop(); // only network tones, and they end at the answer
   }
 
   stop(): void {

@@ -6,11 +6,9 @@
  */
 import assert from 'node:assert/strict';
 import { AnalysisEvent } from '../../lib/analysis/analyser';
-import { createCallAnalyser } from '../../lib/analysis/analysis-host';
 import type { EmulatorAudio } from '../../lib/at/emulator/features/audio';
-import { checkAnalysisOptions } from '../../lib/capabilities/analysis';
 import { NotSupportedError } from '../../lib/errors';
-import { feedCall } from '../helpers/analysis-call';
+import { pickCorpusFile } from '../helpers/analysis-call';
 import { CorpusFixture, corpusFixture } from '../helpers/analysis-corpus';
 import { Harness, startLine } from '../helpers/at-harness';
 import { AUDIO_COMMAND, until } from '../helpers/audio-harness';
@@ -37,20 +35,8 @@ describe('call analysis on an AT line (the PCM port)', function () {
       corpus = corpusFixture(this);
     });
 
-    /** The shortest file of `cls` whose offline verdict is `cls`, and that analysis. */
-    function pick(cls: 'machine' | 'human', accept: (l: CorpusFixture['corpus']['files'][string]) => boolean): { file: string; events: AnalysisEvent[] } {
-      const files = Object.entries(corpus.corpus.files)
-        .filter(([, l]) => l.class === cls && accept(l))
-        .sort(([, x], [, y]) => x.durationMs - y.durationMs);
-      for (const [file] of files) {
-        const events = feedCall(createCallAnalyser(checkAnalysisOptions('machine')), corpus.audio(file), { totalMs: 40_000, answerAtMs: 0 });
-        if (events[0]?.topic === 'far-end' && events[0].farEnd === cls) return { file, events };
-      }
-      throw new Error(`no ${cls} file classified ${cls} offline`);
-    }
-
     it('a dial with detect "machine" to an answering machine: far-end machine, then its beep, counted in frames of the stream; the PCM stream is on only while it listens', async () => {
-      const { file, events } = pick('machine', (l) => l.beepEndMs !== null && !l.musicMs);
+      const { file, events } = pickCorpusFile(corpus, 'machine', (l) => l.beepEndMs !== null && !l.musicMs);
       h = await startLine('ec25');
       h.modem().feature<EmulatorAudio>('audio').farEndSays(corpus.audio(file));
       h.modem().setDialBehaviour('answer');
@@ -69,7 +55,7 @@ describe('call analysis on an AT line (the PCM port)', function () {
     });
 
     it('line.analysis.start on a connected call: a person says hello → far-end human', async () => {
-      const { file } = pick('human', (l) => !l.noiseDbfs);
+      const { file } = pickCorpusFile(corpus, 'human', (l) => !l.noiseDbfs);
       h = await startLine('ec25');
       const incoming = h.next('incoming');
       h.modem().incomingCall('5550100');
