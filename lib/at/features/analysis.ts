@@ -33,7 +33,7 @@ export class AtAnalysis implements AnalysisCapability {
 
   /** Whether the call's audio reaches us: a module with `AT+QPCMV` and a PCM port to read it on (the emulator's, or the `pcmPort` setting). */
   get available(): boolean {
-    return this.audio.streamSupport() && (this.ctx.device()?.emulator !== undefined || !!this.ctx.options.pcmPort?.trim());
+    return this.audio.streamSupport() && (!!this.ctx.device()?.emulator || !!this.ctx.options.pcmPort?.trim());
   }
 
   /** The refusal of a line without the call's audio. */
