@@ -7,6 +7,11 @@
 import assert from 'node:assert/strict';
 import { AnalysisEvent } from '../../lib/analysis/analyser';
 import type { EmulatorAudio } from '../../lib/at/emulator/features/audio';
+import { EventEmitter } from 'node:events';
+import { AtAnalysis } from '../../lib/at/features/analysis';
+import type { AtAudio } from '../../lib/at/features/audio';
+import type { AtFeatureContext } from '../../lib/at/at-feature';
+import { SILENT_LOGGER } from '../../lib/backend';
 import { NotSupportedError } from '../../lib/errors';
 import { pickCorpusFile } from '../helpers/analysis-call';
 import { CorpusFixture, corpusFixture } from '../helpers/analysis-corpus';
@@ -92,4 +97,19 @@ describe('call analysis on an AT line (the PCM port)', function () {
       await h.line.hangup(call.id);
     });
   }
+
+  it('on hardware the audio path is the pcmPort setting: a module with AT+QPCMV but no port set has none', () => {
+    const analysis = (pcmPort: string | undefined, streams = true): AtAnalysis =>
+      new AtAnalysis(
+        { log: SILENT_LOGGER, options: { pcmPort }, device: () => ({ emulator: null }), describeModem: () => 'Quectel EC25 (quectel-ec2x)' } as unknown as AtFeatureContext,
+        { pcm: new EventEmitter(), streamSupport: () => streams } as unknown as AtAudio,
+        async () => undefined,
+      );
+    assert.equal(analysis(undefined).available, false);
+    assert.equal(analysis('  ').available, false);
+    assert.equal(analysis('/dev/ttyUSB1').available, true);
+    assert.equal(analysis('/dev/ttyUSB1', false).available, false, 'no AT+QPCMV: no stream whatever the port');
+    assert.throws(() => analysis(undefined).acceptsDial({ detect: 'machine', timeoutMs: 5000, start: 'answer', tones: true, sitEndsCall: true }), /this line \(Quectel EC25 \(quectel-ec2x\)\) has no PCM port/);
+    assert.equal(analysis(undefined).acceptsDial({ detect: 'off', timeoutMs: 5000, start: 'answer', tones: true, sitEndsCall: true }), false);
+  });
 });
