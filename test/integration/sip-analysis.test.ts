@@ -185,6 +185,24 @@ describe('call analysis: network tones in early media from SIPp (integration)', 
     });
   }
 
+  it('start "connect": a person heard in early media is classified before any answer (the dial goes on until the flow ends it)', async function () {
+    this.timeout(600_000);
+    const corpus = corpusFixture(this);
+    const { file, events: offline } = pickCorpusFile(corpus, 'human', (l) => !l.noiseDbfs);
+    const uas = await network(concat([corpus.audio(file), silence(3000)]));
+    const { line, events } = await startLine({ server: uas.address, mediaWorkers: 'auto' });
+    const call = await line.dial('2000', { analysis: { detect: 'machine', start: 'connect' } });
+    const farEnd = await events.next('far-end', (e) => e.call?.id === call.id);
+    assert.equal(farEnd.payload.farEnd, 'human');
+    assert.equal(call.state, 'early-media', 'decided before the answer');
+    const expected = offline[0] as Extract<AnalysisEvent, { topic: 'far-end' }>;
+    assert.ok(Math.abs((farEnd.payload.decisionMs as number) - expected.decisionMs) <= 200, `${String(farEnd.payload.decisionMs)} ms in the call, ${expected.decisionMs} ms offline`);
+    await line.hangup(call.id);
+    const ended = await events.next('ended', (e) => e.call?.id === call.id);
+    assert.deepEqual([ended.payload.cause, ended.payload.by], ['cancelled', 'local']);
+    assert.equal(await uas.exitCode(), 0, uas.process.text().slice(-2000));
+  });
+
   it('sitEndsCall false: the SIT is reported and the dial goes on until the flow ends it; a busy tone is reported, never ends a dial', async () => {
     const busy = concat([silence(200), ...Array.from({ length: 6 }, () => concat([tones([{ hz: 425, levelDbfs: -16 }], 500), silence(500)]))]);
     for (const [pcm, analysis, tone] of [
