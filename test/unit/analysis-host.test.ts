@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { EventEmitter } from 'node:events';
 import { AnalysisEvent } from '../../lib/analysis/analyser';
-import { analyseMediaEvents, AnalysisHost, createCallAnalyser } from '../../lib/analysis/analysis-host';
+import { analyseMediaEvents, AnalysisHost, createCallAnalyser, IDLE_LAG_FRAMES } from '../../lib/analysis/analysis-host';
 import { CallAnalyser } from '../../lib/analysis/call-analyser';
 import { FarEndAnalyser } from '../../lib/analysis/far-end';
 import { EnergyVad } from '../../lib/analysis/vad';
@@ -14,6 +14,7 @@ import { ANALYSIS_DEFAULTS, analysisIsIdle, checkAnalysisOptions } from '../../l
 import { sitHangup } from '../../lib/capabilities/analysis-run';
 import { InvalidInputError } from '../../lib/errors';
 import { concat, silence, tones, whiteNoise } from '../../lib/media/tone-generator';
+import { feedCall } from '../helpers/analysis-call';
 
 const sit = (): Int16Array =>
   concat([tones([{ hz: 913.8, levelDbfs: -16 }], 274), silence(2), tones([{ hz: 1370.6, levelDbfs: -16 }], 274), silence(2), tones([{ hz: 1776.7, levelDbfs: -16 }], 380), silence(500)]);
@@ -61,20 +62,19 @@ describe('call analysis options (checkAnalysisOptions)', () => {
   });
 });
 
-describe('AnalysisHost: one frame per tick (lib/analysis/analysis-host.ts)', () => {
+describe('AnalysisHost: the received audio\'s own timeline (lib/analysis/analysis-host.ts)', () => {
   const collect = (): { sink: { event(e: AnalysisEvent): void }; events: AnalysisEvent[] } => {
     const events: AnalysisEvent[] = [];
     return { sink: { event: (e) => void events.push(e) }, events };
   };
 
-  it('counts time in ticks from the first audio: silence when nothing arrived, so a far end that never speaks is unknown at the timeout', () => {
+  it('a far end that sends nothing: the ticks make time pass, IDLE_LAG_FRAMES behind, so the verdict is unknown at the timeout', () => {
     const { sink, events } = collect();
     const host = new AnalysisHost(energyAnalyser(2000), sink);
-    for (let i = 0; i < 50; i++) host.tick();
+    for (let i = 0; i < 500; i++) host.tick();
     assert.equal(host.elapsedMs, 0, 'no frame before audio or the answer');
     host.answered();
-    host.pushRx(new Int16Array(160)); // one packet of silence
-    for (let i = 0; i < 99; i++) host.tick();
+    for (let i = 0; i < 100 + IDLE_LAG_FRAMES - 1; i++) host.tick();
     assert.equal(events.length, 0);
     host.tick();
     assert.equal(host.elapsedMs, 2000);
@@ -82,22 +82,56 @@ describe('AnalysisHost: one frame per tick (lib/analysis/analysis-host.ts)', () 
     assert.equal(host.done, true, 'done once the analyser has nothing more to say');
   });
 
-  it('received audio comes out in order, one frame per tick, through a two-frame reserve: a talker then silence is a person', () => {
+  it('received audio is analysed in order as it comes, in bursts too: a talker then silence is a person, decided as the frames say', () => {
     const { sink, events } = collect();
     const host = new AnalysisHost(energyAnalyser(5000), sink);
     host.answered();
-    const speech = whiteNoise(600, -10, 3);
-    // Packets in bursts of 3 every 3 ticks, as a jittery network brings them.
-    for (let p = 0; p < speech.length / 160; p += 3) {
-      for (let k = p; k < p + 3 && k < speech.length / 160; k++) host.pushRx(speech.subarray(k * 160, (k + 1) * 160));
-      for (let t = 0; t < 3; t++) host.tick();
+    const pcm = concat([whiteNoise(600, -10, 3), silence(1000)]);
+    // Packets in bursts of 5 after 5 ticks, as a jittery network (or a late thread) brings them.
+    for (let p = 0; p < pcm.length / 160 && !host.done; p += 5) {
+      for (let t = 0; t < 5; t++) host.tick();
+      for (let k = p; k < p + 5 && k < pcm.length / 160; k++) host.pushRx(pcm.subarray(k * 160, (k + 1) * 160), 1000 + k * 160);
     }
-    for (let t = 0; t < 150 && !host.done; t++) host.tick();
     assert.equal(events.length, 1);
     const v = events[0] as Extract<AnalysisEvent, { topic: 'far-end' }>;
-    assert.equal(v.farEnd, 'human');
-    // 600 ms of voice, then FarEnd's 600 ms of silence; the reserve delays the first frame by one tick.
-    assert.ok(v.decisionMs >= 1200 && v.decisionMs <= 1260, `decided at ${v.decisionMs} ms`);
+    assert.deepEqual([v.farEnd, v.decisionMs], ['human', 1200], '600 ms of voice, then 600 ms of silence');
+  });
+
+  /** The events of the real analysers (detect machine, answered at once) on `pcm`, with nothing in between. */
+  const offlineEvents = (pcm: Int16Array): AnalysisEvent[] => feedCall(createCallAnalyser(checkAnalysisOptions('machine')), pcm, { totalMs: 12_000, answerAtMs: 0 });
+
+  it('a starved media clock (ticks late, in bursts, before the packets that waited) cuts no tone and shifts no timing: the same events as the file alone', () => {
+    const pcm = concat([silence(500), tones([{ hz: 850, levelDbfs: -10 }], 500), silence(2500)]);
+    const expected = offlineEvents(pcm);
+    assert.deepEqual(expected.map((e) => e.topic), ['far-end', 'beep'], 'offline: a beep before any verdict');
+    const { sink, events } = collect();
+    const host = new AnalysisHost(createCallAnalyser(checkAnalysisOptions('machine')), sink);
+    host.answered();
+    const packets = Math.ceil(12_000 / 20);
+    const frame = (k: number): Int16Array => (k * 160 < pcm.length ? pcm.subarray(k * 160, (k + 1) * 160) : new Int16Array(160));
+    // The thread blocked 40 ticks (800 ms) at a time: the clock catches up first, then the socket's packets are read.
+    for (let p = 0; p < packets && !host.done; p += 40) {
+      for (let t = 0; t < 40; t++) host.tick();
+      for (let k = p; k < p + 40 && k < packets; k++) host.pushRx(frame(k), (0xfffff000 + k * 160) >>> 0); // across the timestamp's wrap
+    }
+    assert.deepEqual(events, expected);
+  });
+
+  it('lost packets and silence suppression (gaps in the RTP timestamps) are analysed as that much silence', () => {
+    const pcm = concat([silence(500), tones([{ hz: 850, levelDbfs: -10 }], 500), silence(1000), tones([{ hz: 1400, levelDbfs: -10 }], 300), silence(2000)]);
+    const sent = (k: number): boolean => k * 160 < 1000 * 8 || k * 160 >= 2000 * 8; // nothing sent during the silence between the tones (DTX)
+    const lost = new Set([3, 4, 100, 101, 102]);
+    const heard = Int16Array.from(pcm);
+    for (let k = 0; k < pcm.length / 160; k++) if (!sent(k) || lost.has(k)) heard.fill(0, k * 160, (k + 1) * 160);
+    const { sink, events } = collect();
+    const host = new AnalysisHost(createCallAnalyser(checkAnalysisOptions('machine')), sink);
+    host.answered();
+    for (let k = 0; k < pcm.length / 160; k++) {
+      host.tick();
+      if (sent(k) && !lost.has(k)) host.pushRx(pcm.subarray(k * 160, (k + 1) * 160), 5000 + k * 160);
+    }
+    assert.deepEqual(events, offlineEvents(heard).filter((e) => e.atMs <= pcm.length / 8));
+    assert.ok(events.length >= 2, events.map((e) => e.topic).join());
   });
 
   it('a stream that clocks itself: every 160 samples are one frame, in any chunking; a SIT before the answer is a tone event', () => {
