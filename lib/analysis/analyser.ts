@@ -3,10 +3,10 @@
  * so that one host can run any set of them on a call's received audio: in the main thread, or in a
  * media worker (lib/media-engine), where the events cross to the main thread as plain objects.
  *
- * Time is counted in frames, not read from a clock: the host pushes one 20 ms frame of the received
- * audio per media clock tick, silence when nothing arrived (lost packets, silence suppression, hold),
- * so `atMs` advances by exactly 20 per frame and a detector's timings do not depend on how busy the
- * process is. See docs/call-analysis.md.
+ * Time is counted in frames, not read from a clock: the host pushes the received audio in 20 ms
+ * frames on its own timeline, silence where nothing arrived (lost packets, silence suppression, hold;
+ * lib/analysis/analysis-host.ts), so `atMs` advances by exactly 20 per frame and a detector's
+ * timings do not depend on how busy the process is. See docs/call-analysis.md.
  */
 
 /** 8 kHz, 160 samples: one RTP packet, one media clock tick. */

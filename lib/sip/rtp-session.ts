@@ -425,8 +425,8 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> implements RtpMed
   }
 
   /**
-   * Analyses the received audio (lib/analysis/analysis-host.ts: a CallAnalyser fed one frame per
-   * tick, silence when nothing arrived); results go to `sink` until it is done, stopped, or this
+   * Analyses the received audio (lib/analysis/analysis-host.ts: a CallAnalyser fed the audio on its
+   * own RTP timeline, the ticks making time pass when none comes); results go to `sink` until it is done, stopped, or this
    * media closes. A media worker's proxy of a session offers the same method (the analysers run in
    * the worker). Throws TypeError for bad options.
    */
