@@ -30,7 +30,7 @@
  * Run: `node dist/bench/sip-load.js [--quick] [--record [rx|tx|both]] [--levels 50,100,...]
  * [--rates 20,50,...] [--hold S] [--rate-secs S] [--budget S] [--no-reference] [--reference-all]
  * [--ramp-cps R] [--max-jitter-ms MS] [--cpu-prof-level N] [--only concurrency|rate]
- * [--workers 0,1,2|auto] [--stall [--stall-calls N] [--stall-hold S]] [--reference-only]`.
+ * [--workers 0,1,2|auto] [--worker-prof] [--stall [--stall-calls N] [--stall-hold S]] [--reference-only]`.
  */
 import { mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, loadavg, tmpdir } from 'node:os';
@@ -42,6 +42,7 @@ import type { VoiceEvent, VoiceLine } from '../lib/line/voice-line';
 import type { SipBackend } from '../lib/sip/sip-backend';
 import type { RtpMedia } from '../lib/media-engine/rtp-media';
 import { sharedMediaClock } from '../lib/media/media-clock';
+import { mediaEngine } from '../lib/media-engine/media-engine';
 import { SIP_LINE_SETTINGS } from '../lib/sip/sip-line-settings';
 import { LOOPBACK, PeerProcess, havePeer, pickPorts, waitFor } from '../test/helpers/sip-peers';
 import { NodeRedHost } from './sip-load/node-red-host';
@@ -90,6 +91,12 @@ if (REFERENCE_ONLY && !REFERENCE) throw new TypeError('--reference-only and --no
 const ONLY = value('only');
 if (ONLY !== undefined && ONLY !== 'concurrency' && ONLY !== 'rate') throw new TypeError('--only must be concurrency or rate');
 const CPU_PROF_LEVEL = value('cpu-prof-level') === undefined ? null : number('cpu-prof-level', 1);
+/**
+ * `--worker-prof`: every media worker thread runs with `--cpu-prof` and writes its profile when it
+ * ends (each step's redeploy ends them) into `sip-load-worker-prof/<search>-<target>-w<workers>/`;
+ * `node dist/bench/profile-summary.js <dir>` says where the time went.
+ */
+const WORKER_PROF = flag('worker-prof');
 /**
  * `--workers 0,1,2`: the line's `mediaWorkers` per run of each step; `auto` = one per core. Without
  * it the setting is left out of the flow (the line's default).
@@ -245,6 +252,8 @@ class CallTracker {
   lastOfferMs: number | null = null;
   rxReceived = 0;
   rxLost = 0;
+  /** The highest send-jitter p99 a call's media reported at its end: with media workers, their clocks' (each reports its own). */
+  workerClockP99Ms = 0;
   private readonly sessions = new Map<string, RtpMedia>();
 
   constructor(private readonly line: VoiceLine) {}
@@ -273,6 +282,7 @@ class CallTracker {
         const s = rtp.stats();
         this.rxReceived += s.packetsReceived;
         this.rxLost += s.lost;
+        this.workerClockP99Ms = Math.max(this.workerClockP99Ms, s.sendJitter.p99Ms);
       }
     }
   };
@@ -349,6 +359,11 @@ async function runFlowStep(host: NodeRedHost, peer: RtpLoadPeer, p: StepPlan, pr
   let line: VoiceLine | undefined;
   let inspector: Session | undefined;
   try {
+    if (WORKER_PROF) {
+      const profDir = join(process.cwd(), 'sip-load-worker-prof', `${p.search}-${p.target}-w${workersText(workers)}`);
+      mediaEngine.execArgv = ['--cpu-prof', `--cpu-prof-dir=${profDir}`];
+      log(`media worker profiles go to ${profDir} (written when the step's workers end)`);
+    }
     await host.deploy(flow(linePort, sippPort, p.holdMs, recordDir, workers, p.search === 'stall'));
     // The deploy resolves before the nodes start.
     await waitFor('the flow started', () => Boolean(host.node('bench-line')?.line), 15_000);
@@ -455,8 +470,8 @@ async function runFlowStep(host: NodeRedHost, peer: RtpLoadPeer, p: StepPlan, pr
       lossOut,
       lossIn,
       jitter: report.jitter,
-      // With media workers the main thread's clock does not tick (each worker has its own): no figure.
-      clockP99Ms: clock.ticks ? clock.lateness.p99Ms : null,
+      // With media workers the main thread's clock does not tick: each worker's own, as its calls reported it (the highest).
+      clockP99Ms: clock.ticks ? clock.lateness.p99Ms : t.workerClockP99Ms || null,
       clockSkipped: clock.ticks ? clock.skipped : null,
       cpuPct,
       cpuPerCallPct: t.callSeconds ? (100 * cpuMs(cpuAll)) / (t.callSeconds * 1000) : 0,

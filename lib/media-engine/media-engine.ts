@@ -45,7 +45,10 @@ class WorkerSlot implements LegLink {
   /** How many times its thread died and was started again. */
   restarts = 0;
 
-  constructor(private readonly script: string) {
+  constructor(
+    private readonly script: string,
+    private readonly execArgv: readonly string[] = [],
+  ) {
     this.worker = this.start();
   }
 
@@ -100,7 +103,8 @@ class WorkerSlot implements LegLink {
   }
 
   private start(): Worker {
-    const worker = new Worker(this.script);
+    // Without execArgv a worker inherits the process's Node options.
+    const worker = new Worker(this.script, this.execArgv.length ? { execArgv: [...this.execArgv] } : {});
     this.id = worker.threadId;
     // A worker must not keep Node-RED or a test run alive by itself: the lines' sockets do that.
     worker.unref();
@@ -149,6 +153,11 @@ export class MediaEngine {
   private readonly slots: WorkerSlot[] = [];
   private readonly leases = new Map<object, number>();
   private nextId = 1;
+  /**
+   * Node options of the threads started from now on (bench/sip-load.ts `--worker-prof` sets
+   * `--cpu-prof`: each thread writes its profile when it ends).
+   */
+  execArgv: string[] = [];
 
   constructor(private readonly script = path.join(__dirname, 'media-worker.js')) {}
 
@@ -160,7 +169,7 @@ export class MediaEngine {
   acquire(workers: number): { release(): Promise<void> } {
     const lease = {};
     this.leases.set(lease, workers);
-    if (this.slots.length === 0 && workers > 0) this.slots.push(new WorkerSlot(this.script));
+    if (this.slots.length === 0 && workers > 0) this.slots.push(new WorkerSlot(this.script, this.execArgv));
     return {
       release: async () => {
         if (!this.leases.delete(lease) || this.leases.size > 0) return;
@@ -193,7 +202,7 @@ export class MediaEngine {
     const best = this.slots.reduce<WorkerSlot | undefined>((b, s) => (!b || s.legs.size < b.legs.size ? s : b), undefined);
     if (best && (best.legs.size === 0 || this.slots.length >= this.size)) return best;
     // Every thread has calls and the pool may grow: a new thread has the fewest.
-    const fresh = new WorkerSlot(this.script);
+    const fresh = new WorkerSlot(this.script, this.execArgv);
     this.slots.push(fresh);
     return fresh;
   }
