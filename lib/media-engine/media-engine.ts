@@ -25,6 +25,15 @@ export function mediaWorkerCount(setting: MediaWorkersSetting | undefined): numb
   return setting;
 }
 
+/**
+ * A worker's young generation (V8's scavenged space), MiB. V8's default lets it grow to 3 × 16 MiB
+ * under a media worker's steady allocation (a packet's Buffer per leg per tick): with it a worker
+ * cost 378–534 KiB of RSS per call at 200 calls; with 4 MiB, 256–326 KiB, and no more CPU
+ * (docs/benchmarks.md, "Where a media worker's time goes"). What a worker keeps lives long (the
+ * sessions) or not at all (a tick's packets), so small, frequent scavenges find little to copy.
+ */
+export const WORKER_YOUNG_GENERATION_MB = 4;
+
 /** What a call leg's media starts with (the handler configures the rest once an offer/answer completed). */
 export interface OpenLegOptions {
   allocator: RtpPortAllocator;
@@ -103,8 +112,11 @@ class WorkerSlot implements LegLink {
   }
 
   private start(): Worker {
-    // Without execArgv a worker inherits the process's Node options.
-    const worker = new Worker(this.script, this.execArgv.length ? { execArgv: [...this.execArgv] } : {});
+    const worker = new Worker(this.script, {
+      // Without execArgv a worker inherits the process's Node options.
+      ...(this.execArgv.length ? { execArgv: [...this.execArgv] } : {}),
+      resourceLimits: { maxYoungGenerationSizeMb: WORKER_YOUNG_GENERATION_MB },
+    });
     this.id = worker.threadId;
     // A worker must not keep Node-RED or a test run alive by itself: the lines' sockets do that.
     worker.unref();
