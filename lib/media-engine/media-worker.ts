@@ -82,7 +82,6 @@ const clock = new MediaClock();
 let clockStats = clock.stats();
 const tickSource: MediaTickSource = {
   subscribe: (fn) => clock.subscribe(fn),
-  afterTick: (fn) => clock.afterTick(fn),
   stats: () => clockStats,
 };
 const legs = new Map<LegId, Leg>();

@@ -54,8 +54,6 @@ export class MediaClock {
   private readonly maxCatchUp: number;
   private readonly onError: (err: unknown) => void;
   private readonly subscribers = new Set<{ fn: Subscriber }>();
-  /** What {@link afterTick} deferred to the end of the tick being delivered; `null` outside a tick. */
-  private deferred: Array<() => void> | null = null;
   private timer: NodeJS.Timeout | null = null;
   private startNs = 0n;
   private nextTick = 0;
@@ -84,17 +82,6 @@ export class MediaClock {
     return () => {
       if (this.subscribers.delete(entry) && this.subscribers.size === 0) this.stop();
     };
-  }
-
-  /**
-   * Runs `fn` once every subscriber of the tick being delivered has run (at once outside a tick):
-   * for a tick's work that does not feed the sending (recording what was sent), so that it does
-   * not delay the packets of the subscribers after it (docs/benchmarks.md, "Where a media worker's
-   * time goes"). A throw is counted as a subscriber's.
-   */
-  afterTick(fn: () => void): void {
-    if (this.deferred) this.deferred.push(fn);
-    else fn();
   }
 
   stats(): MediaClockStats {
@@ -150,7 +137,6 @@ export class MediaClock {
     for (let i = 0; i < Math.min(dueCount, this.maxCatchUp) && run === this.run; i++) {
       const tick = this.nextTick++;
       this.record(now - (this.startNs + BigInt(tick) * this.periodNs));
-      const deferred: Array<() => void> = (this.deferred = []);
       for (const entry of [...this.subscribers]) {
         if (!this.subscribers.has(entry)) continue;
         try {
@@ -160,21 +146,9 @@ export class MediaClock {
           this.onError(err);
         }
       }
-      // Deferred work may defer more: it runs in this tick too.
-      for (let d = 0; d < deferred.length; d++) this.runDeferred(deferred[d]);
-      this.deferred = null;
     }
     if (run === this.run) this.arm();
   };
-
-  private runDeferred(fn: () => void): void {
-    try {
-      fn();
-    } catch (err) {
-      this.counts.errors++;
-      this.onError(err);
-    }
-  }
 
   private record(latenessNs: bigint): void {
     const ns = latenessNs > 0n ? latenessNs : 0n;

@@ -1,7 +1,5 @@
 import dgram from 'node:dgram';
 import { randomInt } from 'node:crypto';
-import { lookup as dnsLookup } from 'node:dns';
-import { isIPv4 } from 'node:net';
 import { checkInt, checkOptions } from '../media/check-option';
 import { checkIpv4 } from './media-params';
 import { RtpPortsExhaustedError } from './rtp-ports-exhausted-error';
@@ -140,20 +138,9 @@ export async function bindPortPair(address: string, port: number, onClosed: () =
   };
 }
 
-/**
- * The RTP sockets' address lookup: an IPv4 literal (every RTP destination is one: SDP addresses are
- * checked IPv4) is answered at once, where dns.lookup answers on the next tick: so each packet
- * leaves within its session's clock tick, not after the whole tick's work of every call
- * (docs/benchmarks.md, "Where a media worker's time goes"). Anything else goes to dns.lookup.
- */
-const literalLookup: NonNullable<dgram.SocketOptions['lookup']> = (hostname, options, callback) => {
-  if (isIPv4(hostname)) callback(null, hostname, 4);
-  else dnsLookup(hostname, options, callback);
-};
-
 function bindSocket(address: string, port: number): Promise<dgram.Socket> {
   return new Promise((resolve, reject) => {
-    const socket = dgram.createSocket({ type: 'udp4', lookup: literalLookup });
+    const socket = dgram.createSocket({ type: 'udp4' });
     const onError = (err: Error): void => {
       socket.close();
       reject(err);

@@ -42,11 +42,8 @@ const PACKET_MS = 20;
 /** The silence after each DTMF key before the next one (or the audio) goes on (ITU-T Q.24 asks ≥ 40 ms). */
 export const DTMF_GAP_MS = 60;
 
-/**
- * What drives the session: the process's one media clock (tests pass a clock they tick by hand,
- * which may leave out `afterTick`: then `tx` is emitted within the session's tick).
- */
-export type MediaTickSource = Pick<MediaClock, 'subscribe' | 'stats'> & Partial<Pick<MediaClock, 'afterTick'>>;
+/** What drives the session: the process's one media clock (tests pass a clock they tick by hand). */
+export type MediaTickSource = Pick<MediaClock, 'subscribe' | 'stats'>;
 
 export type RtpDtmfSource = 'rfc4733' | 'inband';
 export type DtmfSendMode = RtpDtmfSource;
@@ -222,8 +219,6 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> implements RtpMed
   private audioPaused = true;
   private readonly queue: QueueEntry[] = [];
   private readonly dtmfJobs: DtmfJob[] = [];
-  /** This tick's `tx` frame, emitted once every session of the tick has sent. */
-  private txFrame: Int16Array | null = null;
 
   // Receiving.
   private latched: RtpEndpoint | null = null;
@@ -508,18 +503,7 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> implements RtpMed
       }
       this.audioPaused = !sendAudio;
     }
-    if (this.listenerCount('tx') > 0) {
-      // Recording what was sent waits until every session of the tick has sent (MediaClock.afterTick).
-      this.txFrame = heard ?? allocInt16(SAMPLES_PER_PACKET);
-      if (this.clock.afterTick) this.clock.afterTick(this.emitTx);
-      else this.emitTx();
-    }
-  };
-
-  private readonly emitTx = (): void => {
-    const frame = this.txFrame;
-    this.txFrame = null;
-    if (frame && !this.isClosed) this.emit('tx', frame);
+    if (this.listenerCount('tx') > 0) this.emit('tx', heard ?? allocInt16(SAMPLES_PER_PACKET));
   };
 
   private send(payloadType: number, marker: boolean, timestamp: number, payload: Buffer): void {

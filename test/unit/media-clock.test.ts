@@ -108,32 +108,6 @@ describe('MediaClock', () => {
     assert.equal(clock.stats().running, false);
   });
 
-  it('afterTick: runs once every subscriber of the tick has run, in the same tick; outside a tick at once; a throw is counted', async () => {
-    const errors: unknown[] = [];
-    const clock = new MediaClock({ onError: (err) => errors.push(err) });
-    const order: string[] = [];
-    let ticks = 0;
-    const stopA = clock.subscribe((t) => {
-      order.push(`a${t}`);
-      clock.afterTick(() => order.push(`after-a${t}`));
-      if (t === 0) clock.afterTick(() => { throw new Error('deferred boom'); });
-    });
-    const stopB = clock.subscribe((t) => {
-      order.push(`b${t}`);
-      ticks = t + 1;
-    });
-    while (ticks < 3) await sleep(20);
-    stopA();
-    stopB();
-    const expected = Array.from({ length: ticks }, (_, t) => [`a${t}`, `b${t}`, `after-a${t}`]).flat();
-    assert.deepEqual(order, expected, 'each tick: every subscriber, then the deferred work');
-    assert.equal(errors.length, 1);
-    assert.equal(clock.stats().errors, 1);
-    let ran = false;
-    clock.afterTick(() => (ran = true));
-    assert.equal(ran, true, 'outside a tick it runs at once');
-  });
-
   it('validates its options, and shares one instance', () => {
     assert.throws(() => new MediaClock({ periodMs: 1 }), /"periodMs"/);
     assert.throws(() => new MediaClock({ onError: 5 as never }), /"onError"/);
