@@ -97,7 +97,7 @@ export interface Batch {
 
 /**
  * The counters of {@link RtpSessionStats} in a leg's shared stats buffer, in this order (the worker
- * writes them every {@link STATS_EVERY_TICKS} ticks, and when the leg opens and closes).
+ * writes them every {@link STATS_EVERY_TICKS} ticks, after each command, and when the leg opens and closes).
  */
 export const STATS_FIELDS = [
   'ssrc',
@@ -128,8 +128,9 @@ export const STATS_FIELDS = [
 
 /**
  * A leg's counters are written every 5th tick (100 ms; the legs in turn, a fifth of them on each
- * tick): `stats()` on the main thread is at most that old. Every tick cost 10–15 % of a worker's
- * time at 200 calls for figures read a few times per call.
+ * tick), and right after each command the leg gets (a hold, a mute: what the counters are read
+ * after): `stats()` on the main thread is at most 100 ms old. Every tick cost 10–15 % of a
+ * worker's time at 200 calls for figures read a few times per call.
  */
 export const STATS_EVERY_TICKS = 5;
 
