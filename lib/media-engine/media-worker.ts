@@ -13,7 +13,8 @@ import type { PcmSource } from '../media/pcm-source';
 import { bindPortPair } from '../sip/rtp-port-allocator';
 import { MediaTickSource, QueuedAudio, RtpAudioInfo, RtpDtmfEvent, RtpSession } from '../sip/rtp-session';
 import type { RtpEndpoint } from '../sip/media-params';
-import { Batch, Command, LegId, MediaEvent, OpenCommand, STATS_EVERY_TICKS, toWireError, writeStats } from './protocol';
+import { Batch, Command, LegId, MediaEvent, OpenCommand, toWireError, writeStats } from './protocol';
+import { STATS_EVERY_TICKS } from './protocol';
 
 /** A playback asks for more once it holds less than this ahead of what was sent (1 s)... */
 export const PLAY_LOW_WATER = 8000;
