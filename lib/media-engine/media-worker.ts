@@ -276,10 +276,8 @@ function handle(c: Command): void {
       break;
     case 'close':
       void close(leg);
-      return;
+      break;
   }
-  // A change of the leg's media (a hold, a mute, new keys) is a moment its counters are read at.
-  writeStats(leg.stats, s.stats());
 }
 
 port.on('message', (c: Command) => {

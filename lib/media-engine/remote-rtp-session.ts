@@ -40,7 +40,7 @@ interface PlayEntry {
  * of {@link RtpSession}, whose instance runs in the worker (docs/media-engine.md). Commands go as
  * they come; what the worker reports arrives in its per-tick batch. Its state (parameters, mute,
  * latched source, SRTP suite) is kept here too, so that the getters answer at once; the counters
- * are read from the buffer the worker writes every 5th tick (`stats()` is at most 100 ms old).
+ * are read from the buffer the worker writes every tick (`stats()` is at most a tick old).
  *
  * Playback: whatever the source (an array, a WAV file read as it plays), its samples are pumped
  * into the worker {@link PLAY_AHEAD} ahead of the sending, so a main thread that stalls does not
