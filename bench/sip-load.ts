@@ -30,7 +30,7 @@
  * Run: `node dist/bench/sip-load.js [--quick] [--record [rx|tx|both]] [--levels 50,100,...]
  * [--rates 20,50,...] [--hold S] [--rate-secs S] [--budget S] [--no-reference] [--reference-all]
  * [--ramp-cps R] [--max-jitter-ms MS] [--cpu-prof-level N] [--only concurrency|rate]
- * [--workers 0,1,2|auto] [--stall [--stall-calls N] [--stall-hold S]] [--reference-only]`.
+ * [--workers 0,1,2|auto] [--worker-prof] [--all-levels] [--stall [--stall-calls N] [--stall-hold S]] [--reference-only]`.
  */
 import { mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, loadavg, tmpdir } from 'node:os';
@@ -42,6 +42,7 @@ import type { VoiceEvent, VoiceLine } from '../lib/line/voice-line';
 import type { SipBackend } from '../lib/sip/sip-backend';
 import type { RtpMedia } from '../lib/media-engine/rtp-media';
 import { sharedMediaClock } from '../lib/media/media-clock';
+import { mediaEngine } from '../lib/media-engine/media-engine';
 import { SIP_LINE_SETTINGS } from '../lib/sip/sip-line-settings';
 import { LOOPBACK, PeerProcess, havePeer, pickPorts, waitFor } from '../test/helpers/sip-peers';
 import { NodeRedHost } from './sip-load/node-red-host';
@@ -90,6 +91,17 @@ if (REFERENCE_ONLY && !REFERENCE) throw new TypeError('--reference-only and --no
 const ONLY = value('only');
 if (ONLY !== undefined && ONLY !== 'concurrency' && ONLY !== 'rate') throw new TypeError('--only must be concurrency or rate');
 const CPU_PROF_LEVEL = value('cpu-prof-level') === undefined ? null : number('cpu-prof-level', 1);
+/**
+ * `--worker-prof`: every media worker thread runs with `--cpu-prof` and writes its profile when it
+ * ends (each step's redeploy ends them) into `sip-load-worker-prof/<search>-<target>-w<workers>/`;
+ * `node dist/bench/profile-summary.js <dir>` says where the time went.
+ */
+const WORKER_PROF = flag('worker-prof');
+/**
+ * `--all-levels`: every level (and rate) is stepped even after one failed: on a machine shared with
+ * other work a low step may fail on the machine's noise and the search would end there.
+ */
+const ALL_LEVELS = flag('all-levels');
 /**
  * `--workers 0,1,2`: the line's `mediaWorkers` per run of each step; `auto` = one per core. Without
  * it the setting is left out of the flow (the line's default).
@@ -193,6 +205,10 @@ interface StepResult {
   cpuMsPerCall: number;
   /** (RSS at full load − RSS before) / calls in progress, KiB; heap the same (ours only). */
   rssPerCallKb: number;
+  /** The same less the idle baseline of the media worker threads the step ran (each measured once at the start): what each call adds. */
+  rssNetPerCallKb: number | null;
+  /** Media worker threads running at full load. */
+  mediaThreads: number | null;
   heapPerCallKb: number | null;
   recordings: string | null;
   /** How late the RTP peer's own timer ran at most (ms): the peer itself held up, the machine the limit. */
@@ -205,6 +221,20 @@ interface StepResult {
 }
 
 const results: StepResult[] = [];
+
+/** What one idle media worker thread adds to the process's RSS (bytes), measured at the start when a step runs workers. */
+let idleWorkerRss: number | null = null;
+
+async function measureIdleWorker(): Promise<number> {
+  gc();
+  await sleep(300);
+  const before = process.memoryUsage().rss;
+  const lease = mediaEngine.acquire(1); // starts one thread
+  await sleep(1500);
+  const after = process.memoryUsage().rss;
+  await lease.release();
+  return after - before;
+}
 
 // ───────────────────────────── the flow ─────────────────────────────
 
@@ -245,6 +275,8 @@ class CallTracker {
   lastOfferMs: number | null = null;
   rxReceived = 0;
   rxLost = 0;
+  /** The highest send-jitter p99 a call's media reported at its end: with media workers, their clocks' (each reports its own). */
+  workerClockP99Ms = 0;
   private readonly sessions = new Map<string, RtpMedia>();
 
   constructor(private readonly line: VoiceLine) {}
@@ -273,6 +305,7 @@ class CallTracker {
         const s = rtp.stats();
         this.rxReceived += s.packetsReceived;
         this.rxLost += s.lost;
+        this.workerClockP99Ms = Math.max(this.workerClockP99Ms, s.sendJitter.p99Ms);
       }
     }
   };
@@ -349,6 +382,11 @@ async function runFlowStep(host: NodeRedHost, peer: RtpLoadPeer, p: StepPlan, pr
   let line: VoiceLine | undefined;
   let inspector: Session | undefined;
   try {
+    if (WORKER_PROF) {
+      const profDir = join(process.cwd(), 'sip-load-worker-prof', `${p.search}-${p.target}-w${workersText(workers)}`);
+      mediaEngine.execArgv = ['--cpu-prof', `--cpu-prof-dir=${profDir}`];
+      log(`media worker profiles go to ${profDir} (written when the step's workers end)`);
+    }
     await host.deploy(flow(linePort, sippPort, p.holdMs, recordDir, workers, p.search === 'stall'));
     // The deploy resolves before the nodes start.
     await waitFor('the flow started', () => Boolean(host.node('bench-line')?.line), 15_000);
@@ -387,12 +425,16 @@ async function runFlowStep(host: NodeRedHost, peer: RtpLoadPeer, p: StepPlan, pr
     const samples: Sample[] = [];
     let peak = 0;
     let threads = 0;
+    let mediaThreads = 0;
     const running = sipp;
     while (running.running) {
       const m = process.memoryUsage();
       const active = line.activeCalls().length;
       peak = Math.max(peak, active);
-      if (active >= 0.9 * p.target) threads = Math.max(threads, threadCount());
+      if (active >= 0.9 * p.target) {
+        threads = Math.max(threads, threadCount());
+        mediaThreads = Math.max(mediaThreads, mediaEngine.workers.length);
+      }
       samples.push({ t: Date.now() - t0, active, cpu: process.cpuUsage(cpu0), rss: m.rss, heap: m.heapUsed, other: null });
       meter.sample();
       await sleep(250);
@@ -455,13 +497,15 @@ async function runFlowStep(host: NodeRedHost, peer: RtpLoadPeer, p: StepPlan, pr
       lossOut,
       lossIn,
       jitter: report.jitter,
-      // With media workers the main thread's clock does not tick (each worker has its own): no figure.
-      clockP99Ms: clock.ticks ? clock.lateness.p99Ms : null,
+      // With media workers the main thread's clock does not tick: each worker's own, as its calls reported it (the highest).
+      clockP99Ms: clock.ticks ? clock.lateness.p99Ms : t.workerClockP99Ms || null,
       clockSkipped: clock.ticks ? clock.skipped : null,
       cpuPct,
       cpuPerCallPct: t.callSeconds ? (100 * cpuMs(cpuAll)) / (t.callSeconds * 1000) : 0,
       cpuMsPerCall: cpuMs(cpuAll) / Math.max(1, t.offered),
       rssPerCallKb: full.length ? (median(full.map((s) => s.rss)) - before.rss) / 1024 / Math.max(1, atFull) : 0,
+      rssNetPerCallKb: full.length && idleWorkerRss !== null ? (median(full.map((s) => s.rss)) - before.rss - mediaThreads * idleWorkerRss) / 1024 / Math.max(1, atFull) : null,
+      mediaThreads,
       heapPerCallKb: full.length ? (median(full.map((s) => s.heap)) - before.heap) / 1024 / Math.max(1, atFull) : null,
       recordings,
       peerCpuPct: (100 * report.cpuMs) / Math.max(1, report.wallMs),
@@ -564,6 +608,8 @@ async function runReferenceStep(peer: RtpLoadPeer, p: StepPlan, window: [number,
       cpuPerCallPct: (100 * totalCpu) / (callSeconds * 1000),
       cpuMsPerCall: totalCpu / p.calls,
       rssPerCallKb: before ? (peakRss - before.rss) / 1024 / Math.max(1, streams) : 0,
+      rssNetPerCallKb: null,
+      mediaThreads: null,
       heapPerCallKb: null,
       recordings: null,
       peerCpuPct: (100 * report.cpuMs) / Math.max(1, report.wallMs),
@@ -634,7 +680,7 @@ async function search(host: NodeRedHost, peer: RtpLoadPeer, kind: Search, target
     }
     if (REFERENCE_ONLY) {
       const passed = await reference(peer, p, null);
-      if (!passed) break;
+      if (!passed && !ALL_LEVELS) break;
       continue;
     }
     let window: [number, number] | null = null;
@@ -649,7 +695,7 @@ async function search(host: NodeRedHost, peer: RtpLoadPeer, kind: Search, target
     }
     if (REFERENCE_ALL && REFERENCE) await reference(peer, p, window);
     if (failed.size < active.length) lastPass = { p, window };
-    active = active.filter((w) => !failed.has(w));
+    if (!ALL_LEVELS) active = active.filter((w) => !failed.has(w));
     if (active.length === 0) {
       firstFail = { p, window };
       break;
@@ -735,7 +781,7 @@ function splitTable(): string {
 }
 
 function table(): string {
-  const head = '| search | callee | workers | target | calls ok / placed | peak at once | setup rate achieved | loss ours→peer | loss peer→ours | send jitter p50 / p99 / max (ms) | clock lateness p99 (ms) | CPU at full load (% of a core) | CPU per call in progress (% of a core) | CPU per call (ms) | RSS per call (KiB) | heap per call (KiB) | recordings | load avg | pass |';
+  const head = '| search | callee | workers | target | calls ok / placed | peak at once | setup rate achieved | loss ours→peer | loss peer→ours | send jitter p50 / p99 / max (ms) | clock lateness p99 (ms) | CPU at full load (% of a core) | CPU per call in progress (% of a core) | CPU per call (ms) | RSS per call (KiB) | RSS per call net of the idle media threads (KiB) | heap per call (KiB) | recordings | load avg | pass |';
   const rows = results.map((r) =>
     [
       r.search,
@@ -753,13 +799,14 @@ function table(): string {
       r.cpuPerCallPct.toFixed(3),
       r.cpuMsPerCall.toFixed(1),
       r.rssPerCallKb.toFixed(0),
+      r.rssNetPerCallKb === null ? '—' : `${r.rssNetPerCallKb.toFixed(0)}${r.mediaThreads ? ` (${r.mediaThreads} × ${((idleWorkerRss ?? 0) / 1048576).toFixed(1)} MiB)` : ''}`,
       r.heapPerCallKb === null ? '—' : r.heapPerCallKb.toFixed(0),
       r.recordings ?? '—',
       r.load,
       r.pass ? 'yes' : 'NO',
     ].join(' | '),
   );
-  return [head, `|${'---|'.repeat(19)}`, ...rows.map((r) => `| ${r} |`)].join('\n');
+  return [head, `|${'---|'.repeat(20)}`, ...rows.map((r) => `| ${r} |`)].join('\n');
 }
 
 function verdict(): string {
@@ -794,6 +841,10 @@ async function main(): Promise<void> {
   const peer = await RtpLoadPeer.start(await pickPorts(1), PCAP);
   log(`RTP peer on port ${peer.port}, receive buffer ${(peer.recvBuffer / 1024).toFixed(0)} KiB (what the kernel granted of 8 MiB; net.core.rmem_max caps it)`);
   for (const w of WORKERS) log(workersLine(w));
+  if (WORKERS.some((w) => w !== 0)) {
+    idleWorkerRss = await measureIdleWorker();
+    log(`an idle media worker thread adds ${(idleWorkerRss / 1048576).toFixed(1)} MiB of RSS (the RSS per call is also given net of it)`);
+  }
   const host = await NodeRedHost.start(join(__dirname, '..', 'nodes'));
   const cleanup = (): void => peer.stop();
   process.on('exit', cleanup);

@@ -25,6 +25,15 @@ export function mediaWorkerCount(setting: MediaWorkersSetting | undefined): numb
   return setting;
 }
 
+/**
+ * A worker's young generation (V8's scavenged space), MiB. V8's default lets it grow to 3 × 16 MiB
+ * under a media worker's steady allocation (a packet's Buffer per leg per tick): with it a worker
+ * cost 378–534 KiB of RSS per call at 200 calls; with 4 MiB, 256–326 KiB, and no more CPU
+ * (docs/benchmarks.md, "Where a media worker's time goes"). What a worker keeps lives long (the
+ * sessions) or not at all (a tick's packets), so small, frequent scavenges find little to copy.
+ */
+export const WORKER_YOUNG_GENERATION_MB = 4;
+
 /** What a call leg's media starts with (the handler configures the rest once an offer/answer completed). */
 export interface OpenLegOptions {
   allocator: RtpPortAllocator;
@@ -45,7 +54,10 @@ class WorkerSlot implements LegLink {
   /** How many times its thread died and was started again. */
   restarts = 0;
 
-  constructor(private readonly script: string) {
+  constructor(
+    private readonly script: string,
+    private readonly execArgv: readonly string[] = [],
+  ) {
     this.worker = this.start();
   }
 
@@ -100,7 +112,11 @@ class WorkerSlot implements LegLink {
   }
 
   private start(): Worker {
-    const worker = new Worker(this.script);
+    const worker = new Worker(this.script, {
+      // Without execArgv a worker inherits the process's Node options.
+      ...(this.execArgv.length ? { execArgv: [...this.execArgv] } : {}),
+      resourceLimits: { maxYoungGenerationSizeMb: WORKER_YOUNG_GENERATION_MB },
+    });
     this.id = worker.threadId;
     // A worker must not keep Node-RED or a test run alive by itself: the lines' sockets do that.
     worker.unref();
@@ -149,6 +165,11 @@ export class MediaEngine {
   private readonly slots: WorkerSlot[] = [];
   private readonly leases = new Map<object, number>();
   private nextId = 1;
+  /**
+   * Node options of the threads started from now on (bench/sip-load.ts `--worker-prof` sets
+   * `--cpu-prof`: each thread writes its profile when it ends).
+   */
+  execArgv: string[] = [];
 
   constructor(private readonly script = path.join(__dirname, 'media-worker.js')) {}
 
@@ -160,7 +181,7 @@ export class MediaEngine {
   acquire(workers: number): { release(): Promise<void> } {
     const lease = {};
     this.leases.set(lease, workers);
-    if (this.slots.length === 0 && workers > 0) this.slots.push(new WorkerSlot(this.script));
+    if (this.slots.length === 0 && workers > 0) this.slots.push(new WorkerSlot(this.script, this.execArgv));
     return {
       release: async () => {
         if (!this.leases.delete(lease) || this.leases.size > 0) return;
@@ -193,7 +214,7 @@ export class MediaEngine {
     const best = this.slots.reduce<WorkerSlot | undefined>((b, s) => (!b || s.legs.size < b.legs.size ? s : b), undefined);
     if (best && (best.legs.size === 0 || this.slots.length >= this.size)) return best;
     // Every thread has calls and the pool may grow: a new thread has the fewest.
-    const fresh = new WorkerSlot(this.script);
+    const fresh = new WorkerSlot(this.script, this.execArgv);
     this.slots.push(fresh);
     return fresh;
   }

@@ -16,6 +16,7 @@ import { MediaTickSource, QueuedAudio, RtpAudioInfo, RtpDtmfEvent, RtpSession } 
 import type { RtpEndpoint } from '../sip/media-params';
 import { isMixCommand, WorkerMixing } from '../conference/worker-mixing';
 import { Batch, Command, LegId, MediaEvent, OpenCommand, toWireError, writeStats } from './protocol';
+import { STATS_EVERY_TICKS } from './protocol';
 
 /** A playback asks for more once it holds less than this ahead of what was sent (1 s)... */
 export const PLAY_LOW_WATER = 8000;
@@ -93,13 +94,16 @@ let events: MediaEvent[] = [];
 let pcm: Int16Array[] = [];
 let pcmLength = 0;
 let flushScheduled = false;
+/** Batches flushed so far: each leg's counters are written on its turn (STATS_EVERY_TICKS). */
+let flushes = 0;
 
 /** Sends what happened since the last batch (once per tick, after every session ticked). */
 function flush(): void {
   flushScheduled = false;
-  clockStats = clock.stats();
+  const turn = ++flushes % STATS_EVERY_TICKS;
+  if (turn === 0) clockStats = clock.stats();
   for (const leg of legs.values()) {
-    writeStats(leg.stats, leg.session.stats());
+    if (leg.id % STATS_EVERY_TICKS === turn) writeStats(leg.stats, leg.session.stats());
     for (const [play, { source }] of leg.plays) {
       if (source.fed < source.length && source.fed - source.position < PLAY_LOW_WATER && source.asked !== source.fed) {
         source.asked = source.fed;

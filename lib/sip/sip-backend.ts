@@ -471,7 +471,7 @@ export class SipBackend extends EventEmitter implements Backend {
     this.delegateFor(rec);
     // The media first: a caller we cannot take gets the precise refusal (488 / 503), not a ring.
     media.prepare(invitation).then(
-      () => {
+      (handler) => {
         if (invitation.state !== SessionState.Initial) return;
         for (const feature of this.features()) {
           const refusal = feature.incoming?.(call, invitation);
@@ -481,6 +481,10 @@ export class SipBackend extends EventEmitter implements Backend {
           }
         }
         this.track(rec);
+        // Its media worker dies while it rings: refused 500, ended `media-failed` (once answered, SipControl ends it the same way).
+        handler.on('media-failed', (err) => {
+          if (invitation.state === SessionState.Initial) this.control.mediaFailed(call, err);
+        });
         this.emit('call', call);
         // A flow that answered (or refused) at once, within the event, needs no 180: sip.js would
         // refuse it with a warning per call ("Invalid session state Establishing").

@@ -238,7 +238,7 @@ export class SipControl implements ControlCapability, SipCallFeature {
   }
 
   /** The call's media is gone (its worker died): the call cannot go on, we end it `media-failed`. */
-  private mediaFailed(call: Call, err: Error): void {
+  mediaFailed(call: Call, err: Error): void {
     if (call.ended) return;
     this.ctx.log.warn(`sip: call ${call.id} ends: ${err.message}`);
     const end = { signal: 'normal' as const, endCause: 'media-failed' as const, text: `the call's media failed: ${err.message}`, q850: MEDIA_FAILED_Q850, sipCode: 500 };

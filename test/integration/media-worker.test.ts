@@ -133,4 +133,29 @@ describe('SIP call media in worker threads, two of our lines on 127.0.0.1 (integ
     const ends = [await pair.evA.next('ended'), await pair.evA.next('ended')];
     assert.deepEqual(ends.map((e) => e.payload.cause), ['normal', 'normal']);
   });
+
+  it('a worker that dies while an incoming call on it still rings: the call is refused 500 (Q.850 41) and ends media-failed', async function () {
+    // A (the callee) has its media in one worker, B (the caller) in the main thread.
+    const log = memoryLog();
+    const base = await pickPorts(2);
+    const rtp = 30000 + 32 * Math.floor(Math.random() * 300);
+    const a = sipLine('line-a', '1001', base, base + 1, rtp, log, { mediaWorkers: 1, callWaiting: 'off' });
+    const b = sipLine('line-b', '2002', base + 1, base, rtp + 16, log, { mediaWorkers: 0, callWaiting: 'off' });
+    pair = { a, b, evA: new EventLog(a, WAIT_MS), evB: new EventLog(b, WAIT_MS), log, stop: async () => void (await Promise.all([a.stop(), b.stop()])) };
+    await Promise.all([a.start(), b.start()]);
+    await waitFor('both lines ready', () => a.backend?.ready === true && b.backend?.ready === true, WAIT_MS);
+    const callB = await b.dial('1001');
+    const incoming = await pair.evA.next('incoming');
+    await pair.evB.next('ringing', (e) => e.call?.id === callB.id);
+    const worker = mediaEngine.workers.find((w) => w.legs > 0);
+    assert.ok(worker, 'the ringing call\'s media is open in a worker');
+    await worker.thread.terminate();
+
+    const endA = await pair.evA.next('ended', (e) => e.call?.id === incoming.call?.id);
+    assert.deepEqual([endA.payload.cause, endA.payload.by, endA.payload.q850, endA.payload.sipCode], ['media-failed', 'local', 41, 500]);
+    assert.match(String(endA.payload.text), /the call's media failed: the media worker \(thread \d+\) died/);
+    const endB = await pair.evB.next('ended', (e) => e.call?.id === callB.id);
+    assert.deepEqual([endB.payload.by, endB.payload.sipCode, endB.payload.q850], ['remote', 500, 41]);
+    assert.equal(a.activeCalls().length, 0, 'nothing left ringing on the line');
+  });
 });
