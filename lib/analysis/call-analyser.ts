@@ -11,8 +11,8 @@
  * - network `tone` events pass through from the first frame (early media) to the end.
  *
  * Options: `detect` (`machine`: classify; `off`: only network tones), `timeoutMs` (the verdict's
- * timeout), `start` (`answer`: the classifier starts with the frame after `answered()`; `connect`:
- * with the first frame, early media included). A `FrameAnalyser` itself, so a media worker hosts it
+ * timeout), `start` (`answer`: the classifier, the beep and the fax detectors start with the frame
+ * after `answered()`; `connect`: with the first frame, early media included). A `FrameAnalyser` itself, so a media worker hosts it
  * like any other. Detectors that answer the far-end question (beep, fax) are fed until it is
  * settled; network tone detectors until they are done.
  */
@@ -92,10 +92,13 @@ export class CallAnalyser implements FrameAnalyser {
     if (this.stage === 'settled') return out;
     // Tone detectors first: a beep or a fax tone ending on this frame outranks what the classifier
     // decides on the same frame (it heard the tone as voice).
+    // With start "answer" the beep and fax detectors wait for the answer too: before it come the
+    // network's tones (a CEPT ringback, a SIT's first segment), which a beep detector would take.
+    if (!this.answeredYet && this.startAtAnswer) return out;
     const heard: AnalysisEvent[] = [];
     for (const a of this.detectors) if (!a.done) heard.push(...a.push(frame, atMs));
     const farEnd = this.farEnd as FarEndAnalyser;
-    if (!farEnd.done && (this.answeredYet || !this.startAtAnswer)) heard.push(...farEnd.push(frame, atMs));
+    if (!farEnd.done) heard.push(...farEnd.push(frame, atMs));
     // A fax verdict goes before a beep ending on the same frame: a CNG burst is also a tone the
     // beep detector accepts (1100 Hz, 0.5 s), and the fax analyser names it fax only when little
     // else was heard before it (lib/analysis/fax.ts).

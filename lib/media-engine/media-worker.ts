@@ -9,6 +9,7 @@ import { parentPort } from 'node:worker_threads';
 import type { Logger } from '../backend';
 import { MediaClock } from '../media/media-clock';
 import type { RecorderHandle } from '../media/call-recorder';
+import type { AnalysisHandle } from '../analysis/analysis-host';
 import type { PcmSource } from '../media/pcm-source';
 import { bindPortPair } from '../sip/rtp-port-allocator';
 import { MediaTickSource, QueuedAudio, RtpAudioInfo, RtpDtmfEvent, RtpSession } from '../sip/rtp-session';
@@ -72,6 +73,8 @@ interface Leg {
   listening: { audio: boolean; tx: boolean };
   /** Recordings running on the leg (until their end is reported). */
   recs: Map<number, RecorderHandle>;
+  /** Call analyses running on the leg (the VAD's WebAssembly is compiled once per worker: lib/analysis/vad.ts). */
+  analyses: Map<number, AnalysisHandle>;
 }
 
 const port = parentPort;
@@ -158,7 +161,7 @@ async function open(c: OpenCommand): Promise<void> {
     events.push({ e: 'open-failed', id: c.id, error: toWireError(err) });
     return;
   }
-  const leg: Leg = { id: c.id, session, stats: new Float64Array(c.stats), plays: new Map(), listening: { audio: false, tx: false }, recs: new Map() };
+  const leg: Leg = { id: c.id, session, stats: new Float64Array(c.stats), plays: new Map(), listening: { audio: false, tx: false }, recs: new Map(), analyses: new Map() };
   legs.set(c.id, leg);
   session.on('dtmf', (d: RtpDtmfEvent) => events.push({ e: 'dtmf', id: c.id, ...d }));
   session.on('latched', (to: RtpEndpoint) => events.push({ e: 'latched', id: c.id, address: to.address, port: to.port }));
@@ -269,6 +272,16 @@ function handle(c: Command): void {
         () => events.push({ e: 'dtmf-done', id: c.id, req: c.req }),
         (err: unknown) => events.push({ e: 'dtmf-done', id: c.id, req: c.req, error: toWireError(err) }),
       );
+      break;
+    case 'analyse':
+      leg.analyses.set(c.an, s.analyse(c.options, { event: (event) => events.push({ e: 'analysis', id: leg.id, an: c.an, event }) }));
+      break;
+    case 'analysis-answered':
+      leg.analyses.get(c.an)?.answered();
+      break;
+    case 'stop-analysis':
+      leg.analyses.get(c.an)?.stop();
+      leg.analyses.delete(c.an);
       break;
     case 'close':
       void close(leg);

@@ -1,3 +1,5 @@
+import type { AnalysisEvent } from '../analysis/analyser';
+import type { AnalysisOptions } from '../capabilities/analysis';
 import type { AudioChunkInfo } from '../media/audio-chunker';
 import type { RecorderResult, RecorderSpec } from '../media/call-recorder';
 import type { G711Codec, MediaDirection, RtpMediaParams } from '../sip/media-params';
@@ -54,6 +56,10 @@ export type Command =
   | { t: 'record'; id: LegId; rec: number; spec: RecorderSpec }
   | { t: 'stop-record'; id: LegId; rec: number }
   | { t: 'dtmf'; id: LegId; req: number; digits: string; durationMs: number; mode: DtmfSendMode }
+  /** Call analysis `an` of the leg (lib/analysis/analysis-host.ts; the worker builds the analysers): start, the answer, stop. */
+  | { t: 'analyse'; id: LegId; an: number; options: AnalysisOptions }
+  | { t: 'analysis-answered'; id: LegId; an: number }
+  | { t: 'stop-analysis'; id: LegId; an: number }
   | { t: 'close'; id: LegId };
 
 /** An error as it crosses: its class name (CallStateError, NotSupportedError, TypeError, ...), message and code. */
@@ -86,6 +92,8 @@ export type MediaEvent =
   | { e: 'rec-started'; id: LegId; rec: number; early: RecorderResult | null }
   | { e: 'rec-chunk'; id: LegId; rec: number; payload: Uint8Array; audio: AudioChunkInfo }
   | { e: 'rec-end'; id: LegId; rec: number; result: RecorderResult }
+  /** A result of call analysis `an` of the leg. */
+  | { e: 'analysis'; id: LegId; an: number; event: AnalysisEvent }
   | { e: 'log'; id: LegId; level: 'debug' | 'info' | 'warn' | 'error'; line: string }
   | { e: 'closed'; id: LegId };
 

@@ -12,6 +12,8 @@ import type { SrtpKeys } from '../sip/sdes';
 import type { AudioChunkInfo } from '../media/audio-chunker';
 import { Command, LegId, MediaEvent, readStats, WireError } from './protocol';
 import type { RtpMedia } from './rtp-media';
+import type { AnalysisHandle, AnalysisSink } from '../analysis/analysis-host';
+import type { AnalysisOptions } from '../capabilities/analysis';
 
 /** Samples of a playback kept queued in the worker ahead of what was sent: 2 s (it asks for more below 1 s). */
 export const PLAY_AHEAD = 16000;
@@ -65,6 +67,9 @@ export class RemoteRtpSession extends EventEmitter<RtpSessionEvents> implements 
   private listening = { audio: false, tx: false };
   private readonly recordings = new Map<number, RemoteRecording>();
   private recSeq = 0;
+  /** Call analyses run in the worker, by number: where their results go. */
+  private readonly analyses = new Map<number, AnalysisSink>();
+  private analysisSeq = 0;
   private closing: Promise<void> | null = null;
   private closedNow: () => void = () => undefined;
 
@@ -221,6 +226,24 @@ export class RemoteRtpSession extends EventEmitter<RtpSessionEvents> implements 
     });
   }
 
+  /**
+   * Call analysis run in the worker (it builds the analysers from the options: plain data); results
+   * come back in its tick batches. The same contract as RtpSession.analyse.
+   */
+  analyse(options: AnalysisOptions, sink: AnalysisSink): AnalysisHandle {
+    const an = ++this.analysisSeq;
+    if (!this.isClosed) this.analyses.set(an, sink);
+    this.send({ t: 'analyse', id: this.id, an, options: { ...options } });
+    return {
+      answered: () => {
+        if (this.analyses.has(an)) this.send({ t: 'analysis-answered', id: this.id, an });
+      },
+      stop: () => {
+        if (this.analyses.delete(an)) this.send({ t: 'stop-analysis', id: this.id, an });
+      },
+    };
+  }
+
   stats(): RtpSessionStats {
     return this.finalStats ?? readStats(this.statsView);
   }
@@ -276,6 +299,9 @@ export class RemoteRtpSession extends EventEmitter<RtpSessionEvents> implements 
         this.recordings.get(ev.rec)?.onEnd(ev.result);
         this.recordings.delete(ev.rec);
         break;
+      case 'analysis':
+        if (!this.isClosed) this.analyses.get(ev.an)?.event(ev.event);
+        break;
       case 'log':
         this.log[ev.level](ev.line);
         break;
@@ -308,6 +334,7 @@ export class RemoteRtpSession extends EventEmitter<RtpSessionEvents> implements 
 
   private settle(): void {
     this.isClosed = true;
+    this.analyses.clear();
     this.closing ??= Promise.resolve();
     this.link.forget(this.id);
     this.releasePorts();

@@ -1,4 +1,6 @@
 import type { EventEmitter } from 'node:events';
+import type { AnalysisHandle, AnalysisSink } from '../analysis/analysis-host';
+import type { AnalysisOptions } from '../capabilities/analysis';
 import type { RecordableMedia } from '../media/call-recorder';
 import type { PcmSource } from '../media/pcm-source';
 import type { MediaDirection, RtpEndpoint, RtpMediaParams } from '../sip/media-params';
@@ -37,6 +39,8 @@ export interface RtpMedia extends EventEmitter<RtpSessionEvents>, RecordableMedi
   play(audio: Int16Array | PcmSource): QueuedAudio;
   clearQueue(): void;
   sendDtmf(digits: string, durationMs?: number, mode?: DtmfSendMode): Promise<void>;
+  /** Call analysis on the received audio, where the media runs (through a worker: its events come in the tick batch). */
+  analyse(options: AnalysisOptions, sink: AnalysisSink): AnalysisHandle;
   /** The counters now (through a worker: as of its last tick, at most 20 ms old; final once closed). */
   stats(): RtpSessionStats;
   close(): Promise<void>;

@@ -32,6 +32,8 @@ import {
   STATIC_PAYLOAD_TYPES,
 } from './media-params';
 import type { RtpMedia } from '../media-engine/rtp-media';
+import { analyseMediaEvents, AnalysisHandle, AnalysisSink } from '../analysis/analysis-host';
+import type { AnalysisOptions } from '../capabilities/analysis';
 import type { RtpPortPair } from './rtp-port-allocator';
 import type { SrtpKeys } from './sdes';
 import { SrtpContext } from './srtp';
@@ -210,6 +212,8 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> implements RtpMed
   private closing: Promise<void> | null = null;
   /** Recordings running on this media (they end when it closes). */
   private readonly recorders = new Set<AttachedRecorder>();
+  /** Call analyses running on this media (they stop when it closes). */
+  private readonly analyses = new Set<AnalysisHandle>();
 
   // Sending.
   private seq: number;
@@ -417,6 +421,19 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> implements RtpMed
     return handle;
   }
 
+  /**
+   * Analyses the received audio (lib/analysis/analysis-host.ts: a CallAnalyser fed one frame per
+   * tick, silence when nothing arrived); results go to `sink` until it is done, stopped, or this
+   * media closes. A media worker's proxy of a session offers the same method (the analysers run in
+   * the worker). Throws TypeError for bad options.
+   */
+  analyse(options: AnalysisOptions, sink: AnalysisSink): AnalysisHandle {
+    const handle = analyseMediaEvents(this, options, sink);
+    if (this.isClosed) handle.stop();
+    else this.analyses.add(handle);
+    return { answered: () => handle.answered(), stop: () => (handle.stop(), this.analyses.delete(handle)) };
+  }
+
   /** Drops all queued audio (each `done` resolves with `stopped: true`). */
   clearQueue(): void {
     for (const entry of this.queue.splice(0)) finishEntry(entry, true);
@@ -469,6 +486,8 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> implements RtpMed
     this.malformedLog?.close();
     this.clearQueue();
     for (const r of [...this.recorders]) r.mediaClosed();
+    for (const a of this.analyses) a.stop();
+    this.analyses.clear();
     this.failDtmf(new CallStateError('DTMF was not sent: the call\'s media closed'));
     this.closing = this.ports.close();
     return this.closing;

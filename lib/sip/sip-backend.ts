@@ -25,6 +25,7 @@ import type { SipCallContext, SipCallFeature, SipOutgoing, SipOutgoingKind, SipR
 import { allowedMethods, applyAllowedMethods, SIP_FEATURES, SipFeatureFactory, supportedTags } from './sip-features';
 import { fanOutDelegate } from './sip-session-delegate';
 import { SipAudio } from './sip-audio';
+import { SipAnalysis } from './sip-analysis';
 import { SipControl } from './sip-control';
 import { SipDtmf } from './sip-dtmf';
 import { SipForwarding } from './sip-forwarding';
@@ -89,6 +90,8 @@ export class SipBackend extends EventEmitter implements Backend {
   readonly forwarding: SipForwarding;
   /** Recording and playback on the call's RTP session (lib/sip/sip-audio.ts). */
   readonly audio: SipAudio;
+  /** Call analysis on the call's received audio, where its media runs (lib/sip/sip-analysis.ts). */
+  readonly analysis: SipAnalysis;
   /** What the call features may use of the backend (lib/sip/sip-call-context.ts). */
   private readonly ctx: SipCallContext;
   private readonly opts: SipBackendOptions;
@@ -157,6 +160,7 @@ export class SipBackend extends EventEmitter implements Backend {
       transferNotifyTimeoutMs: options.transferNotifyTimeoutMs,
     });
     this.audio = new SipAudio(this.ctx);
+    this.analysis = new SipAnalysis(this.ctx);
     this.extra = [...SIP_FEATURES, ...(options.features ?? [])].map((make) => make(this.ctx, this.opts));
     const features = this.features();
     this.supportedList = supportedTags(features);
@@ -358,6 +362,7 @@ export class SipBackend extends EventEmitter implements Backend {
     this.delegateFor(rec);
     this.track(rec);
     this.emit('call', call);
+    if (options.analysis) this.analysis.dialled(call, inviter, options.analysis);
     inviter
       .invite({
         requestDelegate: {
