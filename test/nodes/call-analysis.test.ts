@@ -269,7 +269,9 @@ describe('call analysis in flows', function () {
       ]);
       const out = new Inbox('OUT');
       const callB = await lineOf('B').dial('1001');
-      await waitFor('answered', () => callB.state === 'active', 10000);
+      await waitFor('answered', () => callB.state === 'active', 10000).catch((err) => {
+        throw new Error(`${err.message}: B's call is ${callB.state}; A's errors ${errorsOf('AIN').concat(errorsOf('AANS')).map(String)}; A's calls ${lineOf('A').activeCalls().map((c) => c.state)}`);
+      });
       getNode('BPLAY').receive({ call: callB.id });
       const msg = await out.next('the verdict', () => true, 20000);
       assert.equal(msg.topic, 'far-end');
