@@ -187,7 +187,7 @@ describe('call analysis in flows', function () {
       const msg = await ok.next('answered with the verdict', () => true, 20000);
       assert.equal(msg.topic, 'answered');
       assert.equal(msg.keep, 'me', 'the rest of the message kept');
-      assert.equal(msg.payload.farEnd, 'machine');
+      assert.equal(msg.payload.farEnd, 'machine', JSON.stringify(msg.payload));
       assert.equal(typeof msg.payload.decisionMs, 'number');
       assert.ok(msg.payload.decisionMs > 0 && msg.payload.decisionMs <= 10000, `decided within the timeout: ${msg.payload.decisionMs}`);
       assert.equal(typeof msg.payload.evidence?.cause, 'string', JSON.stringify(msg.payload));
@@ -219,7 +219,7 @@ describe('call analysis in flows', function () {
       assert.equal(eventsA.some((e) => e.topic === 'far-end'), false, 'sent before the verdict');
       await waitFor('the far-end event', () => eventsA.some((e) => e.topic === 'far-end'), 15000);
       const farEnd = eventsA.find((e) => e.topic === 'far-end')!;
-      assert.equal(farEnd.payload.farEnd, 'human');
+      assert.equal(farEnd.payload.farEnd, 'human', JSON.stringify(farEnd.payload));
       assert.equal(farEnd.call?.id, msg.call.id);
       await lineOf('A').hangup(msg.call.id);
     });
@@ -234,7 +234,7 @@ describe('call analysis in flows', function () {
       const ok = new Inbox('OK');
       getNode('D').receive({ detect: { detect: 'machine', timeoutMs: 8000 } });
       const msg = await ok.next('answered', () => true, 20000);
-      assert.equal(msg.payload.farEnd, 'human');
+      assert.equal(msg.payload.farEnd, 'human', JSON.stringify(msg.payload));
       await lineOf('A').hangup(msg.call.id);
     });
 
@@ -275,7 +275,7 @@ describe('call analysis in flows', function () {
       getNode('BPLAY').receive({ call: callB.id });
       const msg = await out.next('the verdict', () => true, 20000);
       assert.equal(msg.topic, 'far-end');
-      assert.equal(msg.payload.farEnd, 'machine');
+      assert.equal(msg.payload.farEnd, 'machine', JSON.stringify(msg.payload));
       assert.equal(typeof msg.payload.decisionMs, 'number');
       await waitFor('the beep on voice-events', () => eventsA.some((e) => e.topic === 'beep'), 30000);
       assert.equal(out.messages.length, 1, 'one message');
