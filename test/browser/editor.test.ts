@@ -574,6 +574,26 @@ async function doesWhatItsCommentSays(page: Page, example: string): Promise<void
     await pressInject(page, 'call 5551234');
     await page.waitForFunction(() => $('.red-ui-debug-msg-name').text().includes('node: answered'), undefined, { timeout: 20000 });
   }
+  if (example === 'leave-a-message') {
+    // 2002 answers as a machine: the answered message carries its verdict, then its beep, then 1001 plays the message and hangs up.
+    await pressInject(page, 'call 2002');
+    await page.waitForFunction(() => $('.red-ui-debug-msg-topic').text().includes('ended'), undefined, { timeout: 45000 });
+    const topics = (await debugMessages(page)).map((m) => m.topic);
+    for (const t of ['answered', 'far-end', 'beep', 'ended']) assert.ok(topics.includes(t), `the debug sidebar shows ${t}: ${topics.join(', ')}`);
+    assert.ok(topics.indexOf('beep') < topics.indexOf('ended'), topics.join(', '));
+    // Open the answered message's payload in the debug sidebar, as a user does, and read it.
+    await page.evaluate(() => RED.sidebar.show('debug'));
+    const answered = await page.evaluate(() => {
+      const msg = $('.red-ui-debug-msg').filter(function (this: unknown) {
+        return $(this).find('.red-ui-debug-msg-topic').first().text().includes('answered');
+      }).first();
+      msg.find('.red-ui-debug-msg-expandable').first().trigger('click');
+      msg.find('.red-ui-debug-msg-object-key').filter(function (this: unknown) { return $(this).text() === 'payload'; })
+        .last().closest('.red-ui-debug-msg-expandable').trigger('click');
+      return msg.text();
+    });
+    assert.match(answered, /farEnd[^,]*machine/, `the answered message says machine: ${answered}`);
+  }
   if (example === 'all-events') {
     // The emulator's demo call rings in (5 s after the line is up); a click then still dials.
     await waitStatus(page, 'voice-events', /^ringing/, 30000);
