@@ -39,7 +39,7 @@ export interface AnalysisHandle {
 
 /**
  * The analysers of one call, as the options ask: the far-end classifier (`detect: "machine"`) with
- * the beep and fax detectors, the network tone detector (`tones`), all tone detectors over one
+ * the beep and fax detectors, the network tone detector (`tones`: until the answer), all tone detectors over one
  * shared ToneDetector (each frame is analysed once).
  */
 export function createCallAnalyser(options: AnalysisOptions): CallAnalyser {
@@ -49,7 +49,9 @@ export function createCallAnalyser(options: AnalysisOptions): CallAnalyser {
     detect: options.detect,
     start: options.start,
     ...(machine ? { timeoutMs: options.timeoutMs, detectors: [new BeepAnalyser({ tones }), new FaxAnalyser({ tones })] } : {}),
+    // `tones`: the network's tones before the answer (after it, a tone is the far end's).
     networkTones: options.tones ? [new NetworkToneAnalyser({ tones })] : [],
+    networkTonesUntil: 'answer',
   });
 }
 
@@ -112,6 +114,7 @@ export class AnalysisHost implements AnalysisHandle {
     if (this.stopped) return;
     this.started = true;
     this.analyser.answered();
+    if (this.analyser.done) this.stop(); // only network tones, and they end at the answer
   }
 
   stop(): void {

@@ -8,7 +8,8 @@
  * - for a machine, exactly one end of its greeting: the first `beep` after the verdict, or the
  *   classifier's `greeting-end` (silence / timeout) if no beep came first; beeps at any other time
  *   (in a person's speech, after the greeting's end) are not reported;
- * - network `tone` events pass through from the first frame (early media) to the end.
+ * - network `tone` events pass through from the first frame (early media) to the end, or to the
+ *   answer (`networkTonesUntil: "answer"`).
  *
  * Options: `detect` (`machine`: classify; `off`: only network tones), `timeoutMs` (the verdict's
  * timeout), `start` (`answer`: the classifier, the beep and the fax detectors start with the frame
@@ -33,6 +34,8 @@ export interface CallAnalyserOptions {
   detectors?: FrameAnalyser[];
   /** Network tone detectors (busy, congestion, SIT): their `tone` events pass through. */
   networkTones?: FrameAnalyser[];
+  /** Until when the network tone detectors listen: to the end (default), or until `answered()` (tones heard before the answer only). */
+  networkTonesUntil?: 'end' | 'answer';
 }
 
 type Stage = 'listening' | 'greeting' | 'settled';
@@ -42,6 +45,7 @@ export class CallAnalyser implements FrameAnalyser {
   private readonly detectors: FrameAnalyser[];
   private readonly networkTones: FrameAnalyser[];
   private readonly startAtAnswer: boolean;
+  private readonly tonesUntilAnswer: boolean;
   private answeredYet = false;
   private stage: Stage;
   /** The verdict sent, if any. */
@@ -51,6 +55,7 @@ export class CallAnalyser implements FrameAnalyser {
     const o = checkOptions('CallAnalyser', options);
     const detect = checkOneOf('detect', o.detect ?? 'machine', ['machine', 'off'] as const);
     this.startAtAnswer = checkOneOf('start', o.start ?? 'answer', ['answer', 'connect'] as const) === 'answer';
+    this.tonesUntilAnswer = checkOneOf('networkTonesUntil', o.networkTonesUntil ?? 'end', ['end', 'answer'] as const) === 'answer';
     for (const [name, list] of [['detectors', o.detectors], ['networkTones', o.networkTones]] as const) {
       if (list !== undefined && (!Array.isArray(list) || list.some((a) => typeof a?.push !== 'function'))) {
         throw new TypeError(`"${name}" must be an array of frame analysers`);
@@ -72,6 +77,7 @@ export class CallAnalyser implements FrameAnalyser {
   /** The call was answered: with `start: "answer"`, the far-end classifier hears the frames from now on. */
   answered(): void {
     this.answeredYet = true;
+    if (this.tonesUntilAnswer) this.networkTones.length = 0;
   }
 
   /** The far-end verdict sent so far (null: none yet, or `detect: "off"`). */

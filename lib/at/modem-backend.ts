@@ -12,6 +12,7 @@ import { AtDtmf } from './features/dtmf';
 import { AtControl } from './features/control';
 import { AtForwarding } from './features/forwarding';
 import { AtAudio } from './features/audio';
+import { AtAnalysis } from './features/analysis';
 import { CallTable } from './call-table';
 import { CallActions } from './call-actions';
 import { ModemSilentError, initialiseModule } from './modem-init';
@@ -119,6 +120,8 @@ export class AtBackend extends EventEmitter implements Backend {
   readonly control: AtControl;
   readonly forwarding: AtForwarding;
   readonly audio: AtAudio;
+  /** Call analysis on the PCM port's downlink (lib/at/features/analysis.ts). */
+  readonly analysis: AtAnalysis;
   /** The feature modules, for their hooks (URCs, re-apply after init, cleanup). */
   private readonly features: AtFeatureHooks[];
 
@@ -153,6 +156,7 @@ export class AtBackend extends EventEmitter implements Backend {
     this.forwarding = new AtForwarding(ctx);
     this.audio = new AtAudio(ctx);
     this.features = [this.dtmf, this.control, this.forwarding, this.audio];
+    this.analysis = new AtAnalysis(ctx, this.audio, (call, request) => this.hangup(call, request));
   }
 
   /** "Quectel EC200U (quectel-unisoc)", or the path before the module is identified. */
@@ -575,8 +579,12 @@ export class AtBackend extends EventEmitter implements Backend {
 
   // ───────────────────────────── actions (call-actions.ts) ─────────────────────────────
 
-  dial(number: string, options: DialOptions): Promise<Call> {
-    return this.actions.dial(number, options);
+  async dial(number: string, options: DialOptions): Promise<Call> {
+    // Far-end detection without the call's audio is refused before dialing; tones alone are dropped.
+    const analysis = options.analysis && this.analysis.acceptsDial(options.analysis) ? options.analysis : null;
+    const call = await this.actions.dial(number, options);
+    if (analysis && !call.ended) this.analysis.dialled(call, analysis);
+    return call;
   }
 
   answer(call: Call): Promise<void> {

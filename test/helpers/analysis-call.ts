@@ -4,6 +4,9 @@
  * until the analyser is done or `totalMs` have passed; `answerAtMs`: when `answered()` is called.
  */
 import { ANALYSIS_FRAME_MS, ANALYSIS_FRAME_SAMPLES, AnalysisEvent, FrameAnalyser } from '../../lib/analysis/analyser';
+import { createCallAnalyser } from '../../lib/analysis/analysis-host';
+import { checkAnalysisOptions } from '../../lib/capabilities/analysis';
+import type { CorpusFixture } from './analysis-corpus';
 
 export function feedCall(a: FrameAnalyser & { answered?: () => void }, pcm: Int16Array, options: { totalMs?: number; answerAtMs?: number } = {}): AnalysisEvent[] {
   const totalMs = options.totalMs ?? 40_000;
@@ -17,4 +20,24 @@ export function feedCall(a: FrameAnalyser & { answered?: () => void }, pcm: Int1
     events.push(...a.push(frame, at));
   }
   return events;
+}
+
+/**
+ * The shortest corpus file of class `cls` (among those `accept` takes) whose offline analysis
+ * (lib/analysis/analysis-host.ts's analysers with `detect: "machine"`, answered at the first frame)
+ * says `cls`, with that analysis: what a call playing the file should report.
+ */
+export function pickCorpusFile(
+  corpus: CorpusFixture,
+  cls: 'machine' | 'human',
+  accept: (label: CorpusFixture['corpus']['files'][string]) => boolean,
+): { file: string; events: AnalysisEvent[] } {
+  const files = Object.entries(corpus.corpus.files)
+    .filter(([, l]) => l.class === cls && accept(l))
+    .sort(([, x], [, y]) => x.durationMs - y.durationMs);
+  for (const [file] of files) {
+    const events = feedCall(createCallAnalyser(checkAnalysisOptions('machine')), corpus.audio(file), { totalMs: 40_000, answerAtMs: 0 });
+    if (events[0]?.topic === 'far-end' && events[0].farEnd === cls) return { file, events };
+  }
+  throw new Error(`no ${cls} file of the corpus is classified ${cls} offline`);
 }

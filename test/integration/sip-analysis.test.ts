@@ -13,14 +13,13 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { AnalysisEvent } from '../../lib/analysis/analyser';
-import { createCallAnalyser } from '../../lib/analysis/analysis-host';
-import { checkAnalysisOptions, FarEndResult } from '../../lib/capabilities/analysis';
+import type { FarEndResult } from '../../lib/capabilities/analysis';
 import { InvalidInputError } from '../../lib/errors';
 import type { VoiceEvent } from '../../lib/line/voice-line';
 import { encodeUlaw } from '../../lib/media/g711';
 import { concat, silence, tones } from '../../lib/media/tone-generator';
 import { RemoteRtpSession } from '../../lib/media-engine/remote-rtp-session';
-import { feedCall } from '../helpers/analysis-call';
+import { pickCorpusFile } from '../helpers/analysis-call';
 import { CorpusFixture, corpusFixture } from '../helpers/analysis-corpus';
 import { interopHarness } from '../helpers/interop-harness';
 import { rtpOf, SipAudioPair, startPair } from '../helpers/sip-audio-pair';
@@ -33,11 +32,6 @@ const story = (events: readonly VoiceEvent[], callId: string): string[] =>
   events
     .filter((e) => e.call?.id === callId && ['answered', 'ended', ...ANALYSIS_TOPICS].includes(e.topic))
     .map((e) => (e.topic === 'far-end' ? `far-end:${String(e.payload.farEnd)}` : e.topic === 'tone' ? `tone:${String(e.payload.tone)}` : e.topic));
-
-/** What the analysers decide on a file alone (answered at its first frame), as the call's events should. */
-function offline(pcm: Int16Array): AnalysisEvent[] {
-  return feedCall(createCallAnalyser(checkAnalysisOptions('machine')), pcm, { totalMs: 40_000, answerAtMs: 0 });
-}
 
 for (const mediaWorkers of [0, 'auto'] as const) {
   describe(`call analysis in SIP calls, media ${mediaWorkers === 0 ? 'in the main thread' : 'in media workers'} (integration)`, function () {
@@ -57,18 +51,6 @@ for (const mediaWorkers of [0, 'auto'] as const) {
         corpus = corpusFixture(this);
       });
 
-      /** The corpus file of `cls` (the shortest that `accept` takes) whose offline analysis says what its label says. */
-      function pick(cls: 'machine' | 'human', accept: (label: CorpusFixture['corpus']['files'][string]) => boolean): { file: string; events: AnalysisEvent[] } {
-        const files = Object.entries(corpus.corpus.files)
-          .filter(([, l]) => l.class === cls && accept(l))
-          .sort(([, x], [, y]) => x.durationMs - y.durationMs);
-        for (const [file] of files) {
-          const events = offline(corpus.audio(file));
-          if (events[0]?.topic === 'far-end' && events[0].farEnd === cls) return { file, events };
-        }
-        throw new Error(`no ${cls} file of the corpus is classified ${cls} offline`);
-      }
-
       /** B answers A's call and plays `file` into it; A's call, B's call, and what A's line reported. */
       async function call(file: string, analysis: unknown = { detect: 'machine' }) {
         pair = await startPair({ mediaWorkers });
@@ -82,7 +64,7 @@ for (const mediaWorkers of [0, 'auto'] as const) {
       }
 
       it('an answering machine with a beep: answered, far-end machine, then the beep, where the file has it; result() gives the verdict', async () => {
-        const { file, events } = pick('machine', (l) => l.beepEndMs !== null && !l.musicMs);
+        const { file, events } = pickCorpusFile(corpus, 'machine', (l) => l.beepEndMs !== null && !l.musicMs);
         const label = corpus.corpus.files[file];
         const { callA } = await call(file);
         const p = pair!;
@@ -106,7 +88,7 @@ for (const mediaWorkers of [0, 'auto'] as const) {
       });
 
       it('a person: answered, far-end human with its evidence and decision time, no beep or greeting-end', async () => {
-        const { file, events } = pick('human', (l) => !l.noiseDbfs);
+        const { file, events } = pickCorpusFile(corpus, 'human', (l) => !l.noiseDbfs);
         const { callA } = await call(file);
         const p = pair!;
         const farEnd = await p.evA.next('far-end', (e) => e.call?.id === callA.id, 30_000);
@@ -122,7 +104,7 @@ for (const mediaWorkers of [0, 'auto'] as const) {
       });
 
       it('started on a connected call (line.analysis.start, the answering side): B hears A\'s "hello" as a person; stop() and a call without analysis give null', async () => {
-        const { file } = pick('human', (l) => !l.noiseDbfs);
+        const { file } = pickCorpusFile(corpus, 'human', (l) => !l.noiseDbfs);
         pair = await startPair({ mediaWorkers });
         const p = pair;
         const callA = await p.a.dial('2002');
@@ -202,6 +184,24 @@ describe('call analysis: network tones in early media from SIPp (integration)', 
       assert.equal(await uas.exitCode(), 0, uas.process.text().slice(-2000));
     });
   }
+
+  it('start "connect": a person heard in early media is classified before any answer (the dial goes on until the flow ends it)', async function () {
+    this.timeout(600_000);
+    const corpus = corpusFixture(this);
+    const { file, events: offline } = pickCorpusFile(corpus, 'human', (l) => !l.noiseDbfs);
+    const uas = await network(concat([corpus.audio(file), silence(3000)]));
+    const { line, events } = await startLine({ server: uas.address, mediaWorkers: 'auto' });
+    const call = await line.dial('2000', { analysis: { detect: 'machine', start: 'connect' } });
+    const farEnd = await events.next('far-end', (e) => e.call?.id === call.id);
+    assert.equal(farEnd.payload.farEnd, 'human');
+    assert.equal(call.state, 'early-media', 'decided before the answer');
+    const expected = offline[0] as Extract<AnalysisEvent, { topic: 'far-end' }>;
+    assert.ok(Math.abs((farEnd.payload.decisionMs as number) - expected.decisionMs) <= 200, `${String(farEnd.payload.decisionMs)} ms in the call, ${expected.decisionMs} ms offline`);
+    await line.hangup(call.id);
+    const ended = await events.next('ended', (e) => e.call?.id === call.id);
+    assert.deepEqual([ended.payload.cause, ended.payload.by], ['cancelled', 'local']);
+    assert.equal(await uas.exitCode(), 0, uas.process.text().slice(-2000));
+  });
 
   it('sitEndsCall false: the SIT is reported and the dial goes on until the flow ends it; a busy tone is reported, never ends a dial', async () => {
     const busy = concat([silence(200), ...Array.from({ length: 6 }, () => concat([tones([{ hz: 425, levelDbfs: -16 }], 500), silence(500)]))]);

@@ -16,7 +16,8 @@
  *
  * The PCM port (`openPcmPort()`, for `sim:` lines) streams the 1 kHz downlink in real time while
  * `AT+QPCMV=1,0` is on and a call is connected, and keeps what the host writes to it (`uplink()`), so
- * a test can check that a played tone arrived. Its timers run through `host.schedule`.
+ * a test can check that a played tone arrived; `farEndSays()` puts other audio on the downlink (a
+ * greeting, a "hello"). Its timers run through `host.schedule`.
  */
 import { Duplex } from 'node:stream';
 import { int16ToPcm16le, pcm16leToInt16 } from '../../../media/g711';
@@ -87,6 +88,11 @@ export interface EmulatorAudio extends EmulatorFeature {
   uplink(): Int16Array;
   /** Samples sent on the downlink so far. */
   readonly downlinkSamples: number;
+  /**
+   * What the far end says on the PCM downlink from now on: these samples, then silence (a person
+   * waiting, a machine recording); `null`: the 1 kHz tone again. For the call analysis tests.
+   */
+  farEndSays(pcm: Int16Array | null): void;
 }
 
 /** Quectel's 16-bit XOR checksum of AT+QFDWL, written here on its own (the emulator shares no code with lib/at). */
@@ -161,6 +167,8 @@ export const audioFeature: EmulatorFeatureFactory = (host: EmulatorHost): Emulat
   let downlinkTotal = 0;
   let ticking = false;
   const rxPeriod = tones([{ hz: EMULATED_RX_HZ, levelDbfs: LEVEL_DBFS }], 1); // exactly one period: 8 samples
+  /** The far end's words on the downlink (farEndSays), and how much of them was sent. */
+  let says: { pcm: Int16Array; at: number } | null = null;
 
   const ok = (info?: string[]): EmulatorReply => host.ok(info);
   const connected = (): boolean => host.calls().some((c) => c.state === 'active');
@@ -271,7 +279,13 @@ export const audioFeature: EmulatorFeatureFactory = (host: EmulatorHost): Emulat
     const due = Math.floor(((now - downlink.since) * 8000) / 1000) + 160 - downlink.sent;
     if (due > 0) {
       const samples = new Int16Array(due);
-      for (let i = 0; i < due; i++) samples[i] = rxPeriod[(downlinkTotal + i) % rxPeriod.length];
+      if (says) {
+        const part = says.pcm.subarray(says.at, says.at + due);
+        samples.set(part);
+        says.at += part.length;
+      } else {
+        for (let i = 0; i < due; i++) samples[i] = rxPeriod[(downlinkTotal + i) % rxPeriod.length];
+      }
       downlink.sent += due;
       downlinkTotal += due;
       port.push(int16ToPcm16le(samples));
@@ -334,6 +348,9 @@ export const audioFeature: EmulatorFeatureFactory = (host: EmulatorHost): Emulat
       });
       startTicking();
       return p;
+    },
+    farEndSays(pcm) {
+      says = pcm ? { pcm: Int16Array.from(pcm), at: 0 } : null;
     },
     uplink() {
       const all = Buffer.concat(uplinkBytes, uplinkSize);
