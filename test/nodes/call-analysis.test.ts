@@ -5,6 +5,7 @@ import path from 'node:path';
 import voiceDetect = require('../../nodes/voice-detect');
 import voicePlay = require('../../nodes/voice-play');
 import { BeepAnalyser } from '../../lib/analysis/beep';
+import type { EmulatorAudio } from '../../lib/at/emulator/features/audio';
 import { CallAnalyser } from '../../lib/analysis/call-analyser';
 import { FaxAnalyser } from '../../lib/analysis/fax';
 import type { VoiceEvent } from '../../lib/line/voice-line';
@@ -120,7 +121,7 @@ describe('call analysis in flows', function () {
     });
   });
 
-  describe('on two SIP lines on loopback (line B plays a corpus recording)', function () {
+  describe('on two SIP lines on loopback (line B plays a corpus recording), and an emulated EC25', function () {
     this.timeout(60000);
     let corpus: CorpusFixture;
     /** A machine's greeting with a beep, and a person answering, that the analyser itself classifies as labelled. */
@@ -143,6 +144,35 @@ describe('call analysis in flows', function () {
       assert.ok(m && h, 'the corpus has a machine with a beep and a person that the analyser classifies as labelled');
       machine = { file: m[0], beepHz: m[1].beepHz as number };
       person = h[0];
+    });
+
+    it('on an emulated EC25 (its PCM port): voice-dial hears a machine, voice-detect a person', async function () {
+      await helper.load(WITH_DETECT, [
+        lineNode('L', { serialPort: 'sim:ec25' }),
+        voiceNode('D', 'voice-dial', 'L', [['OK'], ['NO']], { number: '5551234', ringTimeout: 30, detect: 'machine', detectTimeout: 10, detectResult: 'wait' }),
+        voiceNode('V', 'voice-detect', 'L', [['OUT']], { detectTimeout: 10 }),
+        voiceNode('EV', 'voice-events', 'L', [['SEEN']], { events: ['far-end', 'beep', 'greeting-end'] }),
+        sink('OK'), sink('NO'), sink('OUT'), sink('SEEN'),
+      ]);
+      await waitReady('L');
+      const ok = new Inbox('OK');
+      const seen = new Inbox('SEEN');
+      emulatorOf('L').feature<EmulatorAudio>('audio').farEndSays(corpus.audio(machine.file));
+      getNode('D').receive({});
+      const msg = await ok.next('answered with the verdict', () => true, 20000);
+      assert.equal(msg.payload.farEnd, 'machine', JSON.stringify(msg.payload));
+      await seen.next('the beep', (m) => m.topic === 'beep', 30000);
+      await lineOf('L').hangup(msg.call.id);
+      await waitFor('the call gone', () => lineOf('L').activeCalls().length === 0);
+      // A call answered here, then voice-detect on it.
+      const out = new Inbox('OUT');
+      emulatorOf('L').feature<EmulatorAudio>('audio').farEndSays(corpus.audio(person));
+      const id = await answeredCall('L');
+      getNode('V').receive({ call: id });
+      const verdict = await out.next('the verdict', () => true, 20000);
+      assert.deepEqual([verdict.topic, verdict.payload.farEnd, verdict.call.id], ['far-end', 'human', id], JSON.stringify(verdict.payload));
+      await lineOf('L').hangup(id);
+      assert.deepEqual([...errorsOf('D'), ...errorsOf('V')], []);
     });
 
     /** Lines A (1001) and B (2002) calling each other on 127.0.0.1, in trunk mode. */
