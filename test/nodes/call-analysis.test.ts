@@ -11,7 +11,9 @@ import { FaxAnalyser } from '../../lib/analysis/fax';
 import type { VoiceEvent } from '../../lib/line/voice-line';
 import { feedCall } from '../helpers/analysis-call';
 import { corpusFixture, CorpusFixture } from '../helpers/analysis-corpus';
-import { pickPorts } from '../helpers/sip-peers';
+import { encodeUlaw } from '../../lib/media/g711';
+import { concat, silence, tones } from '../../lib/media/tone-generator';
+import { Sipp, pickPorts, requirePeer, sippScenario } from '../helpers/sip-peers';
 import { answeredCall } from './audio-flow-helpers';
 import { FlowNode, Inbox, NODES, emulatorOf, errorsOf, getNode, helper, lineNode, lineOf, nextError, sink, statusesOf, voiceNode, waitFor, waitReady } from './flow-helpers';
 
@@ -355,6 +357,58 @@ describe('call analysis in flows', function () {
       assert.ok(at.get('ended')! - at.get('beep')! >= 2900, `hung up ${at.get('ended')! - at.get('beep')!} ms after the beep`);
       assert.ok(shown.topics().includes('beep'), shown.topics().join(' '));
       for (const n of nodes) if (n.type !== 'voice-line' && n.type !== 'debug') assert.deepEqual(errorsOf(n.id).map(String), [], `${n.type} ${n.name || n.id}`);
+    });
+  });
+
+  describe('network tones: SIPp plays a SIT in early media', function () {
+    this.timeout(60000);
+    let sipp: Sipp | null = null;
+    before(function () {
+      requirePeer(this, 'sipp');
+    });
+    afterEach(async function () {
+      await sipp?.stop();
+      sipp = null;
+    });
+
+    // Telcordia IC (913.8 Hz short, 1370.6 Hz short, 1776.7 Hz long), then the announcement's silence.
+    const sitIC = concat([silence(300), tones([{ hz: 913.8, levelDbfs: -16 }], 274), silence(2), tones([{ hz: 1370.6, levelDbfs: -16 }], 274), silence(2), tones([{ hz: 1776.7, levelDbfs: -16 }], 380), silence(6000)]);
+
+    /** SIPp answers our INVITE with a 183 that streams the SIT, and waits for our CANCEL; a SIP line L pointed at it, voice-dial D. */
+    async function dialTheSit(dialProps: Record<string, unknown>): Promise<{ ok: Inbox; no: Inbox; tones: Inbox }> {
+      const media = await pickPorts(2);
+      sipp = await Sipp.start({ scenario: sippScenario('early-media-announcement-uas.xml'), calls: 1, extraArgs: ['-mp', String(media)], files: { 'announcement.ulaw': encodeUlaw(sitIC) } });
+      const port = await pickPorts(1);
+      const rtp = 30000 + 32 * randomInt(0, 300);
+      await helper.load(WITH_DETECT, [
+        { id: 'L', type: 'voice-line', name: 'to SIPp', backend: 'sip', server: sipp.address, transport: 'udp', username: '1001', register: false, localPort: port, rtpPortMin: rtp, rtpPortMax: rtp + 15 },
+        voiceNode('D', 'voice-dial', 'L', [['OK'], ['NO']], { number: '2000', ...dialProps }),
+        voiceNode('EV', 'voice-events', 'L', [['TONES']], { events: ['tone'] }),
+        sink('OK'), sink('NO'), sink('TONES'),
+      ]);
+      await waitReady('L');
+      const inboxes = { ok: new Inbox('OK'), no: new Inbox('NO'), tones: new Inbox('TONES') };
+      getNode('D').receive({});
+      return inboxes;
+    }
+
+    it('a voice-dial saved without the analysis settings: the SIT ends the dial at once on output 2, not-found by us; voice-events sends the tone', async function () {
+      const { ok, no, tones: heard } = await dialTheSit({ ringTimeout: 30 });
+      const msg = await no.next('the dial ended', () => true, 20000);
+      assert.deepEqual([msg.topic, msg.payload.cause, msg.payload.by], ['ended', 'not-found', 'local']);
+      assert.match(String(msg.payload.text), /SIT IC/);
+      const tone = await heard.next('the tone event');
+      assert.deepEqual([tone.payload.tone, tone.call.id], ['sit', msg.call.id]);
+      assert.deepEqual(ok.messages, []);
+      assert.equal(await sipp!.exitCode(), 0, 'SIPp got our CANCEL');
+    });
+
+    it('"a SIT ends the dial" unticked: the tone is reported and the dial rings on until its ring timeout (no-answer)', async function () {
+      const { no, tones: heard } = await dialTheSit({ ringTimeout: 4, tones: true, sitEndsCall: false });
+      const tone = await heard.next('the tone event', () => true, 10000);
+      assert.equal(tone.payload.tone, 'sit');
+      const msg = await no.next('the dial ended', () => true, 20000);
+      assert.deepEqual([msg.payload.cause, msg.payload.by], ['no-answer', 'local']);
     });
   });
 });
