@@ -1,11 +1,13 @@
 import { outcome } from '../lib/line/voice-line';
+import { NodeActivity } from './shared/activity';
+import { AnalysisSettingsDef, analysisSettings, withMessageDetect } from './shared/analysis-settings';
 import { LineSession } from './shared/line-session';
 import { numberFor } from './shared/message-number';
 import { onInput } from './shared/on-input';
 import { typedSetting } from './shared/typed-setting';
 import type { NodeAPI, NodeDef, Node } from './shared/red-types';
 
-interface VoiceDialDef extends NodeDef {
+interface VoiceDialDef extends NodeDef, AnalysisSettingsDef {
   line?: string;
   /**
    * The number (on a SIP line also a SIP address) to dial, or where to read it: a typed input
@@ -21,6 +23,11 @@ interface VoiceDialDef extends NodeDef {
   callerName?: string;
   /** Withhold our number (SIP Privacy: id, AT CLIR); `msg.privacy` wins. */
   privacy?: boolean;
+  /**
+   * With detection on: `wait` (default): the answered message waits for the far-end verdict and
+   * carries it; `event`: it goes at once and the verdict comes later as a `far-end` event.
+   */
+  detectResult?: string;
 }
 
 /** The ring timeout of a voice-dial node saved without one (the editor's default), in seconds. */
@@ -39,6 +46,10 @@ export = function register(RED: NodeAPI): void {
     const numberFrom = typedSetting(def.number, def.numberType);
     // A flow saved without a ring timeout gets the editor's default, not a call that rings for ever.
     const ringTimeoutS = def.ringTimeout === undefined || def.ringTimeout === '' ? DEFAULT_RING_TIMEOUT_S : def.ringTimeout;
+    const activity = new NodeActivity(node, session);
+    // Detection off unless asked (the line's analysis defaults to `machine`); tones and SIT: the line's defaults (on).
+    const analysisConfigured = { detect: 'off' as const, ...analysisSettings(def) };
+    const waitForVerdict = def.detectResult !== 'event';
 
     onInput(node, session, async (msg, line, send) => {
       const number = await numberFor(RED, node, numberFrom, msg, 'dial');
@@ -49,18 +60,24 @@ export = function register(RED: NodeAPI): void {
       const callerName = msg.callerName ?? ((def.callerName ?? '').trim() || undefined);
       // dialAndWait in two halves, so that the status follows the call while it rings.
       const privacy = msg.privacy ?? (def.privacy === true ? true : undefined);
-      const call = await line.dial(number, { ringTimeout, callerId, callerName, headers: msg.sipHeaders, privacy });
-      session.follow(call);
+      const analysis = withMessageDetect(analysisConfigured, msg.detect);
+      const call = await line.dial(number, { ringTimeout, callerId, callerName, headers: msg.sipHeaders, privacy, analysis });
+      activity.follow(call);
       const result = await outcome(call);
-      msg.call = result.call.snapshot();
-      if (result.answered) {
+      const answered = result.answered ? session.lastEvent(call.id) : undefined;
+      // The verdict is the line's to wait for (line.analysis.result): null when the call ended first.
+      const waits = result.answered && waitForVerdict && analysis.detect === 'machine';
+      const verdict = waits ? await activity.during('detecting…', () => line.analysis.result(call)) : null;
+      msg.call = call.snapshot();
+      if (result.answered && !(waits && call.ended)) {
         msg.topic = 'answered';
-        const answered = session.lastEvent(call.id);
-        msg.payload = answered?.topic === 'answered' ? answered.payload : { state: call.state };
+        msg.payload = answered?.topic === 'answered' ? { ...answered.payload } : { state: call.state };
+        // With a verdict, `evidence` is the far-end's (the answered event's own is on voice-events).
+        if (verdict) Object.assign(msg.payload as object, verdict);
         send([msg, null]);
       } else {
         msg.topic = 'ended';
-        msg.payload = { ...result.end };
+        msg.payload = { ...(result.answered ? call.end : result.end) };
         send([null, msg]);
       }
     });

@@ -7,7 +7,7 @@ import { statusFor } from './status';
  * What a node shows while it is busy with a call beyond the call's own state ("collecting…" while a
  * gather runs). A fixed vocabulary, like status.ts: a node names a word, never writes a literal.
  */
-export type ActivityWord = 'sending…' | 'collecting…';
+export type ActivityWord = 'sending…' | 'collecting…' | 'detecting…';
 
 const ACTIVITY_LOOK: Required<Pick<NodeStatus, 'fill' | 'shape'>> = { fill: 'blue', shape: 'ring' };
 

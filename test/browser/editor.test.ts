@@ -362,6 +362,90 @@ describe('the editor in a browser', function () {
     await page.waitForSelector('#node-dialog-cancel', { state: 'detached' });
   });
 
+  it("voice-dial's call analysis: a dial saved without it opens unflagged with the defaults; the detect options show only for detect machine; a bad timeout is flagged", async function () {
+    await reset([
+      { id: 'T1', type: 'tab', label: 'analysis' },
+      lineFlowNode('L1', 'sim:ec600n'),
+      // Saved before the analysis settings existed: none of them.
+      { id: 'DO', type: 'voice-dial', z: 'T1', line: 'L1', number: '5551234', numberType: 'str', ringTimeout: 30, x: 200, y: 100, wires: [[], []] },
+    ]);
+    assert.deepEqual(await invalidNodes(page), []);
+    assert.equal(await redTriangles(page), 0);
+    await page.dblclick('[id="DO"] .red-ui-flow-node');
+    await page.waitForSelector('#node-dialog-ok', { state: 'visible' });
+    const shown = () => page.evaluate(() => ({
+      detect: $('#node-input-detect').val(),
+      detectTimeout: $('#node-input-detectTimeout').val(),
+      detectStart: $('#node-input-detectStart').val(),
+      detectResult: $('#node-input-detectResult').val(),
+      tones: $('#node-input-tones').is(':checked'),
+      sitEndsCall: $('#node-input-sitEndsCall').is(':checked'),
+      optionsVisible: $('#node-input-detectTimeout').is(':visible'),
+    }));
+    assert.deepEqual(await shown(), { detect: 'off', detectTimeout: '5', detectStart: 'answer', detectResult: 'wait', tones: true, sitEndsCall: true, optionsVisible: false });
+    await page.selectOption('#node-input-detect', 'machine');
+    assert.equal((await shown()).optionsVisible, true, 'the detect options shown for detect machine');
+    const timeoutFlagged = (on: boolean) =>
+      page.waitForFunction((want) => $('#node-input-detectTimeout').hasClass('input-error') === want, on, { timeout: 5000 });
+    for (const bad of ['0', '31', 'soon']) {
+      await typeInto(page, '#node-input-detectTimeout', bad);
+      await timeoutFlagged(true).catch(() => {
+        throw new Error(`a detect timeout "${bad}" is not flagged`);
+      });
+    }
+    await typeInto(page, '#node-input-detectTimeout', '8');
+    await timeoutFlagged(false);
+    await page.selectOption('#node-input-detectResult', 'event');
+    await page.click('#node-dialog-ok');
+    await page.waitForSelector('#node-dialog-ok', { state: 'detached' });
+    const saved = await page.evaluate(() => {
+      const n = RED.nodes.node('DO') as any; // eslint-disable-line @typescript-eslint/no-explicit-any
+      return { valid: n.valid, detect: n.detect, detectTimeout: String(n.detectTimeout), detectResult: n.detectResult, tones: n.tones, sitEndsCall: n.sitEndsCall };
+    });
+    assert.deepEqual(saved, { valid: true, detect: 'machine', detectTimeout: '8', detectResult: 'event', tones: true, sitEndsCall: true });
+    // Detection off again: the hidden timeout is not checked, even a bad one.
+    await page.dblclick('[id="DO"] .red-ui-flow-node');
+    await page.waitForSelector('#node-dialog-ok', { state: 'visible' });
+    await typeInto(page, '#node-input-detectTimeout', '0');
+    await timeoutFlagged(true);
+    await page.selectOption('#node-input-detect', 'off');
+    await timeoutFlagged(false);
+    assert.equal((await shown()).optionsVisible, false);
+    await page.click('#node-dialog-cancel');
+    await page.waitForSelector('#node-dialog-cancel', { state: 'detached' });
+    assert.deepEqual(await invalidNodes(page), []);
+  });
+
+  it("voice-detect's dialog: timeout 5 s and start at the answer by default, a timeout outside 1–30 s flagged", async function () {
+    await reset([lineFlowNode('L1', 'sim:ec600n')]);
+    await page.dragAndDrop('.red-ui-palette-node[data-palette-type="voice-detect"]', '#red-ui-workspace-chart', { targetPosition: { x: 300, y: 200 } });
+    const id = await nodeId(page, 'voice-detect');
+    await page.dblclick(`[id="${id}"] .red-ui-flow-node`);
+    await page.waitForSelector('#node-dialog-ok', { state: 'visible' });
+    await page.selectOption('#node-input-line', 'L1');
+    assert.deepEqual(
+      await page.evaluate(() => [$('#node-input-detectTimeout').val(), $('#node-input-detectStart').val()]),
+      ['5', 'answer'],
+    );
+    const flagged = (on: boolean) => page.waitForFunction((want) => $('#node-input-detectTimeout').hasClass('input-error') === want, on, { timeout: 5000 });
+    for (const bad of ['0.5', '31', 'x']) {
+      await typeInto(page, '#node-input-detectTimeout', bad);
+      await flagged(true).catch(() => {
+        throw new Error(`a voice-detect timeout "${bad}" is not flagged`);
+      });
+    }
+    await typeInto(page, '#node-input-detectTimeout', '12');
+    await flagged(false);
+    await page.selectOption('#node-input-detectStart', 'connect');
+    await page.click('#node-dialog-ok');
+    await page.waitForSelector('#node-dialog-ok', { state: 'detached' });
+    const saved = await page.evaluate((i) => {
+      const n = RED.nodes.node(i) as any; // eslint-disable-line @typescript-eslint/no-explicit-any
+      return [n.valid, String(n.detectTimeout), n.detectStart, n.line];
+    }, id);
+    assert.deepEqual(saved, [true, '12', 'connect', 'L1']);
+  });
+
   for (const example of EXAMPLES) {
     it(`Import → Examples → ${example}: no node flagged, deploys with no warning, its lines come up`, async function () {
       await reset();
@@ -489,6 +573,26 @@ async function doesWhatItsCommentSays(page: Page, example: string): Promise<void
   if (example === 'dial-out') {
     await pressInject(page, 'call 5551234');
     await page.waitForFunction(() => $('.red-ui-debug-msg-name').text().includes('node: answered'), undefined, { timeout: 20000 });
+  }
+  if (example === 'leave-a-message') {
+    // 2002 answers as a machine: the answered message carries its verdict, then its beep, then 1001 plays the message and hangs up.
+    await pressInject(page, 'call 2002');
+    await page.waitForFunction(() => $('.red-ui-debug-msg-topic').text().includes('ended'), undefined, { timeout: 45000 });
+    const topics = (await debugMessages(page)).map((m) => m.topic);
+    for (const t of ['answered', 'far-end', 'beep', 'ended']) assert.ok(topics.includes(t), `the debug sidebar shows ${t}: ${topics.join(', ')}`);
+    assert.ok(topics.indexOf('beep') < topics.indexOf('ended'), topics.join(', '));
+    // Open the answered message's payload in the debug sidebar, as a user does, and read it.
+    await page.evaluate(() => RED.sidebar.show('debug'));
+    const answered = await page.evaluate(() => {
+      const msg = $('.red-ui-debug-msg').filter(function (this: unknown) {
+        return $(this).find('.red-ui-debug-msg-topic').first().text().includes('answered');
+      }).first();
+      msg.find('.red-ui-debug-msg-expandable').first().trigger('click');
+      msg.find('.red-ui-debug-msg-object-key').filter(function (this: unknown) { return $(this).text() === 'payload'; })
+        .last().closest('.red-ui-debug-msg-expandable').trigger('click');
+      return msg.text();
+    });
+    assert.match(answered, /farEnd[^,]*machine/, `the answered message says machine: ${answered}`);
   }
   if (example === 'all-events') {
     // The emulator's demo call rings in (5 s after the line is up); a click then still dials.

@@ -6,16 +6,17 @@
  */
 import assert from 'node:assert/strict';
 import voiceControl = require('../../nodes/voice-control');
+import voiceDetect = require('../../nodes/voice-detect');
 import voiceDtmf = require('../../nodes/voice-dtmf');
 import voiceForward = require('../../nodes/voice-forward');
 import { toFlowError } from '../../nodes/shared/flow-error';
 import { AUDIO_NODES } from './audio-flow-helpers';
 import { Inbox, Msg, errorsOf, getNode, helper, lineNode, lineOf, sink, voiceNode, waitFor, waitReady } from './flow-helpers';
 
-const ALL_NODES = [...AUDIO_NODES, voiceControl, voiceDtmf, voiceForward];
+const ALL_NODES = [...AUDIO_NODES, voiceControl, voiceDtmf, voiceForward, voiceDetect];
 
 /** Every node type that takes messages. */
-const TYPES = ['voice-dial', 'voice-answer', 'voice-hangup', 'voice-dtmf', 'voice-record', 'voice-forward', 'voice-play', 'voice-control'];
+const TYPES = ['voice-dial', 'voice-answer', 'voice-hangup', 'voice-dtmf', 'voice-record', 'voice-forward', 'voice-play', 'voice-control', 'voice-detect'];
 
 function throwingProxy(): object {
   const boom = (): never => {
