@@ -7,6 +7,7 @@ import voiceForward = require('../../nodes/voice-forward');
 import voiceDtmf = require('../../nodes/voice-dtmf');
 import voicePlay = require('../../nodes/voice-play');
 import voiceRecord = require('../../nodes/voice-record');
+import voiceConference = require('../../nodes/voice-conference');
 import { readWavFile } from '../../lib/media/wav-reader';
 import { dominantHz } from '../helpers/audio-spectrum';
 import { FlowNode, Inbox, NODES, emulatorOf, errorsOf, getNode, helper, lineOf, waitFor, waitReady } from './flow-helpers';
@@ -45,7 +46,7 @@ async function load(
   adapt: (flow: FlowNode[]) => FlowNode[] = (f) => f,
 ): Promise<{ flow: FlowNode[]; lineId: string; events: VoiceEvent[]; byName: (name: string) => string }> {
   const flow = adapt(readFlow(file));
-  await helper.load([...NODES, voiceForward, voiceDtmf, voicePlay, voiceRecord, ...CORE_NODES], flow);
+  await helper.load([...NODES, voiceForward, voiceDtmf, voicePlay, voiceRecord, voiceConference, ...CORE_NODES], flow);
   const lineId = flow.find((n) => n.type === 'voice-line')!.id;
   await waitReady(lineId);
   const events: VoiceEvent[] = [];
@@ -175,6 +176,34 @@ describe('example flows', function () {
     assert.deepEqual([ended(events)[0].payload.cause, ended(events)[0].payload.by], ['normal', 'remote']);
     assert.deepEqual(calleeEvents.map((e) => e.topic), ['incoming', 'answered', 'ended']);
     assert.equal(ended(calleeEvents)[0].payload.by, 'local');
+    assertNoErrors(flow);
+  });
+
+  it('conference-room: two callers dialled from 1001 are answered on 2002 and join room demo; get-room lists them; end ends the room and hangs them up', async function () {
+    this.timeout(60000);
+    const { flow, lineId, events, byName } = await load('examples/conference-room.json');
+    const room = flow.filter((n) => n.type === 'voice-line').find((n) => n.id !== lineId)!.id;
+    await waitReady(room);
+    const roomEvents = new Inbox(byName('room events'));
+    const results = new Inbox(byName('result'));
+    getNode(byName('caller 1')).receive({ payload: '2002' });
+    await roomEvents.next('caller 1 joined', (m) => m.topic === 'join', 30000);
+    getNode(byName('caller 2')).receive({ payload: '2002' });
+    await roomEvents.next('caller 2 joined', (m) => m.topic === 'join' && m.payload.parties.length === 2, 30000);
+    const topics = () => roomEvents.topics().filter((t: string) => t !== 'talking' && t !== 'silent');
+    assert.deepEqual(topics(), ['join', 'room-start', 'join']);
+    assert.ok(roomEvents.messages.every((m) => m.room === 'demo'), 'every event is about room demo');
+    getNode(byName('get-room')).receive({});
+    const got = await results.next('the room', (m) => m.action === 'get-room');
+    assert.equal(got.payload.name, 'demo');
+    assert.equal(got.payload.state, 'started');
+    assert.equal(got.payload.parties.length, 2);
+    getNode(byName('end')).receive({});
+    await roomEvents.next('the room ended', (m) => m.topic === 'room-end');
+    assert.deepEqual(topics(), ['join', 'room-start', 'join', 'leave', 'leave', 'room-end']);
+    // Ending the room does not end calls: the flow hangs up each party the room's end took out.
+    await waitFor('both callers hung up by 2002', () => ended(events).length === 2, 20000);
+    assert.deepEqual(ended(events).map((e) => [e.payload.cause, e.payload.by]), [['normal', 'remote'], ['normal', 'remote']]);
     assertNoErrors(flow);
   });
 
