@@ -446,6 +446,46 @@ describe('the editor in a browser', function () {
     assert.deepEqual(saved, [true, '12', 'connect', 'L1']);
   });
 
+  it("voice-conference's dialog: join shows the room and the join options, leave neither, end the room only; a bad leave digit or talk threshold is flagged", async function () {
+    await reset([lineFlowNode('L1', 'sim:ec600n')]);
+    await page.dragAndDrop('.red-ui-palette-node[data-palette-type="voice-conference"]', '#red-ui-workspace-chart', { targetPosition: { x: 300, y: 200 } });
+    const id = await nodeId(page, 'voice-conference');
+    await page.dblclick(`[id="${id}"] .red-ui-flow-node`);
+    await page.waitForSelector('#node-dialog-ok', { state: 'visible' });
+    await page.selectOption('#node-input-line', 'L1');
+    const shown = () => page.evaluate(() => ({
+      action: $('#node-input-action').val(),
+      room: $('#node-input-room').is(':visible'),
+      joinOptions: $('.voice-conference-join').map(function (this: unknown) { return $(this).is(':visible'); }).get(),
+    }));
+    assert.deepEqual(await shown(), { action: 'join', room: true, joinOptions: [true, true, true, true] });
+    await page.selectOption('#node-input-action', 'leave');
+    assert.deepEqual(await shown(), { action: 'leave', room: false, joinOptions: [false, false, false, false] });
+    await page.selectOption('#node-input-action', 'end');
+    assert.deepEqual(await shown(), { action: 'end', room: true, joinOptions: [false, false, false, false] });
+    await page.selectOption('#node-input-action', 'join');
+    const flagged = (sel: string, on: boolean) => page.waitForFunction(([s, want]) => $(s as string).hasClass('input-error') === want, [sel, on] as const, { timeout: 5000 });
+    for (const [field, bad, good] of [['#node-input-leaveDigit', 'x', '#'], ['#node-input-talkThreshold', '10', '-40']]) {
+      await typeInto(page, field, bad);
+      await flagged(field, true).catch(() => {
+        throw new Error(`${field} "${bad}" is not flagged`);
+      });
+      await typeInto(page, field, good);
+      await flagged(field, false).catch(() => {
+        throw new Error(`${field} "${good}" is flagged`);
+      });
+    }
+    await typeInto(page, '#node-input-room', 'demo');
+    await page.check('#node-input-beepOnEntry');
+    await page.click('#node-dialog-ok');
+    await page.waitForSelector('#node-dialog-ok', { state: 'detached' });
+    const saved = await page.evaluate((i) => {
+      const n = RED.nodes.node(i) as any; // eslint-disable-line @typescript-eslint/no-explicit-any
+      return [n.valid, n.action, n.room, n.leaveDigit, String(n.talkThreshold), n.beepOnEntry, n.line];
+    }, id);
+    assert.deepEqual(saved, [true, 'join', 'demo', '#', '-40', true, 'L1']);
+  });
+
   for (const example of EXAMPLES) {
     it(`Import → Examples → ${example}: no node flagged, deploys with no warning, its lines come up`, async function () {
       await reset();
@@ -593,6 +633,13 @@ async function doesWhatItsCommentSays(page: Page, example: string): Promise<void
       return msg.text();
     });
     assert.match(answered, /farEnd[^,]*machine/, `the answered message says machine: ${answered}`);
+  }
+  if (example === 'conference-room') {
+    // Caller 1 dials 2002, which answers and joins the call to room demo: the room starts.
+    await pressInject(page, 'caller 1');
+    await page.waitForFunction(() => $('.red-ui-debug-msg-topic').text().includes('room-start'), undefined, { timeout: 30000 });
+    const topics = (await debugMessages(page)).filter((m) => m.node === 'room events').map((m) => m.topic).filter((t) => t !== 'talking' && t !== 'silent');
+    assert.deepEqual(topics.slice(0, 2), ['join', 'room-start']);
   }
   if (example === 'all-events') {
     // The emulator's demo call rings in (5 s after the line is up); a click then still dials.
