@@ -155,7 +155,10 @@ for (const mode of [{ mediaWorkers: 0 }, {}] as Array<Partial<LineConfig>>) {
       // Ring-back is 1 s on, 4 s off (ETSI): listen through a whole period.
       const waiting = await Promise.all([one, two].map((x) => hear(x.far, 5200)));
       for (const [i, s] of waiting.entries()) {
-        assert.ok(amplitude(s, 425) > 150, `party ${i} hears ring-back: ${amplitude(s, 425)}`);
+        // The loudest 250 ms of the period, not its average: a second of tone in 5.2 s averages to a
+        // fifth of its level, which a few late frames on a loaded machine pushed under the limit.
+        const peak = Math.max(...Array.from({ length: Math.floor(s.length / 2000) }, (_, k) => amplitude(s.subarray(k * 2000, (k + 1) * 2000), 425)));
+        assert.ok(peak > 300, `party ${i} hears ring-back: ${peak} at its loudest 250 ms`);
         for (const hz of TONES) assert.ok(amplitude(s, hz) < NOT_HEARD, `party ${i} hears no party while waiting (${hz} Hz: ${amplitude(s, hz)})`);
       }
       await p.b.conference.join(three.b.id, 'r');
