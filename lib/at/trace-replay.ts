@@ -439,7 +439,11 @@ class TraceReplayer {
     };
     switch (step.verb) {
       case 'dial':
-        await this.line.dial(step.args[0], step.options.ringTimeout ? { ringTimeout: Number(step.options.ringTimeout) } : {});
+        await this.line.dial(step.args[0], {
+          ...(step.options.ringTimeout ? { ringTimeout: Number(step.options.ringTimeout) } : {}),
+          // `detect=off` / `detect=machine`: the dial asks for call analysis (network tones on), as voice-dial sends it.
+          ...(step.options.detect ? { analysis: { detect: step.options.detect } } : {}),
+        });
         return;
       case 'answer':
         await this.line.answer(byIndex());

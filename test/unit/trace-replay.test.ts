@@ -33,6 +33,24 @@ describe('modem traces replayed one byte per write (a slow UART, a USB CDC port 
   }
 });
 
+describe('call analysis on the real traces that dial: what a module printed, with analysis asked for', function () {
+  this.timeout(20000);
+  const dialling = TRACE_FILES.map((file) => ({ file, text: readFileSync(join(TRACES, file), 'utf8') })).filter(
+    ({ text }) => /^@origin real$/m.test(text) && /^(\+\d+ )?! dial /m.test(text),
+  );
+  const withDetect = (text: string, detect: string): string => text.replace(/^((?:\+\d+ )?! dial [^\n#]*?)(\s*(#.*)?)$/gm, `$1 detect=${detect}$2`);
+
+  it('there are real traces that dial', () => assert.ok(dialling.length >= 3, `${dialling.length} real traces dial`));
+  for (const { file, text } of dialling) {
+    it(`${file}: network tones asked for (detect=off) send nothing more and change no event (no PCM port on hardware)`, async () => {
+      await replayTrace(parseTrace(withDetect(text, 'off'), file));
+    });
+    it(`${file}: far-end detection (detect=machine) is refused before ATD, naming the missing PCM port`, async () => {
+      await assert.rejects(replayTrace(parseTrace(withDetect(text, 'machine'), file)), /call analysis needs the call's audio; this line \(.*\) has no PCM port/);
+    });
+  }
+});
+
 describe('every trace says whether it is real, and a real one where it comes from', () => {
   for (const file of TRACE_FILES) {
     it(file, () => {
