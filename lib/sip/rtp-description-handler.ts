@@ -1,4 +1,5 @@
 import { EventEmitter } from 'node:events';
+import { SessionState } from 'sip.js';
 import type { Session, SessionDescriptionHandler, SessionDescriptionHandlerModifier, SessionDescriptionHandlerOptions } from 'sip.js';
 import type { Logger } from '../backend';
 import { CallStateError, NotSupportedError } from '../errors';
@@ -395,4 +396,28 @@ async function applyModifiers(description: DescriptionInit, modifiers: SessionDe
     current = { type: current.type, sdp: out.sdp };
   }
   return current;
+}
+
+/**
+ * Calls `fn` with the session's media once it exists (at once when it does): sip.js makes an
+ * Inviter's handler during `invite()`, its media when the offer is made. Returns a function that
+ * stops waiting.
+ */
+export function whenMedia(session: Session, fn: (media: RtpMedia) => void): () => void {
+  let handler: RtpDescriptionHandler | undefined;
+  const onState = (state: SessionState): void => {
+    if (state === SessionState.Terminated || watch()) session.stateChange.removeListener(onState);
+  };
+  const watch = (): boolean => {
+    handler = RtpDescriptionHandler.of(session);
+    if (!handler) return false;
+    if (handler.session) fn(handler.session);
+    else handler.once('session', fn);
+    return true;
+  };
+  if (!watch()) session.stateChange.addListener(onState);
+  return () => {
+    session.stateChange.removeListener(onState);
+    handler?.off('session', fn);
+  };
 }

@@ -1,11 +1,10 @@
-import { SessionState } from 'sip.js';
 import type { Session } from 'sip.js';
 import type { Call } from '../call/call';
 import type { AnalysisCapability, AnalysisOptions } from '../capabilities/analysis';
 import { AnalysisRun } from '../capabilities/analysis-run';
 import { CallStateError } from '../errors';
 import type { RtpMedia } from '../media-engine/rtp-media';
-import { RtpDescriptionHandler } from './rtp-description-handler';
+import { RtpDescriptionHandler, whenMedia } from './rtp-description-handler';
 import type { SipCallContext } from './sip-call-context';
 
 /** What the SIP analysis capability needs of the backend: a call's session, hanging up, the line's name, a log. */
@@ -69,28 +68,4 @@ export class SipAnalysis implements AnalysisCapability {
     });
     this.runs.set(call, { run, unwatch });
   }
-}
-
-/**
- * Calls `fn` with the session's media once it exists (at once when it does): sip.js makes an
- * Inviter's handler during `invite()`, its media when the offer is made. Returns a function that
- * stops waiting.
- */
-function whenMedia(session: Session, fn: (media: RtpMedia) => void): () => void {
-  let handler: RtpDescriptionHandler | undefined;
-  const onState = (state: SessionState): void => {
-    if (state === SessionState.Terminated || watch()) session.stateChange.removeListener(onState);
-  };
-  const watch = (): boolean => {
-    handler = RtpDescriptionHandler.of(session);
-    if (!handler) return false;
-    if (handler.session) fn(handler.session);
-    else handler.once('session', fn);
-    return true;
-  };
-  if (!watch()) session.stateChange.addListener(onState);
-  return () => {
-    session.stateChange.removeListener(onState);
-    handler?.off('session', fn);
-  };
 }

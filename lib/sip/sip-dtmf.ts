@@ -7,7 +7,7 @@ import { checkDtmfDigits, checkDtmfDuration, detectionOffMessage, DtmfCapability
 import { CallStateError, CommandFailedError, NotSupportedError } from '../errors';
 import { DtmfMerge } from '../media/dtmf-merge';
 import { printable } from '../validate';
-import { RtpDescriptionHandler } from './rtp-description-handler';
+import { RtpDescriptionHandler, whenMedia } from './rtp-description-handler';
 import { DTMF_GAP_MS } from './rtp-session';
 import type { RtpDtmfEvent } from './rtp-session';
 import type { RtpMedia } from '../media-engine/rtp-media';
@@ -66,11 +66,7 @@ export class SipDtmf implements DtmfCapability, SipCallFeature {
   attach(call: Call, session: Session): void {
     const report = keyReporter(call, this.ctx, () => this.reporting);
     this.reporters.set(call, report);
-    if (reportMediaDtmf(session, report)) return;
-    const onState = (state: SessionState): void => {
-      if (state === SessionState.Terminated || reportMediaDtmf(session, report)) session.stateChange.removeListener(onState);
-    };
-    session.stateChange.addListener(onState);
+    whenMedia(session, (media) => media.on('dtmf', (d: RtpDtmfEvent) => report(d.digit, d.source, d.durationMs)));
   }
 
   async send(call: Call, digits: string, options: { durationMs: number }): Promise<void> {
@@ -216,19 +212,4 @@ function keyReporter(call: Call, ctx: SipDtmfContext, reporting: () => boolean):
     }
     call.report('dtmf', { digit, source });
   };
-}
-
-/**
- * Feeds the keys the call's media receives (RFC 4733, tones) to `report`, from the moment the media
- * exists. False when the session has no handler yet (nothing attached).
- */
-function reportMediaDtmf(session: Session, report: KeyReporter): boolean {
-  const attach = (media: RtpMedia): void => {
-    media.on('dtmf', (d: RtpDtmfEvent) => report(d.digit, d.source, d.durationMs));
-  };
-  const handler = RtpDescriptionHandler.of(session);
-  if (!handler) return false;
-  if (handler.session) attach(handler.session);
-  else handler.once('session', attach);
-  return true;
 }
