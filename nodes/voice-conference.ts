@@ -25,6 +25,10 @@ interface VoiceConferenceDef extends NodeDef {
   leaveDigit?: string;
   muteDigit?: string;
   talkThreshold?: string | number;
+  /** join: the party's tags, comma-separated; empty: none. */
+  tags?: string;
+  /** join: the tag this party whispers to; empty: heard by everyone. */
+  whisperTo?: string;
 }
 
 /**
@@ -100,6 +104,9 @@ async function act(
       return { payload: await c.end(room()) };
     case 'get-room':
       return { payload: c.getRoom(room()) };
+    case 'mute-all':
+    case 'unmute-all':
+      return { payload: await c.setAllMuted(room(), action === 'mute-all') };
   }
 }
 
@@ -116,6 +123,8 @@ function partyOptions(def: VoiceConferenceDef, msg: NodeMessage): () => unknown 
     };
     if (def.leaveDigit) own.leaveDigit = def.leaveDigit;
     if (def.muteDigit) own.muteDigit = def.muteDigit;
+    if (def.tags) own.tags = def.tags.split(',').map((t) => t.trim()).filter((t) => t !== '');
+    if (def.whisperTo) own.whisperTo = def.whisperTo.trim();
     if (def.talkThreshold !== undefined && def.talkThreshold !== '') own.talkThresholdDbfs = Number(def.talkThreshold);
     const p = msg.party;
     if (p === undefined || p === null) return own;

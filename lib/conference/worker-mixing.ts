@@ -17,7 +17,7 @@ export type MixCommand =
   /** Host: audio the whole room hears once (an entry beep). */
   | { t: 'mix-play'; id: 0; room: number; samples: Int16Array }
   /** Host: a party joins; its leg runs here, or on another worker whose relay is at the end of `port`. */
-  | { t: 'mix-add'; id: LegId; room: number; muted: boolean; deaf: boolean; talkDbfs: number; port?: MessagePort }
+  | { t: 'mix-add'; id: LegId; room: number; muted: boolean; deaf: boolean; talkDbfs: number; tags?: readonly string[]; whisperTo?: string | null; port?: MessagePort }
   | { t: 'mix-set'; id: LegId; room: number; muted: boolean; deaf: boolean }
   | { t: 'mix-remove'; id: LegId; room: number }
   /** The leg's worker (not the host): relay the leg to the room at the end of `port`. */
@@ -67,7 +67,7 @@ export class WorkerMixing {
       case 'mix-add': {
         const r = this.rooms.get(c.room);
         if (!r) break;
-        const options = { muted: c.muted, deaf: c.deaf };
+        const options = { muted: c.muted, deaf: c.deaf, tags: c.tags, whisperTo: c.whisperTo };
         if (c.port) {
           const port = c.port;
           r.room.addRemote(c.id, options, (frame) => port.postMessage(frame, [frame.buffer as ArrayBuffer]));

@@ -7,7 +7,7 @@ import { describe } from '../validate';
 import type { VoiceLine } from './voice-line';
 
 /** The actions of `voice-conference` (docs/conference.md). */
-export const CONFERENCE_ACTIONS = ['join', 'leave', 'mute', 'unmute', 'deaf', 'undeaf', 'kick', 'end', 'get-room', 'bridge'] as const;
+export const CONFERENCE_ACTIONS = ['join', 'leave', 'mute', 'unmute', 'deaf', 'undeaf', 'kick', 'end', 'get-room', 'bridge', 'mute-all', 'unmute-all'] as const;
 export type ConferenceAction = (typeof CONFERENCE_ACTIONS)[number];
 
 /** What a party action gives: the call, and its room as it is afterwards. */
@@ -19,7 +19,12 @@ export interface PartyResult {
 /** The longest room name. */
 export const MAX_ROOM_NAME = 100;
 
-const PARTY_OPTION_NAMES = ['muted', 'deaf', 'moderator', 'startsRoom', 'endsRoom', 'talkThresholdDbfs', 'beepOnEntry', 'leaveDigit', 'muteDigit'] as const;
+const PARTY_OPTION_NAMES = ['muted', 'deaf', 'moderator', 'startsRoom', 'endsRoom', 'talkThresholdDbfs', 'beepOnEntry', 'leaveDigit', 'muteDigit', 'tags', 'whisperTo'] as const;
+
+/** A tag (`tags`, `whisperTo`): 1–50 characters, no spaces or commas (the node's field is a comma-separated list). */
+const TAG = /^[^\s,]{1,50}$/;
+/** The most tags one party carries. */
+export const MAX_TAGS = 20;
 
 /**
  * The line's conference rooms (docs/conference.md): validates what a flow gives, resolves the
@@ -101,6 +106,11 @@ export class LineConference {
     return this.rooms.end(checkRoomName(name));
   }
 
+  /** `mute-all` / `unmute-all`: every party of the room but the moderators (lib/conference/rooms.ts `setAllMuted`). */
+  async setAllMuted(name: unknown, muted: boolean): Promise<RoomSnapshot> {
+    return this.rooms.setAllMuted(checkRoomName(name), muted);
+  }
+
   /** A room now: `null` when there is no room of that name. */
   getRoom(name: unknown): RoomSnapshot | null {
     return this.rooms.get(checkRoomName(name));
@@ -136,7 +146,8 @@ export function checkRoomName(value: unknown): string {
 
 /**
  * A party's options: `muted`, `deaf`, `moderator`, `startsRoom`, `endsRoom`, `beepOnEntry` (true /
- * false), `talkThresholdDbfs` (−90 to 0), `leaveDigit` / `muteDigit` (one DTMF key; different keys).
+ * false), `talkThresholdDbfs` (−90 to 0), `leaveDigit` / `muteDigit` (one DTMF key; different keys),
+ * `tags` (a list of tags, or a comma-separated string of them), `whisperTo` (one tag, or empty: none).
  */
 export function checkPartyOptions(value: unknown): Partial<PartyOptions> {
   if (value === undefined || value === null) return {};
@@ -152,6 +163,15 @@ export function checkPartyOptions(value: unknown): Partial<PartyOptions> {
         throw new InvalidInputError(`talkThresholdDbfs must be a level from -90 to 0 dBFS, got ${describe(v)}`);
       }
       out.talkThresholdDbfs = v;
+    } else if (key === 'tags') {
+      out.tags = checkTags(v);
+    } else if (key === 'whisperTo') {
+      if (v === null || v === '') {
+        out.whisperTo = null;
+        continue;
+      }
+      if (typeof v !== 'string' || !TAG.test(v.trim())) throw new InvalidInputError(`whisperTo must be one tag (1 to 50 characters, no spaces or commas), got ${describe(v)}`);
+      out.whisperTo = v.trim();
     } else if (key === 'leaveDigit' || key === 'muteDigit') {
       if (v === null || v === '') {
         out[key] = null;
@@ -166,4 +186,17 @@ export function checkPartyOptions(value: unknown): Partial<PartyOptions> {
   }
   if (out.leaveDigit && out.leaveDigit === out.muteDigit) throw new InvalidInputError(`leaveDigit and muteDigit must be different keys, both are ${out.leaveDigit}`);
   return out;
+}
+
+/** `tags`: a list of tags or a comma-separated string of them; duplicates dropped, order kept. */
+function checkTags(value: unknown): string[] {
+  const list = typeof value === 'string' ? value.split(',').map((t) => t.trim()).filter((t) => t !== '') : value;
+  if (!Array.isArray(list)) throw new InvalidInputError(`tags must be a list of tags like ["agent"] (or "agent, sales"), got ${describe(value)}`);
+  const tags: string[] = [];
+  for (const t of list) {
+    if (typeof t !== 'string' || !TAG.test(t)) throw new InvalidInputError(`each tag must be 1 to 50 characters without spaces or commas, got ${describe(t)}`);
+    if (!tags.includes(t)) tags.push(t);
+  }
+  if (tags.length > MAX_TAGS) throw new InvalidInputError(`a party carries at most ${MAX_TAGS} tags, got ${tags.length}`);
+  return tags;
 }

@@ -49,7 +49,7 @@ class SipRoomMedia implements RoomMedia {
     }
     const rtp = this.ctx.rtpOf(call);
     if (!rtp || rtp.closed) throw new CallStateError(`call ${call.id} has no media (${this.ctx.description()}): it cannot join room ${this.name}`);
-    const options = { muted: party.muted, deaf: party.deaf };
+    const options = { muted: party.muted, deaf: party.deaf, tags: party.tags, whisperTo: party.whisperTo };
     const host = (this.host ??= this.hostFor(rtp));
     if (host.kind === 'local' && rtp instanceof RtpSession) {
       host.room.addLocal(call, rtp, options, party.talkThresholdDbfs);
@@ -108,7 +108,7 @@ class SipRoomMedia implements RoomMedia {
 
   /** A leg into a worker-hosted room: mixed there directly, or relayed from its own worker. */
   private attach(call: Call, rtp: RemoteRtpSession, media: RoomPartyMedia, host: Extract<Host, { kind: 'worker' }>): void {
-    const add = { t: 'mix-add' as const, id: rtp.id, room: host.room, muted: media.muted, deaf: media.deaf, talkDbfs: media.talkThresholdDbfs };
+    const add = { t: 'mix-add' as const, id: rtp.id, room: host.room, muted: media.muted, deaf: media.deaf, talkDbfs: media.talkThresholdDbfs, tags: media.tags, whisperTo: media.whisperTo };
     if (rtp.threadId === host.threadId) {
       host.via.sendMix(add);
       this.parties.set(call, { rtp, relayed: false, media });
