@@ -446,7 +446,7 @@ describe('the editor in a browser', function () {
     assert.deepEqual(saved, [true, '12', 'connect', 'L1']);
   });
 
-  it("voice-conference's dialog: join shows the room and the join options, leave neither, end the room only; a bad leave digit or talk threshold is flagged", async function () {
+  it("voice-conference's dialog: join shows the room and the join options, leave neither, end and mute-all the room only; a bad leave digit, talk threshold, tag or whisper tag is flagged", async function () {
     await reset([lineFlowNode('L1', 'sim:ec600n')]);
     await page.dragAndDrop('.red-ui-palette-node[data-palette-type="voice-conference"]', '#red-ui-workspace-chart', { targetPosition: { x: 300, y: 200 } });
     const id = await nodeId(page, 'voice-conference');
@@ -456,16 +456,22 @@ describe('the editor in a browser', function () {
     const shown = () => page.evaluate(() => ({
       action: $('#node-input-action').val(),
       room: $('#node-input-room').is(':visible'),
-      joinOptions: $('.voice-conference-join').map(function (this: unknown) { return $(this).is(':visible'); }).get(),
+      // The join rows all shown, or none: 'all' / 'none' ('some' would be a row left behind).
+      joinOptions: (function () {
+        const v = $('.voice-conference-join').map(function (this: unknown) { return $(this).is(':visible'); }).get();
+        return v.every(Boolean) ? 'all' : v.some(Boolean) ? 'some' : 'none';
+      })(),
     }));
-    assert.deepEqual(await shown(), { action: 'join', room: true, joinOptions: [true, true, true, true] });
+    assert.deepEqual(await shown(), { action: 'join', room: true, joinOptions: 'all' });
     await page.selectOption('#node-input-action', 'leave');
-    assert.deepEqual(await shown(), { action: 'leave', room: false, joinOptions: [false, false, false, false] });
+    assert.deepEqual(await shown(), { action: 'leave', room: false, joinOptions: 'none' });
     await page.selectOption('#node-input-action', 'end');
-    assert.deepEqual(await shown(), { action: 'end', room: true, joinOptions: [false, false, false, false] });
+    assert.deepEqual(await shown(), { action: 'end', room: true, joinOptions: 'none' });
+    await page.selectOption('#node-input-action', 'mute-all');
+    assert.deepEqual(await shown(), { action: 'mute-all', room: true, joinOptions: 'none' });
     await page.selectOption('#node-input-action', 'join');
     const flagged = (sel: string, on: boolean) => page.waitForFunction(([s, want]) => $(s as string).hasClass('input-error') === want, [sel, on] as const, { timeout: 5000 });
-    for (const [field, bad, good] of [['#node-input-leaveDigit', 'x', '#'], ['#node-input-talkThreshold', '10', '-40']]) {
+    for (const [field, bad, good] of [['#node-input-leaveDigit', 'x', '#'], ['#node-input-talkThreshold', '10', '-40'], ['#node-input-tags', 'agent, two words', 'agent, sales'], ['#node-input-whisperTo', 'a,b', 'coach']]) {
       await typeInto(page, field, bad);
       await flagged(field, true).catch(() => {
         throw new Error(`${field} "${bad}" is not flagged`);
@@ -481,9 +487,9 @@ describe('the editor in a browser', function () {
     await page.waitForSelector('#node-dialog-ok', { state: 'detached' });
     const saved = await page.evaluate((i) => {
       const n = RED.nodes.node(i) as any; // eslint-disable-line @typescript-eslint/no-explicit-any
-      return [n.valid, n.action, n.room, n.leaveDigit, String(n.talkThreshold), n.beepOnEntry, n.line];
+      return [n.valid, n.action, n.room, n.leaveDigit, String(n.talkThreshold), n.beepOnEntry, n.line, n.tags, n.whisperTo];
     }, id);
-    assert.deepEqual(saved, [true, 'join', 'demo', '#', '-40', true, 'L1']);
+    assert.deepEqual(saved, [true, 'join', 'demo', '#', '-40', true, 'L1', 'agent, sales', 'coach']);
   });
 
   for (const example of EXAMPLES) {

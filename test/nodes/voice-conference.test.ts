@@ -1,6 +1,7 @@
 /**
  * voice-conference in a flow: two SIP lines on 127.0.0.1 (A dials B twice); the node on B joins
- * both calls to a room, mutes one, reads the room, ends it; its second output sends the room events.
+ * both calls to a room (tags from the node, whisperTo from msg.party), mutes one, mute-all /
+ * unmute-all, reads the room, ends it; its second output sends the room events.
  * On an AT line (the emulator) a join fails with "not supported on this line yet" to the Catch path.
  */
 import assert from 'node:assert/strict';
@@ -15,7 +16,7 @@ describe('voice-conference', function () {
     await helper.unload();
   });
 
-  it('joins two SIP calls to a room, mutes one, get-room, end; the second output sends join, room-start, leave, room-end', async function () {
+  it('joins two SIP calls to a room (tags, whisperTo), mutes one, mute-all / unmute-all, get-room, end; the second output sends join, room-start, leave, room-end', async function () {
     const base = await pickPorts(2);
     const rtp = 30000 + 32 * randomInt(0, 300);
     const sipLine = (id: string, username: string, port: number, peer: number, rtpMin: number): FlowNode => ({
@@ -25,7 +26,7 @@ describe('voice-conference', function () {
     await helper.load([...NODES, voiceConference], [
       sipLine('A', '1001', base, base + 1, rtp),
       sipLine('B', '2002', base + 1, base, rtp + 16),
-      voiceNode('C', 'voice-conference', 'B', [['OUT'], ['EV']], { action: 'join', room: 'sales', moderator: true }),
+      voiceNode('C', 'voice-conference', 'B', [['OUT'], ['EV']], { action: 'join', room: 'sales', moderator: true, tags: 'agent, sales' }),
       sink('OUT'),
       sink('EV'),
       // A line runs while a node uses it: this one keeps A (the far ends) up.
@@ -59,14 +60,20 @@ describe('voice-conference', function () {
     assert.equal(first.call.id, calls[0]);
     assert.equal(first.topic, 'keep');
     assert.equal(first.payload.state, 'started');
-    assert.deepEqual(first.payload.parties.map((p: { call: string; moderator: boolean }) => [p.call, p.moderator]), [[calls[0], true]]);
-    getNode('C').receive({ call: calls[1], party: { moderator: false, muted: true } });
+    assert.deepEqual(first.payload.parties.map((p: { call: string; moderator: boolean; tags: string[] }) => [p.call, p.moderator, p.tags]), [[calls[0], true, ['agent', 'sales']]]);
+    getNode('C').receive({ call: calls[1], party: { moderator: false, muted: true, tags: [], whisperTo: 'agent' } });
     const second = await out.next('second joined', (m) => m.action === 'join' && m.call.id === calls[1]);
-    assert.deepEqual(second.payload.parties.map((p: { muted: boolean; moderator: boolean }) => [p.muted, p.moderator]), [[false, true], [true, false]]);
+    assert.deepEqual(second.payload.parties.map((p: { muted: boolean; moderator: boolean; whisperTo?: string }) => [p.muted, p.moderator, p.whisperTo]), [[false, true, undefined], [true, false, 'agent']]);
 
     getNode('C').receive({ call: calls[1], action: 'unmute' });
     const unmuted = await out.next('unmuted', (m) => m.action === 'unmute');
     assert.equal(unmuted.payload.parties[1].muted, false);
+    getNode('C').receive({ action: 'mute-all', room: 'sales' });
+    const allMuted = await out.next('mute-all', (m) => m.action === 'mute-all');
+    assert.deepEqual([allMuted.payload.allMuted, ...allMuted.payload.parties.map((p: { muted: boolean }) => p.muted)], [true, false, true], 'the moderator stays unmuted');
+    getNode('C').receive({ action: 'unmute-all', room: 'sales' });
+    const allUnmuted = await out.next('unmute-all', (m) => m.action === 'unmute-all');
+    assert.deepEqual([allUnmuted.payload.allMuted, ...allUnmuted.payload.parties.map((p: { muted: boolean }) => p.muted)], [false, false, false]);
     getNode('C').receive({ action: 'get-room', room: 'sales' });
     const room = await out.next('room', (m) => m.action === 'get-room');
     assert.equal(room.payload.parties.length, 2);
