@@ -176,6 +176,25 @@ describe('AT conference: voice-conference\'s actions on the network\'s multipart
     assert.equal(h.line.conference.getRoom('r'), null);
   });
 
+  it('hanging up one party of the held room (voice-hangup) releases that call only: AT+CHLD=1x, not AT+CHLD=0 (every held call)', async () => {
+    const r = await rig();
+    const { h } = r;
+    const a = await dial(h, '5550001');
+    const b = await dial(h, '5550002');
+    await h.line.conference.join(a.id, 'r');
+    await h.line.conference.join(b.id, 'r');
+    const c = await dial(h, '5550003'); // holds the room
+    await waitUntil(() => a.state === 'held' && b.state === 'held', 'the room held');
+    r.chld();
+    r.events.length = 0;
+    await h.line.hangup(a.id);
+    await waitUntil(() => a.ended, 'call a ended');
+    assert.deepEqual(r.chld(), [`AT+CHLD=1${a.index}`]);
+    assert.ok(!b.ended && !c.ended, 'the other party and the active call stay up');
+    await waitUntil(() => r.events.length === 1, 'the leave');
+    assert.deepEqual(topics(r.events), ['leave 5550001 call-ended']);
+  });
+
   it('end releases every party (AT+CHLD=1x each): leave room-ended each, then room-end ended', async () => {
     const r = await rig();
     const { h } = r;
