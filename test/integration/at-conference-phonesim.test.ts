@@ -9,7 +9,7 @@ import { FlowNode, Inbox, Msg, NODES, errorsOf, getNode, helper, lineNode, nextE
  * phonesim (src/callmanager.cpp) joins with `AT+CHLD=3` (every held call becomes active), splits with
  * `AT+CHLD=2<x>` (the other active calls go on hold), releases one call with `AT+CHLD=1<x>`, and lists
  * `<mpty>` 1 in `+CLCC` for a call whose state (active / held) another call shares. Its numbers used
- * here: `6789` is answered after 1 s; `05123xx` is answered after 1 s, and xx s later phonesim says
+ * here: `199` says `NO CARRIER` and calls back 5 s later (from 1234567); `6789` is answered after 1 s; `05123xx` is answered after 1 s, and xx s later phonesim says
  * `NO CARRIER` and releases every active call (its `hangup()`: all the parties of an active multiparty
  * call at once).
  */
@@ -18,9 +18,10 @@ function flow(device: string): FlowNode[] {
     lineNode('L', { serialPort: device }),
     voiceNode('E', 'voice-events', 'L', [['EV']]),
     voiceNode('D', 'voice-dial', 'L', [['DOK'], ['DNO']], { number: '', ringTimeout: 30 }),
+    voiceNode('A', 'voice-answer', 'L', [['ANS']]),
     voiceNode('H', 'voice-hangup', 'L', [['HUP']], { mode: 'hangup', cause: 'normal' }),
     voiceNode('C', 'voice-conference', 'L', [['OUT'], ['ROOM']], { action: 'join', room: 'r' }),
-    ...['EV', 'DOK', 'DNO', 'HUP', 'OUT', 'ROOM'].map(sink),
+    ...['EV', 'DOK', 'DNO', 'ANS', 'HUP', 'OUT', 'ROOM'].map(sink),
   ];
 }
 
@@ -149,6 +150,27 @@ describe('voice-conference on an AT line against oFono phonesim: the network\'s 
     assert.deepEqual(errorsOf('C'), []);
     getNode('H').receive({ call: b });
     await r.ev.next('b ended', (m) => m.topic === 'ended' && m.call.id === b.id, 15000);
+  });
+
+  it('a waiting call answered (AT+CHLD=2: the room\'s call held) joins the room: AT+CHLD=3, both active with <mpty> 1', async function () {
+    const r = await rig();
+    getNode('D').receive({ payload: '199' }); // NO CARRIER, then phonesim calls back in 5 s: into the next call
+    await new Inbox('DNO').next('199 not answered');
+    const a = (await r.dial('6789')).call;
+    await r.act({ action: 'join', call: a });
+    const waiting = await r.ev.next('waiting', (m) => m.topic === 'waiting', 15000);
+    getNode('A').receive({ call: waiting.call });
+    await new Inbox('ANS').next('answered');
+    await r.ev.next('a held', (m) => m.topic === 'held' && m.call.id === a.id);
+    r.chld();
+    const msg = await r.act({ action: 'join', call: waiting.call });
+    assert.deepEqual(r.chld(), ['AT+CHLD=3']);
+    assert.equal(msg.payload.state, 'started');
+    assert.deepEqual(msg.payload.parties.map((p: Msg) => p.number), ['6789', '1234567']);
+    assert.deepEqual(lastClcc(r.sim), [`${a.index}:0:1`, `${msg.call.index}:0:1`]);
+    assert.deepEqual(r.topics(), ['join 6789', 'join 1234567', 'room-start']);
+    await r.act({ action: 'end' });
+    assert.deepEqual(r.topics().slice(3), ['leave 6789 room-ended', 'leave 1234567 room-ended', 'room-end ended']);
   });
 
   it('the far end hangs up (05123xx; phonesim then releases every active call, so both parties): leave call-ended each, room-end last-left; mute and a beep are refused', async function () {
