@@ -107,7 +107,7 @@ describe('AT conference: voice-conference\'s actions on the network\'s multipart
   const dial = async (h: Harness, number: string): Promise<Call> => (await h.line.dialAndWait(number)).call;
   const topics = (events: RoomEvent[]): string[] => events.map((e) => `${e.topic}${e.party ? ` ${e.party.number}` : ''}${e.reason ? ` ${e.reason}` : ''}`);
 
-  for (const profile of ['generic', 'ec200u']) {
+  for (const profile of ['generic', 'ec200u', 'ec600n', 'ec25']) {
     it(`${profile}: join ×3 (the first waits, AT+CHLD=3 for the others), room-start, get-room; leave splits (AT+CHLD=2x), kick releases (AT+CHLD=1x)`, async () => {
       const r = await rig(profile);
       const { h } = r;
