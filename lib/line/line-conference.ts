@@ -26,8 +26,9 @@ const PARTY_OPTION_NAMES = ['muted', 'deaf', 'moderator', 'startsRoom', 'endsRoo
  * The line's conference rooms (docs/conference.md): validates what a flow gives, resolves the
  * call, and runs the rooms (lib/conference/rooms.ts) over the backend's `conference` capability,
  * which mixes. Room events (`room-start`, `join`, `leave`, `talking`, `silent`, `room-end`) are
- * emitted as `event` by {@link LineConference.rooms}. A line without the capability (AT) refuses
- * with a NotSupportedError.
+ * emitted as `event` by {@link LineConference.rooms}. On a line whose network mixes (AT: the
+ * backend's `multiparty`, the network's multiparty call) the actions go to the backend instead, and
+ * what it cannot do is refused with a NotSupportedError (docs/conference.md, "AT lines").
  */
 export class LineConference {
   readonly rooms: ConferenceRooms;
@@ -93,7 +94,7 @@ export class LineConference {
     return { call, room: await (net ? net.leave(call) : this.rooms.leave(call, 'left')) };
   }
 
-  /** As leave, reported `kicked`. The call stays up. */
+  /** As leave, reported `kicked`. The call stays up (AT: it is released, `AT+CHLD=1x`). */
   async kick(ref: unknown): Promise<PartyResult> {
     const call = this.partyCall(ref, 'kick out of its conference room');
     const net = this.network();
