@@ -1,6 +1,7 @@
 import type { Call } from '../call/call';
 import { CallState } from '../call/call-state';
 import type { ConferenceCapability } from '../capabilities/conference';
+import { MultipartyCapability, multipartyOptions, notOnMultiparty } from '../capabilities/multiparty';
 import { ConferenceRooms, PartyOptions, RoomEvent, RoomSnapshot } from '../conference/rooms';
 import { CallStateError, InvalidInputError, LineNotReadyError, NotSupportedError } from '../errors';
 import { describe } from '../validate';
@@ -30,11 +31,14 @@ export const MAX_TAGS = 20;
  * The line's conference rooms (docs/conference.md): validates what a flow gives, resolves the
  * call, and runs the rooms (lib/conference/rooms.ts) over the backend's `conference` capability,
  * which mixes. Room events (`room-start`, `join`, `leave`, `talking`, `silent`, `room-end`) are
- * emitted as `event` by {@link LineConference.rooms}. A line without the capability (AT) refuses
- * with a NotSupportedError.
+ * emitted as `event` by {@link LineConference.rooms}. On a line whose network mixes (AT: the
+ * backend's `multiparty`, the network's multiparty call) the actions go to the backend instead, and
+ * what it cannot do is refused with a NotSupportedError (docs/conference.md, "AT lines").
  */
 export class LineConference {
   readonly rooms: ConferenceRooms;
+  /** The backend's multiparty call whose events reach {@link onEvent}'s listeners (AT; see {@link network}). */
+  private linked: MultipartyCapability | null = null;
 
   constructor(readonly line: VoiceLine) {
     this.rooms = new ConferenceRooms(() => this.capability());
@@ -48,6 +52,13 @@ export class LineConference {
   async join(ref: unknown, name: unknown, options: unknown = {}): Promise<PartyResult> {
     const room = checkRoomName(name);
     const o = checkPartyOptions(options);
+    const net = this.network();
+    if (net) {
+      const opts = multipartyOptions(o as Record<string, unknown>);
+      const fits = (c: Call): boolean => (c.state === CallState.Active || c.state === CallState.Held) && net.roomNameOf(c) === null;
+      const call = this.line.resolveCall(ref, 'join to a conference room', fits);
+      return { call, room: await net.join(call, room, opts) };
+    }
     this.capability();
     const call = this.line.resolveCall(ref, 'join to a conference room', (c) => c.state === CallState.Active && this.rooms.roomNameOf(c) === null);
     return { call, room: await this.rooms.join(call, room, o) };
@@ -63,6 +74,7 @@ export class LineConference {
     if (ref === undefined || ref === null || ref === '' || target === undefined || target === null || target === '') {
       throw new InvalidInputError('a bridge needs two calls: msg.call and msg.target (call ids or call objects)');
     }
+    if (this.network()) throw notOnMultiparty('bridge');
     this.capability();
     const a = this.line.resolveCall(ref, 'bridge', () => true);
     const b = this.line.resolveCall(target, 'bridge', () => true);
@@ -83,27 +95,33 @@ export class LineConference {
   /** Takes a call out of its room (`ref`: none means the line's only call in a room). */
   async leave(ref: unknown): Promise<PartyResult> {
     const call = this.partyCall(ref, 'take out of its conference room');
-    return { call, room: await this.rooms.leave(call, 'left') };
+    const net = this.network();
+    return { call, room: await (net ? net.leave(call) : this.rooms.leave(call, 'left')) };
   }
 
-  /** As leave, reported `kicked`. The call stays up. */
+  /** As leave, reported `kicked`. The call stays up (AT: it is released, `AT+CHLD=1x`). */
   async kick(ref: unknown): Promise<PartyResult> {
     const call = this.partyCall(ref, 'kick out of its conference room');
-    return { call, room: await this.rooms.leave(call, 'kicked') };
+    const net = this.network();
+    return { call, room: await (net ? net.kick(call) : this.rooms.leave(call, 'kicked')) };
   }
 
   async setMuted(ref: unknown, muted: boolean): Promise<PartyResult> {
+    if (this.network()) throw notOnMultiparty(muted ? 'mute' : 'unmute');
     const call = this.partyCall(ref, muted ? 'mute in its room' : 'unmute in its room');
     return { call, room: await this.rooms.update(call, { muted }) };
   }
 
   async setDeaf(ref: unknown, deaf: boolean): Promise<PartyResult> {
+    if (this.network()) throw notOnMultiparty(deaf ? 'deaf' : 'undeaf');
     const call = this.partyCall(ref, deaf ? 'make deaf in its room' : 'let hear in its room');
     return { call, room: await this.rooms.update(call, { deaf }) };
   }
 
   async end(name: unknown): Promise<RoomSnapshot> {
-    return this.rooms.end(checkRoomName(name));
+    const room = checkRoomName(name);
+    const net = this.network();
+    return net ? net.end(room) : this.rooms.end(room);
   }
 
   /** `mute-all` / `unmute-all`: every party of the room but the moderators (lib/conference/rooms.ts `setAllMuted`). */
@@ -113,7 +131,9 @@ export class LineConference {
 
   /** A room now: `null` when there is no room of that name. */
   getRoom(name: unknown): RoomSnapshot | null {
-    return this.rooms.get(checkRoomName(name));
+    const room = checkRoomName(name);
+    const net = this.line.backend?.multiparty;
+    return net ? net.get(room) : this.rooms.get(room);
   }
 
   /** Room events, for a listener (the voice-conference node). Returns the function that stops it. */
@@ -123,7 +143,24 @@ export class LineConference {
   }
 
   private partyCall(ref: unknown, action: string): Call {
-    return this.line.resolveCall(ref, action, (c) => this.rooms.roomNameOf(c) !== null);
+    const rooms = this.network() ?? this.rooms;
+    return this.line.resolveCall(ref, action, (c) => rooms.roomNameOf(c) !== null);
+  }
+
+  /**
+   * The backend's multiparty call when the network mixes (an AT line: docs/conference.md, "AT
+   * lines"), its events passed on to this line's listeners; null on a line that mixes its rooms.
+   */
+  private network(): MultipartyCapability | null {
+    const net = this.line.backend?.multiparty;
+    if (!net) return null;
+    if (!this.line.backend?.ready) throw new LineNotReadyError('the line is not ready');
+    if (this.linked !== net) {
+      // A new backend (the line restarted): its room events go to the same listeners.
+      net.on('event', (ev) => this.rooms.emit('event', ev));
+      this.linked = net;
+    }
+    return net;
   }
 
   private capability(): ConferenceCapability {

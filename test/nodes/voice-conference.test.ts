@@ -2,12 +2,13 @@
  * voice-conference in a flow: two SIP lines on 127.0.0.1 (A dials B twice); the node on B joins
  * both calls to a room (tags from the node, whisperTo from msg.party), mutes one, mute-all /
  * unmute-all, reads the room, ends it; its second output sends the room events.
- * On an AT line (the emulator) a join fails with "not supported on this line yet" to the Catch path.
+ * On an AT line (the emulator) the room is the network's multiparty call: a first join waits, mute fails
+ * to the Catch path (test/unit/at-conference.test.ts has the rest).
  */
 import assert from 'node:assert/strict';
 import { randomInt } from 'node:crypto';
 import { pickPorts } from '../helpers/sip-peers';
-import { errorsOf, FlowNode, getNode, helper, Inbox, lineNode, lineOf, NODES, sink, voiceNode, waitReady } from './flow-helpers';
+import { errorsOf, FlowNode, getNode, helper, Inbox, lineNode, lineOf, Msg, NODES, sink, voiceNode, waitReady } from './flow-helpers';
 import voiceConference = require('../../nodes/voice-conference');
 
 describe('voice-conference', function () {
@@ -93,13 +94,20 @@ describe('voice-conference', function () {
     assert.equal(a.activeCalls().length, 2, 'the calls stay up after the room ended');
   });
 
-  it('on an AT line: join fails with "conference rooms are not supported on this line yet"', async function () {
+  it('on an AT line: the network\'s multiparty call; join waits for a second party; mute fails "… is not on this line (AT: the network\'s three-party call)"', async function () {
     await helper.load([...NODES, voiceConference], [lineNode('L'), voiceNode('C', 'voice-conference', 'L', [['OUT'], ['EV']], { room: 'r' }), sink('OUT'), sink('EV')]);
     await waitReady('L');
     const { call } = await lineOf('L').dialAndWait('5551234');
+    const out = new Inbox('OUT');
+    const ev = new Inbox('EV');
     getNode('C').receive({ call: call.snapshot() });
+    const joined = await out.next('joined');
+    assert.equal(joined.payload.state, 'waiting');
+    assert.deepEqual(joined.payload.parties.map((p: Msg) => p.call), [call.id]);
+    assert.equal((await ev.next('join event')).topic, 'join');
+    getNode('C').receive({ call: call.snapshot(), action: 'mute' });
     await waitFor(() => errorsOf('C').length === 1);
-    assert.match(errorsOf('C')[0].message, /^conference rooms are not supported on this line yet/);
+    assert.match(errorsOf('C')[0].message, /^mute is not on this line \(AT: the network's three-party call\)/);
   });
 });
 
