@@ -126,6 +126,7 @@ export class LineConference {
 
   /** `mute-all` / `unmute-all`: every party of the room but the moderators (lib/conference/rooms.ts `setAllMuted`). */
   async setAllMuted(name: unknown, muted: boolean): Promise<RoomSnapshot> {
+    if (this.network()) throw notOnMultiparty(muted ? 'mute-all' : 'unmute-all');
     return this.rooms.setAllMuted(checkRoomName(name), muted);
   }
 

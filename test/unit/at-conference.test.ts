@@ -213,7 +213,7 @@ describe('AT conference: voice-conference\'s actions on the network\'s multipart
     await assert.rejects(h.line.conference.end('r'), /there is no conference room "r"/);
   });
 
-  it('refusals: a second room, media options, mute / deaf / bridge, each a NotSupportedError "… is not on this line (AT: the network\'s three-party call)"; nothing sent', async () => {
+  it('refusals: a second room, media and whisper options, mute / deaf / bridge / mute-all / unmute-all, each a NotSupportedError "… is not on this line (AT: the network\'s three-party call)"; nothing sent', async () => {
     const r = await rig();
     const { h } = r;
     const a = await dial(h, '5550001');
@@ -236,12 +236,16 @@ describe('AT conference: voice-conference\'s actions on the network\'s multipart
       ['startsRoom', false],
       ['endsRoom', true],
       ['talkThresholdDbfs', -30],
+      ['tags', ['agent']],
+      ['whisperTo', 'agent'],
     ] as const) {
       await assert.rejects(h.line.conference.join(b.id, 'one', { [option]: value }), refused(new RegExp(`^the party option ${option} `)));
     }
     await assert.rejects(h.line.conference.setMuted(a.id, true), refused(/^mute /));
     await assert.rejects(h.line.conference.setDeaf(a.id, true), refused(/^deaf /));
     await assert.rejects(h.line.conference.bridge(a.id, b.id), refused(/^bridge /));
+    await assert.rejects(h.line.conference.setAllMuted('one', true), refused(/^mute-all /));
+    await assert.rejects(h.line.conference.setAllMuted('one', false), refused(/^unmute-all /));
     assert.deepEqual(r.chld(), [], 'no AT+CHLD for a refusal');
     assert.deepEqual(h.line.conference.getRoom('one')?.parties.map((p) => p.call), [a.id]);
     assert.equal(h.line.conference.getRoom('two'), null);

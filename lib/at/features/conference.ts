@@ -279,6 +279,7 @@ export class AtMultiparty extends EventEmitter<{ event: [RoomEvent] }> implement
       createdAt: room.createdAt.toISOString(),
       ...(room.startedAt ? { startedAt: room.startedAt.toISOString() } : {}),
       parties: [...room.parties.values()].map((p) => this.partySnapshot(p)),
+      allMuted: false,
     };
   }
 
