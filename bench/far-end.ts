@@ -52,6 +52,10 @@ if (args.includes('--sweep')) {
   for (const timeoutVoiceMs of [0, 2500, 2600, 2700, 2800, 2900, 3100])
     for (const afterGreetingSilenceMs of [500, 600, 700, 800])
       for (const greetingMs of [3000, 3500, 4000]) add(`timeoutVoiceMs ${timeoutVoiceMs} afterGreetingSilenceMs ${afterGreetingSilenceMs} greetingMs ${greetingMs}`, { timeoutVoiceMs, afterGreetingSilenceMs, greetingMs });
+  for (const afterGreetingSilenceMs of [600, 700, 800])
+    for (const shortGreetingMs of [0, 1000, 1200, 1400, 1600, 1800])
+      for (const afterShortGreetingSilenceMs of [300, 400, 440, 460, 500, 600])
+        add(`afterGreetingSilenceMs ${afterGreetingSilenceMs} shortGreetingMs ${shortGreetingMs} afterShortGreetingSilenceMs ${afterShortGreetingSilenceMs}`, { afterGreetingSilenceMs, shortGreetingMs, afterShortGreetingSilenceMs });
   for (const maxWords of [0, 4, 8]) add(`maxWords ${maxWords}`, { maxWords });
   add('initialSilence machine', { initialSilence: 'machine' });
 }

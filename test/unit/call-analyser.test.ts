@@ -86,8 +86,8 @@ describe('call analyser: the far-end classifier and the tone detectors combined 
     const pcm = concat([voice(4000), quiet(1000), voice(500), quiet(2000)]);
     const atAnswer = run(analyser(), pcm, 30_000, 5000);
     assert.deepEqual(topics(atAnswer), ['far-end:human']);
-    assert.equal((atAnswer[0] as Extract<AnalysisEvent, { topic: 'far-end' }>).decisionMs, 500 + 600);
-    assert.equal(atAnswer[0].atMs, 5000 + 500 + 600);
+    assert.equal((atAnswer[0] as Extract<AnalysisEvent, { topic: 'far-end' }>).decisionMs, 500 + 460);
+    assert.equal(atAnswer[0].atMs, 5000 + 500 + 460);
     const atConnect = run(analyser({ start: 'connect' }), pcm, 30_000, 5000);
     assert.deepEqual(topics(atConnect), ['far-end:machine', 'greeting-end:silence']);
   });
