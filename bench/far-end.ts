@@ -17,6 +17,8 @@ import { APP_AMD_SETTINGS, FarEndAnalyser, FarEndOptions } from '../lib/analysis
 import { EnergyVad, VoiceActivityDetector, WebRtcVad } from '../lib/analysis/vad';
 import { pcm16leToInt16 } from '../lib/media/g711';
 import { parseWav } from '../lib/media/wav-reader';
+import { createCallAnalyser } from '../lib/analysis/analysis-host';
+import { checkAnalysisOptions } from '../lib/capabilities/analysis';
 import type { Corpus, CorpusLabel, CorpusSplit } from '../scripts/make-corpus';
 
 const args = process.argv.slice(2);
@@ -176,4 +178,69 @@ for (const run of RUNS) {
   if (skipCost || run.sweep) continue;
   const msPerSecond = cost(run);
   console.log(`  CPU: ${msPerSecond.toFixed(3)} ms per call-second (process CPU time over ${REPEAT} passes, while analysing) → one core ≈ ${Math.floor(1000 / msPerSecond)} calls at once`);
+}
+
+/**
+ * The whole of a call's analysis, as a call runs it (analysis-host.ts `createCallAnalyser`: the
+ * classifier above, the beep and fax detectors and the network tone detector combined by
+ * call-analyser.ts), from the answer and from the connect: the far-end verdict as a flow gets it (a
+ * beep before the classifier's verdict makes a machine), and for greetings with a beep, whether the
+ * beep event came within 150 ms of the beep's labelled end (the frame it was reported on).
+ */
+for (const start of ['answer', 'connect'] as const) {
+  console.log(`\nthe whole call analysis (createCallAnalyser, detect machine, start ${start})`);
+  for (const split of SPLITS) {
+    let humans = 0;
+    let humanOk = 0;
+    let humanAsMachine = 0;
+    let machines = 0;
+    let machineOk = 0;
+    let beeps = 0;
+    let beepsOnTime = 0;
+    const humanMs: number[] = [];
+    const beepDelays: number[] = [];
+    const late: string[] = [];
+    for (const [file, label] of files) {
+      if ((label.split ?? 'tuning') !== split) continue;
+      const a = createCallAnalyser(checkAnalysisOptions({ detect: 'machine', start }));
+      if (start === 'answer') a.answered();
+      const pcm = audio.get(file) as Int16Array;
+      const frame = new Int16Array(ANALYSIS_FRAME_SAMPLES);
+      let verdict = 'none';
+      let decisionMs = NaN;
+      let beepAt: number | null = null;
+      for (let at = ANALYSIS_FRAME_MS; !a.done && at <= 60_000; at += ANALYSIS_FRAME_MS) {
+        const i = (at / ANALYSIS_FRAME_MS - 1) * ANALYSIS_FRAME_SAMPLES;
+        frame.fill(0);
+        if (i < pcm.length) frame.set(pcm.subarray(i, Math.min(pcm.length, i + ANALYSIS_FRAME_SAMPLES)));
+        for (const e of a.push(frame, at)) {
+          if (e.topic === 'far-end') [verdict, decisionMs] = [e.farEnd, e.decisionMs];
+          if (e.topic === 'beep') beepAt ??= at;
+        }
+      }
+      a.stop();
+      if (label.class === 'human') {
+        humans++;
+        if (verdict === 'human') {
+          humanOk++;
+          humanMs.push(decisionMs);
+        }
+        if (verdict === 'machine') humanAsMachine++;
+        continue;
+      }
+      machines++;
+      if (verdict === 'machine') machineOk++;
+      if (label.beepEndMs !== null && label.beepEndMs !== undefined) {
+        beeps++;
+        const delay = beepAt === null ? Infinity : beepAt - label.beepEndMs;
+        if (delay >= 0 && delay <= 150) {
+          beepsOnTime++;
+          beepDelays.push(delay);
+        } else late.push(`${file} (${verdict}, beep ${beepAt === null ? 'not reported' : `${delay} ms after its end`})`);
+      }
+    }
+    console.log(`  ${split} half: people → human ${pct(humanOk, humans)}, → machine ${pct(humanAsMachine, humans)}; machines → machine ${pct(machineOk, machines)}; median people ${median(humanMs)} ms`);
+    console.log(`    beep reported within 150 ms of its end: ${pct(beepsOnTime, beeps)} (delay median ${median(beepDelays)} ms, max ${Math.max(...beepDelays)} ms)`);
+    if (verbose) for (const l of late) console.log(`      ${l}`);
+  }
 }
