@@ -12,7 +12,7 @@
 import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
-import { ANALYSIS_FRAME_MS, ANALYSIS_FRAME_SAMPLES, AnalysisEvent } from '../lib/analysis/analyser';
+import { ANALYSIS_FRAME_MS, ANALYSIS_FRAME_SAMPLES, AnalysisEvent, FrameAnalyser } from '../lib/analysis/analyser';
 import { APP_AMD_SETTINGS, FarEndAnalyser, FarEndOptions } from '../lib/analysis/far-end';
 import { EnergyVad, VoiceActivityDetector, WebRtcVad } from '../lib/analysis/vad';
 import { pcm16leToInt16 } from '../lib/media/g711';
@@ -83,9 +83,12 @@ interface Outcome {
   decisionMs: number;
   cause: string;
   greetingEnd?: AnalysisEvent;
+  /** The frame (ms) the first `beep` event came on, if any. */
+  beepAt?: number;
 }
 
-function analyse(run: Run, pcm: Int16Array): { outcome: Outcome; audioMs: number } {
+/** Feeds a file, then silence, to a far-end classifier or a whole call's analyser. */
+function analyse(run: { make: () => FrameAnalyser & { stop(): void } }, pcm: Int16Array): { outcome: Outcome; audioMs: number } {
   const frame = new Int16Array(ANALYSIS_FRAME_SAMPLES);
   const a = run.make();
   let outcome: Outcome = { verdict: 'none', decisionMs: NaN, cause: '' };
@@ -99,6 +102,7 @@ function analyse(run: Run, pcm: Int16Array): { outcome: Outcome; audioMs: number
     for (const e of a.push(frame, at)) {
       if (e.topic === 'far-end') outcome = { verdict: e.farEnd, decisionMs: e.decisionMs, cause: String(e.evidence.cause) };
       if (e.topic === 'greeting-end') outcome.greetingEnd = e;
+      if (e.topic === 'beep') outcome.beepAt ??= at;
     }
   }
   if (!a.done) a.stop();
@@ -202,23 +206,12 @@ for (const start of ['answer', 'connect'] as const) {
     const late: string[] = [];
     for (const [file, label] of files) {
       if ((label.split ?? 'tuning') !== split) continue;
-      const a = createCallAnalyser(checkAnalysisOptions({ detect: 'machine', start }));
-      if (start === 'answer') a.answered();
-      const pcm = audio.get(file) as Int16Array;
-      const frame = new Int16Array(ANALYSIS_FRAME_SAMPLES);
-      let verdict = 'none';
-      let decisionMs = NaN;
-      let beepAt: number | null = null;
-      for (let at = ANALYSIS_FRAME_MS; !a.done && at <= 60_000; at += ANALYSIS_FRAME_MS) {
-        const i = (at / ANALYSIS_FRAME_MS - 1) * ANALYSIS_FRAME_SAMPLES;
-        frame.fill(0);
-        if (i < pcm.length) frame.set(pcm.subarray(i, Math.min(pcm.length, i + ANALYSIS_FRAME_SAMPLES)));
-        for (const e of a.push(frame, at)) {
-          if (e.topic === 'far-end') [verdict, decisionMs] = [e.farEnd, e.decisionMs];
-          if (e.topic === 'beep') beepAt ??= at;
-        }
-      }
-      a.stop();
+      const make = (): ReturnType<typeof createCallAnalyser> => {
+        const a = createCallAnalyser(checkAnalysisOptions({ detect: 'machine', start }));
+        if (start === 'answer') a.answered();
+        return a;
+      };
+      const { verdict, decisionMs, beepAt } = analyse({ make }, audio.get(file) as Int16Array).outcome;
       if (label.class === 'human') {
         humans++;
         if (verdict === 'human') {
@@ -232,11 +225,11 @@ for (const start of ['answer', 'connect'] as const) {
       if (verdict === 'machine') machineOk++;
       if (label.beepEndMs !== null && label.beepEndMs !== undefined) {
         beeps++;
-        const delay = beepAt === null ? Infinity : beepAt - label.beepEndMs;
+        const delay = beepAt === undefined ? Infinity : beepAt - label.beepEndMs;
         if (delay >= 0 && delay <= 150) {
           beepsOnTime++;
           beepDelays.push(delay);
-        } else late.push(`${file} (${verdict}, beep ${beepAt === null ? 'not reported' : `${delay} ms after its end`})`);
+        } else late.push(`${file} (${verdict}, beep ${beepAt === undefined ? 'not reported' : `${delay} ms after its end`})`);
       }
     }
     console.log(`  ${split} half: people → human ${pct(humanOk, humans)}, → machine ${pct(humanAsMachine, humans)}; machines → machine ${pct(machineOk, machines)}; median people ${median(humanMs)} ms`);
