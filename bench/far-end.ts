@@ -12,11 +12,13 @@
 import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
-import { ANALYSIS_FRAME_MS, ANALYSIS_FRAME_SAMPLES, AnalysisEvent } from '../lib/analysis/analyser';
+import { ANALYSIS_FRAME_MS, ANALYSIS_FRAME_SAMPLES, AnalysisEvent, FrameAnalyser } from '../lib/analysis/analyser';
 import { APP_AMD_SETTINGS, FarEndAnalyser, FarEndOptions } from '../lib/analysis/far-end';
 import { EnergyVad, VoiceActivityDetector, WebRtcVad } from '../lib/analysis/vad';
 import { pcm16leToInt16 } from '../lib/media/g711';
 import { parseWav } from '../lib/media/wav-reader';
+import { createCallAnalyser } from '../lib/analysis/analysis-host';
+import { checkAnalysisOptions } from '../lib/capabilities/analysis';
 import type { Corpus, CorpusLabel, CorpusSplit } from '../scripts/make-corpus';
 
 const args = process.argv.slice(2);
@@ -52,6 +54,10 @@ if (args.includes('--sweep')) {
   for (const timeoutVoiceMs of [0, 2500, 2600, 2700, 2800, 2900, 3100])
     for (const afterGreetingSilenceMs of [500, 600, 700, 800])
       for (const greetingMs of [3000, 3500, 4000]) add(`timeoutVoiceMs ${timeoutVoiceMs} afterGreetingSilenceMs ${afterGreetingSilenceMs} greetingMs ${greetingMs}`, { timeoutVoiceMs, afterGreetingSilenceMs, greetingMs });
+  for (const afterGreetingSilenceMs of [600, 700, 800])
+    for (const shortGreetingMs of [0, 1000, 1200, 1400, 1600, 1800])
+      for (const afterShortGreetingSilenceMs of [300, 400, 440, 460, 500, 600])
+        add(`afterGreetingSilenceMs ${afterGreetingSilenceMs} shortGreetingMs ${shortGreetingMs} afterShortGreetingSilenceMs ${afterShortGreetingSilenceMs}`, { afterGreetingSilenceMs, shortGreetingMs, afterShortGreetingSilenceMs });
   for (const maxWords of [0, 4, 8]) add(`maxWords ${maxWords}`, { maxWords });
   add('initialSilence machine', { initialSilence: 'machine' });
 }
@@ -77,9 +83,12 @@ interface Outcome {
   decisionMs: number;
   cause: string;
   greetingEnd?: AnalysisEvent;
+  /** The frame (ms) the first `beep` event came on, if any. */
+  beepAt?: number;
 }
 
-function analyse(run: Run, pcm: Int16Array): { outcome: Outcome; audioMs: number } {
+/** Feeds a file, then silence, to a far-end classifier or a whole call's analyser. */
+function analyse(run: { make: () => FrameAnalyser & { stop(): void } }, pcm: Int16Array): { outcome: Outcome; audioMs: number } {
   const frame = new Int16Array(ANALYSIS_FRAME_SAMPLES);
   const a = run.make();
   let outcome: Outcome = { verdict: 'none', decisionMs: NaN, cause: '' };
@@ -93,6 +102,7 @@ function analyse(run: Run, pcm: Int16Array): { outcome: Outcome; audioMs: number
     for (const e of a.push(frame, at)) {
       if (e.topic === 'far-end') outcome = { verdict: e.farEnd, decisionMs: e.decisionMs, cause: String(e.evidence.cause) };
       if (e.topic === 'greeting-end') outcome.greetingEnd = e;
+      if (e.topic === 'beep') outcome.beepAt ??= at;
     }
   }
   if (!a.done) a.stop();
@@ -172,4 +182,58 @@ for (const run of RUNS) {
   if (skipCost || run.sweep) continue;
   const msPerSecond = cost(run);
   console.log(`  CPU: ${msPerSecond.toFixed(3)} ms per call-second (process CPU time over ${REPEAT} passes, while analysing) → one core ≈ ${Math.floor(1000 / msPerSecond)} calls at once`);
+}
+
+/**
+ * The whole of a call's analysis, as a call runs it (analysis-host.ts `createCallAnalyser`: the
+ * classifier above, the beep and fax detectors and the network tone detector combined by
+ * call-analyser.ts), from the answer and from the connect: the far-end verdict as a flow gets it (a
+ * beep before the classifier's verdict makes a machine), and for greetings with a beep, whether the
+ * beep event came within 150 ms of the beep's labelled end (the frame it was reported on).
+ */
+for (const start of ['answer', 'connect'] as const) {
+  console.log(`\nthe whole call analysis (createCallAnalyser, detect machine, start ${start})`);
+  for (const split of SPLITS) {
+    let humans = 0;
+    let humanOk = 0;
+    let humanAsMachine = 0;
+    let machines = 0;
+    let machineOk = 0;
+    let beeps = 0;
+    let beepsOnTime = 0;
+    const humanMs: number[] = [];
+    const beepDelays: number[] = [];
+    const late: string[] = [];
+    for (const [file, label] of files) {
+      if ((label.split ?? 'tuning') !== split) continue;
+      const make = (): ReturnType<typeof createCallAnalyser> => {
+        const a = createCallAnalyser(checkAnalysisOptions({ detect: 'machine', start }));
+        if (start === 'answer') a.answered();
+        return a;
+      };
+      const { verdict, decisionMs, beepAt } = analyse({ make }, audio.get(file) as Int16Array).outcome;
+      if (label.class === 'human') {
+        humans++;
+        if (verdict === 'human') {
+          humanOk++;
+          humanMs.push(decisionMs);
+        }
+        if (verdict === 'machine') humanAsMachine++;
+        continue;
+      }
+      machines++;
+      if (verdict === 'machine') machineOk++;
+      if (label.beepEndMs !== null && label.beepEndMs !== undefined) {
+        beeps++;
+        const delay = beepAt === undefined ? Infinity : beepAt - label.beepEndMs;
+        if (delay >= 0 && delay <= 150) {
+          beepsOnTime++;
+          beepDelays.push(delay);
+        } else late.push(`${file} (${verdict}, beep ${beepAt === undefined ? 'not reported' : `${delay} ms after its end`})`);
+      }
+    }
+    console.log(`  ${split} half: people → human ${pct(humanOk, humans)}, → machine ${pct(humanAsMachine, humans)}; machines → machine ${pct(machineOk, machines)}; median people ${median(humanMs)} ms`);
+    console.log(`    beep reported within 150 ms of its end: ${pct(beepsOnTime, beeps)} (delay median ${median(beepDelays)} ms, max ${Math.max(...beepDelays)} ms)`);
+    if (verbose) for (const l of late) console.log(`      ${l}`);
+  }
 }

@@ -30,7 +30,14 @@
  * Run: `node dist/bench/sip-load.js [--quick] [--record [rx|tx|both]] [--levels 50,100,...]
  * [--rates 20,50,...] [--hold S] [--rate-secs S] [--budget S] [--no-reference] [--reference-all]
  * [--ramp-cps R] [--max-jitter-ms MS] [--cpu-prof-level N] [--only concurrency|rate]
- * [--workers 0,1,2|auto] [--worker-prof] [--all-levels] [--stall [--stall-calls N] [--stall-hold S]] [--reference-only]`.
+ * [--workers 0,1,2|auto] [--worker-prof] [--all-levels] [--stall [--stall-calls N] [--stall-hold S]] [--reference-only]
+ * [--detect]`.
+ *
+ * `--detect` (issue 13, the cost of call analysis through calls): every flow step runs twice, without
+ * and with a `voice-detect` node after `voice-answer` (far-end detection from the answer, timeout
+ * 30 s: the analyser runs until its verdict and, for a machine, the greeting's end); the CPU of the
+ * callee process (the flow's thread and the media workers) is compared between the two, per call
+ * and per second of audio analysed (from each call's analysis events, `atMs`).
  */
 import { mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, loadavg, tmpdir } from 'node:os';
@@ -102,6 +109,8 @@ const WORKER_PROF = flag('worker-prof');
  * other work a low step may fail on the machine's noise and the search would end there.
  */
 const ALL_LEVELS = flag('all-levels');
+/** `--detect`: each flow step without, then with far-end detection on every call (see the file's comment). */
+const DETECT: boolean[] = flag('detect') ? [false, true] : [false];
 /**
  * `--workers 0,1,2`: the line's `mediaWorkers` per run of each step; `auto` = one per core. Without
  * it the setting is left out of the flow (the line's default).
@@ -170,6 +179,10 @@ interface StepResult {
   who: 'flow' | 'sipp-uas';
   /** The line's mediaWorkers setting asked for (flow rows). */
   workers: Workers;
+  /** --detect: whether the calls ran far-end detection, the audio analysed (s) and the verdicts. */
+  detect: boolean;
+  analysedS: number | null;
+  verdicts: string | null;
   /** Threads of the callee process at full load (flow rows: media worker threads show here). */
   threads: number | null;
   /** Lateness of the packets the peer received against their stream's 20 ms grid. */
@@ -238,7 +251,7 @@ async function measureIdleWorker(): Promise<number> {
 
 // ───────────────────────────── the flow ─────────────────────────────
 
-function flow(linePort: number, sippPort: number, holdMs: number, recordDir: string | null, workers: Workers, stall: boolean): object[] {
+function flow(linePort: number, sippPort: number, holdMs: number, recordDir: string | null, workers: Workers, stall: boolean, detect = false): object[] {
   // Ids unlike any property value: Node-RED takes a property equal to a node id for a reference.
   const z = 'bench-tab';
   return [
@@ -249,7 +262,8 @@ function flow(linePort: number, sippPort: number, holdMs: number, recordDir: str
       ...(workers === undefined ? {} : { mediaWorkers: workers }),
     },
     { id: 'bench-events', type: 'voice-events', z, line: 'bench-line', events: ['incoming', 'waiting'], wires: [['bench-answer']] },
-    { id: 'bench-answer', type: 'voice-answer', z, line: 'bench-line', wires: [recordDir ? ['bench-hold', 'bench-record'] : ['bench-hold']] },
+    { id: 'bench-answer', type: 'voice-answer', z, line: 'bench-line', wires: [['bench-hold', ...(recordDir ? ['bench-record'] : []), ...(detect ? ['bench-detect'] : [])]] },
+    ...(detect ? [{ id: 'bench-detect', type: 'voice-detect', z, line: 'bench-line', detectTimeout: 30, detectStart: 'answer', wires: [[]] }] : []),
     {
       id: 'bench-hold', type: 'delay', z, pauseType: 'delay', timeout: String(holdMs), timeoutUnits: 'milliseconds', rate: '1', nbRateUnits: '1',
       rateUnits: 'second', randomFirst: '1', randomLast: '5', randomUnits: 'seconds', drop: false, allowrate: false, outputs: 1, wires: [['bench-hangup']],
@@ -278,12 +292,25 @@ class CallTracker {
   /** The highest send-jitter p99 a call's media reported at its end: with media workers, their clocks' (each reports its own). */
   workerClockP99Ms = 0;
   private readonly sessions = new Map<string, RtpMedia>();
+  /** --detect: audio analysed in all (s), the verdicts, and per call the analysis's last `atMs` and whether it was done. */
+  analysedS = 0;
+  readonly verdicts: Record<string, number> = {};
+  private readonly analysis = new Map<string, { atMs: number; done: boolean }>();
 
-  constructor(private readonly line: VoiceLine) {}
+  constructor(
+    private readonly line: VoiceLine,
+    private readonly detect = false,
+  ) {}
 
   readonly onEvent = (e: VoiceEvent): void => {
     const id = e.call?.id;
     if (!id) return;
+    if (e.topic === 'far-end' || e.topic === 'beep' || e.topic === 'greeting-end') {
+      const p = e.payload as { farEnd?: string; atMs?: number };
+      if (e.topic === 'far-end') this.verdicts[String(p.farEnd)] = (this.verdicts[String(p.farEnd)] ?? 0) + 1;
+      this.analysis.set(id, { atMs: p.atMs ?? 0, done: e.topic !== 'far-end' || p.farEnd !== 'machine' });
+      return;
+    }
     if (e.topic === 'incoming' || e.topic === 'waiting') {
       if (e.topic === 'incoming' && this.sessions.has(id)) return; // a waiting call that became incoming
       this.offered++;
@@ -299,6 +326,12 @@ class CallTracker {
       if (p.cause === 'normal' && p.by === 'local' && e.call?.answeredAt) this.ok++;
       else this.failures.push(`${p.cause} by ${p.by}${p.sipCode ? ` (${p.sipCode})` : ''}${e.call?.answeredAt ? '' : ', not answered'}`);
       if (typeof p.duration === 'number') this.callSeconds += p.duration;
+      if (this.detect) {
+        // Analysed: up to its last event when it finished, else the whole call (it ran to the end).
+        const a = this.analysis.get(id);
+        this.analysedS += a?.done ? a.atMs / 1000 : (p.duration ?? 0);
+        this.analysis.delete(id);
+      }
       const rtp = this.sessions.get(id);
       this.sessions.delete(id);
       if (rtp) {
@@ -372,7 +405,7 @@ function fullLoadWindow(samples: Sample[], p: StepPlan): [Sample, Sample] | null
   return full.length >= 2 ? [full[0], full[full.length - 1]] : null;
 }
 
-async function runFlowStep(host: NodeRedHost, peer: RtpLoadPeer, p: StepPlan, profile: boolean, workers: Workers): Promise<{ result: StepResult; window: [number, number] | null }> {
+async function runFlowStep(host: NodeRedHost, peer: RtpLoadPeer, p: StepPlan, profile: boolean, workers: Workers, detect = false): Promise<{ result: StepResult; window: [number, number] | null }> {
   const dir = tempDir('bench-sip-load-');
   const recordDir = RECORD ? join(dir, 'recordings') : null;
   const base = await pickPorts(2);
@@ -387,12 +420,12 @@ async function runFlowStep(host: NodeRedHost, peer: RtpLoadPeer, p: StepPlan, pr
       mediaEngine.execArgv = ['--cpu-prof', `--cpu-prof-dir=${profDir}`];
       log(`media worker profiles go to ${profDir} (written when the step's workers end)`);
     }
-    await host.deploy(flow(linePort, sippPort, p.holdMs, recordDir, workers, p.search === 'stall'));
+    await host.deploy(flow(linePort, sippPort, p.holdMs, recordDir, workers, p.search === 'stall', detect));
     // The deploy resolves before the nodes start.
     await waitFor('the flow started', () => Boolean(host.node('bench-line')?.line), 15_000);
     line = host.node('bench-line').line as VoiceLine;
     await waitFor(`line ready (${line.status.text})`, () => line?.status.state === 'ready', 15_000);
-    const t = new CallTracker(line);
+    const t = new CallTracker(line, detect);
     tracker = t;
     line.on('event', t.onEvent);
     for (const id of ['bench-events', 'bench-answer', 'bench-hold', 'bench-hangup', 'bench-record']) {
@@ -482,6 +515,9 @@ async function runFlowStep(host: NodeRedHost, peer: RtpLoadPeer, p: StepPlan, pr
       search: p.search,
       who: 'flow',
       workers,
+      detect,
+      analysedS: detect ? t.analysedS : null,
+      verdicts: detect ? Object.entries(t.verdicts).map(([v, n]) => `${v} ${n}`).join(', ') : null,
       threads: threads || null,
       lateness: report.lateness,
       latenessNet: report.latenessNet,
@@ -587,6 +623,9 @@ async function runReferenceStep(peer: RtpLoadPeer, p: StepPlan, window: [number,
       search: p.search,
       who: 'sipp-uas',
       workers: undefined,
+      detect: false,
+      analysedS: null,
+      verdicts: null,
       threads: null,
       lateness: report.lateness,
       latenessNet: report.latenessNet,
@@ -686,12 +725,14 @@ async function search(host: NodeRedHost, peer: RtpLoadPeer, kind: Search, target
     let window: [number, number] | null = null;
     const failed = new Set<Workers>();
     for (const workers of active) {
-      log(`${kind} ${target}: ${p.calls} calls, SIPp -r ${p.rate} -l ${p.limit}, hold ${p.holdMs} ms, ${workersLine(workers)} (load ${loadText()})`);
-      const step = await runFlowStep(host, peer, p, CPU_PROF_LEVEL === target, workers);
-      results.push(step.result);
-      window ??= step.window;
-      log(`  flow: ${step.result.pass ? 'pass' : 'FAIL'} ${summary(step.result)}`);
-      if (!step.result.pass) failed.add(workers);
+      for (const detect of DETECT) {
+        log(`${kind} ${target}: ${p.calls} calls, SIPp -r ${p.rate} -l ${p.limit}, hold ${p.holdMs} ms, ${workersLine(workers)}${DETECT.length > 1 ? `, far-end detection ${detect ? 'on' : 'off'}` : ''} (load ${loadText()})`);
+        const step = await runFlowStep(host, peer, p, CPU_PROF_LEVEL === target, workers, detect);
+        results.push(step.result);
+        window ??= step.window;
+        log(`  flow: ${step.result.pass ? 'pass' : 'FAIL'} ${summary(step.result)}${detect ? `; analysed ${step.result.analysedS?.toFixed(0)} s of audio, verdicts ${step.result.verdicts}` : ''}`);
+        if (!step.result.pass) failed.add(workers);
+      }
     }
     if (REFERENCE_ALL && REFERENCE) await reference(peer, p, window);
     if (failed.size < active.length) lastPass = { p, window };
@@ -744,6 +785,26 @@ function summary(r: StepResult): string {
 }
 
 const pct = (x: number | null): string => (x === null ? '—' : `${(100 * x).toFixed(3)} %`);
+
+/**
+ * --detect: each flow step with far-end detection against the same step without (same run): the
+ * callee's CPU at full load (% of one core), CPU per call over the whole step, and the difference per
+ * second of audio analysed, stated for 500 calls analysing at once.
+ */
+function detectCost(): string {
+  const lines = ['Far-end detection through calls (callee process: flow thread + media workers; same step without detection before it):'];
+  for (const on of results.filter((r) => r.who === 'flow' && r.detect)) {
+    const off = results.find((r) => r.who === 'flow' && !r.detect && r.search === on.search && r.target === on.target && r.workers === on.workers);
+    if (!off) continue;
+    const extraMs = (on.cpuMsPerCall - off.cpuMsPerCall) * on.calls;
+    const perSecond = on.analysedS ? extraMs / on.analysedS : Number.NaN;
+    lines.push(
+      `  ${on.search} ${on.target}, mediaWorkers ${workersText(on.workers)}: CPU at full load ${off.cpuPct.toFixed(1)} → ${on.cpuPct.toFixed(1)} % of a core; per call ${off.cpuMsPerCall.toFixed(1)} → ${on.cpuMsPerCall.toFixed(1)} ms; ` +
+        `${on.analysedS?.toFixed(0)} s of audio analysed (verdicts ${on.verdicts}): ${perSecond.toFixed(3)} ms CPU per second analysed → 500 calls analysing at once ≈ ${(perSecond * 500 / 10).toFixed(1)} % of one core (loads ${off.load} / ${on.load})`,
+    );
+  }
+  return lines.join('\n');
+}
 
 /** "callee 80 %, rtp peer 30 %, sipp 5 %, machine 190 % of 200 (others 75 %)". */
 function splitText(split: CpuSplit | null): string {
@@ -864,6 +925,7 @@ async function main(): Promise<void> {
   console.log(`\nWhere the CPU went (% of one core, over each step; /proc), the packets' lateness against their stream's 20 ms grid, the media workers:\n`);
   console.log(splitTable());
   console.log(`\n${verdict()}`);
+  if (DETECT.length > 1) console.log(`\n${detectCost()}`);
   process.exit(0);
 }
 

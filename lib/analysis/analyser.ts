@@ -39,4 +39,10 @@ export interface FrameAnalyser {
   push(frame: Int16Array, atMs: number): AnalysisEvent[];
   /** True once it has nothing more to report: the host stops feeding it. */
   readonly done: boolean;
+  /**
+   * Optional: true while it has heard the start of something it may still report (a SIT's first
+   * segment, network-tones.ts): a combiner holds what other detectors concluded from the same
+   * sounds until it turns false (call-analyser.ts).
+   */
+  readonly pending?: boolean;
 }

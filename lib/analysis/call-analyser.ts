@@ -9,7 +9,11 @@
  *   classifier's `greeting-end` (silence / timeout) if no beep came first; beeps at any other time
  *   (in a person's speech, after the greeting's end) are not reported;
  * - network `tone` events pass through from the first frame (early media) to the end, or to the
- *   answer (`networkTonesUntil: "answer"`).
+ *   answer (`networkTonesUntil: "answer"`);
+ * - a beep heard while a network tone detector is `pending` (it has heard a SIT's first segment,
+ *   which is also a tone of 440–2000 Hz longer than 150 ms) is held: dropped when the SIT is
+ *   reported, passed on (late by at most 90 ms) when the SIT does not go on. This only matters with
+ *   `start: "connect"`, when the beep detector hears early media.
  *
  * Options: `detect` (`machine`: classify; `off`: only network tones), `timeoutMs` (the verdict's
  * timeout), `start` (`answer`: the classifier, the beep and the fax detectors start with the frame
@@ -50,6 +54,8 @@ export class CallAnalyser implements FrameAnalyser {
   private stage: Stage;
   /** The verdict sent, if any. */
   private verdict: FarEnd | null = null;
+  /** Beeps heard while a network tone detector was pending, not yet passed on. */
+  private held: AnalysisEvent[] = [];
 
   constructor(options?: CallAnalyserOptions) {
     const o = checkOptions('CallAnalyser', options);
@@ -91,10 +97,18 @@ export class CallAnalyser implements FrameAnalyser {
 
   push(frame: Int16Array, atMs: number): AnalysisEvent[] {
     const out: AnalysisEvent[] = [];
+    let sit = false;
     for (const a of this.networkTones) {
       if (a.done) continue;
-      for (const e of a.push(frame, atMs)) if (e.topic === 'tone') out.push(e);
+      for (const e of a.push(frame, atMs)) {
+        if (e.topic !== 'tone') continue;
+        out.push(e);
+        sit ||= e.tone === 'sit';
+      }
     }
+    // The beeps held were the SIT's segments.
+    if (sit) this.held = [];
+    const pending = this.networkTones.some((a) => !a.done && a.pending === true);
     if (this.stage === 'settled') return out;
     // Tone detectors first: a beep or a fax tone ending on this frame outranks what the classifier
     // decides on the same frame (it heard the tone as voice).
@@ -109,7 +123,15 @@ export class CallAnalyser implements FrameAnalyser {
     // beep detector accepts (1100 Hz, 0.5 s), and the fax analyser names it fax only when little
     // else was heard before it (lib/analysis/fax.ts).
     const isFax = (e: AnalysisEvent): boolean => e.topic === 'far-end' && e.farEnd === 'fax';
-    for (const e of [...heard.filter(isFax), ...heard.filter((e) => !isFax(e))]) this.apply(e, out);
+    const ordered = [...heard.filter(isFax), ...heard.filter((e) => !isFax(e))];
+    if (pending) {
+      this.held.push(...ordered.filter((e) => e.topic === 'beep'));
+      for (const e of ordered) if (e.topic !== 'beep') this.apply(e, out);
+      return out;
+    }
+    const held = this.held;
+    this.held = [];
+    for (const e of [...held, ...ordered]) this.apply(e, out);
     return out;
   }
 
@@ -155,6 +177,7 @@ export class CallAnalyser implements FrameAnalyser {
 
   private settle(): void {
     this.stage = 'settled';
+    this.held = [];
     this.farEnd?.stop();
     this.detectors.length = 0;
   }

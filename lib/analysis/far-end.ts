@@ -8,8 +8,10 @@
  * Method: Asterisk app_amd's state machine (the public baseline), on a real voice-activity detector
  * instead of its fixed energy threshold. Frame by frame the VAD says voice or silence; a "word" is a
  * run of voice of at least `minWordMs` after a silence of at least `betweenWordsMs`. Then:
- * - a person says something short and waits: once the greeting has started, a silence of
- *   `afterGreetingSilenceMs` → `human`;
+ * - a person says something and waits: once the greeting has started, a silence of
+ *   `afterShortGreetingSilenceMs` after a short greeting (up to `shortGreetingMs` of voice: "Hello?",
+ *   "Yes, speaking.") or of `afterGreetingSilenceMs` after a longer one → `human` (a machine's
+ *   first sentence is longer, and its pauses between sentences come after more voice);
  * - a machine talks on: `greetingMs` of voice in all → `machine` (`long-greeting`); more than
  *   `maxWords` words → `machine` (`max-words`); one word of `maxWordMs` → `machine`
  *   (`max-word-length`);
@@ -41,8 +43,15 @@ export interface FarEndOptions {
   initialSilence?: 'machine' | 'wait';
   /** Voice, in all, from which the answer is a machine's greeting, ms (default 3500; app_amd: 1500). */
   greetingMs?: number;
-  /** Silence after a greeting that says a person is waiting for an answer, ms (default 600 of VAD silence, about 750 ms of real silence after the VAD's hangover; app_amd: 800). */
+  /** Silence after a greeting longer than `shortGreetingMs` that says a person is waiting for an answer, ms (default 800 of VAD silence, as app_amd: longer than a greeting's pauses between sentences, 250–700 ms). */
   afterGreetingSilenceMs?: number;
+  /**
+   * A greeting of at most this much voice is short (a "Hello?", "Yes?"), ms (default 1000; 0: none
+   * is): after it, `afterShortGreetingSilenceMs` of silence decides `human`.
+   */
+  shortGreetingMs?: number;
+  /** Silence after a short greeting that says a person is waiting, ms (default 460 of VAD silence). */
+  afterShortGreetingSilenceMs?: number;
   /** Shortest run of voice that is a word, ms (default 100). */
   minWordMs?: number;
   /** Shortest silence between two words, ms (default 50). */
@@ -69,7 +78,9 @@ export const FAR_END_DEFAULTS = {
   initialSilenceMs: 2500,
   initialSilence: 'wait' as 'machine' | 'wait',
   greetingMs: 3500,
-  afterGreetingSilenceMs: 600,
+  afterGreetingSilenceMs: 800,
+  shortGreetingMs: 1400,
+  afterShortGreetingSilenceMs: 460,
   minWordMs: 100,
   betweenWordsMs: 50,
   maxWords: 6,
@@ -87,6 +98,7 @@ export const APP_AMD_SETTINGS: Omit<FarEndOptions, 'vad'> = {
   initialSilence: 'machine',
   greetingMs: 1500,
   afterGreetingSilenceMs: 800,
+  shortGreetingMs: 0,
   minWordMs: 100,
   betweenWordsMs: 50,
   maxWords: 2,
@@ -140,6 +152,8 @@ export class FarEndAnalyser implements FrameAnalyser {
       initialSilence: checkOneOf('initialSilence', o.initialSilence ?? FAR_END_DEFAULTS.initialSilence, ['machine', 'wait'] as const),
       greetingMs: ms('greetingMs', 100, 60_000),
       afterGreetingSilenceMs: ms('afterGreetingSilenceMs', 100, 60_000),
+      shortGreetingMs: ms('shortGreetingMs', 0, 60_000),
+      afterShortGreetingSilenceMs: ms('afterShortGreetingSilenceMs', 100, 60_000),
       minWordMs: ms('minWordMs', 20, 5000),
       betweenWordsMs: ms('betweenWordsMs', 20, 5000),
       maxWords: ms('maxWords', 0, 1000),
@@ -191,7 +205,8 @@ export class FarEndAnalyser implements FrameAnalyser {
     if (this.phase === 'initial') {
       if (this.silenceRun >= o.initialSilenceMs && o.initialSilence === 'machine') return this.decide('machine', 'initial-silence', atMs);
     } else {
-      if (!voice && this.silenceRun >= o.afterGreetingSilenceMs) return this.decide('human', 'after-greeting-silence', atMs);
+      const waited = this.voiced <= o.shortGreetingMs ? Math.min(o.afterShortGreetingSilenceMs, o.afterGreetingSilenceMs) : o.afterGreetingSilenceMs;
+      if (!voice && this.silenceRun >= waited) return this.decide('human', 'after-greeting-silence', atMs);
       if (voice && this.voiceRun >= o.maxWordMs) return this.decide('machine', 'max-word-length', atMs);
       if (voice && o.maxWords > 0 && this.words > o.maxWords) return this.decide('machine', 'max-words', atMs);
       if (voice && this.voiced >= o.greetingMs) return this.decide('machine', 'long-greeting', atMs);

@@ -78,13 +78,27 @@ export const SIT_HZ = { first: [913.8, 985.2], second: [1370.6, 1428.5], third: 
  * SIT decision limits. ITU-T E.180: 950 / 1400 / 1800 ± 50 Hz, each 330 ± 70 ms, gaps ≤ 30 ms;
  * Telcordia's frequencies lie inside those bands (± 0.2 %: a segment within ± 1 % of one is read as
  * Telcordia), its lengths 274 / 380 ms ± 5 %, short under 327 ms. Segments of 200–450 ms (a
- * measured 260 ms must pass, a 100 ms blip must not), gaps up to 100 ms.
+ * measured 260 ms must pass, a 100 ms blip must not), gaps up to 60 ms (E.180's 30 must pass; the
+ * gap is also how long a beep in the first segment's band waits for a second segment, see
+ * `NetworkToneAnalyser.pending`, and that wait must stay inside the beep's 150 ms).
  */
-export const SIT_LIMITS = { bandHz: 50, telcordiaTolerance: 0.01, minMs: 200, maxMs: 450, shortBelowMs: 327, maxGapMs: 100 } as const;
+export const SIT_LIMITS = { bandHz: 50, telcordiaTolerance: 0.01, minMs: 200, maxMs: 450, shortBelowMs: 327, maxGapMs: 60 } as const;
 
 const BANDS = [950, 1400, 1800];
 
 const inBand = (t: ToneSegment, band: number): boolean => Math.abs(t.frequencyHz - band) <= SIT_LIMITS.bandHz && t.durationMs >= SIT_LIMITS.minMs && t.durationMs <= SIT_LIMITS.maxMs;
+
+/**
+ * How many of the last tones (0, 1 or 2) are a SIT's first segments, in order and close enough:
+ * a SIT may be under way.
+ */
+export function sitPrefix(tones: readonly ToneSegment[]): number {
+  for (let k = Math.min(2, tones.length); k > 0; k--) {
+    const last = tones.slice(-k);
+    if (last.every((t, i) => inBand(t, BANDS[i]) && (i === 0 || t.startMs - last[i - 1].endMs <= SIT_LIMITS.maxGapMs))) return k;
+  }
+  return 0;
+}
 
 /** The SIT three consecutive tones make, or null (see SIT_LIMITS). Unknown combinations: `unavailable`. */
 export function sitFromTones(tones: readonly ToneSegment[]): (SitCode & { standard: string }) | null {
@@ -210,6 +224,9 @@ class CadenceTrack {
   }
 }
 
+/** How long after a SIT segment's end the next one can be heard: its gap, then one pure window (20 ms) and a hop. */
+const NEXT_SEGMENT_HEARD_MS = SIT_LIMITS.maxGapMs + 30;
+
 const upper = (ms: number): number => Math.max(ms * (1 + CADENCE_LIMITS.tolerance), ms + CADENCE_LIMITS.toleranceMs);
 const fits = (ms: number, nominal: number): boolean => Math.abs(ms - nominal) <= Math.max(nominal * CADENCE_LIMITS.tolerance, CADENCE_LIMITS.toleranceMs);
 
@@ -234,6 +251,11 @@ export class NetworkToneAnalyser implements FrameAnalyser {
   private readonly minPower: number;
   private readonly sit: ToneSegment[] = [];
   private finished = false;
+  /** See {@link pending}. */
+  private sitPending = false;
+  /** The last segment of the SIT under way, and whether the next one has started sounding. */
+  private sitLast: ToneSegment | null = null;
+  private sitNextSounding = false;
 
   constructor(options?: NetworkToneAnalyserOptions) {
     const o = checkOptions('NetworkToneAnalyser', options);
@@ -256,6 +278,17 @@ export class NetworkToneAnalyser implements FrameAnalyser {
     return this.finished;
   }
 
+  /**
+   * A SIT may be under way: the last tones heard are its first segment(s), and the next one is
+   * sounding or may still start (within `SIT_LIMITS.maxGapMs` of the last one's end, plus a window
+   * to hear it). A combiner holds a voicemail beep while this is true (call-analyser.ts): a SIT's
+   * first segment is a tone of 440–2000 Hz longer than 150 ms too. Counted on the frames' time line:
+   * a beep in the first segment's band is held until 90 ms after its end when nothing follows.
+   */
+  get pending(): boolean {
+    return !this.finished && this.sitPending;
+  }
+
   push(frame: Int16Array, atMs: number): AnalysisEvent[] {
     if (this.finished) return [];
     for (const tone of this.tones.pushFrame(frame, atMs)) {
@@ -268,6 +301,7 @@ export class NetworkToneAnalyser implements FrameAnalyser {
         return [{ topic: 'tone', tone: 'sit', evidence: { ...sit, segments }, atMs: tone.endMs }];
       }
     }
+    this.sitPending = this.sitUnderWay(atMs);
     let energy = 0;
     for (let i = 0; i < frame.length; i++) energy += frame[i] * frame[i];
     const loud = energy / Math.max(1, frame.length) >= this.minPower;
@@ -280,5 +314,23 @@ export class NetworkToneAnalyser implements FrameAnalyser {
       }
     }
     return [];
+  }
+
+  /** See {@link pending}. */
+  private sitUnderWay(atMs: number): boolean {
+    const k = sitPrefix(this.sit);
+    if (k === 0) return false;
+    const last = this.sit[this.sit.length - 1];
+    if (last !== this.sitLast) {
+      this.sitLast = last;
+      this.sitNextSounding = false;
+    }
+    const since = atMs - last.endMs;
+    if (!this.sitNextSounding && since <= NEXT_SEGMENT_HEARD_MS) {
+      this.sitNextSounding = this.tones.pureWindowsHz().some((hz) => Math.abs(hz - BANDS[k]) <= SIT_LIMITS.bandHz);
+    }
+    // The next segment sounds: held until it ends (and is a SIT's or not), at most its longest.
+    if (this.sitNextSounding) return since <= NEXT_SEGMENT_HEARD_MS + SIT_LIMITS.maxMs + 40;
+    return since <= NEXT_SEGMENT_HEARD_MS;
   }
 }

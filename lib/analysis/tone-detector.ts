@@ -140,6 +140,8 @@ export class ToneDetector {
   private pushed = 0;
   private lastFrameAtMs = Number.NaN;
   private lastFrameTones: readonly ToneSegment[] = [];
+  /** The frequencies of the pure windows of the samples last pushed (see {@link pureWindowsHz}). */
+  private pure: number[] = [];
 
   constructor(options?: ToneDetectorOptions) {
     const o = checkOptions('ToneDetector', options);
@@ -156,6 +158,7 @@ export class ToneDetector {
   /** Samples of any count; returns the tones that ended in them. */
   push(samples: Int16Array): ToneSegment[] {
     this.pushed += samples.length;
+    this.pure = [];
     for (let i = 0; i < samples.length; i++) {
       this.window[this.at] = samples[i];
       this.window[this.at + TONE_WINDOW] = samples[i];
@@ -187,6 +190,16 @@ export class ToneDetector {
     const r = this.run;
     if (!r || r.frames <= 2) return null;
     return this.segment(r, (r.firstFrame + 1) * TONE_HOP - TONE_WINDOW);
+  }
+
+  /**
+   * The frequencies of the windows of the samples last pushed that were a pure tone, Hz, whether or
+   * not they belong to a tone yet (a run is a tone from its third window on: see {@link current}):
+   * what sounds right now, for an analyser waiting for a tone to start (network-tones.ts, the SIT's
+   * next segment).
+   */
+  pureWindowsHz(): readonly number[] {
+    return this.pure;
   }
 
   /** The end of the audio: returns the tone in progress, if any. */
@@ -244,6 +257,7 @@ export class ToneDetector {
         if (share >= MIN_SHARE) {
           pure = true;
           hz = (Math.acos(c) * ANALYSIS_SAMPLE_RATE) / (2 * Math.PI);
+          this.pure.push(hz);
         }
       }
     }

@@ -194,15 +194,17 @@ describe('the call-analysis corpus played into SIP calls (integration)', functio
       requirePeer(this, 'sipp');
     });
 
-    for (const code of ['IC', 'NC']) {
-      it(`SIT ${code}: the tone event with its code, the dial ended with the file's outcome`, async () => {
+    for (const [code, start] of [['IC', 'answer'], ['NC', 'answer'], ['IC', 'connect'], ['NC', 'connect']] as const) {
+      it(`SIT ${code}, detection from the ${start}: the tone event with its code, the dial ended with the file's outcome${start === 'connect' ? '; no far-end verdict or beep from the SIT\'s segments' : ''}`, async () => {
         const [file, label] = Object.entries(corpus.corpus.files).find(([, l]) => l.class === 'sit' && l.tone === code) as [string, CorpusLabel];
         const media = await pickPorts(2);
         const uas = await startSipp({ scenario: sippScenario('early-media-announcement-uas.xml'), calls: 1, extraArgs: ['-mp', String(media)], files: { 'announcement.ulaw': encodeUlaw(corpus.audio(file)) } });
         const { line, events } = await startLine({ server: uas.address });
-        const call = await line.dial('2000', { analysis: { detect: 'machine' } });
+        const call = await line.dial('2000', { analysis: { detect: 'machine', start } });
         const ended = await events.next('ended', (e) => e.call?.id === call.id);
         const tone = events.events.find((e) => e.topic === 'tone' && e.call?.id === call.id);
+        const reported = events.events.filter((e) => e.call?.id === call.id && ['far-end', 'beep', 'greeting-end', 'tone'].includes(e.topic)).map((e) => e.topic);
+        assert.deepEqual(reported, ['tone'], `${file}: ${JSON.stringify(reported)}`);
         assert.ok(tone, `${file}: no tone event`);
         const evidence = tone.payload.evidence as Record<string, unknown>;
         assert.deepEqual([tone.payload.tone, evidence.code, evidence.endCause], ['sit', code, label.outcome], file);

@@ -168,11 +168,11 @@ describe('call analysis: network tones in early media from SIPp (integration)', 
   // Telcordia IC (intercept: 913.8 Hz short, 1370.6 Hz short, 1776.7 Hz long), then the announcement's silence.
   const sitIC = concat([silence(300), tones([{ hz: 913.8, levelDbfs: -16 }], 274), silence(2), tones([{ hz: 1370.6, levelDbfs: -16 }], 274), silence(2), tones([{ hz: 1776.7, levelDbfs: -16 }], 380), silence(4000)]);
 
-  for (const mediaWorkers of [0, 'auto'] as const) {
-    it(`a SIT (IC) in early media (media ${mediaWorkers === 0 ? 'in the main thread' : 'in workers'}): the tone event, then the dial ended not-found by us, the reason naming the SIT; SIPp got our CANCEL`, async () => {
+  for (const [mediaWorkers, start] of [[0, 'answer'], ['auto', 'answer'], [0, 'connect'], ['auto', 'connect']] as const) {
+    it(`a SIT (IC) in early media (media ${mediaWorkers === 0 ? 'in the main thread' : 'in workers'}, detection from the ${start}): the tone event, then the dial ended not-found by us, the reason naming the SIT; SIPp got our CANCEL`, async () => {
       const uas = await network(sitIC);
       const { line, events } = await startLine({ server: uas.address, mediaWorkers });
-      const call = await line.dial('2000', { analysis: { detect: 'machine' } });
+      const call = await line.dial('2000', { analysis: { detect: 'machine', start } });
       const ended = await events.next('ended', (e) => e.call?.id === call.id);
       assert.deepEqual(story(events.events, call.id), ['tone:sit', 'ended']);
       const tone = events.events.find((e) => e.topic === 'tone')!;

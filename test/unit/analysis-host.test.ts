@@ -94,7 +94,7 @@ describe('AnalysisHost: the received audio\'s own timeline (lib/analysis/analysi
     }
     assert.equal(events.length, 1);
     const v = events[0] as Extract<AnalysisEvent, { topic: 'far-end' }>;
-    assert.deepEqual([v.farEnd, v.decisionMs], ['human', 1200], '600 ms of voice, then 600 ms of silence');
+    assert.deepEqual([v.farEnd, v.decisionMs], ['human', 1060], '600 ms of voice (a short greeting), then 460 ms of silence');
   });
 
   /** The events of the real analysers (detect machine, answered at once) on `pcm`, with nothing in between. */

@@ -4,6 +4,8 @@ import { CallAnalyser, CallAnalyserOptions } from '../../lib/analysis/call-analy
 import { FarEndAnalyser } from '../../lib/analysis/far-end';
 import { EnergyVad } from '../../lib/analysis/vad';
 import { beep, concat, silence, tones, whiteNoise } from '../../lib/media/tone-generator';
+import { createCallAnalyser } from '../../lib/analysis/analysis-host';
+import { checkAnalysisOptions } from '../../lib/capabilities/analysis';
 import { feedCall } from '../helpers/analysis-call';
 import { CorpusFixture, corpusFixture } from '../helpers/analysis-corpus';
 import { toneAnalysers } from '../helpers/tone-analysers';
@@ -84,10 +86,51 @@ describe('call analyser: the far-end classifier and the tone detectors combined 
     const pcm = concat([voice(4000), quiet(1000), voice(500), quiet(2000)]);
     const atAnswer = run(analyser(), pcm, 30_000, 5000);
     assert.deepEqual(topics(atAnswer), ['far-end:human']);
-    assert.equal((atAnswer[0] as Extract<AnalysisEvent, { topic: 'far-end' }>).decisionMs, 500 + 600);
-    assert.equal(atAnswer[0].atMs, 5000 + 500 + 600);
+    assert.equal((atAnswer[0] as Extract<AnalysisEvent, { topic: 'far-end' }>).decisionMs, 500 + 460);
+    assert.equal(atAnswer[0].atMs, 5000 + 500 + 460);
     const atConnect = run(analyser({ start: 'connect' }), pcm, 30_000, 5000);
     assert.deepEqual(topics(atConnect), ['far-end:machine', 'greeting-end:silence']);
+  });
+
+  describe('start "connect": a SIT in early media is a network tone, not a voicemail beep', () => {
+    // A SIT's first segment (913.8 / 985.2 Hz, 274 / 380 ms) is also a tone of 440–2000 Hz longer
+    // than 150 ms: the beep detector takes it. While the network tone detector has heard the start of
+    // a SIT (its first segments, the next one due or sounding), the combiner holds a beep.
+    const sit = (segments: [number, number][], gapMs: number): Int16Array =>
+      concat([quiet(300), ...segments.flatMap(([hz, ms]) => [tones([{ hz, levelDbfs: -20 }], ms), quiet(gapMs)]), voice(4000)]);
+    const cases: [string, [number, number][], number][] = [
+      ['Telcordia IC, 2 ms gaps', [[913.8, 274], [1370.6, 274], [1776.7, 380]], 2],
+      ['Telcordia NC, 2 ms gaps', [[913.8, 380], [1370.6, 380], [1776.7, 380]], 2],
+      ['Telcordia VC, 2 ms gaps', [[985.2, 380], [1370.6, 274], [1776.7, 380]], 2],
+      ['ITU-T E.180, 30 ms gaps', [[950, 330], [1400, 330], [1800, 330]], 30],
+    ];
+    for (const [name, segments, gapMs] of cases) {
+      it(`${name}: the tone comes first and no far-end verdict is caused by a beep`, () => {
+        const e = run(analyser({ start: 'connect', ...toneAnalysers() }), sit(segments, gapMs), 8000, 7000);
+        assert.equal(topics(e)[0], 'tone', JSON.stringify(e));
+        assert.equal((e[0] as Extract<AnalysisEvent, { topic: 'tone' }>).tone, 'sit');
+        assert.ok(!e.some((x) => x.topic === 'beep' || (x.topic === 'far-end' && x.evidence.cause === 'beep')), JSON.stringify(e));
+      });
+    }
+
+    it('a beep in a SIT segment’s band and length followed by no second segment is still a beep, reported within 150 ms of its end', () => {
+      for (const [hz, ms] of [[913.8, 274], [950, 380], [985.2, 380], [1000, 300]]) {
+        const pcm = concat([quiet(200), voice(1000), quiet(300), beep(ms, hz, -8), quiet(3000)]);
+        const end = 200 + 1000 + 300 + ms;
+        const a = analyser({ start: 'connect', ...toneAnalysers() });
+        const reported: { e: AnalysisEvent; at: number }[] = [];
+        const frame = new Int16Array(160);
+        for (let at = 20; at <= 6000 && !a.done; at += 20) {
+          frame.fill(0);
+          frame.set(pcm.subarray((at / 20 - 1) * 160, Math.min(pcm.length, (at / 20) * 160)));
+          for (const e of a.push(frame, at)) reported.push({ e, at });
+        }
+        const what = `${hz} Hz ${ms} ms: ${JSON.stringify(reported)}`;
+        assert.deepEqual(topics(reported.map((r) => r.e)), ['far-end:machine', 'beep'], what);
+        assert.equal(reported[0].e.topic === 'far-end' && reported[0].e.evidence.cause, 'beep', what);
+        assert.ok(reported[1].at - end <= 150 && reported[1].at > end, what);
+      }
+    });
   });
 
   it('timeoutMs is the verdict’s timeout', () => {
@@ -134,6 +177,17 @@ describe('call analyser: the far-end classifier and the tone detectors combined 
       const count = (cls: string): number => Object.values(fixture.corpus.files).filter((l) => l.class === cls).length;
       assert.ok(machines >= 0.95 * count('machine'), `${machines}/${count('machine')} machines`);
       assert.ok(peopleAsMachines.length <= 0.02 * count('human'), `people called machines: ${peopleAsMachines}`);
+    });
+
+    it('start "connect", early media: every SIT file gives its tone first, and no far-end verdict caused by a beep', () => {
+      for (const [file, label] of Object.entries(fixture.corpus.files)) {
+        if (label.class !== 'sit') continue;
+        const e = feedCall(createCallAnalyser(checkAnalysisOptions({ detect: 'machine', start: 'connect' })), fixture.audio(file), { totalMs: 8000 });
+        const what = `${file}: ${JSON.stringify(e)}`;
+        assert.equal(e[0]?.topic, 'tone', what);
+        assert.deepEqual([(e[0] as Extract<AnalysisEvent, { topic: 'tone' }>).tone, (e[0] as Extract<AnalysisEvent, { topic: 'tone' }>).evidence.code], ['sit', label.tone], what);
+        assert.ok(!e.some((x) => x.topic === 'beep' || (x.topic === 'far-end' && x.evidence.cause === 'beep')), what);
+      }
     });
   });
 });

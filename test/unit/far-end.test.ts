@@ -26,20 +26,27 @@ function verdict(events: AnalysisEvent[]): Extract<AnalysisEvent, { topic: 'far-
 }
 
 describe('far-end classifier (lib/analysis/far-end.ts)', () => {
-  it('a short greeting, then 600 ms of silence → human, with its evidence and decision time', () => {
+  it('a short greeting (≤ 1400 ms of voice), then 460 ms of silence → human, with its evidence and decision time; a longer one waits 800 ms', () => {
     const v = verdict(run({}, concat([quiet(300), voice(1000)])));
     assert.equal(v.farEnd, 'human');
-    assert.equal(v.decisionMs, 300 + 1000 + 600);
-    assert.equal(v.atMs, 1900);
-    assert.deepEqual(v.evidence, { cause: 'after-greeting-silence', initialSilenceMs: 300, greetingMs: 1000, words: 1, silenceMs: 600, vad: 'EnergyVad' });
+    assert.equal(v.decisionMs, 300 + 1000 + 460);
+    assert.equal(v.atMs, 1760);
+    assert.deepEqual(v.evidence, { cause: 'after-greeting-silence', initialSilenceMs: 300, greetingMs: 1000, words: 1, silenceMs: 460, vad: 'EnergyVad' });
+    assert.equal(verdict(run({}, concat([quiet(300), voice(1400)]))).decisionMs, 300 + 1400 + 460);
+    assert.equal(verdict(run({}, concat([quiet(300), voice(1420)]))).decisionMs, 300 + 1420 + 800);
+    // shortGreetingMs 0: one silence for all (app_amd's rule).
+    assert.equal(verdict(run({ shortGreetingMs: 0 }, concat([quiet(300), voice(1000)]))).decisionMs, 300 + 1000 + 800);
   });
 
-  it('a pause of 580 ms inside the greeting is not the end of it; 600 ms is', () => {
-    const two = (gap: number): Int16Array => concat([voice(500), quiet(gap), voice(500)]);
-    const short = verdict(run({}, two(580)));
-    assert.equal(short.decisionMs, 500 + 580 + 500 + 600);
+  it('a pause shorter than the silence due is not the greeting’s end: 440 ms after a short one (460 is), 780 after a longer one (800 is)', () => {
+    const two = (first: number, gap: number): Int16Array => concat([voice(first), quiet(gap), voice(500)]);
+    const short = verdict(run({}, two(500, 440)));
+    assert.equal(short.decisionMs, 500 + 440 + 500 + 460);
     assert.equal(short.evidence.words, 2);
-    assert.equal(verdict(run({}, two(600))).decisionMs, 500 + 600);
+    assert.equal(verdict(run({}, two(500, 460))).decisionMs, 500 + 460);
+    const long = verdict(run({}, two(1500, 780)));
+    assert.equal(long.decisionMs, 1500 + 780 + 500 + 800);
+    assert.equal(verdict(run({}, two(1500, 800))).decisionMs, 1500 + 800);
   });
 
   it('3480 ms of voice then silence → human; 3500 ms → machine (long greeting) as the 3500th ms is heard', () => {
