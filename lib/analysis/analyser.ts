@@ -26,7 +26,7 @@ export type NetworkTone = 'busy' | 'congestion' | 'sit';
  */
 export type AnalysisEvent =
   | { topic: 'far-end'; farEnd: FarEnd; evidence: Record<string, unknown>; decisionMs: number; atMs: number }
-  | { topic: 'beep'; frequencyHz: number; durationMs: number; atMs: number }
+  | { topic: 'beep'; frequencyHz: number; durationMs: number; atMs: number; afterVerdict?: 'human' | 'unknown' }
   | { topic: 'greeting-end'; by: 'silence' | 'timeout'; atMs: number }
   | { topic: 'tone'; tone: NetworkTone; evidence: Record<string, unknown>; atMs: number };
 

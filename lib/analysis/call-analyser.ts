@@ -6,8 +6,12 @@
  * - exactly one `far-end` event: the classifier's, or `fax` when a fax detector reports it first,
  *   or `machine` (cause `beep`) when a beep is heard before any verdict;
  * - for a machine, exactly one end of its greeting: the first `beep` after the verdict, or the
- *   classifier's `greeting-end` (silence / timeout) if no beep came first; beeps at any other time
- *   (in a person's speech, after the greeting's end) are not reported;
+ *   classifier's `greeting-end` (silence / timeout) if no beep came first; later beeps are not reported;
+ * - after a `human` or `unknown` verdict the beep detector keeps listening as long as a machine's
+ *   greeting is waited for (`greetingTimeoutMs`, 30 s from the classifier's start): a beep then is a
+ *   greeting that was taken for a person (a short phrase and a pause). It is reported once, with
+ *   `afterVerdict` (the verdict sent), so a flow can still leave its message; the verdict is not sent
+ *   again. Speech and music give no beep (docs/benchmarks.md: none in 240 files);
  * - network `tone` events pass through from the first frame (early media) to the end, or to the
  *   answer (`networkTonesUntil: "answer"`);
  * - a beep heard while a network tone detector is `pending` (it has heard a SIT's first segment,
@@ -42,7 +46,11 @@ export interface CallAnalyserOptions {
   networkTonesUntil?: 'end' | 'answer';
 }
 
-type Stage = 'listening' | 'greeting' | 'settled';
+/**
+ * `listening`: no verdict yet; `greeting`: a machine, waiting for its greeting's end; `late-beep`: a
+ * person or unknown, only a beep still reported until {@link CallAnalyser.lateBeepUntilMs}.
+ */
+type Stage = 'listening' | 'greeting' | 'late-beep' | 'settled';
 
 export class CallAnalyser implements FrameAnalyser {
   private readonly farEnd: FarEndAnalyser | null;
@@ -56,6 +64,8 @@ export class CallAnalyser implements FrameAnalyser {
   private verdict: FarEnd | null = null;
   /** Beeps heard while a network tone detector was pending, not yet passed on. */
   private held: AnalysisEvent[] = [];
+  /** In stage `late-beep`: the frame time (ms) after which no beep is reported. */
+  private lateBeepUntilMs = 0;
 
   constructor(options?: CallAnalyserOptions) {
     const o = checkOptions('CallAnalyser', options);
@@ -132,6 +142,7 @@ export class CallAnalyser implements FrameAnalyser {
     const held = this.held;
     this.held = [];
     for (const e of [...held, ...ordered]) this.apply(e, out);
+    if (this.stage === 'late-beep' && atMs >= this.lateBeepUntilMs) this.settle();
     return out;
   }
 
@@ -149,6 +160,7 @@ export class CallAnalyser implements FrameAnalyser {
         this.verdict = e.farEnd;
         out.push(e);
         if (e.farEnd === 'machine') this.stage = 'greeting';
+        else if (e.farEnd === 'human' || e.farEnd === 'unknown') this.listenForLateBeep(e.atMs - e.decisionMs);
         else this.settle();
         return;
       case 'beep':
@@ -160,6 +172,9 @@ export class CallAnalyser implements FrameAnalyser {
         }
         if (this.verdict === 'machine') {
           out.push(e);
+          this.settle();
+        } else if (this.stage === 'late-beep') {
+          out.push({ ...e, afterVerdict: this.verdict as 'human' | 'unknown' });
           this.settle();
         }
         return;
@@ -173,6 +188,17 @@ export class CallAnalyser implements FrameAnalyser {
         out.push(e);
         return;
     }
+  }
+
+  /**
+   * A person or unknown: the classifier is done (its VAD freed); the beep detector goes on until a
+   * machine's greeting would have ended (`startedAtMs`: the classifier's first frame).
+   */
+  private listenForLateBeep(startedAtMs: number): void {
+    const farEnd = this.farEnd as FarEndAnalyser;
+    this.lateBeepUntilMs = startedAtMs + farEnd.greetingTimeoutMs;
+    farEnd.stop();
+    this.stage = 'late-beep';
   }
 
   private settle(): void {

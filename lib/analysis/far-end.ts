@@ -170,6 +170,11 @@ export class FarEndAnalyser implements FrameAnalyser {
     return this.phase === 'done';
   }
 
+  /** How long a machine's greeting is waited for, ms from the classifier's first frame (option `greetingTimeoutMs`). */
+  get greetingTimeoutMs(): number {
+    return this.o.greetingTimeoutMs;
+  }
+
   /** How much audio it has heard, ms (20 per frame pushed). */
   get elapsedMs(): number {
     return this.frames * ANALYSIS_FRAME_MS;

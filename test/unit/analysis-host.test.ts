@@ -20,7 +20,8 @@ const sit = (): Int16Array =>
   concat([tones([{ hz: 913.8, levelDbfs: -16 }], 274), silence(2), tones([{ hz: 1370.6, levelDbfs: -16 }], 274), silence(2), tones([{ hz: 1776.7, levelDbfs: -16 }], 380), silence(500)]);
 
 /** A CallAnalyser whose classifier runs on the energy VAD (white noise is voice, zeros silence: every frame's verdict known). */
-const energyAnalyser = (timeoutMs = 2000): CallAnalyser => new CallAnalyser({ farEnd: new FarEndAnalyser({ vad: new EnergyVad(), warmUpMs: 0, timeoutMs }) });
+const energyAnalyser = (timeoutMs = 2000, greetingTimeoutMs = 30_000): CallAnalyser =>
+  new CallAnalyser({ farEnd: new FarEndAnalyser({ vad: new EnergyVad(), warmUpMs: 0, timeoutMs, greetingTimeoutMs }) });
 
 describe('call analysis options (checkAnalysisOptions)', () => {
   it('fills the defaults, takes "machine" / "off" as the detect shorthand, a numeric string for timeoutMs', () => {
@@ -70,7 +71,8 @@ describe('AnalysisHost: the received audio\'s own timeline (lib/analysis/analysi
 
   it('a far end that sends nothing: the ticks make time pass, IDLE_LAG_FRAMES behind, so the verdict is unknown at the timeout', () => {
     const { sink, events } = collect();
-    const host = new AnalysisHost(energyAnalyser(2000), sink);
+    // After `unknown` a late beep is listened for until the greeting timeout (3 s from the answer).
+    const host = new AnalysisHost(energyAnalyser(2000, 3000), sink);
     for (let i = 0; i < 500; i++) host.tick();
     assert.equal(host.elapsedMs, 0, 'no frame before audio or the answer');
     host.answered();
@@ -79,7 +81,11 @@ describe('AnalysisHost: the received audio\'s own timeline (lib/analysis/analysi
     host.tick();
     assert.equal(host.elapsedMs, 2000);
     assert.deepEqual(events.map((e) => [e.topic, e.topic === 'far-end' ? e.farEnd : '', e.atMs]), [['far-end', 'unknown', 2000]]);
-    assert.equal(host.done, true, 'done once the analyser has nothing more to say');
+    assert.equal(host.done, false, 'a late beep is still listened for');
+    for (let i = 0; i < 50; i++) host.tick();
+    assert.equal(host.elapsedMs, 3000);
+    assert.equal(host.done, true, 'done once the analyser has nothing more to say (the greeting timeout)');
+    assert.equal(events.length, 1);
   });
 
   it('received audio is analysed in order as it comes, in bursts too: a talker then silence is a person, decided as the frames say', () => {

@@ -63,11 +63,24 @@ describe('call analyser: the far-end classifier and the tone detectors combined 
     assert.equal(e[1].atMs, 5200);
   });
 
-  it('a beep after a human verdict is not reported', () => {
+  it('a beep after a human verdict, while a greeting could still last, is reported once with afterVerdict "human" (a greeting taken for a person); the verdict is not sent again', () => {
     const a = analyser();
-    const e = run(a, concat([voice(500), quiet(1000), beep(500, 1000, -8), quiet(1000)]));
+    const e = run(a, concat([voice(500), quiet(1000), beep(500, 1000, -8), quiet(1000), beep(500, 1000, -8), quiet(1000)]));
+    assert.deepEqual(topics(e), ['far-end:human', 'beep']);
+    const late = e[1] as Extract<AnalysisEvent, { topic: 'beep' }>;
+    assert.equal(late.afterVerdict, 'human');
+    assert.equal(late.frequencyHz, 1000);
+    assert.equal(a.done, true, 'done after the late beep: the second beep is not reported');
+  });
+
+  it('after a human verdict the beep detector stops at the greeting timeout: a beep later is not reported', () => {
+    const a = analyser({ farEnd: new FarEndAnalyser({ vad: new EnergyVad(), warmUpMs: 0, greetingTimeoutMs: 3000 }) });
+    const e = run(a, concat([voice(500), quiet(3000), beep(500, 1000, -8), quiet(1000)]));
     assert.deepEqual(topics(e), ['far-end:human']);
     assert.equal(a.done, true);
+    // The same beep inside the window is reported.
+    const b = analyser({ farEnd: new FarEndAnalyser({ vad: new EnergyVad(), warmUpMs: 0, greetingTimeoutMs: 5000 }) });
+    assert.deepEqual(topics(run(b, concat([voice(500), quiet(3000), beep(500, 1000, -8), quiet(1000)]))), ['far-end:human', 'beep']);
   });
 
   it('detect "off": no far-end verdict, beep or greeting end; network tones still pass', () => {
