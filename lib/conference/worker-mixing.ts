@@ -7,6 +7,7 @@
 import type { MessagePort } from 'node:worker_threads';
 import type { MediaTickSource } from '../sip/rtp-session';
 import { MixableMedia, MixRelay, MixRoom } from './mix-room';
+import { finishWorkerRecorder, RoomRecorder, workerRecorder } from './room-recorder';
 
 type LegId = number;
 
@@ -14,10 +15,12 @@ export type MixCommand =
   /** Host: create the room (if new) and set whether it mixes or plays ring-back. */
   | { t: 'mix-room'; id: 0; room: number; started: boolean }
   | { t: 'mix-close'; id: 0; room: number }
-  /** Host: audio the whole room hears once (an entry beep). */
-  | { t: 'mix-play'; id: 0; room: number; samples: Int16Array }
-  /** Host: a party joins; its leg runs here, or on another worker whose relay is at the end of `port`. */
-  | { t: 'mix-add'; id: LegId; room: number; muted: boolean; deaf: boolean; talkDbfs: number; port?: MessagePort }
+  /** Host: audio the whole room hears once (an entry beep), except the party `owner` (its entry media). */
+  | { t: 'mix-play'; id: 0; room: number; samples: Int16Array; owner?: LegId }
+  /** Host: record the room's mix to `path` (`append`: after what it holds, once the main thread says go on `port`); the result goes back on `port` at mix-close. */
+  | { t: 'mix-record'; id: 0; room: number; path: string; append: boolean; port: MessagePort }
+  /** Host: a party joins; its leg runs here, or on another worker whose relay is at the end of `port`; `wait`: what it hears while the room waits. */
+  | { t: 'mix-add'; id: LegId; room: number; muted: boolean; deaf: boolean; talkDbfs: number; port?: MessagePort; wait?: Int16Array }
   | { t: 'mix-set'; id: LegId; room: number; muted: boolean; deaf: boolean }
   | { t: 'mix-remove'; id: LegId; room: number }
   /** The leg's worker (not the host): relay the leg to the room at the end of `port`. */
@@ -26,14 +29,14 @@ export type MixCommand =
 
 export type MixEvent = { e: 'talk'; id: LegId; talking: boolean; levelDbfs: number };
 
-const MIX_COMMANDS = new Set(['mix-room', 'mix-close', 'mix-play', 'mix-add', 'mix-set', 'mix-remove', 'relay', 'relay-stop']);
+const MIX_COMMANDS = new Set(['mix-room', 'mix-close', 'mix-play', 'mix-record', 'mix-add', 'mix-set', 'mix-remove', 'relay', 'relay-stop']);
 
 export function isMixCommand(c: { t: string }): c is MixCommand {
   return MIX_COMMANDS.has(c.t);
 }
 
 export class WorkerMixing {
-  private readonly rooms = new Map<number, { room: MixRoom<LegId>; ports: Map<LegId, MessagePort> }>();
+  private readonly rooms = new Map<number, { room: MixRoom<LegId>; ports: Map<LegId, MessagePort>; rec?: { recorder: RoomRecorder; port: MessagePort } }>();
   private readonly relays = new Map<LegId, { relay: MixRelay; port: MessagePort }>();
 
   constructor(
@@ -59,11 +62,23 @@ export class WorkerMixing {
         this.rooms.delete(c.room);
         r.room.close();
         for (const p of r.ports.values()) p.close();
+        if (r.rec) finishWorkerRecorder(r.rec.recorder, r.rec.port);
         break;
       }
       case 'mix-play':
-        this.rooms.get(c.room)?.room.play(c.samples);
+        this.rooms.get(c.room)?.room.play(c.samples, c.owner);
         break;
+      case 'mix-record': {
+        const r = this.rooms.get(c.room);
+        if (!r) {
+          c.port.close();
+          break;
+        }
+        const recorder = workerRecorder(c.path, c.append, c.port);
+        r.room.record(recorder);
+        r.rec = { recorder, port: c.port };
+        break;
+      }
       case 'mix-add': {
         const r = this.rooms.get(c.room);
         if (!r) break;
@@ -77,6 +92,7 @@ export class WorkerMixing {
           const media = this.mediaOf(c.id);
           if (media) r.room.addLocal(c.id, media, options, c.talkDbfs);
         }
+        if (c.wait) r.room.setPartyWaiting(c.id, c.wait);
         break;
       }
       case 'mix-set':
