@@ -164,7 +164,11 @@ describe('conference party media and room options: checks', () => {
     assert.throws(() => checkPartyOptions({ waitMedia: 5 }), /waitMedia must be a tone .* or a \.wav file path, got number 5/);
     await assert.rejects(loadPartyAudio({ entryMedia: 'hello' }, () => undefined), /entryMedia: "hello" is neither a tone/);
     await assert.rejects(loadPartyAudio({ exitMedia: join(dir, 'none.wav') }, () => undefined), /exitMedia: cannot play .*none\.wav: it does not exist/);
-    await assert.rejects(loadPartyAudio({ prefixMedia: '../x.wav' }, () => ({ folder: dir, confine: true })), /leads outside the folder/);
+    await fsp.mkdir(join(dir, 'sub'));
+    const w = await WavWriter.open(join(dir, 'x.wav'));
+    w.write(flat(1));
+    await w.close();
+    await assert.rejects(loadPartyAudio({ prefixMedia: '../x.wav' }, () => ({ folder: join(dir, 'sub'), confine: true })), /leads outside the folder/);
     await assert.rejects(loadPartyAudio({ waitMedia: 'x.wav' }, () => undefined), /waitMedia: the file to play must be an absolute path/);
   });
 
