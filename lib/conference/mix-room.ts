@@ -118,9 +118,9 @@ export class MixRoom<K> {
     this.unsubscribe = null;
   }
 
-  private readonly onTick = (): void => {
+  private readonly onTick = (tick: number): void => {
     this.mixer.tick();
-    this.recorder?.write(this.mixer.roomMix(this.recFrame));
+    this.recorder?.write(this.mixer.roomMix(this.recFrame), tick);
     for (const [key, send] of this.remotes) {
       const frame = this.mixer.output(key);
       if (frame) send(frame);

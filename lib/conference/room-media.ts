@@ -19,6 +19,7 @@ import { CallStateError, FileAccessError, InvalidInputError, PathNotAllowedError
 import { deniedPath, errnoText, FilePlace, prepareForWriting } from '../line/file-paths';
 import { openSource } from '../line/line-audio';
 import type { PcmSource } from '../media/pcm-source';
+import { concat } from '../media/tone-generator';
 import { DEFAULT_MAX_WAV_BYTES } from '../media/wav-file-source';
 import { describe, printable } from '../validate';
 
@@ -159,11 +160,7 @@ export function exitAudio(a: PartyAudio): Int16Array | null {
 
 function joined(prefix: Int16Array | undefined, main: Int16Array | undefined): Int16Array | null {
   if (!main) return null; // a prefix alone announces nothing
-  if (!prefix) return main;
-  const out = new Int16Array(prefix.length + main.length);
-  out.set(prefix);
-  out.set(main, prefix.length);
-  return out;
+  return prefix ? concat([prefix, main]) : main;
 }
 
 /** A join into a full room: names the room and its limit. */

@@ -22,12 +22,15 @@ export interface RoomRecording {
 
 /** Frames kept in memory at most while the file is not ready (10 s; the wait is one message round trip). */
 const MAX_WAITING_FRAMES = 500;
+/** The longest gap of ticks filled with silence (60 s): a clock that skipped ticks after a stall. */
+const MAX_GAP_FRAMES = 3000;
 
 export class RoomRecorder {
   private writer: WavWriter | null = null;
   private waiting: Int16Array[] = [];
   private readonly opening: Promise<void>;
   private failure: Error | null = null;
+  private lastTick = -1;
 
   /**
    * `append`: go on after what the file holds (a moved room); `ready`: resolves when the file may be
@@ -53,8 +56,17 @@ export class RoomRecorder {
       );
   }
 
-  /** One tick of the room's mix (copied when the file is not open yet). */
-  write(frame: Int16Array): void {
+  /**
+   * One tick of the room's mix (copied when the file is not open yet). `tick`: the media clock's
+   * number; ticks the clock skipped after a stall (lib/media/media-clock.ts) are written as silence,
+   * so the file keeps the room's time from its first join to its end.
+   */
+  write(frame: Int16Array, tick?: number): void {
+    if (tick !== undefined) {
+      const gap = this.lastTick >= 0 && tick > this.lastTick + 1 ? Math.min(MAX_GAP_FRAMES, tick - this.lastTick - 1) : 0;
+      this.lastTick = tick;
+      if (gap > 0) this.write(new Int16Array(gap * frame.length));
+    }
     if (this.writer) this.writer.write(frame);
     else if (!this.failure) {
       this.waiting.push(frame.slice());

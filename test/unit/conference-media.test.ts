@@ -115,6 +115,17 @@ describe('conference room recorder', () => {
     assert.deepEqual([pcm[0], pcm[10 * FRAME], pcm[15 * FRAME], pcm[20 * FRAME - 1]], [100, -200, 300, 300]);
   });
 
+  it('ticks the clock skipped after a stall are written as silence (the file keeps the room\'s time)', async () => {
+    const path = join(dir, 'gap.wav');
+    const rec = new RoomRecorder(path, false);
+    rec.write(flat(5), 10);
+    rec.write(flat(6), 11);
+    rec.write(flat(7), 15); // 12, 13, 14 skipped
+    assert.equal((await rec.close()).durationMs, 120);
+    const pcm = decodeWav(await fsp.readFile(path));
+    assert.deepEqual([pcm[0], pcm[FRAME], pcm[2 * FRAME], pcm[4 * FRAME], pcm[5 * FRAME]], [5, 6, 0, 0, 7]);
+  });
+
   it('WavWriter.append counts the samples on disk by the file size (a header that lags behind)', async () => {
     const path = join(dir, 'lag.wav');
     const w = await WavWriter.open(path);
