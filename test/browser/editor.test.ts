@@ -486,6 +486,49 @@ describe('the editor in a browser', function () {
     assert.deepEqual(saved, [true, 'join', 'demo', '#', '-40', true, 'L1']);
   });
 
+  it("voice-conference's media and room rows: shown for join only; a media that is neither a tone nor a .wav, max parties 0, a record path not .wav are flagged; Done saves them", async function () {
+    await reset([lineFlowNode('L1', 'sim:ec600n')]);
+    await page.dragAndDrop('.red-ui-palette-node[data-palette-type="voice-conference"]', '#red-ui-workspace-chart', { targetPosition: { x: 300, y: 200 } });
+    const id = await nodeId(page, 'voice-conference');
+    await page.dblclick(`[id="${id}"] .red-ui-flow-node`);
+    await page.waitForSelector('#node-dialog-ok', { state: 'visible' });
+    await page.selectOption('#node-input-line', 'L1');
+    const rows = () => page.evaluate(() => $('.voice-conference-media').map(function (this: unknown) { return $(this).is(':visible'); }).get());
+    assert.deepEqual(await rows(), [true, true, true, true]);
+    await page.selectOption('#node-input-action', 'leave');
+    assert.deepEqual(await rows(), [false, false, false, false]);
+    await page.selectOption('#node-input-action', 'join');
+    const flagged = (sel: string, on: boolean) => page.waitForFunction(([s, want]) => $(s as string).hasClass('input-error') === want, [sel, on] as const, { timeout: 5000 });
+    for (const [field, bad, good] of [
+      ['#node-input-prefixMedia', 'hello', 'name.wav'],
+      ['#node-input-entryMedia', 'beep:x', 'beep:300'],
+      ['#node-input-exitMedia', 'dtmf:', 'dtmf:12#'],
+      ['#node-input-waitMedia', 'music.mp3', 'hold.wav'],
+      ['#node-input-maxParties', '0', '5'],
+      ['#node-input-record', 'room.mp3', 'rooms/room.wav'],
+    ]) {
+      await typeInto(page, field, bad);
+      await flagged(field, true).catch(() => {
+        throw new Error(`${field} "${bad}" is not flagged`);
+      });
+      await typeInto(page, field, good);
+      await flagged(field, false).catch(() => {
+        throw new Error(`${field} "${good}" is flagged`);
+      });
+    }
+    await typeInto(page, '#node-input-maxParties', '1001');
+    await flagged('#node-input-maxParties', true);
+    await typeInto(page, '#node-input-maxParties', '5');
+    await typeInto(page, '#node-input-folder', '/tmp/rooms');
+    await page.click('#node-dialog-ok');
+    await page.waitForSelector('#node-dialog-ok', { state: 'detached' });
+    const saved = await page.evaluate((i) => {
+      const n = RED.nodes.node(i) as any; // eslint-disable-line @typescript-eslint/no-explicit-any
+      return [n.valid, n.prefixMedia, n.entryMedia, n.exitMedia, n.waitMedia, String(n.maxParties), n.record, n.folder];
+    }, id);
+    assert.deepEqual(saved, [true, 'name.wav', 'beep:300', 'dtmf:12#', 'hold.wav', '5', 'rooms/room.wav', '/tmp/rooms']);
+  });
+
   for (const example of EXAMPLES) {
     it(`Import → Examples → ${example}: no node flagged, deploys with no warning, its lines come up`, async function () {
       await reset();
