@@ -8,32 +8,25 @@
  * room mixed on one worker, a party relayed from the other), and a recorded room that moves.
  */
 import assert from 'node:assert/strict';
-import { randomInt } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Call } from '../../lib/call/call';
 import type { RoomEvent } from '../../lib/conference/rooms';
 import type { LineConfig } from '../../lib/line/voice-line';
 import { mediaEngine } from '../../lib/media-engine/media-engine';
 import type { RemoteRtpSession } from '../../lib/media-engine/remote-rtp-session';
-import type { RtpMedia } from '../../lib/media-engine/rtp-media';
 import { beep } from '../../lib/media/tone-generator';
 import { decodeWav } from '../../lib/media/wav-reader';
 import { WavWriter } from '../../lib/media/wav-writer';
-import { powerAt } from '../helpers/audio-spectrum';
-import { memoryLog } from '../helpers/at-harness';
-import { EventLog } from '../helpers/event-log';
-import { connect, hear, rtpOf, SipAudioPair, WAIT_MS } from '../helpers/sip-audio-pair';
-import { sipLine } from '../helpers/sip-line';
-import { pickPorts, waitFor } from '../helpers/sip-peers';
+import { amplitude, Party, startLines, tonedCalls } from '../helpers/conference-lines';
+import { hear, rtpOf, SipAudioPair } from '../helpers/sip-audio-pair';
+import { waitFor } from '../helpers/sip-peers';
 
 const TONES = [500, 900, 1300];
 /** The entry file's tone, the exit file's, the waiting file's; the prefix is `beep` (1 kHz). */
 const ENTRY_HZ = 1700;
 const EXIT_HZ = 2100;
 const WAIT_HZ = 700;
-const amplitude = (samples: Int16Array, hz: number): number => (2 * Math.sqrt(powerAt(samples, hz))) / Math.max(1, samples.length);
 /** The loudest 100 ms window's amplitude of `hz`, and where it is (ms). */
 function peak(samples: Int16Array, hz: number): { level: number; atMs: number } {
   let best = { level: 0, atMs: -1 };
@@ -46,23 +39,7 @@ function peak(samples: Int16Array, hz: number): { level: number; atMs: number } 
 const HEARD = 1000;
 const NOT_HEARD = 60;
 
-interface Party {
-  b: Call;
-  far: RtpMedia;
-  hz: number;
-}
 
-async function startLines(a: Partial<LineConfig>, b: Partial<LineConfig>): Promise<SipAudioPair> {
-  const log = memoryLog();
-  const base = await pickPorts(2);
-  const rtp = 30000 + 32 * randomInt(0, 300);
-  const lineA = sipLine('line-a', '1001', base, base + 1, rtp, log, { ...a, callWaiting: 'off' });
-  const lineB = sipLine('line-b', '2002', base + 1, base, rtp + 16, log, { ...b, callWaiting: 'off' });
-  const pair = { a: lineA, b: lineB, evA: new EventLog(lineA, WAIT_MS), evB: new EventLog(lineB, WAIT_MS), log, stop: async () => void (await Promise.all([lineA.stop(), lineB.stop()])) };
-  await Promise.all([lineA.start(), lineB.start()]);
-  await waitFor('both lines ready', () => lineA.backend?.ready === true && lineB.backend?.ready === true, WAIT_MS);
-  return pair;
-}
 
 async function toneFile(path: string, hz: number, ms: number): Promise<string> {
   const w = await WavWriter.open(path);
@@ -71,16 +48,6 @@ async function toneFile(path: string, hz: number, ms: number): Promise<string> {
   return path;
 }
 
-async function parties(p: SipAudioPair, tones: number[]): Promise<Party[]> {
-  const out: Party[] = [];
-  for (const hz of tones) {
-    const { callA, callB } = await connect(p);
-    const far = rtpOf(p.a, callA);
-    far.play(beep(60_000, hz, -20));
-    out.push({ b: callB, far, hz });
-  }
-  return out;
-}
 
 /** The recording's tones: each party's amplitude over the whole file. */
 async function recorded(path: string, hz: number[]): Promise<{ pcm: Int16Array; levels: Record<number, number> }> {
@@ -121,7 +88,7 @@ for (const mode of [{ mediaWorkers: 0 }, {}] as Array<Partial<LineConfig>>) {
     });
 
     it('entry: the others hear the prefix (beep) then the entry file, the party does not; exit: those left hear the prefix then the exit file', async function () {
-      const [one, two, three] = await parties(p, TONES);
+      const [one, two, three] = await tonedCalls(p, TONES);
       await p.b.conference.join(one.b.id, 'r');
       await p.b.conference.join(two.b.id, 'r');
       await new Promise((r) => setTimeout(r, 200));
@@ -151,7 +118,7 @@ for (const mode of [{ mediaWorkers: 0 }, {}] as Array<Partial<LineConfig>>) {
     });
 
     it('waitMedia: a waiting party hears its file looped (not ring-back), another hears ring-back; neither hears the other until the room starts', async function () {
-      const [one, two, three] = await parties(p, TONES);
+      const [one, two, three] = await tonedCalls(p, TONES);
       await p.b.conference.join(one.b.id, 'r', { startsRoom: false, waitMedia: 'wait.wav' }, { files });
       await p.b.conference.join(two.b.id, 'r', { startsRoom: false });
       await new Promise((r) => setTimeout(r, 200));
@@ -172,7 +139,7 @@ for (const mode of [{ mediaWorkers: 0 }, {}] as Array<Partial<LineConfig>>) {
     });
 
     it('record: the room\'s mix from the first join to the end holds every party\'s tone; room-end gives the file and its length', async function () {
-      const [one, two, three] = await parties(p, TONES);
+      const [one, two, three] = await tonedCalls(p, TONES);
       const path = join(dir, `room-${mode.mediaWorkers ?? 'auto'}.wav`);
       const t0 = Date.now();
       await p.b.conference.join(one.b.id, 'rec', {}, { roomOptions: { record: path }, files });
@@ -192,7 +159,7 @@ for (const mode of [{ mediaWorkers: 0 }, {}] as Array<Partial<LineConfig>>) {
     });
 
     it('maxParties: a join into a full room fails naming the room and its limit; the call stays in its own room', async function () {
-      const [one, two, three] = await parties(p, TONES);
+      const [one, two, three] = await tonedCalls(p, TONES);
       await p.b.conference.join(one.b.id, 'small', {}, { roomOptions: { maxParties: 2 } });
       await p.b.conference.join(two.b.id, 'small');
       await p.b.conference.join(three.b.id, 'other');
@@ -220,7 +187,7 @@ describe('a recorded room that moves to another worker goes on in the same file 
   it(`${how}: the recording holds all four tones before the move and the two left after it`, async function () {
     if (availableParallelism() < 2) this.skip(); // one worker: nothing moves
     p = await startLines({ mediaWorkers: 0 }, { mediaWorkers: 2 });
-    const xs = await parties(p, HZ);
+    const xs = await tonedCalls(p, HZ);
     const path = join(dir, `moved-${how.endsWith('dies') ? 'died' : 'left'}.wav`);
     const events: RoomEvent[] = [];
     const stop = p.b.conference.onEvent((e) => events.push(e));

@@ -6,35 +6,20 @@
  * workers (B's three legs spread over the workers: the room is mixed on one, relayed from the other).
  */
 import assert from 'node:assert/strict';
-import { randomInt } from 'node:crypto';
 import { availableParallelism } from 'node:os';
-import type { Call } from '../../lib/call/call';
 import type { RoomEvent } from '../../lib/conference/rooms';
 import type { LineConfig } from '../../lib/line/voice-line';
 import { mediaEngine } from '../../lib/media-engine/media-engine';
 import { RemoteRtpSession } from '../../lib/media-engine/remote-rtp-session';
-import type { RtpMedia } from '../../lib/media-engine/rtp-media';
 import { beep } from '../../lib/media/tone-generator';
-import { powerAt } from '../helpers/audio-spectrum';
-import { memoryLog } from '../helpers/at-harness';
-import { EventLog } from '../helpers/event-log';
-import { connect, hear, rtpOf, SipAudioPair, WAIT_MS } from '../helpers/sip-audio-pair';
-import { sipLine } from '../helpers/sip-line';
-import { pickPorts, waitFor } from '../helpers/sip-peers';
+import { amplitude, Party, startLines } from '../helpers/conference-lines';
+import { connect, hear, rtpOf, SipAudioPair } from '../helpers/sip-audio-pair';
+import { waitFor } from '../helpers/sip-peers';
 
 const TONES = [500, 900, 1300];
-/** The amplitude of `hz` in `samples` (a −20 dBFS tone is about 3300). */
-const amplitude = (samples: Int16Array, hz: number): number => (2 * Math.sqrt(powerAt(samples, hz))) / Math.max(1, samples.length);
 const HEARD = 1000;
 const NOT_HEARD = 60;
 
-interface Party {
-  /** B's side: the call in the room. */
-  b: Call;
-  /** A's side: the far end, which plays its tone and listens. */
-  far: RtpMedia;
-  hz: number;
-}
 
 /** What each far end hears for `ms`, as the amplitude of each party's tone. */
 async function listen(parties: Party[], ms = 1000): Promise<Array<Record<number, number>>> {
@@ -47,18 +32,6 @@ function assertHears(what: Record<number, number>, who: string, heard: number[],
   for (const hz of notHeard) assert.ok(what[hz] < NOT_HEARD, `${who} does not hear ${hz} Hz: ${JSON.stringify(what)}`);
 }
 
-/** A (the far ends) and B (the room), each with its own media setting. */
-async function startLines(a: Partial<LineConfig>, b: Partial<LineConfig>): Promise<SipAudioPair> {
-  const log = memoryLog();
-  const base = await pickPorts(2);
-  const rtp = 30000 + 32 * randomInt(0, 300);
-  const lineA = sipLine('line-a', '1001', base, base + 1, rtp, log, { ...a, callWaiting: 'off' });
-  const lineB = sipLine('line-b', '2002', base + 1, base, rtp + 16, log, { ...b, callWaiting: 'off' });
-  const pair = { a: lineA, b: lineB, evA: new EventLog(lineA, WAIT_MS), evB: new EventLog(lineB, WAIT_MS), log, stop: async () => void (await Promise.all([lineA.stop(), lineB.stop()])) };
-  await Promise.all([lineA.start(), lineB.start()]);
-  await waitFor('both lines ready', () => lineA.backend?.ready === true && lineB.backend?.ready === true, WAIT_MS);
-  return pair;
-}
 
 // With workers, A's media stays in the main thread so that B's three legs are placed alone on the
 // pool (fewest legs first: 1 and 3 on one worker, 2 on the other): the room is mixed on one worker

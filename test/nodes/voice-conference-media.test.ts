@@ -4,13 +4,12 @@
  * folder), room-end with the recording. Two SIP lines on 127.0.0.1, A dials B twice.
  */
 import assert from 'node:assert/strict';
-import { randomInt } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { WavWriter } from '../../lib/media/wav-writer';
-import { pickPorts } from '../helpers/sip-peers';
-import { errorsOf, FlowNode, getNode, helper, Inbox, lineOf, NODES, sink, voiceNode, waitReady } from './flow-helpers';
+import { answeredCalls, twoSipLineNodes } from './conference-flow';
+import { errorsOf, getNode, helper, Inbox, lineOf, NODES, sink, voiceNode, waitReady } from './flow-helpers';
 import voiceConference = require('../../nodes/voice-conference');
 
 describe('voice-conference: party media and room options', function () {
@@ -29,15 +28,8 @@ describe('voice-conference: party media and room options', function () {
   });
 
   it('node settings: a room of at most one party, recorded in the folder; msg paths leaving the folder are refused; room-end gives the recording', async function () {
-    const base = await pickPorts(2);
-    const rtp = 30000 + 32 * randomInt(0, 300);
-    const sipLine = (id: string, username: string, port: number, peer: number, rtpMin: number): FlowNode => ({
-      id, type: 'voice-line', name: `line ${username}`, backend: 'sip', server: `127.0.0.1:${peer}`, transport: 'udp', mediaWorkers: 0,
-      username, domain: '', register: false, localPort: port, rtpPortMin: rtpMin, rtpPortMax: rtpMin + 15, autoAnswer: 0, autoReject: false, callWaiting: 'off',
-    });
     await helper.load([...NODES, voiceConference], [
-      sipLine('A', '1001', base, base + 1, rtp),
-      sipLine('B', '2002', base + 1, base, rtp + 16),
+      ...(await twoSipLineNodes()),
       voiceNode('C', 'voice-conference', 'B', [['OUT'], ['EV']], { action: 'join', room: 'sales', folder: join(dir, 'rooms'), maxParties: '1', record: 'sales.wav', entryMedia: 'beep:100' }),
       sink('OUT'),
       sink('EV'),
@@ -49,21 +41,7 @@ describe('voice-conference: party media and room options', function () {
     const ev = new Inbox('EV');
     const a = lineOf('A');
     const b = lineOf('B');
-    const calls: string[] = [];
-    for (let i = 0; i < 2; i++) {
-      const dialled = a.dial('2002');
-      const ringing = await new Promise<string>((resolve) => {
-        const on = (e: { topic: string; call?: { id: string } }): void => {
-          if (e.topic !== 'incoming' || !e.call) return;
-          b.off('event', on);
-          resolve(e.call.id);
-        };
-        b.on('event', on);
-      });
-      await b.answer(ringing);
-      await dialled;
-      calls.push(ringing);
-    }
+    const calls = await answeredCalls(a, b, 2);
 
     getNode('C').receive({ call: calls[0] });
     await out.next('joined', (m) => m.action === 'join');
