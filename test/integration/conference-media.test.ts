@@ -123,9 +123,11 @@ for (const mode of [{ mediaWorkers: 0 }, {}] as Array<Partial<LineConfig>>) {
       await p.b.conference.join(two.b.id, 'r', { startsRoom: false });
       await new Promise((r) => setTimeout(r, 200));
       const [w1, w2] = await Promise.all([hear(one.far, 1500), hear(two.far, 5200)]);
-      // 300 ms of file looped: heard in every quarter of 1.5 s.
+      // 300 ms of file looped: heard in every quarter of what arrived in 1.5 s (a loaded machine may lose some).
+      const quarter = Math.floor(w1.length / 4);
+      assert.ok(quarter >= 2000, `audio heard while waiting: ${w1.length} samples`);
       for (let q = 0; q < 4; q++) {
-        const part = w1.subarray(q * 3000, (q + 1) * 3000);
+        const part = w1.subarray(q * quarter, (q + 1) * quarter);
         assert.ok(amplitude(part, WAIT_HZ) > HEARD, `the file is heard looped, quarter ${q}: ${amplitude(part, WAIT_HZ)}`);
       }
       assert.ok(amplitude(w1, 425) < NOT_HEARD, `no ring-back for the party with waitMedia: ${amplitude(w1, 425)}`);
