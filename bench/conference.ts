@@ -10,9 +10,11 @@
  *   party. First the calls unmixed (the reference: the same sockets, packets, codecs), then the same
  *   calls in one room, alternated `--rounds` times (medians): process CPU (`process.cpuUsage`) as a share of a core, and the clock's send
  *   jitter p99. What mixing adds is the difference.
- * - `relay`: what a room with media workers pays for a party on another worker: one 20 ms frame
+ * - `relay`: what a room with media workers pays for a party on another worker: a 20 ms frame
  *   each way per party per tick over a MessageChannel between two threads (main ↔ a worker that
- *   echoes it), event-loop utilisation of both threads, against the same ticking with no messages.
+ *   echoes it), event-loop utilisation of both threads, against the same ticking with no messages;
+ *   one message per party (`each`, the first relays) and all the parties' frames in one message per
+ *   tick (`batched`, lib/conference/worker-mixing.ts MixLink's shape).
  *
  * Run on a quiet machine and note `uptime` beside the figures; never in a loop.
  */
@@ -131,25 +133,32 @@ async function benchCalls(): Promise<void> {
 /** A worker that sends back every frame it gets on the port it is given (the relay's round trip). */
 const ECHO = `
 const { parentPort } = require('node:worker_threads');
-parentPort.once('message', (port) => port.on('message', (f) => port.postMessage(f, [f.buffer])));
+parentPort.once('message', (port) => port.on('message', (m) => {
+  if (m instanceof Int16Array) port.postMessage(m, [m.buffer]);
+  else port.postMessage(m, m.mix.map(([, f]) => f.buffer));
+}));
 `;
 
 async function benchRelay(): Promise<void> {
   console.log(`\n## relay between two threads: one frame each way per party per tick, ${SECONDS} s\n`);
-  console.log('| parties relayed | main ELU % (reference → with frames) | worker ELU % (reference → with frames) | added, % of a core, per relayed party |');
-  console.log('|---|---|---|---|');
+  console.log('| parties relayed | main ELU % (reference → each → batched) | worker ELU % (reference → each → batched) | added per relayed party, % of a core: each | batched |');
+  console.log('|---|---|---|---|---|');
   for (const n of SIZES) {
     const worker = new Worker(ECHO, { eval: true });
     const { port1, port2 } = new MessageChannel();
     worker.postMessage(port2, [port2]);
     port1.on('message', () => undefined);
     const clock = new MediaClock();
-    const run = async (frames: boolean): Promise<{ main: number; worker: number }> => {
+    const run = async (frames: 'none' | 'each' | 'batched'): Promise<{ main: number; worker: number }> => {
       const stop = clock.subscribe(() => {
-        if (!frames) return;
-        for (let i = 0; i < n; i++) {
-          const f = new Int16Array(160);
-          port1.postMessage(f, [f.buffer]);
+        if (frames === 'each') {
+          for (let i = 0; i < n; i++) {
+            const f = new Int16Array(160);
+            port1.postMessage(f, [f.buffer]);
+          }
+        } else if (frames === 'batched') {
+          const mix: Array<[number, Int16Array]> = Array.from({ length: n }, (_, i) => [i, new Int16Array(160)]);
+          port1.postMessage({ audio: [], mix }, mix.map(([, f]) => f.buffer as ArrayBuffer));
         }
       });
       await sleep(300);
@@ -161,10 +170,13 @@ async function benchRelay(): Promise<void> {
       stop();
       return { main: m.utilization * 100, worker: w.utilization * 100 };
     };
-    const ref = await run(false);
-    const with_ = await run(true);
-    const added = (with_.main - ref.main + with_.worker - ref.worker) / n;
-    console.log(`| ${n} | ${ref.main.toFixed(2)} → ${with_.main.toFixed(2)} | ${ref.worker.toFixed(2)} → ${with_.worker.toFixed(2)} | ${added.toFixed(3)} |`);
+    const ref = await run('none');
+    const each = await run('each');
+    const batched = await run('batched');
+    const added = (r: { main: number; worker: number }): string => ((r.main - ref.main + r.worker - ref.worker) / n).toFixed(3);
+    console.log(
+      `| ${n} | ${ref.main.toFixed(2)} → ${each.main.toFixed(2)} → ${batched.main.toFixed(2)} | ${ref.worker.toFixed(2)} → ${each.worker.toFixed(2)} → ${batched.worker.toFixed(2)} | ${added(each)} | ${added(batched)} |`,
+    );
     port1.close();
     await worker.terminate();
   }

@@ -3,6 +3,7 @@ import { Call } from './call/call';
 import { Cause, HangupCause } from './call/cause';
 import { LineEventName } from './call/call-state';
 import type { AnalysisCapability, AnalysisOptions, AudioCapability, ConferenceCapability, ControlCapability, DtmfCapability, ForwardingCapability } from './capabilities';
+import type { MultipartyCapability } from './capabilities/multiparty';
 
 /** Where log lines go. The Node-RED adapter passes the node's own log methods. */
 export interface Logger {
@@ -124,6 +125,8 @@ export interface Backend extends EventEmitter {
   /** Call analysis on the received audio (lib/capabilities/analysis.ts). */
   readonly analysis?: AnalysisCapability;
   readonly conference?: ConferenceCapability;
+  /** The network's multiparty call as the line's one room, when the network mixes (AT; lib/capabilities/multiparty.ts). */
+  readonly multiparty?: MultipartyCapability;
 
   /**
    * Connects and stays connected until `stop()`, reconnecting with back-off. MUST NOT reject because

@@ -28,6 +28,10 @@ interface VoiceConferenceDef extends NodeDef {
   leaveDigit?: string;
   muteDigit?: string;
   talkThreshold?: string | number;
+  /** join: the party's tags, comma-separated; empty: none. */
+  tags?: string;
+  /** join: the tag this party whispers to; empty: heard by everyone. */
+  whisperTo?: string;
   /** join: the party's media (a voice-play tone or a .wav path); empty: none (waitMedia: ring-back). */
   prefixMedia?: string;
   entryMedia?: string;
@@ -121,6 +125,9 @@ async function act(
       return { payload: await c.end(room()) };
     case 'get-room':
       return { payload: c.getRoom(room()) };
+    case 'mute-all':
+    case 'unmute-all':
+      return { payload: await c.setAllMuted(room(), action === 'mute-all') };
   }
 }
 
@@ -137,6 +144,8 @@ function partyOptions(def: VoiceConferenceDef, msg: NodeMessage): () => unknown 
     };
     if (def.leaveDigit) own.leaveDigit = def.leaveDigit;
     if (def.muteDigit) own.muteDigit = def.muteDigit;
+    if (def.tags) own.tags = def.tags.split(',').map((t) => t.trim()).filter((t) => t !== '');
+    if (def.whisperTo) own.whisperTo = def.whisperTo.trim();
     if (def.talkThreshold !== undefined && def.talkThreshold !== '') own.talkThresholdDbfs = Number(def.talkThreshold);
     for (const name of PARTY_MEDIA_NAMES) if (def[name]) own[name] = def[name];
     const p = msg.party;

@@ -1,5 +1,5 @@
 import { HangupRequest, Logger } from '../backend';
-import { Call } from '../call/call';
+import { Call, CallInfo } from '../call/call';
 import { AtChannel } from './at-channel';
 import { ModemIdentity, ModemProfile } from './modem-profile';
 import { SerialDevice } from './serial-device';
@@ -22,6 +22,8 @@ export interface AtFeatureContext {
   /** The modem's index of a call, polling AT+CLCC once if it is not known yet; CallStateError if none. */
   indexOf(call: Call): Promise<number>;
   calls(): Call[];
+  /** The module's latest report of a call (^DSCI, ccinfo, +CLCC: its `multiparty` flag...), if any. */
+  callInfo(call: Call): CallInfo | undefined;
   callByIndex(index: number): Call | undefined;
   /** The device the line opened (its emulator for `sim:` ports). */
   device(): SerialDevice | null;

@@ -121,7 +121,10 @@ export class CallActions {
     if (rec.index === undefined) {
       throw new CallStateError('the modem has not numbered this call yet, and other calls are up: try again in a moment');
     }
-    // 27.007 AT+CHLD: 1<idx> releases one active call; 0 releases held and waiting calls.
-    return rec.call.state === CallState.Waiting || rec.call.state === CallState.Held ? 'AT+CHLD=0' : `AT+CHLD=1${rec.index}`;
+    // 27.007 AT+CHLD: 1<idx> releases one call; 0 releases every held call (or rejects the waiting
+    // one). A held call beside other held calls is a party of the held multiparty call (22.084): 0
+    // would release them all, so it is released by its index.
+    const heldBeside = rec.call.state === CallState.Held && others.some((r) => r.call.state === CallState.Held);
+    return (rec.call.state === CallState.Waiting || rec.call.state === CallState.Held) && !heldBeside ? 'AT+CHLD=0' : `AT+CHLD=1${rec.index}`;
   }
 }

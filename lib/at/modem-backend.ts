@@ -13,6 +13,7 @@ import { AtControl } from './features/control';
 import { AtForwarding } from './features/forwarding';
 import { AtAudio } from './features/audio';
 import { AtAnalysis } from './features/analysis';
+import { AtMultiparty } from './features/conference';
 import { CallTable } from './call-table';
 import { CallActions } from './call-actions';
 import { ModemSilentError, initialiseModule } from './modem-init';
@@ -122,6 +123,8 @@ export class AtBackend extends EventEmitter implements Backend {
   readonly audio: AtAudio;
   /** Call analysis on the PCM port's downlink (lib/at/features/analysis.ts). */
   readonly analysis: AtAnalysis;
+  /** The network's multiparty call as the line's one conference room (lib/at/features/conference.ts). */
+  readonly multiparty: AtMultiparty;
   /** The feature modules, for their hooks (URCs, re-apply after init, cleanup). */
   private readonly features: AtFeatureHooks[];
 
@@ -155,7 +158,8 @@ export class AtBackend extends EventEmitter implements Backend {
     this.control = new AtControl(ctx);
     this.forwarding = new AtForwarding(ctx);
     this.audio = new AtAudio(ctx);
-    this.features = [this.dtmf, this.control, this.forwarding, this.audio];
+    this.multiparty = new AtMultiparty(ctx, (work) => this.control.oneAtATime(work));
+    this.features = [this.dtmf, this.control, this.forwarding, this.audio, this.multiparty];
     this.analysis = new AtAnalysis(ctx, this.audio, (call, request) => this.hangup(call, request));
   }
 
@@ -184,6 +188,7 @@ export class AtBackend extends EventEmitter implements Backend {
         return rec.index;
       },
       calls: () => this.calls(),
+      callInfo: (call) => this.table.live().find((r) => r.call === call)?.info,
       callByIndex: (index) => this.table.callByIndex(index),
       device: () => this.device,
       poll: () => this.table.schedulePoll(0),

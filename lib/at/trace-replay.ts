@@ -68,8 +68,8 @@ export type TraceStep =
   /** `! verb args`: the flow acts (dial, answer, hangup). */
   | (StepBase & { readonly kind: 'action'; readonly verb: ActionVerb; readonly args: readonly string[]; readonly options: Readonly<Record<string, string>>; readonly delayMs: number });
 
-type ActionVerb = 'dial' | 'answer' | 'hangup';
-const ACTIONS: readonly ActionVerb[] = ['dial', 'answer', 'hangup'];
+type ActionVerb = 'dial' | 'answer' | 'hangup' | 'join' | 'leave' | 'kick' | 'end';
+const ACTIONS: readonly ActionVerb[] = ['dial', 'answer', 'hangup', 'join', 'leave', 'kick', 'end'];
 
 export interface Trace {
   /** The file name, for messages. */
@@ -244,6 +244,7 @@ export function parseTrace(text: string, name = 'trace'): Trace {
           else args.push(w);
         }
         if (verb === 'dial' && args.length !== 1) throw new TraceFormatError(`${where}: "! dial" needs one number`);
+        if ((verb === 'join' || verb === 'end') && args.length !== 1) throw new TraceFormatError(`${where}: "! ${verb}" needs one room name`);
         steps.push({ kind: 'action', line, source: raw, verb, args, options, delayMs });
         return;
       }
@@ -307,6 +308,8 @@ export async function replayTrace(trace: Trace | string, options: ReplayOptions 
 
 class TraceReplayer {
   private readonly events: VoiceEvent[] = [];
+  /** The modem's index of each call seen in an event, for room events about a call already gone (a party names its call by id). */
+  private readonly indexOf = new Map<string, number>();
   private readonly commands: string[] = [];
   /** Host commands of the script phase not yet matched against a `>` step. */
   private readonly inbox: string[] = [];
@@ -342,7 +345,17 @@ class TraceReplayer {
     });
     this.line = new VoiceLine({ id: 'trace', backend: 'at', modem: trace.modem }, { backendFactory: () => this.backend, log });
     this.line.on('event', (e: VoiceEvent) => {
+      if (e.call?.index !== undefined) this.indexOf.set(e.call.id, e.call.index);
       if (this.phase !== 'init') this.events.push(e);
+      this.notify();
+    });
+    // Room events (voice-conference's second output) in the same stream: `= room:join room=r call.index=2`.
+    this.line.conference.onEvent((ev) => {
+      const id = ev.party?.call;
+      const index = id === undefined ? undefined : (this.line.activeCalls().find((c) => c.id === id)?.index ?? this.indexOf.get(id));
+      const payload: Record<string, unknown> = { room: ev.room, parties: ev.parties.length, ...(ev.reason ? { reason: ev.reason } : {}) };
+      const call = ev.party ? ({ id: ev.party.call, ...(index !== undefined ? { index } : {}) } as unknown as VoiceEvent['call']) : undefined;
+      this.events.push({ topic: `room:${ev.topic}` as VoiceEvent['topic'], payload, ...(call ? { call } : {}) });
       this.notify();
     });
   }
@@ -450,6 +463,19 @@ class TraceReplayer {
         return;
       case 'hangup':
         await this.line.hangup(byIndex(), step.args[0] ?? 'normal');
+        return;
+      // voice-conference on the network's multiparty call (docs/conference.md, "AT lines").
+      case 'join':
+        await this.line.conference.join(byIndex(), step.args[0]);
+        return;
+      case 'leave':
+        await this.line.conference.leave(byIndex());
+        return;
+      case 'kick':
+        await this.line.conference.kick(byIndex());
+        return;
+      case 'end':
+        await this.line.conference.end(step.args[0]);
     }
   }
 

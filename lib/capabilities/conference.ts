@@ -27,6 +27,10 @@ export interface RoomPartyMedia {
   deaf: boolean;
   /** Talk detection threshold on the party's received audio, dBFS. */
   talkThresholdDbfs: number;
+  /** The party's tags: it hears who whispers to one of them (default none). */
+  tags?: readonly string[];
+  /** A tag: only the parties carrying it hear this party (whisper); unset: everyone. */
+  whisperTo?: string | null;
   /** What this party hears, looped, while the room waits (its waitMedia); none: ring-back. */
   waitAudio?: Int16Array;
 }

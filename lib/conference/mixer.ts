@@ -16,6 +16,9 @@
  * - A party whose frame has not arrived by the tick (a late or lost packet) contributes silence this
  *   tick: the others are never held back. Each party keeps at most {@link MAX_BACKLOG} samples
  *   waiting (60 ms); older samples are dropped, so a burst after a stall does not add latency for good.
+ * - Whisper: a party with `whisperTo` (a tag) is heard only by the parties whose `tags` hold that
+ *   tag (a coach heard by the agent, not by the customer); it hears the room as any party. Each
+ *   tag whispered to has its own sum, added to what the tagged parties hear.
  * - While the room has not started (lifetime, lib/conference/room.ts), every party hears the
  *   waiting audio (ring-back by default) instead of the others.
  */
@@ -30,6 +33,10 @@ export interface MixPartyOptions {
   muted: boolean;
   /** Hears nothing. */
   deaf: boolean;
+  /** The party's tags: it hears whoever whispers to one of them. */
+  tags?: readonly string[];
+  /** A tag: this party is heard only by the parties carrying it (whisper); unset: by everyone. */
+  whisperTo?: string | null;
 }
 
 /** The samples waiting of one party: a ring of {@link MAX_BACKLOG} samples, the oldest dropped when full. */
@@ -96,6 +103,10 @@ export interface MixerStats {
 export class Mixer<K = unknown> {
   private readonly parties = new Map<K, Party>();
   private readonly sum = new Int32Array(FRAME);
+  /** Per tag whispered to this tick, the sum of its whisperers (arrays kept between ticks). */
+  private readonly whispers = new Map<string, { sum: Int32Array; used: boolean }>();
+  /** Public sum plus a party's whispers, when it hears any. */
+  private readonly scratch = new Int32Array(FRAME);
   private waiting: Int16Array | null = null;
   /** Audio every party hears, played once (an entry beep), in order; `owner` does not hear it. */
   private readonly announcements: Array<{ audio: Int16Array; owner?: K }> = [];
@@ -206,12 +217,16 @@ export class Mixer<K = unknown> {
     const sum = this.sum;
     sum.fill(0);
     this.addAnnouncement(sum);
+    for (const w of this.whispers.values()) w.used = false;
+    let whispering = false;
     for (const p of this.parties.values()) {
       p.has = p.backlog.take(p.frame);
       if (!p.has) p.missed++;
       if (!p.has || p.options.muted) continue;
+      const into = p.options.whisperTo ? this.whisperSum(p.options.whisperTo) : sum;
+      whispering ||= into !== sum;
       const f = p.frame;
-      for (let i = 0; i < FRAME; i++) sum[i] += f[i];
+      for (let i = 0; i < FRAME; i++) into[i] += f[i];
     }
     for (const p of this.parties.values()) {
       if (p.options.deaf) {
@@ -219,10 +234,13 @@ export class Mixer<K = unknown> {
         continue;
       }
       const out = new Int16Array(FRAME);
-      const own = p.has && !p.options.muted ? p.frame : null;
+      const hears = whispering ? this.withWhispers(p) : sum;
+      // Its own contribution is in what it hears when it is public, or whispers to a tag it carries.
+      const ownIn = p.options.whisperTo ? hears !== sum && (p.options.tags ?? []).includes(p.options.whisperTo) : true;
+      const own = p.has && !p.options.muted && ownIn ? p.frame : null;
       const mine = this.owned.get(p);
       for (let i = 0; i < FRAME; i++) {
-        const v = (own ? sum[i] - own[i] : sum[i]) - (mine ? mine[i] : 0);
+        const v = (own ? hears[i] - own[i] : hears[i]) - (mine ? mine[i] : 0);
         if (v > 32767) {
           out[i] = 32767;
           this.clipped++;
@@ -235,6 +253,36 @@ export class Mixer<K = unknown> {
       }
       p.out = out;
     }
+  }
+
+  /** The sum of this tick's whisperers to `tag`, zeroed on its first use in the tick. */
+  private whisperSum(tag: string): Int32Array {
+    let w = this.whispers.get(tag);
+    if (!w) {
+      w = { sum: new Int32Array(FRAME), used: false };
+      this.whispers.set(tag, w);
+    }
+    if (!w.used) {
+      w.sum.fill(0);
+      w.used = true;
+    }
+    return w.sum;
+  }
+
+  /** What `p` hears: the public sum, plus the whispers to its tags this tick (the public sum itself when none). */
+  private withWhispers(p: Party): Int32Array {
+    let hears = this.sum;
+    for (const tag of p.options.tags ?? []) {
+      const w = this.whispers.get(tag);
+      if (!w?.used) continue;
+      if (hears === this.sum) {
+        hears = this.scratch;
+        hears.set(this.sum);
+      }
+      const s = w.sum;
+      for (let i = 0; i < FRAME; i++) hears[i] += s[i];
+    }
+    return hears;
   }
 
   /** The next 160 samples of the room-wide audio into `sum`, if any is queued. */

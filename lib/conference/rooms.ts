@@ -35,6 +35,10 @@ export interface PartyOptions extends PartyMediaSpec {
   leaveDigit: string | null;
   /** A DTMF key this party presses to mute / unmute itself; `null`: none (default). */
   muteDigit: string | null;
+  /** The party's tags: it hears the parties that whisper to one of them (default none). */
+  tags: string[];
+  /** A tag: only the parties carrying it hear this party (a coach to the agents); `null`: everyone (default). */
+  whisperTo: string | null;
 }
 
 /** The entry beep: 1 kHz, 200 ms, −16 dBFS. */
@@ -50,6 +54,8 @@ export const DEFAULT_PARTY_OPTIONS: Readonly<PartyOptions> = {
   beepOnEntry: false,
   leaveDigit: null,
   muteDigit: null,
+  tags: [],
+  whisperTo: null,
 };
 
 export interface PartySnapshot {
@@ -66,6 +72,10 @@ export interface PartySnapshot {
   joinedAt: string;
   leaveDigit?: string;
   muteDigit?: string;
+  /** When it has tags. */
+  tags?: string[];
+  /** When it whispers. */
+  whisperTo?: string;
 }
 
 export type RoomState = 'waiting' | 'started';
@@ -75,6 +85,8 @@ export interface RoomSnapshot {
   state: RoomState;
   createdAt: string;
   startedAt?: string;
+  /** After `mute-all` (until `unmute-all`): every party but the moderators is muted, and so is each one that joins. */
+  allMuted: boolean;
   parties: PartySnapshot[];
 }
 
@@ -115,6 +127,7 @@ interface Room {
   state: RoomState;
   createdAt: Date;
   startedAt?: Date;
+  allMuted: boolean;
   parties: Map<Call, Party>;
   media: RoomMedia;
   /** Room options (from the join that created it). */
@@ -154,14 +167,17 @@ export class ConferenceRooms extends EventEmitter<{ event: [RoomEvent] }> {
           name,
           state: 'waiting',
           createdAt: new Date(),
+          allMuted: false,
           parties: new Map(),
           options: more.room ?? {},
           media: this.media().openRoom(name, (c, talking, level) => this.onTalk(c, talking, level), more.room?.record ? { record: more.room.record } : undefined),
         };
         room.media.setStarted(false);
       }
+      // A room muted by mute-all: whoever joins is muted too, but a moderator.
+      if (room.allMuted && !o.moderator) o.muted = true;
       try {
-        await room.media.add(call, { muted: o.muted, deaf: o.deaf, talkThresholdDbfs: o.talkThresholdDbfs, ...(audio.wait ? { waitAudio: audio.wait } : {}) });
+        await room.media.add(call, { muted: o.muted, deaf: o.deaf, talkThresholdDbfs: o.talkThresholdDbfs, tags: o.tags, whisperTo: o.whisperTo, ...(audio.wait ? { waitAudio: audio.wait } : {}) });
       } catch (err) {
         if (created) await room.media.close();
         throw err;
@@ -205,6 +221,26 @@ export class ConferenceRooms extends EventEmitter<{ event: [RoomEvent] }> {
       if (!room || !party) throw new CallStateError(`call ${call.id} is not in a conference room`);
       party.options = { ...party.options, ...change };
       room.media.update(call, { muted: party.options.muted, deaf: party.options.deaf });
+      return this.snapshot(room);
+    });
+  }
+
+  /**
+   * `mute-all` (`muted` true): mutes every party but the moderators, and every party that joins the
+   * room afterwards but a moderator, until `unmute-all` (`muted` false), which unmutes every party
+   * but the moderators. A party's mute digit still works meanwhile. No room event (as mute / unmute);
+   * InvalidInputError for a room that does not exist.
+   */
+  setAllMuted(name: string, muted: boolean): Promise<RoomSnapshot> {
+    return this.serial(async () => {
+      const room = this.rooms.get(name);
+      if (!room) throw new InvalidInputError(`there is no conference room ${JSON.stringify(name)}`);
+      room.allMuted = muted;
+      for (const party of room.parties.values()) {
+        if (party.options.moderator || party.options.muted === muted) continue;
+        party.options = { ...party.options, muted };
+        room.media.update(party.call, { muted, deaf: party.options.deaf });
+      }
       return this.snapshot(room);
     });
   }
@@ -309,6 +345,7 @@ export class ConferenceRooms extends EventEmitter<{ event: [RoomEvent] }> {
       state: room.state,
       createdAt: room.createdAt.toISOString(),
       ...(room.startedAt ? { startedAt: room.startedAt.toISOString() } : {}),
+      allMuted: room.allMuted,
       parties: [...room.parties.values()].map((p) => this.partySnapshot(p)),
     };
   }
@@ -328,6 +365,8 @@ export class ConferenceRooms extends EventEmitter<{ event: [RoomEvent] }> {
       joinedAt: p.joinedAt.toISOString(),
       ...(o.leaveDigit ? { leaveDigit: o.leaveDigit } : {}),
       ...(o.muteDigit ? { muteDigit: o.muteDigit } : {}),
+      ...(o.tags.length > 0 ? { tags: [...o.tags] } : {}),
+      ...(o.whisperTo ? { whisperTo: o.whisperTo } : {}),
     };
   }
 

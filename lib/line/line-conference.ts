@@ -1,6 +1,7 @@
 import type { Call } from '../call/call';
 import { CallState } from '../call/call-state';
 import type { ConferenceCapability } from '../capabilities/conference';
+import { MultipartyCapability, multipartyOptions, notOnMultiparty } from '../capabilities/multiparty';
 import { checkMediaValue, checkRoomOptions, loadPartyAudio, PARTY_MEDIA_NAMES, PartyMediaName } from '../conference/room-media';
 import { ConferenceRooms, PartyOptions, RoomEvent, RoomSnapshot } from '../conference/rooms';
 import { CallStateError, InvalidInputError, LineNotReadyError, NotSupportedError } from '../errors';
@@ -9,7 +10,7 @@ import type { FilePlace } from './file-paths';
 import type { VoiceLine } from './voice-line';
 
 /** The actions of `voice-conference` (docs/conference.md). */
-export const CONFERENCE_ACTIONS = ['join', 'leave', 'mute', 'unmute', 'deaf', 'undeaf', 'kick', 'end', 'get-room', 'bridge'] as const;
+export const CONFERENCE_ACTIONS = ['join', 'leave', 'mute', 'unmute', 'deaf', 'undeaf', 'kick', 'end', 'get-room', 'bridge', 'mute-all', 'unmute-all'] as const;
 export type ConferenceAction = (typeof CONFERENCE_ACTIONS)[number];
 
 /** What a party action gives: the call, and its room as it is afterwards. */
@@ -21,7 +22,12 @@ export interface PartyResult {
 /** The longest room name. */
 export const MAX_ROOM_NAME = 100;
 
-const PARTY_OPTION_NAMES = ['muted', 'deaf', 'moderator', 'startsRoom', 'endsRoom', 'talkThresholdDbfs', 'beepOnEntry', 'leaveDigit', 'muteDigit', ...PARTY_MEDIA_NAMES] as const;
+const PARTY_OPTION_NAMES = ['muted', 'deaf', 'moderator', 'startsRoom', 'endsRoom', 'talkThresholdDbfs', 'beepOnEntry', 'leaveDigit', 'muteDigit', 'tags', 'whisperTo', ...PARTY_MEDIA_NAMES] as const;
+
+/** A tag (`tags`, `whisperTo`): 1–50 characters, no spaces or commas (the node's field is a comma-separated list). */
+const TAG = /^[^\s,]{1,50}$/;
+/** The most tags one party carries. */
+export const MAX_TAGS = 20;
 
 /**
  * Where the files a join names are (party media, the room recording), per option name: relative
@@ -40,11 +46,14 @@ export interface JoinExtras {
  * The line's conference rooms (docs/conference.md): validates what a flow gives, resolves the
  * call, and runs the rooms (lib/conference/rooms.ts) over the backend's `conference` capability,
  * which mixes. Room events (`room-start`, `join`, `leave`, `talking`, `silent`, `room-end`) are
- * emitted as `event` by {@link LineConference.rooms}. A line without the capability (AT) refuses
- * with a NotSupportedError.
+ * emitted as `event` by {@link LineConference.rooms}. On a line whose network mixes (AT: the
+ * backend's `multiparty`, the network's multiparty call) the actions go to the backend instead, and
+ * what it cannot do is refused with a NotSupportedError (docs/conference.md, "AT lines").
  */
 export class LineConference {
   readonly rooms: ConferenceRooms;
+  /** The backend's multiparty call whose events reach {@link onEvent}'s listeners (AT; see {@link network}). */
+  private linked: MultipartyCapability | null = null;
 
   constructor(readonly line: VoiceLine) {
     this.rooms = new ConferenceRooms(() => this.capability());
@@ -59,6 +68,17 @@ export class LineConference {
   async join(ref: unknown, name: unknown, options: unknown = {}, extras: JoinExtras = {}): Promise<PartyResult> {
     const room = checkRoomName(name);
     const o = checkPartyOptions(options);
+    const net = this.network();
+    if (net) {
+      const opts = multipartyOptions(o as Record<string, unknown>);
+      const r = extras.roomOptions;
+      if (r !== undefined && r !== null && typeof r === 'object') {
+        for (const [key, v] of Object.entries(r)) if (v !== undefined && v !== null && v !== '') throw notOnMultiparty(`the room option ${key}`);
+      }
+      const fits = (c: Call): boolean => (c.state === CallState.Active || c.state === CallState.Held) && net.roomNameOf(c) === null;
+      const call = this.line.resolveCall(ref, 'join to a conference room', fits);
+      return { call, room: await net.join(call, room, opts) };
+    }
     this.capability();
     const call = this.line.resolveCall(ref, 'join to a conference room', (c) => c.state === CallState.Active && this.rooms.roomNameOf(c) === null);
     const files: ConferenceFiles = extras.files ?? (() => undefined);
@@ -78,6 +98,7 @@ export class LineConference {
     if (ref === undefined || ref === null || ref === '' || target === undefined || target === null || target === '') {
       throw new InvalidInputError('a bridge needs two calls: msg.call and msg.target (call ids or call objects)');
     }
+    if (this.network()) throw notOnMultiparty('bridge');
     this.capability();
     const a = this.line.resolveCall(ref, 'bridge', () => true);
     const b = this.line.resolveCall(target, 'bridge', () => true);
@@ -98,32 +119,46 @@ export class LineConference {
   /** Takes a call out of its room (`ref`: none means the line's only call in a room). */
   async leave(ref: unknown): Promise<PartyResult> {
     const call = this.partyCall(ref, 'take out of its conference room');
-    return { call, room: await this.rooms.leave(call, 'left') };
+    const net = this.network();
+    return { call, room: await (net ? net.leave(call) : this.rooms.leave(call, 'left')) };
   }
 
-  /** As leave, reported `kicked`. The call stays up. */
+  /** As leave, reported `kicked`. The call stays up (AT: it is released, `AT+CHLD=1x`). */
   async kick(ref: unknown): Promise<PartyResult> {
     const call = this.partyCall(ref, 'kick out of its conference room');
-    return { call, room: await this.rooms.leave(call, 'kicked') };
+    const net = this.network();
+    return { call, room: await (net ? net.kick(call) : this.rooms.leave(call, 'kicked')) };
   }
 
   async setMuted(ref: unknown, muted: boolean): Promise<PartyResult> {
+    if (this.network()) throw notOnMultiparty(muted ? 'mute' : 'unmute');
     const call = this.partyCall(ref, muted ? 'mute in its room' : 'unmute in its room');
     return { call, room: await this.rooms.update(call, { muted }) };
   }
 
   async setDeaf(ref: unknown, deaf: boolean): Promise<PartyResult> {
+    if (this.network()) throw notOnMultiparty(deaf ? 'deaf' : 'undeaf');
     const call = this.partyCall(ref, deaf ? 'make deaf in its room' : 'let hear in its room');
     return { call, room: await this.rooms.update(call, { deaf }) };
   }
 
   async end(name: unknown): Promise<RoomSnapshot> {
-    return this.rooms.end(checkRoomName(name));
+    const room = checkRoomName(name);
+    const net = this.network();
+    return net ? net.end(room) : this.rooms.end(room);
+  }
+
+  /** `mute-all` / `unmute-all`: every party of the room but the moderators (lib/conference/rooms.ts `setAllMuted`). */
+  async setAllMuted(name: unknown, muted: boolean): Promise<RoomSnapshot> {
+    if (this.network()) throw notOnMultiparty(muted ? 'mute-all' : 'unmute-all');
+    return this.rooms.setAllMuted(checkRoomName(name), muted);
   }
 
   /** A room now: `null` when there is no room of that name. */
   getRoom(name: unknown): RoomSnapshot | null {
-    return this.rooms.get(checkRoomName(name));
+    const room = checkRoomName(name);
+    const net = this.line.backend?.multiparty;
+    return net ? net.get(room) : this.rooms.get(room);
   }
 
   /** Room events, for a listener (the voice-conference node). Returns the function that stops it. */
@@ -133,7 +168,24 @@ export class LineConference {
   }
 
   private partyCall(ref: unknown, action: string): Call {
-    return this.line.resolveCall(ref, action, (c) => this.rooms.roomNameOf(c) !== null);
+    const rooms = this.network() ?? this.rooms;
+    return this.line.resolveCall(ref, action, (c) => rooms.roomNameOf(c) !== null);
+  }
+
+  /**
+   * The backend's multiparty call when the network mixes (an AT line: docs/conference.md, "AT
+   * lines"), its events passed on to this line's listeners; null on a line that mixes its rooms.
+   */
+  private network(): MultipartyCapability | null {
+    const net = this.line.backend?.multiparty;
+    if (!net) return null;
+    if (!this.line.backend?.ready) throw new LineNotReadyError('the line is not ready');
+    if (this.linked !== net) {
+      // A new backend (the line restarted): its room events go to the same listeners.
+      net.on('event', (ev) => this.rooms.emit('event', ev));
+      this.linked = net;
+    }
+    return net;
   }
 
   private capability(): ConferenceCapability {
@@ -157,6 +209,7 @@ export function checkRoomName(value: unknown): string {
 /**
  * A party's options: `muted`, `deaf`, `moderator`, `startsRoom`, `endsRoom`, `beepOnEntry` (true /
  * false), `talkThresholdDbfs` (−90 to 0), `leaveDigit` / `muteDigit` (one DTMF key; different keys),
+ * `tags` (a list of tags, or a comma-separated string of them), `whisperTo` (one tag, or empty: none).
  * `prefixMedia` / `entryMedia` / `exitMedia` / `waitMedia` (a tone or a .wav path, read at the join).
  */
 export function checkPartyOptions(value: unknown): Partial<PartyOptions> {
@@ -173,6 +226,15 @@ export function checkPartyOptions(value: unknown): Partial<PartyOptions> {
         throw new InvalidInputError(`talkThresholdDbfs must be a level from -90 to 0 dBFS, got ${describe(v)}`);
       }
       out.talkThresholdDbfs = v;
+    } else if (key === 'tags') {
+      out.tags = checkTags(v);
+    } else if (key === 'whisperTo') {
+      if (v === null || v === '') {
+        out.whisperTo = null;
+        continue;
+      }
+      if (typeof v !== 'string' || !TAG.test(v.trim())) throw new InvalidInputError(`whisperTo must be one tag (1 to 50 characters, no spaces or commas), got ${describe(v)}`);
+      out.whisperTo = v.trim();
     } else if ((PARTY_MEDIA_NAMES as readonly string[]).includes(key)) {
       out[key as PartyMediaName] = checkMediaValue(key as PartyMediaName, v);
     } else if (key === 'leaveDigit' || key === 'muteDigit') {
@@ -189,4 +251,17 @@ export function checkPartyOptions(value: unknown): Partial<PartyOptions> {
   }
   if (out.leaveDigit && out.leaveDigit === out.muteDigit) throw new InvalidInputError(`leaveDigit and muteDigit must be different keys, both are ${out.leaveDigit}`);
   return out;
+}
+
+/** `tags`: a list of tags or a comma-separated string of them; duplicates dropped, order kept. */
+function checkTags(value: unknown): string[] {
+  const list = typeof value === 'string' ? value.split(',').map((t) => t.trim()).filter((t) => t !== '') : value;
+  if (!Array.isArray(list)) throw new InvalidInputError(`tags must be a list of tags like ["agent"] (or "agent, sales"), got ${describe(value)}`);
+  const tags: string[] = [];
+  for (const t of list) {
+    if (typeof t !== 'string' || !TAG.test(t)) throw new InvalidInputError(`each tag must be 1 to 50 characters without spaces or commas, got ${describe(t)}`);
+    if (!tags.includes(t)) tags.push(t);
+  }
+  if (tags.length > MAX_TAGS) throw new InvalidInputError(`a party carries at most ${MAX_TAGS} tags, got ${tags.length}`);
+  return tags;
 }

@@ -17,11 +17,28 @@ export type SipConferenceContext = Pick<SipCallContext, 'rtpOf' | 'description'>
 let nextWorkerRoom = 1;
 
 /**
+ * The worker pairs linked so far (`<lower thread id>:<higher>`): one MessageChannel per pair, made
+ * the first time a party of one is relayed to a room on the other, for every room of every line;
+ * kept while the workers live (thread ids are never reused, so a dead worker's entry is never hit).
+ */
+const linkedPairs = new Set<string>();
+
+/** Links workers `a` and `b` (through a leg of each) if they are not yet: each gets its end of one channel. */
+function linkWorkers(a: RemoteRtpSession, b: RemoteRtpSession): void {
+  const key = a.threadId < b.threadId ? `${a.threadId}:${b.threadId}` : `${b.threadId}:${a.threadId}`;
+  if (linkedPairs.has(key)) return;
+  linkedPairs.add(key);
+  const { port1, port2 } = new MessageChannel();
+  a.sendMix({ t: 'mix-link', id: 0, peer: b.threadId, port: port1 }, [port1]);
+  b.sendMix({ t: 'mix-link', id: 0, peer: a.threadId, port: port2 }, [port2]);
+}
+
+/**
  * Conference rooms on a SIP line (the `conference` capability, docs/conference.md): each room is
  * mixed in ONE thread, the thread of its first party's media. `mediaWorkers: 0`: the main thread,
  * on the media clock the calls send on. With media workers: the worker of the first party's leg;
- * a party whose leg runs on another worker is relayed through a MessageChannel between the two
- * workers (its received audio one way, its mix the other, one message each way per tick).
+ * a party whose leg runs on another worker is relayed over the port of that worker pair (its received
+ * audio one way, its mix the other; all the relayed parties of a pair in one message per tick each way).
  */
 export class SipConference implements ConferenceCapability {
   constructor(private readonly ctx: SipConferenceContext) {}
@@ -54,7 +71,7 @@ class SipRoomMedia implements RoomMedia {
     }
     const rtp = this.ctx.rtpOf(call);
     if (!rtp || rtp.closed) throw new CallStateError(`call ${call.id} has no media (${this.ctx.description()}): it cannot join room ${this.name}`);
-    const options = { muted: party.muted, deaf: party.deaf };
+    const options = { muted: party.muted, deaf: party.deaf, tags: party.tags, whisperTo: party.whisperTo };
     const host = (this.host ??= this.hostFor(rtp));
     if (host.kind === 'local' && rtp instanceof RtpSession) {
       host.room.addLocal(call, rtp, options, party.talkThresholdDbfs);
@@ -124,7 +141,7 @@ class SipRoomMedia implements RoomMedia {
 
   /** A leg into a worker-hosted room: mixed there directly, or relayed from its own worker. */
   private attach(call: Call, rtp: RemoteRtpSession, media: RoomPartyMedia, host: Extract<Host, { kind: 'worker' }>): void {
-    const add = { t: 'mix-add' as const, id: rtp.id, room: host.room, muted: media.muted, deaf: media.deaf, talkDbfs: media.talkThresholdDbfs, ...(media.waitAudio ? { wait: media.waitAudio } : {}) };
+    const add = { t: 'mix-add' as const, id: rtp.id, room: host.room, muted: media.muted, deaf: media.deaf, talkDbfs: media.talkThresholdDbfs, tags: media.tags, whisperTo: media.whisperTo, ...(media.waitAudio ? { wait: media.waitAudio } : {}) };
     if (rtp.threadId === host.threadId) {
       host.via.sendMix(add);
       this.parties.set(call, { rtp, relayed: false, media });
@@ -134,9 +151,9 @@ class SipRoomMedia implements RoomMedia {
       });
       return;
     }
-    const { port1, port2 } = new MessageChannel();
-    host.via.sendMix({ ...add, port: port1 }, [port1]);
-    rtp.sendMix({ t: 'relay', id: rtp.id, port: port2, talkDbfs: media.talkThresholdDbfs }, [port2]);
+    linkWorkers(host.via, rtp);
+    host.via.sendMix({ ...add, via: rtp.threadId });
+    rtp.sendMix({ t: 'relay', id: rtp.id, via: host.threadId, talkDbfs: media.talkThresholdDbfs });
     this.parties.set(call, { rtp, relayed: true, media });
   }
 

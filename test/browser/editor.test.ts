@@ -467,29 +467,35 @@ describe('the editor in a browser', function () {
     assert.deepEqual(saved, [true, '12', 'connect', 'L1']);
   });
 
-  it("voice-conference's dialog: join shows the room and the join options, leave neither, end the room only; a bad leave digit or talk threshold is flagged", async function () {
+  it("voice-conference's dialog: join shows the room and the join options, leave neither, end and mute-all the room only; a bad leave digit, talk threshold, tag or whisper tag is flagged", async function () {
     const id = await newNodeDialog(page, 'voice-conference');
     const shown = () => page.evaluate(() => ({
       action: $('#node-input-action').val(),
       room: $('#node-input-room').is(':visible'),
-      joinOptions: $('.voice-conference-join').map(function (this: unknown) { return $(this).is(':visible'); }).get(),
+      // The join rows all shown, or none: 'all' / 'none' ('some' would be a row left behind).
+      joinOptions: (function () {
+        const v = $('.voice-conference-join').map(function (this: unknown) { return $(this).is(':visible'); }).get();
+        return v.every(Boolean) ? 'all' : v.some(Boolean) ? 'some' : 'none';
+      })(),
     }));
-    assert.deepEqual(await shown(), { action: 'join', room: true, joinOptions: [true, true, true, true] });
+    assert.deepEqual(await shown(), { action: 'join', room: true, joinOptions: 'all' });
     await page.selectOption('#node-input-action', 'leave');
-    assert.deepEqual(await shown(), { action: 'leave', room: false, joinOptions: [false, false, false, false] });
+    assert.deepEqual(await shown(), { action: 'leave', room: false, joinOptions: 'none' });
     await page.selectOption('#node-input-action', 'end');
-    assert.deepEqual(await shown(), { action: 'end', room: true, joinOptions: [false, false, false, false] });
+    assert.deepEqual(await shown(), { action: 'end', room: true, joinOptions: 'none' });
+    await page.selectOption('#node-input-action', 'mute-all');
+    assert.deepEqual(await shown(), { action: 'mute-all', room: true, joinOptions: 'none' });
     await page.selectOption('#node-input-action', 'join');
-    await badThenGood(page, [['#node-input-leaveDigit', 'x', '#'], ['#node-input-talkThreshold', '10', '-40']]);
+    await badThenGood(page, [['#node-input-leaveDigit', 'x', '#'], ['#node-input-talkThreshold', '10', '-40'], ['#node-input-tags', 'agent, two words', 'agent, sales'], ['#node-input-whisperTo', 'a,b', 'coach']]);
     await typeInto(page, '#node-input-room', 'demo');
     await page.check('#node-input-beepOnEntry');
     await page.click('#node-dialog-ok');
     await page.waitForSelector('#node-dialog-ok', { state: 'detached' });
     const saved = await page.evaluate((i) => {
       const n = RED.nodes.node(i) as any; // eslint-disable-line @typescript-eslint/no-explicit-any
-      return [n.valid, n.action, n.room, n.leaveDigit, String(n.talkThreshold), n.beepOnEntry, n.line];
+      return [n.valid, n.action, n.room, n.leaveDigit, String(n.talkThreshold), n.beepOnEntry, n.line, n.tags, n.whisperTo];
     }, id);
-    assert.deepEqual(saved, [true, 'join', 'demo', '#', '-40', true, 'L1']);
+    assert.deepEqual(saved, [true, 'join', 'demo', '#', '-40', true, 'L1', 'agent, sales', 'coach']);
   });
 
   it("voice-conference's media and room rows: shown for join only; a media that is neither a tone nor a .wav, max parties 0, a record path not .wav are flagged; Done saves them", async function () {

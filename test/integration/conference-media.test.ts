@@ -18,11 +18,10 @@ import type { RemoteRtpSession } from '../../lib/media-engine/remote-rtp-session
 import { beep } from '../../lib/media/tone-generator';
 import { decodeWav } from '../../lib/media/wav-reader';
 import { WavWriter } from '../../lib/media/wav-writer';
-import { amplitude, Party, startLines, tonedCalls } from '../helpers/conference-lines';
+import { amplitude, callParties, HEARD, NOT_HEARD, Party, startLines, TONES } from '../helpers/conference-room';
 import { hear, rtpOf, SipAudioPair } from '../helpers/sip-audio-pair';
 import { waitFor } from '../helpers/sip-peers';
 
-const TONES = [500, 900, 1300];
 /** The entry file's tone, the exit file's, the waiting file's; the prefix is `beep` (1 kHz). */
 const ENTRY_HZ = 1700;
 const EXIT_HZ = 2100;
@@ -36,8 +35,6 @@ function peak(samples: Int16Array, hz: number): { level: number; atMs: number } 
   }
   return best;
 }
-const HEARD = 1000;
-const NOT_HEARD = 60;
 
 
 
@@ -88,7 +85,7 @@ for (const mode of [{ mediaWorkers: 0 }, {}] as Array<Partial<LineConfig>>) {
     });
 
     it('entry: the others hear the prefix (beep) then the entry file, the party does not; exit: those left hear the prefix then the exit file', async function () {
-      const [one, two, three] = await tonedCalls(p, TONES);
+      const [one, two, three] = await callParties(p);
       await p.b.conference.join(one.b.id, 'r');
       await p.b.conference.join(two.b.id, 'r');
       await new Promise((r) => setTimeout(r, 200));
@@ -118,7 +115,7 @@ for (const mode of [{ mediaWorkers: 0 }, {}] as Array<Partial<LineConfig>>) {
     });
 
     it('waitMedia: a waiting party hears its file looped (not ring-back), another hears ring-back; neither hears the other until the room starts', async function () {
-      const [one, two, three] = await tonedCalls(p, TONES);
+      const [one, two, three] = await callParties(p);
       await p.b.conference.join(one.b.id, 'r', { startsRoom: false, waitMedia: 'wait.wav' }, { files });
       await p.b.conference.join(two.b.id, 'r', { startsRoom: false });
       await new Promise((r) => setTimeout(r, 200));
@@ -141,7 +138,7 @@ for (const mode of [{ mediaWorkers: 0 }, {}] as Array<Partial<LineConfig>>) {
     });
 
     it('record: the room\'s mix from the first join to the end holds every party\'s tone; room-end gives the file and its length', async function () {
-      const [one, two, three] = await tonedCalls(p, TONES);
+      const [one, two, three] = await callParties(p);
       const path = join(dir, `room-${mode.mediaWorkers ?? 'auto'}.wav`);
       const t0 = Date.now();
       await p.b.conference.join(one.b.id, 'rec', {}, { roomOptions: { record: path }, files });
@@ -161,7 +158,7 @@ for (const mode of [{ mediaWorkers: 0 }, {}] as Array<Partial<LineConfig>>) {
     });
 
     it('maxParties: a join into a full room fails naming the room and its limit; the call stays in its own room', async function () {
-      const [one, two, three] = await tonedCalls(p, TONES);
+      const [one, two, three] = await callParties(p);
       await p.b.conference.join(one.b.id, 'small', {}, { roomOptions: { maxParties: 2 } });
       await p.b.conference.join(two.b.id, 'small');
       await p.b.conference.join(three.b.id, 'other');
@@ -189,7 +186,7 @@ describe('a recorded room that moves to another worker goes on in the same file 
   it(`${how}: the recording holds all four tones before the move and the two left after it`, async function () {
     if (availableParallelism() < 2) this.skip(); // one worker: nothing moves
     p = await startLines({ mediaWorkers: 0 }, { mediaWorkers: 2 });
-    const xs = await tonedCalls(p, HZ);
+    const xs = await callParties(p, HZ);
     const path = join(dir, `moved-${how.endsWith('dies') ? 'died' : 'left'}.wav`);
     const events: RoomEvent[] = [];
     const stop = p.b.conference.onEvent((e) => events.push(e));

@@ -7,31 +7,12 @@
  */
 import assert from 'node:assert/strict';
 import { availableParallelism } from 'node:os';
-import type { RoomEvent } from '../../lib/conference/rooms';
 import type { LineConfig } from '../../lib/line/voice-line';
 import { mediaEngine } from '../../lib/media-engine/media-engine';
 import { RemoteRtpSession } from '../../lib/media-engine/remote-rtp-session';
-import { beep } from '../../lib/media/tone-generator';
-import { amplitude, Party, startLines } from '../helpers/conference-lines';
-import { connect, hear, rtpOf, SipAudioPair } from '../helpers/sip-audio-pair';
+import { amplitude, assertHears, callParties, listen, NOT_HEARD, Party, roomFixture, startLines, TONES } from '../helpers/conference-room';
+import { hear, rtpOf, SipAudioPair } from '../helpers/sip-audio-pair';
 import { waitFor } from '../helpers/sip-peers';
-
-const TONES = [500, 900, 1300];
-const HEARD = 1000;
-const NOT_HEARD = 60;
-
-
-/** What each far end hears for `ms`, as the amplitude of each party's tone. */
-async function listen(parties: Party[], ms = 1000): Promise<Array<Record<number, number>>> {
-  const heard = await Promise.all(parties.map((p) => hear(p.far, ms)));
-  return heard.map((s) => Object.fromEntries(TONES.map((hz) => [hz, Math.round(amplitude(s, hz))])));
-}
-
-function assertHears(what: Record<number, number>, who: string, heard: number[], notHeard: number[]): void {
-  for (const hz of heard) assert.ok(what[hz] > HEARD, `${who} hears ${hz} Hz: ${JSON.stringify(what)}`);
-  for (const hz of notHeard) assert.ok(what[hz] < NOT_HEARD, `${who} does not hear ${hz} Hz: ${JSON.stringify(what)}`);
-}
-
 
 // With workers, A's media stays in the main thread so that B's three legs are placed alone on the
 // pool (fewest legs first: 1 and 3 on one worker, 2 on the other): the room is mixed on one worker
@@ -40,31 +21,10 @@ for (const mode of [{ mediaWorkers: 0 }, {}] as Array<Partial<LineConfig>>) {
   const where = mode.mediaWorkers === 0 ? 'mediaWorkers 0 (main thread)' : 'default media workers (auto)';
   describe(`conference rooms on SIP lines, ${where} (integration)`, function () {
     this.timeout(90_000);
-    let p: SipAudioPair;
-    let parties: Party[];
-    let events: RoomEvent[];
-    let stopEvents: () => void;
-
-    beforeEach(async function () {
-      p = await startLines({ mediaWorkers: 0 }, mode);
-      events = [];
-      stopEvents = p.b.conference.onEvent((e) => events.push(e));
-      parties = [];
-      for (const hz of TONES) {
-        const { callA, callB } = await connect(p);
-        const far = rtpOf(p.a, callA);
-        far.play(beep(60_000, hz, -20));
-        parties.push({ b: callB, far, hz });
-      }
-    });
-
-    afterEach(async function () {
-      stopEvents?.();
-      if (this.currentTest?.state === 'failed') console.log(p.log.lines.slice(-40).join('\n'));
-      await p?.stop();
-    });
+    const f = roomFixture(mode);
 
     it('three parties: each hears the other two and not itself; events join ×3, room-start, with the parties', async function () {
+      const { p, parties, events } = f;
       if (mode.mediaWorkers !== 0 && availableParallelism() > 1) {
         const threads = new Set(parties.map((x) => (rtpOf(p.b, x.b) as RemoteRtpSession).threadId));
         assert.ok(threads.size > 1, 'B\'s legs are on more than one worker: the room relays between workers');
@@ -81,6 +41,7 @@ for (const mode of [{ mediaWorkers: 0 }, {}] as Array<Partial<LineConfig>>) {
     });
 
     it('mute: the others no longer hear the muted party, it still hears them; deaf: the party hears nothing, the others still hear it', async function () {
+      const { p, parties, events } = f;
       for (const x of parties) await p.b.conference.join(x.b.id, 'r');
       const [one, two] = parties;
       await p.b.conference.setMuted(one.b.id, true);
@@ -99,6 +60,7 @@ for (const mode of [{ mediaWorkers: 0 }, {}] as Array<Partial<LineConfig>>) {
     });
 
     it('leave: the party that left hears nothing and is no longer heard; endsRoom ends the room for everyone', async function () {
+      const { p, parties, events } = f;
       const [one, two, three] = parties;
       await p.b.conference.join(one.b.id, 'r', { endsRoom: true });
       await p.b.conference.join(two.b.id, 'r');
@@ -121,6 +83,7 @@ for (const mode of [{ mediaWorkers: 0 }, {}] as Array<Partial<LineConfig>>) {
     });
 
     it('startsRoom false: the parties hear ring-back (425 Hz) and not each other until a starter joins; a call that hangs up leaves', async function () {
+      const { p, parties, events } = f;
       const [one, two, three] = parties;
       await p.b.conference.join(one.b.id, 'r', { startsRoom: false });
       await p.b.conference.join(two.b.id, 'r', { startsRoom: false });
@@ -145,6 +108,7 @@ for (const mode of [{ mediaWorkers: 0 }, {}] as Array<Partial<LineConfig>>) {
     });
 
     it('beepOnEntry: the others hear a 1 kHz beep as the party enters; leaveDigit: the far end presses # and the party leaves (digit)', async function () {
+      const { p, parties, events } = f;
       const [one, two, three] = parties;
       await p.b.conference.join(one.b.id, 'r');
       await p.b.conference.join(two.b.id, 'r');
@@ -162,6 +126,7 @@ for (const mode of [{ mediaWorkers: 0 }, {}] as Array<Partial<LineConfig>>) {
     });
 
     it('bridge: two calls hear each other (and not the third); one hangs up: the bridge ends, the other call stays up', async function () {
+      const { p, parties, events } = f;
       const [one, two, three] = parties;
       const r = await p.b.conference.bridge(one.b.id, two.b.snapshot());
       assert.equal(r.room.name, `bridge:${one.b.id}`);
@@ -179,6 +144,7 @@ for (const mode of [{ mediaWorkers: 0 }, {}] as Array<Partial<LineConfig>>) {
     });
 
     it('refuses clearly: unknown party options, a call in no room, a room that does not exist', async function () {
+      const { p, parties, events } = f;
       await assert.rejects(p.b.conference.join(parties[0].b.id, 'r', { loud: true }), /unknown party option "loud"/);
       await assert.rejects(p.b.conference.leave(parties[0].b.id), /not in a conference room/);
       await assert.rejects(p.b.conference.end('nowhere'), /there is no conference room "nowhere"/);
@@ -202,13 +168,7 @@ describe('conference rooms on SIP lines: PCMA calls (integration)', function () 
   // codec, so the mixer sees linear PCM either way); this checks a room of A-law calls.
   it('three PCMA calls in a room (media workers): each hears the other two, not itself', async function () {
     p = await startLines({ mediaWorkers: 0, codecs: 'PCMA' }, {});
-    const parties: Party[] = [];
-    for (const hz of TONES) {
-      const { callA, callB } = await connect(p);
-      const far = rtpOf(p.a, callA);
-      far.play(beep(30_000, hz, -20));
-      parties.push({ b: callB, far, hz });
-    }
+    const parties = await callParties(p, TONES, 30_000);
     assert.deepEqual(parties.map((x) => rtpOf(p.b, x.b).media.codec), ['PCMA', 'PCMA', 'PCMA']);
     for (const x of parties) await p.b.conference.join(x.b.id, 'alaw');
     await new Promise((r) => setTimeout(r, 300));
@@ -226,13 +186,7 @@ describe('conference rooms in media workers: the room moves when its worker has 
   beforeEach(async function () {
     if (availableParallelism() < 2) this.skip(); // one worker: every leg on it, nothing to move
     p = await startLines({ mediaWorkers: 0 }, { mediaWorkers: 2 });
-    parties = [];
-    for (const hz of HZ) {
-      const { callA, callB } = await connect(p);
-      const far = rtpOf(p.a, callA);
-      far.play(beep(60_000, hz, -20));
-      parties.push({ b: callB, far, hz });
-    }
+    parties = await callParties(p, HZ);
     for (const x of parties) await p.b.conference.join(x.b.id, 'r');
   });
 

@@ -126,7 +126,7 @@ describe('emulator: forwarding (CCFC, CTFR, CHLD=4)', () => {
     assert.deepEqual(since(), ['OK', '^DSCI: 2,0,6,0,"5555678",129,16', '^DSCI: 1,0,6,0,"5551234",129,16']);
     assert.deepEqual(modem.calls, []);
     assert.deepEqual(forwarding().transfers, [{ held: 2, other: 1 }]);
-    assert.deepEqual(await at('AT+CHLD=?'), ['+CHLD: (0,1,1x,2,2x)', 'OK']);
+    assert.deepEqual(await at('AT+CHLD=?'), ['+CHLD: (0,1,1x,2,2x,3)', 'OK']);
   });
 });
 

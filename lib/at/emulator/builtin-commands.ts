@@ -293,21 +293,29 @@ export class BuiltinCommands {
     return { final: 'OK', after: () => this.net.endCall(call, cause, 'local') };
   }
 
-  /** AT+CHLD=0, 1, 1<idx>, 2, 2<idx> (3GPP TS 27.007 §7.13); 3 (conference) is not offered, 4 (transfer) is features/forwarding.ts. */
+  /**
+   * AT+CHLD=0, 1, 1<idx>, 2, 2<idx>, 3 (3GPP TS 27.007 §7.13; multiparty: 22.084): 3 joins the held and
+   * the active call into the multiparty call, 2<idx> on one of its parties splits it out; 4 (transfer)
+   * is features/forwarding.ts.
+   */
   chld(cmd: AtCommand): BuiltinOutcome {
-    if (cmd.kind === 'test') return ok(['+CHLD: (0,1,1x,2,2x)']);
+    if (cmd.kind === 'test') return ok(['+CHLD: (0,1,1x,2,2x,3)']);
     if (cmd.kind !== 'set') return { final: 'ERROR' };
     const m = /^([0-4])(\d?)$/.exec(cmd.value);
     if (!m) return this.m.cme(50);
     const [, op, idxText] = m;
     const byState = (stat: ClccStat): CallRecord[] => this.net.list.filter((c) => c.stat === stat);
-    const waitingOrHeld = (): CallRecord | undefined => byState(ClccStat.Waiting)[0] ?? byState(ClccStat.Held)[0];
+    // "The other call" of CHLD=1 / 2: the waiting call, else the held call (or every party of the held multiparty call).
+    const otherGroup = (): CallRecord[] => (byState(ClccStat.Waiting).length > 0 ? byState(ClccStat.Waiting).slice(0, 1) : byState(ClccStat.Held));
+    const change = (fn: (() => void) | null): BuiltinOutcome => (fn ? { final: 'OK', after: fn } : this.m.cme(3));
+    if (op === '3' && idxText === '') return change(this.net.joinMultiparty());
     if (op === '3' || op === '4') return this.m.cme(4);
     if (idxText !== '') {
       const call = this.net.callByIdx(idxText);
       if (!call) return this.m.cme(21);
       if (op === '1') return { final: 'OK', after: () => this.net.endCall(call, 16, 'local') };
       if (op !== '2') return this.m.cme(50);
+      if (call.mpty) return change(this.net.splitMultiparty(call));
       return {
         final: 'OK',
         after: () => {
@@ -334,20 +342,19 @@ export class BuiltinCommands {
           final: 'OK',
           after: () => {
             for (const c of byState(ClccStat.Active)) this.net.endCall(c, 16, 'local', false);
-            const other = waitingOrHeld();
-            if (other) this.net.setStat(other, ClccStat.Active);
+            for (const c of otherGroup()) this.net.setStat(c, ClccStat.Active);
           },
         };
       default: {
         // 2: hold the active calls and take the waiting (or held) one.
-        const other = waitingOrHeld();
+        const other = otherGroup();
         const active = byState(ClccStat.Active);
-        if (!other && active.length === 0) return this.m.cme(3);
+        if (other.length === 0 && active.length === 0) return this.m.cme(3);
         return {
           final: 'OK',
           after: () => {
             for (const c of active) this.net.setStat(c, ClccStat.Held);
-            if (other) this.net.setStat(other, ClccStat.Active);
+            for (const c of other) this.net.setStat(c, ClccStat.Active);
           },
         };
       }

@@ -28,6 +28,8 @@ export interface CallLine {
   readonly name?: string;
   /** 27.007 `<CLI validity>` of `+CLIP` / `+CCWA`: 0 shown, 1 withheld, 2 not available, 3 payphone, 4 other. */
   readonly cliValidity: number;
+  /** One of the parties of the module's multiparty call (3GPP TS 22.084): `<mpty>` 1. */
+  readonly mpty?: boolean;
 }
 
 /** `^DSCI` `<stat>` for each CLCC stat: 1 hold, 2 dialing, 3 connected, 4 incoming, 5 waiting, 7 alerting. */
@@ -60,15 +62,15 @@ export function dsciLine(call: CallLine, endedWithQ850?: number, toneInfo?: 0 | 
   return toneInfo === undefined ? base : `${base},${toneInfo}`;
 }
 
-/** `+QIND: "ccinfo",1,0,2,0,0,"10086",129`; an ended call has state -1. */
+/** `+QIND: "ccinfo",1,0,2,0,0,"10086",129` (`<mpty>` 1 for a party of the multiparty call); an ended call has state -1. */
 export function ccinfoLine(call: CallLine, ended = false): string {
   const state = ended ? CCINFO_RELEASED : call.stat;
-  return `+QIND: "ccinfo",${call.idx},${call.dir},${state},0,0,"${call.number}",${call.numberType}`;
+  return `+QIND: "ccinfo",${call.idx},${call.dir},${state},0,${call.mpty ? 1 : 0},"${call.number}",${call.numberType}`;
 }
 
-/** `+CLCC: 1,0,0,0,0,"10086",129` (voice, not multiparty). */
+/** `+CLCC: 1,0,0,0,0,"10086",129` (voice; `<mpty>` 1 for a party of the multiparty call). */
 export function clccLine(call: CallLine): string {
-  return `+CLCC: ${call.idx},${call.dir},${call.stat},0,0,"${call.number}",${call.numberType}`;
+  return `+CLCC: ${call.idx},${call.dir},${call.stat},0,${call.mpty ? 1 : 0},"${call.number}",${call.numberType}`;
 }
 
 /** The phantom data call some Unisoc modules list: `+CLCC: 7,0,0,1,0,"",0`. */

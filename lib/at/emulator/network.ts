@@ -33,10 +33,13 @@ export interface EmulatedCallInfo {
   readonly q850?: number;
   /** Ended calls: who ended it. */
   readonly endedBy?: 'local' | 'remote';
+  /** Present (true) while the call is a party of the module's multiparty call. */
+  readonly multiparty?: true;
 }
 
 export interface CallRecord extends CallLine {
   stat: ClccStat;
+  mpty: boolean;
   readonly serial: number;
   rings: number;
   readonly timers: Set<NodeJS.Timeout>;
@@ -44,6 +47,9 @@ export interface CallRecord extends CallLine {
 
 /** The most calls the module holds at once. */
 export const MAX_CALLS = 7;
+
+/** The most remote parties of a multiparty call (3GPP TS 22.084 §1.2: "a maximum of 5 remote parties"). */
+export const MAX_MPTY_PARTIES = 5;
 
 export const STATE_OF_STAT: Readonly<Record<ClccStat, EmulatedCallState>> = {
   [ClccStat.Active]: 'active',
@@ -239,6 +245,7 @@ export class EmulatedNetwork {
       numberType: numberTypeOf(number),
       name,
       cliValidity,
+      mpty: false,
       rings: 0,
       timers: new Set(),
     };
@@ -293,7 +300,51 @@ export class EmulatedNetwork {
       this.host.urc(final);
     }
     this.host.emitChange({ ...this.snapshot(call), state: 'ended', q850, endedBy: by } satisfies EmulatedCallInfo);
+    if (call.mpty) this.dissolveLoneParty();
     if (promoteWaiting) this.promoteWaiting();
+  }
+
+  /**
+   * `AT+CHLD=3` (3GPP TS 22.084 §1.3.1): the held call (or held multiparty call) and the active one
+   * become one active multiparty call. False (the module refuses) without exactly that pair, or when
+   * it would have more than {@link MAX_MPTY_PARTIES} remote parties. Returns the change, to run after
+   * the module's `OK`, or null when refused.
+   */
+  joinMultiparty(): (() => void) | null {
+    const held = this.list.filter((c) => c.stat === ClccStat.Held);
+    const active = this.list.filter((c) => c.stat === ClccStat.Active);
+    if (held.length === 0 || active.length === 0 || held.length + active.length > MAX_MPTY_PARTIES) return null;
+    // Two groups only: a held single call or the held multiparty, and the active call or multiparty.
+    if ((held.length > 1 && !held.every((c) => c.mpty)) || (active.length > 1 && !active.every((c) => c.mpty))) return null;
+    return () => {
+      for (const c of [...held, ...active]) {
+        if (!this.list.includes(c)) continue;
+        c.mpty = true;
+        if (c.stat === ClccStat.Held) this.setStat(c, ClccStat.Active);
+      }
+      this.dissolveLoneParty();
+    };
+  }
+
+  /**
+   * `AT+CHLD=2<idx>` on a party of the active multiparty call (22.084 §1.3.2, private communication):
+   * that party leaves the multiparty and stays active, the others are held. False when `call` is not
+   * a party of an active multiparty call, or a call is already held. Returns the change, to run after
+   * the module's `OK`, or null when refused.
+   */
+  splitMultiparty(call: CallRecord): (() => void) | null {
+    if (!call.mpty || call.stat !== ClccStat.Active || this.has(ClccStat.Held)) return null;
+    return () => {
+      call.mpty = false;
+      for (const c of this.list) if (c !== call && c.mpty) this.setStat(c, ClccStat.Held);
+      this.dissolveLoneParty();
+    };
+  }
+
+  /** A multiparty call of one party is an ordinary call again. */
+  private dissolveLoneParty(): void {
+    const parties = this.list.filter((c) => c.mpty);
+    if (parties.length === 1) parties[0].mpty = false;
   }
 
   endAll(q850: number): void {
@@ -332,6 +383,7 @@ export class EmulatedNetwork {
       direction: call.dir === 0 ? 'outgoing' : 'incoming',
       state: STATE_OF_STAT[call.stat],
       number: call.number,
+      ...(call.mpty ? { multiparty: true as const } : {}),
     };
     return call.name === undefined ? info : { ...info, name: call.name };
   }

@@ -182,7 +182,8 @@ export class AtControl implements ControlCapability, AtFeatureHooks {
     return this.oneAtATime(() => this.doSwap());
   }
 
-  private oneAtATime<T>(work: () => Promise<T>): Promise<T> {
+  /** Runs `AT+CHLD` work in turn with hold / resume / swap (the conference feature's commands too). */
+  oneAtATime<T>(work: () => Promise<T>): Promise<T> {
     const run = this.chldQueue.then(work, work);
     this.chldQueue = run.catch(() => undefined);
     return run;
