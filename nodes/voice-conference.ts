@@ -1,6 +1,9 @@
+import { resolve } from 'node:path';
 import type { Call } from '../lib/call/call';
+import { PARTY_MEDIA_NAMES } from '../lib/conference/room-media';
+import type { FilePlace } from '../lib/line/file-paths';
 import type { PartyOptions, RoomEvent, RoomSnapshot } from '../lib/conference/rooms';
-import { CONFERENCE_ACTIONS, ConferenceAction, PartyResult } from '../lib/line/line-conference';
+import { CONFERENCE_ACTIONS, ConferenceAction, ConferenceFiles, PartyResult } from '../lib/line/line-conference';
 import type { VoiceLine } from '../lib/line/voice-line';
 import { describe } from '../lib/validate';
 import { FlowError } from './shared/flow-error';
@@ -29,6 +32,19 @@ interface VoiceConferenceDef extends NodeDef {
   tags?: string;
   /** join: the tag this party whispers to; empty: heard by everyone. */
   whisperTo?: string;
+  /** join: the party's media (a voice-play tone or a .wav path); empty: none (waitMedia: ring-back). */
+  prefixMedia?: string;
+  entryMedia?: string;
+  exitMedia?: string;
+  waitMedia?: string;
+  /** join that creates the room: its options; empty: no limit / not recorded. */
+  maxParties?: string | number;
+  record?: string;
+  /**
+   * Where relative media and recording paths are resolved; a path from a message must stay inside it.
+   * Empty: Node-RED's `fileWorkingDirectory` setting, else its user directory.
+   */
+  folder?: string;
 }
 
 /**
@@ -51,6 +67,7 @@ export = function register(RED: NodeAPI): void {
       // No usable line: the status says so, and each message fails with the reason.
     }
     node.on('close', () => stopEvents?.());
+    const folder = resolve((def.folder ?? '').trim() || RED.settings?.fileWorkingDirectory || RED.settings?.userDir || '.');
 
     onInput(node, session, async (msg, line, send) => {
       const action = msg.action ?? def.action ?? 'join';
@@ -58,7 +75,10 @@ export = function register(RED: NodeAPI): void {
         throw new FlowError(`the action must be one of ${CONFERENCE_ACTIONS.join(', ')}, got ${describe(action)}`, 'EINVAL');
       }
       const room = (): unknown => msg.room ?? (def.room || undefined);
-      const { payload, call } = await act(line, action as ConferenceAction, msg, room, partyOptions(def, msg));
+      const { payload, call } = await act(line, action as ConferenceAction, msg, room, partyOptions(def, msg), () => ({
+        roomOptions: roomOptions(def, msg),
+        files: filePlaces(folder, msg),
+      }));
       if (call) {
         session.follow(call);
         msg.call = call.snapshot();
@@ -79,12 +99,13 @@ async function act(
   msg: NodeMessage,
   room: () => unknown,
   options: () => unknown,
+  extras: () => { roomOptions: unknown; files: ConferenceFiles },
 ): Promise<{ payload: RoomSnapshot | null; call?: Call }> {
   const c = line.conference;
   const party = (r: PartyResult): { payload: RoomSnapshot; call: Call } => ({ payload: r.room, call: r.call });
   switch (action) {
     case 'join':
-      return party(await c.join(msg.call, room(), options()));
+      return party(await c.join(msg.call, room(), options(), extras()));
     case 'leave':
       return party(await c.leave(msg.call));
     case 'kick':
@@ -126,6 +147,7 @@ function partyOptions(def: VoiceConferenceDef, msg: NodeMessage): () => unknown 
     if (def.tags) own.tags = def.tags.split(',').map((t) => t.trim()).filter((t) => t !== '');
     if (def.whisperTo) own.whisperTo = def.whisperTo.trim();
     if (def.talkThreshold !== undefined && def.talkThreshold !== '') own.talkThresholdDbfs = Number(def.talkThreshold);
+    for (const name of PARTY_MEDIA_NAMES) if (def[name]) own[name] = def[name];
     const p = msg.party;
     if (p === undefined || p === null) return own;
     if (typeof p !== 'object' || Array.isArray(p)) {
@@ -133,4 +155,25 @@ function partyOptions(def: VoiceConferenceDef, msg: NodeMessage): () => unknown 
     }
     return { ...own, ...(p as object) };
   };
+}
+
+/** join: the node's room options, then `msg.roomOptions` over them (used when the join creates the room). */
+function roomOptions(def: VoiceConferenceDef, msg: NodeMessage): unknown {
+  const own: Record<string, unknown> = {};
+  if (def.maxParties !== undefined && def.maxParties !== '') own.maxParties = def.maxParties;
+  if (def.record) own.record = def.record;
+  const r = msg.roomOptions;
+  if (r === undefined || r === null) return own;
+  if (typeof r !== 'object' || Array.isArray(r)) {
+    throw new FlowError(`msg.roomOptions must be an object like { "maxParties": 10, "record": "room.wav" }, got ${describe(r)}`, 'EINVAL');
+  }
+  return { ...own, ...(r as object) };
+}
+
+/** Paths typed in the node are the user's own; those from the message (msg.party, msg.roomOptions) stay inside the folder. */
+function filePlaces(folder: string, msg: NodeMessage): ConferenceFiles {
+  const own: FilePlace = { folder, confine: false };
+  const fromMessage: FilePlace = { folder, confine: true };
+  const given = (o: unknown, key: string): boolean => typeof o === 'object' && o !== null && (o as Record<string, unknown>)[key] !== undefined;
+  return (option) => (given(option === 'record' ? msg.roomOptions : msg.party, option) ? fromMessage : own);
 }

@@ -1,4 +1,5 @@
 import type { Call } from '../call/call';
+import type { RoomRecording } from '../conference/room-recorder';
 
 /**
  * Conference rooms (docs/conference.md): the media side a backend gives. The rooms themselves (who
@@ -11,7 +12,12 @@ import type { Call } from '../call/call';
  * - A party's talk changes are reported with `onTalk` (from its received audio), until it is removed.
  */
 export interface ConferenceCapability {
-  openRoom(name: string, onTalk: (call: Call, talking: boolean, levelDbfs: number) => void): RoomMedia;
+  openRoom(name: string, onTalk: (call: Call, talking: boolean, levelDbfs: number) => void, options?: RoomMediaOptions): RoomMedia;
+}
+
+export interface RoomMediaOptions {
+  /** Record the room's mix to this WAV file (a path ready to write), in the thread that mixes it. */
+  record?: string;
 }
 
 export interface RoomPartyMedia {
@@ -25,6 +31,8 @@ export interface RoomPartyMedia {
   tags?: readonly string[];
   /** A tag: only the parties carrying it hear this party (whisper); unset: everyone. */
   whisperTo?: string | null;
+  /** What this party hears, looped, while the room waits (its waitMedia); none: ring-back. */
+  waitAudio?: Int16Array;
 }
 
 export interface RoomMedia {
@@ -33,10 +41,10 @@ export interface RoomMedia {
   update(call: Call, party: Pick<RoomPartyMedia, 'muted' | 'deaf'>): void;
   /** Takes a call out: it sends silence (or what is queued to play) again. Nothing for a call not in it. */
   remove(call: Call): Promise<void>;
-  /** Plays audio (8 kHz samples) to the whole room once, on top of the parties (an entry beep). */
-  play(audio: Int16Array): void;
+  /** Plays audio (8 kHz samples) to the whole room once, on top of the parties (an entry beep); `except` does not hear it. */
+  play(audio: Int16Array, except?: Call): void;
   /** Mixing (`true`), or every party hears the waiting audio (ring-back) while the room has not started. */
   setStarted(started: boolean): void;
-  /** The room ended: every party is out, the mixer stops. */
-  close(): Promise<void>;
+  /** The room ended: every party is out, the mixer stops; the recording (when asked for) is closed and given. */
+  close(): Promise<RoomRecording | null | void>;
 }

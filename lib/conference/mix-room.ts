@@ -15,6 +15,7 @@ import type { EventEmitter } from 'node:events';
 import { ringback } from '../media/tone-generator';
 import type { MediaTickSource } from '../sip/rtp-session';
 import { FRAME, Mixer, MixPartyOptions, TalkDetector } from './mixer';
+import type { RoomRecorder } from './room-recorder';
 
 /** What a room needs of a call leg's media in its thread (RtpSession has it). */
 export interface MixableMedia extends Pick<EventEmitter, 'on' | 'off'> {
@@ -34,6 +35,9 @@ export class MixRoom<K> {
   private readonly locals = new Map<K, { media: MixableMedia; onAudio: (s: Int16Array) => void }>();
   private readonly remotes = new Map<K, (frame: Int16Array) => void>();
   private unsubscribe: (() => void) | null;
+  /** The room's recording, written each tick (lib/conference/room-recorder.ts). */
+  private recorder: RoomRecorder | null = null;
+  private readonly recFrame = new Int16Array(FRAME);
 
   constructor(
     clock: Pick<MediaTickSource, 'subscribe'>,
@@ -87,9 +91,21 @@ export class MixRoom<K> {
     this.mixer.remove(key);
   }
 
-  /** Plays audio to the whole room once (lib/conference/mixer.ts `play`). */
-  play(audio: Int16Array): void {
-    this.mixer.play(audio);
+  /** Plays audio to the whole room once, not to `owner` (lib/conference/mixer.ts `play`). */
+  play(audio: Int16Array, owner?: K): void {
+    this.mixer.play(audio, owner);
+  }
+
+  /** What a party hears while the room waits (its waitMedia, looped); `null`: ring-back. */
+  setPartyWaiting(key: K, audio: Int16Array | null): void {
+    this.mixer.setPartyWaiting(key, audio);
+  }
+
+  /** Records the room's mix from the next tick (`null`: stops); gives the recorder it replaces. */
+  record(recorder: RoomRecorder | null): RoomRecorder | null {
+    const before = this.recorder;
+    this.recorder = recorder;
+    return before;
   }
 
   setStarted(started: boolean): void {
@@ -102,8 +118,9 @@ export class MixRoom<K> {
     this.unsubscribe = null;
   }
 
-  private readonly onTick = (): void => {
+  private readonly onTick = (tick: number): void => {
     this.mixer.tick();
+    this.recorder?.write(this.mixer.roomMix(this.recFrame), tick);
     for (const [key, send] of this.remotes) {
       const frame = this.mixer.output(key);
       if (frame) send(frame);

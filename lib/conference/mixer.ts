@@ -84,6 +84,9 @@ interface Party {
   out: Int16Array | null;
   /** Ticks where it had no frame (late or lost packets). */
   missed: number;
+  /** What this party hears while the room waits (its waitMedia), looped; `null`: the room's (ring-back). */
+  wait: Int16Array | null;
+  waitAt: number;
 }
 
 export interface MixerStats {
@@ -105,8 +108,10 @@ export class Mixer<K = unknown> {
   /** Public sum plus a party's whispers, when it hears any. */
   private readonly scratch = new Int32Array(FRAME);
   private waiting: Int16Array | null = null;
-  /** Audio every party hears, played once (an entry beep), in order. */
-  private readonly announcements: Int16Array[] = [];
+  /** Audio every party hears, played once (an entry beep), in order; `owner` does not hear it. */
+  private readonly announcements: Array<{ audio: Int16Array; owner?: K }> = [];
+  /** This tick's room-wide audio owned by a party (its entry media): subtracted from what that party hears. */
+  private readonly owned = new Map<Party, Int32Array>();
   private announcementAt = 0;
   private waitingAt = 0;
   private ticks = 0;
@@ -119,7 +124,7 @@ export class Mixer<K = unknown> {
       existing.options = { ...options };
       return;
     }
-    this.parties.set(key, { options: { ...options }, backlog: new Backlog(), frame: new Int16Array(FRAME), has: false, out: null, missed: 0 });
+    this.parties.set(key, { options: { ...options }, backlog: new Backlog(), frame: new Int16Array(FRAME), has: false, out: null, missed: 0, wait: null, waitAt: 0 });
   }
 
   set(key: K, options: Partial<MixPartyOptions>): void {
@@ -148,12 +153,32 @@ export class Mixer<K = unknown> {
     this.waitingAt = 0;
   }
 
+  /** What one party hears while the room waits, looped (its waitMedia); `null`: the room's waiting audio. */
+  setPartyWaiting(key: K, audio: Int16Array | null): void {
+    const p = this.parties.get(key);
+    if (!p) return;
+    p.wait = audio && audio.length > 0 ? audio : null;
+    p.waitAt = 0;
+  }
+
   /**
    * Plays `audio` to the whole room once (an entry beep): every party that is not deaf hears it on
-   * top of the others, after what was queued before. Not while the room waits (it is dropped then).
+   * top of the others, after what was queued before; `owner` (the party it announces) does not.
+   * Not while the room waits (it is dropped then).
    */
-  play(audio: Int16Array): void {
-    if (audio.length > 0) this.announcements.push(audio);
+  play(audio: Int16Array, owner?: K): void {
+    if (audio.length > 0) this.announcements.push(owner === undefined ? { audio } : { audio, owner });
+  }
+
+  /**
+   * The whole room's audio of the last tick (every party's contribution and the room-wide audio,
+   * summed and clipped), into `into` (FRAME samples): what a room recording holds. Silence while
+   * the room waits.
+   */
+  roomMix(into: Int16Array): Int16Array {
+    const sum = this.sum;
+    for (let i = 0; i < FRAME; i++) into[i] = sum[i] > 32767 ? 32767 : sum[i] < -32768 ? -32768 : sum[i];
+    return into;
   }
 
   /** A party's received audio (any length; copied). Ignored for a key not in the room. */
@@ -176,6 +201,7 @@ export class Mixer<K = unknown> {
     if (this.waiting) {
       this.announcements.length = 0;
       this.announcementAt = 0;
+      this.sum.fill(0);
       const frame = new Int16Array(FRAME);
       for (let i = 0; i < FRAME; i++) {
         frame[i] = this.waiting[this.waitingAt];
@@ -184,7 +210,7 @@ export class Mixer<K = unknown> {
       for (const p of this.parties.values()) {
         // Received audio is not kept while waiting (it would be heard late once the room starts).
         while (p.backlog.take(p.frame));
-        p.out = p.options.deaf ? null : frame.slice(); // each its own: a relay transfers its frame to another thread
+        p.out = p.options.deaf ? null : p.wait ? waitFrame(p) : frame.slice(); // each its own: a relay transfers its frame to another thread
       }
       return;
     }
@@ -212,8 +238,9 @@ export class Mixer<K = unknown> {
       // Its own contribution is in what it hears when it is public, or whispers to a tag it carries.
       const ownIn = p.options.whisperTo ? hears !== sum && (p.options.tags ?? []).includes(p.options.whisperTo) : true;
       const own = p.has && !p.options.muted && ownIn ? p.frame : null;
+      const mine = this.owned.get(p);
       for (let i = 0; i < FRAME; i++) {
-        const v = own ? hears[i] - own[i] : hears[i];
+        const v = (own ? hears[i] - own[i] : hears[i]) - (mine ? mine[i] : 0);
         if (v > 32767) {
           out[i] = 32767;
           this.clipped++;
@@ -260,11 +287,18 @@ export class Mixer<K = unknown> {
 
   /** The next 160 samples of the room-wide audio into `sum`, if any is queued. */
   private addAnnouncement(sum: Int32Array): void {
+    this.owned.clear();
     let at = 0;
     while (at < FRAME && this.announcements.length > 0) {
-      const a = this.announcements[0];
+      const { audio: a, owner } = this.announcements[0];
       const n = Math.min(FRAME - at, a.length - this.announcementAt);
       for (let i = 0; i < n; i++) sum[at + i] += a[this.announcementAt + i];
+      const party = owner === undefined ? undefined : this.parties.get(owner);
+      if (party) {
+        const mine = this.owned.get(party) ?? new Int32Array(FRAME);
+        for (let i = 0; i < n; i++) mine[at + i] += a[this.announcementAt + i];
+        this.owned.set(party, mine);
+      }
       at += n;
       this.announcementAt += n;
       if (this.announcementAt === a.length) {
@@ -283,6 +317,17 @@ export class Mixer<K = unknown> {
     }
     return { parties: this.parties.size, ticks: this.ticks, missed, dropped, clipped: this.clipped };
   }
+}
+
+/** The next frame of a party's own waiting audio (looped). */
+function waitFrame(p: Party): Int16Array {
+  const w = p.wait as Int16Array;
+  const out = new Int16Array(FRAME);
+  for (let i = 0; i < FRAME; i++) {
+    out[i] = w[p.waitAt];
+    p.waitAt = (p.waitAt + 1) % w.length;
+  }
+  return out;
 }
 
 /** The level of a frame, dBFS (RMS; −120 for digital silence). */

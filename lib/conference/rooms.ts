@@ -15,8 +15,10 @@ import type { ConferenceCapability, RoomMedia } from '../capabilities/conference
 import type { CallReport } from '../call/call';
 import { CallStateError, InvalidInputError } from '../errors';
 import { beep } from '../media/tone-generator';
+import { entryAudio, exitAudio, fullRoomError, PartyAudio, PartyMediaSpec, RoomOptions } from './room-media';
+import type { RoomRecording } from './room-recorder';
 
-export interface PartyOptions {
+export interface PartyOptions extends PartyMediaSpec {
   muted: boolean;
   deaf: boolean;
   /** A label the flows may use (shown in every event); it gives no rights by itself. */
@@ -103,6 +105,8 @@ export interface RoomEvent {
   reason?: LeaveReason | 'last-left' | 'ends-room' | 'ended';
   /** talking / silent: the level that decided it, dBFS. */
   levelDbfs?: number;
+  /** room-end of a room recorded (room option `record`): the file and its length. */
+  recording?: RoomRecording;
   /** The room's parties after the change (room-end: none). */
   parties: PartySnapshot[];
 }
@@ -112,6 +116,8 @@ interface Party {
   onEnded: () => void;
   onReport: (r: CallReport) => void;
   options: PartyOptions;
+  /** Its prefix / entry / exit / wait media, read (lib/conference/room-media.ts). */
+  audio: PartyAudio;
   talking: boolean;
   joinedAt: Date;
 }
@@ -124,6 +130,8 @@ interface Room {
   allMuted: boolean;
   parties: Map<Call, Party>;
   media: RoomMedia;
+  /** Room options (from the join that created it). */
+  options: RoomOptions;
 }
 
 export class ConferenceRooms extends EventEmitter<{ event: [RoomEvent] }> {
@@ -136,13 +144,20 @@ export class ConferenceRooms extends EventEmitter<{ event: [RoomEvent] }> {
     super();
   }
 
-  /** Puts a call into a room (created on first use); a call in another room moves (it leaves that one, `moved`). */
-  join(call: Call, name: string, options: Partial<PartyOptions> = {}): Promise<RoomSnapshot> {
+  /**
+   * Puts a call into a room (created on first use); a call in another room moves (it leaves that one,
+   * `moved`). `more`: the party's media, read, and the room's options (used only when this join
+   * creates the room). A full room (`maxParties`) refuses the join; the call stays where it is.
+   */
+  join(call: Call, name: string, options: Partial<PartyOptions> = {}, more: { audio?: PartyAudio; room?: RoomOptions } = {}): Promise<RoomSnapshot> {
     return this.serial(async () => {
       if (call.ended) throw new CallStateError(`call ${call.id} has ended: it cannot join room ${name}`);
       const current = this.roomOf.get(call);
       if (current?.name === name) throw new CallStateError(`call ${call.id} is already in room ${name}`);
+      const full = this.rooms.get(name);
+      if (full?.options.maxParties !== undefined && full.parties.size >= full.options.maxParties) throw fullRoomError(name, full.options.maxParties);
       const o: PartyOptions = { ...DEFAULT_PARTY_OPTIONS, ...options };
+      const audio = more.audio ?? {};
       // Moving: out of the old room first (its media lets go of the call before the new room takes it).
       if (current) await this.removeParty(current, call, 'moved');
       let room = this.rooms.get(name);
@@ -154,14 +169,15 @@ export class ConferenceRooms extends EventEmitter<{ event: [RoomEvent] }> {
           createdAt: new Date(),
           allMuted: false,
           parties: new Map(),
-          media: this.media().openRoom(name, (c, talking, level) => this.onTalk(c, talking, level)),
+          options: more.room ?? {},
+          media: this.media().openRoom(name, (c, talking, level) => this.onTalk(c, talking, level), more.room?.record ? { record: more.room.record } : undefined),
         };
         room.media.setStarted(false);
       }
       // A room muted by mute-all: whoever joins is muted too, but a moderator.
       if (room.allMuted && !o.moderator) o.muted = true;
       try {
-        await room.media.add(call, { muted: o.muted, deaf: o.deaf, talkThresholdDbfs: o.talkThresholdDbfs, tags: o.tags, whisperTo: o.whisperTo });
+        await room.media.add(call, { muted: o.muted, deaf: o.deaf, talkThresholdDbfs: o.talkThresholdDbfs, tags: o.tags, whisperTo: o.whisperTo, ...(audio.wait ? { waitAudio: audio.wait } : {}) });
       } catch (err) {
         if (created) await room.media.close();
         throw err;
@@ -171,7 +187,7 @@ export class ConferenceRooms extends EventEmitter<{ event: [RoomEvent] }> {
       const onReport = (r: CallReport): void => this.onDigit(call, r);
       call.once('ended', onEnded);
       call.on('report', onReport);
-      room.parties.set(call, { call, onEnded, onReport, options: o, talking: false, joinedAt: new Date() });
+      room.parties.set(call, { call, onEnded, onReport, options: o, audio, talking: false, joinedAt: new Date() });
       this.roomOf.set(call, room);
       this.emitRoom(room, 'join', { party: this.partySnapshot(room.parties.get(call) as Party) });
       if (room.state === 'waiting' && o.startsRoom) {
@@ -181,6 +197,8 @@ export class ConferenceRooms extends EventEmitter<{ event: [RoomEvent] }> {
         this.emitRoom(room, 'room-start', {});
       }
       if (o.beepOnEntry && room.state === 'started') room.media.play(ENTRY_BEEP);
+      const entry = entryAudio(audio);
+      if (entry && room.state === 'started') room.media.play(entry, call);
       return this.snapshot(room);
     });
   }
@@ -279,6 +297,8 @@ export class ConferenceRooms extends EventEmitter<{ event: [RoomEvent] }> {
     await room.media.remove(call).catch(() => undefined);
     this.emitRoom(room, 'leave', { party: this.partySnapshot(party), reason });
     if (reason === 'room-ended') return;
+    const exit = exitAudio(party.audio);
+    if (exit && room.state === 'started' && room.parties.size > 0 && !party.options.endsRoom) room.media.play(exit);
     if (party.options.endsRoom) await this.endRoom(room, 'ends-room');
     else if (room.parties.size === 0) await this.endRoom(room, 'last-left');
   }
@@ -287,8 +307,8 @@ export class ConferenceRooms extends EventEmitter<{ event: [RoomEvent] }> {
     if (this.rooms.get(room.name) !== room) return;
     for (const call of [...room.parties.keys()]) await this.removeParty(room, call, 'room-ended');
     this.rooms.delete(room.name);
-    await room.media.close().catch(() => undefined);
-    this.emitRoom(room, 'room-end', { reason });
+    const recording = await room.media.close().catch(() => undefined);
+    this.emitRoom(room, 'room-end', { reason, ...(recording ? { recording } : {}) });
   }
 
   /** A key the party pressed: its leave digit takes it out, its mute digit toggles its mute. */

@@ -12,6 +12,7 @@
 import type { MessagePort } from 'node:worker_threads';
 import type { MediaTickSource } from '../sip/rtp-session';
 import { MixableMedia, MixRelay, MixRoom } from './mix-room';
+import { finishWorkerRecorder, RoomRecorder, workerRecorder } from './room-recorder';
 
 type LegId = number;
 
@@ -19,12 +20,14 @@ export type MixCommand =
   /** Host: create the room (if new) and set whether it mixes or plays ring-back. */
   | { t: 'mix-room'; id: 0; room: number; started: boolean }
   | { t: 'mix-close'; id: 0; room: number }
-  /** Host: audio the whole room hears once (an entry beep). */
-  | { t: 'mix-play'; id: 0; room: number; samples: Int16Array }
+  /** Host: audio the whole room hears once (an entry beep), except the party `owner` (its entry media). */
+  | { t: 'mix-play'; id: 0; room: number; samples: Int16Array; owner?: LegId }
+  /** Host: record the room's mix to `path` (`append`: after what it holds, once the main thread says go on `port`); the result goes back on `port` at mix-close. */
+  | { t: 'mix-record'; id: 0; room: number; path: string; append: boolean; port: MessagePort }
   /** Both workers of a pair: the port to the other worker (thread `peer`) that relayed audio crosses. */
   | { t: 'mix-link'; id: 0; peer: number; port: MessagePort }
-  /** Host: a party joins; its leg runs here, or on the worker `via` (a thread id, linked) whose relay sends its audio. */
-  | { t: 'mix-add'; id: LegId; room: number; muted: boolean; deaf: boolean; talkDbfs: number; tags?: readonly string[]; whisperTo?: string | null; via?: number }
+  /** Host: a party joins; its leg runs here, or on the worker `via` (a thread id, linked) whose relay sends its audio; `wait`: what it hears while the room waits. */
+  | { t: 'mix-add'; id: LegId; room: number; muted: boolean; deaf: boolean; talkDbfs: number; tags?: readonly string[]; whisperTo?: string | null; via?: number; wait?: Int16Array }
   | { t: 'mix-set'; id: LegId; room: number; muted: boolean; deaf: boolean }
   | { t: 'mix-remove'; id: LegId; room: number }
   /** The leg's worker (not the host): relay the leg to the room hosted by the worker `via` (a thread id, linked). */
@@ -33,7 +36,7 @@ export type MixCommand =
 
 export type MixEvent = { e: 'talk'; id: LegId; talking: boolean; levelDbfs: number };
 
-const MIX_COMMANDS = new Set(['mix-room', 'mix-close', 'mix-play', 'mix-link', 'mix-add', 'mix-set', 'mix-remove', 'relay', 'relay-stop']);
+const MIX_COMMANDS = new Set(['mix-room', 'mix-close', 'mix-play', 'mix-record', 'mix-link', 'mix-add', 'mix-set', 'mix-remove', 'relay', 'relay-stop']);
 
 /**
  * What crosses a worker pair's port in one message: `audio` the relays' received audio (to the
@@ -84,7 +87,7 @@ export function isMixCommand(c: { t: string }): c is MixCommand {
 }
 
 export class WorkerMixing {
-  private readonly rooms = new Map<number, { room: MixRoom<LegId>; remotes: Set<LegId> }>();
+  private readonly rooms = new Map<number, { room: MixRoom<LegId>; remotes: Set<LegId>; rec?: { recorder: RoomRecorder; port: MessagePort } }>();
   /** The room each relayed party hosted here is in (where its audio goes). */
   private readonly remoteRoom = new Map<LegId, MixRoom<LegId>>();
   private readonly relays = new Map<LegId, MixRelay>();
@@ -114,6 +117,7 @@ export class WorkerMixing {
         this.rooms.delete(c.room);
         r.room.close();
         for (const id of r.remotes) this.remoteRoom.delete(id);
+        if (r.rec) finishWorkerRecorder(r.rec.recorder, r.rec.port);
         break;
       }
       case 'mix-link': {
@@ -124,8 +128,19 @@ export class WorkerMixing {
         break;
       }
       case 'mix-play':
-        this.rooms.get(c.room)?.room.play(c.samples);
+        this.rooms.get(c.room)?.room.play(c.samples, c.owner);
         break;
+      case 'mix-record': {
+        const r = this.rooms.get(c.room);
+        if (!r) {
+          c.port.close();
+          break;
+        }
+        const recorder = workerRecorder(c.path, c.append, c.port);
+        r.room.record(recorder);
+        r.rec = { recorder, port: c.port };
+        break;
+      }
       case 'mix-add': {
         const r = this.rooms.get(c.room);
         if (!r) break;
@@ -140,6 +155,7 @@ export class WorkerMixing {
           const media = this.mediaOf(c.id);
           if (media) r.room.addLocal(c.id, media, options, c.talkDbfs);
         }
+        if (c.wait) r.room.setPartyWaiting(c.id, c.wait);
         break;
       }
       case 'mix-set':

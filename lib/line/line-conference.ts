@@ -2,9 +2,11 @@ import type { Call } from '../call/call';
 import { CallState } from '../call/call-state';
 import type { ConferenceCapability } from '../capabilities/conference';
 import { MultipartyCapability, multipartyOptions, notOnMultiparty } from '../capabilities/multiparty';
+import { checkMediaValue, checkRoomOptions, loadPartyAudio, PARTY_MEDIA_NAMES, PartyMediaName } from '../conference/room-media';
 import { ConferenceRooms, PartyOptions, RoomEvent, RoomSnapshot } from '../conference/rooms';
 import { CallStateError, InvalidInputError, LineNotReadyError, NotSupportedError } from '../errors';
 import { describe } from '../validate';
+import type { FilePlace } from './file-paths';
 import type { VoiceLine } from './voice-line';
 
 /** The actions of `voice-conference` (docs/conference.md). */
@@ -20,12 +22,25 @@ export interface PartyResult {
 /** The longest room name. */
 export const MAX_ROOM_NAME = 100;
 
-const PARTY_OPTION_NAMES = ['muted', 'deaf', 'moderator', 'startsRoom', 'endsRoom', 'talkThresholdDbfs', 'beepOnEntry', 'leaveDigit', 'muteDigit', 'tags', 'whisperTo'] as const;
+const PARTY_OPTION_NAMES = ['muted', 'deaf', 'moderator', 'startsRoom', 'endsRoom', 'talkThresholdDbfs', 'beepOnEntry', 'leaveDigit', 'muteDigit', 'tags', 'whisperTo', ...PARTY_MEDIA_NAMES] as const;
 
 /** A tag (`tags`, `whisperTo`): 1–50 characters, no spaces or commas (the node's field is a comma-separated list). */
 const TAG = /^[^\s,]{1,50}$/;
 /** The most tags one party carries. */
 export const MAX_TAGS = 20;
+
+/**
+ * Where the files a join names are (party media, the room recording), per option name: relative
+ * paths are resolved against `folder`; a path from a message stays inside it (lib/line/file-paths.ts).
+ * None: paths must be absolute.
+ */
+export type ConferenceFiles = (option: PartyMediaName | 'record') => FilePlace | undefined;
+
+/** A join's extras: the room's options (used when the join creates the room) and where its files are. */
+export interface JoinExtras {
+  roomOptions?: unknown;
+  files?: ConferenceFiles;
+}
 
 /**
  * The line's conference rooms (docs/conference.md): validates what a flow gives, resolves the
@@ -44,24 +59,33 @@ export class LineConference {
     this.rooms = new ConferenceRooms(() => this.capability());
   }
 
-  /** Puts a connected call into room `name` (created on first use) with the party's options. */
   /**
    * Puts a connected call into room `name` (created on first use) with the party's options; a call in
    * another room moves. `ref`: a call id or snapshot; none: the line's only connected call in no room.
+   * `extras.roomOptions` (`maxParties`, `record`) count only when this join creates the room. The
+   * party's media files are read, and the recording's path checked, before anything changes.
    */
-  async join(ref: unknown, name: unknown, options: unknown = {}): Promise<PartyResult> {
+  async join(ref: unknown, name: unknown, options: unknown = {}, extras: JoinExtras = {}): Promise<PartyResult> {
     const room = checkRoomName(name);
     const o = checkPartyOptions(options);
     const net = this.network();
     if (net) {
       const opts = multipartyOptions(o as Record<string, unknown>);
+      const r = extras.roomOptions;
+      if (r !== undefined && r !== null && typeof r === 'object') {
+        for (const [key, v] of Object.entries(r)) if (v !== undefined && v !== null && v !== '') throw notOnMultiparty(`the room option ${key}`);
+      }
       const fits = (c: Call): boolean => (c.state === CallState.Active || c.state === CallState.Held) && net.roomNameOf(c) === null;
       const call = this.line.resolveCall(ref, 'join to a conference room', fits);
       return { call, room: await net.join(call, room, opts) };
     }
     this.capability();
     const call = this.line.resolveCall(ref, 'join to a conference room', (c) => c.state === CallState.Active && this.rooms.roomNameOf(c) === null);
-    return { call, room: await this.rooms.join(call, room, o) };
+    const files: ConferenceFiles = extras.files ?? (() => undefined);
+    const exists = this.rooms.get(room) !== null;
+    const roomOptions = exists ? {} : await checkRoomOptions(extras.roomOptions, files('record'));
+    const audio = await loadPartyAudio(o, files);
+    return { call, room: await this.rooms.join(call, room, o, { audio, room: roomOptions }) };
   }
 
   /**
@@ -186,6 +210,7 @@ export function checkRoomName(value: unknown): string {
  * A party's options: `muted`, `deaf`, `moderator`, `startsRoom`, `endsRoom`, `beepOnEntry` (true /
  * false), `talkThresholdDbfs` (−90 to 0), `leaveDigit` / `muteDigit` (one DTMF key; different keys),
  * `tags` (a list of tags, or a comma-separated string of them), `whisperTo` (one tag, or empty: none).
+ * `prefixMedia` / `entryMedia` / `exitMedia` / `waitMedia` (a tone or a .wav path, read at the join).
  */
 export function checkPartyOptions(value: unknown): Partial<PartyOptions> {
   if (value === undefined || value === null) return {};
@@ -210,6 +235,8 @@ export function checkPartyOptions(value: unknown): Partial<PartyOptions> {
       }
       if (typeof v !== 'string' || !TAG.test(v.trim())) throw new InvalidInputError(`whisperTo must be one tag (1 to 50 characters, no spaces or commas), got ${describe(v)}`);
       out.whisperTo = v.trim();
+    } else if ((PARTY_MEDIA_NAMES as readonly string[]).includes(key)) {
+      out[key as PartyMediaName] = checkMediaValue(key as PartyMediaName, v);
     } else if (key === 'leaveDigit' || key === 'muteDigit') {
       if (v === null || v === '') {
         out[key] = null;

@@ -73,10 +73,7 @@ export class WavWriter {
   /** Creates (or truncates) the file and writes an empty header. */
   static async open(path: string, options?: WavWriterOptions): Promise<WavWriter> {
     if (typeof path !== 'string' || path === '') throw new TypeError('"path" must be a file path');
-    const o = checkOptions('WavWriter', options);
-    const sampleRate = checkInt('sampleRate', o.sampleRate ?? 8000, 8000, 48000);
-    const channels = checkOneOf('channels', o.channels ?? 1, [1, 2] as const);
-    const flushMs = checkInt('flushMs', o.flushMs ?? 500, 20, 1000);
+    const { sampleRate, channels, flushMs } = writerOptions(options);
     const file = await fsp.open(path, 'w');
     try {
       await file.write(wavHeader(sampleRate, channels, 0), 0, WAV_HEADER_SIZE, 0);
@@ -85,6 +82,27 @@ export class WavWriter {
       throw err;
     }
     return new WavWriter(file, path, sampleRate, channels, flushMs);
+  }
+
+  /**
+   * Goes on writing a 16-bit PCM WAV file this class wrote (a room recording that moved to another
+   * thread, lib/conference/room-recorder.ts): the samples on disk are counted from the file's size
+   * (its header may lag by a flush if the writer before died), new ones are appended after them.
+   * A file that is not there is created as by {@link WavWriter.open}.
+   */
+  static async append(path: string, options?: WavWriterOptions): Promise<WavWriter> {
+    let size: number;
+    try {
+      size = (await fsp.stat(path)).size;
+    } catch {
+      return WavWriter.open(path, options);
+    }
+    const { sampleRate, channels, flushMs } = writerOptions(options);
+    const file = await fsp.open(path, 'r+');
+    const writer = new WavWriter(file, path, sampleRate, channels, flushMs);
+    const data = Math.max(0, size - WAV_HEADER_SIZE);
+    writer.written = writer.accepted = data - (data % writer.blockAlign);
+    return writer;
   }
 
   /** The audio accepted so far, in ms (written or about to be). */
@@ -189,4 +207,13 @@ export class WavWriter {
   private toMs(bytes: number): number {
     return Math.round((bytes / (this.sampleRate * this.blockAlign)) * 1000);
   }
+}
+
+function writerOptions(options: WavWriterOptions | undefined): { sampleRate: number; channels: 1 | 2; flushMs: number } {
+  const o = checkOptions('WavWriter', options);
+  return {
+    sampleRate: checkInt('sampleRate', o.sampleRate ?? 8000, 8000, 48000),
+    channels: checkOneOf('channels', o.channels ?? 1, [1, 2] as const),
+    flushMs: checkInt('flushMs', o.flushMs ?? 500, 20, 1000),
+  };
 }

@@ -1,8 +1,9 @@
 import { MessageChannel } from 'node:worker_threads';
 import type { Call } from '../call/call';
 import { CallState } from '../call/call-state';
-import type { ConferenceCapability, RoomMedia, RoomPartyMedia } from '../capabilities/conference';
+import type { ConferenceCapability, RoomMedia, RoomMediaOptions, RoomPartyMedia } from '../capabilities/conference';
 import { MixRoom } from '../conference/mix-room';
+import { RecorderReply, recordingReply, RoomRecorder, RoomRecording } from '../conference/room-recorder';
 import { CallStateError, NotSupportedError } from '../errors';
 import { RemoteRtpSession } from '../media-engine/remote-rtp-session';
 import type { RtpMedia } from '../media-engine/rtp-media';
@@ -42,8 +43,8 @@ function linkWorkers(a: RemoteRtpSession, b: RemoteRtpSession): void {
 export class SipConference implements ConferenceCapability {
   constructor(private readonly ctx: SipConferenceContext) {}
 
-  openRoom(name: string, onTalk: (call: Call, talking: boolean, levelDbfs: number) => void): RoomMedia {
-    return new SipRoomMedia(this.ctx, name, onTalk);
+  openRoom(name: string, onTalk: (call: Call, talking: boolean, levelDbfs: number) => void, options: RoomMediaOptions = {}): RoomMedia {
+    return new SipRoomMedia(this.ctx, name, onTalk, options.record);
   }
 }
 
@@ -53,11 +54,15 @@ class SipRoomMedia implements RoomMedia {
   private host: Host | null = null;
   private started = false;
   private readonly parties = new Map<Call, { rtp: RtpMedia; relayed: boolean; media: RoomPartyMedia }>();
+  /** A worker-hosted room's recording: what its host gives back when it closes it (lib/conference/room-recorder.ts). */
+  private recording: Promise<RecorderReply> | null = null;
 
   constructor(
     private readonly ctx: SipConferenceContext,
     private readonly name: string,
     private readonly onTalk: (call: Call, talking: boolean, levelDbfs: number) => void,
+    /** Record the room's mix to this file (room option `record`). */
+    private readonly recordTo?: string,
   ) {}
 
   async add(call: Call, party: RoomPartyMedia): Promise<void> {
@@ -70,6 +75,7 @@ class SipRoomMedia implements RoomMedia {
     const host = (this.host ??= this.hostFor(rtp));
     if (host.kind === 'local' && rtp instanceof RtpSession) {
       host.room.addLocal(call, rtp, options, party.talkThresholdDbfs);
+      if (party.waitAudio) host.room.setPartyWaiting(call, party.waitAudio);
       this.parties.set(call, { rtp, relayed: false, media: { ...party } });
       return;
     }
@@ -105,9 +111,12 @@ class SipRoomMedia implements RoomMedia {
     if (!p.relayed && ![...this.parties.values()].some((q) => !q.relayed && !q.rtp.closed)) this.rehost();
   }
 
-  play(audio: Int16Array): void {
-    if (this.host?.kind === 'local') this.host.room.play(audio);
-    else if (this.host) this.host.via.sendMix({ t: 'mix-play', id: 0, room: this.host.room, samples: audio });
+  play(audio: Int16Array, except?: Call): void {
+    if (this.host?.kind === 'local') this.host.room.play(audio, except);
+    else if (this.host) {
+      const owner = except ? (this.parties.get(except)?.rtp as RemoteRtpSession | undefined)?.id : undefined;
+      this.host.via.sendMix({ t: 'mix-play', id: 0, room: this.host.room, samples: audio, ...(owner !== undefined ? { owner } : {}) });
+    }
   }
 
   setStarted(started: boolean): void {
@@ -116,16 +125,23 @@ class SipRoomMedia implements RoomMedia {
     else if (this.host) this.host.via.sendMix({ t: 'mix-room', id: 0, room: this.host.room, started });
   }
 
-  async close(): Promise<void> {
+  async close(): Promise<RoomRecording | null> {
     for (const call of [...this.parties.keys()]) await this.remove(call);
-    if (this.host?.kind === 'local') this.host.room.close();
-    else if (this.host) this.host.via.sendMix({ t: 'mix-close', id: 0, room: this.host.room });
+    const host = this.host;
     this.host = null;
+    if (host?.kind === 'local') {
+      const recorder = host.room.record(null);
+      host.room.close();
+      return recorder ? recorder.close().catch(() => null) : null;
+    }
+    if (host) host.via.sendMix({ t: 'mix-close', id: 0, room: host.room });
+    const reply = await this.recording;
+    return reply?.ok ? reply.recording : null;
   }
 
   /** A leg into a worker-hosted room: mixed there directly, or relayed from its own worker. */
   private attach(call: Call, rtp: RemoteRtpSession, media: RoomPartyMedia, host: Extract<Host, { kind: 'worker' }>): void {
-    const add = { t: 'mix-add' as const, id: rtp.id, room: host.room, muted: media.muted, deaf: media.deaf, talkDbfs: media.talkThresholdDbfs, tags: media.tags, whisperTo: media.whisperTo };
+    const add = { t: 'mix-add' as const, id: rtp.id, room: host.room, muted: media.muted, deaf: media.deaf, talkDbfs: media.talkThresholdDbfs, tags: media.tags, whisperTo: media.whisperTo, ...(media.waitAudio ? { wait: media.waitAudio } : {}) };
     if (rtp.threadId === host.threadId) {
       host.via.sendMix(add);
       this.parties.set(call, { rtp, relayed: false, media });
@@ -153,21 +169,29 @@ class SipRoomMedia implements RoomMedia {
     if (survivors.length === 0) return;
     old.via.sendMix({ t: 'mix-close', id: 0, room: old.room });
     for (const [, p] of survivors) if (p.relayed) p.rtp.sendMix({ t: 'relay-stop', id: p.rtp.id });
-    const host = this.hostFor(survivors[0][1].rtp) as Extract<Host, { kind: 'worker' }>;
+    // The recording goes on in the same file on the new host once the old one has closed it.
+    const host = this.hostFor(survivors[0][1].rtp, this.recording) as Extract<Host, { kind: 'worker' }>;
     this.host = host;
     for (const [call, p] of survivors) this.attach(call, p.rtp, p.media, host);
   }
 
-  /** The room goes where its first party's media runs. */
-  private hostFor(rtp: RtpMedia): Host {
+  /** The room goes where its first party's media runs; `after`: a moved room's recording, closed by its old host. */
+  private hostFor(rtp: RtpMedia, after: Promise<unknown> | null = null): Host {
     if (rtp instanceof RtpSession) {
       const room = new MixRoom<Call>(rtp.clock, this.onTalk);
       room.setStarted(this.started);
+      if (this.recordTo) room.record(new RoomRecorder(this.recordTo, false));
       return { kind: 'local', room };
     }
     if (rtp instanceof RemoteRtpSession) {
       const host: Host = { kind: 'worker', via: rtp, threadId: rtp.threadId, room: nextWorkerRoom++ };
       rtp.sendMix({ t: 'mix-room', id: 0, room: host.room, started: this.started });
+      if (this.recordTo) {
+        const { port1, port2 } = new MessageChannel();
+        rtp.sendMix({ t: 'mix-record', id: 0, room: host.room, path: this.recordTo, append: after !== null, port: port1 }, [port1]);
+        this.recording = recordingReply(this.recordTo, port2);
+        if (after) void after.then(() => port2.postMessage('go'));
+      }
       return host;
     }
     throw new NotSupportedError(`conference rooms need the call's media in this process (${this.ctx.description()})`);

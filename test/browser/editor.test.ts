@@ -104,6 +104,21 @@ async function typeInto(page: Page, selector: string, text: string): Promise<voi
 }
 
 /** The element that shows a field's error mark: the field, or the typed-input widget around it. */
+/** For each field: typing `bad` flags it (input-error), typing `good` then clears the flag. */
+async function badThenGood(page: Page, cases: ReadonlyArray<readonly [field: string, bad: string, good: string]>): Promise<void> {
+  const flagged = (sel: string, on: boolean) => page.waitForFunction(([s, want]) => $(s as string).hasClass('input-error') === want, [sel, on] as const, { timeout: 5000 });
+  for (const [field, bad, good] of cases) {
+    await typeInto(page, field, bad);
+    await flagged(field, true).catch(() => {
+      throw new Error(`${field} "${bad}" is not flagged`);
+    });
+    await typeInto(page, field, good);
+    await flagged(field, false).catch(() => {
+      throw new Error(`${field} "${good}" is flagged`);
+    });
+  }
+}
+
 async function errorMarkOf(page: Page, selector: string): Promise<string> {
   const typed = await page.evaluate((sel) => $(sel).hasClass('red-ui-typedInput'), selector);
   return typed ? `${selector} + .red-ui-typedInput-container` : selector;
@@ -158,6 +173,17 @@ describe('the editor in a browser', function () {
   async function reset(flows: unknown[] = []): Promise<void> {
     await nr.setFlows(flows);
     await editor.load(nr);
+  }
+
+  /** A flow with one AT line `L1`, a new `type` node dropped on it, its dialog open with the line chosen: the node's id. */
+  async function newNodeDialog(page: Page, type: string): Promise<string> {
+    await reset([lineFlowNode('L1', 'sim:ec600n')]);
+    await page.dragAndDrop(`.red-ui-palette-node[data-palette-type="${type}"]`, '#red-ui-workspace-chart', { targetPosition: { x: 300, y: 200 } });
+    const id = await nodeId(page, type);
+    await page.dblclick(`[id="${id}"] .red-ui-flow-node`);
+    await page.waitForSelector('#node-dialog-ok', { state: 'visible' });
+    await page.selectOption('#node-input-line', 'L1');
+    return id;
   }
 
   it('the voice palette has every node of the package', async function () {
@@ -417,12 +443,7 @@ describe('the editor in a browser', function () {
   });
 
   it("voice-detect's dialog: timeout 5 s and start at the answer by default, a timeout outside 1–30 s flagged", async function () {
-    await reset([lineFlowNode('L1', 'sim:ec600n')]);
-    await page.dragAndDrop('.red-ui-palette-node[data-palette-type="voice-detect"]', '#red-ui-workspace-chart', { targetPosition: { x: 300, y: 200 } });
-    const id = await nodeId(page, 'voice-detect');
-    await page.dblclick(`[id="${id}"] .red-ui-flow-node`);
-    await page.waitForSelector('#node-dialog-ok', { state: 'visible' });
-    await page.selectOption('#node-input-line', 'L1');
+    const id = await newNodeDialog(page, 'voice-detect');
     assert.deepEqual(
       await page.evaluate(() => [$('#node-input-detectTimeout').val(), $('#node-input-detectStart').val()]),
       ['5', 'answer'],
@@ -447,12 +468,7 @@ describe('the editor in a browser', function () {
   });
 
   it("voice-conference's dialog: join shows the room and the join options, leave neither, end and mute-all the room only; a bad leave digit, talk threshold, tag or whisper tag is flagged", async function () {
-    await reset([lineFlowNode('L1', 'sim:ec600n')]);
-    await page.dragAndDrop('.red-ui-palette-node[data-palette-type="voice-conference"]', '#red-ui-workspace-chart', { targetPosition: { x: 300, y: 200 } });
-    const id = await nodeId(page, 'voice-conference');
-    await page.dblclick(`[id="${id}"] .red-ui-flow-node`);
-    await page.waitForSelector('#node-dialog-ok', { state: 'visible' });
-    await page.selectOption('#node-input-line', 'L1');
+    const id = await newNodeDialog(page, 'voice-conference');
     const shown = () => page.evaluate(() => ({
       action: $('#node-input-action').val(),
       room: $('#node-input-room').is(':visible'),
@@ -470,17 +486,7 @@ describe('the editor in a browser', function () {
     await page.selectOption('#node-input-action', 'mute-all');
     assert.deepEqual(await shown(), { action: 'mute-all', room: true, joinOptions: 'none' });
     await page.selectOption('#node-input-action', 'join');
-    const flagged = (sel: string, on: boolean) => page.waitForFunction(([s, want]) => $(s as string).hasClass('input-error') === want, [sel, on] as const, { timeout: 5000 });
-    for (const [field, bad, good] of [['#node-input-leaveDigit', 'x', '#'], ['#node-input-talkThreshold', '10', '-40'], ['#node-input-tags', 'agent, two words', 'agent, sales'], ['#node-input-whisperTo', 'a,b', 'coach']]) {
-      await typeInto(page, field, bad);
-      await flagged(field, true).catch(() => {
-        throw new Error(`${field} "${bad}" is not flagged`);
-      });
-      await typeInto(page, field, good);
-      await flagged(field, false).catch(() => {
-        throw new Error(`${field} "${good}" is flagged`);
-      });
-    }
+    await badThenGood(page, [['#node-input-leaveDigit', 'x', '#'], ['#node-input-talkThreshold', '10', '-40'], ['#node-input-tags', 'agent, two words', 'agent, sales'], ['#node-input-whisperTo', 'a,b', 'coach']]);
     await typeInto(page, '#node-input-room', 'demo');
     await page.check('#node-input-beepOnEntry');
     await page.click('#node-dialog-ok');
@@ -490,6 +496,32 @@ describe('the editor in a browser', function () {
       return [n.valid, n.action, n.room, n.leaveDigit, String(n.talkThreshold), n.beepOnEntry, n.line, n.tags, n.whisperTo];
     }, id);
     assert.deepEqual(saved, [true, 'join', 'demo', '#', '-40', true, 'L1', 'agent, sales', 'coach']);
+  });
+
+  it("voice-conference's media and room rows: shown for join only; a media that is neither a tone nor a .wav, max parties 0, a record path not .wav are flagged; Done saves them", async function () {
+    const id = await newNodeDialog(page, 'voice-conference');
+    const rows = () => page.evaluate(() => $('.voice-conference-media').map(function (this: unknown) { return $(this).is(':visible'); }).get());
+    assert.deepEqual(await rows(), [true, true, true, true]);
+    await page.selectOption('#node-input-action', 'leave');
+    assert.deepEqual(await rows(), [false, false, false, false]);
+    await page.selectOption('#node-input-action', 'join');
+    await badThenGood(page, [
+      ['#node-input-prefixMedia', 'hello', 'name.wav'],
+      ['#node-input-entryMedia', 'beep:x', 'beep:300'],
+      ['#node-input-exitMedia', 'dtmf:', 'dtmf:12#'],
+      ['#node-input-waitMedia', 'music.mp3', 'hold.wav'],
+      ['#node-input-maxParties', '0', '5'],
+      ['#node-input-maxParties', '1001', '5'],
+      ['#node-input-record', 'room.mp3', 'rooms/room.wav'],
+    ]);
+    await typeInto(page, '#node-input-folder', '/tmp/rooms');
+    await page.click('#node-dialog-ok');
+    await page.waitForSelector('#node-dialog-ok', { state: 'detached' });
+    const saved = await page.evaluate((i) => {
+      const n = RED.nodes.node(i) as any; // eslint-disable-line @typescript-eslint/no-explicit-any
+      return [n.valid, n.prefixMedia, n.entryMedia, n.exitMedia, n.waitMedia, String(n.maxParties), n.record, n.folder];
+    }, id);
+    assert.deepEqual(saved, [true, 'name.wav', 'beep:300', 'dtmf:12#', 'hold.wav', '5', 'rooms/room.wav', '/tmp/rooms']);
   });
 
   for (const example of EXAMPLES) {

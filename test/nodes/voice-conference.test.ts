@@ -6,9 +6,8 @@
  * to the Catch path (test/unit/at-conference.test.ts has the rest).
  */
 import assert from 'node:assert/strict';
-import { randomInt } from 'node:crypto';
-import { pickPorts } from '../helpers/sip-peers';
-import { errorsOf, FlowNode, getNode, helper, Inbox, lineNode, lineOf, Msg, NODES, sink, voiceNode, waitReady } from './flow-helpers';
+import { answeredCalls, twoSipLineNodes } from './conference-flow';
+import { errorsOf, getNode, helper, Inbox, lineNode, lineOf, Msg, NODES, sink, voiceNode, waitReady } from './flow-helpers';
 import voiceConference = require('../../nodes/voice-conference');
 
 describe('voice-conference', function () {
@@ -18,15 +17,8 @@ describe('voice-conference', function () {
   });
 
   it('joins two SIP calls to a room (tags, whisperTo), mutes one, mute-all / unmute-all, get-room, end; the second output sends join, room-start, leave, room-end', async function () {
-    const base = await pickPorts(2);
-    const rtp = 30000 + 32 * randomInt(0, 300);
-    const sipLine = (id: string, username: string, port: number, peer: number, rtpMin: number): FlowNode => ({
-      id, type: 'voice-line', name: `line ${username}`, backend: 'sip', server: `127.0.0.1:${peer}`, transport: 'udp', mediaWorkers: 0,
-      username, domain: '', register: false, localPort: port, rtpPortMin: rtpMin, rtpPortMax: rtpMin + 15, autoAnswer: 0, autoReject: false, callWaiting: 'off',
-    });
     await helper.load([...NODES, voiceConference], [
-      sipLine('A', '1001', base, base + 1, rtp),
-      sipLine('B', '2002', base + 1, base, rtp + 16),
+      ...(await twoSipLineNodes()),
       voiceNode('C', 'voice-conference', 'B', [['OUT'], ['EV']], { action: 'join', room: 'sales', moderator: true, tags: 'agent, sales' }),
       sink('OUT'),
       sink('EV'),
@@ -39,21 +31,7 @@ describe('voice-conference', function () {
     const ev = new Inbox('EV');
     const a = lineOf('A');
     const b = lineOf('B');
-    const calls: string[] = [];
-    for (let i = 0; i < 2; i++) {
-      const dialled = a.dial('2002');
-      const ringing = await new Promise<string>((resolve) => {
-        const on = (e: { topic: string; call?: { id: string } }): void => {
-          if (e.topic !== 'incoming' || !e.call) return;
-          b.off('event', on);
-          resolve(e.call.id);
-        };
-        b.on('event', on);
-      });
-      await b.answer(ringing);
-      await dialled;
-      calls.push(ringing);
-    }
+    const calls = await answeredCalls(a, b, 2);
 
     getNode('C').receive({ call: calls[0], topic: 'keep' });
     const first = await out.next('joined', (m) => m.action === 'join');

@@ -213,7 +213,7 @@ describe('AT conference: voice-conference\'s actions on the network\'s multipart
     await assert.rejects(h.line.conference.end('r'), /there is no conference room "r"/);
   });
 
-  it('refusals: a second room, media and whisper options, mute / deaf / bridge / mute-all / unmute-all, each a NotSupportedError "… is not on this line (AT: the network\'s three-party call)"; nothing sent', async () => {
+  it('refusals: a second room, media and whisper options, room options (maxParties, record), mute / deaf / bridge / mute-all / unmute-all, each a NotSupportedError "… is not on this line (AT: the network\'s three-party call)"; nothing sent', async () => {
     const r = await rig();
     const { h } = r;
     const a = await dial(h, '5550001');
@@ -238,8 +238,18 @@ describe('AT conference: voice-conference\'s actions on the network\'s multipart
       ['talkThresholdDbfs', -30],
       ['tags', ['agent']],
       ['whisperTo', 'agent'],
+      ['prefixMedia', 'beep'],
+      ['entryMedia', 'beep:300'],
+      ['exitMedia', 'dtmf:1'],
+      ['waitMedia', 'ringback'],
     ] as const) {
       await assert.rejects(h.line.conference.join(b.id, 'one', { [option]: value }), refused(new RegExp(`^the party option ${option} `)));
+    }
+    for (const [option, value] of [
+      ['maxParties', 3],
+      ['record', '/tmp/room.wav'],
+    ] as const) {
+      await assert.rejects(h.line.conference.join(b.id, 'one', {}, { roomOptions: { [option]: value } }), refused(new RegExp(`^the room option ${option} `)));
     }
     await assert.rejects(h.line.conference.setMuted(a.id, true), refused(/^mute /));
     await assert.rejects(h.line.conference.setDeaf(a.id, true), refused(/^deaf /));
