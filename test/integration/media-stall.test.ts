@@ -17,7 +17,7 @@
  * The figures come from bench/sip-load's `--stall` step; this test only checks the claim.
  */
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import voiceLine = require('../../nodes/voice-line');
@@ -27,6 +27,7 @@ import { helper } from '../nodes/flow-helpers';
 import { LOOPBACK, PeerProcess, pickPorts, requirePeer, waitFor } from '../helpers/sip-peers';
 import { RtpLoadPeer, PeerReport } from '../../bench/sip-load/rtp-peer';
 import { StallWatch, stallNodes, STALL_MS } from '../helpers/media-stall';
+import { PcapCapture, readPcap, rtpSendTiming, SendTiming, tcpdumpUsable } from '../helpers/pcap-capture';
 import { parseSippCounts, uacScenario } from '../../bench/sip-load/scenarios';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -63,6 +64,7 @@ describe('media: a flow that blocks its thread 200 ms every second does not dela
   let peer: RtpLoadPeer | undefined;
   let sipp: PeerProcess | undefined;
   let dir: string | undefined;
+  let capture: PcapCapture | undefined;
 
   before(function () {
     requirePeer(this, 'sipp');
@@ -73,11 +75,12 @@ describe('media: a flow that blocks its thread 200 ms every second does not dela
   });
 
   afterEach(async () => {
+    capture?.kill();
     await sipp?.stop();
     peer?.stop();
     await helper.unload();
     if (dir) rmSync(dir, { recursive: true, force: true });
-    sipp = peer = dir = undefined;
+    sipp = peer = dir = capture = undefined;
   });
 
   it(`${CALLS} calls up, the flow's thread blocked ${STALL_MS} ms every second: no RTP packet late by more than ${LATE_LIMIT_MS} ms, no loss`, async () => {
@@ -106,6 +109,9 @@ describe('media: a flow that blocks its thread 200 ms every second does not dela
 
     const scenario = join(dir, 'uac.xml');
     writeFileSync(scenario, uacScenario({ calleeHangsUp: false, holdMs: HOLD_MS, byeTimeoutMs: 0 }));
+    // The line's packets to the peer, timed by the kernel as they leave (test/helpers/pcap-capture.ts).
+    const pcapFile = join(dir, 'line-rtp.pcap');
+    capture = await PcapCapture.start(pcapFile, `udp and dst port ${peerPort} and src portrange ${rtpBase}-${rtpBase + 3 * CALLS - 1}`);
     await peer.report(); // the counts start now
     const watch = new StallWatch();
     sipp = new PeerProcess('sipp', 'sipp', [
@@ -117,12 +123,21 @@ describe('media: a flow that blocks its thread 200 ms every second does not dela
     await new Promise((r) => setTimeout(r, 600));
     const stall = watch.stop();
     const report: PeerReport = await peer.report();
+    const captured = await capture.stop();
+    if (process.env.MEDIA_STALL_PCAP) copyFileSync(pcapFile, process.env.MEDIA_STALL_PCAP);
+    const sent: SendTiming = rtpSendTiming(readPcap(pcapFile), LATE_LIMIT_MS);
     const counts = parseSippCounts(sipp.text());
     const figures = `SIPp exit ${exit.code}, calls ${JSON.stringify(counts)}; flow thread's longest stall ${stall.maxMs.toFixed(0)} ms; ` +
       `RTP from the line: ${report.streams} streams, ${report.received} of ${report.expected} packets (${report.lost} lost); lateness vs grid p50 ${report.lateness.p50Ms} / p99 ${report.lateness.p99Ms} / max ${report.lateness.maxMs} ms, ` +
       `${report.lateness.overLimit} packets late by more than ${LATE_LIMIT_MS} ms; net of the peer's own hold-ups p99 ${report.latenessNet.p99Ms} / max ${report.latenessNet.maxMs} ms, ` +
       `${report.latenessNet.overLimit} late by more than ${LATE_LIMIT_MS} ms; the peer's own timer late p99 ${report.selfLate.p99Ms} / max ${report.selfLate.maxMs} ms ` +
       `(when that is large the machine, not the line, held packets back); mediaWorkers ${WORKERS ?? 'default'}`;
+    const kernel = `kernel capture (${captured.captured} packets, ${captured.droppedByKernel} dropped by the kernel): ${sent.streams} streams, ${sent.packets} of ${sent.expected} packets sent; ` +
+      `lateness vs grid p50 ${sent.lateness.p50Ms} / p99 ${sent.lateness.p99Ms} / p99.9 ${sent.lateness.p999Ms} / max ${sent.lateness.maxMs} ms, ${sent.lateness.overLimit} late by more than ${LATE_LIMIT_MS} ms ` +
+      `(${sent.lateFromStart} in ticks that started late, ${sent.lateWithinTick} late within a tick); ticks: start late p99 ${sent.tickStart.p99Ms} / max ${sent.tickStart.maxMs} ms, ` +
+      `span p99 ${sent.tickSpan.p99Ms} / max ${sent.tickSpan.maxMs} ms; worst ${JSON.stringify(sent.worst)}`;
+    // eslint-disable-next-line no-console
+    console.log(`      ${kernel}`);
     // eslint-disable-next-line no-console
     console.log(`      ${figures}`);
 
