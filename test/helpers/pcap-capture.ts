@@ -41,7 +41,7 @@ export interface CaptureCounts {
 
 /** Whether tcpdump can run here (installed, and allowed to open a capture: root or CAP_NET_RAW). */
 export function tcpdumpUsable(): { ok: true } | { ok: false; why: string } {
-  const r = spawnSync('tcpdump', ['-i', 'lo', '-c', '0', '-w', '/dev/null'], { encoding: 'utf8', timeout: 10_000 });
+  const r = spawnSync('tcpdump', ['-i', 'lo', '-d', 'udp'] /* opens lo, compiles a filter, captures nothing */, { encoding: 'utf8', timeout: 10_000 });
   if (r.error) return { ok: false, why: `tcpdump: ${r.error.message} (apt-get install tcpdump)` };
   if (r.status !== 0) return { ok: false, why: `tcpdump cannot capture on lo: ${r.stderr.trim().split('\n').pop()}` };
   return { ok: true };
