@@ -26,7 +26,8 @@
  * also sets the line's `mediaPriority` (docs/media-engine.md, "Priority"). `--capture`: the packets
  * sent to the RTP peer (ours, or SIPp's echo in the reference rows) are also timed by the kernel as
  * they leave (tcpdump on lo, test/helpers/pcap-capture.ts): lateness against the grid with nothing
- * of the receiver's scheduling in it; the stall step then judges that. `--stall`: instead of the searches, the stall step
+ * of the receiver's scheduling in it; the stall step then judges that. `--load-priority P`: the RTP
+ * peer's priority (a real-time callee otherwise starves it). `--stall`: instead of the searches, the stall step
  * (test/helpers/media-stall.ts): `--stall-calls` calls (100) held `--stall-hold` s (20) while a
  * function node blocks the flow's thread 200 ms every second; it passes with no RTP packet late by
  * more than 5 ms against its stream's grid and no loss.
@@ -34,7 +35,7 @@
  * Run: `node dist/bench/sip-load.js [--quick] [--record [rx|tx|both]] [--levels 50,100,...]
  * [--rates 20,50,...] [--hold S] [--rate-secs S] [--budget S] [--no-reference] [--reference-all]
  * [--ramp-cps R] [--max-jitter-ms MS] [--cpu-prof-level N] [--only concurrency|rate]
- * [--workers 0,1,2|auto|2:realtime] [--capture] [--worker-prof] [--all-levels] [--stall [--stall-calls N] [--stall-hold S]] [--reference-only]`.
+ * [--workers 0,1,2|auto|2:realtime] [--capture] [--load-priority normal|high|realtime] [--worker-prof] [--all-levels] [--stall [--stall-calls N] [--stall-hold S]] [--reference-only]`.
  */
 import { mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, loadavg, tmpdir } from 'node:os';
@@ -133,6 +134,13 @@ function mediaSettings(w: Workers): Record<string, unknown> {
 }
 /** `--capture`: the kernel's timestamps of the packets the peer is sent (tcpdump on lo). */
 const CAPTURE = flag('capture');
+/**
+ * `--load-priority realtime|high`: the RTP peer's scheduling priority (default normal). With the
+ * callee's media at `realtime` on a busy machine, a normal-priority peer is starved and its figures
+ * (loss, lateness at the receiver) measure that, not the callee.
+ */
+const LOAD_PRIORITY = (value('load-priority') ?? 'normal') as MediaPriority;
+if (!MEDIA_PRIORITIES.includes(LOAD_PRIORITY)) throw new TypeError(`--load-priority must be one of ${MEDIA_PRIORITIES.join(', ')}`);
 /** Does this build's line know the setting? (Until the media engine lands, a line ignores it.) */
 const WORKERS_KNOWN = 'mediaWorkers' in SIP_LINE_SETTINGS;
 const workersText = (w: Workers): string => (w === undefined ? 'default' : String(w));
@@ -888,7 +896,7 @@ async function main(): Promise<void> {
   const need = 4 * Math.max(...LEVELS) + 1000;
   if (fds !== null && fds < need) log(`warning: ulimit -n is ${fds}; ${Math.max(...LEVELS)} calls need about ${need} (raise it with ulimit -n)`);
   log(`bench:sip — ${cpus().length} cores, ${cpus()[0]?.model}, Node ${process.version}; levels ${LEVELS.join(',')}; rates ${RATES.join(',')}; hold ${HOLD_S} s; record ${RECORD ?? 'off'}; load ${loadText()}`);
-  const peer = await RtpLoadPeer.start(await pickPorts(1), PCAP);
+  const peer = await RtpLoadPeer.start(await pickPorts(1), PCAP, undefined, LOAD_PRIORITY);
   log(`RTP peer on port ${peer.port}, receive buffer ${(peer.recvBuffer / 1024).toFixed(0)} KiB (what the kernel granted of 8 MiB; net.core.rmem_max caps it)`);
   for (const w of WORKERS) log(workersLine(w));
   if (WORKERS.some((w) => w !== 0)) {

@@ -103,9 +103,10 @@ export class PcapCapture {
 
 const MAGIC_US = 0xa1b2c3d4;
 const MAGIC_NS = 0xa1b23c4d;
-const LINKTYPE_ETHERNET = 1;
+/** Link types read, and the length of their header before IPv4: Ethernet (tcpdump on lo, SIPp's pcaps) and Linux cooked captures. */
+const LINK_HEADER: Record<number, number> = { 1: 14, 113: 16 };
 
-/** The UDP-over-IPv4 datagrams of a libpcap file (Ethernet link type, as tcpdump writes for lo). */
+/** The UDP-over-IPv4 datagrams of a libpcap file (Ethernet or Linux cooked link type; other packets skipped). */
 export function readPcap(file: string): CapturedDatagram[] {
   const buf = readFileSync(file);
   if (buf.length < 24) throw new Error(`${file}: not a pcap file (${buf.length} bytes)`);
@@ -115,15 +116,16 @@ export function readPcap(file: string): CapturedDatagram[] {
   if (magic !== MAGIC_US && magic !== MAGIC_NS) throw new Error(`${file}: not a pcap file (magic ${magicLe.toString(16)})`);
   const u32 = (o: number): number => (le ? buf.readUInt32LE(o) : buf.readUInt32BE(o));
   const fraction = magic === MAGIC_NS ? 1e-6 : 1e-3; // of the second field's unit, in ms
-  if (u32(20) !== LINKTYPE_ETHERNET) throw new Error(`${file}: link type ${u32(20)}, expected Ethernet (1)`);
+  const ip = LINK_HEADER[u32(20)];
+  if (ip === undefined) throw new Error(`${file}: link type ${u32(20)}, expected Ethernet (1) or Linux cooked (113)`);
   const out: CapturedDatagram[] = [];
   for (let off = 24; off + 16 <= buf.length; ) {
     const timeMs = u32(off) * 1000 + u32(off + 4) * fraction;
     const incl = u32(off + 8);
     const pkt = buf.subarray(off + 16, off + 16 + incl);
     off += 16 + incl;
-    const ip = 14;
-    if (pkt.length < ip + 28 || pkt.readUInt16BE(12) !== 0x0800 || pkt[ip] >> 4 !== 4 || pkt[ip + 9] !== 17) continue;
+    // The EtherType / protocol field is the header's last two bytes in both link types.
+    if (pkt.length < ip + 28 || pkt.readUInt16BE(ip - 2) !== 0x0800 || pkt[ip] >> 4 !== 4 || pkt[ip + 9] !== 17) continue;
     const udp = ip + (pkt[ip] & 15) * 4;
     out.push({ timeMs, srcPort: pkt.readUInt16BE(udp), dstPort: pkt.readUInt16BE(udp + 2), payload: pkt.subarray(udp + 8) });
   }
