@@ -51,7 +51,9 @@ const LATE_LIMIT_MS = 5;
  * flow that blocks its thread"): what is left is the media thread waiting for a core (the kernel's
  * run-queue delay of the thread, measured) and the media worker's own pauses (GC, the first calls'
  * set-up). Measured 2026-12-05 20:18–20:27 UTC at load average 7–9 (other agents building and
- * testing): `mediaPriority: realtime` 105–789 of ~60 000 packets (0.17–1.3 %), normal 425–6 361 (0.7–10.6 %).
+ * testing): `mediaPriority: realtime` 105–789 of ~60 000 packets (0.17–1.3 %), normal 425–6 361 (0.7–10.6 %);
+ * at load 3.8–4.7 (20:50–20:56) realtime gave 0, 50, 340, 39 and 1 265 (max 3.6–52.9 ms: that last run
+ * failed the 50 ms bound by a tick that started 52 ms late), normal 153. The test stays load-sensitive.
  * `MEDIA_STALL_STRICT=1` asserts the issue's criterion itself (none late, for a quiet machine).
  */
 const STRICT = process.env.MEDIA_STALL_STRICT === '1';
