@@ -22,7 +22,12 @@
  * at every step).
  *
  * `--workers 0,1,2`: every step once per value of the line's `mediaWorkers` setting (media worker
- * threads; 0 = in the main thread), side by side. `--stall`: instead of the searches, the stall step
+ * threads; 0 = in the main thread), side by side; a value `N:priority` (`2:realtime`, `auto:high`)
+ * also sets the line's `mediaPriority` (docs/media-engine.md, "Priority"). `--capture`: the packets
+ * sent to the RTP peer (ours, or SIPp's echo in the reference rows) are also timed by the kernel as
+ * they leave (tcpdump on lo, test/helpers/pcap-capture.ts): lateness against the grid with nothing
+ * of the receiver's scheduling in it; the stall step then judges that. `--load-priority P`: the RTP
+ * peer's priority (a real-time callee otherwise starves it). `--stall`: instead of the searches, the stall step
  * (test/helpers/media-stall.ts): `--stall-calls` calls (100) held `--stall-hold` s (20) while a
  * function node blocks the flow's thread 200 ms every second; it passes with no RTP packet late by
  * more than 5 ms against its stream's grid and no loss.
@@ -30,7 +35,7 @@
  * Run: `node dist/bench/sip-load.js [--quick] [--record [rx|tx|both]] [--levels 50,100,...]
  * [--rates 20,50,...] [--hold S] [--rate-secs S] [--budget S] [--no-reference] [--reference-all]
  * [--ramp-cps R] [--max-jitter-ms MS] [--cpu-prof-level N] [--only concurrency|rate]
- * [--workers 0,1,2|auto] [--worker-prof] [--all-levels] [--stall [--stall-calls N] [--stall-hold S]] [--reference-only]
+ * [--workers 0,1,2|auto|2:realtime] [--capture] [--load-priority normal|high|realtime] [--worker-prof] [--all-levels] [--stall [--stall-calls N] [--stall-hold S]] [--reference-only]
  * [--detect]`.
  *
  * `--detect` (issue 13, the cost of call analysis through calls): every flow step runs twice, without
@@ -57,6 +62,8 @@ import { RtpLoadPeer, PeerReport } from './sip-load/rtp-peer';
 import { StallWatch, stallNodes, STALL_EVERY_MS, STALL_MS } from '../test/helpers/media-stall';
 import { CpuMeter, CpuSplit, openFilesLimit, procSample, ProcSample, threadCount } from './sip-load/proc-stat';
 import { parseSippCounts, uacScenario } from './sip-load/scenarios';
+import { PcapCapture, readPcap, rtpSendTiming, SendTiming, tcpdumpUsable } from '../test/helpers/pcap-capture';
+import { MEDIA_PRIORITIES, MediaPriority } from '../lib/media-engine/thread-priority';
 
 // ───────────────────────────── options ─────────────────────────────
 
@@ -115,17 +122,34 @@ const DETECT: boolean[] = flag('detect') ? [false, true] : [false];
  * `--workers 0,1,2`: the line's `mediaWorkers` per run of each step; `auto` = one per core. Without
  * it the setting is left out of the flow (the line's default).
  */
-type Workers = number | 'auto' | undefined;
+type Workers = number | 'auto' | `${number | 'auto'}:${MediaPriority}` | undefined;
 const WORKERS: Workers[] = ((): Workers[] => {
   const v = value('workers');
   if (v === undefined) return [undefined];
   return v.split(',').map((w) => {
-    if (w === 'auto') return 'auto';
-    const n = Number(w);
-    if (!Number.isInteger(n) || n < 0) throw new TypeError('--workers must be whole numbers ≥ 0 or auto, comma-separated');
-    return n;
+    const [count, priority] = w.split(':');
+    if (priority !== undefined && !MEDIA_PRIORITIES.includes(priority as MediaPriority)) throw new TypeError(`--workers: the priority after ':' must be one of ${MEDIA_PRIORITIES.join(', ')}`);
+    const n = count === 'auto' ? 'auto' : Number(count);
+    if (n !== 'auto' && (!Number.isInteger(n) || n < 0)) throw new TypeError('--workers must be whole numbers ≥ 0 or auto (each with :priority or not), comma-separated');
+    return priority === undefined ? n : (`${n}:${priority}` as Workers);
   });
 })();
+/** The line settings a --workers value stands for. */
+function mediaSettings(w: Workers): Record<string, unknown> {
+  if (w === undefined) return {};
+  if (typeof w === 'number' || w === 'auto') return { mediaWorkers: w };
+  const [count, priority] = w.split(':');
+  return { mediaWorkers: count === 'auto' ? 'auto' : Number(count), mediaPriority: priority };
+}
+/** `--capture`: the kernel's timestamps of the packets the peer is sent (tcpdump on lo). */
+const CAPTURE = flag('capture');
+/**
+ * `--load-priority realtime|high`: the RTP peer's scheduling priority (default normal). With the
+ * callee's media at `realtime` on a busy machine, a normal-priority peer is starved and its figures
+ * (loss, lateness at the receiver) measure that, not the callee.
+ */
+const LOAD_PRIORITY = (value('load-priority') ?? 'normal') as MediaPriority;
+if (!MEDIA_PRIORITIES.includes(LOAD_PRIORITY)) throw new TypeError(`--load-priority must be one of ${MEDIA_PRIORITIES.join(', ')}`);
 /** Does this build's line know the setting? (Until the media engine lands, a line ignores it.) */
 const WORKERS_KNOWN = 'mediaWorkers' in SIP_LINE_SETTINGS;
 const workersText = (w: Workers): string => (w === undefined ? 'default' : String(w));
@@ -191,6 +215,8 @@ interface StepResult {
   latenessNet: PeerReport['latenessNet'] | null;
   /** The flow's thread's longest event-loop delay over the step (ms): the stall, seen from inside. */
   loopDelayMaxMs: number | null;
+  /** `--capture`: the same packets timed by the kernel as they left the sender (null: not captured), and what the capture missed. */
+  kernel: (SendTiming & { droppedByKernel: number }) | null;
   /** Where the CPU went over the step (callee, RTP peer, SIPp, machine, others), % of one core. */
   split: CpuSplit | null;
   /** Calls at once (concurrency) or calls per second (rate). */
@@ -249,6 +275,17 @@ async function measureIdleWorker(): Promise<number> {
   return after - before;
 }
 
+/** Starts timing, in the kernel, what is sent to the RTP peer's port (--capture), or null. */
+async function startCapture(dir: string, peerPort: number): Promise<PcapCapture | null> {
+  return CAPTURE ? PcapCapture.start(join(dir, 'to-peer.pcap'), `udp and dst port ${peerPort}`) : null;
+}
+
+async function endCapture(capture: PcapCapture | null): Promise<StepResult['kernel']> {
+  if (!capture) return null;
+  const counts = await capture.stop();
+  return { ...rtpSendTiming(readPcap(capture.file)), droppedByKernel: counts.droppedByKernel };
+}
+
 // ───────────────────────────── the flow ─────────────────────────────
 
 function flow(linePort: number, sippPort: number, holdMs: number, recordDir: string | null, workers: Workers, stall: boolean, detect = false): object[] {
@@ -259,7 +296,7 @@ function flow(linePort: number, sippPort: number, holdMs: number, recordDir: str
     {
       id: 'bench-line', type: 'voice-line', z, name: 'bench', backend: 'sip', server: `${LOOPBACK}:${sippPort}`, transport: 'udp', username: '1001',
       domain: '', register: false, localPort: linePort, rtpPortMin: RTP_MIN, rtpPortMax: RTP_MAX, displayName: 'bench', autoAnswer: 0, autoReject: false,
-      ...(workers === undefined ? {} : { mediaWorkers: workers }),
+      ...mediaSettings(workers),
     },
     { id: 'bench-events', type: 'voice-events', z, line: 'bench-line', events: ['incoming', 'waiting'], wires: [['bench-answer']] },
     { id: 'bench-answer', type: 'voice-answer', z, line: 'bench-line', wires: [['bench-hold', ...(recordDir ? ['bench-record'] : []), ...(detect ? ['bench-detect'] : [])]] },
@@ -450,6 +487,7 @@ async function runFlowStep(host: NodeRedHost, peer: RtpLoadPeer, p: StepPlan, pr
     }
     const scenario = writeScenario(dir, p, true);
     const meter = new CpuMeter({ callee: process.pid, 'rtp peer': peer.pid }, cpus().length);
+    const capture = await startCapture(dir, peer.port);
     const watch = new StallWatch();
     const cpu0 = process.cpuUsage();
     const t0 = Date.now();
@@ -485,6 +523,7 @@ async function runFlowStep(host: NodeRedHost, peer: RtpLoadPeer, p: StepPlan, pr
       log(`CPU profile written to ${file} (open it in Chrome DevTools, Performance)`);
     }
     const report = await peer.report();
+    const kernel = await endCapture(capture);
     const clock = sharedMediaClock.stats();
     const counts = parseSippCounts(sipp.text());
     const failures = [...t.failures, ...t.nodeErrors];
@@ -522,6 +561,7 @@ async function runFlowStep(host: NodeRedHost, peer: RtpLoadPeer, p: StepPlan, pr
       lateness: report.lateness,
       latenessNet: report.latenessNet,
       loopDelayMaxMs: loopDelay.maxMs,
+      kernel,
       split,
       target: p.target,
       calls: p.calls,
@@ -582,6 +622,7 @@ async function runReferenceStep(peer: RtpLoadPeer, p: StepPlan, window: [number,
     await sleep(300);
     const before = procSample(uas.pid);
     await peer.report();
+    const capture = await startCapture(dir, peer.port);
     const scenario = writeScenario(dir, p, false);
     const meter = new CpuMeter({ callee: uas.pid, 'rtp peer': peer.pid }, cpus().length);
     const t0 = Date.now();
@@ -606,6 +647,7 @@ async function runReferenceStep(peer: RtpLoadPeer, p: StepPlan, window: [number,
     const after = procSample(uas.pid);
     const split = meter.split();
     const report = await peer.report();
+    const kernel = await endCapture(capture);
     const counts = parseSippCounts(uac.text());
     const failures: string[] = [];
     if (!counts) failures.push(`SIPp (UAC) printed no statistics: ${uac.text().slice(-300)}`);
@@ -630,6 +672,7 @@ async function runReferenceStep(peer: RtpLoadPeer, p: StepPlan, window: [number,
       lateness: report.lateness,
       latenessNet: report.latenessNet,
       loopDelayMaxMs: null,
+      kernel,
       split,
       target: p.target,
       calls: p.calls,
@@ -683,7 +726,12 @@ function thresholdMisses(r: StepResult): string[] {
 /** The stall step's criteria (the issue's): no RTP packet late by more than 5 ms against its grid, no loss at all. */
 function stallMisses(r: StepResult): string[] {
   const misses: string[] = [];
-  if (r.lateness && r.lateness.overLimit > 0) misses.push(`${r.lateness.overLimit} RTP packets late by more than ${r.lateness.limitMs} ms (max ${r.lateness.maxMs} ms)`);
+  // With --capture the sender's own timing (the kernel's), else the receiver's.
+  if (r.kernel) {
+    if (r.kernel.lateness.overLimit > 0) misses.push(`${r.kernel.lateness.overLimit} RTP packets left more than ${r.kernel.lateness.limitMs} ms late (kernel timestamps; max ${r.kernel.lateness.maxMs} ms)`);
+    if (r.kernel.missing > 0) misses.push(`${r.kernel.missing} RTP packets never sent (kernel capture)`);
+    if (r.kernel.droppedByKernel > 0) misses.push(`the capture dropped ${r.kernel.droppedByKernel} packets: its figures are incomplete`);
+  } else if (r.lateness && r.lateness.overLimit > 0) misses.push(`${r.lateness.overLimit} RTP packets late by more than ${r.lateness.limitMs} ms (max ${r.lateness.maxMs} ms)`);
   // Loss from 0.1 % up is already a miss of every step (thresholdMisses).
   if (r.lossOut !== null && r.lossOut > 0 && r.lossOut < MAX_LOSS) misses.push(`RTP loss ${r.who === 'flow' ? 'ours' : 'echoed'}→peer ${pct(r.lossOut)} (the stall step allows none)`);
   if (r.lossIn !== null && r.lossIn > 0 && r.lossIn < MAX_LOSS) misses.push(`RTP loss peer→ours ${pct(r.lossIn)} (the stall step allows none)`);
@@ -781,7 +829,8 @@ async function reference(peer: RtpLoadPeer, p: StepPlan, window: [number, number
 function summary(r: StepResult): string {
   const f = r.failures.length ? ` — ${[...new Set(r.failures)].slice(0, 4).join('; ')}` : '';
   const late = r.lateness ? `, late > ${r.lateness.limitMs} ms ${r.lateness.overLimit} (max ${r.lateness.maxMs} ms; the peer's own timer late max ${r.peerSelfLateMaxMs} ms)` : '';
-  return `${r.succeeded}/${r.calls} ok, peak ${r.peak}, jitter p99 ${r.jitter?.p99Ms ?? '—'} ms${late}, loss out ${pct(r.lossOut)} in ${pct(r.lossIn)}, CPU ${splitText(r.split)}${f}`;
+  const k = r.kernel ? `; kernel: late > ${r.kernel.lateness.limitMs} ms ${r.kernel.lateness.overLimit} of ${r.kernel.packets} (p99 ${r.kernel.lateness.p99Ms}, max ${r.kernel.lateness.maxMs} ms; ticks started late p99 ${r.kernel.tickStart.p99Ms} ms, tick span p99 ${r.kernel.tickSpan.p99Ms} ms)` : '';
+  return `${r.succeeded}/${r.calls} ok, peak ${r.peak}, jitter p99 ${r.jitter?.p99Ms ?? '—'} ms${late}${k}, loss out ${pct(r.lossOut)} in ${pct(r.lossIn)}, CPU ${splitText(r.split)}${f}`;
 }
 
 const pct = (x: number | null): string => (x === null ? '—' : `${(100 * x).toFixed(3)} %`);
@@ -815,7 +864,7 @@ function splitText(split: CpuSplit | null): string {
 
 /** Where the CPU went, the lateness and the workers, per step: the second table. */
 function splitTable(): string {
-  const head = '| search | callee | target | mediaWorkers | threads | lateness vs grid p99 / max (ms) | packets late > 5 ms | the same net of the peer\'s hold-ups | RTP peer\'s own timer late max (ms) | flow thread stall max (ms) | callee CPU | RTP peer CPU | SIPp (caller) CPU | load side (peer + SIPp caller) | machine busy (of 200 %) | others | pass |';
+  const head = '| search | callee | target | mediaWorkers | threads | lateness vs grid p99 / max (ms) | packets late > 5 ms | the same net of the peer\'s hold-ups | RTP peer\'s own timer late max (ms) | kernel: late > 5 ms, p99 / max (ms) | kernel: tick start late p99 / max, tick span p99 (ms) | flow thread stall max (ms) | callee CPU | RTP peer CPU | SIPp (caller) CPU | load side (peer + SIPp caller) | machine busy (of 200 %) | others | pass |';
   const c = (r: StepResult, name: string): string => (r.split ? `${r.split.processes[name]?.toFixed(0) ?? '—'} %` : '—');
   const rows = results.map((r) =>
     [
@@ -828,6 +877,8 @@ function splitTable(): string {
       r.lateness ? `${r.lateness.overLimit} of ${r.lateness.samples}` : '—',
       r.latenessNet ? `${r.latenessNet.overLimit} (max ${r.latenessNet.maxMs})` : '—',
       r.peerSelfLateMaxMs === null ? '—' : String(r.peerSelfLateMaxMs),
+      r.kernel ? `${r.kernel.lateness.overLimit} of ${r.kernel.packets}, ${r.kernel.lateness.p99Ms} / ${r.kernel.lateness.maxMs}` : '—',
+      r.kernel ? `${r.kernel.tickStart.p99Ms} / ${r.kernel.tickStart.maxMs}, ${r.kernel.tickSpan.p99Ms}` : '—',
       r.loopDelayMaxMs === null ? '—' : r.loopDelayMaxMs.toFixed(0),
       c(r, 'callee'),
       c(r, 'rtp peer'),
@@ -838,7 +889,7 @@ function splitTable(): string {
       r.pass ? 'yes' : 'NO',
     ].join(' | '),
   );
-  return [head.replace('200 %', `${100 * cpus().length} %`), `|${'---|'.repeat(17)}`, ...rows.map((r) => `| ${r} |`)].join('\n');
+  return [head.replace('200 %', `${100 * cpus().length} %`), `|${'---|'.repeat(19)}`, ...rows.map((r) => `| ${r} |`)].join('\n');
 }
 
 function table(): string {
@@ -895,11 +946,18 @@ async function main(): Promise<void> {
     console.error('bench/sip-load needs SIPp (apt-get install sip-tester)');
     process.exit(2);
   }
+  if (CAPTURE) {
+    const t = tcpdumpUsable();
+    if (!t.ok) {
+      console.error(`bench/sip-load --capture: ${t.why}`);
+      process.exit(2);
+    }
+  }
   const fds = openFilesLimit();
   const need = 4 * Math.max(...LEVELS) + 1000;
   if (fds !== null && fds < need) log(`warning: ulimit -n is ${fds}; ${Math.max(...LEVELS)} calls need about ${need} (raise it with ulimit -n)`);
   log(`bench:sip — ${cpus().length} cores, ${cpus()[0]?.model}, Node ${process.version}; levels ${LEVELS.join(',')}; rates ${RATES.join(',')}; hold ${HOLD_S} s; record ${RECORD ?? 'off'}; load ${loadText()}`);
-  const peer = await RtpLoadPeer.start(await pickPorts(1), PCAP);
+  const peer = await RtpLoadPeer.start(await pickPorts(1), PCAP, undefined, LOAD_PRIORITY);
   log(`RTP peer on port ${peer.port}, receive buffer ${(peer.recvBuffer / 1024).toFixed(0)} KiB (what the kernel granted of 8 MiB; net.core.rmem_max caps it)`);
   for (const w of WORKERS) log(workersLine(w));
   if (WORKERS.some((w) => w !== 0)) {

@@ -26,8 +26,9 @@
 import { fork, ChildProcess } from 'node:child_process';
 import dgram from 'node:dgram';
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
+import { readPcap } from '../../test/helpers/pcap-capture';
+import { applyThreadPriority, MEDIA_PRIORITIES, MediaPriority } from '../../lib/media-engine/thread-priority';
 
 const PACKET_BYTES = 160; // 20 ms of 8 kHz A-law
 const TICK_MS = 20;
@@ -164,21 +165,10 @@ class Histogram {
 
 /** The A-law payloads of a pcap of RTP packets (Ethernet or Linux cooked captures), concatenated. */
 function pcapAudio(path: string): Buffer {
-  const file = readFileSync(path);
-  const le = file.readUInt32LE(0) === 0xa1b2c3d4;
-  const u32 = (o: number) => (le ? file.readUInt32LE(o) : file.readUInt32BE(o));
-  const linkType = u32(20);
-  const linkHeader = linkType === 113 ? 16 : 14;
   const parts: Buffer[] = [];
-  for (let off = 24; off + 16 <= file.length; ) {
-    const incl = u32(off + 8);
-    const pkt = file.subarray(off + 16, off + 16 + incl);
-    off += 16 + incl;
-    const ip = linkHeader;
-    if (pkt.length < ip + 20 || pkt[ip] >> 4 !== 4 || pkt[ip + 9] !== 17) continue;
-    const rtp = ip + (pkt[ip] & 15) * 4 + 8;
-    if (pkt.length < rtp + 12 || pkt[rtp] >> 6 !== 2 || (pkt[rtp + 1] & 0x7f) !== PCMA_PT) continue;
-    parts.push(pkt.subarray(rtp + 12 + (pkt[rtp] & 15) * 4));
+  for (const { payload: rtp } of readPcap(path)) {
+    if (rtp.length < 12 || rtp[0] >> 6 !== 2 || (rtp[1] & 0x7f) !== PCMA_PT) continue;
+    parts.push(rtp.subarray(12 + (rtp[0] & 15) * 4));
   }
   const audio = Buffer.concat(parts);
   if (audio.length < PACKET_BYTES) throw new Error(`no PCMA RTP payloads in ${path}`);
@@ -191,6 +181,12 @@ function main(): void {
   const PHASES = Number(process.argv[4] ?? DEFAULT_PHASES);
   if (!Number.isInteger(PHASES) || PHASES < 1 || PHASES > 20) throw new TypeError('phases must be 1 to 20');
   const PHASE_MS = TICK_MS / PHASES;
+  // argv[5]: the peer's own scheduling priority (bench/sip-load --load-priority), so that a callee
+  // whose media threads run real-time does not starve the load side that measures it.
+  const priority = (process.argv[5] ?? 'normal') as MediaPriority;
+  if (!MEDIA_PRIORITIES.includes(priority)) throw new TypeError(`the peer's priority must be one of ${MEDIA_PRIORITIES.join(', ')}`);
+  const refused = applyThreadPriority(priority);
+  if (refused) process.stderr.write(`rtp-peer: runs at normal priority, not ${priority}: ${refused}\n`);
   const audio = pcapAudio(pcap);
   const socket = dgram.createSocket({ type: 'udp4', recvBufferSize: 8 << 20, sendBufferSize: 8 << 20 });
   /** Answer mode: the streams back to each callee, by its RTP port (the bench is loopback-only). */
@@ -388,9 +384,9 @@ export class RtpLoadPeer {
     });
   }
 
-  /** Forks the peer on `port` (127.0.0.1), playing the PCMA payloads of `pcap` (SIPp's g711a.pcap). */
-  static async start(port: number, pcap: string, phases = DEFAULT_PHASES): Promise<RtpLoadPeer> {
-    const child = fork(__filename, [String(port), pcap, String(phases)], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  /** Forks the peer on `port` (127.0.0.1), playing the PCMA payloads of `pcap` (SIPp's g711a.pcap), its thread at `priority` (lib/media-engine/thread-priority.ts). */
+  static async start(port: number, pcap: string, phases = DEFAULT_PHASES, priority: MediaPriority = 'normal'): Promise<RtpLoadPeer> {
+    const child = fork(__filename, [String(port), pcap, String(phases), priority], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
     const ready = await new Promise<{ ready: number; recvBuffer: number }>((resolve, reject) => {
       child.once('message', (m: { ready?: number; recvBuffer: number }) => (m.ready ? resolve(m as { ready: number; recvBuffer: number }) : reject(new Error('the RTP peer did not start'))));
       child.once('exit', (code) => reject(new Error(`the RTP peer exited (${code})`)));

@@ -9,6 +9,7 @@ import type { RtpPortAllocator } from '../sip/rtp-port-allocator';
 import { STATIC_PAYLOAD_TYPES } from '../sip/media-params';
 import { Batch, Command, LegId, statsBuffer } from './protocol';
 import { fromWireError, LegLink, RemoteRtpSession } from './remote-rtp-session';
+import { MediaPriority, priorityRank } from './thread-priority';
 
 /** The line setting `mediaWorkers`: worker threads for call media, `auto` (one per core) or a number; 0 = in the main thread. */
 export type MediaWorkersSetting = number | 'auto';
@@ -57,8 +58,17 @@ class WorkerSlot implements LegLink {
   constructor(
     private readonly script: string,
     private readonly execArgv: readonly string[] = [],
+    private priority: MediaPriority = 'normal',
+    /** Told how the thread's priority went (each start, each change). */
+    private readonly onPriority: (threadId: number, priority: MediaPriority, refused: string | null) => void = () => undefined,
   ) {
     this.worker = this.start();
+  }
+
+  /** The thread's priority from now on (and of the threads that replace it). */
+  setPriority(priority: MediaPriority): void {
+    this.priority = priority;
+    this.post({ t: 'priority', id: 0, priority });
   }
 
   /** The thread's id (as it was at its start: a Worker's own reads -1 once it exited). */
@@ -116,6 +126,7 @@ class WorkerSlot implements LegLink {
       // Without execArgv a worker inherits the process's Node options.
       ...(this.execArgv.length ? { execArgv: [...this.execArgv] } : {}),
       resourceLimits: { maxYoungGenerationSizeMb: WORKER_YOUNG_GENERATION_MB },
+      workerData: { priority: this.priority },
     });
     this.id = worker.threadId;
     // A worker must not keep Node-RED or a test run alive by itself: the lines' sockets do that.
@@ -128,6 +139,10 @@ class WorkerSlot implements LegLink {
 
   private onBatch(batch: Batch): void {
     for (const ev of batch.events) {
+      if (ev.e === 'priority') {
+        this.onPriority(this.id, ev.priority, ev.refused);
+        continue;
+      }
       if (ev.e === 'opened' || ev.e === 'open-failed') {
         const waiting = this.opening.get(ev.id);
         this.opening.delete(ev.id);
@@ -163,7 +178,7 @@ class WorkerSlot implements LegLink {
  */
 export class MediaEngine {
   private readonly slots: WorkerSlot[] = [];
-  private readonly leases = new Map<object, number>();
+  private readonly leases = new Map<object, { workers: number; priority: MediaPriority; log?: Logger }>();
   private nextId = 1;
   /**
    * Node options of the threads started from now on (bench/sip-load.ts `--worker-prof` sets
@@ -178,10 +193,12 @@ export class MediaEngine {
    * does from its first call). The first lease starts one thread at once; the others start with the
    * calls that need them. The last release ends every thread.
    */
-  acquire(workers: number): { release(): Promise<void> } {
+  acquire(workers: number, options: { priority?: MediaPriority; log?: Logger } = {}): { release(): Promise<void> } {
     const lease = {};
-    this.leases.set(lease, workers);
-    if (this.slots.length === 0 && workers > 0) this.slots.push(new WorkerSlot(this.script, this.execArgv));
+    const before = this.priority;
+    this.leases.set(lease, { workers, priority: options.priority ?? 'normal', log: options.log });
+    if (this.priority !== before) for (const s of this.slots) s.setPriority(this.priority);
+    if (this.slots.length === 0 && workers > 0) this.slots.push(this.newSlot());
     return {
       release: async () => {
         if (!this.leases.delete(lease) || this.leases.size > 0) return;
@@ -192,7 +209,29 @@ export class MediaEngine {
 
   /** The pool's size now: the largest number a line asks for. */
   get size(): number {
-    return Math.max(0, ...this.leases.values());
+    return Math.max(0, ...[...this.leases.values()].map((l) => l.workers));
+  }
+
+  /**
+   * The threads' scheduling priority (the line setting `mediaPriority`): the highest a line using
+   * the pool asks for. A thread keeps a priority it was given until it ends (a lower one is not
+   * asked for when the line that wanted it closes: the pool's threads end with its last line).
+   */
+  get priority(): MediaPriority {
+    let p: MediaPriority = 'normal';
+    for (const l of this.leases.values()) if (priorityRank(l.priority) > priorityRank(p)) p = l.priority;
+    return p;
+  }
+
+  private newSlot(): WorkerSlot {
+    return new WorkerSlot(this.script, this.execArgv, this.priority, (threadId, priority, refused) => {
+      // Said in the log of each line that asked for it: a warning when refused (the calls go on at normal priority).
+      for (const l of this.leases.values()) {
+        if (l.priority !== priority || !l.log) continue;
+        if (refused) l.log.warn(`media: the media worker (thread ${threadId}) runs at normal priority, not ${priority}: ${refused}`);
+        else l.log.debug(`media: the media worker (thread ${threadId}) runs at ${priority} priority`);
+      }
+    });
   }
 
   /** The threads started, and their legs (for tests and the docs' placement rule). */
@@ -214,7 +253,7 @@ export class MediaEngine {
     const best = this.slots.reduce<WorkerSlot | undefined>((b, s) => (!b || s.legs.size < b.legs.size ? s : b), undefined);
     if (best && (best.legs.size === 0 || this.slots.length >= this.size)) return best;
     // Every thread has calls and the pool may grow: a new thread has the fewest.
-    const fresh = new WorkerSlot(this.script, this.execArgv);
+    const fresh = this.newSlot();
     this.slots.push(fresh);
     return fresh;
   }

@@ -5,7 +5,7 @@
  * {@link Command}, everything it says is a {@link Batch}: one per media tick, plus one right after a
  * command whose answer main waits for.
  */
-import { parentPort } from 'node:worker_threads';
+import { parentPort, workerData } from 'node:worker_threads';
 import type { Logger } from '../backend';
 import { MediaClock } from '../media/media-clock';
 import type { RecorderHandle } from '../media/call-recorder';
@@ -17,6 +17,7 @@ import type { RtpEndpoint } from '../sip/media-params';
 import { isMixCommand, WorkerMixing } from '../conference/worker-mixing';
 import { Batch, Command, LegId, MediaEvent, OpenCommand, toWireError, writeStats } from './protocol';
 import { STATS_EVERY_TICKS } from './protocol';
+import { applyThreadPriority, MediaPriority } from './thread-priority';
 
 /** A playback asks for more once it holds less than this ahead of what was sent (1 s)... */
 export const PLAY_LOW_WATER = 8000;
@@ -81,6 +82,12 @@ interface Leg {
 
 const port = parentPort;
 if (!port) throw new Error('lib/media-engine/media-worker.js runs as a worker thread (new Worker), not on its own');
+
+/** Raises this thread's priority (the line setting `mediaPriority`) and says how it went in the next batch. */
+function prioritise(priority: MediaPriority): void {
+  events.push({ e: 'priority', id: 0, priority, refused: applyThreadPriority(priority) });
+  scheduleFlush();
+}
 
 const clock = new MediaClock();
 /** The clock's figures (its lateness percentiles: the send jitter), computed once per tick for every session's stats, not once per session. */
@@ -301,7 +308,15 @@ function handle(c: Command): void {
   }
 }
 
+// Before the first tick: the priority the pool had when it started this thread (nothing to say for normal).
+const startPriority = (workerData as { priority?: MediaPriority } | undefined)?.priority ?? 'normal';
+if (startPriority !== 'normal') prioritise(startPriority);
+
 port.on('message', (c: Command) => {
+  if (c.t === 'priority') {
+    prioritise(c.priority);
+    return;
+  }
   try {
     handle(c);
   } catch (err) {

@@ -1,3 +1,4 @@
+import type { MediaPriority } from './thread-priority';
 import type { AnalysisEvent } from '../analysis/analyser';
 import type { AnalysisOptions } from '../capabilities/analysis';
 import type { AudioChunkInfo } from '../media/audio-chunker';
@@ -62,6 +63,8 @@ export type Command =
   | { t: 'analysis-answered'; id: LegId; an: number }
   | { t: 'stop-analysis'; id: LegId; an: number }
   | { t: 'close'; id: LegId }
+  /** The worker thread's scheduling priority (lib/media-engine/thread-priority.ts; `id` 0: no leg). */
+  | { t: 'priority'; id: 0; priority: MediaPriority }
   /** Conference rooms (lib/conference/worker-mixing.ts). */
   | MixCommand;
 
@@ -99,6 +102,8 @@ export type MediaEvent =
   | { e: 'analysis'; id: LegId; an: number; event: AnalysisEvent }
   | { e: 'log'; id: LegId; level: 'debug' | 'info' | 'warn' | 'error'; line: string }
   | { e: 'closed'; id: LegId }
+  /** The thread's priority as asked (at its start or by a `priority` command): `refused` says why it was not set, null once it was. */
+  | { e: 'priority'; id: 0; priority: MediaPriority; refused: string | null }
   /** A conference party's talk detection (lib/conference/worker-mixing.ts). */
   | MixEvent;
 

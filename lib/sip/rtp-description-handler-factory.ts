@@ -2,6 +2,7 @@ import { Core, SessionState } from 'sip.js';
 import type { Invitation, Session, SessionDescriptionHandlerFactory } from 'sip.js';
 import { Logger, SILENT_LOGGER } from '../backend';
 import { MediaEngine, mediaEngine, mediaWorkerCount, MediaWorkersSetting } from '../media-engine/media-engine';
+import { MEDIA_PRIORITIES, MediaPriority } from '../media-engine/thread-priority';
 import { checkOneOf, checkOptions } from '../media/check-option';
 import { DEFAULT_TELEPHONE_EVENT_PT } from '../media/dtmf-sender';
 import { checkIpv4, G711_CODECS, G711Codec } from './media-params';
@@ -37,6 +38,8 @@ export interface RtpDescriptionHandlerFactoryOptions {
    * number, or 0: the media runs in this thread. Given a `clock`, the media runs here on it.
    */
   mediaWorkers?: MediaWorkersSetting;
+  /** The media workers' scheduling priority (lib/media-engine/thread-priority.ts): `normal` (default), `high`, `realtime`. */
+  mediaPriority?: MediaPriority;
   /** The pool the workers come from (default: the process's, shared by every line). */
   engine?: MediaEngine;
   /** Default: the process's shared media clock (tests pass one they tick by hand). Media in this thread. */
@@ -67,6 +70,7 @@ export class RtpDescriptionHandlerFactory {
   private readonly pool: MediaEngine;
   /** This line's use of the pool, from its first call until closeAll(). */
   private lease: { release(): Promise<void> } | null = null;
+  private readonly mediaPriority: MediaPriority;
 
   constructor(options: RtpDescriptionHandlerFactoryOptions) {
     const o = checkOptions('RtpDescriptionHandlerFactory', options);
@@ -82,6 +86,7 @@ export class RtpDescriptionHandlerFactory {
     }
     this.mediaWorkers = o.clock !== undefined ? 0 : mediaWorkerCount(o.mediaWorkers);
     this.pool = o.engine ?? mediaEngine;
+    this.mediaPriority = checkOneOf('mediaPriority', o.mediaPriority ?? 'normal', MEDIA_PRIORITIES);
     this.config = {
       allocator: o.allocator,
       engine: null,
@@ -154,7 +159,7 @@ export class RtpDescriptionHandlerFactory {
   /** The line uses the media workers from its first call until closeAll(). */
   private usePool(): void {
     if (this.mediaWorkers === 0 || this.lease) return;
-    this.lease = this.pool.acquire(this.mediaWorkers);
+    this.lease = this.pool.acquire(this.mediaWorkers, { priority: this.mediaPriority, log: this.config.log });
     this.config.engine = this.pool;
   }
 

@@ -268,6 +268,7 @@ export class SipBackend extends EventEmitter implements Backend {
       dtmfMode: this.opts.dtmfMode,
       encryption,
       mediaWorkers: this.opts.mediaWorkers,
+      mediaPriority: this.opts.mediaPriority,
       log: this.log,
     });
     if (encryption !== 'none' && !['tls', 'wss'].includes(this.opts.transport ?? 'udp')) {

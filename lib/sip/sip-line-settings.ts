@@ -4,6 +4,7 @@ import { InvalidInputError } from '../errors';
 import { choice, flag, number, Setting, SettingsOf, text } from '../line/line-settings';
 import { printable } from '../validate';
 import { mediaWorkerCount, MediaWorkersSetting } from '../media-engine/media-engine';
+import { MEDIA_PRIORITIES } from '../media-engine/thread-priority';
 import { SIP_DTMF_MODES } from './rtp-description-handler';
 import { MEDIA_ENCRYPTIONS } from './sdes';
 import { INCOMING_REFER_POLICIES } from './sip-forwarding';
@@ -90,6 +91,12 @@ export const SIP_LINE_SETTINGS = {
    * number, or 0: the media runs in the flow's thread. Lines share the workers of the process.
    */
   mediaWorkers,
+  /**
+   * The media workers' scheduling priority (docs/media-engine.md, "Priority"): `normal` (default),
+   * `high` (nice −10) or `realtime` (SCHED_RR); the last two need CAP_SYS_NICE (or root), else the
+   * log says so and the workers run at normal priority. No effect with `mediaWorkers` 0.
+   */
+  mediaPriority: choice(MEDIA_PRIORITIES, 'media priority'),
   /** SIP over TLS / WSS: check the server's certificate (default true). */
   tlsVerify: flag(true),
   /** SIP over TLS / WSS: a PEM file of the CA certificates to trust instead of the system's, read when the line starts. */

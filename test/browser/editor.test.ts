@@ -296,8 +296,8 @@ describe('the editor in a browser', function () {
     assert.equal(await visible('server'), true);
     assert.equal(await visible('serialPort'), false);
     assert.deepEqual(
-      [await value('localPort'), await value('rtpPortMin'), await value('rtpPortMax'), await value('maxCalls'), await value('transport'), await value('mediaWorkers')],
-      ['5060', '10000', '20000', '0', 'udp', 'auto'],
+      [await value('localPort'), await value('rtpPortMin'), await value('rtpPortMax'), await value('maxCalls'), await value('transport'), await value('mediaWorkers'), await value('mediaPriority')],
+      ['5060', '10000', '20000', '0', 'udp', 'auto', 'normal'],
     );
     await expectFlags({ server: true, username: true, serialPort: false });
     await typeInto(page, '#node-config-input-server', '127.0.0.1:5090');

@@ -31,7 +31,7 @@ describe('the settings pipeline: voice-line properties → line config → backe
 
   it('every SIP setting reaches the SIP backend under its own name, except the TLS pair, which becomes `tls`', function () {
     const samples: Record<string, unknown> = { server: 'pbx', transport: 'tls', username: 'u', domain: 'd', register: false, localPort: 1, localAddress: '127.0.0.1', rtpPortMin: 2, rtpPortMax: 3,
-      displayName: 'n', outboundProxy: 'p', trustedSources: '10.0.0.5:5060, 10.0.0.6', codecs: 'PCMA', dtmfMode: 'info', mediaEncryption: 'required', maxCalls: 4, mediaWorkers: 2, callWaiting: 'off', incomingRefer: 'follow', sessionExpires: 600, sessionRefresher: 'us', tlsVerify: false, tlsCa: '' };
+      displayName: 'n', outboundProxy: 'p', trustedSources: '10.0.0.5:5060, 10.0.0.6', codecs: 'PCMA', dtmfMode: 'info', mediaEncryption: 'required', maxCalls: 4, mediaWorkers: 2, mediaPriority: 'realtime', callWaiting: 'off', incomingRefer: 'follow', sessionExpires: 600, sessionRefresher: 'us', tlsVerify: false, tlsCa: '' };
     assert.deepEqual(Object.keys(samples).sort(), Object.keys(SIP_LINE_SETTINGS).sort(), 'the sample covers the table (a new setting needs a sample here)');
     const options = sipBackendOptions(samples as SipLineSettings, { lineId: 'L', password: 'secret' }) as unknown as Record<string, unknown>;
     for (const key of Object.keys(SIP_LINE_SETTINGS)) {
@@ -57,6 +57,8 @@ describe('the settings pipeline: voice-line properties → line config → backe
     assert.throws(() => checkSettings(SIP_LINE_SETTINGS, { mediaWorkers: -1 }), /the number of media workers must be auto or a whole number/);
     checkSettings(SIP_LINE_SETTINGS, { dtmfMode: 'inband', transport: 'ws', maxCalls: 0, mediaWorkers: 'auto' });
     checkSettings(SIP_LINE_SETTINGS, { mediaWorkers: 0 });
+    assert.throws(() => checkSettings(SIP_LINE_SETTINGS, { mediaPriority: 'urgent' }), /^InvalidInputError: the media priority must be one of normal, high, realtime, got string urgent$/);
+    checkSettings(SIP_LINE_SETTINGS, { mediaPriority: 'high' });
   });
 });
 

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import dgram from 'node:dgram';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import os from 'node:os';
 import { SILENT_LOGGER } from '../../lib/backend';
@@ -14,6 +14,7 @@ import { arraySource, PcmSource } from '../../lib/media/pcm-source';
 import { parseWav } from '../../lib/media/wav-reader';
 import { encodeTelephoneEvent } from '../../lib/media/telephone-event';
 import { RtpPortAllocator } from '../../lib/sip/rtp-port-allocator';
+import { RtpDescriptionHandlerFactory } from '../../lib/sip/rtp-description-handler-factory';
 import { LOCALHOST, RawPeer, record, testAllocator, until } from '../helpers/rtp-harness';
 
 /** A ramp that never repeats within 65536 samples: what arrives shows which samples, in which order. */
@@ -196,6 +197,82 @@ describe('media engine: call media in worker threads (lib/media-engine/)', funct
     await lease.release();
     assert.equal(engine.workers.length, 0, 'no line uses the pool: its threads ended');
     lease = engine.acquire(1);
+  });
+
+  /** This process's threads as the kernel schedules them: policy (0 normal, 2 SCHED_RR), real-time priority, nice. */
+  function threadsNow(): Array<{ tid: number; policy: number; rtPriority: number; nice: number }> {
+    return readdirSync('/proc/self/task').flatMap((tid) => {
+      let stat: string;
+      try {
+        stat = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8');
+      } catch {
+        return []; // ended meanwhile
+      }
+      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' '); // f[0] is field 3 (state)
+      return [{ tid: Number(tid), policy: Number(f[41 - 3]), rtPriority: Number(f[40 - 3]), nice: Number(f[19 - 3]) }];
+    });
+  }
+
+  /** A logger that keeps its lines. */
+  function keptLog(): { log: typeof SILENT_LOGGER; lines: string[] } {
+    const lines: string[] = [];
+    const keep = (level: string) => (t: string) => lines.push(`${level} ${t}`);
+    return { lines, log: { debug: keep('debug'), info: keep('info'), warn: keep('warn'), error: keep('error') } };
+  }
+
+  it('mediaPriority: a running thread is raised when a line asks for realtime (SCHED_RR 10), or the line\'s log says why not', async function () {
+    if (process.platform !== 'linux') this.skip();
+    const fresh = new MediaEngine();
+    const first = fresh.acquire(1); // normal: the thread starts as every other
+    const l = await fresh.open({ allocator, codec: 'PCMU', direction: 'inactive', inbandDtmf: false, log: SILENT_LOGGER });
+    closing.push(l);
+    assert.equal(threadsNow().filter((t) => t.policy === 2).length, 0, 'no real-time thread before');
+    const { log, lines } = keptLog();
+    const second = fresh.acquire(1, { priority: 'realtime', log });
+    assert.equal(fresh.priority, 'realtime');
+    try {
+      await until(() => lines.length > 0, 5000);
+      const rr = threadsNow().filter((t) => t.policy === 2);
+      if (lines[0].startsWith('debug')) {
+        assert.match(lines[0], /^debug media: the media worker \(thread \d+\) runs at realtime priority$/);
+        assert.equal(rr.length, 1, 'the one media thread is SCHED_RR');
+        assert.equal(rr[0].rtPriority, 10);
+      } else {
+        assert.notEqual(process.getuid?.(), 0, `root may raise a thread's priority: ${lines[0]}`);
+        assert.match(lines[0], /^warn media: the media worker \(thread \d+\) runs at normal priority, not realtime: SCHED_RR 10 was refused \(.*\): the process needs CAP_SYS_NICE or a RLIMIT_RTPRIO of 10$/);
+        assert.equal(rr.length, 0);
+      }
+    } finally {
+      await l.close();
+      await second.release();
+      await first.release();
+    }
+  });
+
+  it('mediaPriority: threads started for a high-priority line start at nice -10 (or the log says why not); a bad value is refused naming the setting', async function () {
+    if (process.platform !== 'linux') this.skip();
+    const fresh = new MediaEngine();
+    const { log, lines } = keptLog();
+    const before = new Set(threadsNow().map((t) => t.tid));
+    const lease2 = fresh.acquire(1, { priority: 'high', log });
+    try {
+      await until(() => lines.length > 0, 5000);
+      const started = threadsNow().filter((t) => !before.has(t.tid) && t.nice === -10);
+      if (lines[0].startsWith('debug')) {
+        assert.match(lines[0], /^debug media: the media worker \(thread \d+\) runs at high priority$/);
+        assert.equal(started.length, 1, 'the new media thread runs at nice -10, and no other new thread does');
+      } else {
+        assert.notEqual(process.getuid?.(), 0, `root may raise a thread's priority: ${lines[0]}`);
+        assert.match(lines[0], /^warn media: the media worker \(thread \d+\) runs at normal priority, not high: nice -10 was refused \(.*\): the process needs CAP_SYS_NICE or a RLIMIT_NICE of 30$/);
+        assert.equal(started.length, 0);
+      }
+    } finally {
+      await lease2.release();
+    }
+    assert.throws(
+      () => new RtpDescriptionHandlerFactory({ allocator, mediaPriority: 'urgent' as 'high' }),
+      (err: Error) => /mediaPriority/.test(err.message) && /normal, high, realtime/.test(err.message),
+    );
   });
 
   it('the first lease starts one thread at once, the others start with calls; a lease after the last release starts afresh', async function () {
