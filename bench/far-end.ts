@@ -201,6 +201,9 @@ for (const start of ['answer', 'connect'] as const) {
     let machineOk = 0;
     let beeps = 0;
     let beepsOnTime = 0;
+    /** Beep events where there is no beep: in people's calls (also after their verdict) and greetings without one. */
+    let falseBeeps = 0;
+    let noBeepFiles = 0;
     const humanMs: number[] = [];
     const beepDelays: number[] = [];
     const late: string[] = [];
@@ -212,6 +215,13 @@ for (const start of ['answer', 'connect'] as const) {
         return a;
       };
       const { verdict, decisionMs, beepAt } = analyse({ make }, audio.get(file) as Int16Array).outcome;
+      if (label.beepEndMs === null || label.beepEndMs === undefined) {
+        noBeepFiles++;
+        if (beepAt !== undefined) {
+          falseBeeps++;
+          late.push(`${file} (${verdict}, a beep reported at ${beepAt} ms where there is none)`);
+        }
+      }
       if (label.class === 'human') {
         humans++;
         if (verdict === 'human') {
@@ -233,7 +243,7 @@ for (const start of ['answer', 'connect'] as const) {
       }
     }
     console.log(`  ${split} half: people → human ${pct(humanOk, humans)}, → machine ${pct(humanAsMachine, humans)}; machines → machine ${pct(machineOk, machines)}; median people ${median(humanMs)} ms`);
-    console.log(`    beep reported within 150 ms of its end: ${pct(beepsOnTime, beeps)} (delay median ${median(beepDelays)} ms, max ${Math.max(...beepDelays)} ms)`);
+    console.log(`    beep reported within 150 ms of its end: ${pct(beepsOnTime, beeps)} (delay median ${median(beepDelays)} ms, max ${Math.max(...beepDelays)} ms); a beep reported where there is none: ${falseBeeps} of ${noBeepFiles} files`);
     if (verbose) for (const l of late) console.log(`      ${l}`);
   }
 }
