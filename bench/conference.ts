@@ -1,6 +1,6 @@
 /**
  * What mixing a conference room costs (docs/benchmarks.md, "Conference rooms"):
- * `npm run bench:conference [-- --sizes 3,10,50] [--seconds 5] [--rounds 3] [--only mixer,calls,relay]`.
+ * `npm run bench:conference [-- --sizes 3,10,50] [--seconds 5] [--rounds 3] [--only mixer,calls,relay,most] [--most-sizes 50,100,...]`.
  *
  * - `mixer`: the N−1 mixer alone (lib/conference/mixer.ts): N parties push a 20 ms frame each, one
  *   tick, each output taken; as fast as the process goes. Prints µs per tick and the share of one
@@ -15,6 +15,13 @@
  *   echoes it), event-loop utilisation of both threads, against the same ticking with no messages;
  *   one message per party (`each`, the first relays) and all the parties' frames in one message per
  *   tick (`batched`, lib/conference/worker-mixing.ts MixLink's shape).
+ *
+ * - `most`: the most parties one thread mixes with its clock's send jitter p99 under 5 ms (issue 15).
+ *   The room's parties in this thread (one core: a JavaScript thread runs on one at a time) and their
+ *   far ends in a worker thread on its own clock, each playing its tone; for each size of `--most-sizes`
+ *   (50,100,200,400,800), smallest first, the same calls unmixed (the reference) and then in one room,
+ *   each for `--seconds`; the thread's event-loop utilisation and the clock's p99 lateness. It stops
+ *   after the first size whose mixed p99 is 5 ms or more.
  *
  * Run on a quiet machine and note `uptime` beside the figures; never in a loop.
  */
@@ -37,6 +44,9 @@ const SIZES = arg('sizes', '3,10,50').split(',').map(Number);
 const SECONDS = Number(arg('seconds', '5'));
 const ROUNDS = Number(arg('rounds', '3'));
 const ONLY = new Set(arg('only', 'mixer,calls,relay').split(','));
+const MOST_SIZES = arg('most-sizes', '50,100,200,400,800').split(',').map(Number);
+/** The issue's limit for `most`. */
+const JITTER_LIMIT_MS = 5;
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 const pct = (usedUs: number, wallMs: number): string => ((usedUs / 1000 / wallMs) * 100).toFixed(2);
 
@@ -182,11 +192,97 @@ async function benchRelay(): Promise<void> {
   }
 }
 
+/**
+ * The far ends of `most`: a worker thread with its own media clock, one RtpSession per party playing
+ * its tone to the party's port (what the room's thread receives), sending to it and receiving its mix.
+ */
+const FAR_ENDS = `
+const { parentPort, workerData } = require('node:worker_threads');
+const { RtpSession } = require(workerData.rtpSession);
+const { RtpPortAllocator } = require(workerData.allocator);
+const { MediaClock } = require(workerData.mediaClock);
+const { beep } = require(workerData.toneGenerator);
+const clock = new MediaClock();
+const allocator = new RtpPortAllocator({ rtpPortMin: workerData.portMin, rtpPortMax: workerData.portMax, address: '127.0.0.1' });
+const sessions = [];
+(async () => {
+  for (const [i, nearPort] of workerData.nearPorts.entries()) {
+    const ports = await allocator.allocate();
+    const s = new RtpSession({ ports, codec: 'PCMU', clock, remote: { address: '127.0.0.1', port: nearPort } });
+    s.play(beep(workerData.playMs, 300 + 37 * (i % 40), -26));
+    sessions.push(s);
+  }
+  parentPort.postMessage(sessions.map((s) => s.localPort));
+})();
+parentPort.on('message', async (m) => {
+  if (m === 'close') {
+    await Promise.all(sessions.map((s) => s.close()));
+    parentPort.postMessage('closed');
+  }
+});
+`;
+
+async function benchMost(): Promise<void> {
+  console.log(`\n## the most parties one thread mixes with send jitter p99 under ${JITTER_LIMIT_MS} ms (far ends in a worker thread), ${SECONDS} s each\n`);
+  console.log('| parties | unmixed: thread busy % (ELU) | p99 send lateness ms | in one room: thread busy % (ELU) | p99 send lateness ms | max ms | under the limit |');
+  console.log('|---|---|---|---|---|---|---|');
+  const span = 4 * Math.max(...MOST_SIZES) + 50;
+  const base = 20000 + 2 * Math.floor(Math.random() * 4000);
+  const allocator = new RtpPortAllocator({ rtpPortMin: base, rtpPortMax: base + span, address: '127.0.0.1' });
+  let most = 0;
+  for (const n of MOST_SIZES) {
+    const clock = new MediaClock();
+    const ports = [];
+    for (let i = 0; i < n; i++) ports.push(await allocator.allocate());
+    const farEnds = new Worker(FAR_ENDS, {
+      eval: true,
+      workerData: {
+        rtpSession: require.resolve('../lib/sip/rtp-session'),
+        allocator: require.resolve('../lib/sip/rtp-port-allocator'),
+        mediaClock: require.resolve('../lib/media/media-clock'),
+        toneGenerator: require.resolve('../lib/media/tone-generator'),
+        portMin: base + span + 2,
+        portMax: base + 2 * span,
+        playMs: 2 * SECONDS * 1000 + 10_000,
+        nearPorts: ports.map((p) => p.rtpPort),
+      },
+    });
+    const farPorts = await new Promise<number[]>((resolve) => farEnds.once('message', resolve));
+    const near = ports.map((p, i) => new RtpSession({ ports: p, codec: 'PCMU', clock, remote: { address: '127.0.0.1', port: farPorts[i] } }));
+    await sleep(1000);
+    const measure = async (): Promise<{ elu: number; p99: number; max: number }> => {
+      clock.resetStats();
+      const e0 = performance.eventLoopUtilization();
+      await sleep(SECONDS * 1000);
+      const e = performance.eventLoopUtilization(e0);
+      const { lateness } = clock.stats();
+      return { elu: e.utilization * 100, p99: lateness.p99Ms, max: lateness.maxMs };
+    };
+    const ref = await measure();
+    const room = new MixRoom<number>(clock, () => undefined);
+    room.setStarted(true);
+    near.forEach((s, i) => room.addLocal(i, s, { muted: false, deaf: false }, -40));
+    await sleep(500);
+    const mixed = await measure();
+    room.close();
+    farEnds.postMessage('close');
+    await new Promise((resolve) => farEnds.once('message', resolve));
+    await farEnds.terminate();
+    await Promise.all(near.map((s) => s.close()));
+    const under = mixed.p99 < JITTER_LIMIT_MS;
+    if (under) most = n;
+    console.log(`| ${n} | ${ref.elu.toFixed(1)} | ${ref.p99} | ${mixed.elu.toFixed(1)} | ${mixed.p99} | ${mixed.max.toFixed(1)} | ${under ? 'yes' : 'no'} |`);
+    if (!under) break;
+  }
+  console.log(`\nthe most parties mixed in one room by one thread with send lateness p99 under ${JITTER_LIMIT_MS} ms: ${most || `fewer than ${MOST_SIZES[0]}`}`);
+}
+
 async function main(): Promise<void> {
   console.log(`# conference bench: ${os.cpus().length} CPUs, load average ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}, node ${process.version}`);
   if (ONLY.has('mixer')) benchMixer();
   if (ONLY.has('calls')) await benchCalls();
   if (ONLY.has('relay')) await benchRelay();
+  if (ONLY.has('most')) await benchMost();
   console.log(`\nload average at the end: ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`);
 }
 
