@@ -111,6 +111,32 @@ export interface RoomEvent {
   parties: PartySnapshot[];
 }
 
+/** What a room model keeps that its snapshot and events show (the SIP rooms here, the AT line's multiparty call). */
+export interface RoomShape<P> {
+  name: string;
+  state: RoomState;
+  createdAt: Date;
+  startedAt?: Date;
+  parties: Map<Call, P>;
+}
+
+/** A room as flows see it (`get-room`, output 1), its parties shown by `party`. */
+export function roomSnapshot<P>(room: RoomShape<P>, party: (p: P) => PartySnapshot, allMuted: boolean): RoomSnapshot {
+  return {
+    name: room.name,
+    state: room.state,
+    createdAt: room.createdAt.toISOString(),
+    ...(room.startedAt ? { startedAt: room.startedAt.toISOString() } : {}),
+    allMuted,
+    parties: [...room.parties.values()].map(party),
+  };
+}
+
+/** A room event with the room's parties after the change, shown by `party`. */
+export function roomEvent<P>(room: RoomShape<P>, topic: RoomEventTopic, extra: Partial<RoomEvent>, party: (p: P) => PartySnapshot): RoomEvent {
+  return { topic, room: room.name, ...extra, parties: [...room.parties.values()].map(party) };
+}
+
 interface Party {
   call: Call;
   onEnded: () => void;
@@ -336,18 +362,11 @@ export class ConferenceRooms extends EventEmitter<{ event: [RoomEvent] }> {
   }
 
   private emitRoom(room: Room, topic: RoomEventTopic, extra: Partial<RoomEvent>): void {
-    this.emit('event', { topic, room: room.name, ...extra, parties: [...room.parties.values()].map((p) => this.partySnapshot(p)) });
+    this.emit('event', roomEvent(room, topic, extra, (p) => this.partySnapshot(p)));
   }
 
   private snapshot(room: Room): RoomSnapshot {
-    return {
-      name: room.name,
-      state: room.state,
-      createdAt: room.createdAt.toISOString(),
-      ...(room.startedAt ? { startedAt: room.startedAt.toISOString() } : {}),
-      allMuted: room.allMuted,
-      parties: [...room.parties.values()].map((p) => this.partySnapshot(p)),
-    };
+    return roomSnapshot(room, (p) => this.partySnapshot(p), room.allMuted);
   }
 
   private partySnapshot(p: Party): PartySnapshot {

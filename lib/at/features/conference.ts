@@ -20,7 +20,7 @@ import { HangupRequest } from '../../backend';
 import { Call } from '../../call/call';
 import { CallState } from '../../call/call-state';
 import type { MultipartyCapability } from '../../capabilities/multiparty';
-import type { LeaveReason, PartySnapshot, RoomEvent, RoomSnapshot, RoomState } from '../../conference/rooms';
+import { roomEvent, roomSnapshot, type LeaveReason, type PartySnapshot, type RoomEvent, type RoomSnapshot, type RoomState } from '../../conference/rooms';
 import { CallStateError, CommandFailedError, InvalidInputError, NotSupportedError } from '../../errors';
 import { AtError } from '../at-channel';
 import { AtFeatureContext, AtFeatureHooks } from '../at-feature';
@@ -269,18 +269,12 @@ export class AtMultiparty extends EventEmitter<{ event: [RoomEvent] }> implement
   }
 
   private emitRoom(room: Room, topic: RoomEvent['topic'], extra: Partial<RoomEvent>): void {
-    this.emit('event', { topic, room: room.name, ...extra, parties: [...room.parties.values()].map((p) => this.partySnapshot(p)) });
+    this.emit('event', roomEvent(room, topic, extra, (p) => this.partySnapshot(p)));
   }
 
+  /** No mute-all on the network's call: `allMuted` is always false. */
   private snapshot(room: Room): RoomSnapshot {
-    return {
-      name: room.name,
-      state: room.state,
-      createdAt: room.createdAt.toISOString(),
-      ...(room.startedAt ? { startedAt: room.startedAt.toISOString() } : {}),
-      parties: [...room.parties.values()].map((p) => this.partySnapshot(p)),
-      allMuted: false,
-    };
+    return roomSnapshot(room, (p) => this.partySnapshot(p), false);
   }
 
   /** As a SIP room's party: the network mixes, so nobody is muted or deaf, and nobody is heard talking. */
