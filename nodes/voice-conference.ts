@@ -27,6 +27,8 @@ interface VoiceConferenceDef extends NodeDef {
   /** A DTMF key that takes the party out / toggles its mute; empty: none. */
   leaveDigit?: string;
   muteDigit?: string;
+  /** A DTMF key that unmutes the party (then muteDigit only mutes); empty: none. */
+  unmuteDigit?: string;
   talkThreshold?: string | number;
   /** join: the party's tags, comma-separated; empty: none. */
   tags?: string;
@@ -144,6 +146,7 @@ function partyOptions(def: VoiceConferenceDef, msg: NodeMessage): () => unknown 
     };
     if (def.leaveDigit) own.leaveDigit = def.leaveDigit;
     if (def.muteDigit) own.muteDigit = def.muteDigit;
+    if (def.unmuteDigit) own.unmuteDigit = def.unmuteDigit;
     if (def.tags) own.tags = def.tags.split(',').map((t) => t.trim()).filter((t) => t !== '');
     if (def.whisperTo) own.whisperTo = def.whisperTo.trim();
     if (def.talkThreshold !== undefined && def.talkThreshold !== '') own.talkThresholdDbfs = Number(def.talkThreshold);

@@ -33,8 +33,10 @@ export interface PartyOptions extends PartyMediaSpec {
   beepOnEntry: boolean;
   /** A DTMF key this party presses to leave the room (reason `digit`); `null`: none (default). */
   leaveDigit: string | null;
-  /** A DTMF key this party presses to mute / unmute itself; `null`: none (default). */
+  /** A DTMF key this party presses to mute itself (to mute / unmute it when there is no `unmuteDigit`); `null`: none (default). */
   muteDigit: string | null;
+  /** A DTMF key this party presses to unmute itself (Aculab's unmute digit); with it, `muteDigit` only mutes. `null`: none (default). */
+  unmuteDigit: string | null;
   /** The party's tags: it hears the parties that whisper to one of them (default none). */
   tags: string[];
   /** A tag: only the parties carrying it hear this party (a coach to the agents); `null`: everyone (default). */
@@ -54,6 +56,7 @@ export const DEFAULT_PARTY_OPTIONS: Readonly<PartyOptions> = {
   beepOnEntry: false,
   leaveDigit: null,
   muteDigit: null,
+  unmuteDigit: null,
   tags: [],
   whisperTo: null,
 };
@@ -72,6 +75,7 @@ export interface PartySnapshot {
   joinedAt: string;
   leaveDigit?: string;
   muteDigit?: string;
+  unmuteDigit?: string;
   /** When it has tags. */
   tags?: string[];
   /** When it whispers. */
@@ -337,7 +341,10 @@ export class ConferenceRooms extends EventEmitter<{ event: [RoomEvent] }> {
     this.emitRoom(room, 'room-end', { reason, ...(recording ? { recording } : {}) });
   }
 
-  /** A key the party pressed: its leave digit takes it out, its mute digit toggles its mute. */
+  /**
+   * A key the party pressed: its leave digit takes it out; its mute digit mutes it (toggles its mute
+   * when it has no unmute digit); its unmute digit unmutes it.
+   */
   private onDigit(call: Call, r: CallReport): void {
     if (r.topic !== 'dtmf') return;
     const party = this.roomOf.get(call)?.parties.get(call);
@@ -349,7 +356,9 @@ export class ConferenceRooms extends EventEmitter<{ event: [RoomEvent] }> {
         if (room) await this.removeParty(room, call, 'digit');
       }).catch(() => undefined);
     } else if (digit === party.options.muteDigit) {
-      void this.update(call, { muted: !party.options.muted }).catch(() => undefined);
+      void this.update(call, { muted: party.options.unmuteDigit ? true : !party.options.muted }).catch(() => undefined);
+    } else if (digit === party.options.unmuteDigit) {
+      void this.update(call, { muted: false }).catch(() => undefined);
     }
   }
 
@@ -384,6 +393,7 @@ export class ConferenceRooms extends EventEmitter<{ event: [RoomEvent] }> {
       joinedAt: p.joinedAt.toISOString(),
       ...(o.leaveDigit ? { leaveDigit: o.leaveDigit } : {}),
       ...(o.muteDigit ? { muteDigit: o.muteDigit } : {}),
+      ...(o.unmuteDigit ? { unmuteDigit: o.unmuteDigit } : {}),
       ...(o.tags.length > 0 ? { tags: [...o.tags] } : {}),
       ...(o.whisperTo ? { whisperTo: o.whisperTo } : {}),
     };

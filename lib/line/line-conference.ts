@@ -22,7 +22,7 @@ export interface PartyResult {
 /** The longest room name. */
 export const MAX_ROOM_NAME = 100;
 
-const PARTY_OPTION_NAMES = ['muted', 'deaf', 'moderator', 'startsRoom', 'endsRoom', 'talkThresholdDbfs', 'beepOnEntry', 'leaveDigit', 'muteDigit', 'tags', 'whisperTo', ...PARTY_MEDIA_NAMES] as const;
+const PARTY_OPTION_NAMES = ['muted', 'deaf', 'moderator', 'startsRoom', 'endsRoom', 'talkThresholdDbfs', 'beepOnEntry', 'leaveDigit', 'muteDigit', 'unmuteDigit', 'tags', 'whisperTo', ...PARTY_MEDIA_NAMES] as const;
 
 /** A tag (`tags`, `whisperTo`): 1–50 characters, no spaces or commas (the node's field is a comma-separated list). */
 const TAG = /^[^\s,]{1,50}$/;
@@ -208,7 +208,7 @@ export function checkRoomName(value: unknown): string {
 
 /**
  * A party's options: `muted`, `deaf`, `moderator`, `startsRoom`, `endsRoom`, `beepOnEntry` (true /
- * false), `talkThresholdDbfs` (−90 to 0), `leaveDigit` / `muteDigit` (one DTMF key; different keys),
+ * false), `talkThresholdDbfs` (−90 to 0), `leaveDigit` / `muteDigit` / `unmuteDigit` (one DTMF key; different keys),
  * `tags` (a list of tags, or a comma-separated string of them), `whisperTo` (one tag, or empty: none).
  * `prefixMedia` / `entryMedia` / `exitMedia` / `waitMedia` (a tone or a .wav path, read at the join).
  */
@@ -237,7 +237,7 @@ export function checkPartyOptions(value: unknown): Partial<PartyOptions> {
       out.whisperTo = v.trim();
     } else if ((PARTY_MEDIA_NAMES as readonly string[]).includes(key)) {
       out[key as PartyMediaName] = checkMediaValue(key as PartyMediaName, v);
-    } else if (key === 'leaveDigit' || key === 'muteDigit') {
+    } else if (key === 'leaveDigit' || key === 'muteDigit' || key === 'unmuteDigit') {
       if (v === null || v === '') {
         out[key] = null;
         continue;
@@ -249,7 +249,11 @@ export function checkPartyOptions(value: unknown): Partial<PartyOptions> {
       (out as Record<string, boolean>)[key] = v;
     }
   }
-  if (out.leaveDigit && out.leaveDigit === out.muteDigit) throw new InvalidInputError(`leaveDigit and muteDigit must be different keys, both are ${out.leaveDigit}`);
+  const keys = (['leaveDigit', 'muteDigit', 'unmuteDigit'] as const).filter((k) => out[k]);
+  for (const [i, a] of keys.entries()) {
+    const b = keys.slice(i + 1).find((k) => out[k] === out[a]);
+    if (b) throw new InvalidInputError(`${a} and ${b} must be different keys, both are ${out[a]}`);
+  }
   return out;
 }
 

@@ -231,6 +231,7 @@ describe('AT conference: voice-conference\'s actions on the network\'s multipart
       ['beepOnEntry', true],
       ['leaveDigit', '#'],
       ['muteDigit', '*'],
+      ['unmuteDigit', '9'],
       ['muted', true],
       ['deaf', true],
       ['startsRoom', false],

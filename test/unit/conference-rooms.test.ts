@@ -171,6 +171,23 @@ describe('conference rooms (the model)', () => {
     assert.deepEqual(rooms.get('r')?.parties.map((p) => p.number), ['2']);
   });
 
+  it('with an unmuteDigit, muteDigit only mutes and unmuteDigit only unmutes (Aculab\'s two keys)', async () => {
+    const { rooms } = setup();
+    const a = call('1');
+    await rooms.join(a, 'r', { muteDigit: '7', unmuteDigit: '9' });
+    assert.equal(rooms.get('r')?.parties[0].unmuteDigit, '9');
+    const muted = async (digit: string): Promise<boolean | undefined> => {
+      a.report('dtmf', { digit, source: 'rfc4733' });
+      await rooms.update(a, {}); // after the key's action (actions run in order)
+      return rooms.get('r')?.parties[0].muted;
+    };
+    assert.equal(await muted('7'), true);
+    assert.equal(await muted('7'), true, 'the mute key again: still muted (no toggle)');
+    assert.equal(await muted('9'), false);
+    assert.equal(await muted('9'), false, 'the unmute key again: still heard');
+    assert.equal(await muted('7'), true);
+  });
+
   it('validates room names and party options with clear words', () => {
     assert.equal(checkRoomName('sales'), 'sales');
     assert.throws(() => checkRoomName(''), /room must be a name of 1 to 100/);
@@ -183,5 +200,7 @@ describe('conference rooms (the model)', () => {
     assert.deepEqual(checkPartyOptions({ leaveDigit: 'a', muteDigit: '' }), { leaveDigit: 'A', muteDigit: null });
     assert.throws(() => checkPartyOptions({ leaveDigit: '##' }), /one DTMF key/);
     assert.throws(() => checkPartyOptions({ leaveDigit: '#', muteDigit: '#' }), /must be different keys/);
+    assert.throws(() => checkPartyOptions({ muteDigit: '*', unmuteDigit: '*' }), /muteDigit and unmuteDigit must be different keys, both are \*/);
+    assert.throws(() => checkPartyOptions({ unmuteDigit: 'x' }), /unmuteDigit must be one DTMF key/);
   });
 });
