@@ -21,13 +21,10 @@ import { Call } from '../../call/call';
 import { CallState } from '../../call/call-state';
 import type { MultipartyCapability } from '../../capabilities/multiparty';
 import { roomEvent, roomSnapshot, type LeaveReason, type PartySnapshot, type RoomEvent, type RoomSnapshot, type RoomState } from '../../conference/rooms';
-import { CallStateError, CommandFailedError, InvalidInputError, NotSupportedError } from '../../errors';
-import { AtError } from '../at-channel';
+import { CallStateError, InvalidInputError, NotSupportedError } from '../../errors';
 import { AtFeatureContext, AtFeatureHooks } from '../at-feature';
+import { commandFailed, networkCommandTimeout, notReported, STATE_REPORT_MS } from './control';
 
-/** The longest wait for the module to report the calls as a command left them (as AtControl's). */
-const STATE_REPORT_MS = 10_000;
-const NETWORK_COMMAND_TIMEOUT_MS = 90_000;
 
 interface Party {
   call: Call;
@@ -208,10 +205,9 @@ export class AtMultiparty extends EventEmitter<{ event: [RoomEvent] }> implement
   /** Sends a network command (it waits for the network, as ATD does); a refusal in words. */
   private async send(cmd: string, what: string): Promise<void> {
     try {
-      await this.ctx.channel().send(cmd, { timeoutMs: this.ctx.options.timing?.callCommandTimeoutMs ?? NETWORK_COMMAND_TIMEOUT_MS });
+      await this.ctx.channel().send(cmd, { timeoutMs: networkCommandTimeout(this.ctx) });
     } catch (err) {
-      if (!(err instanceof AtError)) throw err;
-      throw new CommandFailedError(`the modem could not ${what}: ${err.final ?? err.message}`, `${cmd} → ${err.final ?? err.message}`);
+      throw commandFailed(err, cmd, what, true);
     }
   }
 
@@ -227,7 +223,7 @@ export class AtMultiparty extends EventEmitter<{ event: [RoomEvent] }> implement
       const missing = pending();
       if (!missing) return;
       if (Date.now() >= until) {
-        throw new CommandFailedError(`the modem accepted ${cmd}, but did not report ${missing} within ${STATE_REPORT_MS / 1000} s`, cmd);
+        throw notReported(cmd, missing);
       }
       await new Promise((resolve) => setTimeout(resolve, gap).unref());
     }

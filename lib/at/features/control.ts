@@ -13,11 +13,21 @@ import { HoldView, OtherSideHold } from './other-side-hold';
  */
 const NETWORK_COMMAND_TIMEOUT_MS = 90_000;
 
+/** How long a call command (`AT+CHLD`, as `ATD`) may wait for the network: the line's timing, else 90 s. */
+export function networkCommandTimeout(ctx: AtFeatureContext): number {
+  return ctx.options.timing?.callCommandTimeoutMs ?? NETWORK_COMMAND_TIMEOUT_MS;
+}
+
 /**
  * How long a hold / resume / swap waits, after the module said OK, for the module to report the new
  * call states (by URC, or in the `AT+CLCC` poll the command triggers).
  */
-const STATE_REPORT_MS = 10_000;
+export const STATE_REPORT_MS = 10_000;
+
+/** The module said OK to `cmd` but did not show `missing` within {@link STATE_REPORT_MS}. */
+export function notReported(cmd: string, missing: string): CommandFailedError {
+  return new CommandFailedError(`the modem accepted ${cmd}, but did not report ${missing} within ${STATE_REPORT_MS / 1000} s`, cmd);
+}
 
 /**
  * Channel numbers of both Quectel commands, which agree:
@@ -246,7 +256,7 @@ export class AtControl implements ControlCapability, AtFeatureHooks {
     this.ctx.poll(); // a module without call state URCs shows the change in AT+CLCC only
     const missing = await reported.done;
     if (missing) {
-      throw new CommandFailedError(`the modem accepted ${cmd}, but did not report ${missing} within ${STATE_REPORT_MS / 1000} s`, cmd);
+      throw notReported(cmd, missing);
     }
   }
 
@@ -255,7 +265,7 @@ export class AtControl implements ControlCapability, AtFeatureHooks {
   }
 
   private networkTimeout(): number {
-    return this.ctx.options.timing?.callCommandTimeoutMs ?? NETWORK_COMMAND_TIMEOUT_MS;
+    return networkCommandTimeout(this.ctx);
   }
 
   // ───────────────────────────── audio ─────────────────────────────
@@ -352,10 +362,14 @@ export class AtControl implements ControlCapability, AtFeatureHooks {
   }
 }
 
-/** A channel failure as the error a flow sees (a line that went down stays LineNotReadyError). */
-function commandFailed(err: unknown, cmd: string, what: string): Error {
+/**
+ * A channel failure as the error a flow sees (a line that went down stays LineNotReadyError);
+ * `withAnswer`: its detail is the command and the module's answer, not the command alone.
+ */
+export function commandFailed(err: unknown, cmd: string, what: string, withAnswer = false): Error {
   if (!(err instanceof AtError)) return err as Error;
-  return new CommandFailedError(`the modem could not ${what}: ${err.final ?? err.message}`, cmd);
+  const answer = err.final ?? err.message;
+  return new CommandFailedError(`the modem could not ${what}: ${answer}`, withAnswer ? `${cmd} → ${answer}` : cmd);
 }
 
 /**
