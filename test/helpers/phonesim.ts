@@ -142,3 +142,26 @@ export async function startPhonesim(paths: PhonesimPaths): Promise<Phonesim> {
   }
   throw lastError;
 }
+
+/**
+ * A suite's phonesim hooks (call it inside `describe`): skipped, or failed under CI, when phonesim is
+ * missing; after each test `unload` (the flow), the wire printed when the test failed (or with
+ * PHONESIM_WIRE set), and phonesim closed. `start()` runs the test's phonesim.
+ */
+export function phonesimSuite(unload: () => Promise<void>): { start(): Promise<Phonesim> } {
+  let paths: PhonesimPaths;
+  let sim: Phonesim | null = null;
+  before(function () {
+    paths = requirePhonesim(this);
+  });
+  afterEach(async function () {
+    await unload();
+    if (sim && (this.currentTest?.state === 'failed' || process.env.PHONESIM_WIRE)) {
+      // eslint-disable-next-line no-console
+      console.log(`      the wire (> to phonesim, < from it):\n${sim.transcript().replace(/^/gm, '        ')}`);
+    }
+    await sim?.close();
+    sim = null;
+  });
+  return { start: async () => (sim = await startPhonesim(paths)) };
+}

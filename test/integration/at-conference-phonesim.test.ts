@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import voiceConference = require('../../nodes/voice-conference');
-import { Phonesim, PhonesimPaths, requirePhonesim, startPhonesim } from '../helpers/phonesim';
+import { Phonesim, phonesimSuite } from '../helpers/phonesim';
 import { FlowNode, Inbox, Msg, NODES, errorsOf, getNode, helper, lineNode, nextError, sink, voiceNode } from '../nodes/flow-helpers';
 
 /**
@@ -27,22 +27,7 @@ function flow(device: string): FlowNode[] {
 
 describe('voice-conference on an AT line against oFono phonesim: the network\'s multiparty call', function () {
   this.timeout(60000);
-  let paths: PhonesimPaths;
-  let sim: Phonesim | null = null;
-
-  before(function () {
-    paths = requirePhonesim(this);
-  });
-
-  afterEach(async function () {
-    await helper.unload();
-    if (sim && (this.currentTest?.state === 'failed' || process.env.PHONESIM_WIRE)) {
-      // eslint-disable-next-line no-console
-      console.log(`      the wire (> to phonesim, < from it):\n${sim.transcript().replace(/^/gm, '        ')}`);
-    }
-    await sim?.close();
-    sim = null;
-  });
+  const phonesim = phonesimSuite(() => helper.unload());
 
   interface Rig {
     sim: Phonesim;
@@ -61,9 +46,8 @@ describe('voice-conference on an AT line against oFono phonesim: the network\'s 
   }
 
   async function rig(): Promise<Rig> {
-    sim = await startPhonesim(paths);
-    await helper.load([...NODES, voiceConference], flow(sim.device));
-    const s = sim;
+    const s = await phonesim.start();
+    await helper.load([...NODES, voiceConference], flow(s.device));
     const ev = new Inbox('EV');
     const out = new Inbox('OUT');
     const dialled = new Inbox('DOK');

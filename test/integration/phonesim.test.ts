@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import voiceControl = require('../../nodes/voice-control');
 import voiceDtmf = require('../../nodes/voice-dtmf');
 import voiceForward = require('../../nodes/voice-forward');
-import { Phonesim, PhonesimPaths, requirePhonesim, startPhonesim } from '../helpers/phonesim';
+import { Phonesim, phonesimSuite } from '../helpers/phonesim';
 import { FlowNode, Inbox, Msg, NODES, errorsOf, getNode, helper, lineNode, sink, voiceNode, waitFor } from '../nodes/flow-helpers';
 
 /**
@@ -52,26 +52,11 @@ interface Rig {
 
 describe('AT line against oFono phonesim (default profile, socat pty, real serialport)', function () {
   this.timeout(40000);
-  let paths: PhonesimPaths;
-  let sim: Phonesim | null = null;
-
-  before(function () {
-    paths = requirePhonesim(this);
-  });
-
-  afterEach(async function () {
-    await helper.unload();
-    if (sim && (this.currentTest?.state === 'failed' || process.env.PHONESIM_WIRE)) {
-      // eslint-disable-next-line no-console
-      console.log(`      the wire (> to phonesim, < from it):\n${sim.transcript().replace(/^/gm, '        ')}`);
-    }
-    await sim?.close();
-    sim = null;
-  });
+  const phonesim = phonesimSuite(() => helper.unload());
 
   /** phonesim, the flow on its pty, and the line up. */
   async function rig(): Promise<Rig> {
-    sim = await startPhonesim(paths);
+    const sim = await phonesim.start();
     await helper.load([...NODES, voiceControl, voiceDtmf, voiceForward], flow(sim.device));
     const ev = new Inbox('EV');
     const r: Rig = {
