@@ -27,6 +27,17 @@ export function mediaWorkerCount(setting: MediaWorkersSetting | undefined): numb
 }
 
 /**
+ * How many media threads run at `realtime` on a machine of `cores` cores: all but one (at least one).
+ * A real-time thread holds its core until it sleeps, so real-time threads on every core starve the
+ * flow's thread (SIP, the flows) whenever the calls keep them busy: measured at 500 calls recording
+ * on 2 cores, two real-time workers stalled the flow's thread 1.15 s and lost 1.7 % / 6.3 % of the
+ * packets, one real-time worker lost none (docs/benchmarks.md, "Real-time workers on every core").
+ */
+export function realtimeThreadLimit(cores: number): number {
+  return Math.max(1, cores - 1);
+}
+
+/**
  * A worker's young generation (V8's scavenged space), MiB. V8's default lets it grow to 3 × 16 MiB
  * under a media worker's steady allocation (a packet's Buffer per leg per tick): with it a worker
  * cost 378–534 KiB of RSS per call at 200 calls; with 4 MiB, 256–326 KiB, and no more CPU
@@ -186,7 +197,11 @@ export class MediaEngine {
    */
   execArgv: string[] = [];
 
-  constructor(private readonly script = path.join(__dirname, 'media-worker.js')) {}
+  constructor(
+    private readonly script = path.join(__dirname, 'media-worker.js'),
+    /** The machine's cores (tests give another number): at `realtime` the pool leaves one to the flows. */
+    private readonly cores = os.availableParallelism(),
+  ) {}
 
   /**
    * A line uses the pool with up to `workers` threads until it calls the returned release() (a line
@@ -197,7 +212,14 @@ export class MediaEngine {
     const lease = {};
     const before = this.priority;
     this.leases.set(lease, { workers, priority: options.priority ?? 'normal', log: options.log });
-    if (this.priority !== before) for (const s of this.slots) s.setPriority(this.priority);
+    // Only the threads the pool uses now are raised: at realtime, a thread beyond the limit keeps its
+    // priority and its calls, and gets no new ones.
+    if (this.priority !== before) for (const s of this.slots.slice(0, this.size)) s.setPriority(this.priority);
+    if (this.priority === 'realtime' && workers > this.size) {
+      options.log?.info(
+        `media: ${workers} media worker threads asked for, ${this.size} run: at realtime priority one of the ${this.cores} cores is left to the flows and SIP (real-time threads on every core starve them)`,
+      );
+    }
     if (this.slots.length === 0 && workers > 0) this.slots.push(this.newSlot());
     return {
       release: async () => {
@@ -207,9 +229,13 @@ export class MediaEngine {
     };
   }
 
-  /** The pool's size now: the largest number a line asks for. */
+  /**
+   * The pool's size now: the largest number a line asks for; at `realtime`, at most
+   * {@link realtimeThreadLimit} (all cores but one).
+   */
   get size(): number {
-    return Math.max(0, ...[...this.leases.values()].map((l) => l.workers));
+    const asked = Math.max(0, ...[...this.leases.values()].map((l) => l.workers));
+    return this.priority === 'realtime' ? Math.min(asked, realtimeThreadLimit(this.cores)) : asked;
   }
 
   /**
@@ -249,9 +275,12 @@ export class MediaEngine {
   }
 
   private pick(): WorkerSlot {
-    if (this.size === 0) throw new Error('the media engine has no workers: acquire() it first');
-    const best = this.slots.reduce<WorkerSlot | undefined>((b, s) => (!b || s.legs.size < b.legs.size ? s : b), undefined);
-    if (best && (best.legs.size === 0 || this.slots.length >= this.size)) return best;
+    const size = this.size;
+    if (size === 0) throw new Error('the media engine has no workers: acquire() it first');
+    // Threads beyond the size (started before a line asked for realtime) keep their calls, get no new ones.
+    const usable = this.slots.slice(0, size);
+    const best = usable.reduce<WorkerSlot | undefined>((b, s) => (!b || s.legs.size < b.legs.size ? s : b), undefined);
+    if (best && (best.legs.size === 0 || usable.length >= size)) return best;
     // Every thread has calls and the pool may grow: a new thread has the fewest.
     const fresh = this.newSlot();
     this.slots.push(fresh);

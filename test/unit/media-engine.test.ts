@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import os from 'node:os';
 import { SILENT_LOGGER } from '../../lib/backend';
 import { CallStateError, InvalidInputError, NotSupportedError } from '../../lib/errors';
-import { MediaEngine, mediaWorkerCount } from '../../lib/media-engine/media-engine';
+import { MediaEngine, mediaWorkerCount, realtimeThreadLimit } from '../../lib/media-engine/media-engine';
 import { PLAY_AHEAD, RemoteRtpSession } from '../../lib/media-engine/remote-rtp-session';
 import { readStats, statsBuffer, STATS_FIELDS, writeStats } from '../../lib/media-engine/protocol';
 import { decodeUlaw, encodeUlaw } from '../../lib/media/g711';
@@ -273,6 +273,41 @@ describe('media engine: call media in worker threads (lib/media-engine/)', funct
       () => new RtpDescriptionHandlerFactory({ allocator, mediaPriority: 'urgent' as 'high' }),
       (err: Error) => /mediaPriority/.test(err.message) && /normal, high, realtime/.test(err.message),
     );
+  });
+
+  it('mediaPriority realtime: the pool leaves one core to the flows (cores − 1 threads at most) and says so; a thread started before keeps its calls, gets no new ones and is not raised', async function () {
+    if (process.platform !== 'linux') this.skip();
+    assert.deepEqual([1, 2, 4, 8].map(realtimeThreadLimit), [1, 1, 3, 7]);
+    const fresh = new MediaEngine(undefined, 2); // a 2-core machine
+    const opts = { allocator, codec: 'PCMU' as const, direction: 'inactive' as const, inbandDtmf: false, log: SILENT_LOGGER };
+    const first = fresh.acquire(2);
+    const open = async (): Promise<RemoteRtpSession> => {
+      const l = await fresh.open(opts);
+      closing.push(l);
+      return l;
+    };
+    const [a, b] = [await open(), await open()];
+    assert.notEqual(a.threadId, b.threadId, 'at normal priority both cores run a media thread');
+    const { log, lines } = keptLog();
+    const second = fresh.acquire(2, { priority: 'realtime', log });
+    try {
+      assert.equal(fresh.size, 1);
+      assert.deepEqual(lines.filter((l) => l.startsWith('info')), [
+        'info media: 2 media worker threads asked for, 1 run: at realtime priority one of the 2 cores is left to the flows and SIP (real-time threads on every core starve them)',
+      ]);
+      const [c, d] = [await open(), await open()];
+      assert.deepEqual([c.threadId, d.threadId], [a.threadId, a.threadId], 'new calls go to the raised thread only');
+      assert.deepEqual(fresh.workers.map((w) => w.legs), [3, 1], 'the other thread keeps its call');
+      await until(() => lines.some((l) => / runs at /.test(l)), 5000);
+      const said = lines.filter((l) => / runs at /.test(l));
+      assert.equal(said.length, 1, `one thread raised: ${said.join(' | ')}`);
+      const rr = threadsNow().filter((t) => t.policy === 2);
+      assert.equal(rr.length, said[0].startsWith('debug') ? 1 : 0, 'one SCHED_RR thread at most: the first');
+    } finally {
+      for (const c of closing.splice(0)) await c.close();
+      await second.release();
+      await first.release();
+    }
   });
 
   it('the first lease starts one thread at once, the others start with calls; a lease after the last release starts afresh', async function () {
