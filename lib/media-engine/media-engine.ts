@@ -41,10 +41,13 @@ export function realtimeThreadLimit(cores: number): number {
  * A worker's young generation (V8's scavenged space), MiB. V8's default lets it grow to 3 × 16 MiB
  * under a media worker's steady allocation (a packet's Buffer per leg per tick): with it a worker
  * cost 378–534 KiB of RSS per call at 200 calls; with 4 MiB, 256–326 KiB, and no more CPU
- * (docs/benchmarks.md, "Where a media worker's time goes"). What a worker keeps lives long (the
- * sessions) or not at all (a tick's packets), so small, frequent scavenges find little to copy.
+ * (docs/benchmarks.md, "Where a media worker's time goes"). At 500 calls recording, though, the
+ * scavenges of 4 MiB took 22–26 % of the worker's thread; 16 MiB cut its GC time by ~40 % (3057–3623
+ * → 1935 ms over the 45 s step) for 181–185 → 216 KiB of RSS per call (session 8, same section):
+ * each scavenge's cost is mostly fixed (the roots, the old sessions' pointers to new objects), so
+ * fewer of them pay.
  */
-export const WORKER_YOUNG_GENERATION_MB = 4;
+export const WORKER_YOUNG_GENERATION_MB = 16;
 
 /** What a call leg's media starts with (the handler configures the rest once an offer/answer completed). */
 export interface OpenLegOptions {

@@ -15,7 +15,7 @@ import { bindPortPair } from '../sip/rtp-port-allocator';
 import { MediaTickSource, QueuedAudio, RtpAudioInfo, RtpDtmfEvent, RtpSession } from '../sip/rtp-session';
 import type { RtpEndpoint } from '../sip/media-params';
 import { isMixCommand, WorkerMixing } from '../conference/worker-mixing';
-import { Batch, Command, LegId, MediaEvent, OpenCommand, toWireError, writeStats } from './protocol';
+import { Batch, Command, LegId, MediaEvent, OpenCommand, toWireError } from './protocol';
 import { STATS_EVERY_TICKS } from './protocol';
 import { applyThreadPriority, MediaPriority } from './thread-priority';
 
@@ -110,7 +110,7 @@ function flush(): void {
   const turn = ++flushes % STATS_EVERY_TICKS;
   if (turn === 0) clockStats = clock.stats();
   for (const leg of legs.values()) {
-    if (leg.id % STATS_EVERY_TICKS === turn) writeStats(leg.stats, leg.session.stats());
+    if (leg.id % STATS_EVERY_TICKS === turn) leg.session.writeStats(leg.stats);
     for (const [play, { source }] of leg.plays) {
       if (source.fed < source.length && source.fed - source.position < PLAY_LOW_WATER && source.asked !== source.fed) {
         source.asked = source.fed;
@@ -177,7 +177,7 @@ async function open(c: OpenCommand): Promise<void> {
   legs.set(c.id, leg);
   session.on('dtmf', (d: RtpDtmfEvent) => events.push({ e: 'dtmf', id: c.id, ...d }));
   session.on('latched', (to: RtpEndpoint) => events.push({ e: 'latched', id: c.id, address: to.address, port: to.port }));
-  writeStats(leg.stats, session.stats());
+  session.writeStats(leg.stats);
   events.push({ e: 'opened', id: c.id, ssrc: session.ssrc });
 }
 
@@ -231,7 +231,7 @@ async function close(leg: Leg): Promise<void> {
   await leg.session.close();
   // The recordings end with the media (their files closed): their ends go before 'closed'.
   await Promise.all([...leg.recs.values()].map((h) => h.stop()));
-  writeStats(leg.stats, leg.session.stats());
+  leg.session.writeStats(leg.stats);
   events.push({ e: 'closed', id: leg.id });
   scheduleFlush();
 }

@@ -156,36 +156,55 @@ export function statsBuffer(): SharedArrayBuffer {
   return new SharedArrayBuffer(STATS_FIELDS.length * Float64Array.BYTES_PER_ELEMENT);
 }
 
+/** The counters {@link writeCounters} takes from a session's own tally. */
+export type SessionCounts = Omit<RtpSessionStats, 'ssrc' | 'lost' | 'late' | 'duplicates' | 'reordered' | 'sendJitter' | 'jitterMs'>;
+/** The counters {@link writeCounters} takes from a session's reorder buffer. */
+export type ReorderCounts = Pick<RtpSessionStats, 'lost' | 'late' | 'duplicates' | 'reordered'>;
+
 /**
- * Writes `s` in the order of {@link STATS_FIELDS}. Field by field on purpose: a media worker does
- * it for each of its legs, and the generic form (a flattened copy read by name) cost 10 % of a
- * worker's time at 200 calls (docs/benchmarks.md, "Where a media worker's time goes").
+ * Writes the counters in the order of {@link STATS_FIELDS}, from their pieces as a session keeps
+ * them (RtpSession.writeStats: no stats object is built). Field by field on purpose: a media worker
+ * does it for each of its legs every tick; the generic form (a flattened copy read by name) cost 10 %
+ * of a worker's time at 200 calls, and building `stats()` objects ~8 % at 500 (docs/benchmarks.md,
+ * "Where a media worker's time goes").
  */
+export function writeCounters(
+  into: Float64Array,
+  ssrc: number,
+  c: SessionCounts,
+  r: ReorderCounts,
+  jitterMs: number,
+  sendJitter: RtpSessionStats['sendJitter'],
+): void {
+  into[0] = ssrc;
+  into[1] = c.packetsSent;
+  into[2] = c.bytesSent;
+  into[3] = c.packetsReceived;
+  into[4] = c.bytesReceived;
+  into[5] = r.lost;
+  into[6] = r.late;
+  into[7] = r.duplicates;
+  into[8] = r.reordered;
+  into[9] = c.invalid;
+  into[10] = c.srtpAuthFailures;
+  into[11] = c.srtpReplays;
+  into[12] = c.foreign;
+  into[13] = c.ignored;
+  into[14] = c.rtcp;
+  into[15] = c.stun;
+  into[16] = c.ssrcChanges;
+  into[17] = c.sendErrors;
+  into[18] = c.dtmfSent;
+  into[19] = c.dtmfReceived;
+  into[20] = jitterMs;
+  into[21] = sendJitter.p50Ms;
+  into[22] = sendJitter.p99Ms;
+  into[23] = sendJitter.maxMs;
+}
+
+/** Writes `s` in the order of {@link STATS_FIELDS}. */
 export function writeStats(into: Float64Array, s: RtpSessionStats): void {
-  into[0] = s.ssrc;
-  into[1] = s.packetsSent;
-  into[2] = s.bytesSent;
-  into[3] = s.packetsReceived;
-  into[4] = s.bytesReceived;
-  into[5] = s.lost;
-  into[6] = s.late;
-  into[7] = s.duplicates;
-  into[8] = s.reordered;
-  into[9] = s.invalid;
-  into[10] = s.srtpAuthFailures;
-  into[11] = s.srtpReplays;
-  into[12] = s.foreign;
-  into[13] = s.ignored;
-  into[14] = s.rtcp;
-  into[15] = s.stun;
-  into[16] = s.ssrcChanges;
-  into[17] = s.sendErrors;
-  into[18] = s.dtmfSent;
-  into[19] = s.dtmfReceived;
-  into[20] = s.jitterMs;
-  into[21] = s.sendJitter.p50Ms;
-  into[22] = s.sendJitter.p99Ms;
-  into[23] = s.sendJitter.maxMs;
+  writeCounters(into, s.ssrc, s, s, s.jitterMs, s.sendJitter);
 }
 
 export function readStats(from: Float64Array): RtpSessionStats {

@@ -94,7 +94,8 @@ export function lawOfPayloadType(payloadType: number): G711Law {
   throw new TypeError(`"payloadType" must be ${PT_PCMU} (PCMU) or ${PT_PCMA} (PCMA), got ${String(payloadType)}`);
 }
 
-const LITTLE_ENDIAN = os.endianness() === 'LE';
+/** This machine stores an Int16Array's samples as 16-bit little-endian PCM (a WAV file's order). */
+export const LITTLE_ENDIAN = os.endianness() === 'LE';
 
 /**
  * 16-bit little-endian PCM bytes to samples, copied (the result never aliases the input, whatever

@@ -113,6 +113,11 @@ export class JitterBuffer<T> {
     return { ...this.counts, pending: this.waiting.size };
   }
 
+  /** The counters of {@link stats} as they stand, live (not a copy: read them, do not keep or change them). */
+  get counters(): Readonly<Omit<JitterBufferStats, 'pending'>> {
+    return this.counts;
+  }
+
   /** Hands out the run of packets that starts at `next`. */
   private drain(out: T[]): void {
     for (;;) {

@@ -161,6 +161,28 @@ export function serializeRtp(p: RtpPacketInit): Buffer {
 }
 
 /**
+ * Writes a plain packet (no CSRC, extension or padding) into `out`, whose length must be the header's
+ * and the payload's, without checking the fields: for a session's own packets, every tick, whose
+ * fields it keeps in range itself ({@link serializeRtp} checks them, allocates, and does the rest).
+ */
+export function writePlainRtp(out: Buffer, payloadType: number, marker: boolean, sequenceNumber: number, timestamp: number, ssrc: number, payload: Uint8Array): Buffer {
+  out[0] = RTP_VERSION << 6;
+  out[1] = (marker ? 0x80 : 0) | payloadType;
+  out[2] = sequenceNumber >>> 8;
+  out[3] = sequenceNumber & 0xff;
+  out[4] = timestamp >>> 24;
+  out[5] = (timestamp >>> 16) & 0xff;
+  out[6] = (timestamp >>> 8) & 0xff;
+  out[7] = timestamp & 0xff;
+  out[8] = ssrc >>> 24;
+  out[9] = (ssrc >>> 16) & 0xff;
+  out[10] = (ssrc >>> 8) & 0xff;
+  out[11] = ssrc & 0xff;
+  out.set(payload, RTP_HEADER_SIZE);
+  return out;
+}
+
+/**
  * True when the bytes look like RTCP multiplexed on the RTP port (RFC 5761 §4: the second byte is an
  * RTCP packet type 192–223, which reads as marker + payload type 64–95). Use it before
  * {@link parseRtp} on a port that may carry both.

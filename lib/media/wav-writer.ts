@@ -1,6 +1,6 @@
 import { promises as fsp, write as fsWrite } from 'node:fs';
 import { checkInt, checkOneOf, checkOptions } from './check-option';
-import { pcm16leBytes } from './g711';
+import { LITTLE_ENDIAN, pcm16leBytes } from './g711';
 import { MAX_WAV_DATA_BYTES, WAV_HEADER_SIZE, wavHeader } from './wav-header';
 
 export interface WavWriterOptions {
@@ -46,6 +46,8 @@ export class WavWriter {
    * frame, no concatenation), handed whole to the write and replaced by a new one.
    */
   private pending: Buffer;
+  /** The same memory as samples (its own ArrayBuffer from offset 0): a frame is set into it at once. */
+  private pendingSamples: Int16Array;
   private pendingBytes = 0;
   /** Bytes of samples on disk (and in the header, once the chain has run). */
   private written = 0;
@@ -68,6 +70,7 @@ export class WavWriter {
     this.blockAlign = channels * 2;
     this.flushBytes = Math.max(this.blockAlign, Math.round((sampleRate * flushMs) / 1000) * this.blockAlign);
     this.pending = Buffer.allocUnsafeSlow(this.flushBytes);
+    this.pendingSamples = samplesOf(this.pending);
   }
 
   /** Creates (or truncates) the file and writes an empty header. */
@@ -121,6 +124,16 @@ export class WavWriter {
    */
   write(samples: Int16Array | Buffer): void {
     if (this.closing || this.failure) return;
+    const n = samples.byteLength;
+    // The tick's case: samples that fit in what is pending, on a little-endian machine: set straight
+    // in, with no byte view or slice per frame (a recording writes 50 frames a second).
+    if (LITTLE_ENDIAN && samples instanceof Int16Array && (this.pendingBytes & 1) === 0 && this.pendingBytes + n <= this.flushBytes && n <= MAX_WAV_DATA_BYTES - this.accepted) {
+      this.pendingSamples.set(samples, this.pendingBytes >> 1);
+      this.pendingBytes += n;
+      this.accepted += n;
+      if (this.pendingBytes === this.flushBytes) this.writePending();
+      return;
+    }
     const bytes = samples instanceof Int16Array ? pcm16leBytes(samples) : samples;
     const room = MAX_WAV_DATA_BYTES - this.accepted;
     const kept = bytes.length > room ? bytes.subarray(0, room - (room % this.blockAlign)) : bytes;
@@ -170,6 +183,7 @@ export class WavWriter {
     const next = Buffer.allocUnsafeSlow(this.flushBytes);
     next.set(this.pending.subarray(whole, this.pendingBytes));
     this.pending = next;
+    this.pendingSamples = samplesOf(next);
     this.pendingBytes -= whole;
     this.chain = this.chain.then(async () => {
       if (this.failure) return;
@@ -207,6 +221,11 @@ export class WavWriter {
   private toMs(bytes: number): number {
     return Math.round((bytes / (this.sampleRate * this.blockAlign)) * 1000);
   }
+}
+
+/** The samples view of a pending buffer (`flushBytes`, a multiple of 2, from offset 0 of its own memory). */
+function samplesOf(pending: Buffer): Int16Array {
+  return new Int16Array(pending.buffer, pending.byteOffset, pending.length >> 1);
 }
 
 function writerOptions(options: WavWriterOptions | undefined): { sampleRate: number; channels: 1 | 2; flushMs: number } {

@@ -16,7 +16,7 @@ import { InterarrivalJitter } from '../media/interarrival-jitter';
 import { isPcmSource, PcmSource, toPcmSource } from '../media/pcm-source';
 import { JitterBuffer } from '../media/jitter-buffer';
 import { MediaClock, sharedMediaClock } from '../media/media-clock';
-import { looksLikeRtcp, parseRtp, RtpPacket, serializeRtp } from '../media/rtp-packet';
+import { looksLikeRtcp, parseRtp, RTP_HEADER_SIZE, RtpPacket, writePlainRtp } from '../media/rtp-packet';
 import { dtmfKeyToEvent } from '../media/telephone-event';
 import { dtmfTone } from '../media/tone-generator';
 import {
@@ -32,6 +32,7 @@ import {
   STATIC_PAYLOAD_TYPES,
 } from './media-params';
 import type { RtpMedia } from '../media-engine/rtp-media';
+import { writeCounters } from '../media-engine/protocol';
 import { analyseMediaEvents, AnalysisHandle, AnalysisSink } from '../analysis/analysis-host';
 import type { AnalysisOptions } from '../capabilities/analysis';
 import type { RtpPortPair } from './rtp-port-allocator';
@@ -226,6 +227,11 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> implements RtpMed
   private readonly dtmfJobs: DtmfJob[] = [];
   /** What is sent when nothing is queued (a conference room's mix, lib/conference/mix-room.ts); `null`: silence. */
   private fill: (() => Int16Array | null) | null = null;
+  /** The memory of the audio packets sent (reused: see send()), and the sends the socket has not called back for. */
+  private txPacket: Buffer | null = null;
+  private sendsInFlight = 0;
+  /** Listeners of `tx` (kept up to date by newListener / removeListener: a tick asks, 50 times a second). */
+  private txListeners = 0;
 
   // Receiving.
   private latched: RtpEndpoint | null = null;
@@ -283,6 +289,13 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> implements RtpMed
     this.dtmfReceiver.on('digit', (d) => {
       this.counts.dtmfReceived++;
       this.emit('dtmf', { digit: d.digit, source: 'rfc4733' });
+    });
+    const events = this as EventEmitter;
+    events.on('newListener', (event: string | symbol) => {
+      if (event === 'tx') this.txListeners++;
+    });
+    events.on('removeListener', (event: string | symbol) => {
+      if (event === 'tx') this.txListeners--;
     });
     this.ports.rtp.on('message', this.onMessage);
     this.ports.rtp.on('error', this.onSocketError);
@@ -485,6 +498,16 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> implements RtpMed
   }
 
   /**
+   * Writes what {@link stats} says into `into`, in the order of a media worker's shared counters
+   * (STATS_FIELDS, lib/media-engine/protocol.ts: `readStats` reads it back), without building the
+   * object: a media worker writes every leg's counters every tick, and the objects of `stats()` were
+   * ~8 % of its time and a good part of its garbage at 500 calls (docs/benchmarks.md, session 8).
+   */
+  writeStats(into: Float64Array): void {
+    writeCounters(into, this.ssrc, this.counts, this.reorder.counters, this.rxJitter.ms, this.clock.stats().lateness);
+  }
+
+  /**
    * Stops sending and receiving, resolves queued audio as stopped, rejects pending DTMF, releases
    * the clock subscription and the ports. Nothing is emitted afterwards. Again: the same promise.
    */
@@ -533,24 +556,34 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> implements RtpMed
       }
       this.audioPaused = !sendAudio;
     }
-    if (this.listenerCount('tx') > 0) this.emit('tx', heard ?? allocInt16(SAMPLES_PER_PACKET));
+    if (this.txListeners > 0) this.emit('tx', heard ?? allocInt16(SAMPLES_PER_PACKET));
   };
 
   private send(payloadType: number, marker: boolean, timestamp: number, payload: Buffer): void {
     const target = this.target as RtpEndpoint;
-    const plain = serializeRtp({ payloadType, marker, sequenceNumber: this.seq, timestamp, ssrc: this.ssrc, payload });
+    const size = RTP_HEADER_SIZE + payload.length;
+    // The packet's memory is reused from tick to tick once the socket said the last send completed
+    // (no send in flight: the kernel has copied it); otherwise, or for another size, a new one.
+    let out = this.txPacket;
+    if (this.sendsInFlight > 0 || out === null || out.length !== size) {
+      out = Buffer.allocUnsafeSlow(size); // every byte is written
+      if (this.sendsInFlight === 0 && payload.length === this.silencePayload.length) this.txPacket = out;
+    }
+    const plain = writePlainRtp(out, payloadType, marker, this.seq, timestamp, this.ssrc, payload);
     const packet = this.srtp ? this.srtp.tx.protectRtp(plain) : plain;
     this.seq = (this.seq + 1) & 0xffff;
     this.counts.packetsSent++;
     this.counts.bytesSent += packet.length;
     try {
       this.ports.rtp.send(packet, target.port, target.address, this.onSent);
+      this.sendsInFlight++;
     } catch {
       this.counts.sendErrors++;
     }
   }
 
   private readonly onSent = (err: Error | null): void => {
+    this.sendsInFlight--;
     if (err) this.counts.sendErrors++;
   };
 

@@ -28,6 +28,32 @@ describe('WavWriter', () => {
     assert.deepEqual(decodeWav(bytes), tone);
   });
 
+  it('keeps every byte in order whatever mix of frames, odd Buffers and flush boundaries it is given', async () => {
+    const file = path.join(dir, 'mixed.wav');
+    // 30 ms: 480 bytes a write, so 320-byte frames straddle the writes; odd Buffers leave half a sample pending.
+    const w = await WavWriter.open(file, { flushMs: 30 });
+    const written: Buffer[] = [];
+    let seed = 7;
+    const next = (): number => (seed = (seed * 1103515245 + 12345) & 0x7fffffff);
+    for (let i = 0; i < 200; i++) {
+      if (i % 5 === 4) {
+        const b = Buffer.alloc(1 + (next() % 9));
+        for (let j = 0; j < b.length; j++) b[j] = next() & 0xff;
+        w.write(b);
+        written.push(b);
+      } else {
+        const frame = new Int16Array(i % 3 === 0 ? 160 : 1 + (next() % 200)).map(() => (next() % 65536) - 32768);
+        w.write(frame);
+        written.push(Buffer.from(frame.buffer, frame.byteOffset, frame.byteLength));
+      }
+    }
+    const all = Buffer.concat(written);
+    const expected = all.subarray(0, all.length - (all.length % 2)); // a last half sample is not written
+    const result = await w.close();
+    assert.equal(result.bytes, WAV_HEADER_SIZE + expected.length);
+    assert.deepEqual(fs.readFileSync(file).subarray(WAV_HEADER_SIZE), expected);
+  });
+
   it('keeps the header valid as the file grows: after 2.5 s, without closing, the file parses with ≥ 2 s', async () => {
     const file = path.join(dir, 'crash.wav');
     const w = await WavWriter.open(file);

@@ -8,6 +8,7 @@ import { decodeTelephoneEvent } from '../../lib/media/telephone-event';
 import { beep, concat } from '../../lib/media/tone-generator';
 import { G711Codec } from '../../lib/sip/media-params';
 import { RtpSession } from '../../lib/sip/rtp-session';
+import { readStats, statsBuffer } from '../../lib/media-engine/protocol';
 import {
   goertzelPower,
   LOCALHOST,
@@ -284,6 +285,10 @@ describe('RtpSession', function () {
       assert.equal(st.ignored, 1);
       assert.equal(st.invalid, 0);
       assert.ok(seen.audio.every((a) => a.samples.length === 160));
+      // What a media worker writes into a leg's shared counters (no stats object) reads back as stats().
+      const shared = new Float64Array(statsBuffer());
+      s.writeStats(shared);
+      assert.deepEqual(readStats(shared), st);
     });
 
     it('hands out packets waiting behind a gap when the stream pauses', async function () {
