@@ -32,6 +32,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { compileFunction } from 'node:vm';
 import { Core } from 'sip.js';
+import { AllowedMethods } from 'sip.js/lib/core/user-agent-core/allowed-methods.js';
 import { replaceOnce } from './sip-grammar';
 
 /** What {@link installMergedRequestIndex} did: `installed`, or why not (words for a debug log). */
@@ -174,8 +175,7 @@ export function transformReceiveRequest(source: string): string {
 /** Compiles the transformed method once, with sip.js's own `C` and `AllowedMethods`. */
 export function compileReceiveRequest(source: string, filename: string): ReceiveRequest {
   const factory = compileFunction(transformReceiveRequest(source), ['C', 'AllowedMethods', 'mergedRequest$'], { filename: `${filename} (merged requests by Call-ID: lib/sip/sip-merged-request.ts)` });
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const { AllowedMethods } = require(path.join(path.dirname(userAgentCoreSourcePath()), 'allowed-methods.js')) as { AllowedMethods: string[] };
+  // The very list sip.js reads (lib/sip/sip-features.ts edits it in place).
   if (!Array.isArray(AllowedMethods)) throw new Error('sip.js has no AllowedMethods');
   const method = factory(Core.C, AllowedMethods, mergedRequest) as unknown;
   if (typeof method !== 'function') throw new Error('the compiled method is not a function');
