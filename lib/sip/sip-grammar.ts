@@ -83,7 +83,7 @@ export function grammarSourcePath(): string {
 }
 
 /** `text` with its only occurrence of `anchor` replaced; throws when it occurs zero or several times. */
-function replaceOnce(text: string, anchor: string, by: string): string {
+export function replaceOnce(text: string, anchor: string, by: string): string {
   const at = text.indexOf(anchor);
   if (at < 0 || text.indexOf(anchor, at + 1) >= 0) throw new Error(`anchor ${JSON.stringify(anchor.trim().slice(0, 40))} ${at < 0 ? 'not found' : 'found twice'}`);
   return text.slice(0, at) + by + text.slice(at + anchor.length);

@@ -37,6 +37,7 @@ import type { UserAgentOptions } from 'sip.js';
 import type { IncomingResponse } from 'sip.js/lib/core';
 import { Logger, SILENT_LOGGER } from '../backend';
 import { installFastGrammar } from './sip-grammar';
+import { installMergedRequestIndex } from './sip-merged-request';
 import { SipRegistration, RegistrationOutcome } from './sip-registration';
 import { defaultSipPort, formatHostPort, HostPort, localAddressFor, parseHostPort, parsePort, resolveHost, SIP_TRANSPORTS, SipTransportName } from './transport-address';
 import { isSipJsParseDrop, sipJsParserFault } from './transport-bad-request';
@@ -448,6 +449,7 @@ export class SipUserAgent extends EventEmitter {
       },
     });
     if (!FAST_GRAMMAR.installed) log.debug(FAST_GRAMMAR.reason);
+    if (!MERGED_REQUESTS.installed) log.debug(MERGED_REQUESTS.reason);
     // sip.js 0.21 has no option for the list (api/user-agent.js pushes "outbound" unconditionally):
     // its core reads these two fields for each message it builds. Without a list given, sip.js's own
     // less `outbound` (RFC 5626: no flow token, no CRLF keep-alive here).
@@ -512,6 +514,9 @@ export class SipUserAgent extends EventEmitter {
 
 /** sip.js's grammar with its bytecode table decoded once, not at every header parse (lib/sip/sip-grammar.ts). */
 const FAST_GRAMMAR = installFastGrammar();
+
+/** sip.js's merged-request check by Call-ID, not a scan of every server transaction (lib/sip/sip-merged-request.ts). */
+const MERGED_REQUESTS = installMergedRequestIndex();
 
 // sip.js types the constructor's options as `any` (UserAgentOptions.transportConstructor).
 // eslint-disable-next-line @typescript-eslint/no-explicit-any

@@ -39,6 +39,11 @@ export class LineSession {
   private readonly problem: string | null;
   /** The live calls this node follows, with the latest event of each. */
   private readonly calls = new Map<string, { state: CallState; last?: VoiceEvent }>();
+  /**
+   * How many of {@link calls} are in each state: the status depends on which states are there only,
+   * so `show` reads these few keys, not every call (an event per call at 500 calls made it O(calls)).
+   */
+  private readonly states = new Map<CallState, number>();
   private isOpen = true;
   /** The status last shown, so that an event that changes nothing for this node sends nothing to the editor. */
   private shown = '';
@@ -84,7 +89,7 @@ export class LineSession {
   /** Makes the node's status follow `call` (a call it dialled or answered) until the call ends. */
   follow(call: Call): void {
     if (call.ended || this.calls.has(call.id)) return;
-    this.calls.set(call.id, { state: call.state });
+    this.setCall(call.id, { state: call.state });
     this.show();
   }
 
@@ -96,8 +101,8 @@ export class LineSession {
   private take(event: VoiceEvent): void {
     const call = event.call;
     if (call && (this.options.follow === 'every-call' || this.calls.has(call.id))) {
-      if (call.state === CallState.Ended) this.calls.delete(call.id);
-      else this.calls.set(call.id, { state: call.state, last: event });
+      if (call.state === CallState.Ended) this.setCall(call.id, undefined);
+      else this.setCall(call.id, { state: call.state, last: event });
     }
     this.show();
     try {
@@ -108,10 +113,26 @@ export class LineSession {
     }
   }
 
+  /** Sets (or, `undefined`, forgets) a followed call, its state counted in {@link states}. */
+  private setCall(id: string, entry: { state: CallState; last?: VoiceEvent } | undefined): void {
+    const old = this.calls.get(id);
+    if (old) {
+      const n = (this.states.get(old.state) ?? 1) - 1;
+      if (n > 0) this.states.set(old.state, n);
+      else this.states.delete(old.state);
+    }
+    if (entry) {
+      this.calls.set(id, entry);
+      this.states.set(entry.state, (this.states.get(entry.state) ?? 0) + 1);
+    } else {
+      this.calls.delete(id);
+    }
+  }
+
   private show(): void {
     if (!this.isOpen) return;
     const status = this.line
-      ? statusFor(this.line.status, [...this.calls.values()].map((c) => c.state))
+      ? statusFor(this.line.status, this.states.keys())
       : statusOf('error', this.problem ?? NO_LINE);
     const key = JSON.stringify(status);
     if (key === this.shown) return;
@@ -123,6 +144,7 @@ export class LineSession {
     if (!this.isOpen) return;
     this.isOpen = false;
     this.calls.clear();
+    this.states.clear();
     if (!this.line) return;
     this.line.off('status', this.onStatus);
     this.line.off('event', this.onEvent);

@@ -16,7 +16,11 @@ const MAX_OBJECTS = 2000;
  */
 export function probeMessage(msg: NodeMessage): void {
   const seen = new Set<object>();
-  const walk = (value: unknown, path: string, depth: number): void => {
+  // The keys from msg to the value being read: the path is put into words only when a read throws
+  // (building it for every property read was most of the probe's cost per message).
+  const keysTo: string[] = [];
+  const where = (): string => keysTo.reduce((path, key) => (/^[A-Za-z_$][\w$]*$/.test(key) ? `${path}.${key}` : `${path}[${JSON.stringify(key)}]`), 'msg');
+  const walk = (value: unknown, depth: number): void => {
     if (value === null || (typeof value !== 'object' && typeof value !== 'function')) return;
     if (depth > MAX_DEPTH || seen.has(value) || seen.size >= MAX_OBJECTS) return;
     seen.add(value);
@@ -28,20 +32,23 @@ export function probeMessage(msg: NodeMessage): void {
       // A property every object has (inherited): a Proxy whose get trap throws shows itself here.
       void (value as { constructor?: unknown }).constructor;
     } catch (err) {
-      throw unreadable(path, err);
+      throw unreadable(where(), err);
     }
-    for (const key of keys.slice(0, MAX_KEYS)) {
-      const at = /^[A-Za-z_$][\w$]*$/.test(key) ? `${path}.${key}` : `${path}[${JSON.stringify(key)}]`;
+    const n = Math.min(keys.length, MAX_KEYS);
+    for (let i = 0; i < n; i++) {
+      const key = keys[i];
+      keysTo.push(key);
       let v: unknown;
       try {
         v = (value as Record<string, unknown>)[key];
       } catch (err) {
-        throw unreadable(at, err);
+        throw unreadable(where(), err);
       }
-      walk(v, at, depth + 1);
+      walk(v, depth + 1);
+      keysTo.pop();
     }
   };
-  walk(msg, 'msg', 0);
+  walk(msg, 0);
 }
 
 /** The words for a property that cannot be read, with what JavaScript said beside them. */

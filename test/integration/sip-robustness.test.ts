@@ -265,6 +265,26 @@ describe('SIP robustness: malformed SIP, SDP and RTP against a running line (int
     assert.equal(evB.events.filter((e) => e.topic === 'ended' && e.call?.id === incoming.call?.id).length, 1, 'ended once');
   });
 
+  it('the same INVITE again on another branch while the first rings (a merged request, RFC 3261 8.2.2.2): 482, one call rings', async function () {
+    // sip.js's check, found by Call-ID here (lib/sip/sip-merged-request.ts), on a real line.
+    const fromTag = token();
+    const body = sdpOffer(LOOPBACK, 40000);
+    const first = request('INVITE', { fromTag, contentType: 'application/sdp', body });
+    const ringing = evB.events.filter((e) => e.topic === 'incoming').length;
+    await relay.send(first.text);
+    const incoming = await evB.next('incoming', (e) => e.call?.remote.uri?.includes('attacker') === true);
+    const merged = request('INVITE', { callId: first.callId, fromTag, contentType: 'application/sdp', body });
+    assert.notEqual(merged.text.match(/branch=[^;]+/)?.[0], first.text.match(/branch=[^;]+/)?.[0]);
+    await relay.send(merged.text);
+    assert.equal((await relay.final(first.callId, 'INVITE')).status, 482);
+    await b.hangup(incoming.call?.id);
+    const refused = await relay.final(first.callId, 'INVITE');
+    assert.ok((refused.status ?? 0) >= 400 && refused.status !== 482, refused.startLine);
+    await relay.send(ackFor(refused, fromTag));
+    await evB.next('ended', (e) => e.call?.id === incoming.call?.id);
+    assert.equal(evB.events.filter((e) => e.topic === 'incoming').length, ringing + 1, 'one call rang');
+  });
+
   it('BYE, CANCEL, INFO, NOTIFY, REFER for a dialog that does not exist: 481', async function () {
     for (const method of ['BYE', 'CANCEL', 'INFO', 'NOTIFY', 'REFER']) {
       const headers = method === 'NOTIFY' ? ['Event: refer', 'Subscription-State: active'] : method === 'REFER' ? [`Refer-To: <sip:3003@${LOOPBACK}>`] : [];
