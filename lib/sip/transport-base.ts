@@ -219,12 +219,28 @@ export abstract class NodeTransport implements Transport {
     return this.delivering?.source;
   }
 
+  /**
+   * When a message from the server last arrived (`performance.now()`, ms; -Infinity: none yet). The
+   * keep-alive (sip-user-agent.ts) counts any message from the server while it waits for its OPTIONS'
+   * answer as that answer: a server busy with calls answers late but is there.
+   */
+  lastFromServerAt = -Infinity;
+
+  /**
+   * Did this message come from the server? On a connection (TCP, TLS, WS) every message does; UDP
+   * compares the datagram's source with the server's address.
+   */
+  protected fromServer(_source: SourceAddress | undefined): boolean {
+    return true;
+  }
+
   /** A subclass calls this with every whole message it received (`source`: a datagram's). Never throws. */
   protected deliver(text: string, from: string, source?: SourceAddress): void {
     if (this._state !== TransportState.Connected) {
       this.log.debug(`sip transport: message from ${from} while ${this._state.toLowerCase()}: dropped`);
       return;
     }
+    if (this.fromServer(source)) this.lastFromServerAt = performance.now();
     if (this.options.traceSip) this.log.debug(`sip receive (${this.protocol}) from ${from}:\n${redactForLog(text)}`);
     const fault = messageFault(text);
     if (fault) {

@@ -12,7 +12,7 @@
  * - retransmissions sip.js leaves out for unreliable transports are done here (transport-retransmit.ts).
  */
 import { createSocket, RemoteInfo, Socket } from 'node:dgram';
-import { asError, LocalEndpoint, NodeTransport, NodeTransportOptions } from './transport-base';
+import { asError, LocalEndpoint, NodeTransport, NodeTransportOptions, SourceAddress } from './transport-base';
 import { resolveHost } from './transport-address';
 import { peekMessage, responseDestination, stampReceived } from './transport-message';
 import { Destination, RetransmitTimers, RFC3261_TIMERS, UdpRetransmitter } from './transport-retransmit';
@@ -91,6 +91,11 @@ export class UdpTransport extends NodeTransport {
       if (!socket) return reject(new Error('cannot send: UDP socket closed'));
       socket.send(bytes, to.port, to.host, (err) => (err ? reject(err) : resolve()));
     });
+  }
+
+  /** A datagram is the server's when it comes from the address and port requests go to. */
+  protected override fromServer(source: SourceAddress | undefined): boolean {
+    return source !== undefined && source.address === this.server?.host && source.port === this.server.port;
   }
 
   private sendBytes(bytes: Buffer, to: Destination): void {
