@@ -467,7 +467,7 @@ describe('the editor in a browser', function () {
     assert.deepEqual(saved, [true, '12', 'connect', 'L1']);
   });
 
-  it("voice-conference's dialog: join shows the room and the join options, leave neither, end and mute-all the room only; a bad leave digit, talk threshold, tag or whisper tag is flagged", async function () {
+  it("voice-conference's dialog: join shows the room and the join options, leave neither, end and mute-all the room only; a bad leave, mute or unmute key, talk threshold, tag or whisper tag is flagged", async function () {
     const id = await newNodeDialog(page, 'voice-conference');
     const shown = () => page.evaluate(() => ({
       action: $('#node-input-action').val(),
@@ -486,16 +486,16 @@ describe('the editor in a browser', function () {
     await page.selectOption('#node-input-action', 'mute-all');
     assert.deepEqual(await shown(), { action: 'mute-all', room: true, joinOptions: 'none' });
     await page.selectOption('#node-input-action', 'join');
-    await badThenGood(page, [['#node-input-leaveDigit', 'x', '#'], ['#node-input-talkThreshold', '10', '-40'], ['#node-input-tags', 'agent, two words', 'agent, sales'], ['#node-input-whisperTo', 'a,b', 'coach']]);
+    await badThenGood(page, [['#node-input-leaveDigit', 'x', '#'], ['#node-input-muteDigit', 'x', '5'], ['#node-input-unmuteDigit', 'x', '6'], ['#node-input-talkThreshold', '10', '-40'], ['#node-input-tags', 'agent, two words', 'agent, sales'], ['#node-input-whisperTo', 'a,b', 'coach']]);
     await typeInto(page, '#node-input-room', 'demo');
     await page.check('#node-input-beepOnEntry');
     await page.click('#node-dialog-ok');
     await page.waitForSelector('#node-dialog-ok', { state: 'detached' });
     const saved = await page.evaluate((i) => {
       const n = RED.nodes.node(i) as any; // eslint-disable-line @typescript-eslint/no-explicit-any
-      return [n.valid, n.action, n.room, n.leaveDigit, String(n.talkThreshold), n.beepOnEntry, n.line, n.tags, n.whisperTo];
+      return [n.valid, n.action, n.room, n.leaveDigit, n.muteDigit, n.unmuteDigit, String(n.talkThreshold), n.beepOnEntry, n.line, n.tags, n.whisperTo];
     }, id);
-    assert.deepEqual(saved, [true, 'join', 'demo', '#', '-40', true, 'L1', 'agent, sales', 'coach']);
+    assert.deepEqual(saved, [true, 'join', 'demo', '#', '5', '6', '-40', true, 'L1', 'agent, sales', 'coach']);
   });
 
   it("voice-conference's media and room rows: shown for join only; a media that is neither a tone nor a .wav, max parties 0, a record path not .wav are flagged; Done saves them", async function () {
