@@ -32,9 +32,9 @@
  * test/unit/sip-grammar.test.ts compares the two parsers on every start rule sip.js uses.
  */
 import { readFileSync } from 'node:fs';
-import path from 'node:path';
 import { compileFunction } from 'node:vm';
 import { Grammar, NameAddrHeader, URI } from 'sip.js';
+import { patchOnce, replaceOnce, sipJsFile, SipJsPatchOutcome, splitOnce } from './sipjs-source';
 
 /** The generated parser's entry: the result is written to `options.data`; throws when the input does not match. */
 export type PegParse = (input: string, options: { startRule?: string; data?: unknown }) => unknown;
@@ -43,10 +43,7 @@ export type PegParse = (input: string, options: { startRule?: string; data?: unk
 export type GrammarParse = (input: string, startRule: string) => unknown;
 
 /** What {@link installFastGrammar} did: `installed`, or why not (words for a debug log). */
-export interface FastGrammarOutcome {
-  installed: boolean;
-  reason: string;
-}
+export type FastGrammarOutcome = SipJsPatchOutcome;
 
 // The anchors: exact text of sip.js 0.21.2's grammar.js. Any of them missing: leave sip.js alone.
 const IMPORTS = 'import { NameAddrHeader } from "../../name-addr-header.js";\nimport { URI } from "../../uri.js";\n';
@@ -79,21 +76,7 @@ const DATA_INIT = '    options.data = {}; // Object to which header attributes w
 const RUN = '    peg$result = peg$parseRule(peg$startRuleIndex);\n';
 
 export function grammarSourcePath(): string {
-  return path.join(path.dirname(require.resolve('sip.js/package.json')), 'lib', 'grammar', 'pegjs', 'dist', 'grammar.js');
-}
-
-/** `text` with its only occurrence of `anchor` replaced; throws when it occurs zero or several times. */
-export function replaceOnce(text: string, anchor: string, by: string): string {
-  const at = text.indexOf(anchor);
-  if (at < 0 || text.indexOf(anchor, at + 1) >= 0) throw new Error(`anchor ${JSON.stringify(anchor.trim().slice(0, 40))} ${at < 0 ? 'not found' : 'found twice'}`);
-  return text.slice(0, at) + by + text.slice(at + anchor.length);
-}
-
-/** Splits `text` at the only occurrence of `anchor` (dropped); throws when it occurs zero or several times. */
-function splitOnce(text: string, anchor: string): [string, string] {
-  const at = text.indexOf(anchor);
-  if (at < 0 || text.indexOf(anchor, at + 1) >= 0) throw new Error(`anchor ${JSON.stringify(anchor.trim().slice(0, 40))} ${at < 0 ? 'not found' : 'found twice'}`);
-  return [text.slice(0, at), text.slice(at + anchor.length)];
+  return sipJsFile('lib', 'grammar', 'pegjs', 'dist', 'grammar.js');
 }
 
 /**
@@ -197,26 +180,17 @@ const SELF_CHECK: Array<[string, string]> = [
   ['<<<', 'Contact'],
 ];
 
-let outcome: FastGrammarOutcome | undefined;
-
 /**
  * Installs the compiled grammar as sip.js's `Grammar.parse`, once per process (later calls return
  * the first outcome). Never throws: when it cannot, sip.js's parser stays and `reason` says why.
  */
-export function installFastGrammar(): FastGrammarOutcome {
-  if (outcome) return outcome;
-  try {
-    const file = grammarSourcePath();
-    const fast = asGrammarParse(compileFastGrammar(readFileSync(file, 'utf8'), file));
-    const original = Grammar.parse as GrammarParse;
-    for (const [input, rule] of SELF_CHECK) {
-      const [mine, theirs] = [JSON.stringify(fast(input, rule)), JSON.stringify(original(input, rule))];
-      if (mine !== theirs) throw new Error(`the compiled grammar reads ${JSON.stringify(input)} (${rule}) differently`);
-    }
-    (Grammar as { parse: GrammarParse }).parse = fast;
-    outcome = { installed: true, reason: 'sip.js grammar: tables built once (lib/sip/sip-grammar.ts)' };
-  } catch (err) {
-    outcome = { installed: false, reason: `sip.js grammar: its own parser stays (${err instanceof Error ? err.message : String(err)})` };
+export const installFastGrammar: () => FastGrammarOutcome = patchOnce('sip.js grammar', 'tables built once (lib/sip/sip-grammar.ts)', 'its own parser stays', () => {
+  const file = grammarSourcePath();
+  const fast = asGrammarParse(compileFastGrammar(readFileSync(file, 'utf8'), file));
+  const original = Grammar.parse as GrammarParse;
+  for (const [input, rule] of SELF_CHECK) {
+    const [mine, theirs] = [JSON.stringify(fast(input, rule)), JSON.stringify(original(input, rule))];
+    if (mine !== theirs) throw new Error(`the compiled grammar reads ${JSON.stringify(input)} (${rule}) differently`);
   }
-  return outcome;
-}
+  (Grammar as { parse: GrammarParse }).parse = fast;
+});

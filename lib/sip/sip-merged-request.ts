@@ -29,17 +29,13 @@
  * same requests (the 405, 416, 404, 400 and 482 answers, in and out of dialog).
  */
 import { readFileSync } from 'node:fs';
-import path from 'node:path';
 import { compileFunction } from 'node:vm';
 import { Core } from 'sip.js';
 import { AllowedMethods } from 'sip.js/lib/core/user-agent-core/allowed-methods.js';
-import { replaceOnce } from './sip-grammar';
+import { patchOnce, replaceOnce, sipJsFile, SipJsPatchOutcome, splitOnce } from './sipjs-source';
 
 /** What {@link installMergedRequestIndex} did: `installed`, or why not (words for a debug log). */
-export interface MergedRequestOutcome {
-  installed: boolean;
-  reason: string;
-}
+export type MergedRequestOutcome = SipJsPatchOutcome;
 
 /** The fields of a request the check reads (sip.js's IncomingRequestMessage). */
 interface RequestKeys {
@@ -77,7 +73,7 @@ const GIVEN = ['C', 'AllowedMethods'];
 export const sipJsReceiveRequest = (Core.UserAgentCore.prototype as unknown as { receiveRequest: ReceiveRequest }).receiveRequest;
 
 export function userAgentCoreSourcePath(): string {
-  return path.join(path.dirname(require.resolve('sip.js/package.json')), ...SOURCE_FILE);
+  return sipJsFile(...SOURCE_FILE);
 }
 
 /**
@@ -158,11 +154,10 @@ function moduleNames(source: string): string[] {
  * anchor or the name) when the text is not the one this was written for.
  */
 export function transformReceiveRequest(source: string): string {
-  const start = source.indexOf(METHOD_START);
-  if (start < 0 || source.indexOf(METHOD_START, start + 1) >= 0) throw new Error('anchor "receiveRequest(message) {" not found once');
-  const end = source.indexOf(METHOD_END, start);
+  const after = splitOnce(source, METHOD_START)[1];
+  const end = after.indexOf(METHOD_END);
   if (end < 0) throw new Error('anchor "Once a dialog has been established" not found after receiveRequest');
-  const method = source.slice(start + METHOD_START.length, end);
+  const method = after.slice(0, end);
   if (!method.endsWith('\n    }')) throw new Error('receiveRequest does not end where expected');
   const body = replaceOnce(method.slice(0, -'\n    }'.length), SCAN, INDEXED);
   for (const name of moduleNames(source)) {
@@ -182,23 +177,19 @@ export function compileReceiveRequest(source: string, filename: string): Receive
   return method as ReceiveRequest;
 }
 
-let outcome: MergedRequestOutcome | undefined;
-
 /**
  * Installs the compiled method as `UserAgentCore.prototype.receiveRequest`, once per process (later
  * calls return the first outcome). Never throws: when it cannot, sip.js's method stays and `reason` says why.
  */
-export function installMergedRequestIndex(): MergedRequestOutcome {
-  if (outcome) return outcome;
-  try {
+export const installMergedRequestIndex: () => MergedRequestOutcome = patchOnce(
+  'sip.js merged-request check',
+  'by Call-ID (lib/sip/sip-merged-request.ts)',
+  'its own scan stays',
+  () => {
     const file = userAgentCoreSourcePath();
     const method = compileReceiveRequest(readFileSync(file, 'utf8'), file);
     const proto = Core.UserAgentCore.prototype as unknown as { receiveRequest: ReceiveRequest };
     if (typeof proto.receiveRequest !== 'function') throw new Error('UserAgentCore has no receiveRequest');
     proto.receiveRequest = method;
-    outcome = { installed: true, reason: 'sip.js merged-request check: by Call-ID (lib/sip/sip-merged-request.ts)' };
-  } catch (err) {
-    outcome = { installed: false, reason: `sip.js merged-request check: its own scan stays (${err instanceof Error ? err.message : String(err)})` };
-  }
-  return outcome;
-}
+  },
+);
