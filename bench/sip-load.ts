@@ -958,7 +958,10 @@ async function main(): Promise<void> {
   if (fds !== null && fds < need) log(`warning: ulimit -n is ${fds}; ${Math.max(...LEVELS)} calls need about ${need} (raise it with ulimit -n)`);
   log(`bench:sip — ${cpus().length} cores, ${cpus()[0]?.model}, Node ${process.version}; levels ${LEVELS.join(',')}; rates ${RATES.join(',')}; hold ${HOLD_S} s; record ${RECORD ?? 'off'}; load ${loadText()}`);
   const peer = await RtpLoadPeer.start(await pickPorts(1), PCAP, undefined, LOAD_PRIORITY);
-  log(`RTP peer on port ${peer.port}, receive buffer ${(peer.recvBuffer / 1024).toFixed(0)} KiB (what the kernel granted of 8 MiB; net.core.rmem_max caps it)`);
+  log(
+    `RTP peer on port ${peer.port}, receive buffer ${(peer.recvBuffer / 1024).toFixed(0)} KiB (what the kernel granted of 8 MiB; net.core.rmem_max caps it); ` +
+      (peer.noKernelTimes === null ? "arrival times the kernel's (SO_TIMESTAMPNS)" : `arrival times when its event loop read each packet (${peer.noKernelTimes})`),
+  );
   for (const w of WORKERS) log(workersLine(w));
   if (WORKERS.some((w) => w !== 0)) {
     idleWorkerRss = await measureIdleWorker();

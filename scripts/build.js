@@ -20,6 +20,8 @@ try {
   if (!process.env.BUILD_LENIENT) process.exit(1);
   console.error('build: type errors above (BUILD_LENIENT: continuing)');
 }
+// The media worker's native RTP I/O (build/Release/rtp_io.node), when missing or older than its source.
+execFileSync(process.execPath, [path.join(__dirname, 'build-native.js'), '--if-stale'], { stdio: 'inherit', cwd: root });
 const outNodes = path.join(dist, 'nodes');
 for (const f of fs.readdirSync(path.join(root, 'nodes'))) {
   if (f.endsWith('.html')) fs.copyFileSync(path.join(root, 'nodes', f), path.join(outNodes, f));

@@ -21,13 +21,14 @@
  *
  * Driven over IPC (child_process.fork; {@link RtpLoadPeer} is the parent's side): `{ cmd: 'report' }`
  * → a PeerReport (and the counts start over), `{ cmd: 'originate', address, port, streams }`,
- * `{ cmd: 'stop-originate' }`. It sends `{ ready: port, recvBuffer: bytes }` over IPC once bound.
+ * `{ cmd: 'stop-originate' }`. It sends `{ ready: port, recvBuffer: bytes, kernelTimes }` over IPC once bound.
  */
 import { fork, ChildProcess } from 'node:child_process';
 import dgram from 'node:dgram';
 import { randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { readPcap } from '../../test/helpers/pcap-capture';
+import { loadNativeRtpIo } from '../../lib/media-engine/native-rtp-io';
 import { applyThreadPriority, MEDIA_PRIORITIES, MediaPriority } from '../../lib/media-engine/thread-priority';
 
 const PACKET_BYTES = 160; // 20 ms of 8 kHz A-law
@@ -223,16 +224,18 @@ function main(): void {
     if (i >= 0) list.splice(i, 1);
   };
 
-  socket.on('message', (buf, rinfo) => {
-    const now = performance.now();
+  // Each packet's arrival time is the kernel's (SO_TIMESTAMPNS, through the package's batched I/O,
+  // drained on every phase's timer) where the addon is built: then how late this process's own event
+  // loop reads a packet does not count in the jitter it judges; else the time the event loop got it.
+  const onPacket = (buf: Buffer, address: string, fromPort: number, now: number): void => {
     if (buf.length < 12 || buf[0] >> 6 !== 2) return;
     const pt = buf[1] & 0x7f;
     if (pt >= 72 && pt <= 76) return; // RTCP
     counts.received++;
     if (!originating) {
-      const t = answering.get(rinfo.port);
+      const t = answering.get(fromPort);
       if (t) t.lastHeard = now;
-      else answering.set(rinfo.port, addTx(rinfo.address, rinfo.port, false));
+      else answering.set(fromPort, addTx(address, fromPort, false));
     }
     const ssrc = buf.readUInt32BE(8);
     const ts = buf.readUInt32BE(4);
@@ -252,7 +255,9 @@ function main(): void {
       s.held.push(heldMs);
     }
     s.lastArrival = now;
-  });
+  };
+  const { io: batched, reason: noBatched } = loadNativeRtpIo();
+  let kernelTimes = false;
 
   /** One packet of a stream, into its preallocated buffer. */
   const send = (t: TxStream): void => {
@@ -275,6 +280,7 @@ function main(): void {
   const start = performance.now();
   let step = 0;
   const onTimer = (): void => {
+    batched?.drain();
     const now = performance.now();
     heldMs = Math.max(0, now - (start + step * PHASE_MS));
     selfLate.add(heldMs);
@@ -365,7 +371,9 @@ function main(): void {
   });
   socket.bind(port, '127.0.0.1', () => {
     // The kernel caps the 8 MB asked for at net.core.rmem_max: the bench prints what was granted.
-    process.send?.({ ready: socket.address().port, recvBuffer: socket.getRecvBufferSize() });
+    kernelTimes = (batched?.attach(socket, onPacket) ?? null) !== null;
+    if (!kernelTimes) socket.on('message', (buf, rinfo) => onPacket(buf, rinfo.address, rinfo.port, performance.now()));
+    process.send?.({ ready: socket.address().port, recvBuffer: socket.getRecvBufferSize(), kernelTimes, noKernelTimes: kernelTimes ? null : (noBatched ?? 'the socket could not be taken over') });
     onTimer();
   });
 }
@@ -378,6 +386,8 @@ export class RtpLoadPeer {
     readonly port: number,
     /** The receive buffer the kernel granted (of 8 MiB asked; net.core.rmem_max caps it), bytes. */
     readonly recvBuffer: number,
+    /** Null: arrival times are the kernel's (the batched I/O); else why they are when the peer's event loop read each packet. */
+    readonly noKernelTimes: string | null,
   ) {
     child.on('message', (m: Record<string, unknown>) => {
       this.waiters = this.waiters.filter((w) => !w(m));
@@ -387,11 +397,12 @@ export class RtpLoadPeer {
   /** Forks the peer on `port` (127.0.0.1), playing the PCMA payloads of `pcap` (SIPp's g711a.pcap), its thread at `priority` (lib/media-engine/thread-priority.ts). */
   static async start(port: number, pcap: string, phases = DEFAULT_PHASES, priority: MediaPriority = 'normal'): Promise<RtpLoadPeer> {
     const child = fork(__filename, [String(port), pcap, String(phases), priority], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-    const ready = await new Promise<{ ready: number; recvBuffer: number }>((resolve, reject) => {
-      child.once('message', (m: { ready?: number; recvBuffer: number }) => (m.ready ? resolve(m as { ready: number; recvBuffer: number }) : reject(new Error('the RTP peer did not start'))));
+    type Ready = { ready: number; recvBuffer: number; kernelTimes: boolean; noKernelTimes: string | null };
+    const ready = await new Promise<Ready>((resolve, reject) => {
+      child.once('message', (m: Partial<Ready>) => (m.ready ? resolve(m as Ready) : reject(new Error('the RTP peer did not start'))));
       child.once('exit', (code) => reject(new Error(`the RTP peer exited (${code})`)));
     });
-    return new RtpLoadPeer(child, ready.ready, ready.recvBuffer);
+    return new RtpLoadPeer(child, ready.ready, ready.recvBuffer, ready.kernelTimes ? null : ready.noKernelTimes);
   }
 
   get pid(): number | undefined {

@@ -7,6 +7,7 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import type { Logger } from '../backend';
+import { loadNativeRtpIo } from './native-rtp-io';
 import { MediaClock } from '../media/media-clock';
 import type { RecorderHandle } from '../media/call-recorder';
 import type { AnalysisHandle } from '../analysis/analysis-host';
@@ -149,8 +150,19 @@ function addPcm(samples: Int16Array): number {
   return off;
 }
 
+/**
+ * The RTP sockets' batched I/O (lib/media-engine/native-rtp-io.ts), or why `dgram` it is. Drained at
+ * the start of every tick: this subscriber is the clock's first, so every session ticks after it.
+ */
+const rtpIo = loadNativeRtpIo();
+/** The line's log hears once, with its first call, how this thread's RTP is read. */
+let rtpIoTold = false;
+
 // One flush per tick, after every session's tick (setImmediate runs after this timer phase).
-clock.subscribe(() => scheduleFlush());
+clock.subscribe(() => {
+  rtpIo.io?.drain();
+  scheduleFlush();
+});
 
 function logFor(id: LegId): Logger {
   const line = (level: 'debug' | 'info' | 'warn' | 'error') => (text: string) => events.push({ e: 'log', id, level, line: text });
@@ -167,7 +179,7 @@ async function open(c: OpenCommand): Promise<void> {
   }
   let session: RtpSession;
   try {
-    session = new RtpSession({ ports: pair, codec: c.codec, direction: c.direction, inbandDtmf: c.inbandDtmf, clock: tickSource, log: logFor(c.id) });
+    session = new RtpSession({ ports: pair, codec: c.codec, direction: c.direction, inbandDtmf: c.inbandDtmf, clock: tickSource, log: logFor(c.id), io: rtpIo.io ?? undefined });
   } catch (err) {
     await pair.close();
     events.push({ e: 'open-failed', id: c.id, error: toWireError(err) });
@@ -175,6 +187,11 @@ async function open(c: OpenCommand): Promise<void> {
   }
   const leg: Leg = { id: c.id, session, stats: new Float64Array(c.stats), plays: new Map(), listening: { audio: false, tx: false }, recs: new Map(), analyses: new Map() };
   legs.set(c.id, leg);
+  if (!rtpIoTold) {
+    rtpIoTold = true;
+    const line = rtpIo.io ? 'media worker: RTP sockets read and written in batches (native/rtp-io)' : `media worker: RTP sockets through dgram: ${rtpIo.reason}`;
+    events.push({ e: 'log', id: c.id, level: 'debug', line });
+  }
   session.on('dtmf', (d: RtpDtmfEvent) => events.push({ e: 'dtmf', id: c.id, ...d }));
   session.on('latched', (to: RtpEndpoint) => events.push({ e: 'latched', id: c.id, address: to.address, port: to.port }));
   session.writeStats(leg.stats);

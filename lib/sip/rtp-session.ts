@@ -32,6 +32,7 @@ import {
   STATIC_PAYLOAD_TYPES,
 } from './media-params';
 import type { RtpMedia } from '../media-engine/rtp-media';
+import type { AttachedRtpSocket, RtpSocketIo } from '../media-engine/native-rtp-io';
 import { writeCounters } from '../media-engine/protocol';
 import { analyseMediaEvents, AnalysisHandle, AnalysisSink } from '../analysis/analysis-host';
 import type { AnalysisOptions } from '../capabilities/analysis';
@@ -147,6 +148,12 @@ export interface RtpSessionOptions extends Partial<Omit<RtpMediaParams, 'codec'>
   ssrc?: number;
   /** Where malformed packets are reported (a few per source, then a count every 10 s). Default: nowhere (they are counted in stats()). */
   log?: Logger;
+  /**
+   * Reads and writes the RTP socket in batches instead of through `dgram`'s events (the media
+   * worker's native I/O, lib/media-engine/native-rtp-io.ts). Default, or when it cannot take the
+   * socket over: `dgram`.
+   */
+  io?: RtpSocketIo;
 }
 
 /** Audio waiting to be sent. */
@@ -230,6 +237,8 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> implements RtpMed
   /** The memory of the audio packets sent (reused: see send()), and the sends the socket has not called back for. */
   private txPacket: Buffer | null = null;
   private sendsInFlight = 0;
+  /** The RTP socket taken over by the batched I/O (RtpSessionOptions.io), or null: `dgram`'s events. */
+  private readonly wire: AttachedRtpSocket | null;
   /** Listeners of `tx` (kept up to date by newListener / removeListener: a tick asks, 50 times a second). */
   private txListeners = 0;
 
@@ -297,7 +306,8 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> implements RtpMed
     events.on('removeListener', (event: string | symbol) => {
       if (event === 'tx') this.txListeners--;
     });
-    this.ports.rtp.on('message', this.onMessage);
+    this.wire = o.io?.attach(this.ports.rtp, this.onPacket) ?? null;
+    if (!this.wire) this.ports.rtp.on('message', this.onMessage);
     this.ports.rtp.on('error', this.onSocketError);
     this.ports.rtcp.on('message', this.onRtcp);
     this.ports.rtcp.on('error', this.onSocketError);
@@ -515,7 +525,8 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> implements RtpMed
     if (this.closing) return this.closing;
     this.isClosed = true;
     this.unsubscribe();
-    this.ports.rtp.off('message', this.onMessage);
+    if (this.wire) this.wire.detach();
+    else this.ports.rtp.off('message', this.onMessage);
     this.ports.rtcp.off('message', this.onRtcp);
     this.malformedLog?.close();
     this.clearQueue();
@@ -574,6 +585,11 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> implements RtpMed
     this.seq = (this.seq + 1) & 0xffff;
     this.counts.packetsSent++;
     this.counts.bytesSent += packet.length;
+    if (this.wire) {
+      // Sent (copied by the kernel) or refused before this returns: the packet's memory is free again.
+      if (!this.wire.send(packet, target.port, target.address)) this.counts.sendErrors++;
+      return;
+    }
     try {
       this.ports.rtp.send(packet, target.port, target.address, this.onSent);
       this.sendsInFlight++;
@@ -674,6 +690,11 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> implements RtpMed
   // ── receiving ─────────────────────────────────────────────────────────────────────────────────
 
   private readonly onMessage = (received: Buffer, rinfo: dgram.RemoteInfo): void => {
+    this.onPacket(received, rinfo.address, rinfo.port, performance.now());
+  };
+
+  /** A datagram on the RTP port, from `dgram` or the batched I/O (which gives the kernel's arrival time). */
+  private readonly onPacket = (received: Buffer, address: string, port: number, arrivalMs: number): void => {
     if (looksLikeRtcp(received)) {
       this.counts.rtcp++;
       return;
@@ -693,11 +714,11 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> implements RtpMed
     const packet = buf === 'malformed' ? null : parseRtp(buf);
     if (!packet) {
       this.counts.invalid++;
-      const from = `${rinfo.address}:${rinfo.port}`;
+      const from = `${address}:${port}`;
       this.malformedLog?.note(from, () => `sip media: dropped a malformed RTP packet of ${received.length} bytes from ${from} (to port ${this.ports.rtpPort})`);
       return;
     }
-    if (!this.acceptSource(rinfo)) {
+    if (!this.acceptSource(address, port)) {
       this.counts.foreign++;
       return;
     }
@@ -717,17 +738,17 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> implements RtpMed
       this.rxSsrc = packet.ssrc;
     }
     // Audio only: an RFC 4733 event's packets all carry its start's timestamp.
-    if (packet.payloadType === this.params.payloadType) this.rxJitter.push(performance.now(), packet.timestamp);
+    if (packet.payloadType === this.params.payloadType) this.rxJitter.push(arrivalMs, packet.timestamp);
     this.rxWaiting = true;
     this.deliver(this.reorder.push(packet.sequenceNumber, packet));
   };
 
   /** Symmetric RTP: latch to the first source, follow another only once the latched one fell silent. */
-  private acceptSource(rinfo: dgram.RemoteInfo): boolean {
+  private acceptSource(address: string, port: number): boolean {
     const from = this.latched;
-    if (from && from.address === rinfo.address && from.port === rinfo.port) return true;
+    if (from && from.address === address && from.port === port) return true;
     if (from && (this.lastTick ?? 0) - this.lastRxTick < this.relatchTicks) return false;
-    this.latched = { address: rinfo.address, port: rinfo.port };
+    this.latched = { address, port };
     this.emit('latched', { ...this.latched });
     return true;
   }

@@ -1,0 +1,10 @@
+{
+  "targets": [
+    {
+      "target_name": "rtp_io",
+      "sources": ["native/rtp-io.c"],
+      "cflags": ["-O2", "-Wall", "-Wextra"],
+      "conditions": [["OS!='linux'", { "type": "none" }]]
+    }
+  ]
+}

@@ -1,0 +1,183 @@
+/**
+ * The media worker's RTP sockets read and written through native/rtp-io.c (a Node-API addon) instead
+ * of `dgram`'s events: once per media tick every socket is drained with `recvmmsg`, each packet with
+ * the kernel's arrival time, and each tick's packet is one `sendto`. No libuv poll event, second
+ * `recvmsg`, `rinfo` object or JavaScript callback per packet (docs/benchmarks.md, "Native RTP I/O").
+ *
+ * The sockets stay `dgram`'s: they are bound (by the port allocator) and closed as before; {@link
+ * NativeRtpIo.attach} takes over one that is bound, and gives it back (detach) before it closes.
+ * Where the addon was not built (no compiler at install), or `VOICE_RTP_IO=dgram` is set, {@link
+ * loadNativeRtpIo} says why and the sessions use `dgram` as they always did: same packets, same stats.
+ *
+ * A packet waits at most one tick (20 ms) in the kernel: the sessions only use what arrived at their
+ * next tick anyway (the jitter buffer plays out at the tick), and the arrival time the stats use is
+ * the kernel's, not the drain's.
+ */
+import type dgram from 'node:dgram';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+
+/** What a taken-over socket's packets are given to: a copy of the packet (the session may keep it). */
+export type RtpPacketHandler = (packet: Buffer, address: string, port: number, arrivalMs: number) => void;
+
+/** One socket taken over. */
+export interface AttachedRtpSocket {
+  /** Sends one datagram now; false when the kernel refused it (counted by the caller as a send error). */
+  send(packet: Buffer, port: number, address: string): boolean;
+  /** Gives the socket back to `dgram` (reading through its events again); call before closing it. */
+  detach(): void;
+}
+
+/** How a session's RTP socket is read and written when not through `dgram` (RtpSessionOptions.io). */
+export interface RtpSocketIo {
+  /** Takes a bound socket over; null when it cannot (the session then uses `dgram`). */
+  attach(socket: dgram.Socket, onPacket: RtpPacketHandler): AttachedRtpSocket | null;
+}
+
+interface Addon {
+  RECV_FIELDS: number;
+  SLOT: number;
+  enable(fd: number): number;
+  recv(fds: Int32Array, count: number, buf: Buffer, meta: Int32Array, state: Int32Array): number;
+  send(fd: number, buf: Buffer, offset: number, length: number, address: number, port: number): number;
+}
+
+/** Where node-gyp puts the addon: build/Release under the package's root (dist/lib/media-engine → ../../..). */
+export const NATIVE_RTP_IO_PATH = join(__dirname, '..', '..', '..', 'build', 'Release', 'rtp_io.node');
+
+/** The addon, or why not. Loaded once per thread. */
+export function loadNativeRtpIo(): { io: NativeRtpIo; reason: null } | { io: null; reason: string } {
+  if (process.env.VOICE_RTP_IO === 'dgram') return { io: null, reason: 'VOICE_RTP_IO=dgram is set' };
+  if (process.platform !== 'linux') return { io: null, reason: `native RTP I/O is for Linux (this is ${process.platform})` };
+  if (!existsSync(NATIVE_RTP_IO_PATH)) return { io: null, reason: `the native RTP I/O addon was not built (no ${NATIVE_RTP_IO_PATH}: see scripts/build-native.js)` };
+  try {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    return { io: new NativeRtpIo(require(NATIVE_RTP_IO_PATH) as Addon), reason: null };
+  } catch (err) {
+    return { io: null, reason: `the native RTP I/O addon did not load: ${(err as Error).message}` };
+  }
+}
+
+/** The descriptor of a bound `dgram` socket, through its internal state (no public way; `_handle` warns DEP0112). */
+function descriptorOf(socket: dgram.Socket): { fd: number; handle: { recvStart(): number; recvStop(): number } } | null {
+  const state = Object.getOwnPropertySymbols(socket).find((s) => s.description === 'state symbol');
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  const handle = state ? (socket as any)[state]?.handle : undefined;
+  if (!handle || typeof handle.fd !== 'number' || handle.fd < 0 || typeof handle.recvStop !== 'function') return null;
+  return { fd: handle.fd, handle };
+}
+
+/** IPv4 dotted quad → host-order number, or -1. */
+function ipv4ToInt(address: string): number {
+  const parts = address.split('.');
+  if (parts.length !== 4) return -1;
+  let v = 0;
+  for (const p of parts) {
+    const n = Number(p);
+    if (!Number.isInteger(n) || n < 0 || n > 255 || p === '') return -1;
+    v = v * 256 + n;
+  }
+  return v;
+}
+
+function intToIpv4(v: number): string {
+  return `${(v >>> 24) & 255}.${(v >>> 16) & 255}.${(v >>> 8) & 255}.${v & 255}`;
+}
+
+interface Slot {
+  fd: number;
+  onPacket: RtpPacketHandler;
+  /** The last source seen and its text, so that a stream's packets make no new string each. */
+  lastFrom: number;
+  lastFromText: string;
+  /** The last destination sent to, as a number. */
+  lastTo: string;
+  lastToInt: number;
+}
+
+const BUFFER_BYTES = 1 << 20;
+
+export class NativeRtpIo implements RtpSocketIo {
+  private fds = new Int32Array(0);
+  private slots: Slot[] = [];
+  private readonly buf = Buffer.allocUnsafeSlow(BUFFER_BYTES);
+  private readonly meta: Int32Array;
+  private readonly state = new Int32Array(2);
+  /** Receive errors other than "nothing to read" (the addon's count). */
+  get receiveErrors(): number {
+    return this.state[1];
+  }
+
+  constructor(private readonly addon: Addon) {
+    this.meta = new Int32Array((BUFFER_BYTES / addon.SLOT) * addon.RECV_FIELDS);
+  }
+
+  get attached(): number {
+    return this.slots.length;
+  }
+
+  attach(socket: dgram.Socket, onPacket: RtpPacketHandler): AttachedRtpSocket | null {
+    const d = descriptorOf(socket);
+    if (!d || this.addon.enable(d.fd) !== 0) return null;
+    d.handle.recvStop();
+    const slot: Slot = { fd: d.fd, onPacket, lastFrom: -1, lastFromText: '', lastTo: '', lastToInt: -1 };
+    this.slots = [...this.slots, slot];
+    this.rebuild();
+    let attached = true;
+    return {
+      send: (packet, port, address) => {
+        if (address !== slot.lastTo) {
+          slot.lastTo = address;
+          slot.lastToInt = ipv4ToInt(address);
+        }
+        if (slot.lastToInt < 0) return false;
+        return this.addon.send(slot.fd, packet, 0, packet.length, slot.lastToInt, port) >= 0;
+      },
+      detach: () => {
+        if (!attached) return;
+        attached = false;
+        // A drain under way skips it from now on (its descriptor may be closed and reused next).
+        const at = this.slots.indexOf(slot);
+        this.fds[at] = -1;
+        this.slots = this.slots.filter((s) => s !== slot);
+        this.rebuild();
+        d.handle.recvStart();
+      },
+    };
+  }
+
+  /** Reads every attached socket dry and hands each packet to its session. Once per media tick, before the sessions tick. */
+  drain(): void {
+    const count = this.slots.length;
+    if (count === 0) return;
+    const { addon, buf, meta, state, fds } = this;
+    const fields = addon.RECV_FIELDS;
+    state[0] = 0;
+    // The slots as they are now: a handler may close its session (detach) while the drain runs.
+    const slots = this.slots;
+    do {
+      const n = addon.recv(fds, count, buf, meta, state);
+      const now = performance.now();
+      for (let i = 0, m = 0; i < n; i++, m += fields) {
+        const slot = slots[meta[m]];
+        const length = meta[m + 2];
+        if (length < 0) continue; // larger than any RTP packet here: truncated, dropped
+        const from = meta[m + 3] >>> 0;
+        if (from !== slot.lastFrom) {
+          slot.lastFrom = from;
+          slot.lastFromText = intToIpv4(from);
+        }
+        const packet = Buffer.allocUnsafe(length);
+        buf.copy(packet, 0, meta[m + 1], meta[m + 1] + length);
+        const age = meta[m + 5];
+        slot.onPacket(packet, slot.lastFromText, meta[m + 4], age < 0 ? now : now - age / 1000);
+      }
+    } while (state[0] < count);
+  }
+
+  /** New arrays on every change (calls come and go a few times a second): a drain under way keeps the ones it started with. */
+  private rebuild(): void {
+    this.fds = Int32Array.from(this.slots, (s) => s.fd);
+  }
+}
