@@ -94,6 +94,8 @@ interface Slot {
   /** The last destination sent to, as a number. */
   lastTo: string;
   lastToInt: number;
+  /** Given back (detach): a drain under way delivers nothing more to it. */
+  detached: boolean;
 }
 
 const BUFFER_BYTES = 1 << 20;
@@ -104,6 +106,8 @@ export class NativeRtpIo implements RtpSocketIo {
   private readonly buf = Buffer.allocUnsafeSlow(BUFFER_BYTES);
   private readonly meta: Int32Array;
   private readonly state = new Int32Array(2);
+  /** The arrays of the drain under way (a handler may detach a socket during it). */
+  private draining: { fds: Int32Array; slots: Slot[] } | null = null;
   /** Receive errors other than "nothing to read" (the addon's count). */
   get receiveErrors(): number {
     return this.state[1];
@@ -121,7 +125,7 @@ export class NativeRtpIo implements RtpSocketIo {
     const d = descriptorOf(socket);
     if (!d || this.addon.enable(d.fd) !== 0) return null;
     d.handle.recvStop();
-    const slot: Slot = { fd: d.fd, onPacket, lastFrom: -1, lastFromText: '', lastTo: '', lastToInt: -1 };
+    const slot: Slot = { fd: d.fd, onPacket, lastFrom: -1, lastFromText: '', lastTo: '', lastToInt: -1, detached: false };
     this.slots = [...this.slots, slot];
     this.rebuild();
     let attached = true;
@@ -137,9 +141,12 @@ export class NativeRtpIo implements RtpSocketIo {
       detach: () => {
         if (!attached) return;
         attached = false;
-        // A drain under way skips it from now on (its descriptor may be closed and reused next).
-        const at = this.slots.indexOf(slot);
-        this.fds[at] = -1;
+        slot.detached = true;
+        // A drain under way reads its descriptor no more (the socket may close and the number be reused next).
+        if (this.draining) {
+          const at = this.draining.slots.indexOf(slot);
+          if (at >= 0) this.draining.fds[at] = -1;
+        }
         this.slots = this.slots.filter((s) => s !== slot);
         this.rebuild();
         d.handle.recvStart();
@@ -151,18 +158,28 @@ export class NativeRtpIo implements RtpSocketIo {
   drain(): void {
     const count = this.slots.length;
     if (count === 0) return;
-    const { addon, buf, meta, state, fds } = this;
-    const fields = addon.RECV_FIELDS;
-    state[0] = 0;
+    const fds = this.fds;
+    this.state[0] = 0;
     // The slots as they are now: a handler may close its session (detach) while the drain runs.
     const slots = this.slots;
+    this.draining = { fds, slots };
+    try {
+      this.drainInto(fds, slots, count);
+    } finally {
+      this.draining = null;
+    }
+  }
+
+  private drainInto(fds: Int32Array, slots: Slot[], count: number): void {
+    const { addon, buf, meta, state } = this;
+    const fields = addon.RECV_FIELDS;
     do {
       const n = addon.recv(fds, count, buf, meta, state);
       const now = performance.now();
       for (let i = 0, m = 0; i < n; i++, m += fields) {
         const slot = slots[meta[m]];
         const length = meta[m + 2];
-        if (length < 0) continue; // larger than any RTP packet here: truncated, dropped
+        if (length < 0 || slot.detached) continue; // larger than any RTP packet here (truncated), or given back: dropped
         const from = meta[m + 3] >>> 0;
         if (from !== slot.lastFrom) {
           slot.lastFrom = from;
