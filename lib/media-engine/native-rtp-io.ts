@@ -122,7 +122,14 @@ export class NativeRtpIo implements RtpSocketIo {
   }
 
   attach(socket: dgram.Socket, onPacket: RtpPacketHandler): AttachedRtpSocket | null {
-    const d = descriptorOf(socket);
+    // IPv4 only (as the RTP sessions: lib/sip/media-params.ts); anything else stays on dgram.
+    let family: string;
+    try {
+      family = socket.address().family;
+    } catch {
+      return null; // not bound, or closed
+    }
+    const d = family === 'IPv4' ? descriptorOf(socket) : null;
     if (!d || this.addon.enable(d.fd) !== 0) return null;
     d.handle.recvStop();
     const slot: Slot = { fd: d.fd, onPacket, lastFrom: -1, lastFromText: '', lastTo: '', lastToInt: -1, detached: false };
