@@ -23,6 +23,8 @@
  *       (an fd of -1 is skipped), state: Int32Array [next fd index to drain, errors other than EAGAIN]: the call starts at
  *       state[0] and stops when every fd is drained (state[0] = count) or buf or meta is full.
  *   send(fd, buf, offset, length, address, port) → bytes sent or -errno (address: IPv4, host order)
+ * Arguments of the wrong type throw a TypeError naming the call's arguments; a recv without room for
+ * one packet, or a send outside its buffer or to port 0 or above 65535, a RangeError.
  */
 #define NAPI_VERSION 8
 #define _GNU_SOURCE
@@ -38,13 +40,18 @@
 #define SLOT 2048 /* the largest datagram kept whole; RTP packets here are ~172 bytes */
 #define BATCH 32
 
-#define CHECK(call)                                                                                \
+/* A Node-API call on an argument that failed: a TypeError naming the function's arguments (never a crash). */
+#define CHECK(call, usage)                                                                         \
   do {                                                                                             \
     if ((call) != napi_ok) {                                                                       \
-      napi_throw_error(env, NULL, "rtp-io: bad arguments");                                        \
+      napi_throw_type_error(env, NULL, "rtp-io: " usage);                                          \
       return NULL;                                                                                 \
     }                                                                                              \
   } while (0)
+
+#define ENABLE_USAGE "enable(fd) takes a descriptor (an integer)"
+#define RECV_USAGE "recv(fds, count, buf, meta, state) takes Int32Arrays, a count and a Buffer"
+#define SEND_USAGE "send(fd, buf, offset, length, address, port) takes integers and a Buffer"
 
 static napi_value int_value(napi_env env, int64_t v) {
   napi_value out;
@@ -64,8 +71,8 @@ static napi_value enable(napi_env env, napi_callback_info info) {
   size_t argc = 1;
   napi_value argv[1];
   int32_t fd;
-  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  CHECK(napi_get_value_int32(env, argv[0], &fd));
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL), ENABLE_USAGE);
+  CHECK(napi_get_value_int32(env, argv[0], &fd), ENABLE_USAGE);
   int on = 1;
   if (setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPNS, &on, sizeof on) != 0) return int_value(env, -errno);
   return int_value(env, 0);
@@ -78,14 +85,19 @@ static napi_value recv_all(napi_env env, napi_callback_info info) {
   size_t fds_len, meta_len, state_len, buf_len;
   uint32_t count;
   void *buf_raw;
-  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL), RECV_USAGE);
   if (argc < 5 || typed_i32(env, argv[0], &fds, &fds_len) || typed_i32(env, argv[3], &meta, &meta_len) ||
       typed_i32(env, argv[4], &state, &state_len) || state_len < 2) {
-    napi_throw_type_error(env, NULL, "rtp-io: recv(fds, count, buf, meta, state) takes Int32Arrays");
+    napi_throw_type_error(env, NULL, "rtp-io: " RECV_USAGE " (state: 2 or more)");
     return NULL;
   }
-  CHECK(napi_get_value_uint32(env, argv[1], &count));
-  CHECK(napi_get_buffer_info(env, argv[2], &buf_raw, &buf_len));
+  CHECK(napi_get_value_uint32(env, argv[1], &count), RECV_USAGE);
+  CHECK(napi_get_buffer_info(env, argv[2], &buf_raw, &buf_len), RECV_USAGE);
+  /* Without room for one packet it could read nothing and a caller looping until state[0] = count would never end. */
+  if (buf_len < SLOT || meta_len < RECV_FIELDS) {
+    napi_throw_range_error(env, NULL, "rtp-io: recv needs room for one packet at least (buf of SLOT bytes, meta of RECV_FIELDS)");
+    return NULL;
+  }
   if (count > fds_len) count = (uint32_t)fds_len;
   uint8_t *buf = buf_raw;
 
@@ -160,17 +172,17 @@ static napi_value send_one(napi_env env, napi_callback_info info) {
   uint32_t offset, length, address;
   void *buf;
   size_t buf_len;
-  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL), SEND_USAGE);
   if (argc < 6) {
-    napi_throw_type_error(env, NULL, "rtp-io: send(fd, buf, offset, length, address, port)");
+    napi_throw_type_error(env, NULL, "rtp-io: " SEND_USAGE);
     return NULL;
   }
-  CHECK(napi_get_value_int32(env, argv[0], &fd));
-  CHECK(napi_get_buffer_info(env, argv[1], &buf, &buf_len));
-  CHECK(napi_get_value_uint32(env, argv[2], &offset));
-  CHECK(napi_get_value_uint32(env, argv[3], &length));
-  CHECK(napi_get_value_uint32(env, argv[4], &address));
-  CHECK(napi_get_value_int32(env, argv[5], &port));
+  CHECK(napi_get_value_int32(env, argv[0], &fd), SEND_USAGE);
+  CHECK(napi_get_buffer_info(env, argv[1], &buf, &buf_len), SEND_USAGE);
+  CHECK(napi_get_value_uint32(env, argv[2], &offset), SEND_USAGE);
+  CHECK(napi_get_value_uint32(env, argv[3], &length), SEND_USAGE);
+  CHECK(napi_get_value_uint32(env, argv[4], &address), SEND_USAGE);
+  CHECK(napi_get_value_int32(env, argv[5], &port), SEND_USAGE);
   if ((size_t)offset + length > buf_len || port < 1 || port > 65535) {
     napi_throw_range_error(env, NULL, "rtp-io: send outside the buffer or to a bad port");
     return NULL;
