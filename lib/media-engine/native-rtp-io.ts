@@ -75,7 +75,7 @@ function ipv4ToInt(address: string): number {
   let v = 0;
   for (const p of parts) {
     const n = Number(p);
-    if (!Number.isInteger(n) || n < 0 || n > 255 || p === '') return -1;
+    if (!/^\d{1,3}$/.test(p) || n > 255) return -1; // not Number()'s '0x7f', ' 1' or '1e2'
     v = v * 256 + n;
   }
   return v;
