@@ -2,7 +2,8 @@
  * Call media in worker threads (docs/media-engine.md) between two of our SIP lines on 127.0.0.1:
  * what the nodes see is the same as with the media in the main thread (audio both ways, playback,
  * DTMF RFC 4733 and in-band, hold, SRTP, the figures in `ended`), and a worker that dies ends its
- * calls `media-failed` while the calls on another worker go on.
+ * calls `media-failed` while the calls on another worker go on. The main case runs on both RTP I/O
+ * paths (the native addon, and dgram with VOICE_RTP_IO=dgram); garbage on a call's RTP port is counted.
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -16,6 +17,10 @@ import { dominantHz, toneWav } from '../helpers/audio-spectrum';
 import { EventLog } from '../helpers/event-log';
 import { connect, hear, rtpOf, SipAudioPair, startPair, WAIT_MS } from '../helpers/sip-audio-pair';
 import { pickPorts, waitFor } from '../helpers/sip-peers';
+import { malformedRtp, seededRandom } from '../helpers/sip-fuzz';
+import { RawPeer } from '../helpers/rtp-harness';
+import { loadNativeRtpIo } from '../../lib/media-engine/native-rtp-io';
+import { looksLikeRtcp, parseRtp, serializeRtp } from '../../lib/media/rtp-packet';
 import { sipLine } from '../helpers/sip-line';
 
 function sine(hz: number, ms: number): Int16Array {
@@ -37,7 +42,8 @@ describe('SIP call media in worker threads, two of our lines on 127.0.0.1 (integ
     rmSync(dir, { recursive: true, force: true });
   });
 
-  it('SRTP, 2 workers a line: a WAV played one way and samples the other are heard; RFC 4733 keys arrive once each; hold and resume; `ended` has the figures', async function () {
+  /** The main case, on the RTP I/O the workers use (the line's log says which, with the first call). */
+  async function srtpTwoWorkers(rtpIo: RegExp): Promise<void> {
     pair = await startPair({ mediaWorkers: 2, mediaEncryption: 'required' });
     const { callA, callB } = await connect(pair);
     const ra = rtpOf(pair.a, callA);
@@ -79,6 +85,88 @@ describe('SIP call media in worker threads, two of our lines on 127.0.0.1 (integ
       assert.equal(media.packetsLost, 0);
     }
     for (const s of [ra.stats(), rb.stats()]) assert.deepEqual([s.srtpAuthFailures, s.srtpReplays, s.invalid], [0, 0, 0]);
+    const told = pair.log.lines.filter((l) => /media worker: RTP sockets/.test(l));
+    assert.ok(told.length > 0 && told.every((l) => rtpIo.test(l)), `the RTP I/O the workers said: ${told.join(' | ')}`);
+  }
+
+  it('SRTP, 2 workers a line: a WAV played one way and samples the other are heard; RFC 4733 keys arrive once each; hold and resume; `ended` has the figures', async function () {
+    // The native RTP I/O where it is built (under CI=true it must be: test/unit/native-rtp-io.test.ts).
+    const native = loadNativeRtpIo();
+    await srtpTwoWorkers(native.io ? /read and written in batches \(native\/rtp-io\)/ : /through dgram/);
+  });
+
+  it('the same through dgram (VOICE_RTP_IO=dgram, the fallback where the addon is not built)', async function () {
+    const before = process.env.VOICE_RTP_IO;
+    process.env.VOICE_RTP_IO = 'dgram'; // read by each worker as it starts (startPair starts them)
+    try {
+      await srtpTwoWorkers(/media worker: RTP sockets through dgram: VOICE_RTP_IO=dgram is set/);
+    } finally {
+      if (before === undefined) delete process.env.VOICE_RTP_IO;
+      else process.env.VOICE_RTP_IO = before;
+    }
+  });
+
+  it("garbage on a worker call's RTP port (random bytes, STUN-, RTCP-looking, truncated RTP, oversize): counted, no crash, the call's audio goes on", async function () {
+    pair = await startPair({ mediaWorkers: 1 });
+    const { callA, callB } = await connect(pair);
+    const ra = rtpOf(pair.a, callA);
+    assert.ok(ra instanceof RemoteRtpSession);
+    void pair.b.audio.play(callB.id, { source: int16ToPcm16le(sine(700, 10_000)) });
+    assert.equal(dominantHz(await hear(ra, 500)), 700, 'A hears B before the garbage');
+
+    const random = seededRandom(1207);
+    const garbage: Buffer[] = [];
+    for (let i = 0; i < 300; i++) garbage.push(malformedRtp(random));
+    garbage.push(Buffer.from([0x00, 0x01, 0x00, 0x00, 0x21, 0x12, 0xa4, 0x42, ...Array(12).fill(7)])); // a STUN binding request
+    garbage.push(Buffer.from([0x80, 200, 0, 6, 1, 2, 3, 4, 5, 6, 7, 8])); // an RTCP sender report, cut short
+    garbage.push(Buffer.alloc(5000, 0x80)); // more than the native I/O keeps: dropped there, a packet from a stranger under dgram
+    for (let seq = 0; seq < 5; seq++) {
+      garbage.push(serializeRtp({ payloadType: 0, sequenceNumber: seq, timestamp: seq * 160, ssrc: 0x5150, marker: false, payload: Buffer.alloc(160, 0xff) }));
+    }
+    const expected = { invalid: 0, stun: 0, rtcp: 0, rtp: 0 };
+    for (const g of garbage) {
+      if (looksLikeRtcp(g)) expected.rtcp++;
+      else if (g.length > 0 && g[0] <= 3) expected.stun++;
+      else if (parseRtp(g)) expected.rtp++;
+      else expected.invalid++;
+    }
+    // The native I/O drops what is larger than its slot before anyone sees it (the 5000 bytes).
+    const strangers = expected.rtp - (loadNativeRtpIo().io ? 1 : 0);
+    const before = ra.stats();
+    const peer = await RawPeer.open();
+    try {
+      // 30 a tick: the native I/O reads the socket once a tick, and the kernel's default receive buffer
+      // (net.core.rmem_default, 208 KiB) holds a couple of hundred datagrams (far more than a call's one a tick).
+      for (let i = 0; i < garbage.length; i++) {
+        await peer.send(garbage[i], ra.localPort);
+        if (i % 30 === 29) await new Promise((r) => setTimeout(r, 25));
+      }
+      const delta = (): string => {
+        const now = ra.stats();
+        return JSON.stringify({ invalid: now.invalid - before.invalid, stun: now.stun - before.stun, rtcp: now.rtcp - before.rtcp, foreign: now.foreign - before.foreign });
+      };
+      await waitFor(
+        'the garbage counted',
+        () => ra.stats().invalid - before.invalid >= expected.invalid && ra.stats().stun - before.stun >= expected.stun && ra.stats().foreign - before.foreign >= strangers,
+        WAIT_MS,
+      ).catch((err: Error) => {
+        throw new Error(`${err.message}: expected ${JSON.stringify({ ...expected, strangers })}, counted ${delta()}`);
+      });
+    } finally {
+      await peer.close();
+    }
+    const after = ra.stats();
+    assert.equal(after.invalid - before.invalid, expected.invalid, 'each malformed one counted once');
+    assert.equal(after.stun - before.stun, expected.stun);
+    assert.ok(after.rtcp - before.rtcp >= expected.rtcp, `RTCP-looking ones counted (${after.rtcp - before.rtcp} of ${expected.rtcp})`);
+    // The ones that parse as RTP come from a stranger while B is heard: not played (counted foreign).
+    assert.equal(after.foreign - before.foreign, strangers);
+    assert.ok(expected.rtp > 5 && expected.invalid > 50 && expected.stun > 0, `the sample has every kind: ${JSON.stringify(expected)}`);
+    assert.equal(after.ssrcChanges, before.ssrcChanges, 'no stranger took the call over');
+    assert.equal(dominantHz(await hear(ra, 500)), 700, 'A still hears B');
+    await waitFor('still receiving', () => ra.stats().packetsReceived >= after.packetsReceived + 10, WAIT_MS);
+    assert.equal(callA.ended, false);
+    assert.equal(pair.log.lines.filter((l) => /^error /.test(l)).length, 0, pair.log.lines.filter((l) => /^error /.test(l)).join('\n'));
   });
 
   it('in-band DTMF: tones sent and detected in the workers', async function () {
