@@ -24,15 +24,25 @@ const nodeGyp = [
 const nodedir = [process.env.npm_config_nodedir, path.resolve(path.dirname(process.execPath), '..')].find(
   (d) => d && fs.existsSync(path.join(d, 'include', 'node', 'node_api.h')),
 );
-const why = !nodeGyp ? 'node-gyp was not found' : !nodedir ? "Node's headers (include/node/node_api.h) were not found" : null;
+const why = !nodeGyp
+  ? 'node-gyp was not found'
+  : !nodedir
+    ? `Node's headers (include/node/node_api.h) were not found beside ${process.execPath}: Debian's nodejs has them in libnode-dev`
+    : null;
 if (why) {
   console.warn(`build-native: the native RTP I/O was not built (${why}); the media engine uses Node's dgram.`);
   process.exit(0);
 }
 try {
-  execFileSync(process.execPath, [nodeGyp, 'rebuild', `--nodedir=${nodedir}`], { cwd: root, stdio: ['ignore', 'ignore', 'pipe'] });
+  // gyp's Makefile links with the C++ compiler (LINK ?= $(CXX)); the addon is C, so the C compiler links it: no g++ needed.
+  const env = { ...process.env, LINK: process.env.LINK || process.env.CC || 'cc' };
+  execFileSync(process.execPath, [nodeGyp, 'rebuild', `--nodedir=${nodedir}`], { cwd: root, env, stdio: ['ignore', 'ignore', 'pipe'] });
   console.log(`build-native: ${path.relative(root, out)}`);
 } catch (err) {
-  const detail = String(err.stderr || err.message).split('\n').filter((l) => /error/i.test(l)).slice(0, 5).join('\n');
-  console.warn(`build-native: the native RTP I/O was not built; the media engine uses Node's dgram.\n${detail}`);
+  const detail = String(err.stderr || err.message)
+    .split('\n')
+    .filter((l) => /error|not found|no such file/i.test(l))
+    .slice(0, 6)
+    .join('\n');
+  console.warn(`build-native: the native RTP I/O was not built (it needs a C compiler (cc), make and python3); the media engine uses Node's dgram.\n${detail}`);
 }
