@@ -396,7 +396,9 @@ export class RtpLoadPeer {
 
   /** Forks the peer on `port` (127.0.0.1), playing the PCMA payloads of `pcap` (SIPp's g711a.pcap), its thread at `priority` (lib/media-engine/thread-priority.ts). */
   static async start(port: number, pcap: string, phases = DEFAULT_PHASES, priority: MediaPriority = 'normal'): Promise<RtpLoadPeer> {
-    const child = fork(__filename, [String(port), pcap, String(phases), priority], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    // VOICE_RTP_IO=dgram is for the callee (the package's workers): the instrument keeps the kernel's arrival times.
+    const { VOICE_RTP_IO: _callee, ...env } = process.env;
+    const child = fork(__filename, [String(port), pcap, String(phases), priority], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], env });
     type Ready = { ready: number; recvBuffer: number; kernelTimes: boolean; noKernelTimes: string | null };
     const ready = await new Promise<Ready>((resolve, reject) => {
       child.once('message', (m: Partial<Ready>) => (m.ready ? resolve(m as Ready) : reject(new Error('the RTP peer did not start'))));
