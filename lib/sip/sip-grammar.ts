@@ -31,9 +31,11 @@
  * sip.js's own parser stays: slower, never wrong. {@link installFastGrammar} says why, for a debug log.
  * test/unit/sip-grammar.test.ts compares the two parsers on every start rule sip.js uses.
  */
+import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { compileFunction } from 'node:vm';
 import { Grammar, NameAddrHeader, URI } from 'sip.js';
+import { compileRules, CONST_PREFIX, RULE_PREFIX } from './sip-grammar-rules';
 import { patchOnce, replaceOnce, sipJsFile, SipJsPatchOutcome, splitOnce } from './sipjs-source';
 
 /** The generated parser's entry: the result is written to `options.data`; throws when the input does not match. */
@@ -74,6 +76,18 @@ const STATE = `    let peg$currPos = 0;
 const DATA_INIT = '    options.data = {}; // Object to which header attributes will be assigned during parsing\n';
 /** The parse proper, after the initializer: the start rule run, the result or the error. */
 const RUN = '    peg$result = peg$parseRule(peg$startRuleIndex);\n';
+/** The bytecode table's literal, inside the tables. */
+const BYTECODE_START = '    const peg$bytecode = [\n';
+const BYTECODE_END = '\n    ];\n';
+/** The bytecode's decoder and the interpreter, the last helpers. */
+const DECODE = '    function peg$decode(s) {\n        return s.split("").map((ch) => ch.charCodeAt(0) - 32);\n    }\n';
+const PARSE_RULE_START = '    function peg$parseRule(index) {\n';
+/**
+ * SHA-256 of sip.js 0.21.2's interpreter, `function peg$parseRule(index) {` to its closing brace: the
+ * instruction set lib/sip/sip-grammar-rules.ts compiles is the one this text runs (an anchor too long
+ * to keep as text here: 215 lines).
+ */
+const PARSE_RULE_SHA256 = '99f728251f7624641c2093d0ea4b0670ead39145f266c326003cc30bee73d786';
 
 export function grammarSourcePath(): string {
   return sipJsFile('lib', 'grammar', 'pegjs', 'dist', 'grammar.js');
@@ -112,7 +126,16 @@ export function transformGrammarSource(source: string): string {
   const [tables, afterTables] = splitOnce(body, STATE);
   const [helpers, afterHelpers] = splitOnce(afterTables, DATA_INIT);
   const [initializer, run] = splitOnce(afterHelpers, RUN);
-  if (!tables.includes('\n    const peg$bytecode = [\n')) throw new Error('anchor "const peg$bytecode = [" not found');
+  const [constTables, bytecodeAndRest] = splitOnce(tables, BYTECODE_START);
+  const [bytecodeLiteral, afterBytecode] = splitOnce(bytecodeAndRest, BYTECODE_END);
+  const [otherHelpers, interpreter] = splitOnce(helpers, DECODE + PARSE_RULE_START);
+  if (createHash('sha256').update(PARSE_RULE_START + interpreter).digest('hex') !== PARSE_RULE_SHA256) {
+    throw new Error('peg$parseRule is not the interpreter lib/sip/sip-grammar-rules.ts was written for');
+  }
+  if (source.includes(RULE_PREFIX) || source.includes(CONST_PREFIX)) throw new Error(`the grammar already uses the names ${RULE_PREFIX} or ${CONST_PREFIX}`);
+  // The bytecode decoded by the grammar's own decoder, then compiled to one function per rule.
+  const decode = compileFunction(`"use strict";\n${DECODE}return [\n${bytecodeLiteral}\n];`) as () => number[][];
+  const compiledHelpers = `${otherHelpers}    function peg$parseRule(index) {\n        return peg$rules[index]();\n    }\n${compileRules(decode())}\n`;
 
   const hoisted = [
     'let input;',
@@ -120,7 +143,7 @@ export function transformGrammarSource(source: string): string {
     'const peg$FAILED = {};',
     'let peg$source;',
     startRules,
-    tables,
+    constTables + afterBytecode,
     'let peg$currPos = 0;',
     'let peg$savedPos = 0;',
     'let peg$posDetailsCache = [{ line: 1, column: 1 }];',
@@ -128,7 +151,7 @@ export function transformGrammarSource(source: string): string {
     'let peg$maxFailExpected = [];',
     'let peg$silentFails = 0;',
     'let peg$result;',
-    helpers,
+    compiledHelpers,
     initializer,
   ].join('\n');
   const perCall = `function peg$parse(input1, options1) {
