@@ -17,6 +17,9 @@
  *    exact anchors: see {@link transformGrammarSource}). Declaring all that on every header parse
  *    was most of what a parse cost, and most of its garbage (bench/setup-cost.ts, docs/benchmarks.md
  *    "Call set-up cost"; the first version moved the bytecode table only);
+ * 2b. replaces the bytecode table and its interpreter (`peg$parseRule`, checked by its SHA-256) by one
+ *    function per rule compiled from that bytecode (lib/sip/sip-grammar-rules.ts): the interpreter
+ *    made three arrays for every rule it entered and was the largest single function left per call;
  * 3. turns its two imports into parameters (the very `NameAddrHeader` and `URI` classes sip.js
  *    exports, so `instanceof` in sip.js still holds) and its exports into a `return`, compiles it
  *    once with `vm.compileFunction` in this realm, in strict mode as the ES module was;
