@@ -98,7 +98,7 @@ export function grammarSourcePath(): string {
 
 /**
  * The transformation alone: sip.js's grammar.js text in, the body of a function of
- * `(NameAddrHeader, URI)` that returns `peg$parse` out, its tables built once. Throws (naming the
+ * `(NameAddrHeader, URI)` that returns `peg$parse` out, its tables built once and its rules compiled. Throws (naming the
  * anchor) when the text is not the one this was written for.
  *
  * peg$parse declares, on every call, its whole grammar: the bytecode table (decoded from strings),
@@ -179,7 +179,7 @@ ${STATE.slice(STATE.indexOf('    if (options.startRule'))}${DATA_INIT}${RUN}${ru
 
 /** Compiles the transformed grammar once, with sip.js's own NameAddrHeader and URI. */
 export function compileFastGrammar(source: string, filename: string): PegParse {
-  const factory = compileFunction(transformGrammarSource(source), ['NameAddrHeader', 'URI'], { filename: `${filename} (tables built once: lib/sip/sip-grammar.ts)` });
+  const factory = compileFunction(transformGrammarSource(source), ['NameAddrHeader', 'URI'], { filename: `${filename} (tables built once, rules compiled: lib/sip/sip-grammar.ts)` });
   const parse = factory(NameAddrHeader, URI) as unknown;
   if (typeof parse !== 'function') throw new Error('the compiled grammar did not return peg$parse');
   return parse as PegParse;
@@ -210,7 +210,7 @@ const SELF_CHECK: Array<[string, string]> = [
  * Installs the compiled grammar as sip.js's `Grammar.parse`, once per process (later calls return
  * the first outcome). Never throws: when it cannot, sip.js's parser stays and `reason` says why.
  */
-export const installFastGrammar: () => FastGrammarOutcome = patchOnce('sip.js grammar', 'tables built once (lib/sip/sip-grammar.ts)', 'its own parser stays', () => {
+export const installFastGrammar: () => FastGrammarOutcome = patchOnce('sip.js grammar', 'tables built once, rules compiled (lib/sip/sip-grammar.ts)', 'its own parser stays', () => {
   const file = grammarSourcePath();
   const fast = asGrammarParse(compileFastGrammar(readFileSync(file, 'utf8'), file));
   const original = Grammar.parse as GrammarParse;
