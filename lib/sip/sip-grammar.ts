@@ -17,6 +17,9 @@
  *    exact anchors: see {@link transformGrammarSource}). Declaring all that on every header parse
  *    was most of what a parse cost, and most of its garbage (bench/setup-cost.ts, docs/benchmarks.md
  *    "Call set-up cost"; the first version moved the bytecode table only);
+ * 2b. replaces the bytecode table and its interpreter (`peg$parseRule`, checked by its SHA-256) by one
+ *    function per rule compiled from that bytecode (lib/sip/sip-grammar-rules.ts): the interpreter
+ *    made three arrays for every rule it entered and was the largest single function left per call;
  * 3. turns its two imports into parameters (the very `NameAddrHeader` and `URI` classes sip.js
  *    exports, so `instanceof` in sip.js still holds) and its exports into a `return`, compiles it
  *    once with `vm.compileFunction` in this realm, in strict mode as the ES module was;
@@ -31,9 +34,11 @@
  * sip.js's own parser stays: slower, never wrong. {@link installFastGrammar} says why, for a debug log.
  * test/unit/sip-grammar.test.ts compares the two parsers on every start rule sip.js uses.
  */
+import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { compileFunction } from 'node:vm';
 import { Grammar, NameAddrHeader, URI } from 'sip.js';
+import { compileRules, CONST_PREFIX, RULE_PREFIX } from './sip-grammar-rules';
 import { patchOnce, replaceOnce, sipJsFile, SipJsPatchOutcome, splitOnce } from './sipjs-source';
 
 /** The generated parser's entry: the result is written to `options.data`; throws when the input does not match. */
@@ -74,6 +79,18 @@ const STATE = `    let peg$currPos = 0;
 const DATA_INIT = '    options.data = {}; // Object to which header attributes will be assigned during parsing\n';
 /** The parse proper, after the initializer: the start rule run, the result or the error. */
 const RUN = '    peg$result = peg$parseRule(peg$startRuleIndex);\n';
+/** The bytecode table's literal, inside the tables. */
+const BYTECODE_START = '    const peg$bytecode = [\n';
+const BYTECODE_END = '\n    ];\n';
+/** The bytecode's decoder and the interpreter, the last helpers. */
+const DECODE = '    function peg$decode(s) {\n        return s.split("").map((ch) => ch.charCodeAt(0) - 32);\n    }\n';
+const PARSE_RULE_START = '    function peg$parseRule(index) {\n';
+/**
+ * SHA-256 of sip.js 0.21.2's interpreter, `function peg$parseRule(index) {` to its closing brace: the
+ * instruction set lib/sip/sip-grammar-rules.ts compiles is the one this text runs (an anchor too long
+ * to keep as text here: 215 lines).
+ */
+const PARSE_RULE_SHA256 = '99f728251f7624641c2093d0ea4b0670ead39145f266c326003cc30bee73d786';
 
 export function grammarSourcePath(): string {
   return sipJsFile('lib', 'grammar', 'pegjs', 'dist', 'grammar.js');
@@ -81,7 +98,7 @@ export function grammarSourcePath(): string {
 
 /**
  * The transformation alone: sip.js's grammar.js text in, the body of a function of
- * `(NameAddrHeader, URI)` that returns `peg$parse` out, its tables built once. Throws (naming the
+ * `(NameAddrHeader, URI)` that returns `peg$parse` out, its tables built once and its rules compiled. Throws (naming the
  * anchor) when the text is not the one this was written for.
  *
  * peg$parse declares, on every call, its whole grammar: the bytecode table (decoded from strings),
@@ -112,7 +129,16 @@ export function transformGrammarSource(source: string): string {
   const [tables, afterTables] = splitOnce(body, STATE);
   const [helpers, afterHelpers] = splitOnce(afterTables, DATA_INIT);
   const [initializer, run] = splitOnce(afterHelpers, RUN);
-  if (!tables.includes('\n    const peg$bytecode = [\n')) throw new Error('anchor "const peg$bytecode = [" not found');
+  const [constTables, bytecodeAndRest] = splitOnce(tables, BYTECODE_START);
+  const [bytecodeLiteral, afterBytecode] = splitOnce(bytecodeAndRest, BYTECODE_END);
+  const [otherHelpers, interpreter] = splitOnce(helpers, DECODE + PARSE_RULE_START);
+  if (createHash('sha256').update(PARSE_RULE_START + interpreter).digest('hex') !== PARSE_RULE_SHA256) {
+    throw new Error('peg$parseRule is not the interpreter lib/sip/sip-grammar-rules.ts was written for');
+  }
+  if (source.includes(RULE_PREFIX) || source.includes(CONST_PREFIX)) throw new Error(`the grammar already uses the names ${RULE_PREFIX} or ${CONST_PREFIX}`);
+  // The bytecode decoded by the grammar's own decoder, then compiled to one function per rule.
+  const decode = compileFunction(`"use strict";\n${DECODE}return [\n${bytecodeLiteral}\n];`) as () => number[][];
+  const compiledHelpers = `${otherHelpers}    function peg$parseRule(index) {\n        return peg$rules[index]();\n    }\n${compileRules(decode())}\n`;
 
   const hoisted = [
     'let input;',
@@ -120,7 +146,7 @@ export function transformGrammarSource(source: string): string {
     'const peg$FAILED = {};',
     'let peg$source;',
     startRules,
-    tables,
+    constTables + afterBytecode,
     'let peg$currPos = 0;',
     'let peg$savedPos = 0;',
     'let peg$posDetailsCache = [{ line: 1, column: 1 }];',
@@ -128,7 +154,7 @@ export function transformGrammarSource(source: string): string {
     'let peg$maxFailExpected = [];',
     'let peg$silentFails = 0;',
     'let peg$result;',
-    helpers,
+    compiledHelpers,
     initializer,
   ].join('\n');
   const perCall = `function peg$parse(input1, options1) {
@@ -153,7 +179,7 @@ ${STATE.slice(STATE.indexOf('    if (options.startRule'))}${DATA_INIT}${RUN}${ru
 
 /** Compiles the transformed grammar once, with sip.js's own NameAddrHeader and URI. */
 export function compileFastGrammar(source: string, filename: string): PegParse {
-  const factory = compileFunction(transformGrammarSource(source), ['NameAddrHeader', 'URI'], { filename: `${filename} (tables built once: lib/sip/sip-grammar.ts)` });
+  const factory = compileFunction(transformGrammarSource(source), ['NameAddrHeader', 'URI'], { filename: `${filename} (tables built once, rules compiled: lib/sip/sip-grammar.ts)` });
   const parse = factory(NameAddrHeader, URI) as unknown;
   if (typeof parse !== 'function') throw new Error('the compiled grammar did not return peg$parse');
   return parse as PegParse;
@@ -184,7 +210,7 @@ const SELF_CHECK: Array<[string, string]> = [
  * Installs the compiled grammar as sip.js's `Grammar.parse`, once per process (later calls return
  * the first outcome). Never throws: when it cannot, sip.js's parser stays and `reason` says why.
  */
-export const installFastGrammar: () => FastGrammarOutcome = patchOnce('sip.js grammar', 'tables built once (lib/sip/sip-grammar.ts)', 'its own parser stays', () => {
+export const installFastGrammar: () => FastGrammarOutcome = patchOnce('sip.js grammar', 'tables built once, rules compiled (lib/sip/sip-grammar.ts)', 'its own parser stays', () => {
   const file = grammarSourcePath();
   const fast = asGrammarParse(compileFastGrammar(readFileSync(file, 'utf8'), file));
   const original = Grammar.parse as GrammarParse;

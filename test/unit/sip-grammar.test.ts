@@ -1,6 +1,7 @@
 /**
- * lib/sip/sip-grammar.ts: sip.js's grammar compiled once must read everything exactly as sip.js's own
- * generated parser does. Both run here side by side: the original is the untouched ES module
+ * lib/sip/sip-grammar.ts: sip.js's grammar compiled once (its tables built once, its rules compiled
+ * from bytecode to functions by lib/sip/sip-grammar-rules.ts) must read everything exactly as sip.js's
+ * own generated parser does. Both run here side by side: the original is the untouched ES module
  * (sip.js/lib/grammar/pegjs/dist/grammar.js), the other is compiled from its text.
  */
 import assert from 'node:assert/strict';
@@ -8,6 +9,8 @@ import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
 import { Core, Grammar, NameAddrHeader, URI } from 'sip.js';
 import { asGrammarParse, compileFastGrammar, grammarSourcePath, GrammarParse, installFastGrammar, PegParse, transformGrammarSource } from '../../lib/sip/sip-grammar';
+import { compileRules } from '../../lib/sip/sip-grammar-rules';
+import { mutate, seededRandom } from '../helpers/sip-fuzz';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const original = asGrammarParse((require('sip.js/lib/grammar/pegjs/dist/grammar.js') as { parse: PegParse }).parse);
@@ -266,6 +269,51 @@ describe('sip.js grammar with its tables built once (lib/sip/sip-grammar.ts)', f
     assert.ok(parsed.some((m) => m) && parsed.some((m) => !m));
   });
 
+  it('any text on every start rule: the same result (or the same refusal) as sip.js\'s parser', () => {
+    const rules = Object.keys(CORPUS);
+    fc.assert(
+      fc.property(fc.oneof(fc.string({ maxLength: 40 }), fc.string({ unit: 'binary', maxLength: 20 }), fc.constantFrom(...Object.values(CORPUS).flat())), fc.constantFrom(...rules), fc.nat(40), (text, rule, cut) => {
+        // Whole, cut short, and with a character of another value: near-misses of good inputs too.
+        for (const input of [text, text.slice(0, cut), text.slice(0, cut) + '\xff' + text.slice(cut + 1)]) {
+          assertSameResult(fast(input, rule), original(input, rule), `${rule} ${JSON.stringify(input)}`);
+        }
+      }),
+      { numRuns: 600 },
+    );
+  });
+
+  it('the fuzz test\'s mutated messages (test/helpers/sip-fuzz.ts): sip.js\'s message parser reads each the same with either grammar', () => {
+    const random = seededRandom(0x5eed12);
+    const bases = MESSAGES.filter((text) => /\r\nCSeq: /.test(text));
+    assert.ok(bases.length >= 3);
+    let parsed = 0;
+    let dropped = 0;
+    for (let i = 0; i < 900; i++) {
+      const fuzz = mutate(bases[i % bases.length], random);
+      // sip.js's message parser throws on some (a response whose CSeq does not read): the same throw from both.
+      const read = (grammar: GrammarParse): unknown => withGrammar(grammar, () => {
+        try {
+          return describeMessage(Core.Parser.parseMessage(fuzz.text, QUIET));
+        } catch (err) {
+          return { threw: String(err) };
+        }
+      });
+      const expected = read(original);
+      assertSameResult(read(fast), expected, `${fuzz.mutations.join(', ')}: ${JSON.stringify(fuzz.text.slice(0, 60))}`);
+      if (expected && !(expected as { threw?: string }).threw) parsed++;
+      else dropped++;
+    }
+    // Both kinds were compared: messages sip.js reads and messages it drops.
+    assert.ok(parsed > 0 && dropped > 0, `${parsed} parsed, ${dropped} dropped`);
+  });
+
+  it('the rules run as compiled functions, not through the bytecode interpreter', () => {
+    const text = transformGrammarSource(source);
+    assert.match(text, /function peg\$rule_0\(\)/);
+    assert.doesNotMatch(text, /const peg\$bytecode = /);
+    assert.doesNotMatch(text, /switch \(bc\[ip\]\)/);
+  });
+
   it('installs once as sip.js\'s Grammar.parse; sip.js\'s helpers then return its own classes', () => {
     const first = installFastGrammar();
     assert.deepEqual(first, { installed: true, reason: first.reason }, first.reason);
@@ -288,6 +336,9 @@ describe('sip.js grammar with its tables built once (lib/sip/sip-grammar.ts)', f
       ['    const peg$source = options.grammarSource;\n', '    const peg$source = options.source;\n'],
       ['    options.data = {}; // Object', '    options.data = []; // Object'],
       ['    peg$result = peg$parseRule(peg$startRuleIndex);\n', '    peg$result = peg$parseRule(peg$startRuleIndex || 0);\n'],
+      // The interpreter the compiled rules mirror, changed in one instruction.
+      ['                        stack.push(input.substring(stack.pop(), peg$currPos));\n', '                        stack.push(input.slice(stack.pop(), peg$currPos));\n'],
+      ['    function peg$decode(s) {\n', '    function peg$decode(t) {\n'],
     ];
     for (const [from, to] of changed) {
       assert.ok(source.includes(from), `the test's anchor ${JSON.stringify(from)} is in sip.js's grammar`);
@@ -295,6 +346,29 @@ describe('sip.js grammar with its tables built once (lib/sip/sip-grammar.ts)', f
     }
     assert.throws(() => transformGrammarSource(''), /not found/);
     assert.doesNotThrow(() => transformGrammarSource(source));
+  });
+});
+
+describe('sip.js grammar rules compiled from bytecode (lib/sip/sip-grammar-rules.ts)', () => {
+  // Opcodes as sip.js's interpreter numbers them: 5 PUSH_CURR_POS, 3 PUSH_FAILED, 6 POP, 15 IF_NOT_ERROR,
+  // 16 WHILE_NOT_ERROR, 23 FAIL, 27 RULE.
+  it('bytecode a function of locals cannot mirror is refused, naming the rule', () => {
+    const refused: Array<[number[][], RegExp]> = [
+      [[[5, 15, 1, 0, 3]], /rule 0: the branches of a condition leave the stack at different depths/], // a push in one branch only
+      [[[5, 16, 1, 3]], /rule 0: a loop moves the stack/],
+      [[[5, 3]], /rule 0: ends with 2 values on the stack, not one/],
+      [[[6]], /rule 0: the stack underflows/],
+      [[[99]], /rule 0: unknown opcode 99/],
+      [[[27, 4]], /rule 0: calls rule 4, which does not exist/],
+      [[[23]], /rule 0: an instruction runs past the rule's end/],
+    ];
+    for (const [bytecode, error] of refused) assert.throws(() => compileRules(bytecode), error, JSON.stringify(bytecode));
+  });
+
+  it('a rule is one function whose locals hold the stack, calling the others directly', () => {
+    const code = compileRules([[27, 1], [5]]);
+    assert.match(code, /function peg\$rule_0\(\) \{\n {2}let s0;\n {2}s0 = peg\$rule_1\(\);\n {2}return s0;\n\}/);
+    assert.match(code, /const peg\$rules = \[peg\$rule_0, peg\$rule_1\];/);
   });
 });
 
