@@ -79,6 +79,15 @@ export class JitterBuffer<T> {
   push(seq: number, item: T): T[] {
     seq &= 0xffff;
     this.counts.received++;
+    // The packet expected, nothing waiting (almost every packet): handed out at once, the map untouched
+    // (what accept() and drain() would do; at 500 calls, 25 000 packets a second).
+    if (seq === this.next && this.waiting.size === 0 && this.probation === null) {
+      this.history[seq % HISTORY] = seq;
+      this.highest = seq;
+      this.counts.emitted++;
+      this.next = (seq + 1) & 0xffff;
+      return [item];
+    }
     const out: T[] = [];
     if (this.next === null) this.next = this.highest = seq;
     const ahead = distance(this.next, seq);

@@ -53,7 +53,9 @@ export class MediaClock {
   private readonly lateNs: bigint;
   private readonly maxCatchUp: number;
   private readonly onError: (err: unknown) => void;
-  private readonly subscribers = new Set<{ fn: Subscriber }>();
+  private readonly subscribers = new Set<{ fn: Subscriber; live: boolean }>();
+  /** The subscribers as an array, made again only after one came or went (not every tick). */
+  private snapshot: { fn: Subscriber; live: boolean }[] | null = null;
   private timer: NodeJS.Timeout | null = null;
   private startNs = 0n;
   private nextTick = 0;
@@ -76,11 +78,15 @@ export class MediaClock {
   /** Calls `fn` on every tick until the returned function is called. */
   subscribe(fn: Subscriber): () => void {
     if (typeof fn !== 'function') throw new TypeError('"fn" must be a function');
-    const entry = { fn };
+    const entry = { fn, live: true };
     this.subscribers.add(entry);
+    this.snapshot = null;
     if (!this.timer) this.start();
     return () => {
-      if (this.subscribers.delete(entry) && this.subscribers.size === 0) this.stop();
+      entry.live = false;
+      if (!this.subscribers.delete(entry)) return;
+      this.snapshot = null;
+      if (this.subscribers.size === 0) this.stop();
     };
   }
 
@@ -137,8 +143,10 @@ export class MediaClock {
     for (let i = 0; i < Math.min(dueCount, this.maxCatchUp) && run === this.run; i++) {
       const tick = this.nextTick++;
       this.record(now - (this.startNs + BigInt(tick) * this.periodNs));
-      for (const entry of [...this.subscribers]) {
-        if (!this.subscribers.has(entry)) continue;
+      // The subscribers as the tick began (one added meanwhile starts next tick), one removed meanwhile skipped.
+      const entries = (this.snapshot ??= [...this.subscribers]);
+      for (const entry of entries) {
+        if (!entry.live) continue;
         try {
           entry.fn(tick);
         } catch (err) {

@@ -87,6 +87,12 @@ export class RxPlayout {
       this.counts.dropped += overflow;
     }
     let write = (this.read + this.level) % this.ring.length;
+    // (Whole, when it fits before the ring's end: no view made, 50 times a second per call.)
+    if (from === 0 && write + samples.length <= this.ring.length) {
+      this.ring.set(samples, write);
+      this.level += samples.length;
+      return;
+    }
     while (from < samples.length) {
       const n = Math.min(samples.length - from, this.ring.length - write);
       this.ring.set(samples.subarray(from, from + n), write);
@@ -111,13 +117,14 @@ export class RxPlayout {
       this.counts.silentFrames++;
       return out.fill(0);
     }
-    let at = 0;
-    while (at < this.frameSamples) {
-      const n = Math.min(this.frameSamples - at, this.ring.length - this.read);
-      out.set(this.ring.subarray(this.read, this.read + n), at);
-      at += n;
-      this.read = (this.read + n) % this.ring.length;
+    // Sample by sample (no view of the ring made per tick), wrapping at its end.
+    const ring = this.ring;
+    let read = this.read;
+    for (let at = 0; at < this.frameSamples; at++) {
+      out[at] = ring[read];
+      if (++read === ring.length) read = 0;
     }
+    this.read = read;
     this.level -= this.frameSamples;
     return out;
   }

@@ -1,4 +1,5 @@
-import { promises as fsp, write as fsWrite } from 'node:fs';
+import { promises as fsp } from 'node:fs';
+import { fileWrites } from './batched-file-writes';
 import { checkInt, checkOneOf, checkOptions } from './check-option';
 import { LITTLE_ENDIAN, pcm16leBytes } from './g711';
 import { MAX_WAV_DATA_BYTES, WAV_HEADER_SIZE, wavHeader } from './wav-header';
@@ -188,33 +189,17 @@ export class WavWriter {
     this.chain = this.chain.then(async () => {
       if (this.failure) return;
       try {
-        await this.put(data, WAV_HEADER_SIZE + this.written);
+        // The handle closed under us (as FileHandle.write would say it).
+        if (this.file.fd < 0) throw Object.assign(new Error('EBADF: file closed'), { code: 'EBADF' });
+        // One write of the samples and the header covering them (written only once they are):
+        // lib/media/batched-file-writes.ts, through the handle's descriptor (one flush at a time, on
+        // the chain, while the handle is open). The writes are the largest part of what a recording
+        // costs (docs/benchmarks.md, "Recording" and "Where a media worker's time goes, session 9").
+        await fileWrites().write(this.file.fd, data, WAV_HEADER_SIZE + this.written, wavHeader(this.sampleRate, this.channels, this.written + data.length));
         this.written += data.length;
-        await this.put(wavHeader(this.sampleRate, this.channels, this.written), 0);
       } catch (err) {
         this.failure = err instanceof Error ? err : new Error(String(err));
       }
-    });
-  }
-
-  /**
-   * Writes all of `data` at `position`. Through `fs.write` on the handle's descriptor (the writes
-   * are one at a time, on the chain, while the handle is open): it costs ~60 % of the CPU of
-   * `FileHandle.write`, under half of it on the calling thread, and at 4 writes per second per
-   * recording the writes are the largest part of what a recording costs (docs/benchmarks.md, "Recording").
-   */
-  private put(data: Uint8Array, position: number): Promise<void> {
-    return new Promise((resolve, reject) => {
-      // The handle closed under us (as FileHandle.write would say it).
-      if (this.file.fd < 0) return reject(Object.assign(new Error('EBADF: file closed'), { code: 'EBADF' }));
-      const next = (from: number): void => {
-        fsWrite(this.file.fd, data, from, data.length - from, position + from, (err, n) => {
-          if (err) reject(err);
-          else if (from + n < data.length && n > 0) next(from + n);
-          else resolve();
-        });
-      };
-      next(0);
     });
   }
 

@@ -108,6 +108,27 @@ describe('MediaClock', () => {
     assert.equal(clock.stats().running, false);
   });
 
+  it('within a tick: one removed by an earlier subscriber is not called, one added is called from the next tick', async () => {
+    const clock = new MediaClock({ periodMs: 5 });
+    const calls: string[] = [];
+    let tick = 0;
+    let stopC: (() => void) | null = null;
+    const stopA = clock.subscribe((t) => {
+      calls.push(`a${t}`);
+      if (++tick === 2) {
+        stopB();
+        stopC = clock.subscribe((u) => calls.push(`c${u}`));
+      }
+    });
+    const stopB = clock.subscribe((t) => calls.push(`b${t}`));
+    await sleep(60);
+    stopA();
+    (stopC as (() => void) | null)?.();
+    assert.deepEqual(calls.slice(0, 5), ['a0', 'b0', 'a1', 'a2', 'c2']);
+    assert.ok(!calls.includes('b1') && !calls.includes('c1'), calls.join(' '));
+    assert.equal(clock.stats().running, false);
+  });
+
   it('validates its options, and shares one instance', () => {
     assert.throws(() => new MediaClock({ periodMs: 1 }), /"periodMs"/);
     assert.throws(() => new MediaClock({ onError: 5 as never }), /"onError"/);
