@@ -14,9 +14,8 @@
  * the kernel's, not the drain's.
  */
 import type dgram from 'node:dgram';
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { loadNativeAddon, nativeAddonPath } from '../native-addon';
 
 /** What a taken-over socket's packets are given to: a copy of the packet (the session may keep it). */
 export type RtpPacketHandler = (packet: Buffer, address: string, port: number, arrivalMs: number) => void;
@@ -43,20 +42,12 @@ interface Addon {
   send(fd: number, buf: Buffer, offset: number, length: number, address: number, port: number): number;
 }
 
-/** Where node-gyp puts the addon: build/Release under the package's root (dist/lib/media-engine → ../../..). */
-export const NATIVE_RTP_IO_PATH = join(__dirname, '..', '..', '..', 'build', 'Release', 'rtp_io.node');
+export const NATIVE_RTP_IO_PATH = nativeAddonPath('rtp_io.node');
 
 /** The addon, or why not. Loaded once per thread. */
 export function loadNativeRtpIo(): { io: NativeRtpIo; reason: null } | { io: null; reason: string } {
-  if (process.env.VOICE_RTP_IO === 'dgram') return { io: null, reason: 'VOICE_RTP_IO=dgram is set' };
-  if (process.platform !== 'linux') return { io: null, reason: `native RTP I/O is for Linux (this is ${process.platform})` };
-  if (!existsSync(NATIVE_RTP_IO_PATH)) return { io: null, reason: `the native RTP I/O addon was not built (no ${NATIVE_RTP_IO_PATH}: see scripts/build-native.js)` };
-  try {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    return { io: new NativeRtpIo(require(NATIVE_RTP_IO_PATH) as Addon), reason: null };
-  } catch (err) {
-    return { io: null, reason: `the native RTP I/O addon did not load: ${(err as Error).message}` };
-  }
+  const loaded = loadNativeAddon<Addon>('rtp_io.node', 'the native RTP I/O addon', { variable: 'VOICE_RTP_IO', value: 'dgram' });
+  return loaded.addon ? { io: new NativeRtpIo(loaded.addon), reason: null } : { io: null, reason: loaded.reason };
 }
 
 /** The descriptor of a bound `dgram` socket, through its internal state (no public way; `_handle` warns DEP0112). */

@@ -9,8 +9,8 @@
  * media thread, 13 % of it (docs/benchmarks.md, "Where a media worker's time goes, session 9").
  * Where the addon was not built, or `VOICE_FILE_IO=fs` is set, the same through `fs.write`.
  */
-import { existsSync, write as fsWrite } from 'node:fs';
-import { join } from 'node:path';
+import { write as fsWrite } from 'node:fs';
+import { loadNativeAddon, nativeAddonPath } from '../native-addon';
 import { getSystemErrorMap, getSystemErrorName } from 'node:util';
 
 export interface FileWrites {
@@ -26,8 +26,7 @@ interface Addon {
   write(fds: Int32Array, positions: Float64Array, data: Uint8Array[], headers: (Uint8Array | null)[], results: Int32Array, done: () => void): void;
 }
 
-/** Where node-gyp puts the addon: build/Release under the package's root (dist/lib/media → ../../..). */
-export const NATIVE_FILE_IO_PATH = join(__dirname, '..', '..', '..', 'build', 'Release', 'file_io.node');
+export const NATIVE_FILE_IO_PATH = nativeAddonPath('file_io.node');
 
 interface Pending {
   fd: number;
@@ -106,15 +105,8 @@ function systemError(errno: number): Error {
 
 /** The addon, or why not. */
 export function loadNativeFileWrites(): { writes: NativeFileWrites; reason: null } | { writes: null; reason: string } {
-  if (process.env.VOICE_FILE_IO === 'fs') return { writes: null, reason: 'VOICE_FILE_IO=fs is set' };
-  if (process.platform !== 'linux') return { writes: null, reason: `native file writes are for Linux (this is ${process.platform})` };
-  if (!existsSync(NATIVE_FILE_IO_PATH)) return { writes: null, reason: `the native file writes addon was not built (no ${NATIVE_FILE_IO_PATH}: see scripts/build-native.js)` };
-  try {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    return { writes: new NativeFileWrites(require(NATIVE_FILE_IO_PATH) as Addon), reason: null };
-  } catch (err) {
-    return { writes: null, reason: `the native file writes addon did not load: ${(err as Error).message}` };
-  }
+  const loaded = loadNativeAddon<Addon>('file_io.node', 'the native file writes addon', { variable: 'VOICE_FILE_IO', value: 'fs' });
+  return loaded.addon ? { writes: new NativeFileWrites(loaded.addon), reason: null } : { writes: null, reason: loaded.reason };
 }
 
 let threadWrites: FileWrites | null = null;
