@@ -14,6 +14,7 @@
  * the kernel's, not the drain's.
  */
 import type dgram from 'node:dgram';
+import { isIPv4 } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { loadNativeAddon, nativeAddonPath } from '../native-addon';
 
@@ -59,17 +60,10 @@ function descriptorOf(socket: dgram.Socket): { fd: number; handle: { recvStart()
   return { fd: handle.fd, handle };
 }
 
-/** IPv4 dotted quad → host-order number, or -1. */
+/** IPv4 dotted quad → host-order number, or -1 (Node's own check, as the sessions' addresses: lib/sip/media-params.ts checkIpv4). */
 function ipv4ToInt(address: string): number {
-  const parts = address.split('.');
-  if (parts.length !== 4) return -1;
-  let v = 0;
-  for (const p of parts) {
-    const n = Number(p);
-    if (!/^\d{1,3}$/.test(p) || n > 255) return -1; // not Number()'s '0x7f', ' 1' or '1e2'
-    v = v * 256 + n;
-  }
-  return v;
+  if (!isIPv4(address)) return -1;
+  return address.split('.').reduce((v, part) => v * 256 + Number(part), 0);
 }
 
 function intToIpv4(v: number): string {
