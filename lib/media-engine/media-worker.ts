@@ -191,7 +191,7 @@ async function open(c: OpenCommand): Promise<void> {
   legs.set(c.id, leg);
   if (!rtpIoTold) {
     rtpIoTold = true;
-    const line = rtpIo.io ? 'media worker: RTP sockets read and written in batches (native/rtp-io)' : `media worker: RTP sockets through dgram: ${rtpIo.reason}`;
+    const line = rtpIo.io ? `media worker: RTP sockets read and written in batches (native/rtp-io, ${rtpIo.io.mode}${rtpIo.io.whyNotUring ? `; ${rtpIo.io.whyNotUring}` : ''})` : `media worker: RTP sockets through dgram: ${rtpIo.reason}`;
     events.push({ e: 'log', id: c.id, level: 'debug', line });
   }
   session.on('dtmf', (d: RtpDtmfEvent) => events.push({ e: 'dtmf', id: c.id, ...d }));

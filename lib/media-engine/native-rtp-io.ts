@@ -21,9 +21,16 @@ import { loadNativeAddon, nativeAddonPath } from '../native-addon';
 /** What a taken-over socket's packets are given to: a copy of the packet (the session may keep it). */
 export type RtpPacketHandler = (packet: Buffer, address: string, port: number, arrivalMs: number) => void;
 
+/** Told when the kernel refused a packet sent earlier (io_uring reports it at the next drain). */
+export type RtpSendErrorHandler = () => void;
+
 /** One socket taken over. */
 export interface AttachedRtpSocket {
-  /** Sends one datagram now; false when the kernel refused it (counted by the caller as a send error). */
+  /**
+   * Sends one datagram: now (sendto), or with this tick's other sends (io_uring, submitted before the
+   * event loop goes on). False when it was refused at once; a refusal found later goes to the
+   * attach's `onSendError`. Either way the packet's memory is free again when this returns.
+   */
   send(packet: Buffer, port: number, address: string): boolean;
   /** Gives the socket back to `dgram` (reading through its events again); call before closing it. */
   detach(): void;
@@ -32,7 +39,7 @@ export interface AttachedRtpSocket {
 /** How a session's RTP socket is read and written when not through `dgram` (RtpSessionOptions.io). */
 export interface RtpSocketIo {
   /** Takes a bound socket over; null when it cannot (the session then uses `dgram`). */
-  attach(socket: dgram.Socket, onPacket: RtpPacketHandler): AttachedRtpSocket | null;
+  attach(socket: dgram.Socket, onPacket: RtpPacketHandler, onSendError?: RtpSendErrorHandler): AttachedRtpSocket | null;
 }
 
 interface Addon {
@@ -41,7 +48,26 @@ interface Addon {
   enable(fd: number): number;
   recv(fds: Int32Array, count: number, buf: Buffer, meta: Int32Array, state: Int32Array): number;
   send(fd: number, buf: Buffer, offset: number, length: number, address: number, port: number): number;
+  /** This thread's io_uring (native/rtp-io.c): 0, or -errno where there is none. */
+  uringOpen(): number;
+  uringAttach(fd: number): number;
+  uringDetach(fd: number): number;
+  uringSend(fd: number, buf: Buffer, offset: number, length: number, address: number, port: number): number;
+  uringSubmit(): number;
+  uringRecv(buf: Buffer, meta: Int32Array, state: Int32Array): number;
 }
+
+/** How the attached sockets are read and written: io_uring (two or three system calls a tick), else recvmmsg and sendto. */
+export type NativeRtpIoMode = 'io_uring' | 'recvmmsg';
+
+/** errno numbers io_uring_setup fails with, as words for the log. */
+const SETUP_ERRORS: Record<number, string> = {
+  1: 'not permitted (EPERM: kernel.io_uring_disabled, or a container\'s seccomp profile)',
+  12: 'out of memory (ENOMEM: the locked-memory limit?)',
+  22: 'Linux older than 6.1 (EINVAL: no DEFER_TASKRUN)',
+  38: 'not in this kernel (ENOSYS)',
+  95: 'Linux older than 6.0 (no buffer rings or multishot receive)',
+};
 
 export const NATIVE_RTP_IO_PATH = nativeAddonPath('rtp_io.node');
 
@@ -73,6 +99,7 @@ function intToIpv4(v: number): string {
 interface Slot {
   fd: number;
   onPacket: RtpPacketHandler;
+  onSendError: RtpSendErrorHandler | undefined;
   /** The last source seen and its text, so that a stream's packets make no new string each. */
   lastFrom: number;
   lastFromText: string;
@@ -85,6 +112,13 @@ interface Slot {
 
 const BUFFER_BYTES = 1 << 20;
 
+/**
+ * The sockets attached to this thread's io_uring, by descriptor. One ring per thread (the addon's), so
+ * one table per thread (this module's): any NativeRtpIo of the thread that drains the ring hands each
+ * packet to the right session.
+ */
+const uringSlots: (Slot | undefined)[] = [];
+
 export class NativeRtpIo implements RtpSocketIo {
   private fds = new Int32Array(0);
   private slots: Slot[] = [];
@@ -93,20 +127,38 @@ export class NativeRtpIo implements RtpSocketIo {
   private readonly state = new Int32Array(2);
   /** The arrays of the drain under way (a handler may detach a socket during it). */
   private draining: { fds: Int32Array; slots: Slot[] } | null = null;
+  /** io_uring: the attached sockets by descriptor (its completions name the fd): the thread's, as its ring. */
+  private readonly byFd = uringSlots;
+  private submitScheduled = false;
+  /** io_uring, or recvmmsg and sendto (and why not io_uring). */
+  readonly mode: NativeRtpIoMode;
+  readonly whyNotUring: string | null;
   /** Receive errors other than "nothing to read" (the addon's count). */
   get receiveErrors(): number {
     return this.state[1];
   }
 
-  constructor(private readonly addon: Addon) {
+  /** `useUring` false, or `VOICE_RTP_IO=recvmmsg`: recvmmsg and sendto even where io_uring works. */
+  constructor(
+    private readonly addon: Addon,
+    useUring = process.env.VOICE_RTP_IO !== 'recvmmsg',
+  ) {
     this.meta = new Int32Array((BUFFER_BYTES / addon.SLOT) * addon.RECV_FIELDS);
+    const opened = useUring ? addon.uringOpen() : null;
+    this.mode = opened === 0 ? 'io_uring' : 'recvmmsg';
+    this.whyNotUring = opened === null ? 'VOICE_RTP_IO=recvmmsg is set' : opened === 0 ? null : `io_uring: ${SETUP_ERRORS[-opened] ?? `error ${-opened}`}`;
   }
+
+  private readonly submit = (): void => {
+    this.submitScheduled = false;
+    this.addon.uringSubmit();
+  };
 
   get attached(): number {
     return this.slots.length;
   }
 
-  attach(socket: dgram.Socket, onPacket: RtpPacketHandler): AttachedRtpSocket | null {
+  attach(socket: dgram.Socket, onPacket: RtpPacketHandler, onSendError?: RtpSendErrorHandler): AttachedRtpSocket | null {
     // IPv4 only (as the RTP sessions: lib/sip/media-params.ts); anything else stays on dgram.
     let family: string;
     try {
@@ -116,32 +168,59 @@ export class NativeRtpIo implements RtpSocketIo {
     }
     const d = family === 'IPv4' ? descriptorOf(socket) : null;
     if (!d || this.addon.enable(d.fd) !== 0) return null;
+    const uring = this.mode === 'io_uring';
     d.handle.recvStop();
-    const slot: Slot = { fd: d.fd, onPacket, lastFrom: -1, lastFromText: '', lastTo: '', lastToInt: -1, detached: false };
+    if (uring && this.addon.uringAttach(d.fd) !== 0) {
+      d.handle.recvStart();
+      return null;
+    }
+    const slot: Slot = { fd: d.fd, onPacket, onSendError, lastFrom: -1, lastFromText: '', lastTo: '', lastToInt: -1, detached: false };
     this.slots = [...this.slots, slot];
+    if (uring) this.byFd[d.fd] = slot;
     this.rebuild();
     let attached = true;
+    let closed = false;
+    const detach = (): void => {
+      if (!attached) return;
+      attached = false;
+      slot.detached = true;
+      socket.off('close', onClose);
+      // The kernel lets go of the socket before dgram closes it; its completions still queued are dropped.
+      // (Not when another socket has the number already: closed without a detach, and attach cancelled it.)
+      if (uring && this.byFd[slot.fd] === slot) {
+        this.addon.uringDetach(slot.fd);
+        this.byFd[slot.fd] = undefined;
+      }
+      // A drain under way reads its descriptor no more (the socket may close and the number be reused next).
+      if (this.draining) {
+        const at = this.draining.slots.indexOf(slot);
+        if (at >= 0) this.draining.fds[at] = -1;
+      }
+      this.slots = this.slots.filter((s) => s !== slot);
+      this.rebuild();
+      if (!closed) d.handle.recvStart();
+    };
+    // Closed without a detach (a session always detaches first): let go of it all the same, so that its
+    // number is read no more and the kernel's hold does not keep its port bound.
+    const onClose = (): void => {
+      closed = true;
+      detach();
+    };
+    socket.once('close', onClose);
     return {
+      detach,
       send: (packet, port, address) => {
         if (address !== slot.lastTo) {
           slot.lastTo = address;
           slot.lastToInt = ipv4ToInt(address);
         }
         if (slot.lastToInt < 0) return false;
-        return this.addon.send(slot.fd, packet, 0, packet.length, slot.lastToInt, port) >= 0;
-      },
-      detach: () => {
-        if (!attached) return;
-        attached = false;
-        slot.detached = true;
-        // A drain under way reads its descriptor no more (the socket may close and the number be reused next).
-        if (this.draining) {
-          const at = this.draining.slots.indexOf(slot);
-          if (at >= 0) this.draining.fds[at] = -1;
+        if (!uring) return this.addon.send(slot.fd, packet, 0, packet.length, slot.lastToInt, port) >= 0;
+        if (!this.submitScheduled) {
+          this.submitScheduled = true;
+          setImmediate(this.submit);
         }
-        this.slots = this.slots.filter((s) => s !== slot);
-        this.rebuild();
-        d.handle.recvStart();
+        return this.addon.uringSend(slot.fd, packet, 0, packet.length, slot.lastToInt, port) >= 0;
       },
     };
   }
@@ -150,6 +229,10 @@ export class NativeRtpIo implements RtpSocketIo {
   drain(): void {
     const count = this.slots.length;
     if (count === 0) return;
+    if (this.mode === 'io_uring') {
+      this.drainRing();
+      return;
+    }
     const fds = this.fds;
     this.state[0] = 0;
     // The slots as they are now: a handler may close its session (detach) while the drain runs.
@@ -172,17 +255,40 @@ export class NativeRtpIo implements RtpSocketIo {
         const slot = slots[meta[m]];
         const length = meta[m + 2];
         if (length < 0 || slot.detached) continue; // larger than any RTP packet here (truncated), or given back: dropped
-        const from = meta[m + 3] >>> 0;
-        if (from !== slot.lastFrom) {
-          slot.lastFrom = from;
-          slot.lastFromText = intToIpv4(from);
-        }
-        const packet = Buffer.allocUnsafe(length);
-        buf.copy(packet, 0, meta[m + 1], meta[m + 1] + length);
-        const age = meta[m + 5];
-        slot.onPacket(packet, slot.lastFromText, meta[m + 4], age < 0 ? now : now - age / 1000);
+        this.deliver(slot, length, meta, m, now);
       }
     } while (state[0] < count);
+  }
+
+  /** The ring's completions: packets (by descriptor) and sends the kernel refused. */
+  private drainRing(): void {
+    const { addon, buf, meta, state, byFd } = this;
+    const fields = addon.RECV_FIELDS;
+    do {
+      const n = addon.uringRecv(buf, meta, state);
+      const now = performance.now();
+      for (let i = 0, m = 0; i < n; i++, m += fields) {
+        const slot = byFd[meta[m]];
+        if (!slot || slot.detached) continue;
+        const length = meta[m + 2];
+        if (length === -2) slot.onSendError?.();
+        if (length < 0) continue; // a refused send, or a datagram larger than any RTP packet here (truncated): dropped
+        this.deliver(slot, length, meta, m, now);
+      }
+    } while (state[0] === 1);
+  }
+
+  /** One packet of the drain's buffer to its session: a copy of it, its source and its arrival time. */
+  private deliver(slot: Slot, length: number, meta: Int32Array, m: number, now: number): void {
+    const from = meta[m + 3] >>> 0;
+    if (from !== slot.lastFrom) {
+      slot.lastFrom = from;
+      slot.lastFromText = intToIpv4(from);
+    }
+    const packet = Buffer.allocUnsafe(length);
+    this.buf.copy(packet, 0, meta[m + 1], meta[m + 1] + length);
+    const age = meta[m + 5];
+    slot.onPacket(packet, slot.lastFromText, meta[m + 4], age < 0 ? now : now - age / 1000);
   }
 
   /** New arrays on every change (calls come and go a few times a second): a drain under way keeps the ones it started with. */

@@ -306,7 +306,7 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> implements RtpMed
     events.on('removeListener', (event: string | symbol) => {
       if (event === 'tx') this.txListeners--;
     });
-    this.wire = o.io?.attach(this.ports.rtp, this.onPacket) ?? null;
+    this.wire = o.io?.attach(this.ports.rtp, this.onPacket, this.onSendRefused) ?? null;
     if (!this.wire) this.ports.rtp.on('message', this.onMessage);
     this.ports.rtp.on('error', this.onSocketError);
     this.ports.rtcp.on('message', this.onRtcp);
@@ -597,6 +597,11 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> implements RtpMed
       this.counts.sendErrors++;
     }
   }
+
+  /** A send the batched I/O queued and the kernel refused later (io_uring). */
+  private readonly onSendRefused = (): void => {
+    this.counts.sendErrors++;
+  };
 
   private readonly onSent = (err: Error | null): void => {
     this.sendsInFlight--;

@@ -91,19 +91,30 @@ describe('SIP call media in worker threads, two of our lines on 127.0.0.1 (integ
 
   it('SRTP, 2 workers a line: a WAV played one way and samples the other are heard; RFC 4733 keys arrive once each; hold and resume; `ended` has the figures', async function () {
     // The native RTP I/O where it is built (under CI=true it must be: test/unit/native-rtp-io.test.ts).
+    // io_uring where the kernel has it (under CI=true it must: test/unit/native-rtp-io.test.ts).
     const native = loadNativeRtpIo();
-    await srtpTwoWorkers(native.io ? /read and written in batches \(native\/rtp-io\)/ : /through dgram/);
+    await srtpTwoWorkers(native.io ? new RegExp(`read and written in batches \\(native/rtp-io, ${native.io.mode}`) : /through dgram/);
   });
 
-  it('the same through dgram (VOICE_RTP_IO=dgram, the fallback where the addon is not built)', async function () {
+  /** Runs `f` with VOICE_RTP_IO=`value` (read by each worker as it starts: startPair starts them). */
+  async function withRtpIo(value: string, f: () => Promise<void>): Promise<void> {
     const before = process.env.VOICE_RTP_IO;
-    process.env.VOICE_RTP_IO = 'dgram'; // read by each worker as it starts (startPair starts them)
+    process.env.VOICE_RTP_IO = value;
     try {
-      await srtpTwoWorkers(/media worker: RTP sockets through dgram: VOICE_RTP_IO=dgram is set/);
+      await f();
     } finally {
       if (before === undefined) delete process.env.VOICE_RTP_IO;
       else process.env.VOICE_RTP_IO = before;
     }
+  }
+
+  it('the same through recvmmsg and sendto (VOICE_RTP_IO=recvmmsg, where the kernel has no io_uring)', async function () {
+    if (!loadNativeRtpIo().io) this.skip(); // not built: the next case is what runs (under CI=true it is built)
+    await withRtpIo('recvmmsg', () => srtpTwoWorkers(/read and written in batches \(native\/rtp-io, recvmmsg; VOICE_RTP_IO=recvmmsg is set\)/));
+  });
+
+  it('the same through dgram (VOICE_RTP_IO=dgram, the fallback where the addon is not built)', async function () {
+    await withRtpIo('dgram', () => srtpTwoWorkers(/media worker: RTP sockets through dgram: VOICE_RTP_IO=dgram is set/));
   });
 
   it("garbage on a worker call's RTP port (random bytes, STUN-, RTCP-looking, truncated RTP, oversize): counted, no crash, the call's audio goes on", async function () {
