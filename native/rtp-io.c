@@ -501,8 +501,14 @@ static int ring_cancel(Ring *r, int fd) {
   uint64_t mine = tag(KIND_CANCEL, r, fd);
   sqe->user_data = mine;
   int e = ring_submit(r, IORING_ENTER_GETEVENTS);
-  /* Wait for the cancel's own completion (the multishot's last one comes before it), leaving the others queued. */
-  for (int round = 0; e >= 0 && round < 1000; round++) {
+  /* Wait for the cancel's own completion (the multishot's last one comes before it), leaving the others
+   * queued: each wait for one more completion is bounded (2 ms), and the whole at 100 of them, so that a
+   * full completion queue (the cancel's waiting behind it) cannot hold the worker. */
+  struct io_uring_getevents_arg wait;
+  struct __kernel_timespec ts = {0, 2000000};
+  memset(&wait, 0, sizeof wait);
+  wait.ts = (uint64_t)(uintptr_t)&ts;
+  for (int round = 0; (e >= 0 || e == -ETIME) && round < 100; round++) {
     unsigned head = *r->cq_head, tail = __atomic_load_n(r->cq_tail, __ATOMIC_ACQUIRE);
     for (unsigned i = head; i != tail; i++) {
       struct io_uring_cqe *c = &r->cqes[i & r->cq_mask];
@@ -511,7 +517,10 @@ static int ring_cancel(Ring *r, int fd) {
         return 0;
       }
     }
-    e = ring_enter(r, 0, tail - head + 1, IORING_ENTER_GETEVENTS);
+    int n;
+    do n = (int)syscall(__NR_io_uring_enter, r->fd, 0, tail - head + 1, IORING_ENTER_GETEVENTS | IORING_ENTER_EXT_ARG, &wait, sizeof wait);
+    while (n < 0 && errno == EINTR);
+    e = n < 0 ? -errno : n;
   }
   return e < 0 ? e : -ETIMEDOUT;
 }

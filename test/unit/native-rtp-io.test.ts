@@ -293,6 +293,29 @@ describe(`native RTP I/O (native/rtp-io.c), ${mode}`, function () {
     assert.deepEqual(seen[3].got.map((g) => g.bytes.toString()), ['3#0', '3#1', '3#2', '3#3']);
   });
 
+  it('a socket closed without a detach: its port is free again at once, and a socket bound next (maybe with its number) is read', async function () {
+    const io = freshIo(this);
+    const r = await bound();
+    const s = await bound();
+    const port = r.address().port;
+    assert.ok(io.attach(r, () => undefined));
+    await new Promise<void>((resolve) => r.close(() => resolve()));
+    assert.equal(io.attached, 0, 'its close let go of it');
+    // Bound again to the very port: the kernel holds the old socket no more (io_uring would, until cancelled).
+    const again = dgram.createSocket('udp4');
+    sockets.push(again);
+    await new Promise<void>((resolve, reject) => {
+      again.once('error', reject);
+      again.bind(port, LOCALHOST, () => resolve());
+    });
+    const c = collector();
+    assert.ok(io.attach(again, c.on));
+    await send(s, Buffer.from('to the new one'), again);
+    await sleep(20);
+    io.drain();
+    assert.deepEqual(c.got.map((g) => g.bytes.toString()), ['to the new one']);
+  });
+
   it('attach: an unbound, a closed or an IPv6 socket is refused (null: the session uses dgram)', async function () {
     const io = freshIo(this);
     const unbound = dgram.createSocket('udp4');
