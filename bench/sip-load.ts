@@ -36,7 +36,14 @@
  * [--rates 20,50,...] [--hold S] [--rate-secs S] [--budget S] [--no-reference] [--reference-all]
  * [--ramp-cps R] [--max-jitter-ms MS] [--cpu-prof-level N] [--only concurrency|rate]
  * [--workers 0,1,2|auto|2:realtime] [--capture] [--load-priority normal|high|realtime] [--worker-prof] [--all-levels] [--stall [--stall-calls N] [--stall-hold S]] [--reference-only]
- * [--detect]`.
+ * [--detect] [--warmup N]`.
+ *
+ * `--warmup N` (session 10): before each flow step is measured, N calls of the step's own load (its
+ * rate, at most its calls at once, its hold) through the flow just deployed, then nothing of them is
+ * counted: no CPU, call, packet or recording. V8 compiles the flow's, sip.js's and the media
+ * worker's hot code as each gets hot (~4.5 s of CPU in the first 45 s of a 500-call step, with
+ * `node --trace-opt`), once per process and worker; a Node-RED that has been carrying calls has
+ * paid it. Without `--warmup` (0) a step measures from cold, as before session 10.
  *
  * `--detect` (issue 13, the cost of call analysis through calls): every flow step runs twice, without
  * and with a `voice-detect` node after `voice-answer` (far-end detection from the answer, timeout
@@ -165,6 +172,7 @@ const RTP_MAX = 39999;
 const MAX_LOSS = 0.001;
 /** `--max-jitter-ms`: on a shared machine the scheduler's noise alone can exceed 5 ms (see the reference rows). */
 const MAX_JITTER_P99_MS = number('max-jitter-ms', 5);
+const WARMUP_CALLS = value('warmup') === undefined ? 0 : Math.round(number('warmup', 1));
 
 const started = Date.now();
 const elapsedS = (): number => (Date.now() - started) / 1000;
@@ -417,6 +425,18 @@ function sippArgs(p: StepPlan, scenarioFile: string, sippPort: number, peerPort:
   ];
 }
 
+/** `--warmup`: WARMUP_CALLS calls of the step's load through the flow just deployed, ended and forgotten (their recordings deleted) before the step is measured. */
+async function warmUp(line: VoiceLine, p: StepPlan, dir: string, sippPort: number, linePort: number, peerPort: number, recordDir: string | null): Promise<void> {
+  const w: StepPlan = { ...p, calls: WARMUP_CALLS, limit: Math.min(p.limit, WARMUP_CALLS) };
+  const started = Date.now();
+  const sipp = new PeerProcess('sipp-warmup', 'sipp', sippArgs(w, writeScenario(dir, w, true), sippPort, peerPort, `${LOOPBACK}:${linePort}`), dir);
+  const exit = await sipp.exited;
+  await waitFor('every warm-up call ended', () => line.activeCalls().length === 0, 30_000);
+  const counts = parseSippCounts(sipp.text());
+  if (recordDir) for (const f of safeList(recordDir)) rmSync(join(recordDir, f), { force: true });
+  log(`  warm-up: ${counts ? `${counts.successful} calls ok, ${counts.failed} failed` : `SIPp exit ${exit.code}`} in ${((Date.now() - started) / 1000).toFixed(0)} s (not counted)`);
+}
+
 function writeScenario(dir: string, p: StepPlan, calleeHangsUp: boolean): string {
   const file = join(dir, calleeHangsUp ? 'uac-bye-from-callee.xml' : 'uac-bye-from-caller.xml');
   writeFileSync(file, uacScenario({ calleeHangsUp, holdMs: p.holdMs, byeTimeoutMs: p.holdMs + 30_000 }));
@@ -462,6 +482,7 @@ async function runFlowStep(host: NodeRedHost, peer: RtpLoadPeer, p: StepPlan, pr
     await waitFor('the flow started', () => Boolean(host.node('bench-line')?.line), 15_000);
     line = host.node('bench-line').line as VoiceLine;
     await waitFor(`line ready (${line.status.text})`, () => line?.status.state === 'ready', 15_000);
+    if (WARMUP_CALLS > 0) await warmUp(line, p, dir, sippPort, linePort, peer.port, recordDir);
     const t = new CallTracker(line, detect);
     tracker = t;
     line.on('event', t.onEvent);
@@ -956,7 +977,7 @@ async function main(): Promise<void> {
   const fds = openFilesLimit();
   const need = 4 * Math.max(...LEVELS) + 1000;
   if (fds !== null && fds < need) log(`warning: ulimit -n is ${fds}; ${Math.max(...LEVELS)} calls need about ${need} (raise it with ulimit -n)`);
-  log(`bench:sip — ${cpus().length} cores, ${cpus()[0]?.model}, Node ${process.version}; levels ${LEVELS.join(',')}; rates ${RATES.join(',')}; hold ${HOLD_S} s; record ${RECORD ?? 'off'}; load ${loadText()}`);
+  log(`bench:sip — ${cpus().length} cores, ${cpus()[0]?.model}, Node ${process.version}; levels ${LEVELS.join(',')}; rates ${RATES.join(',')}; hold ${HOLD_S} s; record ${RECORD ?? 'off'}; ${WARMUP_CALLS ? `warm-up ${WARMUP_CALLS} calls before each flow step (not counted)` : 'no warm-up (cold)'}; load ${loadText()}`);
   const peer = await RtpLoadPeer.start(await pickPorts(1), PCAP, undefined, LOAD_PRIORITY);
   log(
     `RTP peer on port ${peer.port}, receive buffer ${(peer.recvBuffer / 1024).toFixed(0)} KiB (what the kernel granted of 8 MiB; net.core.rmem_max caps it); ` +
