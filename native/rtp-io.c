@@ -248,7 +248,7 @@ static napi_value send_one(napi_env env, napi_callback_info info) {
 #define RING_BUF_BYTES (2048 + 64) /* SLOT bytes of payload after the recvmsg_out header, the address and the timestamp */
 #define RING_BGID 7
 #define SEND_BYTES 1536 /* a larger packet is sent at once with sendto */
-#define SEND_BATCH 64
+#define SEND_BATCH 32
 #define RECV_CONTROL CMSG_SPACE(sizeof(struct timespec))
 #define KIND_RECV 1ULL
 #define KIND_SEND 2ULL

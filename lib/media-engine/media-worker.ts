@@ -96,6 +96,7 @@ let clockStats = clock.stats();
 const tickSource: MediaTickSource = {
   subscribe: (fn) => clock.subscribe(fn),
   stats: () => clockStats,
+  afterTick: (fn) => clock.afterTick(fn),
 };
 const legs = new Map<LegId, Leg>();
 let events: MediaEvent[] = [];
@@ -153,16 +154,19 @@ function addPcm(samples: Int16Array): number {
 }
 
 /**
- * The RTP sockets' batched I/O (lib/media-engine/native-rtp-io.ts), or why `dgram` it is. Drained at
- * the start of every tick: this subscriber is the clock's first, so every session ticks after it.
+ * The RTP sockets' batched I/O (lib/media-engine/native-rtp-io.ts), or why `dgram` it is. Drained once
+ * every session of the tick has sent: the clock's first subscriber asks for it first of the tick's afterTick work.
  */
 const rtpIo = loadNativeRtpIo();
 /** The line's log hears once, with its first call, how this thread's RTP is read. */
 let rtpIoTold = false;
 
-// One flush per tick, after every session's tick (setImmediate runs after this timer phase).
+// Every tick: first each session's packet is sent (their subscriptions), then the sockets are drained
+// (what arrived goes to the sessions: received audio to their recordings), then what was sent goes to
+// the recordings (their afterTick); one flush after all of it (setImmediate runs after this timer phase).
+const drainRtp = (): void => rtpIo.io?.drain();
 clock.subscribe(() => {
-  rtpIo.io?.drain();
+  clock.afterTick(drainRtp);
   scheduleFlush();
 });
 

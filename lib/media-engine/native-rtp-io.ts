@@ -218,7 +218,7 @@ export class NativeRtpIo implements RtpSocketIo {
         if (!uring) return this.addon.send(slot.fd, packet, 0, packet.length, slot.lastToInt, port) >= 0;
         if (!this.submitScheduled) {
           this.submitScheduled = true;
-          setImmediate(this.submit);
+          queueMicrotask(this.submit);
         }
         return this.addon.uringSend(slot.fd, packet, 0, packet.length, slot.lastToInt, port) >= 0;
       },

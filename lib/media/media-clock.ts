@@ -56,6 +56,8 @@ export class MediaClock {
   private readonly subscribers = new Set<{ fn: Subscriber; live: boolean }>();
   /** The subscribers as an array, made again only after one came or went (not every tick). */
   private snapshot: { fn: Subscriber; live: boolean }[] | null = null;
+  /** This tick's {@link afterTick} work, run once every subscriber ticked. */
+  private after: (() => void)[] = [];
   private timer: NodeJS.Timeout | null = null;
   private startNs = 0n;
   private nextTick = 0;
@@ -88,6 +90,16 @@ export class MediaClock {
       this.snapshot = null;
       if (this.subscribers.size === 0) this.stop();
     };
+  }
+
+  /**
+   * Runs `fn` once, in this tick, after every subscriber has ticked (in the order asked). What can
+   * wait until every call's packet has left goes here, so that the last call's send does not wait for
+   * the first calls' recordings (RtpSession's `tx` listeners, the worker's drain). Outside a tick, it
+   * runs after the next one's subscribers.
+   */
+  afterTick(fn: () => void): void {
+    this.after.push(fn);
   }
 
   stats(): MediaClockStats {
@@ -154,6 +166,16 @@ export class MediaClock {
           this.onError(err);
         }
       }
+      // (An afterTick asked for by an afterTick runs in this tick too.)
+      for (let k = 0; k < this.after.length; k++) {
+        try {
+          this.after[k]();
+        } catch (err) {
+          this.counts.errors++;
+          this.onError(err);
+        }
+      }
+      this.after.length = 0;
     }
     if (run === this.run) this.arm();
   };

@@ -47,7 +47,7 @@ const PACKET_MS = 20;
 export const DTMF_GAP_MS = 60;
 
 /** What drives the session: the process's one media clock (tests pass a clock they tick by hand). */
-export type MediaTickSource = Pick<MediaClock, 'subscribe' | 'stats'>;
+export type MediaTickSource = Pick<MediaClock, 'subscribe' | 'stats'> & Partial<Pick<MediaClock, 'afterTick'>>;
 
 export type RtpDtmfSource = 'rfc4733' | 'inband';
 export type DtmfSendMode = RtpDtmfSource;
@@ -567,7 +567,21 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> implements RtpMed
       }
       this.audioPaused = !sendAudio;
     }
-    if (this.txListeners > 0) this.emit('tx', heard ?? allocInt16(SAMPLES_PER_PACKET));
+    if (this.txListeners === 0) return;
+    // What was sent goes to its listeners (a recording's mix and write) once every call's packet of
+    // this tick has left, where the clock can say when (docs/media-engine.md, "One tick").
+    this.txHeard = heard ?? allocInt16(SAMPLES_PER_PACKET);
+    if (this.clock.afterTick) this.clock.afterTick(this.emitTx);
+    else this.emitTx();
+  };
+
+  /** This tick's sent frame, until its `tx` listeners had it. */
+  private txHeard: Int16Array | null = null;
+
+  private readonly emitTx = (): void => {
+    const heard = this.txHeard;
+    this.txHeard = null;
+    if (heard && !this.isClosed && this.txListeners > 0) this.emit('tx', heard);
   };
 
   private send(payloadType: number, marker: boolean, timestamp: number, payload: Buffer): void {

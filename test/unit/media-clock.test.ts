@@ -129,6 +129,38 @@ describe('MediaClock', () => {
     assert.equal(clock.stats().running, false);
   });
 
+  it("afterTick: after every subscriber of the tick, in the order asked, once; one that throws is counted and the rest run", async () => {
+    const errors: unknown[] = [];
+    const clock = new MediaClock({ onError: (err) => errors.push(err) });
+    const seen: string[] = [];
+    let ticks = 0;
+    const stopA = clock.subscribe((tick) => {
+      if (tick > 1) return;
+      seen.push(`a${tick}`);
+      clock.afterTick(() => seen.push(`after a${tick}`));
+      clock.afterTick(() => {
+        throw new Error('boom');
+      });
+      clock.afterTick(() => {
+        seen.push(`after a${tick} (2)`);
+        clock.afterTick(() => seen.push(`asked by an afterTick ${tick}`));
+      });
+    });
+    const stopB = clock.subscribe((tick) => {
+      ticks++;
+      if (tick <= 1) seen.push(`b${tick}`);
+    });
+    while (ticks < 3) await sleep(5);
+    stopA();
+    stopB();
+    assert.deepEqual(seen, [
+      'a0', 'b0', 'after a0', 'after a0 (2)', 'asked by an afterTick 0',
+      'a1', 'b1', 'after a1', 'after a1 (2)', 'asked by an afterTick 1',
+    ]);
+    assert.equal(errors.length, 2);
+    assert.equal(clock.stats().errors, 2);
+  });
+
   it('validates its options, and shares one instance', () => {
     assert.throws(() => new MediaClock({ periodMs: 1 }), /"periodMs"/);
     assert.throws(() => new MediaClock({ onError: 5 as never }), /"onError"/);

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { CallStateError, NotSupportedError } from '../../lib/errors';
 import { decodeG711, encodeG711, PT_PCMA, PT_PCMU } from '../../lib/media/g711';
-import { sharedMediaClock } from '../../lib/media/media-clock';
+import { MediaClock, sharedMediaClock } from '../../lib/media/media-clock';
 import { looksLikeRtcp, parseRtp, serializeRtp } from '../../lib/media/rtp-packet';
 import { decodeTelephoneEvent } from '../../lib/media/telephone-event';
 import { beep, concat } from '../../lib/media/tone-generator';
@@ -67,6 +67,24 @@ describe('RtpSession', function () {
         assert.equal(sharedMediaClock.stats().subscribers, subscribers - 2, 'close() unsubscribes');
       });
     }
+  });
+
+  it("a tick's `tx` listeners (a recording's work) run once every session on the clock sent that tick's packet", async function () {
+    const clock = new MediaClock();
+    const a = await scope.session({ codec: 'PCMU', clock });
+    const b = await scope.session({ codec: 'PCMU', clock });
+    a.configure({ remote: { address: LOCALHOST, port: b.localPort } });
+    b.configure({ remote: { address: LOCALHOST, port: a.localPort } });
+    // A ticks first (it subscribed first); when its `tx` listener runs, B has sent this tick's packet too.
+    const bSentAtATx: number[] = [];
+    const aSentAtATx: number[] = [];
+    a.on('tx', () => {
+      aSentAtATx.push(a.stats().packetsSent);
+      bSentAtATx.push(b.stats().packetsSent);
+    });
+    await until(() => bSentAtATx.length >= 5, 5000, "A's tx listener");
+    await Promise.all([a.close(), b.close()]);
+    assert.deepEqual(bSentAtATx.slice(0, 5), aSentAtATx.slice(0, 5), 'B had sent as many packets as A at each of A\'s tx events');
   });
 
   describe('sending', function () {
