@@ -1,8 +1,11 @@
 /**
  * The media worker's RTP sockets read and written through native/rtp-io.c (a Node-API addon) instead
- * of `dgram`'s events: once per media tick every socket is drained with `recvmmsg`, each packet with
- * the kernel's arrival time, and each tick's packet is one `sendto`. No libuv poll event, second
- * `recvmsg`, `rinfo` object or JavaScript callback per packet (docs/benchmarks.md, "Native RTP I/O").
+ * of `dgram`'s events: once per media tick every socket is drained, each packet with the kernel's
+ * arrival time. No libuv poll event, second `recvmsg`, `rinfo` object or JavaScript callback per
+ * packet (docs/benchmarks.md, "Native RTP I/O"). Two ways ({@link NativeRtpIoMode}): through the
+ * thread's io_uring where the kernel has it (a multishot receive per socket, the sends submitted in
+ * batches: two or three system calls a tick), else `recvmmsg` per socket and one `sendto` per packet
+ * (docs/media-engine.md, "RTP I/O").
  *
  * The sockets stay `dgram`'s: they are bound (by the port allocator) and closed as before; {@link
  * NativeRtpIo.attach} takes over one that is bound, and gives it back (detach) before it closes.
