@@ -35,7 +35,18 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <time.h>
+/* io_uring needs the kernel's header of Linux 6.1 or later (DEFER_TASKRUN, buffer rings, multishot
+ * receive); with older headers the addon is built without it (uringOpen says -ENOSYS). */
+#if defined(__has_include)
+#if __has_include(<linux/io_uring.h>)
 #include <linux/io_uring.h>
+#endif
+#endif
+#if defined(IORING_SETUP_DEFER_TASKRUN) && defined(IORING_RECV_MULTISHOT)
+#define RTP_IO_URING 1
+#else
+#define RTP_IO_URING 0
+#endif
 #include <stdlib.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
@@ -213,6 +224,7 @@ static napi_value send_one(napi_env env, napi_callback_info info) {
   return int_value(env, send_now(fd, data, length, &to));
 }
 
+#if RTP_IO_URING
 /*
  * ── io_uring: the same reads and sends in two or three system calls a tick instead of one per socket
  * and one per packet ──
@@ -713,6 +725,20 @@ static napi_value uring_recv(napi_env env, napi_callback_info info) {
   }
   return int_value(env, (int64_t)packets);
 }
+
+#else /* !RTP_IO_URING: the headers are older than Linux 6.1's; the same exports, each saying so */
+
+static napi_value uring_open(napi_env env, napi_callback_info info) {
+  (void)info;
+  return int_value(env, -ENOSYS);
+}
+#define uring_attach uring_open
+#define uring_detach uring_open
+#define uring_send uring_open
+#define uring_submit uring_open
+#define uring_recv uring_open
+
+#endif
 
 static napi_value init(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {

@@ -68,7 +68,7 @@ const SETUP_ERRORS: Record<number, string> = {
   1: 'not permitted (EPERM: kernel.io_uring_disabled, or a container\'s seccomp profile)',
   12: 'out of memory (ENOMEM: the locked-memory limit?)',
   22: 'Linux older than 6.1 (EINVAL: no DEFER_TASKRUN)',
-  38: 'not in this kernel (ENOSYS)',
+  38: 'not in this kernel, or the addon was built with headers older than Linux 6.1 (ENOSYS)',
   95: 'Linux older than 6.0 (no buffer rings or multishot receive)',
 };
 
