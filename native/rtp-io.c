@@ -215,15 +215,6 @@ static int64_t send_now(int fd, const uint8_t *data, uint32_t length, const stru
   return n < 0 ? -errno : n;
 }
 
-static napi_value send_one(napi_env env, napi_callback_info info) {
-  int32_t fd;
-  uint8_t *data;
-  uint32_t length;
-  struct sockaddr_in to;
-  if (send_args(env, info, &fd, &data, &length, &to)) return NULL;
-  return int_value(env, send_now(fd, data, length, &to));
-}
-
 #if RTP_IO_URING
 /*
  * ── io_uring: the same reads and sends in two or three system calls a tick instead of one per socket
@@ -243,7 +234,7 @@ static napi_value send_one(napi_env env, napi_callback_info info) {
  *   source address, the SO_TIMESTAMPNS arrival time and the payload. uringRecv copies them into the
  *   caller's buffer in the same layout as recv above and gives the buffers back. A multishot ended by the
  *   kernel (no buffer free) is armed again; what was not read waits in the socket.
- * - Sending: uringSend copies the packet beside its submission entry and queues an IORING_OP_SEND with
+ * - Sending: send (for a socket attached to the ring) copies the packet beside its submission entry and queues an IORING_OP_SEND with
  *   the destination (Linux 6.0), MSG_DONTWAIT (done or refused while it is submitted, never kept
  *   waiting, so the copy is free again once submitted) and CQE_SKIP_SUCCESS (only a refusal makes a
  *   completion: uringRecv reports it as a packet of length -2). Every SEND_BATCH sends, and at
@@ -326,21 +317,6 @@ static Ring *ring_of(napi_env env) {
   return data;
 }
 
-/* A free submission entry, zeroed; submits what is queued first when the ring is full. */
-static struct io_uring_sqe *ring_sqe(Ring *r) {
-  if (r->sq_local - __atomic_load_n(r->sq_head, __ATOMIC_ACQUIRE) >= r->sq_entries) {
-    unsigned queued = r->sq_local - *r->sq_tail;
-    __atomic_store_n(r->sq_tail, r->sq_local, __ATOMIC_RELEASE);
-    if (queued) ring_enter(r, queued, 0, 0);
-    r->sends_pending = 0;
-    if (r->sq_local - __atomic_load_n(r->sq_head, __ATOMIC_ACQUIRE) >= r->sq_entries) return NULL;
-  }
-  struct io_uring_sqe *sqe = &r->sqes[r->sq_local & r->sq_mask];
-  memset(sqe, 0, sizeof *sqe);
-  r->sq_local++;
-  return sqe;
-}
-
 /* Hands every queued entry to the kernel (the sends are done, or refused, when this returns). */
 static int ring_submit(Ring *r, unsigned flags) {
   unsigned queued = r->sq_local - *r->sq_tail;
@@ -348,6 +324,18 @@ static int ring_submit(Ring *r, unsigned flags) {
   r->sends_pending = 0;
   if (!queued && !flags) return 0;
   return ring_enter(r, queued, 0, flags);
+}
+
+/* A free submission entry, zeroed; submits what is queued first when the ring is full. */
+static struct io_uring_sqe *ring_sqe(Ring *r) {
+  if (r->sq_local - __atomic_load_n(r->sq_head, __ATOMIC_ACQUIRE) >= r->sq_entries) {
+    ring_submit(r, 0);
+    if (r->sq_local - __atomic_load_n(r->sq_head, __ATOMIC_ACQUIRE) >= r->sq_entries) return NULL;
+  }
+  struct io_uring_sqe *sqe = &r->sqes[r->sq_local & r->sq_mask];
+  memset(sqe, 0, sizeof *sqe);
+  r->sq_local++;
+  return sqe;
 }
 
 static uint64_t tag(uint64_t kind, Ring *r, int fd) {
@@ -566,21 +554,20 @@ static napi_value uring_attach(napi_env env, napi_callback_info info) {
   return int_value(env, e < 0 ? e : 0);
 }
 
-/* uringSend(fd, buf, offset, length, address, port) → 0 queued (or bytes, sent at once) or -errno. */
-static napi_value uring_send(napi_env env, napi_callback_info info) {
-  int32_t fd;
-  uint8_t *data;
-  uint32_t length;
-  struct sockaddr_in to;
-  if (send_args(env, info, &fd, &data, &length, &to)) return NULL;
+/* Queues a send on the ring when fd is attached to it and the packet fits beside its entry: 1, with
+ * *result 0 (queued) or -errno; else 0 (send_one sends it at once). */
+static int ring_send(napi_env env, int fd, const uint8_t *data, uint32_t length, const struct sockaddr_in *to, int64_t *result) {
   Ring *r = ring_of(env);
-  if (!r || fd < 0 || (size_t)fd >= r->fds_cap || !r->attached[fd] || length > SEND_BYTES) return int_value(env, send_now(fd, data, length, &to));
+  if (!r || fd < 0 || (size_t)fd >= r->fds_cap || !r->attached[fd] || length > SEND_BYTES) return 0;
   struct io_uring_sqe *sqe = ring_sqe(r);
-  if (!sqe) return int_value(env, -EBUSY);
+  if (!sqe) {
+    *result = -EBUSY;
+    return 1;
+  }
   unsigned slot = (r->sq_local - 1) & r->sq_mask;
   uint8_t *copy = r->send_data + (size_t)slot * SEND_BYTES;
   memcpy(copy, data, length);
-  r->send_to[slot] = to;
+  r->send_to[slot] = *to;
   sqe->opcode = IORING_OP_SEND;
   sqe->fd = fd;
   sqe->addr = (uint64_t)(uintptr_t)copy;
@@ -591,7 +578,8 @@ static napi_value uring_send(napi_env env, napi_callback_info info) {
   sqe->flags = IOSQE_CQE_SKIP_SUCCESS;
   sqe->user_data = tag(KIND_SEND, r, fd);
   if (++r->sends_pending >= SEND_BATCH) ring_submit(r, 0);
-  return int_value(env, 0);
+  *result = 0;
+  return 1;
 }
 
 /* uringSubmit() → entries submitted or -errno: the sends queued so far leave now. */
@@ -734,11 +722,32 @@ static napi_value uring_open(napi_env env, napi_callback_info info) {
 }
 #define uring_attach uring_open
 #define uring_detach uring_open
-#define uring_send uring_open
 #define uring_submit uring_open
 #define uring_recv uring_open
 
+static int ring_send(napi_env env, int fd, const uint8_t *data, uint32_t length, const struct sockaddr_in *to, int64_t *result) {
+  (void)env, (void)fd, (void)data, (void)length, (void)to, (void)result;
+  return 0;
+}
+
 #endif
+
+/*
+ * send(fd, buf, offset, length, address, port): queued on this thread's io_uring when fd is attached to
+ * it (→ 0; submitted with the next 31 or by uringSubmit or uringRecv), else one sendto now (→ bytes).
+ * -errno when refused.
+ */
+static napi_value send_one(napi_env env, napi_callback_info info) {
+  int32_t fd;
+  uint8_t *data;
+  uint32_t length;
+  struct sockaddr_in to;
+  if (send_args(env, info, &fd, &data, &length, &to)) return NULL;
+  int64_t queued;
+  if (ring_send(env, fd, data, length, &to, &queued)) return int_value(env, queued);
+  return int_value(env, send_now(fd, data, length, &to));
+}
+
 
 static napi_value init(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
@@ -748,7 +757,6 @@ static napi_value init(napi_env env, napi_value exports) {
     {"uringOpen", NULL, uring_open, NULL, NULL, NULL, napi_default, NULL},
     {"uringAttach", NULL, uring_attach, NULL, NULL, NULL, napi_default, NULL},
     {"uringDetach", NULL, uring_detach, NULL, NULL, NULL, napi_default, NULL},
-    {"uringSend", NULL, uring_send, NULL, NULL, NULL, napi_default, NULL},
     {"uringSubmit", NULL, uring_submit, NULL, NULL, NULL, napi_default, NULL},
     {"uringRecv", NULL, uring_recv, NULL, NULL, NULL, napi_default, NULL},
   };

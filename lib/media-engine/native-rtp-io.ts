@@ -50,12 +50,12 @@ interface Addon {
   SLOT: number;
   enable(fd: number): number;
   recv(fds: Int32Array, count: number, buf: Buffer, meta: Int32Array, state: Int32Array): number;
+  /** Queued on the thread's io_uring when `fd` is attached to it (0), else one `sendto` now (bytes); -errno when refused. */
   send(fd: number, buf: Buffer, offset: number, length: number, address: number, port: number): number;
   /** This thread's io_uring (native/rtp-io.c): 0, or -errno where there is none. */
   uringOpen(): number;
   uringAttach(fd: number): number;
   uringDetach(fd: number): number;
-  uringSend(fd: number, buf: Buffer, offset: number, length: number, address: number, port: number): number;
   uringSubmit(): number;
   uringRecv(buf: Buffer, meta: Int32Array, state: Int32Array): number;
 }
@@ -218,12 +218,12 @@ export class NativeRtpIo implements RtpSocketIo {
           slot.lastToInt = ipv4ToInt(address);
         }
         if (slot.lastToInt < 0) return false;
-        if (!uring) return this.addon.send(slot.fd, packet, 0, packet.length, slot.lastToInt, port) >= 0;
-        if (!this.submitScheduled) {
+        // Queued on the ring (submitted by the drain, or right after this tick), or sent at once.
+        if (uring && !this.submitScheduled) {
           this.submitScheduled = true;
           queueMicrotask(this.submit);
         }
-        return this.addon.uringSend(slot.fd, packet, 0, packet.length, slot.lastToInt, port) >= 0;
+        return this.addon.send(slot.fd, packet, 0, packet.length, slot.lastToInt, port) >= 0;
       },
     };
   }

@@ -194,7 +194,6 @@ describe(`native RTP I/O (native/rtp-io.c), ${mode}`, function () {
         uringOpen: () => addon.uringOpen(),
         uringAttach: (fd) => addon.uringAttach(fd),
         uringDetach: (fd) => addon.uringDetach(fd),
-        uringSend: (...args) => addon.uringSend(...args),
         uringSubmit: () => addon.uringSubmit(),
         uringRecv: (...args) => {
           recvCalls++;
