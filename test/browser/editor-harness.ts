@@ -164,6 +164,10 @@ export class Editor {
       ],
     });
     const page = context.pages()[0] ?? (await context.newPage());
+    // EDITOR_CPU_SLOWDOWN=N runs the page N times slower (Chromium's CPU throttling), as on a loaded
+    // CI machine: the way to bring out a test that races the editor.
+    const slowdown = Number(process.env.EDITOR_CPU_SLOWDOWN ?? 1);
+    if (slowdown > 1) await (await context.newCDPSession(page)).send('Emulation.setCPUThrottlingRate', { rate: slowdown });
     const editor = new Editor(context, page, profile);
     page.on('pageerror', (err) => editor.problems.pageErrors.push(String(err)));
     page.on('console', (m) => {
@@ -194,6 +198,19 @@ export class Editor {
     await this.context.close();
     fs.rmSync(this.profile, { recursive: true, force: true });
   }
+}
+
+/**
+ * Waits until the edit tray whose OK button is `ok` is built: Node-RED shows a dialog's buttons and
+ * fields while it still builds the dialog (its description pane's editor loads later), and until
+ * then it ignores a click on the line's edit or add button (`buildingEditDialog`). The tray slides in
+ * (`right: 0`) only once it is built.
+ */
+export async function trayBuilt(page: Page, ok = '#node-dialog-ok'): Promise<void> {
+  await page.waitForFunction((sel) => {
+    const tray = $(sel).closest('.red-ui-tray');
+    return tray.length === 1 && tray[0].style.right === '0px';
+  }, ok);
 }
 
 // The editor's globals, for page.evaluate callbacks (they run in the page, where these exist).

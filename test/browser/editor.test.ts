@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Page } from 'playwright-core';
-import { Editor, NodeRed, ROOT, requireChromium } from './editor-harness';
+import { Editor, NodeRed, ROOT, requireChromium, trayBuilt } from './editor-harness';
 
 /**
  * What a Node-RED user sees of this package in the editor, in a real browser (Debian's chromium) on a
@@ -73,6 +73,11 @@ function nodeId(page: Page, type: string, name?: string): Promise<string> {
 async function deploy(page: Page): Promise<string[]> {
   // Only what Deploy shows: the notifications already there (the import's) are marked and left out.
   await page.evaluate(() => $('.red-ui-notification').attr('data-before-deploy', '1'));
+  // Node-RED ignores Deploy while there is nothing to deploy (the button greyed): a test that clicks
+  // it then has not made the change it meant to.
+  await page.waitForSelector('#red-ui-header-button-deploy:not(.disabled)', { timeout: 5000 }).catch(() => {
+    throw new Error('Deploy is greyed out: the editor has no change to deploy');
+  });
   await page.click('#red-ui-header-button-deploy');
   const seen: string[] = [];
   const deadline = Date.now() + 15000;
@@ -181,9 +186,28 @@ describe('the editor in a browser', function () {
     await page.dragAndDrop(`.red-ui-palette-node[data-palette-type="${type}"]`, '#red-ui-workspace-chart', { targetPosition: { x: 300, y: 200 } });
     const id = await nodeId(page, type);
     await page.dblclick(`[id="${id}"] .red-ui-flow-node`);
-    await page.waitForSelector('#node-dialog-ok', { state: 'visible' });
+    await trayBuilt(page);
     await page.selectOption('#node-input-line', 'L1');
     return id;
+  }
+
+  /**
+   * Clicks the line's add or edit button in the open node dialog and waits for the line's dialog to
+   * show `field`; when it does not, the error says what the editor shows instead.
+   */
+  async function openLineDialog(button: 'add' | 'edit', field: string): Promise<void> {
+    await page.click(`#node-input-btn-line-${button}`);
+    try {
+      await trayBuilt(page, '#node-config-dialog-ok');
+      await page.waitForSelector(`#node-config-input-${field}`, { state: 'visible' });
+    } catch (err) {
+      const shown = await page.evaluate(() => ({
+        trays: $('.red-ui-tray').map(function (this: { style: { right: string } }) { return `${$(this).find('.red-ui-tray-breadcrumbs').text()} (right ${this.style.right})`; }).get(),
+        backend: $('#node-config-input-backend').val(),
+        notifications: $('.red-ui-notification').map(function (this: unknown) { return $(this).text(); }).get(),
+      }));
+      throw new Error(`${(err as Error).message.split('\n')[0]}; the editor shows ${JSON.stringify(shown)}`);
+    }
   }
 
   it('the voice palette has every node of the package', async function () {
@@ -236,7 +260,7 @@ describe('the editor in a browser', function () {
       const id = await nodeId(page, type);
       await page.dblclick(`[id="${id}"] .red-ui-flow-node`);
       await page.waitForSelector('#node-input-line', { state: 'attached' });
-      await page.waitForSelector('#node-dialog-ok', { state: 'visible' });
+      await trayBuilt(page);
       // No line chosen ("Add new voice-line…"): flagged.
       await page.selectOption('#node-input-line', '_ADD_');
       await page.waitForSelector('#node-input-line.input-error', { timeout: 5000 });
@@ -267,9 +291,8 @@ describe('the editor in a browser', function () {
     await page.dragAndDrop('.red-ui-palette-node[data-palette-type="voice-dial"]', '#red-ui-workspace-chart', { targetPosition: { x: 300, y: 200 } });
     const id = await nodeId(page, 'voice-dial');
     await page.dblclick(`[id="${id}"] .red-ui-flow-node`);
-    await page.waitForSelector('#node-dialog-ok', { state: 'visible' });
-    await page.click('#node-input-btn-line-add');
-    await page.waitForSelector('#node-config-input-backend', { state: 'visible' });
+    await trayBuilt(page);
+    await openLineDialog('add', 'backend');
     const flagged = (field: string) => page.evaluate((f) => $(`#node-config-input-${f}`).hasClass('input-error'), field);
     const visible = (field: string) => page.evaluate((f) => $(`#node-config-input-${f}`).is(':visible'), field);
     const value = (field: string) => page.evaluate((f) => $(`#node-config-input-${f}`).val(), field);
@@ -359,9 +382,8 @@ describe('the editor in a browser', function () {
     assert.deepEqual(await invalidNodes(page), []);
     assert.equal(await redTriangles(page), 0);
     await page.dblclick('[id="DA"] .red-ui-flow-node');
-    await page.waitForSelector('#node-dialog-ok', { state: 'visible' });
-    await page.click('#node-input-btn-line-edit');
-    await page.waitForSelector('#node-config-input-backend', { state: 'visible' });
+    await trayBuilt(page);
+    await openLineDialog('edit', 'backend');
     assert.equal(await page.inputValue('#node-config-input-baudRate'), '115200', 'the AT default shown');
     await page.selectOption('#node-config-input-backend', 'sip');
     const values = await page.evaluate(() =>
@@ -374,9 +396,8 @@ describe('the editor in a browser', function () {
     await page.waitForSelector('#node-dialog-cancel', { state: 'detached' });
     // The SIP line saved without a local port binds any free port: its dialog says 0, not a new line's 5060.
     await page.dblclick('[id="DS"] .red-ui-flow-node');
-    await page.waitForSelector('#node-dialog-ok', { state: 'visible' });
-    await page.click('#node-input-btn-line-edit');
-    await page.waitForSelector('#node-config-input-server', { state: 'visible' });
+    await trayBuilt(page);
+    await openLineDialog('edit', 'server');
     assert.deepEqual(
       await page.evaluate(() => ['localPort', 'rtpPortMin', 'rtpPortMax', 'maxCalls'].map((f) => $(`#node-config-input-${f}`).val())),
       ['0', '10000', '20000', '0'],
@@ -398,7 +419,7 @@ describe('the editor in a browser', function () {
     assert.deepEqual(await invalidNodes(page), []);
     assert.equal(await redTriangles(page), 0);
     await page.dblclick('[id="DO"] .red-ui-flow-node');
-    await page.waitForSelector('#node-dialog-ok', { state: 'visible' });
+    await trayBuilt(page);
     const shown = () => page.evaluate(() => ({
       detect: $('#node-input-detect').val(),
       detectTimeout: $('#node-input-detectTimeout').val(),
@@ -431,7 +452,7 @@ describe('the editor in a browser', function () {
     assert.deepEqual(saved, { valid: true, detect: 'machine', detectTimeout: '8', detectResult: 'event', tones: true, sitEndsCall: true });
     // Detection off again: the hidden timeout is not checked, even a bad one.
     await page.dblclick('[id="DO"] .red-ui-flow-node');
-    await page.waitForSelector('#node-dialog-ok', { state: 'visible' });
+    await trayBuilt(page);
     await typeInto(page, '#node-input-detectTimeout', '0');
     await timeoutFlagged(true);
     await page.selectOption('#node-input-detect', 'off');
@@ -627,10 +648,14 @@ export async function importExample(page: Page, name: string): Promise<void> {
   }
   await page.click('#red-ui-clipboard-dialog-ok');
   await page.waitForSelector('#red-ui-clipboard-dialog-ok', { state: 'hidden' });
-  // Imported nodes follow the mouse until a click places them.
+  // The editor imports after its dialog closed; on a busy machine that is later than the next steps
+  // (a click meant to place the nodes that lands before them, a Deploy with nothing to deploy). The
+  // import is done when the nodes follow the mouse (they do until a click places them).
+  await page.waitForFunction(() => RED.view.state() === RED.state.IMPORT_DRAGGING);
   const box = (await page.locator('#red-ui-workspace-chart').boundingBox())!;
   await page.mouse.move(box.x + 150, box.y + 100);
   await page.mouse.click(box.x + 150, box.y + 100);
+  await page.waitForFunction(() => RED.view.state() === RED.state.DEFAULT);
 }
 
 /** Polls the status text of the one node of `type` until `done(texts seen)`; returns the distinct texts in order. */
