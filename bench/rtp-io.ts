@@ -8,6 +8,8 @@
  * only, receive only, both) through Node's `dgram` events (the reference) and through the batched I/O
  * (lib/media-engine/native-rtp-io.ts: drained once per tick, one `sendto` per packet), back to back in this
  * process; the figure is this process's CPU (user and system, % of one core) and the packets it received.
+ * Then what one socket attached and given back costs while the others stay attached (a call set up and
+ * torn down beside the ones up).
  */
 import dgram from 'node:dgram';
 import { fork } from 'node:child_process';
@@ -73,6 +75,29 @@ async function main(): Promise<void> {
     }
   }
   console.log('\n| load | I/O | user (% of a core) | system | total | packets received |\n|---|---|---|---|---|---|\n' + rows.join('\n'));
+  if (native.io) {
+    // Calls come and go beside the ones up: one socket attached and given back, the others staying.
+    const us = await churn(sockets, native.io, 2000);
+    console.log(`\none socket attached and detached (${native.io.mode}) beside ${sockets} attached: ${us.toFixed(1)} µs of CPU each time (2000 times)`);
+  }
+}
+
+/** CPU per attach + detach of one socket while `n` others stay attached (µs). */
+async function churn(n: number, io: NativeRtpIo, times: number): Promise<number> {
+  const socks = await Promise.all(
+    Array.from({ length: n + 1 }, () => new Promise<dgram.Socket>((resolve) => {
+      const s = dgram.createSocket('udp4');
+      s.bind(0, '127.0.0.1', () => resolve(s));
+    })),
+  );
+  const [one, ...others] = socks;
+  const wires = others.map((s) => io.attach(s, () => undefined));
+  const cpu0 = process.cpuUsage();
+  for (let i = 0; i < times; i++) io.attach(one, () => undefined)?.detach();
+  const cpu = process.cpuUsage(cpu0);
+  for (const w of wires) w?.detach();
+  await Promise.all(socks.map((s) => new Promise<void>((r) => s.close(() => r()))));
+  return (cpu.user + cpu.system) / times;
 }
 
 async function run(n: number, seconds: number, mode: Mode, io: NativeRtpIo | null): Promise<{ user: number; system: number; received: number }> {

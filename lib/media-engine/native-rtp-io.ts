@@ -132,6 +132,8 @@ export class NativeRtpIo implements RtpSocketIo {
   private draining: { fds: Int32Array; slots: Slot[] } | null = null;
   /** io_uring: the attached sockets by descriptor (its completions name the fd): the thread's, as its ring. */
   private readonly byFd = uringSlots;
+  /** io_uring: how many of this instance's sockets are attached (its drain reads the ring, not `fds`). */
+  private uringAttached = 0;
   private submitScheduled = false;
   /** io_uring, or recvmmsg and sendto (and why not io_uring). */
   readonly mode: NativeRtpIoMode;
@@ -158,7 +160,7 @@ export class NativeRtpIo implements RtpSocketIo {
   };
 
   get attached(): number {
-    return this.slots.length;
+    return this.mode === 'io_uring' ? this.uringAttached : this.slots.length;
   }
 
   attach(socket: dgram.Socket, onPacket: RtpPacketHandler, onSendError?: RtpSendErrorHandler): AttachedRtpSocket | null {
@@ -178,9 +180,15 @@ export class NativeRtpIo implements RtpSocketIo {
       return null;
     }
     const slot: Slot = { fd: d.fd, onPacket, onSendError, lastFrom: -1, lastFromText: '', lastTo: '', lastToInt: -1, detached: false };
-    this.slots = [...this.slots, slot];
-    if (uring) this.byFd[d.fd] = slot;
-    this.rebuild();
+    // io_uring: found by its descriptor, O(1) to come and go (calls come and go 100 times a second
+    // beside hundreds up); recvmmsg: in the arrays the drain walks.
+    if (uring) {
+      this.byFd[d.fd] = slot;
+      this.uringAttached++;
+    } else {
+      this.slots = [...this.slots, slot];
+      this.rebuild();
+    }
     let attached = true;
     let closed = false;
     const detach = (): void => {
@@ -190,17 +198,21 @@ export class NativeRtpIo implements RtpSocketIo {
       socket.off('close', onClose);
       // The kernel lets go of the socket before dgram closes it; its completions still queued are dropped.
       // (Not when another socket has the number already: closed without a detach, and attach cancelled it.)
-      if (uring && this.byFd[slot.fd] === slot) {
-        this.addon.uringDetach(slot.fd);
-        this.byFd[slot.fd] = undefined;
+      if (uring) {
+        this.uringAttached--;
+        if (this.byFd[slot.fd] === slot) {
+          this.addon.uringDetach(slot.fd);
+          this.byFd[slot.fd] = undefined;
+        }
+      } else {
+        // A drain under way reads its descriptor no more (the socket may close and the number be reused next).
+        if (this.draining) {
+          const at = this.draining.slots.indexOf(slot);
+          if (at >= 0) this.draining.fds[at] = -1;
+        }
+        this.slots = this.slots.filter((s) => s !== slot);
+        this.rebuild();
       }
-      // A drain under way reads its descriptor no more (the socket may close and the number be reused next).
-      if (this.draining) {
-        const at = this.draining.slots.indexOf(slot);
-        if (at >= 0) this.draining.fds[at] = -1;
-      }
-      this.slots = this.slots.filter((s) => s !== slot);
-      this.rebuild();
       if (!closed) d.handle.recvStart();
     };
     // Closed without a detach (a session always detaches first): let go of it all the same, so that its
@@ -230,12 +242,12 @@ export class NativeRtpIo implements RtpSocketIo {
 
   /** Reads every attached socket dry and hands each packet to its session. Once per media tick, before the sessions tick. */
   drain(): void {
-    const count = this.slots.length;
-    if (count === 0) return;
     if (this.mode === 'io_uring') {
-      this.drainRing();
+      if (this.uringAttached > 0) this.drainRing();
       return;
     }
+    const count = this.slots.length;
+    if (count === 0) return;
     const fds = this.fds;
     this.state[0] = 0;
     // The slots as they are now: a handler may close its session (detach) while the drain runs.
