@@ -6,8 +6,14 @@
 
 /** Adds two signals sample by sample (the shorter is padded with silence), saturating. */
 export function mixMono(a: Int16Array, b: Int16Array, out: Int16Array = new Int16Array(Math.max(a.length, b.length))): Int16Array {
-  if (out.length !== Math.max(a.length, b.length)) throw new RangeError('mixMono: "out" must be as long as the longer input');
-  for (let i = 0; i < out.length; i++) out[i] = clamp16((a[i] ?? 0) + (b[i] ?? 0));
+  const n = out.length;
+  if (n !== Math.max(a.length, b.length)) throw new RangeError('mixMono: "out" must be as long as the longer input');
+  if (a.length === n && b.length === n) {
+    // Every tick of a recording of both legs (two 160-sample frames): no padding to look for.
+    for (let i = 0; i < n; i++) out[i] = clamp16(a[i] + b[i]);
+    return out;
+  }
+  for (let i = 0; i < n; i++) out[i] = clamp16((a[i] ?? 0) + (b[i] ?? 0));
   return out;
 }
 

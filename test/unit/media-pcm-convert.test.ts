@@ -5,6 +5,10 @@ describe('PCM conversions', () => {
   it('mixes two legs, saturating and padding the shorter', () => {
     assert.deepEqual([...mixMono(Int16Array.from([1, 30000, -30000]), Int16Array.from([2, 30000]))], [3, 32767, -30000]);
     assert.deepEqual([...mixMono(Int16Array.from([-30000]), Int16Array.from([-30000]))], [-32768]);
+    // Equal lengths (a recording's tick), into a given array: both ways saturated.
+    const out = new Int16Array(3);
+    assert.equal(mixMono(Int16Array.from([30000, 1, -30000]), Int16Array.from([30000, -3, -30000]), out), out);
+    assert.deepEqual([...out], [32767, -2, -32768]);
   });
 
   it('interleaves two legs into stereo and mixes stereo back to mono', () => {
