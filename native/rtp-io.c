@@ -748,7 +748,6 @@ static napi_value send_one(napi_env env, napi_callback_info info) {
   return int_value(env, send_now(fd, data, length, &to));
 }
 
-
 static napi_value init(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
     {"enable", NULL, enable, NULL, NULL, NULL, napi_default, NULL},

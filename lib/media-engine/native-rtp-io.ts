@@ -240,7 +240,7 @@ export class NativeRtpIo implements RtpSocketIo {
     };
   }
 
-  /** Reads every attached socket dry and hands each packet to its session. Once per media tick, before the sessions tick. */
+  /** Reads every attached socket dry and hands each packet to its session. Once per media tick, once every session sent (the media worker asks for it with the clock's afterTick). */
   drain(): void {
     if (this.mode === 'io_uring') {
       if (this.uringAttached > 0) this.drainRing();

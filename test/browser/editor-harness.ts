@@ -201,10 +201,10 @@ export class Editor {
 }
 
 /**
- * Waits until the edit tray whose OK button is `ok` is built: Node-RED shows a dialog's buttons and
- * fields while it still builds the dialog (its description pane's editor loads later), and until
- * then it ignores a click on the line's edit or add button (`buildingEditDialog`). The tray slides in
- * (`right: 0`) only once it is built.
+ * Waits until the edit tray whose OK button is `ok` is built: Node-RED shows a tray's buttons before
+ * it builds the dialog in it (a node with credentials, as the line, waits for them from the runtime
+ * first), and until then it ignores a click on the line's edit or add button (`buildingEditDialog`).
+ * The tray slides in (`right: 0`) only once it is built.
  */
 export async function trayBuilt(page: Page, ok = '#node-dialog-ok'): Promise<void> {
   await page.waitForFunction((sel) => {
