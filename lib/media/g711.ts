@@ -47,9 +47,9 @@ function encodeWith(law: G711Law, pcm: Int16Array): Buffer {
   return out;
 }
 
-function decodeWith(law: G711Law, bytes: Uint8Array): Int16Array {
+function decodeWith(law: G711Law, bytes: Uint8Array, into?: Int16Array): Int16Array {
   const table = tablesFor(law).decode;
-  const out = allocInt16(bytes.length);
+  const out = into && into.length === bytes.length ? into : allocInt16(bytes.length);
   for (let i = 0; i < bytes.length; i++) out[i] = table[bytes[i]];
   return out;
 }
@@ -82,9 +82,12 @@ export function encodeG711(payloadType: number, pcm: Int16Array): Buffer {
   return encodeWith(lawOfPayloadType(payloadType), pcm);
 }
 
-/** Decodes with the law of an RTP payload type: 0 µ-law, 8 A-law. */
-export function decodeG711(payloadType: number, buf: Uint8Array): Int16Array {
-  return decodeWith(lawOfPayloadType(payloadType), buf);
+/**
+ * Decodes with the law of an RTP payload type: 0 µ-law, 8 A-law. Into `into` when it has exactly
+ * the samples' length (a caller that decodes every packet into the same array), else into a new one.
+ */
+export function decodeG711(payloadType: number, buf: Uint8Array, into?: Int16Array): Int16Array {
+  return decodeWith(lawOfPayloadType(payloadType), buf, into);
 }
 
 /** The law of a G.711 payload type; a `TypeError` for anything but 0 and 8. */

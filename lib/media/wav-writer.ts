@@ -50,6 +50,11 @@ export class WavWriter {
   /** The same memory as samples (its own ArrayBuffer from offset 0): a frame is set into it at once. */
   private pendingSamples: Int16Array;
   private pendingBytes = 0;
+  /**
+   * The buffer of the last write once it reached the file: the next pending one (two per writer, not
+   * a new one every flush: a new buffer's memory counts as V8 external memory, see RtpSession's rxFrame).
+   */
+  private spare: Buffer | null = null;
   /** Bytes of samples on disk (and in the header, once the chain has run). */
   private written = 0;
   /** Bytes of samples accepted: written, being written, or pending. */
@@ -179,9 +184,12 @@ export class WavWriter {
   private writePending(): void {
     const whole = this.pendingBytes - (this.pendingBytes % this.blockAlign);
     if (whole === 0) return;
-    // The write owns the filled buffer from now on; the part of a frame left over starts the next one.
-    const data = this.pending.subarray(0, whole);
-    const next = Buffer.allocUnsafeSlow(this.flushBytes);
+    // The write owns the filled buffer until it reached the file (then it is the spare); the part of a
+    // frame left over starts the next one.
+    const filled = this.pending;
+    const data = filled.subarray(0, whole);
+    const next = this.spare ?? Buffer.allocUnsafeSlow(this.flushBytes);
+    this.spare = null;
     next.set(this.pending.subarray(whole, this.pendingBytes));
     this.pending = next;
     this.pendingSamples = samplesOf(next);
@@ -197,6 +205,7 @@ export class WavWriter {
         // costs (docs/benchmarks.md, "Recording" and "Where a media worker's time goes, session 9").
         await fileWrites().write(this.file.fd, data, WAV_HEADER_SIZE + this.written, wavHeader(this.sampleRate, this.channels, this.written + data.length));
         this.written += data.length;
+        this.spare = filled;
       } catch (err) {
         this.failure = err instanceof Error ? err : new Error(String(err));
       }

@@ -70,14 +70,14 @@ export interface RtpAudioInfo {
 export interface RtpSessionEvents {
   /**
    * Received audio, decoded, in sequence order: one packet's samples (160 at the usual 20 ms). The
-   * array may share its `ArrayBuffer` with others (lib/media/int16-pool.ts): copy before transferring.
-   * Not emitted while the direction does not receive.
+   * array is the session's own and is overwritten by the next packet's: a listener that keeps the
+   * samples copies them (every listener here does). Not emitted while the direction does not receive.
    */
   audio: [Int16Array, RtpAudioInfo];
   /**
    * What the remote party hears from us, once per media clock tick (160 samples): the audio sent, or
    * silence when none was (muted, on hold, during an RFC 4733 event). For recording the TX leg. Only
-   * built while someone listens.
+   * built while someone listens. Like `audio`'s, the array is valid during the event only: copy to keep.
    */
   tx: [Int16Array];
   /** A DTMF key the remote party pressed, once per key press. */
@@ -214,6 +214,13 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> implements RtpMed
   private params: RtpMediaParams;
   private dtmfSender: DtmfSender | null = null;
   private silencePayload: Buffer;
+  /**
+   * The frames handed to `audio` and `tx` listeners, filled in place each packet and tick: a new typed
+   * array's memory lies outside V8's heap and counts as external memory, and at 500 calls 8 MB/s of
+   * each made V8 mark a media worker's whole heap every ~0.7 s (docs/benchmarks.md, session 12).
+   */
+  private readonly rxFrame = new Int16Array(SAMPLES_PER_PACKET);
+  private readonly txSilence = new Int16Array(SAMPLES_PER_PACKET);
   private isMuted = false;
   private isClosed = false;
   /** SRTP (lib/sip/srtp.ts): our key protects what we send, theirs unprotects what arrives; `null`: plain RTP. */
@@ -570,7 +577,7 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> implements RtpMed
     if (this.txListeners === 0) return;
     // What was sent goes to its listeners (a recording's mix and write) once every call's packet of
     // this tick has left, where the clock can say when (docs/media-engine.md, "One tick").
-    this.txHeard = heard ?? allocInt16(SAMPLES_PER_PACKET);
+    this.txHeard = heard ?? this.txSilence.fill(0); // (zeroed again: a listener may have written into it)
     if (this.clock.afterTick) this.clock.afterTick(this.emitTx);
     else this.emitTx();
   };
@@ -777,7 +784,7 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> implements RtpMed
       if (this.isClosed) return;
       if (p.payloadType === this.params.payloadType) {
         if (!receives(this.params.direction) || p.payload.length === 0) continue;
-        const samples = decodeG711(STATIC_PAYLOAD_TYPES[this.params.codec], p.payload);
+        const samples = decodeG711(STATIC_PAYLOAD_TYPES[this.params.codec], p.payload, this.rxFrame);
         this.emit('audio', samples, { timestamp: p.timestamp, sequenceNumber: p.sequenceNumber });
         this.inband?.push(samples);
       } else if (p.payloadType === this.params.telephoneEventPt) {

@@ -57,6 +57,18 @@ describe('G.711', () => {
     assert.deepEqual([...decodeUlaw(view)], [...mulaw.decode(new Uint8Array([0xff, 0x80]))]);
   });
 
+  it('decodes into a given array of the same length, and into a new one otherwise', () => {
+    const bytes = encodeUlaw(Int16Array.from([1000, -1000, 30000]));
+    const into = new Int16Array(3);
+    assert.equal(decodeG711(PT_PCMU, bytes, into), into, 'the given array, filled');
+    assert.deepEqual([...into], [...decodeUlaw(bytes)]);
+    const other = new Int16Array(4);
+    const out = decodeG711(PT_PCMU, bytes, other);
+    assert.notEqual(out, other);
+    assert.deepEqual([...out], [...decodeUlaw(bytes)]);
+    assert.deepEqual([...other], [0, 0, 0, 0], 'an array of another length is left alone');
+  });
+
   it('picks the law from the RTP payload type', () => {
     const pcm = Int16Array.from([1000, -1000, 30000]);
     assert.deepEqual(encodeG711(PT_PCMU, pcm), encodeUlaw(pcm));

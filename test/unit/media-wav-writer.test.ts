@@ -5,7 +5,7 @@ import path from 'node:path';
 import { WAV_HEADER_SIZE } from '../../lib/media/wav-header';
 import { decodeWav, parseWav } from '../../lib/media/wav-reader';
 import { WavWriter } from '../../lib/media/wav-writer';
-import { beep } from '../../lib/media/tone-generator';
+import { beep, concat } from '../../lib/media/tone-generator';
 
 describe('WavWriter', () => {
   let dir: string;
@@ -52,6 +52,20 @@ describe('WavWriter', () => {
     const result = await w.close();
     assert.equal(result.bytes, WAV_HEADER_SIZE + expected.length);
     assert.deepEqual(fs.readFileSync(file).subarray(WAV_HEADER_SIZE), expected);
+  });
+
+  it('keeps every byte when each write has reached the file before the next (its buffer used again)', async () => {
+    // A write's buffer becomes the next pending one once it is on disk: frames written after that
+    // must not land in, or overwrite, what an earlier write carried.
+    const file = path.join(dir, 'reused.wav');
+    const w = await WavWriter.open(file, { flushMs: 20 }); // one 160-sample frame a write
+    const frames = Array.from({ length: 12 }, (_, i) => new Int16Array(160).fill(i * 1000 - 6000));
+    for (const f of frames) {
+      w.write(f);
+      await w.settled();
+    }
+    await w.close();
+    assert.deepEqual(decodeWav(fs.readFileSync(file)), concat(frames));
   });
 
   it('keeps the header valid as the file grows: after 2.5 s, without closing, the file parses with ≥ 2 s', async () => {

@@ -238,6 +238,20 @@ describe('RtpSession', function () {
       assert.deepEqual([...new Set(tx[3])], [0], 'queue empty');
     });
 
+    it('hands tx listeners silence as zeros on every tick, even after a listener wrote into the last one', async function () {
+      // The silent frame is the session's own, filled in place each tick (no typed array per tick):
+      // what one listener did to it does not reach the next tick's listeners.
+      const clock = new ManualClock();
+      const s = await scope.session({ codec: 'PCMU', clock, remote: { address: LOCALHOST, port: 9 } });
+      const heard: number[][] = [];
+      s.on('tx', (f) => {
+        heard.push([...new Set(f)]);
+        f.fill(1234); // a careless listener
+      });
+      clock.tick(3);
+      assert.deepEqual(heard, [[0], [0], [0]]);
+    });
+
     it('sends nothing before it knows where to, and refuses DTMF then', async function () {
       const clock = new ManualClock();
       const s = await scope.session({ codec: 'PCMU', clock, telephoneEventPt: 101 });
