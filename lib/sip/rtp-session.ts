@@ -42,6 +42,8 @@ import { SrtpContext } from './srtp';
 
 /** 20 ms of 8 kHz audio: one packet, one media clock tick. */
 export const SAMPLES_PER_PACKET = 160;
+/** A frame of silence, never handed out: copied over a session's own silent frame each tick (a copy is a memmove, `fill` a call into V8's runtime). */
+const ZERO_FRAME = new Int16Array(SAMPLES_PER_PACKET);
 const PACKET_MS = 20;
 /** The silence after each DTMF key before the next one (or the audio) goes on (ITU-T Q.24 asks ≥ 40 ms). */
 export const DTMF_GAP_MS = 60;
@@ -577,7 +579,11 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> implements RtpMed
     if (this.txListeners === 0) return;
     // What was sent goes to its listeners (a recording's mix and write) once every call's packet of
     // this tick has left, where the clock can say when (docs/media-engine.md, "One tick").
-    this.txHeard = heard ?? this.txSilence.fill(0); // (zeroed again: a listener may have written into it)
+    if (heard === null) {
+      heard = this.txSilence;
+      heard.set(ZERO_FRAME); // (zeroed again: a listener may have written into it)
+    }
+    this.txHeard = heard;
     if (this.clock.afterTick) this.clock.afterTick(this.emitTx);
     else this.emitTx();
   };
