@@ -42,7 +42,10 @@ import { SrtpContext } from './srtp';
 
 /** 20 ms of 8 kHz audio: one packet, one media clock tick. */
 export const SAMPLES_PER_PACKET = 160;
-/** A frame of silence, never handed out: copied over a session's own silent frame each tick (a copy is a memmove, `fill` a call into V8's runtime). */
+/**
+ * A frame of silence, never handed out: copied over a session's own silent frame each tick (a copy
+ * is a memmove; `fill` is a call into V8's runtime).
+ */
 const ZERO_FRAME = new Int16Array(SAMPLES_PER_PACKET);
 const PACKET_MS = 20;
 /** The silence after each DTMF key before the next one (or the audio) goes on (ITU-T Q.24 asks ≥ 40 ms). */
@@ -218,8 +221,9 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> implements RtpMed
   private silencePayload: Buffer;
   /**
    * The frames handed to `audio` and `tx` listeners, filled in place each packet and tick: a new typed
-   * array's memory lies outside V8's heap and counts as external memory, and at 500 calls 8 MB/s of
-   * each made V8 mark a media worker's whole heap every ~0.7 s (docs/benchmarks.md, session 12).
+   * array's memory lies outside V8's heap and counts as external memory: at 500 calls, 8 MB/s of each
+   * (with the WAV writers' buffers) made V8 mark a media worker's whole heap every ~0.7 s
+   * (docs/benchmarks.md, "Issue 12, session 12").
    */
   private readonly rxFrame = new Int16Array(SAMPLES_PER_PACKET);
   private readonly txSilence = new Int16Array(SAMPLES_PER_PACKET);
