@@ -190,7 +190,7 @@ export class WavWriter {
     const data = filled.subarray(0, whole);
     const next = this.spare ?? Buffer.allocUnsafeSlow(this.flushBytes);
     this.spare = null;
-    next.set(this.pending.subarray(whole, this.pendingBytes));
+    next.set(filled.subarray(whole, this.pendingBytes));
     this.pending = next;
     this.pendingSamples = samplesOf(next);
     this.pendingBytes -= whole;

@@ -43,8 +43,8 @@ import { SrtpContext } from './srtp';
 /** 20 ms of 8 kHz audio: one packet, one media clock tick. */
 export const SAMPLES_PER_PACKET = 160;
 /**
- * A frame of silence, never handed out: copied over a session's own silent frame each tick (a copy
- * is a memmove; `fill` is a call into V8's runtime).
+ * A frame of silence, never handed out: encoded into a codec's silent packet, and copied over a
+ * session's own silent frame each tick (a copy is a memmove; `fill` is a call into V8's runtime).
  */
 const ZERO_FRAME = new Int16Array(SAMPLES_PER_PACKET);
 const PACKET_MS = 20;
@@ -816,7 +816,7 @@ export class RtpSession extends EventEmitter<RtpSessionEvents> implements RtpMed
 
 /** One packet of silence in a codec (sent when nothing is queued; serializeRtp copies it). */
 function silenceFor(codec: G711Codec): Buffer {
-  return encodeG711(STATIC_PAYLOAD_TYPES[codec], new Int16Array(SAMPLES_PER_PACKET));
+  return encodeG711(STATIC_PAYLOAD_TYPES[codec], ZERO_FRAME);
 }
 
 function finishEntry(entry: QueueEntry, stopped: boolean): void {
