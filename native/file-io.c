@@ -68,20 +68,28 @@ static void execute(napi_env env, void *data) {
   }
 }
 
+/*
+ * Runs on the calling thread once the pool is done. It may run while that thread is being stopped
+ * (worker.terminate(), process.exit() in a worker: Node waits for the pool's requests before it tears
+ * the thread down): then Node-API calls that touch JavaScript values fail (napi_pending_exception) and
+ * give no value. Each call's status is checked, and a value is used only when its call succeeded: an
+ * unset napi_value is a dangling pointer, and that crashed the process (docs/media.md, "The streaming
+ * WAV writer and what a crash loses").
+ */
 static void complete(napi_env env, napi_status status, void *data) {
   batch_t *b = data;
-  napi_value keep, results, done, global;
-  int32_t *out = NULL;
+  napi_value keep = NULL, results = NULL, done = NULL, global = NULL;
+  napi_typedarray_type type;
+  void *raw = NULL;
   size_t out_len = 0;
   if (napi_get_reference_value(env, b->keep, &keep) == napi_ok && keep) {
-    napi_typedarray_type type;
-    void *raw;
-    napi_get_element(env, keep, 2, &results);
-    if (napi_get_typedarray_info(env, results, &type, &out_len, &raw, NULL, NULL) == napi_ok && type == napi_int32_array) out = raw;
-    for (size_t i = 0; out && i < b->count && i < out_len; i++) out[i] = status == napi_ok ? b->ops[i].result : -ECANCELED;
-    napi_get_element(env, keep, 3, &done);
-    napi_get_global(env, &global);
-    napi_call_function(env, global, done, 0, NULL, NULL);
+    if (napi_get_element(env, keep, 2, &results) == napi_ok && results &&
+        napi_get_typedarray_info(env, results, &type, &out_len, &raw, NULL, NULL) == napi_ok && type == napi_int32_array && raw) {
+      int32_t *out = raw;
+      for (size_t i = 0; i < b->count && i < out_len; i++) out[i] = status == napi_ok ? b->ops[i].result : -ECANCELED;
+    }
+    if (napi_get_element(env, keep, 3, &done) == napi_ok && done && napi_get_global(env, &global) == napi_ok && global)
+      napi_call_function(env, global, done, 0, NULL, NULL);
   }
   napi_delete_reference(env, b->keep);
   napi_delete_async_work(env, b->work);
@@ -142,12 +150,24 @@ static napi_value write_batch(napi_env env, napi_callback_info info) {
       op->header_len = len;
     }
   }
-  napi_value keep, name;
-  napi_create_array_with_length(env, 4, &keep);
-  for (uint32_t i = 0; i < 4; i++) napi_set_element(env, keep, i, argv[2 + i]);
-  napi_create_reference(env, keep, 1, &b->keep);
-  napi_create_string_utf8(env, "voice:file-io", NAPI_AUTO_LENGTH, &name);
-  if (napi_create_async_work(env, NULL, name, execute, complete, b, &b->work) != napi_ok || napi_queue_async_work(env, b->work) != napi_ok) {
+  /* Checked as in complete(): on a thread being stopped these calls fail and set nothing. */
+  napi_value keep = NULL, name = NULL;
+  int kept = napi_create_array_with_length(env, 4, &keep) == napi_ok && keep;
+  for (uint32_t i = 0; kept && i < 4; i++) kept = napi_set_element(env, keep, i, argv[2 + i]) == napi_ok;
+  if (!kept || napi_create_reference(env, keep, 1, &b->keep) != napi_ok) {
+    free(b);
+    napi_throw_error(env, NULL, "file-io: the write could not be queued (is the thread stopping?)");
+    return NULL;
+  }
+  if (napi_create_string_utf8(env, "voice:file-io", NAPI_AUTO_LENGTH, &name) != napi_ok ||
+      napi_create_async_work(env, NULL, name, execute, complete, b, &b->work) != napi_ok) {
+    napi_delete_reference(env, b->keep);
+    free(b);
+    napi_throw_error(env, NULL, "file-io: the write could not be queued");
+    return NULL;
+  }
+  if (napi_queue_async_work(env, b->work) != napi_ok) {
+    napi_delete_async_work(env, b->work);
     napi_delete_reference(env, b->keep);
     free(b);
     napi_throw_error(env, NULL, "file-io: the write could not be queued");

@@ -69,9 +69,10 @@
 #define RECV_USAGE "recv(fds, count, buf, meta, state) takes Int32Arrays, a count and a Buffer"
 #define SEND_USAGE "send(fd, buf, offset, length, address, port) takes integers and a Buffer"
 
+/* v as a JavaScript number (NULL, i.e. undefined, if that failed: never an unset napi_value). */
 static napi_value int_value(napi_env env, int64_t v) {
-  napi_value out;
-  napi_create_int64(env, v, &out);
+  napi_value out = NULL;
+  if (napi_create_int64(env, v, &out) != napi_ok) return NULL;
   return out;
 }
 
@@ -759,13 +760,12 @@ static napi_value init(napi_env env, napi_value exports) {
     {"uringSubmit", NULL, uring_submit, NULL, NULL, NULL, napi_default, NULL},
     {"uringRecv", NULL, uring_recv, NULL, NULL, NULL, napi_default, NULL},
   };
-  napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
-  napi_value fields;
-  napi_create_int32(env, RECV_FIELDS, &fields);
-  napi_set_named_property(env, exports, "RECV_FIELDS", fields);
-  napi_value slot;
-  napi_create_int32(env, SLOT, &slot);
-  napi_set_named_property(env, exports, "SLOT", slot);
+  /* A thread stopped while it loads the addon fails these calls: nothing unset is used (the thread ends anyway). */
+  if (napi_define_properties(env, exports, sizeof props / sizeof props[0], props) != napi_ok) return NULL;
+  napi_value fields = int_value(env, RECV_FIELDS), slot = int_value(env, SLOT);
+  if (!fields || !slot || napi_set_named_property(env, exports, "RECV_FIELDS", fields) != napi_ok ||
+      napi_set_named_property(env, exports, "SLOT", slot) != napi_ok)
+    return NULL;
   return exports;
 }
 

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -91,4 +92,50 @@ describe('NativeFileWrites', () => {
       fs.rmSync(dir, { recursive: true, force: true });
     }
   });
+
+  // A media worker stopped while a recording's flush is on the thread pool (a line closed, a deploy, a
+  // worker terminated): Node runs the write's completion as the thread is torn down, when Node-API calls
+  // that touch JavaScript values fail. The addon once used the value such a call did not set, and the
+  // process died of SIGSEGV (CI, session 13). In a child process, so that a crash fails this test.
+  for (const how of ['process.exit() in the worker', 'worker.terminate()']) {
+    it(`a thread that ends while its writes are on the thread pool (${how}) ends cleanly; the process lives on`, function () {
+      if (!native.writes && process.env.CI !== 'true') this.skip();
+      this.timeout(60_000);
+      const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'file-writes-'));
+      const worker = `
+        const { parentPort, threadId } = require('node:worker_threads');
+        const fs = require('node:fs');
+        const addon = require(${JSON.stringify(NATIVE_FILE_IO_PATH)});
+        const fd = fs.openSync(${JSON.stringify(dir)} + '/' + threadId + '.bin', 'w');
+        const data = Buffer.alloc(2 << 20, 1); // 8 writes of 2 MB: the pool is still writing when the thread ends
+        for (let k = 0; k < 8; k++) addon.write(Int32Array.of(fd), Float64Array.of(k * data.length), [data], [null], new Int32Array(1), () => {});
+        if (${JSON.stringify(how.startsWith('process'))}) process.exit(7);
+        parentPort.postMessage('queued');
+        for (;;) {}`;
+      const parent = `
+        const { Worker } = require('node:worker_threads');
+        (async () => {
+          const codes = [];
+          for (let i = 0; i < 5; i++) {
+            const w = new Worker(${JSON.stringify(worker)}, { eval: true });
+            const exited = new Promise((r) => w.once('exit', r));
+            if (${JSON.stringify(!how.startsWith('process'))}) {
+              await new Promise((r) => w.once('message', r));
+              await w.terminate();
+            }
+            codes.push(await exited);
+          }
+          console.log(JSON.stringify(codes));
+        })();`;
+      try {
+        const r = spawnSync(process.execPath, ['-e', parent], { encoding: 'utf8', timeout: 50_000 });
+        assert.equal(r.signal, null, `the process died of ${r.signal}: ${r.stderr}`);
+        assert.equal(r.status, 0, r.stderr);
+        // process.exit(7) is the thread's code; a terminated thread's is 1.
+        assert.deepEqual(JSON.parse(r.stdout), Array(5).fill(how.startsWith('process') ? 7 : 1));
+      } finally {
+        fs.rmSync(dir, { recursive: true, force: true });
+      }
+    });
+  }
 });
