@@ -149,7 +149,10 @@ export class RemoteRtpSession extends EventEmitter<RtpSessionEvents> implements 
     this.send({ t: 'configure', id: this.id, update: next });
   }
 
+  // setSrtp, mute and unmute are called each time a description is applied (every call, most with no
+  // SRTP and not muted): a state the worker's session has already is not sent again.
   setSrtp(keys: SrtpKeys | null): void {
+    if (!keys && this.suite === null) return;
     this.suite = keys?.suite ?? null;
     this.send({ t: 'srtp', id: this.id, keys: keys && { suite: keys.suite, tag: keys.tag, local: new Uint8Array(keys.local), remote: new Uint8Array(keys.remote) } });
   }
@@ -159,11 +162,13 @@ export class RemoteRtpSession extends EventEmitter<RtpSessionEvents> implements 
   }
 
   mute(): void {
+    if (this.isMuted) return;
     this.isMuted = true;
     this.send({ t: 'mute', id: this.id, on: true });
   }
 
   unmute(): void {
+    if (!this.isMuted) return;
     this.isMuted = false;
     this.send({ t: 'mute', id: this.id, on: false });
   }

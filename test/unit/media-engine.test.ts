@@ -7,7 +7,7 @@ import { SILENT_LOGGER } from '../../lib/backend';
 import { CallStateError, InvalidInputError, NotSupportedError } from '../../lib/errors';
 import { MediaEngine, mediaWorkerCount, realtimeThreadLimit } from '../../lib/media-engine/media-engine';
 import { PLAY_AHEAD, RemoteRtpSession } from '../../lib/media-engine/remote-rtp-session';
-import { readStats, statsBuffer, STATS_FIELDS, writeStats } from '../../lib/media-engine/protocol';
+import { Command, readStats, statsBuffer, STATS_FIELDS, writeStats } from '../../lib/media-engine/protocol';
 import { decodeUlaw, encodeUlaw } from '../../lib/media/g711';
 import type { RecorderResult } from '../../lib/media/call-recorder';
 import { arraySource, PcmSource } from '../../lib/media/pcm-source';
@@ -123,6 +123,42 @@ describe('media engine: call media in worker threads (lib/media-engine/)', funct
     }
     assert.equal(packets[0].ssrc, l.ssrc, 'its SSRC is read from the shared counters');
     await until(() => l.stats().packetsSent >= packets.length, 2000, 'the counters to follow');
+  });
+
+  it('a state the worker\'s session has already is not sent again (no SRTP, not muted: what every applied description sets)', function () {
+    const posted: string[] = [];
+    const link = { threadId: 1, post: (c: Command) => void posted.push(c.t === 'mute' ? `mute ${c.on}` : c.t), forget: () => undefined };
+    const params = { codec: 'PCMU' as const, payloadType: 0, telephoneEventPt: null, remote: null, direction: 'sendrecv' as const };
+    const s = new RemoteRtpSession(link, 1, LOCALHOST, 40000, params, statsBuffer(), SILENT_LOGGER, () => undefined);
+    s.setSrtp(null);
+    s.unmute();
+    assert.deepEqual(posted, [], 'nothing crosses for a state the worker has');
+    s.mute();
+    s.mute();
+    assert.equal(s.muted, true);
+    s.unmute();
+    s.unmute();
+    assert.equal(s.muted, false);
+    const key = Buffer.alloc(30, 7);
+    s.setSrtp({ suite: 'AES_CM_128_HMAC_SHA1_80', tag: 1, local: key, remote: key });
+    s.setSrtp(null);
+    s.setSrtp(null);
+    assert.deepEqual(posted, ['mute true', 'mute false', 'srtp', 'srtp']);
+  });
+
+  it('mute() and unmute() still reach the leg in the worker: nothing is sent while muted', async function () {
+    const l = await leg();
+    const p = await peer();
+    l.configure({ codec: 'PCMU', remote: p.endpoint, direction: 'sendrecv' });
+    l.unmute(); // not muted: nothing crosses, and it goes on sending
+    await until(() => p.packets().length >= 5, 2000, 'packets before the mute');
+    l.mute();
+    await new Promise((r) => setTimeout(r, 100)); // what was on its way has arrived
+    const atMute = p.packets().length;
+    await new Promise((r) => setTimeout(r, 200));
+    assert.equal(p.packets().length, atMute, 'no packet while muted');
+    l.unmute();
+    await until(() => p.packets().length >= atMute + 5, 2000, 'packets again after the unmute');
   });
 
   it('a long source is pumped into the worker ahead of the sending, a little at a time, and stop() ends it with what was played', async function () {
