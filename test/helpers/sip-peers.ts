@@ -99,13 +99,36 @@ export async function portFree(port: number): Promise<boolean> {
  * check and the peer's bind (SIPp once failed with errno 98 that way).
  */
 export async function pickPorts(count = 1): Promise<number> {
+  const now = Date.now();
+  for (const [port, at] of picked) if (now - at > PICKED_MS) picked.delete(port);
   for (let tries = 0; tries < 50; tries++) {
     const base = 20000 + Math.floor(Math.random() * (32768 - 20000 - count));
     let ok = true;
-    for (let p = base; p < base + count && ok; p++) ok = await portFree(p);
-    if (ok) return base;
+    for (let p = base; p < base + count && ok; p++) ok = !picked.has(p) && (await portFree(p));
+    if (ok) {
+      for (let p = base; p < base + count; p++) picked.set(p, now);
+      return base;
+    }
   }
   throw new Error('no free ports found on 127.0.0.1');
+}
+
+/**
+ * The ports {@link pickPorts} handed out lately, and when. A port is free when it is picked, but its
+ * user binds it later (a peer's process starts, a line opens its socket): until then another pick in
+ * this process could hand it out again. Not for {@link PICKED_MS}, then. CI once saw SIPp exit at
+ * its start (its reason was cut from the output then): its video port (`-mp` + 2) was never
+ * checked, and picks were not kept apart, and either makes its bind fail.
+ */
+const picked = new Map<number, number>();
+const PICKED_MS = 120_000;
+
+/**
+ * A base for SIPp's `-mp`: SIPp binds that port (audio RTP) and the one 2 above (video), and
+ * +1 and +3 are their RTCP by convention. All four are free and kept apart from other picks.
+ */
+export function pickSippMediaPort(): Promise<number> {
+  return pickPorts(4);
 }
 
 // ───────────────────────────── processes ─────────────────────────────
@@ -447,6 +470,23 @@ export interface SippOptions {
   files?: Record<string, Buffer | string>;
 }
 
+/**
+ * Why SIPp ended at its start, as it said it: its error lines ("Unable to bind video RTP socket
+ * (IP=..., port=...)"), printed before the statistics screens that fill the end of its output, and
+ * its `-trace_err` file. Empty when it said nothing of the kind.
+ */
+function sippErrors(output: string, dir: string): string {
+  const lines = output.split('\n').filter((l) => /unable|error|cannot|can't|failed to/i.test(l) && !/^\s*(Failed call|.*\|)/.test(l));
+  let traced = '';
+  try {
+    for (const f of readdirSync(dir).filter((n) => n.endsWith('_errors.log'))) traced += readFileSync(join(dir, f), 'utf8');
+  } catch {
+    // no folder, no file: nothing traced
+  }
+  const said = [...lines.slice(0, 10), ...traced.split('\n').filter(Boolean).slice(-10)];
+  return said.length ? `SIPp said:\n${said.join('\n')}\n` : '';
+}
+
 /** SIPp on loopback, UDP. */
 export class Sipp {
   private constructor(
@@ -469,8 +509,10 @@ export class Sipp {
     try {
       await waitFor('sipp listening', async () => !(await portFree(port)), 10_000, () => proc.running);
     } catch (err) {
+      await proc.stop();
+      const why = sippErrors(proc.text(), dir);
       await sipp.stop();
-      throw new Error(`${(err as Error).message}\n${proc.text().slice(-2000)}`);
+      throw new Error(`${(err as Error).message}\n${why}${proc.text().slice(-2000)}`);
     }
     return sipp;
   }

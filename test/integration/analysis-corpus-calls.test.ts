@@ -32,7 +32,7 @@ import { CorpusFixture, corpusFixture } from '../helpers/analysis-corpus';
 import { memoryLog } from '../helpers/at-harness';
 import { EventLog } from '../helpers/event-log';
 import { interopHarness } from '../helpers/interop-harness';
-import { pickPorts, requirePeer, sippScenario, waitFor } from '../helpers/sip-peers';
+import { pickPorts, pickSippMediaPort, requirePeer, sippScenario, waitFor } from '../helpers/sip-peers';
 import { sipLine } from '../helpers/sip-line';
 import { rtpOf } from '../helpers/sip-audio-pair';
 
@@ -197,7 +197,7 @@ describe('the call-analysis corpus played into SIP calls (integration)', functio
     for (const [code, start] of [['IC', 'answer'], ['NC', 'answer'], ['IC', 'connect'], ['NC', 'connect']] as const) {
       it(`SIT ${code}, detection from the ${start}: the tone event with its code, the dial ended with the file's outcome${start === 'connect' ? '; no far-end verdict or beep from the SIT\'s segments' : ''}`, async () => {
         const [file, label] = Object.entries(corpus.corpus.files).find(([, l]) => l.class === 'sit' && l.tone === code) as [string, CorpusLabel];
-        const media = await pickPorts(2);
+        const media = await pickSippMediaPort();
         const uas = await startSipp({ scenario: sippScenario('early-media-announcement-uas.xml'), calls: 1, extraArgs: ['-mp', String(media)], files: { 'announcement.ulaw': encodeUlaw(corpus.audio(file)) } });
         const { line, events } = await startLine({ server: uas.address });
         const call = await line.dial('2000', { analysis: { detect: 'machine', start } });

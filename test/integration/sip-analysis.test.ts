@@ -23,7 +23,7 @@ import { pickCorpusFile } from '../helpers/analysis-call';
 import { CorpusFixture, corpusFixture } from '../helpers/analysis-corpus';
 import { interopHarness } from '../helpers/interop-harness';
 import { rtpOf, SipAudioPair, startPair } from '../helpers/sip-audio-pair';
-import { pickPorts, requirePeer, sippScenario } from '../helpers/sip-peers';
+import { pickSippMediaPort, requirePeer, sippScenario } from '../helpers/sip-peers';
 
 const ANALYSIS_TOPICS = ['far-end', 'beep', 'greeting-end', 'tone'];
 
@@ -161,7 +161,7 @@ describe('call analysis: network tones in early media from SIPp (integration)', 
 
   /** SIPp that answers our INVITE with a 183 and streams `pcm`, and waits for our CANCEL. */
   async function network(pcm: Int16Array) {
-    const media = await pickPorts(2);
+    const media = await pickSippMediaPort();
     return startSipp({ scenario: sippScenario('early-media-announcement-uas.xml'), calls: 1, extraArgs: ['-mp', String(media)], files: { 'announcement.ulaw': encodeUlaw(pcm) } });
   }
 

@@ -29,7 +29,7 @@ import type { SipBackend } from '../../lib/sip/sip-backend';
 import { recordingResult } from '../helpers/audio-harness';
 import { dominantHz, loudMs, readChannels, rms, toneWav } from '../helpers/audio-spectrum';
 import { interopHarness } from '../helpers/interop-harness';
-import { LOOPBACK, Sipp, baresipDecoded, pickPorts, requirePeer, sippScenario, waitFor } from '../helpers/sip-peers';
+import { LOOPBACK, Sipp, baresipDecoded, pickPorts, pickSippMediaPort, requirePeer, sippScenario, waitFor } from '../helpers/sip-peers';
 
 const WAIT_MS = 20_000;
 const NO_TIMEOUTS = { firstDigitTimeoutMs: 0, interDigitTimeoutMs: 0 };
@@ -53,7 +53,7 @@ describe('SIP early media and per-call media facts with real peers (integration)
      * first packet's audio).
      */
     async function farEnd(scenario: string, file: string, pcm: Int16Array, set: Record<string, string | number> = {}, progress?: string): Promise<Sipp> {
-      const media = await pickPorts(2);
+      const media = await pickSippMediaPort();
       const extraArgs = ['-mp', String(media), ...Object.entries(set).flatMap(([k, v]) => ['-set', k, String(v)])];
       let path = sippScenario(scenario);
       if (progress) {
@@ -121,7 +121,7 @@ describe('SIP early media and per-call media facts with real peers (integration)
     it('early media then the 200 (same dialog, same SDP): one recording from early-media on has the 600 Hz before and the 1000 Hz after the answer; same RtpSession; media figures = the stream SIPp sent', async () => {
       const stream = concat([beep(1000, 600), beep(1500, 1000)]);
       const sent = stream.length / FRAME; // 125 packets
-      const media = await pickPorts(2);
+      const media = await pickSippMediaPort();
       const uas = await startSipp({
         scenario: sippScenario('early-media-answer-uas.xml'),
         calls: 1,

@@ -16,7 +16,7 @@ import { createServer as createTlsServer, Server as TlsServer, TLSSocket } from 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { interopHarness } from '../helpers/interop-harness';
-import { Baresip, LOOPBACK, Sipp, pickPorts, requirePeer, selfSignedCertificate, sippScenario, waitFor } from '../helpers/sip-peers';
+import { Baresip, LOOPBACK, Sipp, pickPorts, pickSippMediaPort, requirePeer, selfSignedCertificate, sippScenario, waitFor } from '../helpers/sip-peers';
 
 const WAIT_MS = 20_000;
 
@@ -66,7 +66,7 @@ describe('SIP calls with real peers: failures, early media, caller ID, hold, TLS
     });
 
     it('early media: a 183 with SDP is the early-media event (it reaches the flow), then the 200 answers the call', async () => {
-      const media = await pickPorts(2);
+      const media = await pickSippMediaPort();
       const uas = await sipp('early-media-uas.xml', ['-mp', String(media)]);
       const { line, events } = await startLine({ server: uas.address });
       const call = await line.dial('2000');
@@ -137,7 +137,7 @@ describe('SIP calls with real peers: failures, early media, caller ID, hold, TLS
     });
 
     it('voice-events sends the early-media event of a voice-dial call (183 with SDP), then voice-dial sends it answered', async () => {
-      const media = await pickPorts(2);
+      const media = await pickSippMediaPort();
       const uas = await sipp('early-media-uas.xml', ['-mp', String(media)]);
       const rtp = 40000 + 32 * randomInt(0, 300);
       await flows.helper.load(flows.NODES, [

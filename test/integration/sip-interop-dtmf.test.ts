@@ -27,7 +27,7 @@ import type { SipCallContext } from '../../lib/sip/sip-call-context';
 import type { EventLog } from '../helpers/event-log';
 import { InteropLine, interopHarness } from '../helpers/interop-harness';
 import { PcapDatagram, readPcapPayloads, writePcap } from '../helpers/pcap-writer';
-import { LOOPBACK, pickPorts, requirePeer, sippScenario, waitFor } from '../helpers/sip-peers';
+import { LOOPBACK, pickPorts, pickSippMediaPort, requirePeer, sippScenario, waitFor } from '../helpers/sip-peers';
 
 const WAIT_MS = 20_000;
 const NO_TIMEOUTS = { firstDigitTimeoutMs: 0, interDigitTimeoutMs: 0 };
@@ -131,7 +131,7 @@ describe('SIP DTMF interop with SIPp on 127.0.0.1: SIP INFO both ways, in-band f
   /** A SIPp UAC calls the line; the line answers: the call, connected. */
   async function inboundCall(scenario: string, dtmfMode: SipDtmfMode, files?: Record<string, Buffer>) {
     const sippPort = await pickPorts(1);
-    const media = await pickPorts(4);
+    const media = await pickSippMediaPort();
     const { line, events, port } = await startLine(`${LOOPBACK}:${sippPort}`, dtmfMode);
     const uac = await sipp({ scenario: sippScenario(scenario), port: sippPort, remote: `${LOOPBACK}:${port}`, calls: 1, files, extraArgs: ['-s', '1001', '-mp', String(media)] });
     const incoming = await events.next('incoming');
@@ -155,7 +155,7 @@ describe('SIP DTMF interop with SIPp on 127.0.0.1: SIP INFO both ways, in-band f
   });
 
   it('our line in INFO mode sends 42#: a SIPp UAS checks each INFO (application/dtmf-relay, Signal=4 / 2 / #, Duration=250) and counts the call good (exit 0)', async function () {
-    const media = await pickPorts(4);
+    const media = await pickSippMediaPort();
     const uas = await sipp({ scenario: sippScenario('uas-info-dtmf.xml'), calls: 1, extraArgs: ['-mp', String(media)] });
     const { line, events } = await startLine(uas.address, 'info');
     const call = await line.dial('2000');
@@ -167,7 +167,7 @@ describe('SIP DTMF interop with SIPp on 127.0.0.1: SIP INFO both ways, in-band f
   });
 
   it('a SIPp UAS refuses our INFO with 415: the send rejects with CommandFailedError naming 415, no second INFO goes (SIPp exit 0 after our BYE)', async function () {
-    const media = await pickPorts(4);
+    const media = await pickSippMediaPort();
     const uas = await sipp({ scenario: sippScenario('uas-info-refuse.xml'), calls: 1, extraArgs: ['-mp', String(media)] });
     const { line, events } = await startLine(uas.address, 'info');
     const call = await line.dial('2000');

@@ -9,7 +9,7 @@ import { readFileSync } from 'node:fs';
 import { CallStateError, CommandFailedError } from '../../lib/errors';
 import { CallState } from '../../lib/call/call-state';
 import { interopHarness } from '../helpers/interop-harness';
-import { LOOPBACK, Sipp, pickPorts, requirePeer, sippScenario } from '../helpers/sip-peers';
+import { LOOPBACK, Sipp, pickPorts, pickSippMediaPort, requirePeer, sippScenario } from '../helpers/sip-peers';
 
 const WAIT_MS = 20_000;
 
@@ -22,7 +22,7 @@ describe('SIP forwarding interop with SIPp and baresip on 127.0.0.1 (integration
    * `-key` cannot: the status line of a response it sends is parsed when the scenario loads).
    */
   async function sippUas(scenario: string, fill: Record<string, string> = {}): Promise<Sipp> {
-    const media = await pickPorts(2);
+    const media = await pickSippMediaPort();
     const extraArgs = ['-mp', String(media)];
     if (!/\.xml$/.test(scenario)) return startSipp({ scenario, calls: 1, extraArgs });
     let text = readFileSync(sippScenario(scenario), 'utf8');
@@ -190,7 +190,7 @@ describe('SIP forwarding interop with SIPp and baresip on 127.0.0.1 (integration
     it('is answered 481 and never rings (SIPp requires the 481: exit 0); the line reports no call', async () => {
       const sippPort = await pickPorts(1);
       const { line, events, port } = await startLine({ server: `${LOOPBACK}:${sippPort}` });
-      const media = await pickPorts(2);
+      const media = await pickSippMediaPort();
       const uac = await startSipp({ scenario: sippScenario('uac-replaces-unknown.xml'), port: sippPort, calls: 1, remote: `${LOOPBACK}:${port}`, extraArgs: ['-mp', String(media)] });
       assert.equal(await uac.exitCode(), 0, uac.process.text().slice(-2000));
       assert.deepEqual(events.events.filter((e) => e.call !== undefined).map((e) => e.topic), [], 'no call event');

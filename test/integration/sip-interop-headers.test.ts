@@ -7,7 +7,7 @@
  */
 import assert from 'node:assert/strict';
 import { interopHarness } from '../helpers/interop-harness';
-import { LOOPBACK, pickPorts, requirePeer, sippScenario } from '../helpers/sip-peers';
+import { LOOPBACK, pickPorts, pickSippMediaPort, requirePeer, sippScenario } from '../helpers/sip-peers';
 
 /**
  * A SIPp caller whose INVITE the line refuses: it requires the final response `code` (another one
@@ -79,7 +79,7 @@ describe('SIP honest headers and causes with SIPp (integration)', function () {
     it(`SIPp calls: Require it lacks → 420 with Unsupported (no call reported); the retry is answered with an honest Allow / Supported / User-Agent; a re-INVITE requiring it → 420; BYE with "${reason}" ends ${cause}, the Reason kept`, async () => {
       const sippPort = await pickPorts(1);
       const { line, events, port } = await startLine({ server: `${LOOPBACK}:${sippPort}` });
-      const media = await pickPorts(2);
+      const media = await pickSippMediaPort();
       const uac = await startSipp({
         scenario: sippScenario('uac-honest-headers.xml'), port: sippPort, calls: 1, remote: `${LOOPBACK}:${port}`,
         extraArgs: ['-mp', String(media), '-key', 'reason', reason],
@@ -106,7 +106,7 @@ describe('SIP honest headers and causes with SIPp (integration)', function () {
     it(`the flow refuses a call from SIPp with ${JSON.stringify(given)}: SIPp gets ${code} with its Reason; the call ends ${cause}`, async () => {
       const sippPort = await pickPorts(1);
       const { line, events, port } = await startLine({ server: `${LOOPBACK}:${sippPort}` });
-      const media = await pickPorts(2);
+      const media = await pickSippMediaPort();
       const uac = await startSipp({
         scenario: 'refused.xml', files: { 'refused.xml': refusedScenario(code, reason) }, port: sippPort, calls: 1, remote: `${LOOPBACK}:${port}`,
         extraArgs: ['-mp', String(media)],

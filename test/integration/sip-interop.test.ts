@@ -9,7 +9,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { interopHarness } from '../helpers/interop-harness';
-import { Kamailio, LOOPBACK, pickPorts, requirePeer, waitFor } from '../helpers/sip-peers';
+import { Kamailio, LOOPBACK, pickPorts, pickSippMediaPort, requirePeer, waitFor } from '../helpers/sip-peers';
 
 const WAIT_MS = 20_000;
 
@@ -43,7 +43,7 @@ describe('SIP interop with real peers on 127.0.0.1 (integration)', function () {
     });
 
     it('outbound to a SIPp UAS: answered by its 200; our hang-up reaches it as a BYE (SIPp counts one successful call)', async () => {
-      const media = await pickPorts(2);
+      const media = await pickSippMediaPort();
       const uas = await startSipp({ scenario: 'uas', calls: 1, extraArgs: ['-mp', String(media)] });
       const { line, events } = await startLine({ server: uas.address });
       const call = await line.dial('2000');
@@ -68,7 +68,7 @@ describe('SIP interop with real peers on 127.0.0.1 (integration)', function () {
 
     it('inbound from a SIPp UAC: incoming, we answer, SIPp hangs up: ended normal by remote (SIPp counts one successful call)', async () => {
       const sippPort = await pickPorts(1);
-      const media = await pickPorts(2);
+      const media = await pickSippMediaPort();
       const { line, events, port } = await startLine({ server: `${LOOPBACK}:${sippPort}` });
       const uac = await startSipp({ scenario: 'uac', port: sippPort, remote: `${LOOPBACK}:${port}`, calls: 1, extraArgs: ['-s', '1001', '-d', '1000', '-mp', String(media)] });
       const incoming = await events.next('incoming');

@@ -21,7 +21,7 @@ import type { SipBackendOptions } from '../../lib/sip/sip-backend';
 import type { SipCallFeature } from '../../lib/sip/sip-call-context';
 import { SessionTimers } from '../../lib/sip/session-timer';
 import { interopHarness } from '../helpers/interop-harness';
-import { Kamailio, LOOPBACK, pickPorts, requirePeer, sippScenario, waitFor } from '../helpers/sip-peers';
+import { Kamailio, LOOPBACK, pickPorts, pickSippMediaPort, requirePeer, sippScenario, waitFor } from '../helpers/sip-peers';
 
 /** The short interval of the tests that lower Min-SE (see the file comment). */
 const SHORT = 6;
@@ -50,7 +50,7 @@ describe('SIP session timers with SIPp and Kamailio (integration, loopback)', fu
   /** A SIPp UAC calls the line (trunk mode, SIPp its server); the line answers: the call, connected. */
   async function callFromSipp(scenario: string, keys: Record<string, string>, backend?: Partial<SipBackendOptions>) {
     const sippPort = await pickPorts(1);
-    const media = await pickPorts(2);
+    const media = await pickSippMediaPort();
     const { line, events, port } = await h.startLine({ server: `${LOOPBACK}:${sippPort}` }, backend ? { backend } : undefined);
     const keyArgs = Object.entries(keys).flatMap(([k, v]) => ['-key', k, v]);
     const uac = await h.startSipp({ scenario: sippScenario(scenario), port: sippPort, remote: `${LOOPBACK}:${port}`, calls: 1, extraArgs: ['-s', '1001', '-mp', String(media), ...keyArgs] });
@@ -63,7 +63,7 @@ describe('SIP session timers with SIPp and Kamailio (integration, loopback)', fu
 
   /** A SIPp UAS the line calls. */
   async function sippUas(scenario: string, keys: Record<string, string> = {}) {
-    const media = await pickPorts(2);
+    const media = await pickSippMediaPort();
     const keyArgs = Object.entries(keys).flatMap(([k, v]) => ['-key', k, v]);
     return h.startSipp({ scenario: sippScenario(scenario), calls: 1, extraArgs: ['-mp', String(media), ...keyArgs] });
   }
@@ -130,7 +130,7 @@ describe('SIP session timers with SIPp and Kamailio (integration, loopback)', fu
 
   it('their Session-Expires below our Min-SE (60 s, with Supported: timer): 422 with Min-SE: 90 before any ringing, no call reported (SIPp exit 0)', async () => {
     const sippPort = await pickPorts(1);
-    const media = await pickPorts(2);
+    const media = await pickSippMediaPort();
     const { events, port } = await h.startLine({ server: `${LOOPBACK}:${sippPort}` });
     const uac = await h.startSipp({ scenario: sippScenario('uac-too-small.xml'), port: sippPort, remote: `${LOOPBACK}:${port}`, calls: 1, extraArgs: ['-s', '1001', '-mp', String(media)] });
     assert.equal(await uac.exitCode(), 0, uac.process.text().slice(-3000));

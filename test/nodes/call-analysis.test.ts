@@ -13,7 +13,7 @@ import { feedCall } from '../helpers/analysis-call';
 import { corpusFixture, CorpusFixture } from '../helpers/analysis-corpus';
 import { encodeUlaw } from '../../lib/media/g711';
 import { concat, silence, tones } from '../../lib/media/tone-generator';
-import { Sipp, pickPorts, requirePeer, sippScenario } from '../helpers/sip-peers';
+import { Sipp, pickPorts, pickSippMediaPort, requirePeer, sippScenario } from '../helpers/sip-peers';
 import { answeredCall } from './audio-flow-helpers';
 import { FlowNode, Inbox, NODES, emulatorOf, errorsOf, getNode, helper, lineNode, lineOf, nextError, sink, statusesOf, voiceNode, waitFor, waitReady } from './flow-helpers';
 
@@ -376,7 +376,7 @@ describe('call analysis in flows', function () {
 
     /** SIPp answers our INVITE with a 183 that streams the SIT, and waits for our CANCEL; a SIP line L pointed at it, voice-dial D. */
     async function dialTheSit(dialProps: Record<string, unknown>): Promise<{ ok: Inbox; no: Inbox; tones: Inbox }> {
-      const media = await pickPorts(2);
+      const media = await pickSippMediaPort();
       sipp = await Sipp.start({ scenario: sippScenario('early-media-announcement-uas.xml'), calls: 1, extraArgs: ['-mp', String(media)], files: { 'announcement.ulaw': encodeUlaw(sitIC) } });
       const port = await pickPorts(1);
       const rtp = 30000 + 32 * randomInt(0, 300);
