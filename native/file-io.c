@@ -160,14 +160,9 @@ static napi_value write_batch(napi_env env, napi_callback_info info) {
     return NULL;
   }
   if (napi_create_string_utf8(env, "voice:file-io", NAPI_AUTO_LENGTH, &name) != napi_ok ||
-      napi_create_async_work(env, NULL, name, execute, complete, b, &b->work) != napi_ok) {
-    napi_delete_reference(env, b->keep);
-    free(b);
-    napi_throw_error(env, NULL, "file-io: the write could not be queued");
-    return NULL;
-  }
-  if (napi_queue_async_work(env, b->work) != napi_ok) {
-    napi_delete_async_work(env, b->work);
+      napi_create_async_work(env, NULL, name, execute, complete, b, &b->work) != napi_ok ||
+      napi_queue_async_work(env, b->work) != napi_ok) {
+    if (b->work) napi_delete_async_work(env, b->work); /* b is calloc'ed: NULL unless it was made */
     napi_delete_reference(env, b->keep);
     free(b);
     napi_throw_error(env, NULL, "file-io: the write could not be queued");
