@@ -16,7 +16,7 @@
  */
 import { cpus, loadavg } from 'node:os';
 import { Instance, sippFailures, startDispatcher } from '../test/helpers/cluster';
-import { havePeer, Kamailio, LOOPBACK, pickPorts, Sipp, sippScenario } from '../test/helpers/sip-peers';
+import { havePeer, Kamailio, LOOPBACK, pickPorts, pickSippMediaPort, Sipp, sippScenario } from '../test/helpers/sip-peers';
 
 interface Args {
   levels: number[];
@@ -61,7 +61,7 @@ async function run(remote: string, calls: number, rate: number, limit: number, p
     remote,
     port,
     calls,
-    extraArgs: ['-r', String(rate), '-l', String(limit), '-s', 'app', '-mp', String(await pickPorts(4))],
+    extraArgs: ['-r', String(rate), '-l', String(limit), '-s', 'app', '-mp', String(await pickSippMediaPort())],
   });
   await sipp.exitCode();
   const failed = sippFailures(sipp.dir).length;

@@ -63,7 +63,7 @@ import type { RtpMedia } from '../lib/media-engine/rtp-media';
 import { sharedMediaClock } from '../lib/media/media-clock';
 import { mediaEngine } from '../lib/media-engine/media-engine';
 import { SIP_LINE_SETTINGS } from '../lib/sip/sip-line-settings';
-import { LOOPBACK, PeerProcess, havePeer, pickPorts, waitFor } from '../test/helpers/sip-peers';
+import { LOOPBACK, PeerProcess, havePeer, pickPorts, pickSippMediaPort, waitFor } from '../test/helpers/sip-peers';
 import { NodeRedHost } from './sip-load/node-red-host';
 import { RtpLoadPeer, PeerReport } from './sip-load/rtp-peer';
 import { StallWatch, stallNodes, STALL_EVERY_MS, STALL_MS } from '../test/helpers/media-stall';
@@ -631,8 +631,8 @@ async function runFlowStep(host: NodeRedHost, peer: RtpLoadPeer, p: StepPlan, pr
 /** The same calls against `sipp -sn uas -rtp_echo`, the peer's streams echoed by it. */
 async function runReferenceStep(peer: RtpLoadPeer, p: StepPlan, window: [number, number] | null): Promise<StepResult> {
   const dir = tempDir('bench-sip-load-ref-');
-  const base = await pickPorts(4);
-  const [uasPort, uacPort, echoPort] = [base, base + 1, base + 2];
+  const base = await pickPorts(2);
+  const [uasPort, uacPort, echoPort] = [base, base + 1, await pickSippMediaPort()];
   let uas: PeerProcess | undefined;
   let uac: PeerProcess | undefined;
   const streams = p.search === 'rate' ? Math.round((p.rate * p.holdMs) / 1000) : p.target;

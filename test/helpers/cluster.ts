@@ -4,10 +4,10 @@
  * it) with this package and a flow that answers, plays a tone, records and hangs up. Used by
  * test/integration/scale-out.test.ts and bench/scale-out.ts.
  */
-import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { NodeRed } from '../browser/editor-harness';
-import { Kamailio, kamailioPreamble, KamailioOptions, LOOPBACK } from './sip-peers';
+import { Kamailio, kamailioPreamble, KamailioOptions, LOOPBACK, sippErrorLog } from './sip-peers';
 
 /** The dispatcher set every instance is in. */
 export const DISPATCH_SET = 1;
@@ -249,15 +249,12 @@ export interface FailedCall {
  * previous one on the same line; "Dead call" entries (a message for a call already failed) are left out.
  */
 export function sippFailures(dir: string): FailedCall[] {
-  const files = existsSync(dir) ? readdirSync(dir).filter((f) => f.endsWith('_errors.log')) : [];
   const byCall = new Map<string, FailedCall>();
-  for (const f of files) {
-    for (const entry of readFileSync(join(dir, f), 'utf8').split(/(?=\d{4}-\d\d-\d\d\t[\d:.]+\t\d+\.\d+: )/)) {
-      const m = /^\d{4}-\d\d-\d\d\t[\d:.]+\t(\d+\.\d+): (.*)/s.exec(entry.trim());
-      if (!m || /^Dead call/.test(m[2])) continue;
-      const callId = /Call-Id[:]?\s*'?([^',\s]+)/i.exec(m[2])?.[1] ?? m[2];
-      if (!byCall.has(callId)) byCall.set(callId, { t: Math.round(Number(m[1]) * 1000), callId, text: m[2].split('\n')[0].slice(0, 200) });
-    }
+  for (const entry of sippErrorLog(dir).split(/(?=\d{4}-\d\d-\d\d\t[\d:.]+\t\d+\.\d+: )/)) {
+    const m = /^\d{4}-\d\d-\d\d\t[\d:.]+\t(\d+\.\d+): (.*)/s.exec(entry.trim());
+    if (!m || /^Dead call/.test(m[2])) continue;
+    const callId = /Call-Id[:]?\s*'?([^',\s]+)/i.exec(m[2])?.[1] ?? m[2];
+    if (!byCall.has(callId)) byCall.set(callId, { t: Math.round(Number(m[1]) * 1000), callId, text: m[2].split('\n')[0].slice(0, 200) });
   }
   return [...byCall.values()].sort((x, y) => x.t - y.t);
 }

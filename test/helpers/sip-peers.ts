@@ -470,6 +470,15 @@ export interface SippOptions {
   files?: Record<string, Buffer | string>;
 }
 
+/** What SIPp wrote into its error log (`-trace_err`: `<scenario>_<pid>_errors.log` in its folder); '' when none. */
+export function sippErrorLog(dir: string): string {
+  if (!existsSync(dir)) return '';
+  return readdirSync(dir)
+    .filter((f) => f.endsWith('_errors.log'))
+    .map((f) => readFileSync(join(dir, f), 'utf8'))
+    .join('');
+}
+
 /**
  * Why SIPp ended at its start, as it said it: its error lines ("Unable to bind video RTP socket
  * (IP=..., port=...)"), printed before the statistics screens that fill the end of its output, and
@@ -477,13 +486,7 @@ export interface SippOptions {
  */
 function sippErrors(output: string, dir: string): string {
   const lines = output.split('\n').filter((l) => /unable|error|cannot|can't|failed to/i.test(l) && !/^\s*(Failed call|.*\|)/.test(l));
-  let traced = '';
-  try {
-    for (const f of readdirSync(dir).filter((n) => n.endsWith('_errors.log'))) traced += readFileSync(join(dir, f), 'utf8');
-  } catch {
-    // no folder, no file: nothing traced
-  }
-  const said = [...lines.slice(0, 10), ...traced.split('\n').filter(Boolean).slice(-10)];
+  const said = [...lines.slice(0, 10), ...sippErrorLog(dir).split('\n').filter(Boolean).slice(-10)];
   return said.length ? `SIPp said:\n${said.join('\n')}\n` : '';
 }
 

@@ -11,7 +11,7 @@
  */
 import assert from 'node:assert/strict';
 import { destinations, FailedCall, Instance, lostInProgress, sippFailures, setInstances, startDispatcher } from '../helpers/cluster';
-import { Kamailio, pickPorts, requirePeer, Sipp, sippScenario, waitFor } from '../helpers/sip-peers';
+import { Kamailio, pickPorts, pickSippMediaPort, requirePeer, Sipp, sippScenario, waitFor } from '../helpers/sip-peers';
 
 /** The tone each instance plays before it hangs up: the length of a call. */
 const TONE_MS = 2000;
@@ -40,7 +40,7 @@ describe('scale-out: three Node-RED instances behind Kamailio\'s dispatcher (int
           scenario: sippScenario('cluster-caller.xml'),
           remote: kamailio!.address,
           calls,
-          extraArgs: ['-r', String(rate), '-l', '200', '-s', 'app', '-recv_timeout', '20000', '-mp', String(await pickPorts(4))],
+          extraArgs: ['-r', String(rate), '-l', '200', '-s', 'app', '-recv_timeout', '20000', '-mp', String(await pickSippMediaPort())],
         });
         sipps.push(sipp);
         return sipp;
