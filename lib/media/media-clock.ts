@@ -12,7 +12,22 @@ export interface MediaClockOptions {
   maxCatchUp?: number;
   /** Called when a subscriber throws (default: a process warning). The clock keeps running. */
   onError?: (err: unknown) => void;
+  /**
+   * Wake on the tick's due time to the microsecond (default false): the timer is set to fire
+   * {@link PRECISE_LEAD_MS} early and the rest is slept with `Atomics.wait`, which blocks the thread.
+   * For a media worker, whose thread has nothing else to do just before its tick; never for the
+   * flows' thread. Without it a tick comes up to half a millisecond early and, mostly, up to ~1.5 ms
+   * late: a timer has whole milliseconds, and libuv counts them from the time its loop last read.
+   */
+  preciseWake?: boolean;
 }
+
+/**
+ * How early a precise clock's timer is set, ms: more than a timer's error (whole milliseconds, counted
+ * from the loop's last reading of the time, so up to ~1 ms either way), so that the timer fires before
+ * the tick is due and the last stretch is slept exactly.
+ */
+export const PRECISE_LEAD_MS = 2;
 
 export interface MediaClockStats {
   running: boolean;
@@ -53,6 +68,8 @@ export class MediaClock {
   private readonly lateNs: bigint;
   private readonly maxCatchUp: number;
   private readonly onError: (err: unknown) => void;
+  /** The cell a precise clock sleeps on (nothing ever wakes it: the sleep is its timeout); null without preciseWake. */
+  private readonly sleeper: Int32Array | null;
   private readonly subscribers = new Set<{ fn: Subscriber; live: boolean }>();
   /** The subscribers as an array, made again only after one came or went (not every tick). */
   private snapshot: { fn: Subscriber; live: boolean }[] | null = null;
@@ -75,6 +92,8 @@ export class MediaClock {
     if (o.onError !== undefined && typeof o.onError !== 'function') throw new TypeError('"onError" must be a function');
     this.onError =
       o.onError ?? ((err) => process.emitWarning(`a media clock subscriber threw: ${String(err)}`, 'MediaClockWarning'));
+    if (o.preciseWake !== undefined && typeof o.preciseWake !== 'boolean') throw new TypeError('"preciseWake" must be a boolean');
+    this.sleeper = o.preciseWake ? new Int32Array(new SharedArrayBuffer(4)) : null;
   }
 
   /** Calls `fn` on every tick until the returned function is called. */
@@ -136,15 +155,24 @@ export class MediaClock {
     this.timer = null;
   }
 
-  /** Sets the timer for the next tick's absolute due time. */
+  /** Sets the timer for the next tick's absolute due time (a precise clock's, {@link PRECISE_LEAD_MS} before it). */
   private arm(): void {
-    const due = this.startNs + BigInt(this.nextTick) * this.periodNs;
-    const waitMs = Number(due - process.hrtime.bigint()) / 1e6;
-    this.timer = setTimeout(this.onTimer, Math.max(0, Math.ceil(waitMs - 0.5)));
+    const waitMs = Number(this.dueNs(this.nextTick) - process.hrtime.bigint()) / 1e6;
+    const timeoutMs = this.sleeper ? Math.floor(waitMs - PRECISE_LEAD_MS) : Math.ceil(waitMs - 0.5);
+    this.timer = setTimeout(this.onTimer, Math.max(0, timeoutMs));
+  }
+
+  private dueNs(tick: number): bigint {
+    return this.startNs + BigInt(tick) * this.periodNs;
   }
 
   private readonly onTimer = (): void => {
     const run = this.run;
+    if (this.sleeper) {
+      // The timer fired early on purpose: sleep the rest, to the microsecond.
+      const restMs = Number(this.dueNs(this.nextTick) - process.hrtime.bigint()) / 1e6;
+      if (restMs > 0) Atomics.wait(this.sleeper, 0, 0, restMs);
+    }
     const now = process.hrtime.bigint();
     // Ticks due up to half a millisecond from now are delivered now (timers have 1 ms granularity).
     const dueCount = Number((now - this.startNs + 500_000n) / this.periodNs) + 1 - this.nextTick;
@@ -154,7 +182,7 @@ export class MediaClock {
     }
     for (let i = 0; i < Math.min(dueCount, this.maxCatchUp) && run === this.run; i++) {
       const tick = this.nextTick++;
-      this.record(now - (this.startNs + BigInt(tick) * this.periodNs));
+      this.record(now - this.dueNs(tick));
       // The subscribers as the tick began (one added meanwhile starts next tick), one removed meanwhile skipped.
       const entries = (this.snapshot ??= [...this.subscribers]);
       for (const entry of entries) {

@@ -161,9 +161,29 @@ describe('MediaClock', () => {
     assert.equal(clock.stats().errors, 2);
   });
 
+  it('preciseWake: no tick comes before it is due (a plain clock delivers one up to 0.5 ms early, about 1 in 4), and none is skipped', async () => {
+    // Measured from before the clock started, so a tick that came early shows as a negative lateness.
+    const clock = new MediaClock({ preciseWake: true });
+    const start = nowMs();
+    const lateness: number[] = [];
+    const ticks: number[] = [];
+    const stop = clock.subscribe((tick) => {
+      lateness.push(nowMs() - start - tick * 20);
+      ticks.push(tick);
+    });
+    await sleep(600);
+    stop();
+    assert.ok(ticks.length >= 25, `${ticks.length} ticks in 600 ms`);
+    assert.deepEqual(ticks, ticks.map((_, i) => i), 'consecutive tick numbers');
+    const early = lateness.filter((l) => l < 0);
+    assert.equal(early.length, 0, `ticks before their due time: ${early.map((l) => l.toFixed(3)).join(', ')} ms`);
+    assert.equal(clock.stats().ticks, ticks.length);
+  });
+
   it('validates its options, and shares one instance', () => {
     assert.throws(() => new MediaClock({ periodMs: 1 }), /"periodMs"/);
     assert.throws(() => new MediaClock({ onError: 5 as never }), /"onError"/);
+    assert.throws(() => new MediaClock({ preciseWake: 'yes' as never }), /"preciseWake"/);
     assert.throws(() => new MediaClock().subscribe(null as never), /"fn"/);
     assert.ok(sharedMediaClock instanceof MediaClock);
     assert.equal(sharedMediaClock.periodMs, 20);
