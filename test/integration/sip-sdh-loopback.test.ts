@@ -244,7 +244,11 @@ describe('sip.js calls with RtpDescriptionHandler: two user agents on 127.0.0.1 
     assert.equal(sa.media.direction, 'sendonly');
     assert.equal(sb.media.direction, 'recvonly');
 
-    // Held: bob sends nothing; alice may still send (music on hold), and bob hears it.
+    // Held: bob sends nothing; alice may still send (music on hold), and bob hears it. Bob's media
+    // worker applies the direction at its next turn, which may come after a tick that was due (its
+    // clock sleeps the last 1–3 ms before a tick: docs/media-engine.md, "One tick"), and its counters
+    // are at most a tick old: the count is taken once two ticks have passed.
+    await new Promise((r) => setTimeout(r, 60));
     const bobSent = sb.stats().packetsSent;
     const heard = atB.audio.length;
     await sa.play(beep(200, 1000)).done;
