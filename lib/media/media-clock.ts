@@ -27,7 +27,7 @@ export interface MediaClockOptions {
  * from the loop's last reading of the time, so up to ~1 ms either way), so that the timer fires before
  * the tick is due and the last stretch is slept exactly.
  */
-export const PRECISE_LEAD_MS = 2;
+const PRECISE_LEAD_MS = 2;
 
 export interface MediaClockStats {
   running: boolean;

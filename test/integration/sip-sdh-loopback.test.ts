@@ -17,7 +17,7 @@ import { RtpPortsExhaustedError } from '../../lib/sip/rtp-ports-exhausted-error'
 import { RtpSession } from '../../lib/sip/rtp-session';
 import { SdpNegotiationError } from '../../lib/sip/sdp-negotiation-error';
 import { SipUserAgent } from '../../lib/sip/sip-user-agent';
-import { memoryLog } from '../helpers/at-harness';
+import { memoryLog, sleep } from '../helpers/at-harness';
 import { goertzelPower, LOCALHOST, record, testAllocator, until, zeroCrossingHz } from '../helpers/rtp-harness';
 import { pickPorts } from '../helpers/sip-peers';
 
@@ -248,7 +248,7 @@ describe('sip.js calls with RtpDescriptionHandler: two user agents on 127.0.0.1 
     // worker applies the direction at its next turn, which may come after a tick that was due (its
     // clock sleeps the last 1–3 ms before a tick: docs/media-engine.md, "One tick"), and its counters
     // are at most a tick old: the count is taken once two ticks have passed.
-    await new Promise((r) => setTimeout(r, 60));
+    await sleep(60);
     const bobSent = sb.stats().packetsSent;
     const heard = atB.audio.length;
     await sa.play(beep(200, 1000)).done;
